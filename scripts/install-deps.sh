@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that tirelay's build, demo and tests need.
+# Safe to run repeatedly; skips apt entirely when everything is already present.
+set -euo pipefail
+
+PKGS=(
+  # build
+  build-essential cmake pkg-config clang
+  # libraries
+  libuv1-dev libssl-dev libsqlite3-dev zlib1g-dev
+  libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
+  libmariadb-dev libgrpc-dev libjansson-dev libinih-dev
+  # test peers and the TiDB simulator
+  mariadb-server mariadb-client etcd-server
+  python3 python3-pytest python3-grpcio python3-protobuf python3-pymysql
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The Debian mariadb-server package starts a system instance; tests run their own.
+if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl stop mariadb 2>/dev/null || true; fi

@@ -1,0 +1,95 @@
+/*
+ * tirelay configuration: INI text (see conf/tirelay.cnf for every key) parsed
+ * into a tr_config_t and validated. Unknown sections or keys are errors.
+ * Passwords from [users] and [upstream] tidb are kept only as long as needed:
+ * replication users are stored as their mysql_native_password and
+ * caching_sha2_password verifier hashes.
+ * Pure: reads no files itself except through tr_config_load.
+ */
+#ifndef TR_RELAY_CONFIG_H
+#define TR_RELAY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/defs.h"
+
+#define TR_CONFIG_MAX_USERS 64
+#define TR_CONFIG_MAX_PUMPS 64
+
+typedef struct {
+    char host[256]; /* empty = disabled */
+    uint16_t port;
+} tr_addr_t;
+
+typedef struct {
+    char name[64];
+    uint8_t native_hash[20]; /* SHA1(SHA1(password)) */
+    uint8_t sha2_hash[32];   /* SHA256(SHA256(password)) */
+    bool empty_password;
+    bool is_admin;           /* may run SHOW/PURGE admin statements */
+} tr_user_t;
+
+typedef struct {
+    /* [server] */
+    tr_addr_t listen;          /* MySQL flavour */
+    tr_addr_t mariadb_listen;  /* MariaDB flavour */
+    uint32_t server_id;
+    char server_uuid[37];      /* text form */
+    uint8_t server_uuid_bin[16];
+    uint32_t gtid_domain_id;
+    uint64_t gtid_start;
+    char tls_cert[512];
+    char tls_key[512];
+    bool require_tls;
+    uint32_t heartbeat_default_ms; /* when a replica asks for none: 0 = none */
+
+    /* [users] */
+    tr_user_t users[TR_CONFIG_MAX_USERS];
+    size_t n_users;
+
+    /* [upstream] */
+    tr_addr_t pumps[TR_CONFIG_MAX_PUMPS];
+    size_t n_pumps;
+    char pd_urls[1024];
+    uint64_t cluster_id;
+    char tidb_user[64];
+    char tidb_password[128];
+    tr_addr_t tidb;            /* TiDB SQL endpoint (DDL history) */
+    char tidb_status[512];
+    int64_t initial_commit_ts;
+
+    /* [store] */
+    char store_dir[512];
+    char binlog_basename[64];
+    uint64_t max_binlog_size;
+    uint64_t expire_logs_seconds;
+    int sync;                  /* tr_sync_mode_t */
+
+    /* [metrics] */
+    tr_addr_t metrics_listen;
+
+    /* [log] */
+    int log_level;             /* tr_log_level_t */
+} tr_config_t;
+
+/* Fills defaults (every key's documented default). */
+void tr_config_defaults(tr_config_t *c);
+
+/*
+ * Parses INI text. On error returns TR_ECONFIG and writes "file:line: key: message"
+ * into err (NUL-terminated, truncated to err_len). name is used in messages.
+ */
+int tr_config_parse(tr_config_t *c, const char *text, const char *name, char *err,
+                    size_t err_len) TR_MUSTCHECK;
+/* Reads and parses a file (tr_config_defaults first). Same errors plus -errno. */
+int tr_config_load(tr_config_t *c, const char *path, char *err, size_t err_len) TR_MUSTCHECK;
+/* Finds a user by name; NULL if unknown. */
+const tr_user_t *tr_config_user(const tr_config_t *c, const char *name);
+/* Parses "host:port". Returns 0 or TR_ECONFIG. */
+int tr_addr_parse(tr_addr_t *a, const char *text) TR_MUSTCHECK;
+/* Parses a 36-char UUID into 16 bytes. Returns 0 or TR_EMALFORMED. */
+int tr_uuid_parse(const char *text, uint8_t out[16]) TR_MUSTCHECK;
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * Schema history tracker: TiDB DDL jobs (the JSON of mysql.tidb_ddl_history
+ * job_meta, shared/spec/tidb-binlog.md section 7) are queued by schema
+ * version and applied in order, giving the table model (columns, types,
+ * handle layout) in force at any transaction's schema_version.
+ * Pure: no I/O (schema_fetch.c feeds it).
+ */
+#ifndef TR_RELAY_SCHEMA_H
+#define TR_RELAY_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/defs.h"
+#include "protocol/tidb_schema.h"
+
+typedef struct tr_schema tr_schema_t;
+
+tr_schema_t *tr_schema_new(void);
+void tr_schema_free(tr_schema_t *s);
+
+/* Queues one DDL job from its JSON (copied). Jobs that are not done/synced or
+ * have SchemaVersion 0 are ignored. Returns 0 or TR_EMALFORMED with *why. */
+int tr_schema_add_job(tr_schema_t *s, int64_t job_id, const char *json, size_t len,
+                      const char **why) TR_MUSTCHECK;
+/* Applies every queued job with SchemaVersion <= version. Returns 0 or TR_ESCHEMA. */
+int tr_schema_advance(tr_schema_t *s, int64_t version, const char **why) TR_MUSTCHECK;
+/* Table by TiDB table id at the current version; NULL if unknown or dropped. */
+const tr_table_info_t *tr_schema_table(const tr_schema_t *s, int64_t table_id);
+/* Schema (database) name by schema id; NULL if unknown. */
+const char *tr_schema_db_name(const tr_schema_t *s, int64_t schema_id);
+/* A queued or applied job by id (DDL binlogs): NULL if not fetched yet. */
+const tr_ddl_job_t *tr_schema_job(const tr_schema_t *s, int64_t job_id);
+/* Highest job id fetched so far (fetch newer ones with job_id > this). */
+int64_t tr_schema_max_job_id(const tr_schema_t *s);
+/* Highest SchemaVersion among fetched jobs, and the version applied so far. */
+int64_t tr_schema_max_version(const tr_schema_t *s);
+int64_t tr_schema_applied_version(const tr_schema_t *s);
+
+#endif

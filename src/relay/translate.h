@@ -1,0 +1,60 @@
+/*
+ * Translation of one committed TiDB transaction (DML or DDL binlog) into the
+ * binlog events of one output flavour, appended through an event writer:
+ *   MySQL   DML: GTID(33), QUERY "BEGIN", TABLE_MAP..., WRITE/UPDATE/DELETE_ROWS v2..., XID
+ *   MySQL   DDL: GTID(33, flags 1), QUERY <ddl>
+ * (MariaDB flavour comes later: GTID(162), TABLE_MAP, rows, XID.)
+ * Rows are decoded with TiDB's datum codec against the table version the
+ * schema tracker holds for the transaction's schema_version.
+ * Pure: no I/O; the caller brings the schema up to date first.
+ */
+#ifndef TR_RELAY_TRANSLATE_H
+#define TR_RELAY_TRANSLATE_H
+
+#include <stdint.h>
+
+#include "common/defs.h"
+#include "common/mem.h"
+#include "protocol/binlog_event.h"
+#include "protocol/tidb_binlog.h"
+#include "relay/schema.h"
+
+/* Identity and numbering of the transaction being written. */
+typedef struct {
+    uint64_t gtid_no;         /* GTID number (gtid-start based) */
+    uint8_t server_uuid[16];  /* MySQL SID */
+    uint32_t server_id;
+    uint32_t gtid_domain_id;  /* MariaDB */
+    int64_t last_committed;   /* MySQL logical clock (per file) */
+    int64_t sequence_number;
+    uint32_t timestamp;       /* header timestamp: commit_ts physical seconds */
+    uint64_t commit_ts_us;    /* commit_ts physical part in microseconds */
+} tr_txn_ctx_t;
+
+/* Seconds and microseconds of a TSO's physical part (ms << 18 | logical). */
+static inline uint32_t tr_tso_seconds(int64_t tso)
+{
+    return (uint32_t)(((uint64_t)tso >> 18) / 1000u);
+}
+static inline uint64_t tr_tso_micros(int64_t tso)
+{
+    return ((uint64_t)tso >> 18) * 1000u;
+}
+
+/*
+ * Appends the events of binlog b (tp Commit, not fake) to w (whose timestamp
+ * and server_id the caller set). DML: b->prewrite_value is decoded into
+ * arena (reset by the caller after storing). DDL (b->ddl_job_id > 0): the
+ * query is written as is in a QUERY event with the job's schema as default db.
+ * Returns 0, TR_ENOTFOUND (a table id the schema does not know: caller
+ * refreshes the schema and retries), TR_EMALFORMED/TR_ESCHEMA (row bytes do not
+ * match the schema), TR_ETOOBIG; *why explains. Nothing is stored on error:
+ * the caller discards w's buffer.
+ */
+int tr_translate_txn(const tr_tidb_binlog_t *b, tr_schema_t *schema, const tr_txn_ctx_t *ctx,
+                     tr_evt_writer_t *w, tr_arena_t *arena, const char **why) TR_MUSTCHECK;
+
+/* True when the binlog produces no events (e.g. `select setval` pseudo-DDL). */
+bool tr_translate_skips(const tr_tidb_binlog_t *b, const tr_schema_t *schema);
+
+#endif

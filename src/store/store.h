@@ -1,0 +1,132 @@
+/*
+ * The store: binlog files of every enabled flavour plus the sqlite index,
+ * appended atomically per group commit and read by dump sessions.
+ *
+ * Writer side (one thread, the relay's writer):
+ *   pos = tr_store_txn_pos(s, f)            for each enabled flavour f
+ *   encode events at pos, tr_store_txn_append(s, f, bytes, len)
+ *   tr_store_txn_end(s, &info)              marks the transaction complete
+ *   ... more transactions ...
+ *   tr_store_commit(s)                      group commit: write, fsync (per sync
+ *                                            policy), commit index rows, rotate
+ *                                            files past max-binlog-size, publish
+ *                                            the new readable ends, call notify.
+ * Durability order: file bytes, then fsync, then the index commit. Readers
+ * only ever see bytes up to the last committed transaction.
+ *
+ * Reader side (any thread): file lookups return a snapshot of a file's
+ * path and readable size; the bytes below that size never change.
+ *
+ * On open, every active file is cut back to the last indexed transaction end,
+ * files the index does not know are removed, and the checkpoint of the last
+ * committed transaction is returned so pulling resumes after it.
+ *
+ * Layout: <dir>/index.sqlite, <dir>/binlog/<flavour>/<basename>.NNNNNN and
+ * <basename>.index (one file name per line, as MySQL keeps it).
+ * The store does not include uv.h; notify is a plain callback.
+ */
+#ifndef TR_STORE_STORE_H
+#define TR_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/defs.h"
+#include "protocol/binlog_event.h"
+
+typedef struct tr_store tr_store_t;
+
+typedef enum {
+    TR_SYNC_COMMIT = 0, /* fsync files then index at every group commit (default) */
+    TR_SYNC_NONE = 1,   /* no fsync: the OS decides (fast, unsafe on power loss) */
+} tr_sync_mode_t;
+
+typedef struct {
+    const char *dir;            /* store root directory (created if missing) */
+    const char *basename;       /* binlog base name, e.g. "tirelay-bin" */
+    uint64_t max_binlog_size;   /* rotate after a transaction ends past this size */
+    tr_sync_mode_t sync;
+    uint32_t server_id;         /* header server_id of every event */
+    uint8_t server_uuid[16];    /* MySQL GTID source id */
+    uint32_t gtid_domain_id;    /* MariaDB GTID domain */
+    uint64_t gtid_start;        /* GTID number of the first transaction ever */
+    bool flavors[TR_FLAVOR_COUNT]; /* which flavours have file sets */
+    const char *server_version[TR_FLAVOR_COUNT]; /* FORMAT_DESCRIPTION server version per flavour */
+} tr_store_opts_t;
+
+/* The last committed transaction, as recovered at open. */
+typedef struct {
+    bool has_txn;           /* false on a fresh store */
+    int64_t commit_ts;      /* TiDB commit TSO of the last transaction */
+    int64_t schema_version; /* schema version after it */
+    uint64_t gtid_no;       /* its GTID number (next is gtid_no + 1) */
+} tr_store_checkpoint_t;
+
+/* A transaction the writer has appended to every enabled flavour. */
+typedef struct {
+    uint64_t gtid_no;
+    int64_t commit_ts;
+    int64_t schema_version;
+    uint32_t timestamp; /* header timestamp used for its events (seconds) */
+} tr_txn_info_t;
+
+/*
+ * Opens (or creates) the store and recovers it. Returns 0 and an owned store in
+ * *out (free with tr_store_free), with the checkpoint in *cp; or a negative
+ * code (TR_ECORRUPT, TR_ESQLITE, -errno) with a message in *why (static or
+ * valid until the next call). Logs its recovery decisions. Thread: any (once).
+ */
+int tr_store_open(const tr_store_opts_t *opts, tr_store_t **out, tr_store_checkpoint_t *cp,
+                  const char **why) TR_MUSTCHECK;
+void tr_store_free(tr_store_t *s);
+
+typedef void (*tr_store_notify_cb)(void *arg);
+/* Called on the writer thread after each commit made new bytes readable. keeps arg. */
+void tr_store_set_notify(tr_store_t *s, tr_store_notify_cb cb, void *arg);
+
+/* ---- writer thread ---- */
+
+/* File offset at which the next appended byte of flavour f will land. */
+uint64_t tr_store_txn_pos(tr_store_t *s, tr_flavor_t f);
+/* Header timestamp and server id the store uses for its own events of flavour f are
+ * the ones of the last transaction; nothing to do for callers. */
+
+/* Appends complete events (encoded for tr_store_txn_pos) to flavour f. Not yet durable
+ * or visible. Returns 0 or -errno (e.g. -ENOSPC); after an error the pending
+ * transaction is discarded by tr_store_abort. */
+int tr_store_txn_append(tr_store_t *s, tr_flavor_t f, const uint8_t *p, size_t len) TR_MUSTCHECK;
+/* Marks the end of a transaction appended to every enabled flavour. */
+int tr_store_txn_end(tr_store_t *s, const tr_txn_info_t *info) TR_MUSTCHECK;
+/* Drops every appended but uncommitted byte (after an error). */
+void tr_store_abort(tr_store_t *s);
+/* Group commit of every ended transaction; rotation happens here. Returns 0 or a
+ * negative code; on error nothing new became visible. */
+int tr_store_commit(tr_store_t *s) TR_MUSTCHECK;
+/* True when ended-but-uncommitted transactions are waiting. */
+bool tr_store_has_pending(const tr_store_t *s);
+
+/* ---- readers (any thread) ---- */
+
+typedef struct {
+    uint32_t seq;          /* file number (1 = .000001) */
+    char name[96];         /* base name, e.g. "tirelay-bin.000001" */
+    char path[512];        /* full path to open */
+    uint64_t size;         /* readable bytes (committed end for the active file) */
+    bool is_active;        /* the file still being written */
+} tr_binlog_file_t;
+
+/* Looks a file up by base name. TR_ENOTFOUND if it does not exist (or was purged). */
+int tr_store_file_by_name(tr_store_t *s, tr_flavor_t f, const char *name, tr_binlog_file_t *out);
+/* The file after seq; TR_ENOTFOUND if seq is the last one. */
+int tr_store_file_next(tr_store_t *s, tr_flavor_t f, uint32_t seq, tr_binlog_file_t *out);
+/* The oldest / newest file. */
+int tr_store_file_first(tr_store_t *s, tr_flavor_t f, tr_binlog_file_t *out);
+int tr_store_file_last(tr_store_t *s, tr_flavor_t f, tr_binlog_file_t *out);
+/* All files oldest first; returns owned array in *files (free with tr_free). */
+int tr_store_list_files(tr_store_t *s, tr_flavor_t f, tr_binlog_file_t **files, size_t *n);
+/* Last committed transaction (has_txn false if none). */
+void tr_store_last_txn(tr_store_t *s, tr_store_checkpoint_t *out);
+bool tr_store_flavor_enabled(const tr_store_t *s, tr_flavor_t f);
+
+#endif
