@@ -1,0 +1,168 @@
+/*
+ * TiDB schema model: DDL jobs (the JSON TiDB stores in
+ * mysql.tidb_ddl_history.job_meta and serves at /ddl/history) and the
+ * TableInfo they carry, parsed with jansson into plain C structs, and the
+ * mapping of every TiDB column to the MySQL column a replica creates for the
+ * same CREATE TABLE (type code, metadata, signedness, collation).
+ * Pure codec: no I/O, no logging.
+ * Follows shared/spec/tidb-binlog.md sections 7.4 (Job, HistoryInfo with its
+ * capitalised keys, TableInfo, ColumnInfo, FieldType) and 8 (type codes and
+ * flags), and mysql-replication-source.md section 7 (column metadata).
+ */
+#ifndef TR_PROTOCOL_TIDB_SCHEMA_H
+#define TR_PROTOCOL_TIDB_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/defs.h"
+#include "protocol/binlog_event.h"
+
+/* TiDB column type codes (spec section 8); equal to MySQL's. */
+enum {
+    TR_TIDB_TP_TINY = 1,
+    TR_TIDB_TP_SHORT = 2,
+    TR_TIDB_TP_LONG = 3,
+    TR_TIDB_TP_FLOAT = 4,
+    TR_TIDB_TP_DOUBLE = 5,
+    TR_TIDB_TP_NULL = 6,
+    TR_TIDB_TP_TIMESTAMP = 7,
+    TR_TIDB_TP_LONGLONG = 8,
+    TR_TIDB_TP_INT24 = 9,
+    TR_TIDB_TP_DATE = 10,
+    TR_TIDB_TP_DURATION = 11,
+    TR_TIDB_TP_DATETIME = 12,
+    TR_TIDB_TP_YEAR = 13,
+    TR_TIDB_TP_NEWDATE = 14,
+    TR_TIDB_TP_VARCHAR = 15,
+    TR_TIDB_TP_BIT = 16,
+    TR_TIDB_TP_JSON = 0xF5,
+    TR_TIDB_TP_NEWDECIMAL = 0xF6,
+    TR_TIDB_TP_ENUM = 0xF7,
+    TR_TIDB_TP_SET = 0xF8,
+    TR_TIDB_TP_TINY_BLOB = 0xF9,
+    TR_TIDB_TP_MEDIUM_BLOB = 0xFA,
+    TR_TIDB_TP_LONG_BLOB = 0xFB,
+    TR_TIDB_TP_BLOB = 0xFC,
+    TR_TIDB_TP_VAR_STRING = 0xFD,
+    TR_TIDB_TP_STRING = 0xFE,
+    TR_TIDB_TP_GEOMETRY = 0xFF,
+};
+
+/* FieldType.Flag bits (spec section 8). */
+enum {
+    TR_TIDB_FLAG_NOT_NULL = 1u << 0,
+    TR_TIDB_FLAG_PRI_KEY = 1u << 1,
+    TR_TIDB_FLAG_UNSIGNED = 1u << 5,
+    TR_TIDB_FLAG_BINARY = 1u << 7,
+    TR_TIDB_FLAG_GENERATED = 1u << 23,
+};
+
+/* SchemaState / JobState / ActionType values used by the tracker. */
+enum {
+    TR_TIDB_STATE_PUBLIC = 5,          /* SchemaState */
+    TR_TIDB_JOB_DONE = 4,              /* JobState */
+    TR_TIDB_JOB_SYNCED = 6,
+    TR_TIDB_ACTION_CREATE_SCHEMA = 1,
+    TR_TIDB_ACTION_DROP_SCHEMA = 2,
+    TR_TIDB_ACTION_CREATE_TABLE = 3,
+    TR_TIDB_ACTION_DROP_TABLE = 4,
+    TR_TIDB_ACTION_TRUNCATE_TABLE = 11,
+    TR_TIDB_ACTION_RENAME_TABLE = 14,
+    TR_TIDB_ACTION_CREATE_VIEW = 21,
+    TR_TIDB_ACTION_DROP_VIEW = 24,
+    TR_TIDB_ACTION_MODIFY_SCHEMA_CHARSET = 26,
+};
+
+/* Column id of the implicit handle _tidb_rowid. */
+#define TR_TIDB_EXTRA_HANDLE_ID (-1)
+
+/* One TiDB column (ColumnInfo + FieldType) and its MySQL image. */
+typedef struct {
+    int64_t id;          /* ColumnInfo.id: the key in row datums */
+    char *name;          /* name.O, NUL-terminated */
+    int offset;          /* ColumnInfo.offset */
+    int state;           /* SchemaState; only TR_TIDB_STATE_PUBLIC columns are replicated */
+    uint8_t tp;          /* FieldType.Tp (TR_TIDB_TP_*) */
+    uint32_t flag;       /* FieldType.Flag */
+    int flen;            /* FieldType.Flen (-1 = unspecified) */
+    int decimal;         /* FieldType.Decimal (scale / fsp; -1 = unspecified) */
+    char *charset;       /* FieldType.Charset ("" when absent) */
+    char *collate;       /* FieldType.Collate ("" when absent) */
+    char **elems;        /* ENUM/SET members */
+    size_t n_elems;
+    bool is_generated;   /* generated_expr_string non-empty */
+    bool is_stored;      /* generated_stored */
+    bool is_unsigned;    /* flag & TR_TIDB_FLAG_UNSIGNED */
+    bool is_pk;          /* flag & TR_TIDB_FLAG_PRI_KEY */
+    bool is_supported;   /* def is valid (type mapped); else see unsupported_why */
+    const char *unsupported_why; /* static string when !is_supported */
+    tr_col_def_t def;    /* MySQL column for TABLE_MAP (def.name points to name) */
+    uint32_t max_bytes;  /* string columns: maximum length in bytes (VARCHAR/CHAR) */
+    uint8_t blob_prefix; /* BLOB/TEXT/JSON: length prefix bytes 1..4 */
+} tr_tidb_column_t;
+
+/* TableInfo (the parts the relay needs). */
+typedef struct {
+    int64_t id;
+    char *name;                 /* name.O */
+    tr_tidb_column_t *cols;     /* in TableInfo order (all states) */
+    size_t n_cols;
+    size_t *public_idx;         /* indexes into cols of the public, non-virtual columns, */
+    size_t n_public;            /* in order: the replicated row image */
+    bool pk_is_handle;
+    bool is_common_handle;
+    int64_t handle_col_id;      /* pk_is_handle: id of the int PK column; else -1 */
+    size_t handle_col;          /* pk_is_handle: index in cols */
+    int64_t *pk_col_ids;        /* is_common_handle: PRIMARY index columns in index order */
+    size_t n_pk_cols;
+    bool is_view;               /* "view" non-null */
+    bool is_sequence;           /* "sequence" non-null */
+    int64_t max_col_id;
+} tr_table_info_t;
+
+/* A DDL job (model.Job) with its HistoryInfo. */
+typedef struct {
+    int64_t id;
+    int type;                   /* ActionType */
+    int64_t schema_id;
+    int64_t table_id;
+    char *schema_name;          /* "" when absent */
+    char *table_name;           /* "" when absent */
+    int state;                  /* JobState */
+    char *query;                /* "" when absent */
+    int64_t schema_version;     /* binlog.SchemaVersion (0 = failed job) */
+    uint64_t finished_ts;       /* binlog.FinishedTS */
+    bool has_db_info;
+    int64_t db_id;              /* binlog.DBInfo.id */
+    char *db_name;              /* binlog.DBInfo.db_name.O */
+    tr_table_info_t *table_info; /* binlog.TableInfo or NULL */
+} tr_ddl_job_t;
+
+/*
+ * Parses a DDL job JSON into out (caller storage; free the contents with
+ * tr_ddl_job_cleanup, also after an error). Returns 0 or TR_EMALFORMED with
+ * *why (static). A TableInfo whose columns cannot be mapped still parses:
+ * such columns have is_supported false.
+ */
+int tr_ddl_job_parse(const char *json, size_t len, tr_ddl_job_t *out, const char **why) TR_MUSTCHECK;
+void tr_ddl_job_cleanup(tr_ddl_job_t *job);
+
+/*
+ * Parses a TableInfo JSON object text (e.g. from /schema/{db}/{table}).
+ * Returns owned (free with tr_table_info_free) or NULL with *why.
+ */
+tr_table_info_t *tr_table_info_parse(const char *json, size_t len, const char **why);
+void tr_table_info_free(tr_table_info_t *t);
+
+/* Column by TiDB column id; NULL if unknown. */
+const tr_tidb_column_t *tr_table_info_col(const tr_table_info_t *t, int64_t col_id);
+
+/* Maximum bytes per character of a TiDB charset name (utf8mb4 4, utf8 3, latin1/binary/ascii 1;
+ * unknown: 4). */
+uint32_t tr_tidb_charset_maxlen(const char *charset);
+/* MySQL/MariaDB collation id of a collation name (utf8mb4_bin 46, ...); 0 if unknown. */
+uint16_t tr_tidb_collation_id(const char *collate);
+
+#endif
