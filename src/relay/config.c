@@ -1,0 +1,540 @@
+/*
+ * INI configuration parsing and validation (see config.h and conf/tirelay.cnf).
+ * Parsing is done by libinih over the text; every key is checked here and an
+ * unknown section or key is an error reported with its line. Pure apart from
+ * tr_config_load reading the file.
+ */
+#include "relay/config.h"
+
+#include <errno.h>
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+#include <openssl/sha.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/mem.h"
+
+typedef struct {
+    tr_config_t *c;
+    char msg[256]; /* first error, without location */
+    char key[96];  /* "[section] key" of the first error */
+} parse_ctx_t;
+
+void tr_config_defaults(tr_config_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->listen.host, sizeof(c->listen.host), "127.0.0.1");
+    c->listen.port = 3307;
+    c->server_id = 1;
+    snprintf(c->server_uuid, sizeof(c->server_uuid), "3e11fa47-71ca-11e1-9e33-c80aa9429562");
+    int rc = tr_uuid_parse(c->server_uuid, c->server_uuid_bin);
+    TR_ASSERT(rc == 0);
+    c->gtid_domain_id = 0;
+    c->gtid_start = 1;
+    c->heartbeat_default_ms = 0;
+    c->cluster_id = 0;
+    c->initial_commit_ts = 0;
+    snprintf(c->store_dir, sizeof(c->store_dir), "tirelay-data");
+    snprintf(c->binlog_basename, sizeof(c->binlog_basename), "tirelay-bin");
+    c->max_binlog_size = 1073741824ull;
+    c->expire_logs_seconds = 0;
+    c->sync = 0;
+    c->log_level = TR_LOG_INFO;
+}
+
+int tr_addr_parse(tr_addr_t *a, const char *text)
+{
+    memset(a, 0, sizeof(*a));
+    while (isspace((unsigned char)*text)) {
+        text++;
+    }
+    if (*text == '\0') {
+        return 0; /* disabled */
+    }
+    const char *colon = strrchr(text, ':');
+    if (colon == NULL || colon == text || (size_t)(colon - text) >= sizeof(a->host)) {
+        return TR_ECONFIG;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    while (end != NULL && isspace((unsigned char)*end)) {
+        end++;
+    }
+    if (errno != 0 || end == colon + 1 || (end != NULL && *end != '\0') || port == 0 ||
+        port > 65535) {
+        return TR_ECONFIG;
+    }
+    const char *h = text;
+    size_t hl = (size_t)(colon - text);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { /* [::1]:3307 */
+        h++;
+        hl -= 2;
+    }
+    memcpy(a->host, h, hl);
+    a->host[hl] = '\0';
+    a->port = (uint16_t)port;
+    return 0;
+}
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+    ch = tolower(ch);
+    if (ch >= 'a' && ch <= 'f') {
+        return ch - 'a' + 10;
+    }
+    return -1;
+}
+
+int tr_uuid_parse(const char *text, uint8_t out[16])
+{
+    if (strlen(text) != 36) {
+        return TR_EMALFORMED;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (text[i] != '-') {
+                return TR_EMALFORMED;
+            }
+            continue;
+        }
+        int hi = hexval((unsigned char)text[i]);
+        int lo = hexval((unsigned char)text[i + 1]);
+        if (hi < 0 || lo < 0) {
+            return TR_EMALFORMED;
+        }
+        out[n++] = (uint8_t)(hi << 4 | lo);
+        i++;
+    }
+    return n == 16 ? 0 : TR_EMALFORMED;
+}
+
+/* Unsigned integer with optional K/M/G suffix (powers of 1024). */
+static int parse_u64(const char *v, uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    if (*v == '-' || *v == '\0') {
+        return TR_ECONFIG;
+    }
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno != 0 || end == v) {
+        return TR_ECONFIG;
+    }
+    uint64_t mul = 1;
+    if (*end != '\0') {
+        switch (toupper((unsigned char)*end)) {
+        case 'K':
+            mul = 1024ull;
+            break;
+        case 'M':
+            mul = 1024ull * 1024;
+            break;
+        case 'G':
+            mul = 1024ull * 1024 * 1024;
+            break;
+        default:
+            return TR_ECONFIG;
+        }
+        end++;
+        if (*end != '\0') {
+            return TR_ECONFIG;
+        }
+    }
+    if (x > max / mul) {
+        return TR_ECONFIG;
+    }
+    *out = (uint64_t)x * mul;
+    return 0;
+}
+
+static int parse_i64(const char *v, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0') {
+        return TR_ECONFIG;
+    }
+    *out = (int64_t)x;
+    return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    if (strcasecmp(v, "1") == 0 || strcasecmp(v, "on") == 0 || strcasecmp(v, "true") == 0 ||
+        strcasecmp(v, "yes") == 0) {
+        *out = true;
+        return 0;
+    }
+    if (strcasecmp(v, "0") == 0 || strcasecmp(v, "off") == 0 || strcasecmp(v, "false") == 0 ||
+        strcasecmp(v, "no") == 0) {
+        *out = false;
+        return 0;
+    }
+    return TR_ECONFIG;
+}
+
+static int copy_str(char *dst, size_t cap, const char *v)
+{
+    size_t n = strlen(v);
+    if (n >= cap) {
+        return TR_ECONFIG;
+    }
+    memcpy(dst, v, n + 1);
+    return 0;
+}
+
+TR_PRINTF(4, 5)
+static int fail(parse_ctx_t *p, const char *section, const char *name, const char *fmt, ...)
+{
+    snprintf(p->key, sizeof(p->key), "[%s] %s", section, name);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+    va_end(ap);
+    return 0; /* inih: stop, report this line */
+}
+
+static void hash_password(tr_user_t *u, const char *pw)
+{
+    uint8_t h1[SHA_DIGEST_LENGTH];
+    size_t n = strlen(pw);
+    u->empty_password = n == 0;
+    SHA1((const unsigned char *)pw, n, h1);
+    SHA1(h1, sizeof(h1), u->native_hash);
+    uint8_t s1[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)pw, n, s1);
+    SHA256(s1, sizeof(s1), u->sha2_hash);
+}
+
+/* "user:password@host:port" */
+static int parse_tidb_dsn(tr_config_t *c, const char *v)
+{
+    const char *at = strrchr(v, '@');
+    if (at == NULL) {
+        return TR_ECONFIG;
+    }
+    const char *colon = memchr(v, ':', (size_t)(at - v));
+    size_t ul = colon ? (size_t)(colon - v) : (size_t)(at - v);
+    if (ul == 0 || ul >= sizeof(c->tidb_user)) {
+        return TR_ECONFIG;
+    }
+    memcpy(c->tidb_user, v, ul);
+    c->tidb_user[ul] = '\0';
+    c->tidb_password[0] = '\0';
+    if (colon != NULL) {
+        size_t pl = (size_t)(at - colon - 1);
+        if (pl >= sizeof(c->tidb_password)) {
+            return TR_ECONFIG;
+        }
+        memcpy(c->tidb_password, colon + 1, pl);
+        c->tidb_password[pl] = '\0';
+    }
+    return tr_addr_parse(&c->tidb, at + 1) == 0 && c->tidb.port != 0 ? 0 : TR_ECONFIG;
+}
+
+static int parse_pumps(tr_config_t *c, const char *v)
+{
+    c->n_pumps = 0;
+    char tmp[4096];
+    if (copy_str(tmp, sizeof(tmp), v) != 0) {
+        return TR_ECONFIG;
+    }
+    char *save = NULL;
+    for (char *tok = strtok_r(tmp, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*tok)) {
+            tok++;
+        }
+        if (*tok == '\0') {
+            continue;
+        }
+        if (c->n_pumps == TR_CONFIG_MAX_PUMPS) {
+            return TR_ECONFIG;
+        }
+        if (tr_addr_parse(&c->pumps[c->n_pumps], tok) != 0 || c->pumps[c->n_pumps].port == 0) {
+            return TR_ECONFIG;
+        }
+        c->n_pumps++;
+    }
+    return 0;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+    parse_ctx_t *p = user;
+    tr_config_t *c = p->c;
+    uint64_t u = 0;
+    const char *s = section;
+    const char *k = name;
+    const char *v = value;
+
+    if (strcmp(s, "server") == 0) {
+        if (strcmp(k, "listen") == 0) {
+            return tr_addr_parse(&c->listen, v) == 0 ? 1
+                                                      : fail(p, s, k, "expected host:port, got '%s'", v);
+        }
+        if (strcmp(k, "mariadb-listen") == 0) {
+            return tr_addr_parse(&c->mariadb_listen, v) == 0
+                       ? 1
+                       : fail(p, s, k, "expected host:port or empty, got '%s'", v);
+        }
+        if (strcmp(k, "server-id") == 0) {
+            if (parse_u64(v, UINT32_MAX, &u) != 0 || u == 0) {
+                return fail(p, s, k, "expected an integer 1..4294967295, got '%s'", v);
+            }
+            c->server_id = (uint32_t)u;
+            return 1;
+        }
+        if (strcmp(k, "server-uuid") == 0) {
+            if (tr_uuid_parse(v, c->server_uuid_bin) != 0) {
+                return fail(p, s, k, "expected a UUID like 3e11fa47-71ca-11e1-9e33-c80aa9429562, got '%s'", v);
+            }
+            snprintf(c->server_uuid, sizeof(c->server_uuid), "%s", v);
+            for (char *q = c->server_uuid; *q; q++) {
+                *q = (char)tolower((unsigned char)*q);
+            }
+            return 1;
+        }
+        if (strcmp(k, "gtid-domain-id") == 0) {
+            if (parse_u64(v, UINT32_MAX, &u) != 0) {
+                return fail(p, s, k, "expected an integer 0..4294967295, got '%s'", v);
+            }
+            c->gtid_domain_id = (uint32_t)u;
+            return 1;
+        }
+        if (strcmp(k, "gtid-start") == 0) {
+            if (parse_u64(v, INT64_MAX, &u) != 0 || u == 0) {
+                return fail(p, s, k, "expected an integer >= 1, got '%s'", v);
+            }
+            c->gtid_start = u;
+            return 1;
+        }
+        if (strcmp(k, "tls-cert") == 0) {
+            return copy_str(c->tls_cert, sizeof(c->tls_cert), v) == 0 ? 1
+                                                                       : fail(p, s, k, "path too long: '%s'", v);
+        }
+        if (strcmp(k, "tls-key") == 0) {
+            return copy_str(c->tls_key, sizeof(c->tls_key), v) == 0 ? 1
+                                                                     : fail(p, s, k, "path too long: '%s'", v);
+        }
+        if (strcmp(k, "require-tls") == 0) {
+            return parse_bool(v, &c->require_tls) == 0 ? 1
+                                                        : fail(p, s, k, "expected on or off, got '%s'", v);
+        }
+        if (strcmp(k, "heartbeat-period-ms") == 0) {
+            if (parse_u64(v, 3600000, &u) != 0) {
+                return fail(p, s, k, "expected milliseconds 0..3600000, got '%s'", v);
+            }
+            c->heartbeat_default_ms = (uint32_t)u;
+            return 1;
+        }
+    } else if (strcmp(s, "users") == 0) {
+        if (c->n_users == TR_CONFIG_MAX_USERS) {
+            return fail(p, s, k, "too many users (max %d)", TR_CONFIG_MAX_USERS);
+        }
+        if (strlen(k) >= sizeof(c->users[0].name) || k[0] == '\0') {
+            return fail(p, s, k, "user name too long: '%s'", k);
+        }
+        if (tr_config_user(c, k) != NULL) {
+            return fail(p, s, k, "user '%s' listed twice", k);
+        }
+        tr_user_t *usr = &c->users[c->n_users++];
+        memset(usr, 0, sizeof(*usr));
+        snprintf(usr->name, sizeof(usr->name), "%s", k);
+        hash_password(usr, v);
+        usr->is_admin = true;
+        return 1;
+    } else if (strcmp(s, "upstream") == 0) {
+        if (strcmp(k, "pumps") == 0) {
+            return parse_pumps(c, v) == 0
+                       ? 1
+                       : fail(p, s, k, "expected a comma-separated host:port list, got '%s'", v);
+        }
+        if (strcmp(k, "pd-urls") == 0) {
+            return copy_str(c->pd_urls, sizeof(c->pd_urls), v) == 0 ? 1
+                                                                     : fail(p, s, k, "too long: '%s'", v);
+        }
+        if (strcmp(k, "cluster-id") == 0) {
+            if (parse_u64(v, UINT64_MAX, &u) != 0) {
+                return fail(p, s, k, "expected an unsigned integer, got '%s'", v);
+            }
+            c->cluster_id = u;
+            return 1;
+        }
+        if (strcmp(k, "tidb") == 0) {
+            return parse_tidb_dsn(c, v) == 0
+                       ? 1
+                       : fail(p, s, k, "expected user:password@host:port (value not shown: it holds a password)");
+        }
+        if (strcmp(k, "tidb-status") == 0) {
+            return copy_str(c->tidb_status, sizeof(c->tidb_status), v) == 0
+                       ? 1
+                       : fail(p, s, k, "too long: '%s'", v);
+        }
+        if (strcmp(k, "initial-commit-ts") == 0) {
+            int64_t ts = 0;
+            if (parse_i64(v, &ts) != 0 || ts < 0) {
+                return fail(p, s, k, "expected a TSO >= 0, got '%s'", v);
+            }
+            c->initial_commit_ts = ts;
+            return 1;
+        }
+    } else if (strcmp(s, "store") == 0) {
+        if (strcmp(k, "dir") == 0) {
+            return copy_str(c->store_dir, sizeof(c->store_dir), v) == 0 && v[0] != '\0'
+                       ? 1
+                       : fail(p, s, k, "expected a directory path, got '%s'", v);
+        }
+        if (strcmp(k, "binlog-basename") == 0) {
+            bool ok = v[0] != '\0' && strlen(v) < 48 && strchr(v, '/') == NULL;
+            return ok && copy_str(c->binlog_basename, sizeof(c->binlog_basename), v) == 0
+                       ? 1
+                       : fail(p, s, k, "expected a file name without '/' (< 48 chars), got '%s'", v);
+        }
+        if (strcmp(k, "max-binlog-size") == 0) {
+            if (parse_u64(v, 1073741824ull, &u) != 0 || u < 4096) {
+                return fail(p, s, k, "expected bytes 4096..1G (K/M/G suffixes allowed), got '%s'", v);
+            }
+            c->max_binlog_size = u;
+            return 1;
+        }
+        if (strcmp(k, "expire-logs-seconds") == 0) {
+            if (parse_u64(v, UINT32_MAX, &u) != 0) {
+                return fail(p, s, k, "expected seconds (0 = never), got '%s'", v);
+            }
+            c->expire_logs_seconds = u;
+            return 1;
+        }
+        if (strcmp(k, "sync") == 0) {
+            if (strcasecmp(v, "commit") == 0) {
+                c->sync = 0;
+            } else if (strcasecmp(v, "none") == 0) {
+                c->sync = 1;
+            } else {
+                return fail(p, s, k, "expected commit or none, got '%s'", v);
+            }
+            return 1;
+        }
+    } else if (strcmp(s, "metrics") == 0) {
+        if (strcmp(k, "listen") == 0) {
+            return tr_addr_parse(&c->metrics_listen, v) == 0
+                       ? 1
+                       : fail(p, s, k, "expected host:port or empty, got '%s'", v);
+        }
+    } else if (strcmp(s, "log") == 0) {
+        if (strcmp(k, "level") == 0) {
+            int lvl = tr_log_level_parse(v);
+            if (lvl < 0) {
+                return fail(p, s, k, "expected error, warn, info, debug or trace, got '%s'", v);
+            }
+            c->log_level = lvl;
+            return 1;
+        }
+    } else {
+        snprintf(p->key, sizeof(p->key), "[%s]", s);
+        snprintf(p->msg, sizeof(p->msg),
+                 "unknown section (known: server, users, upstream, store, metrics, log)");
+        return 0;
+    }
+    return fail(p, s, k, "unknown key '%s'", k);
+}
+
+static int validate(const tr_config_t *c, char *err, size_t err_len, const char *name)
+{
+    if (c->listen.host[0] == '\0' && c->mariadb_listen.host[0] == '\0') {
+        snprintf(err, err_len, "%s: [server] listen: at least one of listen and mariadb-listen must be set",
+                 name);
+        return TR_ECONFIG;
+    }
+    if (c->n_pumps == 0 && c->pd_urls[0] == '\0') {
+        snprintf(err, err_len, "%s: [upstream] pumps: set pumps (static list) or pd-urls (discovery)",
+                 name);
+        return TR_ECONFIG;
+    }
+    if (c->tidb.port == 0 && c->tidb_status[0] == '\0') {
+        snprintf(err, err_len,
+                 "%s: [upstream] tidb: set tidb (user:password@host:port) or tidb-status for the DDL history",
+                 name);
+        return TR_ECONFIG;
+    }
+    if ((c->tls_cert[0] != '\0') != (c->tls_key[0] != '\0')) {
+        snprintf(err, err_len, "%s: [server] tls-cert: tls-cert and tls-key go together", name);
+        return TR_ECONFIG;
+    }
+    if (c->require_tls && c->tls_cert[0] == '\0') {
+        snprintf(err, err_len, "%s: [server] require-tls: needs tls-cert and tls-key", name);
+        return TR_ECONFIG;
+    }
+    return 0;
+}
+
+int tr_config_parse(tr_config_t *c, const char *text, const char *name, char *err, size_t err_len)
+{
+    parse_ctx_t p;
+    memset(&p, 0, sizeof(p));
+    p.c = c;
+    int line = ini_parse_string(text, on_key, &p);
+    if (line != 0) {
+        if (p.msg[0] != '\0') {
+            snprintf(err, err_len, "%s:%d: %s: %s", name, line, p.key, p.msg);
+        } else {
+            snprintf(err, err_len, "%s:%d: syntax error (expected [section] or key = value)", name,
+                     line);
+        }
+        return TR_ECONFIG;
+    }
+    return validate(c, err, err_len, name);
+}
+
+int tr_config_load(tr_config_t *c, const char *path, char *err, size_t err_len)
+{
+    tr_config_defaults(c);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        int e = errno;
+        snprintf(err, err_len, "%s: cannot open: %s", path, strerror(e));
+        return -e;
+    }
+    tr_buf_t b;
+    tr_buf_init(&b, 4u << 20);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        tr_buf_append(&b, chunk, n);
+    }
+    int rerr = ferror(f);
+    (void)fclose(f);
+    tr_buf_put_u8(&b, 0);
+    if (rerr || !tr_buf_ok(&b)) {
+        snprintf(err, err_len, "%s: cannot read (or larger than 4 MiB)", path);
+        tr_buf_cleanup(&b);
+        return TR_ECONFIG;
+    }
+    int rc = tr_config_parse(c, (const char *)b.data, path, err, err_len);
+    tr_buf_cleanup(&b);
+    return rc;
+}
+
+const tr_user_t *tr_config_user(const tr_config_t *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_users; i++) {
+        if (strcmp(c->users[i].name, name) == 0) {
+            return &c->users[i];
+        }
+    }
+    return NULL;
+}
