@@ -39,6 +39,13 @@ typedef struct {
 
 /* Starts the pump thread. Returns 0 or a negative code. */
 int tr_pump_client_start(const tr_pump_client_opts_t *opts, tr_pump_client_t **out) TR_MUSTCHECK;
+/*
+ * Asks the pump thread to stop without waiting (any thread): cancels the
+ * current call and wakes a backoff sleep. A callback blocked for backpressure
+ * is not interrupted: the caller unblocks it (and may return non-zero) so
+ * that tr_pump_client_stop can join promptly. NULL is a no-op.
+ */
+void tr_pump_client_cancel(tr_pump_client_t *pc);
 /* Cancels the stream, joins the thread and frees. NULL is a no-op. */
 void tr_pump_client_stop(tr_pump_client_t *pc);
 /* Last commit_ts delivered (any thread). */
