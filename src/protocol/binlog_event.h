@@ -194,6 +194,37 @@ void tr_evt_put_rotate(tr_evt_writer_t *w, uint64_t next_pos, const char *name, 
 /* HEARTBEAT (27): log_pos = pos (u32), body = file name, timestamp 0. */
 void tr_evt_put_heartbeat(tr_evt_writer_t *w, uint32_t pos, const char *name, size_t name_len);
 
+/* ---- MariaDB events (added by the store helper) ---- */
+
+/* MariaDB GTID_EVENT (162) flags2 bits. */
+enum {
+    TR_MARIA_FL_STANDALONE = 0x01,
+    TR_MARIA_FL_GROUP_COMMIT_ID = 0x02,
+    TR_MARIA_FL_TRANSACTIONAL = 0x04,
+    TR_MARIA_FL_ALLOW_PARALLEL = 0x08,
+    TR_MARIA_FL_WAITED = 0x10,
+    TR_MARIA_FL_DDL = 0x20,
+};
+
+/* MariaDB GTID_EVENT (162): seq_no u64, domain_id u32, flags2 u8, then commit_id u64
+ * when flags2 has TR_MARIA_FL_GROUP_COMMIT_ID, else 6 zero bytes. The GTID's
+ * server id is the writer's server_id. */
+void tr_evt_put_maria_gtid(tr_evt_writer_t *w, uint64_t seq_no, uint32_t domain_id,
+                           uint8_t flags2, uint64_t commit_id);
+
+/* One MariaDB GTID: domain-server-seq. */
+typedef struct {
+    uint32_t domain_id;
+    uint32_t server_id;
+    uint64_t seq_no;
+} tr_maria_gtid_t;
+
+/* MariaDB GTID_LIST (163): u32 count, then count x (domain u32, server u32, seq u64). */
+void tr_evt_put_maria_gtid_list(tr_evt_writer_t *w, const tr_maria_gtid_t *gtids, size_t n);
+
+/* MariaDB BINLOG_CHECKPOINT (161): u32 name length + file base name. */
+void tr_evt_put_maria_checkpoint(tr_evt_writer_t *w, const char *name, size_t name_len);
+
 /* Column of a TABLE_MAP as the binlog describes it (see rows.h for meta rules). */
 typedef struct {
     uint8_t type;        /* binlog type code in TABLE_MAP (TR_MYSQL_TYPE_*) */
