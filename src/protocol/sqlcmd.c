@@ -1,0 +1,793 @@
+/*
+ * SQL subset parser (see sqlcmd.h). A small lexer produces tokens that are
+ * views into the statement; a recursive-descent parser recognises the few
+ * statement shapes a replication source must answer. Pure: no I/O, no
+ * logging, no allocation.
+ */
+#include "protocol/sqlcmd.h"
+
+#include <string.h>
+
+typedef enum {
+    T_WORD,    /* identifier or keyword (backquoted names too) */
+    T_NUM,     /* digits, optional fraction */
+    T_STR,     /* quoted string: val = contents */
+    T_SYSVAR,  /* @@[scope.]name: val = name, scope */
+    T_USERVAR, /* @name: val = name */
+    T_PUNCT,   /* one character */
+} tok_type_t;
+
+typedef struct {
+    tok_type_t type;
+    const char *p; /* whole token as written */
+    size_t n;
+    tr_slice_t val;
+    tr_sql_scope_t scope;
+} tok_t;
+
+typedef struct {
+    tok_t t[TR_SQL_MAX_TOKENS];
+    size_t n;
+    size_t i; /* parser cursor */
+} toks_t;
+
+static int lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+static bool is_ident_start(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$' || c >= 0x80;
+}
+
+static bool is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool is_ident(int c)
+{
+    return is_ident_start(c) || is_digit(c);
+}
+
+bool tr_sql_eq(tr_slice_t s, const char *word)
+{
+    size_t n = strlen(word);
+    if (s.len != n) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (lower(s.p[i]) != lower((unsigned char)word[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Scans a quoted string starting at s[i] (the quote); returns the index after
+ * the closing quote or 0 when unterminated. */
+static size_t scan_string(const char *s, size_t len, size_t i)
+{
+    char q = s[i++];
+    while (i < len) {
+        if (s[i] == '\\' && q != '`') {
+            i += 2;
+            continue;
+        }
+        if (s[i] == q) {
+            if (i + 1 < len && s[i + 1] == q) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i++;
+    }
+    return 0;
+}
+
+static size_t scan_ident(const char *s, size_t len, size_t i)
+{
+    while (i < len && is_ident((unsigned char)s[i])) {
+        i++;
+    }
+    return i;
+}
+
+/* Returns false on a lexical error (unterminated string/comment, too many tokens). */
+static bool lex(const char *s, size_t len, toks_t *tk, const char **why)
+{
+    size_t i = 0;
+    tk->n = 0;
+    tk->i = 0;
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+            i++;
+            continue;
+        }
+        if (c == '/' && i + 1 < len && s[i + 1] == '*') {
+            const char *end = NULL;
+            for (size_t j = i + 2; j + 1 < len; j++) {
+                if (s[j] == '*' && s[j + 1] == '/') {
+                    end = s + j;
+                    break;
+                }
+            }
+            if (end == NULL) {
+                *why = "unterminated comment";
+                return false;
+            }
+            i = (size_t)(end - s) + 2;
+            continue;
+        }
+        if (c == '#' || (c == '-' && i + 2 < len && s[i + 1] == '-' &&
+                         (s[i + 2] == ' ' || s[i + 2] == '\t')) ||
+            (c == '-' && i + 2 == len && s[i + 1] == '-')) {
+            while (i < len && s[i] != '\n') {
+                i++;
+            }
+            continue;
+        }
+        if (tk->n == TR_SQL_MAX_TOKENS) {
+            *why = "statement too long";
+            return false;
+        }
+        tok_t *t = &tk->t[tk->n];
+        memset(t, 0, sizeof(*t));
+        t->p = s + i;
+        size_t end;
+        if (c == '\'' || c == '"') {
+            end = scan_string(s, len, i);
+            if (end == 0) {
+                *why = "unterminated string";
+                return false;
+            }
+            t->type = T_STR;
+            t->val = tr_slice(s + i + 1, end - i - 2);
+        } else if (c == '`') {
+            end = scan_string(s, len, i);
+            if (end == 0) {
+                *why = "unterminated quoted identifier";
+                return false;
+            }
+            t->type = T_WORD;
+            t->val = tr_slice(s + i + 1, end - i - 2);
+        } else if (c == '@' && i + 1 < len && s[i + 1] == '@') {
+            size_t j = i + 2;
+            size_t k = scan_ident(s, len, j);
+            t->type = T_SYSVAR;
+            t->scope = TR_SQL_SCOPE_DEFAULT;
+            if (k < len && s[k] == '.') {
+                tr_slice_t sc = tr_slice(s + j, k - j);
+                if (tr_sql_eq(sc, "global")) {
+                    t->scope = TR_SQL_SCOPE_GLOBAL;
+                } else if (tr_sql_eq(sc, "session") || tr_sql_eq(sc, "local")) {
+                    t->scope = TR_SQL_SCOPE_SESSION;
+                } else {
+                    *why = "unknown variable scope";
+                    return false;
+                }
+                j = k + 1;
+                k = scan_ident(s, len, j);
+            }
+            if (k == j) {
+                *why = "empty system variable name";
+                return false;
+            }
+            t->val = tr_slice(s + j, k - j);
+            end = k;
+        } else if (c == '@') {
+            size_t j = i + 1;
+            t->type = T_USERVAR;
+            if (j < len && (s[j] == '\'' || s[j] == '"' || s[j] == '`')) {
+                end = scan_string(s, len, j);
+                if (end == 0) {
+                    *why = "unterminated variable name";
+                    return false;
+                }
+                t->val = tr_slice(s + j + 1, end - j - 2);
+            } else {
+                end = scan_ident(s, len, j);
+                while (end < len && s[end] == '.') { /* @a.b is a legal user variable name */
+                    end = scan_ident(s, len, end + 1);
+                }
+                t->val = tr_slice(s + j, end - j);
+            }
+            if (t->val.len == 0) {
+                *why = "empty user variable name";
+                return false;
+            }
+        } else if (is_digit(c) || (c == '.' && i + 1 < len && is_digit((unsigned char)s[i + 1]))) {
+            end = i;
+            while (end < len && is_digit((unsigned char)s[end])) {
+                end++;
+            }
+            if (end < len && s[end] == '.') {
+                end++;
+                while (end < len && is_digit((unsigned char)s[end])) {
+                    end++;
+                }
+            }
+            if (end < len && is_ident_start((unsigned char)s[end])) {
+                /* 1e5, 0x1F, 123abc: not supported as numbers. */
+                *why = "unsupported numeric literal";
+                return false;
+            }
+            t->type = T_NUM;
+            t->val = tr_slice(s + i, end - i);
+        } else if (is_ident_start(c)) {
+            end = scan_ident(s, len, i);
+            t->type = T_WORD;
+            t->val = tr_slice(s + i, end - i);
+        } else {
+            end = i + 1;
+            t->type = T_PUNCT;
+            t->val = tr_slice(s + i, 1);
+        }
+        t->n = end - i;
+        tk->n++;
+        i = end;
+    }
+    /* One trailing ';' is part of many client statements. */
+    if (tk->n > 0 && tk->t[tk->n - 1].type == T_PUNCT && tk->t[tk->n - 1].val.p[0] == ';') {
+        tk->n--;
+    }
+    for (size_t k = 0; k < tk->n; k++) {
+        if (tk->t[k].type == T_PUNCT && tk->t[k].val.p[0] == ';') {
+            *why = "multiple statements are not supported";
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- token helpers */
+
+static const tok_t *peek(const toks_t *tk, size_t ahead)
+{
+    return tk->i + ahead < tk->n ? &tk->t[tk->i + ahead] : NULL;
+}
+
+static bool at_end(const toks_t *tk)
+{
+    return tk->i >= tk->n;
+}
+
+static bool is_word(const tok_t *t, const char *w)
+{
+    return t != NULL && t->type == T_WORD && t->p[0] != '`' && tr_sql_eq(t->val, w);
+}
+
+static bool is_punct(const tok_t *t, char c)
+{
+    return t != NULL && t->type == T_PUNCT && t->val.p[0] == c;
+}
+
+static bool accept_word(toks_t *tk, const char *w)
+{
+    if (is_word(peek(tk, 0), w)) {
+        tk->i++;
+        return true;
+    }
+    return false;
+}
+
+static bool accept_punct(toks_t *tk, char c)
+{
+    if (is_punct(peek(tk, 0), c)) {
+        tk->i++;
+        return true;
+    }
+    return false;
+}
+
+static bool parse_u64(tr_slice_t s, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (s.len == 0 || s.len > 19) {
+        return false;
+    }
+    for (size_t i = 0; i < s.len; i++) {
+        if (!is_digit(s.p[i])) {
+            return false;
+        }
+        v = v * 10 + (uint64_t)(s.p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static tr_sql_fn_t fn_of(tr_slice_t name)
+{
+    static const struct {
+        const char *name;
+        tr_sql_fn_t fn;
+    } fns[] = {
+        {"unix_timestamp", TR_SQL_FN_UNIX_TIMESTAMP}, {"version", TR_SQL_FN_VERSION},
+        {"database", TR_SQL_FN_DATABASE},             {"schema", TR_SQL_FN_DATABASE},
+        {"connection_id", TR_SQL_FN_CONNECTION_ID},   {"user", TR_SQL_FN_USER},
+        {"current_user", TR_SQL_FN_USER},             {"session_user", TR_SQL_FN_USER},
+        {"system_user", TR_SQL_FN_USER},              {"binlog_gtid_pos", TR_SQL_FN_BINLOG_GTID_POS},
+    };
+    for (size_t i = 0; i < TR_ARRAY_LEN(fns); i++) {
+        if (tr_sql_eq(name, fns[i].name)) {
+            return fns[i].fn;
+        }
+    }
+    return TR_SQL_FN_OTHER;
+}
+
+/* Literal function argument: string or (signed) number. */
+static bool parse_arg(toks_t *tk, tr_sql_arg_t *a)
+{
+    bool neg = accept_punct(tk, '-');
+    const tok_t *t = peek(tk, 0);
+    memset(a, 0, sizeof(*a));
+    if (t == NULL) {
+        return false;
+    }
+    if (t->type == T_STR && !neg) {
+        a->is_str = true;
+        a->raw = t->val;
+    } else if (t->type == T_NUM) {
+        uint64_t v = 0;
+        a->raw = t->val;
+        if (parse_u64(t->val, &v) && v <= INT64_MAX) {
+            a->ival = neg ? -(int64_t)v : (int64_t)v;
+        }
+    } else {
+        return false;
+    }
+    tk->i++;
+    return true;
+}
+
+/* Parses one expression; allow_ident accepts bare words (SET x = ON). */
+static bool parse_expr(toks_t *tk, tr_sql_expr_t *e, bool allow_ident)
+{
+    memset(e, 0, sizeof(*e));
+    size_t first = tk->i;
+    bool neg = accept_punct(tk, '-');
+    const tok_t *t = peek(tk, 0);
+    if (t == NULL) {
+        return false;
+    }
+    if (neg && t->type != T_NUM) {
+        return false;
+    }
+    switch (t->type) {
+    case T_STR:
+        e->kind = TR_SQL_EXPR_STR;
+        e->name = t->val;
+        tk->i++;
+        break;
+    case T_NUM: {
+        uint64_t v = 0;
+        e->kind = TR_SQL_EXPR_NUM;
+        e->name = t->val;
+        if (parse_u64(t->val, &v) && v <= INT64_MAX) {
+            e->is_int = true;
+            e->ival = neg ? -(int64_t)v : (int64_t)v;
+        }
+        tk->i++;
+        break;
+    }
+    case T_SYSVAR:
+        e->kind = TR_SQL_EXPR_SYSVAR;
+        e->name = t->val;
+        e->scope = t->scope;
+        tk->i++;
+        break;
+    case T_USERVAR:
+        e->kind = TR_SQL_EXPR_USERVAR;
+        e->name = t->val;
+        tk->i++;
+        break;
+    case T_WORD:
+        if (is_punct(peek(tk, 1), '(')) {
+            e->kind = TR_SQL_EXPR_FUNC;
+            e->fn_name = t->val;
+            e->fn = fn_of(t->val);
+            tk->i += 2;
+            if (!accept_punct(tk, ')')) {
+                do {
+                    if (e->nargs == TR_SQL_MAX_ARGS || !parse_arg(tk, &e->args[e->nargs])) {
+                        return false;
+                    }
+                    e->nargs++;
+                } while (accept_punct(tk, ','));
+                if (!accept_punct(tk, ')')) {
+                    return false;
+                }
+            }
+        } else if (is_word(t, "NULL")) {
+            e->kind = TR_SQL_EXPR_NULL;
+            tk->i++;
+        } else if (is_word(t, "CURRENT_USER")) {
+            e->kind = TR_SQL_EXPR_FUNC;
+            e->fn = TR_SQL_FN_USER;
+            e->fn_name = t->val;
+            tk->i++;
+        } else if (allow_ident) {
+            e->kind = TR_SQL_EXPR_IDENT;
+            e->name = t->val;
+            tk->i++;
+        } else {
+            return false;
+        }
+        break;
+    case T_PUNCT:
+        return false;
+    }
+    const tok_t *a = &tk->t[first];
+    const tok_t *b = &tk->t[tk->i - 1];
+    e->text = tr_slice(a->p, (size_t)(b->p + b->n - a->p));
+    return true;
+}
+
+/* ---------------------------------------------------------------- statements */
+
+static bool is_select_stop(const tok_t *t)
+{
+    return t == NULL || is_punct(t, ',') || is_word(t, "FROM") || is_word(t, "LIMIT") ||
+           is_word(t, "WHERE") || is_word(t, "ORDER") || is_word(t, "GROUP") || is_word(t, "FOR") ||
+           is_word(t, "INTO");
+}
+
+static void parse_select(toks_t *tk, tr_sql_cmd_t *out, const char **why)
+{
+    do {
+        if (out->n_sel == TR_SQL_MAX_ITEMS) {
+            *why = "too many select items";
+            return;
+        }
+        tr_sql_sel_item_t *it = &out->sel[out->n_sel];
+        memset(it, 0, sizeof(*it));
+        if (!parse_expr(tk, &it->expr, false)) {
+            *why = "unsupported select expression";
+            return;
+        }
+        if (accept_word(tk, "AS")) {
+            const tok_t *t = peek(tk, 0);
+            if (t == NULL || (t->type != T_WORD && t->type != T_STR)) {
+                *why = "bad alias";
+                return;
+            }
+            it->alias = t->val;
+            tk->i++;
+        } else if (!is_select_stop(peek(tk, 0))) {
+            const tok_t *t = peek(tk, 0);
+            if (t->type != T_WORD && t->type != T_STR) {
+                *why = "unsupported select expression";
+                return;
+            }
+            it->alias = t->val;
+            tk->i++;
+        }
+        out->n_sel++;
+    } while (accept_punct(tk, ','));
+    if (accept_word(tk, "LIMIT")) {
+        const tok_t *t = peek(tk, 0);
+        if (t == NULL || t->type != T_NUM || !parse_u64(t->val, &out->limit)) {
+            *why = "bad LIMIT";
+            return;
+        }
+        out->has_limit = true;
+        tk->i++;
+    }
+    if (!at_end(tk)) {
+        *why = is_word(peek(tk, 0), "FROM") ? "SELECT ... FROM is not supported"
+                                            : "unexpected text after select list";
+        return;
+    }
+    out->kind = TR_SQL_SELECT;
+}
+
+static tr_sql_scope_t accept_scope(toks_t *tk)
+{
+    if (accept_word(tk, "GLOBAL") || accept_word(tk, "PERSIST") ||
+        accept_word(tk, "PERSIST_ONLY")) {
+        return TR_SQL_SCOPE_GLOBAL;
+    }
+    if (accept_word(tk, "SESSION") || accept_word(tk, "LOCAL")) {
+        return TR_SQL_SCOPE_SESSION;
+    }
+    return TR_SQL_SCOPE_DEFAULT;
+}
+
+static void parse_set(toks_t *tk, tr_sql_cmd_t *out, const char **why)
+{
+    bool has_user = false;
+    tr_sql_scope_t stmt_scope = accept_scope(tk);
+    const tok_t *t = peek(tk, 0);
+    if (is_word(t, "NAMES") || is_word(t, "CHARACTER") || is_word(t, "CHARSET") ||
+        is_word(t, "TRANSACTION") || is_word(t, "PASSWORD") || is_word(t, "ROLE")) {
+        out->kind = TR_SQL_NOOP;
+        return;
+    }
+    for (size_t k = tk->i; k < tk->n; k++) {
+        if (tk->t[k].type == T_USERVAR) {
+            has_user = true;
+        }
+    }
+    do {
+        if (out->n_set == TR_SQL_MAX_ITEMS) {
+            *why = "too many assignments";
+            break;
+        }
+        tr_sql_set_item_t *it = &out->set[out->n_set];
+        memset(it, 0, sizeof(*it));
+        tr_sql_scope_t sc = accept_scope(tk);
+        t = peek(tk, 0);
+        if (t == NULL) {
+            *why = "missing variable";
+            break;
+        }
+        if (t->type == T_USERVAR) {
+            it->is_user = true;
+        } else if (t->type == T_SYSVAR) {
+            sc = t->scope;
+        } else if (t->type != T_WORD) {
+            *why = "bad assignment target";
+            break;
+        }
+        it->name = t->val;
+        it->scope = sc != TR_SQL_SCOPE_DEFAULT ? sc : stmt_scope;
+        tk->i++;
+        if (accept_punct(tk, ':')) { /* := */
+            if (!accept_punct(tk, '=')) {
+                *why = "expected :=";
+                break;
+            }
+        } else if (!accept_punct(tk, '=')) {
+            *why = "expected =";
+            break;
+        }
+        if (!parse_expr(tk, &it->value, true)) {
+            *why = "unsupported value expression";
+            break;
+        }
+        out->n_set++;
+        if (at_end(tk)) {
+            out->kind = has_user ? TR_SQL_SET : TR_SQL_NOOP;
+            return;
+        }
+    } while (accept_punct(tk, ','));
+    if (*why == NULL) {
+        *why = "unexpected text in SET";
+    }
+    /* A session setting we cannot parse is still accepted (spec 3.1: any other
+     * SET answers OK); a user variable we cannot store is an error. */
+    out->kind = has_user ? TR_SQL_UNKNOWN : TR_SQL_NOOP;
+    if (!has_user) {
+        *why = NULL;
+    }
+}
+
+static bool parse_show_filter(toks_t *tk, tr_sql_cmd_t *out)
+{
+    if (accept_word(tk, "LIKE")) {
+        const tok_t *t = peek(tk, 0);
+        if (t == NULL || t->type != T_STR) {
+            return false;
+        }
+        out->show[0].is_like = true;
+        out->show[0].pattern = t->val;
+        out->n_show = 1;
+        tk->i++;
+        return at_end(tk);
+    }
+    if (!accept_word(tk, "WHERE")) {
+        return false;
+    }
+    do {
+        const tok_t *t = peek(tk, 0);
+        if (t == NULL || t->type != T_WORD || !tr_sql_eq(t->val, "Variable_name")) {
+            return false;
+        }
+        tk->i++;
+        bool is_in = accept_word(tk, "IN");
+        bool is_like = !is_in && accept_word(tk, "LIKE");
+        if (!is_in && !is_like && !accept_punct(tk, '=')) {
+            return false;
+        }
+        if (is_in && !accept_punct(tk, '(')) {
+            return false;
+        }
+        do {
+            t = peek(tk, 0);
+            if (t == NULL || t->type != T_STR || out->n_show == TR_SQL_MAX_ITEMS) {
+                return false;
+            }
+            out->show[out->n_show].is_like = is_like;
+            out->show[out->n_show].pattern = t->val;
+            out->n_show++;
+            tk->i++;
+        } while (is_in && accept_punct(tk, ','));
+        if (is_in && !accept_punct(tk, ')')) {
+            return false;
+        }
+    } while (accept_word(tk, "OR"));
+    return at_end(tk);
+}
+
+static void parse_show(toks_t *tk, tr_sql_cmd_t *out, const char **why)
+{
+    if ((accept_word(tk, "MASTER") || accept_word(tk, "BINLOG")) && accept_word(tk, "STATUS")) {
+        out->kind = at_end(tk) ? TR_SQL_SHOW_MASTER_STATUS : TR_SQL_UNKNOWN;
+        return;
+    }
+    tk->i = 1;
+    if (accept_word(tk, "BINARY")) {
+        if (accept_word(tk, "LOGS") && at_end(tk)) {
+            out->kind = TR_SQL_SHOW_BINARY_LOGS;
+        } else if (accept_word(tk, "LOG") && accept_word(tk, "STATUS") && at_end(tk)) {
+            out->kind = TR_SQL_SHOW_MASTER_STATUS;
+        } else {
+            *why = "unsupported SHOW BINARY statement";
+        }
+        return;
+    }
+    if (accept_word(tk, "MASTER")) {
+        if (accept_word(tk, "LOGS") && at_end(tk)) {
+            out->kind = TR_SQL_SHOW_BINARY_LOGS;
+        } else {
+            *why = "unsupported SHOW MASTER statement";
+        }
+        return;
+    }
+    out->show_scope = accept_scope(tk);
+    if (!accept_word(tk, "VARIABLES")) {
+        *why = "unsupported SHOW statement";
+        return;
+    }
+    if (at_end(tk)) {
+        out->kind = TR_SQL_SHOW_VARIABLES;
+        return;
+    }
+    if (!parse_show_filter(tk, out)) {
+        *why = "unsupported SHOW VARIABLES filter";
+        out->n_show = 0;
+        return;
+    }
+    out->kind = TR_SQL_SHOW_VARIABLES;
+}
+
+void tr_sql_parse(const char *sql, size_t len, tr_sql_cmd_t *out, const char **why)
+{
+    toks_t tk;
+    out->kind = TR_SQL_UNKNOWN;
+    out->n_sel = 0;
+    out->n_set = 0;
+    out->n_show = 0;
+    out->has_limit = false;
+    out->limit = 0;
+    out->show_scope = TR_SQL_SCOPE_DEFAULT;
+    out->kill_id = 0;
+    out->kill_query_only = false;
+    *why = NULL;
+    if (!lex(sql, len, &tk, why)) {
+        return;
+    }
+    if (tk.n == 0) {
+        out->kind = TR_SQL_EMPTY;
+        return;
+    }
+    const tok_t *first = &tk.t[0];
+    tk.i = 1;
+    if (is_word(first, "SELECT")) {
+        parse_select(&tk, out, why);
+    } else if (is_word(first, "SET")) {
+        parse_set(&tk, out, why);
+    } else if (is_word(first, "SHOW")) {
+        parse_show(&tk, out, why);
+    } else if (is_word(first, "KILL")) {
+        if (accept_word(&tk, "QUERY")) {
+            out->kill_query_only = true;
+        } else {
+            (void)accept_word(&tk, "CONNECTION");
+        }
+        const tok_t *t = peek(&tk, 0);
+        if (t != NULL && t->type == T_NUM && parse_u64(t->val, &out->kill_id) && tk.i + 1 == tk.n) {
+            out->kind = TR_SQL_KILL;
+        } else {
+            *why = "bad KILL statement";
+        }
+    } else if (is_word(first, "COMMIT") || is_word(first, "ROLLBACK") || is_word(first, "BEGIN") ||
+               is_word(first, "USE") || (is_word(first, "START") && is_word(peek(&tk, 0), "TRANSACTION")) ||
+               (is_word(first, "UNLOCK") && is_word(peek(&tk, 0), "TABLES"))) {
+        out->kind = TR_SQL_NOOP;
+    } else {
+        *why = "unsupported statement";
+    }
+    if (out->kind == TR_SQL_UNKNOWN && *why == NULL) {
+        *why = "syntax error";
+    }
+}
+
+size_t tr_sql_unquote(tr_slice_t raw, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < raw.len; i++) {
+        char c = (char)raw.p[i];
+        if (c == '\\' && i + 1 < raw.len) {
+            char e = (char)raw.p[++i];
+            switch (e) {
+            case 'n':
+                c = '\n';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case '0':
+                c = '\0';
+                break;
+            case 'Z':
+                c = '\032';
+                break;
+            case 'b':
+                c = '\b';
+                break;
+            default:
+                c = e; /* \\ \' \" and, like MySQL, any other character itself */
+                break;
+            }
+        } else if ((c == '\'' || c == '"' || c == '`') && i + 1 < raw.len && raw.p[i + 1] == (uint8_t)c) {
+            i++; /* doubled quote */
+        }
+        if (cap > 0 && n + 1 < cap) {
+            out[n] = c;
+        }
+        n++;
+    }
+    if (cap > 0) {
+        out[n < cap ? n : cap - 1] = '\0';
+    }
+    return n;
+}
+
+bool tr_sql_like(const char *pattern, size_t plen, const char *s, size_t slen)
+{
+    size_t p = 0;
+    size_t i = 0;
+    size_t star_p = (size_t)-1;
+    size_t star_i = 0;
+    while (i < slen) {
+        if (p < plen && pattern[p] == '%') {
+            star_p = p++;
+            star_i = i;
+            continue;
+        }
+        if (p < plen) {
+            char pc = pattern[p];
+            size_t adv = 1;
+            if (pc == '\\' && p + 1 < plen) {
+                pc = pattern[p + 1];
+                adv = 2;
+                if (lower((unsigned char)pc) == lower((unsigned char)s[i])) {
+                    p += adv;
+                    i++;
+                    continue;
+                }
+            } else if (pc == '_' || lower((unsigned char)pc) == lower((unsigned char)s[i])) {
+                p += adv;
+                i++;
+                continue;
+            }
+        }
+        if (star_p == (size_t)-1) {
+            return false;
+        }
+        p = star_p + 1;
+        i = ++star_i;
+    }
+    while (p < plen && pattern[p] == '%') {
+        p++;
+    }
+    return p == plen;
+}

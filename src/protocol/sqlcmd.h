@@ -1,0 +1,143 @@
+/*
+ * Classifier and parser for the small SQL subset replicas, binlog tools, CDC
+ * clients and operators send to a replication source: SET of user/system
+ * variables, SELECT of variables/functions/literals, SHOW VARIABLES, SHOW
+ * MASTER STATUS / BINARY LOGS, KILL, and transaction no-ops. Everything
+ * else is TR_SQL_UNKNOWN (the session answers ERR 1064).
+ *
+ * Pure: no I/O, no logging, no allocation; results are views into the
+ * statement text. Keywords and @@ names are case-insensitive; whitespace,
+ * comments and one trailing ';' are ignored.
+ * Follows shared/spec/mysql-replication-source.md sections 3.1-3.4 and the
+ * statements captured in shared/vectors/mariadb-10.11/master-general-log.txt.
+ */
+#ifndef TR_PROTOCOL_SQLCMD_H
+#define TR_PROTOCOL_SQLCMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/defs.h"
+
+#define TR_SQL_MAX_ITEMS  32  /* SELECT / SET items, SHOW filters */
+#define TR_SQL_MAX_TOKENS 512 /* longer statements are TR_SQL_UNKNOWN */
+
+typedef enum {
+    TR_SQL_UNKNOWN = 0,         /* not understood: ERR 1064 */
+    TR_SQL_EMPTY,               /* only whitespace/comments */
+    TR_SQL_NOOP,                /* SET of session settings, COMMIT, ROLLBACK, BEGIN, USE...: OK */
+    TR_SQL_SET,                 /* SET with at least one @user variable (items in set[]) */
+    TR_SQL_SELECT,              /* items in sel[] */
+    TR_SQL_SHOW_VARIABLES,      /* filters in show */
+    TR_SQL_SHOW_MASTER_STATUS,  /* SHOW MASTER STATUS / BINARY LOG STATUS / BINLOG STATUS */
+    TR_SQL_SHOW_BINARY_LOGS,    /* SHOW BINARY LOGS / SHOW MASTER LOGS */
+    TR_SQL_KILL,                /* kill_id */
+} tr_sql_kind_t;
+
+typedef enum {
+    TR_SQL_SCOPE_DEFAULT = 0,
+    TR_SQL_SCOPE_GLOBAL,
+    TR_SQL_SCOPE_SESSION,
+} tr_sql_scope_t;
+
+typedef enum {
+    TR_SQL_EXPR_NULL = 0,
+    TR_SQL_EXPR_NUM,     /* numeric literal: text; ival valid when is_int */
+    TR_SQL_EXPR_STR,     /* quoted string: name = raw contents (unquote with tr_sql_unquote) */
+    TR_SQL_EXPR_SYSVAR,  /* @@[scope.]name: name, scope */
+    TR_SQL_EXPR_USERVAR, /* @name: name */
+    TR_SQL_EXPR_FUNC,    /* fn(args): fn, args */
+    TR_SQL_EXPR_IDENT,   /* bare word (SET x = ON): name */
+} tr_sql_expr_kind_t;
+
+typedef enum {
+    TR_SQL_FN_OTHER = 0,
+    TR_SQL_FN_UNIX_TIMESTAMP,
+    TR_SQL_FN_VERSION,
+    TR_SQL_FN_DATABASE,
+    TR_SQL_FN_CONNECTION_ID,
+    TR_SQL_FN_USER,          /* USER(), CURRENT_USER() */
+    TR_SQL_FN_BINLOG_GTID_POS,
+} tr_sql_fn_t;
+
+#define TR_SQL_MAX_ARGS 4
+
+/* A function argument: a literal only (string or number). */
+typedef struct {
+    bool is_str;
+    tr_slice_t raw;   /* string contents (escaped) or number text */
+    int64_t ival;
+} tr_sql_arg_t;
+
+typedef struct {
+    tr_sql_expr_kind_t kind;
+    tr_slice_t text;       /* the expression as written (default column name) */
+    tr_slice_t name;       /* variable name / string contents / identifier */
+    tr_sql_scope_t scope;  /* SYSVAR */
+    bool is_int;           /* NUM fits int64 */
+    int64_t ival;          /* NUM */
+    tr_sql_fn_t fn;        /* FUNC */
+    tr_slice_t fn_name;    /* FUNC name as written */
+    tr_sql_arg_t args[TR_SQL_MAX_ARGS];
+    size_t nargs;
+} tr_sql_expr_t;
+
+typedef struct {
+    tr_sql_expr_t expr;
+    tr_slice_t alias; /* len 0 if none; for a quoted alias, the raw contents */
+} tr_sql_sel_item_t;
+
+typedef struct {
+    bool is_user;          /* @name = value */
+    tr_slice_t name;       /* variable name (without @/@@/scope) */
+    tr_sql_scope_t scope;
+    tr_sql_expr_t value;
+} tr_sql_set_item_t;
+
+typedef struct {
+    bool is_like;          /* LIKE pattern (with % and _) or exact name */
+    tr_slice_t pattern;    /* raw string contents */
+} tr_sql_show_filter_t;
+
+typedef struct {
+    tr_sql_kind_t kind;
+    /* TR_SQL_SELECT */
+    tr_sql_sel_item_t sel[TR_SQL_MAX_ITEMS];
+    size_t n_sel;
+    bool has_limit;
+    uint64_t limit;
+    /* TR_SQL_SET */
+    tr_sql_set_item_t set[TR_SQL_MAX_ITEMS];
+    size_t n_set;
+    /* TR_SQL_SHOW_VARIABLES */
+    tr_sql_scope_t show_scope;
+    tr_sql_show_filter_t show[TR_SQL_MAX_ITEMS];
+    size_t n_show;         /* 0 = every variable */
+    /* TR_SQL_KILL */
+    uint64_t kill_id;
+    bool kill_query_only;  /* KILL QUERY */
+} tr_sql_cmd_t;
+
+/*
+ * Parses one statement. Never fails: unsupported text yields kind
+ * TR_SQL_UNKNOWN with *why set (a static string). out is large (~10 KiB);
+ * callers keep one per session rather than on a small stack.
+ */
+void tr_sql_parse(const char *sql, size_t len, tr_sql_cmd_t *out, const char **why);
+
+/*
+ * Unescapes the raw contents of a quoted string (backslash escapes and
+ * doubled quotes) into out (at most cap - 1 bytes, NUL-terminated). Returns
+ * the unescaped length (which may exceed cap - 1 when truncated).
+ */
+size_t tr_sql_unquote(tr_slice_t raw, char *out, size_t cap);
+
+/* Case-insensitive SQL LIKE: '%' any run, '_' one character, '\' escapes. */
+bool tr_sql_like(const char *pattern, size_t plen, const char *s, size_t slen);
+
+/* Case-insensitive comparison of a slice with a NUL-terminated word. */
+bool tr_sql_eq(tr_slice_t s, const char *word);
+
+#endif
