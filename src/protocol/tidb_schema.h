@@ -107,10 +107,12 @@ typedef struct {
 typedef struct {
     int64_t id;
     char *name;                 /* name.O */
+    int64_t schema_id;          /* owning database: set by the schema tracker (job.schema_id) */
     tr_tidb_column_t *cols;     /* in TableInfo order (all states) */
     size_t n_cols;
-    size_t *public_idx;         /* indexes into cols of the public, non-virtual columns, */
-    size_t n_public;            /* in order: the replicated row image */
+    size_t *public_idx;         /* indexes into cols of the public columns sorted by offset: */
+    size_t n_public;            /* the replicated row image, one entry per replica column */
+    tr_col_def_t *public_defs;  /* n_public MySQL column defs in that order (for TABLE_MAP) */
     bool pk_is_handle;
     bool is_common_handle;
     int64_t handle_col_id;      /* pk_is_handle: id of the int PK column; else -1 */

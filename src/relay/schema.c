@@ -1,11 +1,140 @@
-/* Schema history tracker (stub; being implemented). Pure. */
+/*
+ * Schema history tracker. Every fetched DDL job is kept (by job id, for DDL
+ * binlogs); jobs that finished (done/synced) with a schema version newer than
+ * the applied one are queued and applied in schema-version order, like
+ * Drainer's schema.go handleDDL: databases from binlog.DBInfo, tables from
+ * binlog.TableInfo under job.schema_id. Applied tables live in a hash map by
+ * TiDB table id and point at the TableInfo of the job that last set them
+ * (jobs are never freed before the tracker, so those pointers stay valid).
+ * Pure: no I/O, no logging (schema_fetch.c feeds it, relay.c logs).
+ * Follows shared/spec/tidb-binlog.md 7.2 and 7.4.
+ */
 #include "relay/schema.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include "common/err.h"
 #include "common/mem.h"
 
+/* ---------------------------------------------------------------- int64 → pointer map */
+
+/* Open addressing with linear probing and backward-shift deletion. */
+typedef struct {
+    int64_t *keys;
+    void **vals; /* NULL = empty slot */
+    size_t cap;  /* power of two */
+    size_t n;
+} idmap_t;
+
+static size_t idmap_hash(int64_t k, size_t cap)
+{
+    uint64_t x = (uint64_t)k * 0x9E3779B97F4A7C15ull;
+    return (size_t)(x >> 17) & (cap - 1);
+}
+
+static void idmap_cleanup(idmap_t *m)
+{
+    tr_free(m->keys);
+    tr_free(m->vals);
+    memset(m, 0, sizeof(*m));
+}
+
+static void *idmap_get(const idmap_t *m, int64_t k)
+{
+    if (m->cap == 0) {
+        return NULL;
+    }
+    for (size_t i = idmap_hash(k, m->cap);; i = (i + 1) & (m->cap - 1)) {
+        if (m->vals[i] == NULL) {
+            return NULL;
+        }
+        if (m->keys[i] == k) {
+            return m->vals[i];
+        }
+    }
+}
+
+static void idmap_put(idmap_t *m, int64_t k, void *v);
+
+static void idmap_grow(idmap_t *m)
+{
+    idmap_t old = *m;
+    m->cap = old.cap ? old.cap * 2 : 64;
+    m->keys = tr_calloc(m->cap, sizeof(int64_t));
+    m->vals = tr_calloc(m->cap, sizeof(void *));
+    m->n = 0;
+    for (size_t i = 0; i < old.cap; i++) {
+        if (old.vals[i] != NULL) {
+            idmap_put(m, old.keys[i], old.vals[i]);
+        }
+    }
+    idmap_cleanup(&old);
+}
+
+static void idmap_put(idmap_t *m, int64_t k, void *v)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        idmap_grow(m);
+    }
+    size_t i = idmap_hash(k, m->cap);
+    while (m->vals[i] != NULL && m->keys[i] != k) {
+        i = (i + 1) & (m->cap - 1);
+    }
+    if (m->vals[i] == NULL) {
+        m->n++;
+    }
+    m->keys[i] = k;
+    m->vals[i] = v;
+}
+
+static void idmap_del(idmap_t *m, int64_t k)
+{
+    if (m->cap == 0) {
+        return;
+    }
+    size_t mask = m->cap - 1;
+    size_t i = idmap_hash(k, m->cap);
+    while (m->vals[i] != NULL && m->keys[i] != k) {
+        i = (i + 1) & mask;
+    }
+    if (m->vals[i] == NULL) {
+        return;
+    }
+    m->vals[i] = NULL;
+    m->n--;
+    /* Backward shift: move later entries of the cluster into the hole when allowed. */
+    size_t hole = i;
+    for (size_t j = (i + 1) & mask; m->vals[j] != NULL; j = (j + 1) & mask) {
+        size_t home = idmap_hash(m->keys[j], m->cap);
+        bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
+        if (movable) {
+            m->keys[hole] = m->keys[j];
+            m->vals[hole] = m->vals[j];
+            m->vals[j] = NULL;
+            hole = j;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- tracker */
+
+typedef struct {
+    int64_t id;
+    char *name;
+} db_t;
+
 struct tr_schema {
+    idmap_t jobs;         /* job id → tr_ddl_job_t* (owned) */
+    idmap_t tables;       /* table id → tr_table_info_t* (borrowed from a job) */
+    idmap_t dbs;          /* schema id → db_t* (owned) */
+    tr_ddl_job_t **queue; /* jobs waiting to be applied */
+    size_t n_queue;
+    size_t cap_queue;
     int64_t max_job_id;
+    int64_t max_version;
+    int64_t applied_version;     /* highest version asked for by tr_schema_advance */
+    int64_t applied_job_version; /* SchemaVersion of the last job applied */
 };
 
 tr_schema_t *tr_schema_new(void)
@@ -15,34 +144,208 @@ tr_schema_t *tr_schema_new(void)
 
 void tr_schema_free(tr_schema_t *s)
 {
+    if (s == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < s->jobs.cap; i++) {
+        if (s->jobs.vals[i] != NULL) {
+            tr_ddl_job_t *j = s->jobs.vals[i];
+            tr_ddl_job_cleanup(j);
+            tr_free(j);
+        }
+    }
+    for (size_t i = 0; i < s->dbs.cap; i++) {
+        if (s->dbs.vals[i] != NULL) {
+            db_t *d = s->dbs.vals[i];
+            tr_free(d->name);
+            tr_free(d);
+        }
+    }
+    idmap_cleanup(&s->jobs);
+    idmap_cleanup(&s->tables);
+    idmap_cleanup(&s->dbs);
+    tr_free(s->queue);
     tr_free(s);
+}
+
+static bool job_finished(const tr_ddl_job_t *j)
+{
+    return (j->state == TR_TIDB_JOB_DONE || j->state == TR_TIDB_JOB_SYNCED) &&
+           j->schema_version > 0;
 }
 
 int tr_schema_add_job(tr_schema_t *s, int64_t job_id, const char *json, size_t len,
                       const char **why)
 {
-    *why = "not implemented";
-    return TR_EUNSUPPORTED;
+    if (idmap_get(&s->jobs, job_id) != NULL) {
+        return 0;
+    }
+    tr_ddl_job_t *j = tr_calloc(1, sizeof(*j));
+    int rc = tr_ddl_job_parse(json, len, j, why);
+    if (rc != 0) {
+        tr_ddl_job_cleanup(j);
+        tr_free(j);
+        return rc;
+    }
+    idmap_put(&s->jobs, job_id, j);
+    if (job_id > s->max_job_id) {
+        s->max_job_id = job_id;
+    }
+    if (!job_finished(j)) {
+        return 0;
+    }
+    if (j->schema_version > s->max_version) {
+        s->max_version = j->schema_version;
+    }
+    if (j->schema_version <= s->applied_job_version) {
+        return 0; /* already in effect (a late job newer than that is still applied) */
+    }
+    if (s->n_queue == s->cap_queue) {
+        s->cap_queue = s->cap_queue ? s->cap_queue * 2 : 16;
+        s->queue = tr_realloc(s->queue, s->cap_queue * sizeof(*s->queue));
+    }
+    s->queue[s->n_queue++] = j;
+    return 0;
+}
+
+static int cmp_version(const void *a, const void *b)
+{
+    const tr_ddl_job_t *x = *(tr_ddl_job_t *const *)a;
+    const tr_ddl_job_t *y = *(tr_ddl_job_t *const *)b;
+    if (x->schema_version != y->schema_version) {
+        return x->schema_version < y->schema_version ? -1 : 1;
+    }
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void put_db(tr_schema_t *s, int64_t id, const char *name)
+{
+    db_t *d = idmap_get(&s->dbs, id);
+    if (d == NULL) {
+        d = tr_calloc(1, sizeof(*d));
+        d->id = id;
+        idmap_put(&s->dbs, id, d);
+    } else {
+        tr_free(d->name);
+    }
+    d->name = tr_strdup(name);
+}
+
+static void drop_db(tr_schema_t *s, int64_t id)
+{
+    db_t *d = idmap_get(&s->dbs, id);
+    if (d != NULL) {
+        idmap_del(&s->dbs, id);
+        tr_free(d->name);
+        tr_free(d);
+    }
+    /* Drop its tables; deleting while scanning would shift entries, so collect first. */
+    for (;;) {
+        bool found = false;
+        for (size_t i = 0; i < s->tables.cap; i++) {
+            tr_table_info_t *t = s->tables.vals[i];
+            if (t != NULL && t->schema_id == id) {
+                idmap_del(&s->tables, t->id);
+                found = true;
+                break;
+            }
+        }
+        if (!found) {
+            break;
+        }
+    }
+}
+
+static void put_table(tr_schema_t *s, tr_ddl_job_t *j)
+{
+    tr_table_info_t *t = j->table_info;
+    t->schema_id = j->schema_id;
+    idmap_put(&s->tables, t->id, t);
+}
+
+static int apply_job(tr_schema_t *s, tr_ddl_job_t *j, const char **why)
+{
+    switch (j->type) {
+    case TR_TIDB_ACTION_CREATE_SCHEMA:
+    case TR_TIDB_ACTION_MODIFY_SCHEMA_CHARSET:
+        if (!j->has_db_info) {
+            *why = "schema job without binlog.DBInfo";
+            return TR_ESCHEMA;
+        }
+        put_db(s, j->db_id, j->db_name);
+        return 0;
+    case TR_TIDB_ACTION_DROP_SCHEMA:
+        drop_db(s, j->schema_id);
+        return 0;
+    case TR_TIDB_ACTION_DROP_TABLE:
+    case TR_TIDB_ACTION_DROP_VIEW:
+    case 36: /* drop sequence */
+        idmap_del(&s->tables, j->table_id);
+        return 0;
+    case TR_TIDB_ACTION_TRUNCATE_TABLE:
+        if (j->table_info == NULL) {
+            *why = "truncate table job without binlog.TableInfo";
+            return TR_ESCHEMA;
+        }
+        idmap_del(&s->tables, j->table_id);
+        put_table(s, j);
+        return 0;
+    default:
+        /* create/rename/recover table, create view/sequence, and every ALTER: the job's
+         * TableInfo is the table's new definition. Jobs without one change nothing we track. */
+        if (j->table_info != NULL) {
+            put_table(s, j);
+        }
+        return 0;
+    }
 }
 
 int tr_schema_advance(tr_schema_t *s, int64_t version, const char **why)
 {
+    if (s->n_queue == 0) {
+        if (version > s->applied_version) {
+            s->applied_version = version;
+        }
+        return 0;
+    }
+    qsort(s->queue, s->n_queue, sizeof(*s->queue), cmp_version);
+    size_t k = 0;
+    while (k < s->n_queue && s->queue[k]->schema_version <= version) {
+        int rc = apply_job(s, s->queue[k], why);
+        if (rc != 0) {
+            /* Drop what was applied; the failing job stays at the head. */
+            memmove(s->queue, s->queue + k, (s->n_queue - k) * sizeof(*s->queue));
+            s->n_queue -= k;
+            return rc;
+        }
+        s->applied_job_version = s->queue[k]->schema_version;
+        if (s->applied_job_version > s->applied_version) {
+            s->applied_version = s->applied_job_version;
+        }
+        k++;
+    }
+    memmove(s->queue, s->queue + k, (s->n_queue - k) * sizeof(*s->queue));
+    s->n_queue -= k;
+    if (version > s->applied_version) {
+        s->applied_version = version;
+    }
     return 0;
 }
 
 const tr_table_info_t *tr_schema_table(const tr_schema_t *s, int64_t table_id)
 {
-    return NULL;
+    return idmap_get(&s->tables, table_id);
 }
 
 const char *tr_schema_db_name(const tr_schema_t *s, int64_t schema_id)
 {
-    return NULL;
+    const db_t *d = idmap_get(&s->dbs, schema_id);
+    return d != NULL ? d->name : NULL;
 }
 
 const tr_ddl_job_t *tr_schema_job(const tr_schema_t *s, int64_t job_id)
 {
-    return NULL;
+    return idmap_get(&s->jobs, job_id);
 }
 
 int64_t tr_schema_max_job_id(const tr_schema_t *s)
@@ -52,10 +355,10 @@ int64_t tr_schema_max_job_id(const tr_schema_t *s)
 
 int64_t tr_schema_max_version(const tr_schema_t *s)
 {
-    return 0;
+    return s->max_version;
 }
 
 int64_t tr_schema_applied_version(const tr_schema_t *s)
 {
-    return 0;
+    return s->applied_version;
 }

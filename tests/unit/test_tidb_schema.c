@@ -1,0 +1,228 @@
+/*
+ * DDL job / TableInfo JSON → column model and MySQL column defs, and the
+ * schema history tracker (create/drop schema, create/drop/truncate table,
+ * version ordering). Job JSON from tests/vectors/tidb/ (shapes of
+ * shared/spec/tidb-binlog.md 7.4).
+ */
+#include "tr_test.h"
+
+#include "common/err.h"
+#include "protocol/rows.h"
+#include "protocol/tidb_schema.h"
+#include "relay/schema.h"
+
+static char *load(const char *rel, size_t *len)
+{
+    uint8_t *p = tr_test_read_file(rel, len);
+    return (char *)p;
+}
+
+TR_TEST(parse_create_table_job)
+{
+    size_t len = 0;
+    char *js = load("tests/vectors/tidb/job_create_table.json", &len);
+    EXPECT_TRUE(js != NULL);
+    if (js == NULL) {
+        return;
+    }
+    tr_ddl_job_t job;
+    const char *why = NULL;
+    int rc = tr_ddl_job_parse(js, len, &job, &why);
+    EXPECT_EQ_INT(rc, 0);
+    if (rc != 0) {
+        fprintf(stderr, "why: %s\n", why);
+        free(js);
+        return;
+    }
+    EXPECT_EQ_INT(job.id, 110);
+    EXPECT_EQ_INT(job.type, TR_TIDB_ACTION_CREATE_TABLE);
+    EXPECT_EQ_INT(job.schema_id, 104);
+    EXPECT_EQ_INT(job.table_id, 109);
+    EXPECT_EQ_STR(job.schema_name, "d");
+    EXPECT_EQ_STR(job.table_name, "t");
+    EXPECT_EQ_INT(job.state, TR_TIDB_JOB_SYNCED);
+    EXPECT_EQ_INT(job.schema_version, 57);
+    EXPECT_EQ_U64(job.finished_ts, 450123456789012490ull);
+    EXPECT_TRUE(!job.has_db_info);
+    const tr_table_info_t *t = job.table_info;
+    EXPECT_TRUE(t != NULL);
+    if (t == NULL) {
+        tr_ddl_job_cleanup(&job);
+        free(js);
+        return;
+    }
+    EXPECT_EQ_INT(t->id, 109);
+    EXPECT_EQ_STR(t->name, "t");
+    EXPECT_TRUE(t->pk_is_handle);
+    EXPECT_TRUE(!t->is_common_handle);
+    EXPECT_EQ_INT(t->handle_col_id, 1);
+    EXPECT_EQ_INT(t->n_cols, 5);
+    EXPECT_EQ_INT(t->n_public, 5);
+    const tr_col_def_t *d = t->public_defs;
+    /* id bigint primary key */
+    EXPECT_EQ_INT(d[0].type, TR_MYSQL_TYPE_LONGLONG);
+    EXPECT_TRUE(!d[0].nullable);
+    EXPECT_TRUE(!d[0].is_unsigned);
+    EXPECT_EQ_STR(d[0].name, "id");
+    /* name varchar(20) utf8mb4_bin: 80 bytes */
+    EXPECT_EQ_INT(d[1].type, TR_MYSQL_TYPE_VARCHAR);
+    EXPECT_EQ_INT(d[1].meta, 80);
+    EXPECT_EQ_INT(d[1].collation, 46);
+    EXPECT_TRUE(d[1].nullable);
+    /* amount decimal(10,2) */
+    EXPECT_EQ_INT(d[2].type, TR_MYSQL_TYPE_NEWDECIMAL);
+    EXPECT_EQ_INT(d[2].meta, 10 << 8 | 2);
+    EXPECT_EQ_INT(d[2].collation, 0);
+    /* ts datetime(3) */
+    EXPECT_EQ_INT(d[3].type, TR_MYSQL_TYPE_DATETIME2);
+    EXPECT_EQ_INT(d[3].meta, 3);
+    /* note text: BLOB with a 2-byte length */
+    EXPECT_EQ_INT(d[4].type, TR_MYSQL_TYPE_BLOB);
+    EXPECT_EQ_INT(d[4].meta, 2);
+    EXPECT_EQ_INT(d[4].collation, 46);
+    EXPECT_TRUE(d[4].nullable);
+    const tr_tidb_column_t *c = tr_table_info_col(t, 4);
+    EXPECT_TRUE(c != NULL && c->decimal == 3 && c->is_supported);
+    EXPECT_TRUE(tr_table_info_col(t, 99) == NULL);
+    tr_ddl_job_cleanup(&job);
+
+    /* Every truncation fails cleanly. */
+    for (size_t k = 0; k < len; k += 7) {
+        tr_ddl_job_t j2;
+        rc = tr_ddl_job_parse(js, k, &j2, &why);
+        EXPECT_EQ_INT(rc, TR_EMALFORMED);
+        tr_ddl_job_cleanup(&j2);
+    }
+    free(js);
+}
+
+TR_TEST(column_type_mapping)
+{
+    /* A TableInfo with the other types: unsigned ints, char, binary, enum, set, bit, json. */
+    static const char ti[] =
+        "{\"id\":200,\"name\":{\"O\":\"x\",\"L\":\"x\"},\"pk_is_handle\":false,"
+        "\"cols\":["
+        "{\"id\":1,\"name\":{\"O\":\"a\"},\"offset\":0,\"state\":5,\"type\":{\"Tp\":1,\"Flag\":32,"
+        "\"Flen\":3,\"Decimal\":0,\"Charset\":\"binary\",\"Collate\":\"binary\"}},"
+        "{\"id\":2,\"name\":{\"O\":\"b\"},\"offset\":1,\"state\":5,\"type\":{\"Tp\":254,\"Flag\":0,"
+        "\"Flen\":10,\"Decimal\":0,\"Charset\":\"utf8mb4\",\"Collate\":\"utf8mb4_general_ci\"}},"
+        "{\"id\":3,\"name\":{\"O\":\"c\"},\"offset\":2,\"state\":5,\"type\":{\"Tp\":15,\"Flag\":128,"
+        "\"Flen\":16,\"Decimal\":0,\"Charset\":\"binary\",\"Collate\":\"binary\"}},"
+        "{\"id\":4,\"name\":{\"O\":\"e\"},\"offset\":3,\"state\":5,\"type\":{\"Tp\":247,\"Flag\":0,"
+        "\"Flen\":1,\"Decimal\":0,\"Charset\":\"utf8mb4\",\"Collate\":\"utf8mb4_bin\","
+        "\"Elems\":[\"x\",\"y\"]}},"
+        "{\"id\":5,\"name\":{\"O\":\"s\"},\"offset\":4,\"state\":5,\"type\":{\"Tp\":248,\"Flag\":0,"
+        "\"Flen\":3,\"Decimal\":0,\"Charset\":\"utf8mb4\",\"Collate\":\"utf8mb4_bin\","
+        "\"Elems\":[\"p\",\"q\",\"r\",\"s\",\"t\",\"u\",\"v\",\"w\",\"z\"]}},"
+        "{\"id\":6,\"name\":{\"O\":\"bt\"},\"offset\":5,\"state\":5,\"type\":{\"Tp\":16,\"Flag\":32,"
+        "\"Flen\":10,\"Decimal\":0,\"Charset\":\"binary\",\"Collate\":\"binary\"}},"
+        "{\"id\":8,\"name\":{\"O\":\"late\"},\"offset\":7,\"state\":2,\"type\":{\"Tp\":3,\"Flag\":0,"
+        "\"Flen\":11,\"Decimal\":0,\"Charset\":\"binary\",\"Collate\":\"binary\"}},"
+        "{\"id\":7,\"name\":{\"O\":\"j\"},\"offset\":6,\"state\":5,\"type\":{\"Tp\":245,\"Flag\":128,"
+        "\"Flen\":-1,\"Decimal\":0,\"Charset\":\"binary\",\"Collate\":\"binary\"}}"
+        "]}";
+    const char *why = NULL;
+    tr_table_info_t *t = tr_table_info_parse(ti, sizeof(ti) - 1, &why);
+    EXPECT_TRUE(t != NULL);
+    if (t == NULL) {
+        fprintf(stderr, "why: %s\n", why);
+        return;
+    }
+    EXPECT_TRUE(!t->pk_is_handle);
+    EXPECT_EQ_INT(t->handle_col_id, TR_TIDB_EXTRA_HANDLE_ID);
+    EXPECT_EQ_INT(t->n_cols, 8);
+    EXPECT_EQ_INT(t->n_public, 7); /* "late" is write-only */
+    const tr_col_def_t *d = t->public_defs;
+    EXPECT_EQ_INT(d[0].type, TR_MYSQL_TYPE_TINY);
+    EXPECT_TRUE(d[0].is_unsigned);
+    EXPECT_EQ_INT(d[1].type, TR_MYSQL_TYPE_STRING);
+    EXPECT_EQ_INT(d[1].meta, tr_rows_string_meta(TR_MYSQL_TYPE_STRING, 40));
+    EXPECT_EQ_INT(d[1].collation, 45);
+    EXPECT_EQ_INT(d[2].type, TR_MYSQL_TYPE_VARCHAR);
+    EXPECT_EQ_INT(d[2].meta, 16);
+    EXPECT_EQ_INT(d[2].collation, 63);
+    EXPECT_EQ_INT(d[3].type, TR_MYSQL_TYPE_STRING);
+    EXPECT_EQ_INT(d[3].meta, tr_rows_string_meta(TR_MYSQL_TYPE_ENUM, 1));
+    EXPECT_EQ_INT(d[4].meta, tr_rows_string_meta(TR_MYSQL_TYPE_SET, 2));
+    EXPECT_EQ_INT(d[5].type, TR_MYSQL_TYPE_BIT);
+    EXPECT_EQ_INT(d[5].meta, 1 << 8 | 2);
+    EXPECT_EQ_STR(d[6].name, "j"); /* sorted by offset */
+    EXPECT_EQ_INT(d[6].type, TR_MYSQL_TYPE_BLOB);
+    EXPECT_TRUE(!t->cols[7].is_supported);
+    tr_table_info_free(t);
+
+    EXPECT_EQ_INT(tr_tidb_collation_id("utf8mb4_bin"), 46);
+    EXPECT_EQ_INT(tr_tidb_collation_id("nope"), 0);
+    EXPECT_EQ_INT(tr_tidb_charset_maxlen("utf8"), 3);
+    /* wrong JSON types */
+    static const char bad[] = "{\"id\":\"x\",\"cols\":[]}";
+    EXPECT_TRUE(tr_table_info_parse(bad, sizeof(bad) - 1, &why) == NULL);
+    static const char bad2[] = "{\"id\":1,\"cols\":[{\"id\":1}]}";
+    EXPECT_TRUE(tr_table_info_parse(bad2, sizeof(bad2) - 1, &why) == NULL);
+}
+
+static char *job_json(char *buf, size_t cap, int64_t id, int type, int64_t schema_id,
+                      int64_t table_id, int64_t version, const char *binlog_extra)
+{
+    snprintf(buf, cap,
+             "{\"id\":%lld,\"type\":%d,\"schema_id\":%lld,\"table_id\":%lld,\"schema_name\":\"d\","
+             "\"state\":6,\"query\":\"q\",\"binlog\":{\"SchemaVersion\":%lld%s}}",
+             (long long)id, type, (long long)schema_id, (long long)table_id, (long long)version,
+             binlog_extra);
+    return buf;
+}
+
+TR_TEST(tracker)
+{
+    tr_schema_t *s = tr_schema_new();
+    const char *why = NULL;
+    size_t len = 0;
+    char *cs = load("tests/vectors/tidb/job_create_schema.json", &len);
+    EXPECT_EQ_INT(tr_schema_add_job(s, 105, cs, len, &why), 0);
+    free(cs);
+    char *ct = load("tests/vectors/tidb/job_create_table.json", &len);
+    /* added out of order on purpose */
+    EXPECT_EQ_INT(tr_schema_add_job(s, 110, ct, len, &why), 0);
+    EXPECT_EQ_INT(tr_schema_add_job(s, 110, ct, len, &why), 0); /* duplicate ignored */
+    free(ct);
+    EXPECT_EQ_INT(tr_schema_max_job_id(s), 110);
+    EXPECT_EQ_INT(tr_schema_max_version(s), 57);
+    EXPECT_TRUE(tr_schema_table(s, 109) == NULL);
+    EXPECT_EQ_INT(tr_schema_advance(s, 56, &why), 0);
+    EXPECT_EQ_STR(tr_schema_db_name(s, 104), "d");
+    EXPECT_TRUE(tr_schema_table(s, 109) == NULL);
+    EXPECT_EQ_INT(tr_schema_advance(s, 57, &why), 0);
+    const tr_table_info_t *t = tr_schema_table(s, 109);
+    EXPECT_TRUE(t != NULL && t->schema_id == 104 && t->n_public == 5);
+    EXPECT_EQ_INT(tr_schema_applied_version(s), 57);
+    EXPECT_TRUE(tr_schema_job(s, 110) != NULL);
+    EXPECT_TRUE(tr_schema_job(s, 111) == NULL);
+
+    /* truncate: 109 -> 120 */
+    char buf[512];
+    char extra[256];
+    snprintf(extra, sizeof(extra),
+             ",\"TableInfo\":{\"id\":120,\"name\":{\"O\":\"t\"},\"cols\":[]}");
+    job_json(buf, sizeof(buf), 121, TR_TIDB_ACTION_TRUNCATE_TABLE, 104, 109, 60, extra);
+    EXPECT_EQ_INT(tr_schema_add_job(s, 121, buf, strlen(buf), &why), 0);
+    /* a cancelled job is kept (for DDL binlogs) but never applied */
+    snprintf(buf, sizeof(buf),
+             "{\"id\":122,\"type\":4,\"schema_id\":104,\"table_id\":120,\"state\":5,"
+             "\"binlog\":{\"SchemaVersion\":0}}");
+    EXPECT_EQ_INT(tr_schema_add_job(s, 122, buf, strlen(buf), &why), 0);
+    EXPECT_TRUE(tr_schema_job(s, 122) != NULL);
+    EXPECT_EQ_INT(tr_schema_advance(s, 70, &why), 0);
+    EXPECT_TRUE(tr_schema_table(s, 109) == NULL);
+    EXPECT_TRUE(tr_schema_table(s, 120) != NULL);
+    /* drop schema drops its tables */
+    job_json(buf, sizeof(buf), 130, TR_TIDB_ACTION_DROP_SCHEMA, 104, 0, 71, "");
+    EXPECT_EQ_INT(tr_schema_add_job(s, 130, buf, strlen(buf), &why), 0);
+    EXPECT_EQ_INT(tr_schema_advance(s, 71, &why), 0);
+    EXPECT_TRUE(tr_schema_table(s, 120) == NULL);
+    EXPECT_TRUE(tr_schema_db_name(s, 104) == NULL);
+    /* malformed job */
+    EXPECT_EQ_INT(tr_schema_add_job(s, 140, "{", 1, &why), TR_EMALFORMED);
+    tr_schema_free(s);
+}
+
+TR_TEST_MAIN()
