@@ -1,0 +1,212 @@
+/* Unit tests for protocol/sqlcmd: every statement in
+ * shared/vectors/mariadb-10.11/master-general-log.txt and spec 3.2-3.4, case
+ * and whitespace variants, and malformed input. */
+#include "tr_test.h"
+
+#include "protocol/sqlcmd.h"
+
+static tr_sql_cmd_t cmd; /* large: keep off the stack */
+
+static tr_sql_kind_t parse(const char *sql)
+{
+    const char *why = NULL;
+    tr_sql_parse(sql, strlen(sql), &cmd, &why);
+    if (cmd.kind == TR_SQL_UNKNOWN) {
+        EXPECT_TRUE(why != NULL);
+    }
+    return cmd.kind;
+}
+
+static bool slice_is(tr_slice_t s, const char *want)
+{
+    return s.len == strlen(want) && memcmp(s.p, want, s.len) == 0;
+}
+
+TR_TEST(mariadb_replica_sequence)
+{
+    /* Exactly what a MariaDB 10.11 replica sends (general log capture). */
+    EXPECT_EQ_INT(parse("SELECT UNIX_TIMESTAMP()"), TR_SQL_SELECT);
+    EXPECT_EQ_INT(cmd.n_sel, 1);
+    EXPECT_EQ_INT(cmd.sel[0].expr.kind, TR_SQL_EXPR_FUNC);
+    EXPECT_EQ_INT(cmd.sel[0].expr.fn, TR_SQL_FN_UNIX_TIMESTAMP);
+    EXPECT_TRUE(slice_is(cmd.sel[0].expr.text, "UNIX_TIMESTAMP()"));
+
+    EXPECT_EQ_INT(parse("SHOW VARIABLES LIKE 'SERVER_ID'"), TR_SQL_SHOW_VARIABLES);
+    EXPECT_EQ_INT(cmd.n_show, 1);
+    EXPECT_TRUE(cmd.show[0].is_like);
+    EXPECT_TRUE(slice_is(cmd.show[0].pattern, "SERVER_ID"));
+
+    EXPECT_EQ_INT(parse("SET @master_heartbeat_period= 30000001024"), TR_SQL_SET);
+    EXPECT_EQ_INT(cmd.n_set, 1);
+    EXPECT_TRUE(cmd.set[0].is_user);
+    EXPECT_TRUE(slice_is(cmd.set[0].name, "master_heartbeat_period"));
+    EXPECT_EQ_INT(cmd.set[0].value.kind, TR_SQL_EXPR_NUM);
+    EXPECT_EQ_U64(cmd.set[0].value.ival, 30000001024ULL);
+
+    EXPECT_EQ_INT(parse("SET @master_binlog_checksum= @@global.binlog_checksum"), TR_SQL_SET);
+    EXPECT_EQ_INT(cmd.set[0].value.kind, TR_SQL_EXPR_SYSVAR);
+    EXPECT_EQ_INT(cmd.set[0].value.scope, TR_SQL_SCOPE_GLOBAL);
+    EXPECT_TRUE(slice_is(cmd.set[0].value.name, "binlog_checksum"));
+
+    EXPECT_EQ_INT(parse("SELECT @master_binlog_checksum"), TR_SQL_SELECT);
+    EXPECT_EQ_INT(cmd.sel[0].expr.kind, TR_SQL_EXPR_USERVAR);
+    EXPECT_TRUE(slice_is(cmd.sel[0].expr.text, "@master_binlog_checksum"));
+
+    EXPECT_EQ_INT(parse("SET @mariadb_slave_capability=4"), TR_SQL_SET);
+    EXPECT_EQ_INT(cmd.set[0].value.ival, 4);
+
+    EXPECT_EQ_INT(parse("SELECT @@GLOBAL.gtid_domain_id"), TR_SQL_SELECT);
+    EXPECT_EQ_INT(cmd.sel[0].expr.kind, TR_SQL_EXPR_SYSVAR);
+    EXPECT_TRUE(slice_is(cmd.sel[0].expr.name, "gtid_domain_id"));
+    EXPECT_TRUE(slice_is(cmd.sel[0].expr.text, "@@GLOBAL.gtid_domain_id"));
+
+    EXPECT_EQ_INT(parse("SET @slave_connect_state=''"), TR_SQL_SET);
+    EXPECT_EQ_INT(cmd.set[0].value.kind, TR_SQL_EXPR_STR);
+    EXPECT_EQ_INT(cmd.set[0].value.name.len, 0);
+    EXPECT_EQ_INT(parse("SET @slave_connect_state='0-1-7'"), TR_SQL_SET);
+    EXPECT_TRUE(slice_is(cmd.set[0].value.name, "0-1-7"));
+    EXPECT_EQ_INT(parse("SET @slave_gtid_strict_mode=0"), TR_SQL_SET);
+    EXPECT_EQ_INT(parse("SET @slave_gtid_ignore_duplicates=0"), TR_SQL_SET);
+    EXPECT_EQ_INT(parse("SELECT binlog_gtid_pos('mbin.000001',4)"), TR_SQL_SELECT);
+    EXPECT_EQ_INT(cmd.sel[0].expr.fn, TR_SQL_FN_BINLOG_GTID_POS);
+    EXPECT_EQ_INT(cmd.sel[0].expr.nargs, 2);
+    EXPECT_TRUE(slice_is(cmd.sel[0].expr.args[0].raw, "mbin.000001"));
+    EXPECT_EQ_INT(cmd.sel[0].expr.args[1].ival, 4);
+}
+
+TR_TEST(tools_and_mysql_replicas)
+{
+    EXPECT_EQ_INT(parse("SELECT VERSION()"), TR_SQL_SELECT);
+    EXPECT_EQ_INT(cmd.sel[0].expr.fn, TR_SQL_FN_VERSION);
+    EXPECT_EQ_INT(parse("SET @master_binlog_checksum='NONE'"), TR_SQL_SET);
+    EXPECT_TRUE(slice_is(cmd.set[0].value.name, "NONE"));
+    EXPECT_EQ_INT(parse("SET @source_binlog_checksum = 'NONE', @master_binlog_checksum = 'NONE'"),
+                  TR_SQL_SET);
+    EXPECT_EQ_INT(cmd.n_set, 2);
+    EXPECT_TRUE(slice_is(cmd.set[1].name, "master_binlog_checksum"));
+    EXPECT_EQ_INT(parse("SET @master_heartbeat_period = 30000000000, @source_heartbeat_period = "
+                        "30000000000"),
+                  TR_SQL_SET);
+    EXPECT_EQ_INT(cmd.n_set, 2);
+    EXPECT_EQ_INT(parse("SELECT @@GLOBAL.SERVER_ID"), TR_SQL_SELECT);
+    EXPECT_TRUE(slice_is(cmd.sel[0].expr.text, "@@GLOBAL.SERVER_ID"));
+    EXPECT_EQ_INT(parse("select @@version_comment limit 1"), TR_SQL_SELECT);
+    EXPECT_TRUE(cmd.has_limit);
+    EXPECT_EQ_INT(cmd.limit, 1);
+    EXPECT_EQ_INT(parse("select @@GLOBAL.binlog_checksum as checksum"), TR_SQL_SELECT);
+    EXPECT_TRUE(slice_is(cmd.sel[0].alias, "checksum"));
+    EXPECT_EQ_INT(parse("SELECT @@session.auto_increment_increment AS auto_increment_increment, "
+                        "@@character_set_client AS character_set_client"),
+                  TR_SQL_SELECT);
+    EXPECT_EQ_INT(cmd.n_sel, 2);
+    EXPECT_EQ_INT(cmd.sel[0].expr.scope, TR_SQL_SCOPE_SESSION);
+    EXPECT_TRUE(slice_is(cmd.sel[1].alias, "character_set_client"));
+    EXPECT_EQ_INT(parse("SELECT 1"), TR_SQL_SELECT);
+    EXPECT_EQ_INT(cmd.sel[0].expr.kind, TR_SQL_EXPR_NUM);
+    EXPECT_EQ_INT(parse("SELECT -5, 'x' y, NULL"), TR_SQL_SELECT);
+    EXPECT_EQ_INT(cmd.sel[0].expr.ival, -5);
+    EXPECT_TRUE(slice_is(cmd.sel[0].expr.text, "-5"));
+    EXPECT_TRUE(slice_is(cmd.sel[1].alias, "y"));
+    EXPECT_EQ_INT(cmd.sel[2].expr.kind, TR_SQL_EXPR_NULL);
+    EXPECT_EQ_INT(parse("SET @slave_uuid = 'abc', @replica_uuid = 'abc'"), TR_SQL_SET);
+}
+
+TR_TEST(show_statements)
+{
+    EXPECT_EQ_INT(parse("SHOW GLOBAL VARIABLES LIKE 'binlog_format';"), TR_SQL_SHOW_VARIABLES);
+    EXPECT_EQ_INT(cmd.show_scope, TR_SQL_SCOPE_GLOBAL);
+    EXPECT_EQ_INT(parse("show session variables where Variable_name IN "
+                        "('rpl_semi_sync_master_enabled', 'rpl_semi_sync_source_enabled')"),
+                  TR_SQL_SHOW_VARIABLES);
+    EXPECT_EQ_INT(cmd.n_show, 2);
+    EXPECT_TRUE(!cmd.show[1].is_like);
+    EXPECT_TRUE(slice_is(cmd.show[1].pattern, "rpl_semi_sync_source_enabled"));
+    EXPECT_EQ_INT(parse("SHOW VARIABLES WHERE Variable_name = 'sql_mode'"), TR_SQL_SHOW_VARIABLES);
+    EXPECT_EQ_INT(cmd.n_show, 1);
+    EXPECT_EQ_INT(parse("SHOW VARIABLES"), TR_SQL_SHOW_VARIABLES);
+    EXPECT_EQ_INT(cmd.n_show, 0);
+    EXPECT_EQ_INT(parse("SHOW MASTER STATUS"), TR_SQL_SHOW_MASTER_STATUS);
+    EXPECT_EQ_INT(parse("show binary log status"), TR_SQL_SHOW_MASTER_STATUS);
+    EXPECT_EQ_INT(parse("SHOW BINLOG STATUS"), TR_SQL_SHOW_MASTER_STATUS);
+    EXPECT_EQ_INT(parse("SHOW BINARY LOGS"), TR_SQL_SHOW_BINARY_LOGS);
+    EXPECT_EQ_INT(parse("  show master logs ; "), TR_SQL_SHOW_BINARY_LOGS);
+    EXPECT_EQ_INT(parse("SHOW TABLES"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("SHOW VARIABLES LIKE"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("SHOW BINARY LOGS extra"), TR_SQL_UNKNOWN);
+}
+
+TR_TEST(normalisation_and_noops)
+{
+    EXPECT_EQ_INT(parse("  /* mysql-connector */ select   @@SERVER_ID  ;  "), TR_SQL_SELECT);
+    EXPECT_TRUE(slice_is(cmd.sel[0].expr.name, "SERVER_ID"));
+    EXPECT_EQ_INT(parse("-- comment\nSELECT 1"), TR_SQL_SELECT);
+    EXPECT_EQ_INT(parse(""), TR_SQL_EMPTY);
+    EXPECT_EQ_INT(parse(" ; "), TR_SQL_EMPTY);
+    EXPECT_EQ_INT(parse("SET NAMES utf8mb4"), TR_SQL_NOOP);
+    EXPECT_EQ_INT(parse("SET autocommit=0"), TR_SQL_NOOP);
+    EXPECT_EQ_INT(parse("SET net_write_timeout=600"), TR_SQL_NOOP);
+    EXPECT_EQ_INT(parse("set session transaction isolation level read committed"), TR_SQL_NOOP);
+    EXPECT_EQ_INT(parse("SET sql_mode=CONCAT(@@sql_mode, ',X')"), TR_SQL_NOOP);
+    EXPECT_EQ_INT(parse("SET skip_replication=1"), TR_SQL_NOOP);
+    EXPECT_EQ_INT(parse("COMMIT"), TR_SQL_NOOP);
+    EXPECT_EQ_INT(parse("rollback"), TR_SQL_NOOP);
+    EXPECT_EQ_INT(parse("START TRANSACTION"), TR_SQL_NOOP);
+    EXPECT_EQ_INT(parse("UNLOCK TABLES"), TR_SQL_NOOP);
+    EXPECT_EQ_INT(parse("KILL 17"), TR_SQL_KILL);
+    EXPECT_EQ_U64(cmd.kill_id, 17);
+    EXPECT_EQ_INT(parse("KILL CONNECTION 18"), TR_SQL_KILL);
+    EXPECT_EQ_INT(parse("KILL QUERY 19"), TR_SQL_KILL);
+    EXPECT_TRUE(cmd.kill_query_only);
+    EXPECT_EQ_INT(parse("set @a := 'x', @@session.wait_timeout = 5"), TR_SQL_SET);
+    EXPECT_EQ_INT(cmd.n_set, 2);
+    EXPECT_TRUE(!cmd.set[1].is_user);
+    EXPECT_EQ_INT(cmd.set[1].scope, TR_SQL_SCOPE_SESSION);
+}
+
+TR_TEST(unknown_and_malformed)
+{
+    const char *bad[] = {
+        "SELECT * FROM t", "SELECT 1; SELECT 2", "SELECT 'unterminated", "SELECT @@", "SELECT @",
+        "SET @a = ", "SET @a", "DROP TABLE x", "SELECT a", "SELECT f(", "SELECT f(1,", "/* open",
+        "SELECT 1e5", "KILL x", "SELECT @@foo.bar", "SET @a = 1 2",
+    };
+    for (size_t i = 0; i < TR_ARRAY_LEN(bad); i++) {
+        if (parse(bad[i]) != TR_SQL_UNKNOWN) {
+            TR_FAIL_AT("expected UNKNOWN for <%s>, got %d", bad[i], (int)cmd.kind);
+        }
+    }
+}
+
+TR_TEST(every_prefix_is_safe)
+{
+    const char *s = "SET @master_binlog_checksum= @@global.binlog_checksum, @x='a''b\\'c', "
+                    "@y = binlog_gtid_pos('f', -4); SELECT 1";
+    size_t n = strlen(s);
+    char *copy = malloc(n + 1);
+    for (size_t k = 0; k <= n; k++) {
+        memcpy(copy, s, k); /* not NUL-terminated: the parser must honour len */
+        const char *why = NULL;
+        tr_sql_parse(copy, k, &cmd, &why);
+    }
+    free(copy);
+}
+
+TR_TEST(unquote_and_like)
+{
+    char out[64];
+    EXPECT_EQ_INT(tr_sql_unquote(tr_slice("a''b\\'c\\n", 9), out, sizeof(out)), 6);
+    EXPECT_EQ_STR(out, "a'b'c\n");
+    EXPECT_EQ_INT(tr_sql_unquote(tr_slice("abcdef", 6), out, 4), 6);
+    EXPECT_EQ_STR(out, "abc");
+    EXPECT_TRUE(tr_sql_like("SERVER_ID", 9, "server_id", 9));
+    EXPECT_TRUE(tr_sql_like("server%", 7, "server_uuid", 11));
+    EXPECT_TRUE(tr_sql_like("%_id", 4, "gtid_domain_id", 14));
+    EXPECT_TRUE(!tr_sql_like("server_id", 9, "server_ids", 10));
+    EXPECT_TRUE(tr_sql_like("server\\_id", 10, "server_id", 9));
+    EXPECT_TRUE(!tr_sql_like("server\\_id", 10, "serverXid", 9));
+    EXPECT_TRUE(tr_sql_like("%", 1, "", 0));
+    EXPECT_TRUE(tr_sql_like("a%b%c", 5, "aXXbYYc", 7));
+    EXPECT_TRUE(!tr_sql_like("a%b%c", 5, "aXXbYY", 6));
+}
+
+TR_TEST_MAIN()
