@@ -1,0 +1,349 @@
+"""Process helpers shared by the pytest fixtures (tests/integration) and
+scripts/demo.sh: a file-locked free-port allocator, throw-away MariaDB
+instances, the simulator process and the tirelay process with its config.
+
+Everything binds 127.0.0.1 only.  Nothing here knows tirelay's internals; it
+only uses the outside interface of shared/DESIGN.md (binary, config keys,
+store layout).
+"""
+
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pymysql
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+PYTHON = "/usr/bin/python3"
+
+PORT_LOCK = "/tmp/tirelay-test-ports.lock"
+PORT_BOOK = "/tmp/tirelay-test-ports.json"
+PORT_HOLD_SECONDS = 300
+
+
+def free_port():
+    """A free TCP port on 127.0.0.1 that no other caller got in the last few
+    minutes (book-kept in a JSON file under an flock)."""
+    with open(PORT_LOCK, "a+") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        try:
+            with open(PORT_BOOK) as f:
+                book = json.load(f)
+        except (OSError, ValueError):
+            book = {}
+        now = time.time()
+        book = {p: t for p, t in book.items() if now - t < PORT_HOLD_SECONDS}
+        for _ in range(200):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            s.close()
+            if str(port) not in book:
+                book[str(port)] = now
+                with open(PORT_BOOK + ".tmp", "w") as f:
+                    json.dump(book, f)
+                os.replace(PORT_BOOK + ".tmp", PORT_BOOK)
+                return port
+        raise RuntimeError("no free port")
+
+
+class ProcessDied(RuntimeError):
+    """A child process we wait on has exited: wait_until stops at once."""
+
+
+def wait_until(cond, timeout=30.0, interval=0.05, what="condition"):
+    """Polls cond() until it returns a truthy value, which is returned."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            v = cond()
+            if v:
+                return v
+        except ProcessDied:
+            raise
+        except Exception as e:  # noqa: BLE001 - retried until the deadline
+            last_exc = e
+        if time.monotonic() > deadline:
+            raise TimeoutError("timed out after %.1fs waiting for %s%s" % (
+                timeout, what, " (last error: %r)" % (last_exc,) if last_exc else ""))
+        time.sleep(interval)
+        interval = min(interval * 1.5, 0.5)
+
+
+def stop_process(proc, timeout=20.0):
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+class MariaDB:
+    """A private mariadbd: datadir, socket and logs under `base`."""
+
+    def __init__(self, base, server_id=1, port=None, log_bin=False, extra=()):
+        self.base = os.path.abspath(base)
+        self.datadir = os.path.join(self.base, "data")
+        self.socket = os.path.join(self.base, "mysqld.sock")
+        self.errlog = os.path.join(self.base, "error.log")
+        self.port = port or free_port()
+        self.server_id = server_id
+        self.log_bin = log_bin
+        self.extra = list(extra)
+        self.proc = None
+
+    def install(self):
+        os.makedirs(self.base, exist_ok=True)
+        cmd = ["mariadb-install-db", "--no-defaults", "--datadir=" + self.datadir,
+               "--auth-root-authentication-method=normal", "--skip-test-db"]
+        if os.getuid() == 0:
+            cmd.append("--user=root")
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("mariadb-install-db failed:\n" + r.stdout)
+
+    def start(self, timeout=60.0):
+        if not os.path.isdir(os.path.join(self.datadir, "mysql")):
+            self.install()
+        cmd = ["mariadbd", "--no-defaults", "--datadir=" + self.datadir,
+               "--socket=" + self.socket, "--port=%d" % self.port,
+               "--bind-address=127.0.0.1", "--server-id=%d" % self.server_id,
+               "--log-error=" + self.errlog, "--pid-file=" + os.path.join(self.base, "mysqld.pid"),
+               "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=48M",
+               "--innodb-flush-log-at-trx-commit=2", "--sync-binlog=0",
+               "--skip-name-resolve", "--max-allowed-packet=256M",
+               "--character-set-server=utf8mb4", "--collation-server=utf8mb4_bin"]
+        if self.log_bin:
+            cmd.append("--log-bin=" + os.path.join(self.base, "mbin"))
+        else:
+            cmd.append("--skip-log-bin")
+        cmd += ["--relay-log=" + os.path.join(self.base, "relay"),
+                "--tmpdir=" + self.base]
+        if os.getuid() == 0:
+            cmd.append("--user=root")
+        cmd += self.extra
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until(self._ping, timeout, what="mariadbd on %s" % self.socket)
+        except TimeoutError:
+            raise RuntimeError("mariadbd did not start:\n" + self.error_log_tail())
+        return self
+
+    def _ping(self):
+        if self.proc.poll() is not None:
+            raise ProcessDied("mariadbd exited with %d:\n%s" % (self.proc.returncode,
+                                                                self.error_log_tail()))
+        try:
+            self.connect().close()
+            return True
+        except pymysql.err.OperationalError:
+            return False
+
+    def error_log_tail(self, n=40):
+        try:
+            with open(self.errlog, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return "(no error log)"
+
+    def connect(self, db=None, autocommit=True):
+        return pymysql.connect(unix_socket=self.socket, user="root", password="",
+                               database=db, charset="utf8mb4", autocommit=autocommit)
+
+    def execute(self, *queries):
+        c = self.connect()
+        try:
+            with c.cursor() as cur:
+                for q in queries:
+                    cur.execute(q)
+                    if cur.description:
+                        return cur.fetchall()
+        finally:
+            c.close()
+
+    def create_user(self, user, password):
+        self.execute("CREATE USER IF NOT EXISTS '%s'@'127.0.0.1' IDENTIFIED BY '%s'" % (user, password),
+                     "GRANT ALL PRIVILEGES ON *.* TO '%s'@'127.0.0.1'" % user)
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            subprocess.run(["mariadb-admin", "--no-defaults", "--socket=" + self.socket,
+                            "--user=root", "shutdown"], timeout=30,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.proc.wait(30)
+        except (subprocess.TimeoutExpired, OSError):
+            stop_process(self.proc)
+
+
+class TidbSim:
+    """The simulator process (tests/sim/tidbsim.py) against a truth MariaDB."""
+
+    def __init__(self, base, truth, seed=1, rows=0, txns=0, rate=0.0, pumps=1,
+                 fake_interval=3.0, cluster_id=6789, exit_when_done=False, extra=()):
+        self.base = os.path.abspath(base)
+        os.makedirs(self.base, exist_ok=True)
+        self.status_file = os.path.join(self.base, "tidbsim.status.json")
+        self.log = os.path.join(self.base, "tidbsim.log")
+        self.cluster_id = cluster_id
+        self.cmd = [PYTHON, os.path.join(HERE, "tidbsim.py"),
+                    "--mysql-socket", truth.socket, "--mysql-user", "root",
+                    "--cluster-id", str(cluster_id), "--pumps", str(pumps),
+                    "--pump-ports", ",".join(str(free_port()) for _ in range(pumps)),
+                    "--fake-interval", str(fake_interval), "--seed", str(seed),
+                    "--rows", str(rows), "--txns", str(txns), "--rate", str(rate),
+                    "--status-file", self.status_file,
+                    "--gen-dir", os.path.join(self.base, "gen")] + list(extra)
+        if exit_when_done:
+            self.cmd.append("--exit-when-done")
+        self.proc = None
+
+    def start(self, timeout=30.0):
+        self._logf = open(self.log, "w")
+        self.proc = subprocess.Popen(self.cmd, stdout=self._logf, stderr=subprocess.STDOUT)
+        wait_until(lambda: self._alive() and os.path.exists(self.status_file), timeout,
+                   what="tidbsim status file")
+        return self
+
+    def _alive(self):
+        if self.proc.poll() is not None:
+            raise ProcessDied("tidbsim exited with %d:\n%s" % (self.proc.returncode, self.log_text()))
+        return True
+
+    def status(self):
+        with open(self.status_file) as f:
+            return json.load(f)
+
+    @property
+    def pumps(self):
+        return self.status()["pumps"]
+
+    def wait_done(self, timeout=600.0):
+        return wait_until(lambda: self._alive() and self.status()["done"] and self.status(),
+                          timeout, what="tidbsim workload")
+
+    def log_text(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        stop_process(self.proc)
+        if self.proc is not None:
+            self._logf.close()
+
+
+def tirelay_bin():
+    return os.environ.get("TIRELAY_BIN") or os.path.join(REPO, "build", "tirelay")
+
+
+class Tirelay:
+    """tirelay with a generated config; stderr goes to <base>/tirelay.log."""
+
+    def __init__(self, base, pumps, cluster_id, tidb_port, tidb_user="tidb", tidb_password="tidbpw",
+                 port=None, max_binlog_size=256 * 1024, server_id=1, initial_commit_ts=0,
+                 mariadb_listen=False, extra_conf=""):
+        self.base = os.path.abspath(base)
+        os.makedirs(self.base, exist_ok=True)
+        self.port = port or free_port()
+        self.mariadb_port = free_port() if mariadb_listen else 0
+        self.store = os.path.join(self.base, "store")
+        self.conf = os.path.join(self.base, "tirelay.cnf")
+        self.log = os.path.join(self.base, "tirelay.log")
+        text = """[server]
+listen = 127.0.0.1:{port}
+mariadb-listen = {mlisten}
+server-id = {server_id}
+server-uuid = 3e11fa47-71ca-11e1-9e33-c80aa9429562
+
+[users]
+repl = pw
+
+[upstream]
+pumps = {pumps}
+cluster-id = {cluster_id}
+tidb = {tuser}:{tpw}@127.0.0.1:{tport}
+initial-commit-ts = {ict}
+
+[store]
+dir = {store}
+max-binlog-size = {mbs}
+{extra}
+""".format(port=self.port, mlisten=("127.0.0.1:%d" % self.mariadb_port) if mariadb_listen else "",
+           server_id=server_id, pumps=",".join(pumps), cluster_id=cluster_id, tuser=tidb_user,
+           tpw=tidb_password, tport=tidb_port, ict=initial_commit_ts, store=self.store,
+           mbs=max_binlog_size, extra=extra_conf)
+        with open(self.conf, "w") as f:
+            f.write(text)
+        self.proc = None
+
+    def binlog_dir(self, flavor="mysql"):
+        return os.path.join(self.store, "binlog", flavor)
+
+    def start(self, timeout=30.0):
+        binary = tirelay_bin()
+        if not os.access(binary, os.X_OK):
+            raise FileNotFoundError("tirelay binary not found at %s (set TIRELAY_BIN)" % binary)
+        self._logf = open(self.log, "w")
+        self.proc = subprocess.Popen([binary, "--config", self.conf], stdout=self._logf,
+                                     stderr=subprocess.STDOUT)
+        wait_until(lambda: self._alive() and self._listening(), timeout, what="tirelay listening")
+        return self
+
+    def _alive(self):
+        if self.proc.poll() is not None:
+            raise ProcessDied("tirelay exited with %d:\n%s" % (self.proc.returncode, self.log_text()))
+        return True
+
+    def _listening(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), 0.5).close()
+            return True
+        except OSError:
+            return False
+
+    def log_text(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        stop_process(self.proc)
+        if self.proc is not None:
+            self._logf.close()
+
+
+def table_rows(conn, db, table, pk="id"):
+    with conn.cursor() as cur:
+        cur.execute("SELECT * FROM `%s`.`%s` ORDER BY `%s`" % (db, table, pk))
+        return cur.fetchall()
+
+
+def checksum_table(conn, db, table):
+    with conn.cursor() as cur:
+        cur.execute("CHECKSUM TABLE `%s`.`%s`" % (db, table))
+        return cur.fetchone()[1]
+
+
+def rmtree(path):
+    shutil.rmtree(path, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit("cluster.py is a library")

@@ -1,0 +1,614 @@
+#!/usr/bin/python3
+"""tidbsim: a TiDB + Pump simulator for tirelay's tests and demo.
+
+What it does
+  * serves /binlog.Pump/PullBinlogs (shared/spec/tidb-binlog.md section 2) on
+    127.0.0.1, one gRPC server per simulated Pump, each with its own storage;
+  * plays TiDB's SQL endpoint through a real MariaDB (the "truth"): keeps
+    mysql.tidb_ddl_history there and applies every simulated transaction to
+    it as SQL, one SQL transaction per TiDB transaction;
+  * runs a seeded random workload (DDL, then multi-table INSERT/UPDATE/DELETE
+    transactions) and publishes each transaction as a TiDB C-binlog encoded
+    exactly as TiDB does (tidbcodec.py, section 4), after the truth commit,
+    in the same order;
+  * emits a fake binlog (tp=Rollback, start_ts=commit_ts=fresh TSO) on every
+    Pump that saw no write for --fake-interval seconds (section 5.1);
+  * writes a JSON status file (pump addresses, progress, done flag).
+
+What it must not do: look at tirelay's C code or depend on it; bind anything
+other than 127.0.0.1.  Encodings come from the spec and the pingcap/tidb and
+pingcap/tidb-binlog sources it cites.
+"""
+
+import argparse
+import bisect
+import concurrent.futures
+import datetime
+import decimal
+import json
+import os
+import random
+import signal
+import sys
+import threading
+import time
+
+import grpc
+import pymysql
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import protogen  # noqa: E402
+import tidbcodec as codec  # noqa: E402
+import tidbschema as ts  # noqa: E402
+
+binlog_pb2 = None
+pump_pb2 = None
+
+HISTORY_DDL = """CREATE TABLE IF NOT EXISTS mysql.tidb_ddl_history (
+  job_id BIGINT NOT NULL PRIMARY KEY,
+  job_meta LONGBLOB,
+  db_name CHAR(64),
+  table_name CHAR(64),
+  schema_ids VARCHAR(512),
+  table_ids VARCHAR(512),
+  create_time DATETIME)"""
+
+
+def log(msg):
+    sys.stderr.write("tidbsim: %s %s\n" % (time.strftime("%H:%M:%S"), msg))
+    sys.stderr.flush()
+
+
+class Tso:
+    """PD's timestamp oracle: physical_ms << 18 | logical, strictly increasing."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.last = 0
+
+    def next(self):
+        with self.lock:
+            now = codec.tso_compose(int(time.time() * 1000), 0)
+            self.last = now if now > self.last else self.last + 1
+            return self.last
+
+
+class Pump:
+    """One simulated Pump: an ordered store of C-binlogs and its gRPC server."""
+
+    def __init__(self, idx, cluster_id, port):
+        self.idx = idx
+        self.cluster_id = cluster_id
+        self.cond = threading.Condition()
+        self.commit_ts = []      # sorted
+        self.resps = []          # serialized PullBinlogResp, same order
+        self.last_write = time.monotonic()
+        self.server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=32),
+                                  options=[("grpc.max_send_message_length", 1 << 30),
+                                           ("grpc.max_receive_message_length", 1 << 30)])
+        handler = grpc.method_handlers_generic_handler("binlog.Pump", {
+            "PullBinlogs": grpc.unary_stream_rpc_method_handler(
+                self.pull_binlogs,
+                request_deserializer=pump_pb2.PullBinlogReq.FromString,
+                response_serializer=lambda b: b),
+        })
+        self.server.add_generic_rpc_handlers((handler,))
+        self.port = self.server.add_insecure_port("127.0.0.1:%d" % port)
+        if self.port == 0:
+            raise RuntimeError("cannot bind 127.0.0.1:%d" % port)
+
+    def start(self):
+        self.server.start()
+
+    def stop(self):
+        self.server.stop(0.5)
+
+    def append(self, binlog):
+        """Stores one binlog (caller holds the publish lock, so commit_ts only grows)."""
+        resp = pump_pb2.PullBinlogResp()
+        ent = resp.entity
+        ent.pos.SetInParent()          # present but empty: 0A 00 (spec 2.3)
+        ent.payload = binlog.SerializeToString()
+        ent.meta.startTs = binlog.start_ts
+        ent.meta.commitTs = binlog.commit_ts
+        data = resp.SerializeToString()
+        with self.cond:
+            if self.commit_ts and binlog.commit_ts <= self.commit_ts[-1]:
+                raise RuntimeError("pump %d: commit_ts not increasing" % self.idx)
+            self.commit_ts.append(binlog.commit_ts)
+            self.resps.append(data)
+            self.last_write = time.monotonic()
+            self.cond.notify_all()
+
+    def pull_binlogs(self, req, context):
+        if req.clusterID != self.cluster_id:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                          "cluster ID are mismatch, pump cluster ID: %d, request cluster ID: %d"
+                          % (self.cluster_id, req.clusterID))
+        offset = req.startFrom.offset
+        with self.cond:
+            i = bisect.bisect_right(self.commit_ts, offset)
+        log("pump %d: PullBinlogs from %d (%d stored after it)" % (self.idx, offset, len(self.resps) - i))
+        while context.is_active():
+            with self.cond:
+                if i >= len(self.resps):
+                    self.cond.wait(0.2)
+                batch = self.resps[i:]
+            for data in batch:
+                yield data
+            i += len(batch)
+
+
+class TableState:
+    """In-memory rows of one table, keyed by PK, with O(1) random choice."""
+
+    def __init__(self, table):
+        self.table = table
+        self.rows = {}
+        self.keys = []
+        self.pos = {}
+
+    def put(self, pk, row):
+        if pk not in self.rows:
+            self.pos[pk] = len(self.keys)
+            self.keys.append(pk)
+        self.rows[pk] = row
+
+    def remove(self, pk):
+        del self.rows[pk]
+        i = self.pos.pop(pk)
+        last = self.keys.pop()
+        if i < len(self.keys):
+            self.keys[i] = last
+            self.pos[last] = i
+
+
+ALPHABET = (list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+            + [" ", "_", "-", "'", '"', "\\", "%", "\t", "é", "ü", "ß", "中", "文", "€", "😀", "🚀"])
+
+
+class Generator:
+    """Seeded random values per column kind."""
+
+    def __init__(self, rng):
+        self.rng = rng
+
+    def int_value(self, c):
+        r = self.rng
+        big = c.tp == ts.TP_LONGLONG
+        if c.unsigned:
+            lo, hi = 0, (1 << 64) - 1 if big else (1 << 32) - 1
+        else:
+            lo, hi = (-(1 << 63), (1 << 63) - 1) if big else (-(1 << 31), (1 << 31) - 1)
+        x = r.random()
+        if x < 0.05:
+            return r.choice([lo, hi, 0, 1])
+        if x < 0.5:
+            return r.randint(max(lo, -1000), min(hi, 100000))
+        return r.randint(lo, hi)
+
+    def str_value(self, c):
+        r = self.rng
+        n = c.maxlen
+        x = r.random()
+        if x < 0.05:
+            return ""
+        if c.tp == ts.TP_BLOB and x > 0.97:
+            length = r.randint(1000, 5000)
+        else:
+            length = r.randint(1, min(n, 60) if x < 0.8 else n)
+        s = "".join(r.choice(ALPHABET) for _ in range(length))
+        # no trailing spaces: CHAR strips them (MySQL and TiDB alike)
+        return s.rstrip(" \t") or "x"
+
+    def decimal_value(self, c):
+        r = self.rng
+        intg, frac = c.flen - c.decimal, c.decimal
+        x = r.random()
+        if x < 0.03:
+            digits = "9" * intg + "9" * frac
+        elif x < 0.06:
+            digits = "0" * (intg + frac)
+        else:
+            ni = r.randint(0, min(intg, 12) if x < 0.8 else intg)
+            digits = "".join(r.choice("0123456789") for _ in range(ni)).rjust(intg, "0")
+            digits += "".join(r.choice("0123456789") for _ in range(frac))
+        s = digits[:intg] + ("." + digits[intg:] if frac else "")
+        v = decimal.Decimal(s)
+        if r.random() < 0.35 and v != 0:
+            v = v.copy_negate()          # exact: no context rounding (DECIMAL(65,30))
+        return v
+
+    def datetime_value(self, c):
+        r = self.rng
+        x = r.random()
+        if x < 0.02:
+            dt = datetime.datetime(1000, 1, 1, 0, 0, 0)
+        elif x < 0.04:
+            dt = datetime.datetime(9999, 12, 31, 23, 59, 59, 999999)
+        else:
+            year = r.randint(1000, 9999) if x < 0.1 else r.randint(1990, 2035)
+            dt = datetime.datetime(year, r.randint(1, 12), r.randint(1, 28), r.randint(0, 23),
+                                   r.randint(0, 59), r.randint(0, 59), r.randint(0, 999999))
+        unit = 10 ** (6 - c.decimal)
+        return dt.replace(microsecond=dt.microsecond - dt.microsecond % unit)
+
+    def value(self, c):
+        if c.nullable and self.rng.random() < 0.15:
+            return None
+        return getattr(self, c.kind + "_value")(c)
+
+
+def make_tables(db):
+    orders = ts.Table(db, "t_orders", [
+        ts.c_int("id", big=True, pk=True),
+        ts.c_varchar("customer", 64, nullable=False),
+        ts.c_decimal("amount", 12, 3),
+        ts.c_datetime("placed_at", 6),
+        ts.c_int("qty"),
+        ts.c_text("note"),
+        ts.c_int("flags", big=True, unsigned=True),
+    ])
+    items = ts.Table(db, "t_items", [
+        ts.c_int("id", unsigned=True, pk=True),
+        ts.c_char("sku", 12, nullable=False),
+        ts.c_decimal("price", 10, 2, nullable=False),
+        ts.c_int("stock", unsigned=True),
+        ts.c_varchar("label", 200),
+        ts.c_datetime("updated", 0),
+        ts.c_decimal("weight", 30, 10),
+    ])
+    events = ts.Table(db, "t_events", [
+        ts.c_int("id", pk=True),
+        ts.c_char("kind", 4),
+        ts.c_text("payload"),
+        ts.c_datetime("at", 3, nullable=False),
+        ts.c_int("delta", big=True),
+        ts.c_decimal("ratio", 5, 5),
+        ts.c_int("seq", big=True, unsigned=True, nullable=False),
+    ])
+    ledger = ts.Table(db, "t_ledger", [
+        ts.c_int("id", big=True, unsigned=True, pk=True),
+        ts.c_varchar("account", 32, nullable=False),
+        ts.c_decimal("debit", 20, 4),
+        ts.c_decimal("credit", 65, 30),
+        ts.c_datetime("booked", 2),
+        ts.c_varchar("memo", 255),
+    ])
+    return [orders, items, events], [ledger]
+
+
+class Sim:
+    def __init__(self, args):
+        self.args = args
+        self.rng = random.Random(args.seed)
+        self.gen = Generator(self.rng)
+        self.tso = Tso()
+        self.publish_lock = threading.Lock()
+        self.next_id = 100               # TiDB's global id allocator (schemas, tables, jobs)
+        self.schema_version = 0
+        self.schema_id = 0
+        self.tables = []                 # created tables
+        self.state = {}                  # table id -> TableState
+        self.txns = 0
+        self.rows = 0
+        self.ddls = 0
+        self.last_commit_ts = 0
+        self.done = False
+        self.stopping = threading.Event()
+        ports = [int(p) for p in args.pump_ports.split(",")] if args.pump_ports else []
+        ports += [0] * (args.pumps - len(ports))
+        self.pumps = [Pump(i, args.cluster_id, ports[i]) for i in range(args.pumps)]
+        self.conn = None
+
+    # ---- truth (TiDB's SQL endpoint)
+
+    def connect(self):
+        a = self.args
+        kw = dict(user=a.mysql_user, password=a.mysql_password, charset="utf8mb4",
+                  autocommit=True)
+        if a.mysql_socket:
+            kw["unix_socket"] = a.mysql_socket
+        else:
+            kw.update(host=a.mysql_host, port=a.mysql_port)
+        self.conn = pymysql.connect(**kw)
+        with self.conn.cursor() as cur:
+            cur.execute(HISTORY_DDL)
+
+    def alloc_id(self):
+        self.next_id += 1
+        return self.next_id
+
+    # ---- publishing
+
+    def pick_pump(self):
+        return self.pumps[self.rng.randrange(len(self.pumps))]
+
+    def publish(self, pump, make_binlog, before_publish=None):
+        """Takes the commit TSO and stores the binlog atomically w.r.t. fakes."""
+        with self.publish_lock:
+            commit_ts = self.tso.next()
+            if before_publish:
+                before_publish(commit_ts)
+            b = make_binlog(commit_ts)
+            pump.append(b)
+            self.last_commit_ts = commit_ts
+            return commit_ts
+
+    def fake_loop(self):
+        iv = self.args.fake_interval
+        while not self.stopping.wait(min(0.05, iv / 4)):
+            for p in self.pumps:
+                if time.monotonic() - p.last_write >= iv:
+                    with self.publish_lock:
+                        t = self.tso.next()
+                        b = binlog_pb2.Binlog(tp=binlog_pb2.Rollback, start_ts=t, commit_ts=t,
+                                              ddl_job_id=0, ddl_schema_state=0)
+                        p.append(b)
+
+    # ---- DDL
+
+    def run_ddl(self, action, query, db, table=None):
+        start_ts = self.tso.next()
+        with self.conn.cursor() as cur:
+            if table is not None:
+                cur.execute("USE `%s`" % db)
+            cur.execute(query)
+        self.schema_version += 1
+        version = self.schema_version
+        if action == ts.ACTION_CREATE_SCHEMA:
+            self.schema_id = self.alloc_id()
+            schema_id, table_id = self.schema_id, 0
+        else:
+            table.id = self.alloc_id()
+            table.schema_id = self.schema_id
+            schema_id, table_id = self.schema_id, table.id
+        job_id = self.alloc_id()
+
+        def insert_history(commit_ts):
+            # the job is in TiDB's history before its binlog can be pulled
+            dbinfo = ts.db_info(schema_id, db) if table is None else None
+            tinfo = table.info(start_ts) if table is not None else None
+            meta = ts.job_json(job_id, action, schema_id, table_id, db,
+                               table.name if table else "", query, version, start_ts,
+                               commit_ts, dbinfo, tinfo)
+            with self.conn.cursor() as cur:
+                cur.execute("INSERT INTO mysql.tidb_ddl_history (job_id, job_meta, db_name, table_name,"
+                            " schema_ids, table_ids, create_time) VALUES (%s,%s,%s,%s,%s,%s,NOW())",
+                            (job_id, meta.encode(), db, table.name if table else "",
+                             str(schema_id), str(table_id) if table_id else ""))
+
+        def make(commit_ts):
+            return binlog_pb2.Binlog(tp=binlog_pb2.Commit, start_ts=start_ts, commit_ts=commit_ts,
+                                     prewrite_key=b"mDDLJobHistory", ddl_query=query.encode(),
+                                     ddl_job_id=job_id, ddl_schema_state=ts.STATE_PUBLIC)
+
+        self.publish(self.pick_pump(), make, insert_history)
+        self.ddls += 1
+        if table is not None:
+            self.tables.append(table)
+            self.state[table.id] = TableState(table)
+
+    def create_schema(self, db):
+        self.run_ddl(ts.ACTION_CREATE_SCHEMA, "CREATE DATABASE `%s`" % db, db)
+
+    def create_table(self, table):
+        self.run_ddl(ts.ACTION_CREATE_TABLE, table.ddl(), table.db, table)
+
+    # ---- DML
+
+    def new_pk(self, st):
+        c = st.table.pk
+        while True:
+            v = self.gen.int_value(c)
+            if v not in st.rows:
+                return v
+
+    def run_txn(self):
+        r = self.rng
+        a = self.args
+        start_ts = self.tso.next()
+        version = self.schema_version
+        chosen = r.sample(self.tables, r.randint(1, min(3, len(self.tables))))
+        nops = r.randint(1, a.max_ops)
+        muts = {}          # table id -> TableMutation (dict keeps first-touch order)
+        sql = []
+        for _ in range(nops):
+            t = r.choice(chosen)
+            st = self.state[t.id]
+            m = muts.get(t.id)
+            if m is None:
+                m = muts[t.id] = binlog_pb2.TableMutation(table_id=t.id)
+            x = r.random()
+            if len(st.rows) > a.max_table_rows:
+                x = 0.3 + x * 0.7          # no more inserts
+            elif len(st.rows) < 20:
+                x = x * 0.6
+            fq = "`%s`.`%s`" % (t.db, t.name)
+            if x < 0.45 or not st.rows:
+                row = {c.name: (self.new_pk(st) if c.pk else self.gen.value(c)) for c in t.columns}
+                st.put(row[t.pk.name], row)
+                m.inserted_rows.append(codec.insert_row(t, row))
+                m.sequence.append(binlog_pb2.Insert)
+                names = [c.name for c in t.columns]
+                sql.append(("INSERT INTO %s (%s) VALUES (%s)" % (
+                    fq, ",".join("`%s`" % n for n in names), ",".join(["%s"] * len(names))),
+                    [row[n] for n in names]))
+            elif x < 0.8:
+                pk = r.choice(st.keys)
+                before = st.rows[pk]
+                after = dict(before)
+                cols = [c for c in t.columns if not c.pk]
+                changed = []
+                for c in r.sample(cols, r.randint(1, min(3, len(cols)))):
+                    v = self.gen.value(c)
+                    if v != before[c.name]:
+                        after[c.name] = v
+                        changed.append(c.name)
+                if not changed:
+                    continue
+                st.put(pk, after)
+                m.updated_rows.append(codec.update_row(t, before, after))
+                m.sequence.append(binlog_pb2.Update)
+                sql.append(("UPDATE %s SET %s WHERE `%s` = %%s" % (
+                    fq, ",".join("`%s` = %%s" % n for n in changed), t.pk.name),
+                    [after[n] for n in changed] + [pk]))
+            else:
+                pk = r.choice(st.keys)
+                row = st.rows[pk]
+                st.remove(pk)
+                m.deleted_rows.append(codec.delete_row(t, row))
+                m.sequence.append(binlog_pb2.DeleteRow)
+                sql.append(("DELETE FROM %s WHERE `%s` = %%s" % (fq, t.pk.name), [pk]))
+        muts = {k: v for k, v in muts.items() if len(v.sequence)}
+        if not sql:
+            return
+        # the same transaction on the truth, then the binlog
+        with self.conn.cursor() as cur:
+            cur.execute("BEGIN")
+            for q, params in sql:
+                n = cur.execute(q, params)
+                if n != 1:
+                    raise RuntimeError("truth affected %d rows: %s %r" % (n, q, params))
+            cur.execute("COMMIT")
+        pv = binlog_pb2.PrewriteValue(schema_version=version)
+        first = None
+        for m in muts.values():
+            pv.mutations.append(m)
+            first = first or m.table_id
+        pv_bytes = pv.SerializeToString()
+        # primary key of the txn as a TiDB record key: t{tableID}_r{handle}
+        prewrite_key = b"t" + (first ^ (1 << 63)).to_bytes(8, "big") + b"_r"
+
+        def make(commit_ts):
+            return binlog_pb2.Binlog(tp=binlog_pb2.Commit, start_ts=start_ts, commit_ts=commit_ts,
+                                     prewrite_key=prewrite_key, prewrite_value=pv_bytes,
+                                     ddl_job_id=0, ddl_schema_state=0)
+
+        self.publish(self.pick_pump(), make)
+        self.txns += 1
+        self.rows += len(sql)
+
+    # ---- status
+
+    def write_status(self):
+        if not self.args.status_file:
+            return
+        st = {
+            "pid": os.getpid(),
+            "pumps": ["127.0.0.1:%d" % p.port for p in self.pumps],
+            "cluster_id": self.args.cluster_id,
+            "done": self.done,
+            "txns": self.txns,
+            "rows": self.rows,
+            "ddls": self.ddls,
+            "schema_version": self.schema_version,
+            "last_commit_ts": self.last_commit_ts,
+            "db": self.args.db,
+            "tables": [{"name": t.name, "id": t.id, "pk": t.pk.name,
+                        "rows": len(self.state[t.id].rows)} for t in self.tables],
+        }
+        tmp = self.args.status_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(st, f)
+        os.replace(tmp, self.args.status_file)
+
+    # ---- main
+
+    def workload(self):
+        a = self.args
+        first, later = make_tables(a.db)
+        self.create_schema(a.db)
+        for t in first:
+            self.create_table(t)
+        self.write_status()
+        t0 = time.monotonic()
+        last_status = t0
+        while not self.stopping.is_set():
+            if a.txns and self.txns >= a.txns:
+                break
+            if a.rows and self.rows >= a.rows:
+                break
+            if later and self.rows >= a.late_ddl_rows:
+                self.create_table(later.pop(0))
+            self.run_txn()
+            if a.rate > 0:
+                due = t0 + self.txns / a.rate
+                delay = due - time.monotonic()
+                if delay > 0:
+                    self.stopping.wait(delay)
+            if time.monotonic() - last_status > 0.5:
+                self.write_status()
+                last_status = time.monotonic()
+        while later and not self.stopping.is_set():
+            self.create_table(later.pop(0))
+        self.done = True
+        self.write_status()
+        log("workload done: %d txns, %d row changes, %d DDLs, last commit_ts %d in %.1fs"
+            % (self.txns, self.rows, self.ddls, self.last_commit_ts, time.monotonic() - t0))
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--mysql-host", default="127.0.0.1")
+    p.add_argument("--mysql-port", type=int, default=3306)
+    p.add_argument("--mysql-user", default="root")
+    p.add_argument("--mysql-password", default="")
+    p.add_argument("--mysql-socket", default="")
+    p.add_argument("--cluster-id", type=int, default=6789)
+    p.add_argument("--pumps", type=int, default=1)
+    p.add_argument("--pump-ports", default="", help="comma list; default: ephemeral ports")
+    p.add_argument("--fake-interval", type=float, default=3.0)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--txns", type=int, default=0, help="stop after N transactions (0: no limit)")
+    p.add_argument("--rows", type=int, default=0, help="stop after N row changes (0: no limit)")
+    p.add_argument("--rate", type=float, default=0.0, help="transactions per second (0: flat out)")
+    p.add_argument("--max-ops", type=int, default=30, help="max row changes per transaction")
+    p.add_argument("--max-table-rows", type=int, default=3000)
+    p.add_argument("--late-ddl-rows", type=int, default=2000,
+                   help="create the last table after this many row changes")
+    p.add_argument("--db", default="simdb")
+    p.add_argument("--status-file", default="")
+    p.add_argument("--gen-dir", default="")
+    p.add_argument("--exit-when-done", action="store_true")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    global binlog_pb2, pump_pb2
+    args = parse_args(argv)
+    binlog_pb2, pump_pb2 = protogen.load(args.gen_dir or None)
+    sim = Sim(args)
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+        sim.stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    sim.connect()
+    for p in sim.pumps:
+        p.start()
+        log("pump %d serving on 127.0.0.1:%d (cluster id %d)" % (p.idx, p.port, args.cluster_id))
+    sim.write_status()
+    faker = threading.Thread(target=sim.fake_loop, daemon=True)
+    faker.start()
+    rc = 0
+    try:
+        sim.workload()
+        if not args.exit_when_done:
+            stop.wait()
+    except Exception as e:  # noqa: BLE001 - report and exit non-zero
+        log("error: %r" % (e,))
+        rc = 1
+        import traceback
+        traceback.print_exc()
+    sim.stopping.set()
+    for p in sim.pumps:
+        p.stop()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
