@@ -39,13 +39,13 @@ typedef struct {
     bool has_seen;     /* shown any binlog (real or fake) */
     int64_t watermark; /* highest commit_ts shown; valid when has_seen */
     merge_slot_t *ring;
-    size_t cap;        /* 0 or a power of two */
-    size_t head;       /* index of the oldest item */
-    size_t count;      /* queued items */
+    size_t cap;   /* 0 or a power of two */
+    size_t head;  /* index of the oldest item */
+    size_t count; /* queued items */
 } merge_source_t;
 
 struct tr_merge {
-    int64_t last_ts;   /* commit_ts of the last released item (or the checkpoint) */
+    int64_t last_ts; /* commit_ts of the last released item (or the checkpoint) */
     merge_source_t *sources;
     size_t n_sources;
     size_t cap_sources;
@@ -109,8 +109,7 @@ void tr_merge_remove_source(tr_merge_t *m, uint32_t source_id, void (*drop)(void
     }
     tr_free(s->ring);
     size_t idx = (size_t)(s - m->sources);
-    memmove(&m->sources[idx], &m->sources[idx + 1],
-            (m->n_sources - idx - 1) * sizeof(*m->sources));
+    memmove(&m->sources[idx], &m->sources[idx + 1], (m->n_sources - idx - 1) * sizeof(*m->sources));
     m->n_sources--;
 }
 

@@ -44,19 +44,19 @@
 #include "common/log.h"
 #include "common/mem.h"
 
-#define PULL_METHOD         "/binlog.Pump/PullBinlogs"
-#define BACKOFF_MIN_MS      100
-#define BACKOFF_MAX_MS      5000
-#define WARN_INTERVAL_MS    10000 /* repeated warnings of one kind: one line per interval */
-#define KEEPALIVE_TIME_MS   30000
-#define KEEPALIVE_WAIT_MS   10000
+#define PULL_METHOD       "/binlog.Pump/PullBinlogs"
+#define BACKOFF_MIN_MS    100
+#define BACKOFF_MAX_MS    5000
+#define WARN_INTERVAL_MS  10000 /* repeated warnings of one kind: one line per interval */
+#define KEEPALIVE_TIME_MS 30000
+#define KEEPALIVE_WAIT_MS 10000
 
 /* Completion-queue tags of the three batches a call has in flight. */
 enum { TAG_START = 1, TAG_STATUS = 2, TAG_MSG = 3 };
 
 /* First warning of a kind is logged at once, the rest as a count per interval. */
 typedef struct {
-    int64_t last_ms;   /* when the last line was written (0 = never) */
+    int64_t last_ms; /* when the last line was written (0 = never) */
     uint64_t suppressed;
 } warn_limit_t;
 
@@ -70,15 +70,15 @@ struct tr_pump_client {
 
     pthread_t thread;
     pthread_mutex_t mu;
-    pthread_cond_t cond;     /* signalled on stop, wakes the backoff sleep */
-    bool stopping;           /* guarded by mu */
-    grpc_call *call;         /* current call or NULL; guarded by mu */
+    pthread_cond_t cond; /* signalled on stop, wakes the backoff sleep */
+    bool stopping;       /* guarded by mu */
+    grpc_call *call;     /* current call or NULL; guarded by mu */
 
     /* Pump thread only. */
     grpc_channel *channel;
     grpc_completion_queue *cq;
     tr_buf_t req;
-    bool connected;          /* delivered something since the last failure was logged */
+    bool connected; /* delivered something since the last failure was logged */
     warn_limit_t warn_backwards;
     warn_limit_t warn_malformed;
     warn_limit_t warn_stream;
@@ -124,7 +124,8 @@ static int handle_message(tr_pump_client_t *pc, grpc_byte_buffer *bb, bool *deli
     if (!grpc_byte_buffer_reader_init(&reader, bb)) {
         uint64_t n = 0;
         if (warn_allowed(&pc->warn_malformed, &n)) {
-            tr_log_warn("pump", "cannot read message, skipped pump=%" PRIu32 " addr=%s suppressed=%" PRIu64,
+            tr_log_warn("pump",
+                        "cannot read message, skipped pump=%" PRIu32 " addr=%s suppressed=%" PRIu64,
                         pc->pump_id, pc->addr, n);
         }
         return 0;
@@ -201,9 +202,9 @@ static int run_call(tr_pump_client_t *pc, bool *progressed)
         return TR_ETOOBIG; /* cannot happen: the buffer has no limit */
     }
 
-    grpc_call *call = grpc_channel_create_call(
-        pc->channel, NULL, GRPC_PROPAGATE_DEFAULTS, pc->cq, grpc_slice_from_static_string(PULL_METHOD),
-        NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    grpc_call *call = grpc_channel_create_call(pc->channel, NULL, GRPC_PROPAGATE_DEFAULTS, pc->cq,
+                                               grpc_slice_from_static_string(PULL_METHOD), NULL,
+                                               gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     if (call == NULL) {
         return TR_EUPSTREAM;
     }
@@ -270,7 +271,8 @@ static int run_call(tr_pump_client_t *pc, bool *progressed)
 
     bool reading = err == GRPC_CALL_OK;
     while (pending > 0) {
-        grpc_event ev = grpc_completion_queue_next(pc->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_event ev =
+            grpc_completion_queue_next(pc->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         if (ev.type != GRPC_OP_COMPLETE) {
             continue; /* no timeouts are used and the queue is shut down only after the thread */
         }
@@ -338,7 +340,8 @@ static int run_call(tr_pump_client_t *pc, bool *progressed)
         }
         pc->connected = false;
     } else {
-        tr_log_info("pump", "pump stream closed by the consumer pump=%" PRIu32 " rc=%d last_ts=%" PRId64,
+        tr_log_info("pump",
+                    "pump stream closed by the consumer pump=%" PRIu32 " rc=%d last_ts=%" PRId64,
                     pc->pump_id, rc, atomic_load(&pc->last_ts));
         pc->connected = false;
     }
@@ -533,14 +536,15 @@ void tr_pump_client_stop(tr_pump_client_t *pc)
     grpc_channel_destroy(pc->channel);
     grpc_completion_queue_shutdown(pc->cq);
     for (;;) {
-        grpc_event ev = grpc_completion_queue_next(pc->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_event ev =
+            grpc_completion_queue_next(pc->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN) {
             break;
         }
     }
     grpc_completion_queue_destroy(pc->cq);
-    tr_log_info("pump", "pump client stopped pump=%" PRIu32 " addr=%s last_ts=%" PRId64, pc->pump_id,
-                pc->addr, atomic_load(&pc->last_ts));
+    tr_log_info("pump", "pump client stopped pump=%" PRIu32 " addr=%s last_ts=%" PRId64,
+                pc->pump_id, pc->addr, atomic_load(&pc->last_ts));
     (void)pthread_mutex_destroy(&pc->mu);
     (void)pthread_cond_destroy(&pc->cond);
     tr_buf_cleanup(&pc->req);

@@ -298,8 +298,8 @@ typedef struct {
 
 typedef struct {
     model_event_t ev[MODEL_EVENTS];
-    int n;        /* events generated */
-    int next;     /* next event to deliver */
+    int n;    /* events generated */
+    int next; /* next event to deliver */
     /* Model state: FIFO of delivered real ts not yet popped, watermark. */
     int64_t queue[MODEL_EVENTS];
     int q_head;

@@ -63,8 +63,8 @@ static bool fake_pump_start(fake_pump_t *fp)
     snprintf(fp->log_file, sizeof(fp->log_file), "%s/offsets", fp->dir);
     char script[1024];
     snprintf(script, sizeof(script), "%s/tests/tools/fake_pump.py", TR_SOURCE_DIR);
-    char *argv[] = {"/usr/bin/python3",  script, "--port-file", fp->port_file, "--log-file",
-                    fp->log_file, NULL};
+    char *argv[] = {"/usr/bin/python3", script,       "--port-file", fp->port_file,
+                    "--log-file",       fp->log_file, NULL};
     if (posix_spawn(&fp->pid, argv[0], NULL, NULL, argv, environ) != 0) {
         return false;
     }
