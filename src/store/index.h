@@ -1,0 +1,73 @@
+/*
+ * The store's sqlite index: binlog files per flavour and one row per
+ * committed transaction with its end position in every flavour's file.
+ * The only includer of sqlite3.h. Never logs: returns 0 / TR_ESQLITE /
+ * TR_ENOTFOUND with a message (valid until the next call) in *why.
+ *
+ * Schema (WAL mode):
+ *   files(flavor, seq, name, created, header_end, size)  PK (flavor, seq);
+ *         size is NULL while the file is active, set when it is rotated away.
+ *   txns(gtid_no PK, commit_ts, schema_version, timestamp,
+ *        seq0, end0, seq1, end1)   seqN/endN: file and end offset in flavour N
+ *        (NULL when the flavour is disabled).
+ *   meta(key PK, value)  free-form settings.
+ * One sqlite transaction per group commit (tr_index_begin .. tr_index_commit).
+ * Thread: the writer thread only (one connection, never shared).
+ */
+#ifndef TR_STORE_INDEX_H
+#define TR_STORE_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/defs.h"
+#include "protocol/binlog_event.h"
+
+typedef struct tr_index tr_index_t;
+
+typedef struct {
+    uint32_t seq;
+    char name[96];
+    int64_t created;
+    uint64_t header_end; /* end of the file's header events */
+    bool is_closed;      /* rotated away: size is final */
+    uint64_t size;       /* final size when is_closed */
+} tr_index_file_t;
+
+typedef struct {
+    uint64_t gtid_no;
+    int64_t commit_ts;
+    int64_t schema_version;
+    uint32_t timestamp;
+    bool has_pos[TR_FLAVOR_COUNT];
+    uint32_t seq[TR_FLAVOR_COUNT];
+    uint64_t end[TR_FLAVOR_COUNT];
+} tr_index_txn_t;
+
+/* full_sync: synchronous=FULL (else OFF). Returns 0 and an owned index in *out
+ * (free with tr_index_free), or TR_ESQLITE with a message written to msg. */
+int tr_index_open(const char *path, bool full_sync, tr_index_t **out, char *msg, size_t msg_len)
+    TR_MUSTCHECK;
+void tr_index_free(tr_index_t *idx);
+
+/* Files of flavour f oldest first: returns owned array (tr_free) in *files. */
+int tr_index_files(tr_index_t *idx, tr_flavor_t f, tr_index_file_t **files, size_t *n,
+                   const char **why) TR_MUSTCHECK;
+/* The last committed transaction; TR_ENOTFOUND when there is none. */
+int tr_index_last_txn(tr_index_t *idx, tr_index_txn_t *out, const char **why) TR_MUSTCHECK;
+/* The last transaction stored in file seq of flavour f; TR_ENOTFOUND if none. */
+int tr_index_last_txn_in_file(tr_index_t *idx, tr_flavor_t f, uint32_t seq, tr_index_txn_t *out,
+                              const char **why) TR_MUSTCHECK;
+
+int tr_index_begin(tr_index_t *idx, const char **why) TR_MUSTCHECK;
+int tr_index_commit(tr_index_t *idx, const char **why) TR_MUSTCHECK;
+void tr_index_rollback(tr_index_t *idx);
+int tr_index_put_txn(tr_index_t *idx, const tr_index_txn_t *t, const char **why) TR_MUSTCHECK;
+int tr_index_put_file(tr_index_t *idx, tr_flavor_t f, const tr_index_file_t *file,
+                      const char **why) TR_MUSTCHECK;
+/* Marks file seq closed with its final size. */
+int tr_index_close_file(tr_index_t *idx, tr_flavor_t f, uint32_t seq, uint64_t size,
+                        const char **why) TR_MUSTCHECK;
+
+#endif
