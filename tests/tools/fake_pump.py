@@ -8,7 +8,9 @@ hand following shared/spec/tidb-binlog.md sections 2.3 and 3.2/3.6
 Every request's (clusterID, startFrom.offset) is appended to --log-file as
 "<cluster_id> <offset>" so the test can check where the client resumed.
 
-Per connection (counted from 1):
+A request with another clusterID is logged and rejected with
+FAILED_PRECONDITION (not counted as a connection). Per connection (counted
+from 1):
   1: C(100) F(110) C(120) C(115, goes backwards) <undecodable> C(130), then
      the stream ends with status OK;
   2 and later: those of C(140) F(150) C(160) above the request offset, then
@@ -27,6 +29,7 @@ from concurrent import futures
 import grpc
 
 BASE = 445644800000000000
+CLUSTER_ID = 6789
 
 
 def varint(v):
@@ -123,6 +126,11 @@ class Pump:
                 for pnum, pwt, pv in parse_fields(v):
                     if pnum == 2 and pwt == 0:
                         offset = pv - (1 << 64) if pv >= 1 << 63 else pv
+        if cluster_id != CLUSTER_ID:
+            with self.lock, open(self.log_file, "a") as f:
+                f.write("%d %d\n" % (cluster_id, offset))
+            # As a Pump does (TB pump/server.go PullBinlogs): reject with a gRPC error.
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "cluster ID mismatch")
         with self.lock:
             self.conns += 1
             conn = self.conns

@@ -309,6 +309,49 @@ TR_TEST(pump_client_unreachable_stops_promptly)
     pthread_cond_destroy(&sink.cond);
 }
 
+TR_TEST(pump_client_backs_off_on_rejection)
+{
+    fake_pump_t fp;
+    if (!fake_pump_start(&fp)) {
+        TR_FAIL_AT("fake pump did not start");
+        fake_pump_stop(&fp);
+        return;
+    }
+    sink_t sink;
+    memset(&sink, 0, sizeof(sink));
+    pthread_mutex_init(&sink.mu, NULL);
+    pthread_cond_init(&sink.cond, NULL);
+    char addr[64];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", fp.port);
+    tr_pump_client_opts_t opts = {
+        .pump_id = 7,
+        .addr = addr,
+        .cluster_id = 1, /* the fake pump expects 6789 */
+        .start_commit_ts = BASE + 90,
+        .deliver = sink_deliver,
+        .arg = &sink,
+    };
+    tr_pump_client_t *pc = NULL;
+    EXPECT_EQ_INT(tr_pump_client_start(&opts, &pc), 0);
+    sleep_ms(1200);
+    int64_t t0 = mono_ms();
+    tr_pump_client_stop(pc);
+    EXPECT_TRUE(mono_ms() - t0 < 1000);
+    EXPECT_EQ_INT(sink.n, 0);
+    uint64_t cluster[16];
+    int64_t offsets[16];
+    int n = read_offsets(&fp, cluster, offsets, 16);
+    /* Attempts at about 0, 0.1, 0.3, 0.7 s (100 ms doubling): a handful, not a hot loop. */
+    EXPECT_TRUE(n >= 2 && n <= 6);
+    for (int i = 0; i < n; i++) {
+        EXPECT_EQ_U64(cluster[i], 1);
+        EXPECT_EQ_INT(offsets[i] - BASE, 90);
+    }
+    fake_pump_stop(&fp);
+    pthread_mutex_destroy(&sink.mu);
+    pthread_cond_destroy(&sink.cond);
+}
+
 TR_TEST(pump_client_rejects_bad_options)
 {
     tr_pump_client_opts_t opts;
