@@ -266,8 +266,7 @@ class Tirelay:
         self.log = os.path.join(self.base, "tirelay.log")
         text = """[server]
 listen = 127.0.0.1:{port}
-mariadb-listen = {mlisten}
-server-id = {server_id}
+{mlisten}server-id = {server_id}
 server-uuid = 3e11fa47-71ca-11e1-9e33-c80aa9429562
 
 [users]
@@ -283,7 +282,7 @@ initial-commit-ts = {ict}
 dir = {store}
 max-binlog-size = {mbs}
 {extra}
-""".format(port=self.port, mlisten=("127.0.0.1:%d" % self.mariadb_port) if mariadb_listen else "",
+""".format(port=self.port, mlisten=("mariadb-listen = 127.0.0.1:%d\n" % self.mariadb_port) if mariadb_listen else "",
            server_id=server_id, pumps=",".join(pumps), cluster_id=cluster_id, tuser=tidb_user,
            tpw=tidb_password, tport=tidb_port, ict=initial_commit_ts, store=self.store,
            mbs=max_binlog_size, extra=extra_conf)
