@@ -3,7 +3,8 @@
  * C API, starting after the last commit_ts it already delivered, and hands
  * every binlog payload to a callback. Reconnects with capped backoff from the
  * last delivered commit_ts; drops binlogs whose commit_ts is not above it
- * (logging a Pump that goes backwards). The only file besides discovery.c
+ * (logging a Pump that goes backwards) and skips messages that do not decode
+ * (rate-limited warning, as Drainer does). The only file besides discovery.c
  * that includes gRPC headers.
  */
 #ifndef TR_RELAY_PUMP_CLIENT_H
