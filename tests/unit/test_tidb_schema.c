@@ -9,7 +9,14 @@
 #include "common/err.h"
 #include "protocol/rows.h"
 #include "protocol/tidb_schema.h"
+#include "relay/config.h"
 #include "relay/schema.h"
+#include "relay/schema_fetch.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static char *load(const char *rel, size_t *len)
 {
@@ -223,6 +230,47 @@ TR_TEST(tracker)
     /* malformed job */
     EXPECT_EQ_INT(tr_schema_add_job(s, 140, "{", 1, &why), TR_EMALFORMED);
     tr_schema_free(s);
+}
+
+/* A port on 127.0.0.1 nobody listens on (bound then closed). */
+static uint16_t closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        return 1;
+    }
+    (void)close(fd);
+    return ntohs(a.sin_port);
+}
+
+TR_TEST(fetch_reports_upstream_errors)
+{
+    tr_config_t *cfg = calloc(1, sizeof(*cfg));
+    tr_config_defaults(cfg);
+    snprintf(cfg->tidb.host, sizeof(cfg->tidb.host), "127.0.0.1");
+    cfg->tidb.port = closed_port();
+    snprintf(cfg->tidb_user, sizeof(cfg->tidb_user), "root");
+    tr_schema_t *s = tr_schema_new();
+    tr_schema_fetch_t *f = tr_schema_fetch_new(cfg);
+    const char *why = NULL;
+    EXPECT_EQ_INT(tr_schema_fetch_new_jobs(f, s, &why), TR_EUPSTREAM);
+    EXPECT_TRUE(why != NULL && strstr(why, "cannot connect") != NULL);
+    /* and again (reconnect attempt), no crash */
+    EXPECT_EQ_INT(tr_schema_fetch_new_jobs(f, s, &why), TR_EUPSTREAM);
+    tr_schema_fetch_free(f);
+    cfg->tidb.host[0] = '\0';
+    f = tr_schema_fetch_new(cfg);
+    EXPECT_EQ_INT(tr_schema_fetch_new_jobs(f, s, &why), TR_EUPSTREAM);
+    tr_schema_fetch_free(f);
+    tr_schema_fetch_free(NULL);
+    tr_schema_free(s);
+    free(cfg);
 }
 
 TR_TEST_MAIN()
