@@ -34,11 +34,13 @@ static const uint8_t fde_mysql_post_header[41] = {
     0x00, 0x0a, 0x0a, 0x0a, 0x2a, 0x2a, 0x00, 0x12, 0x34, 0x00, 0x0a, 0x28, 0x00,
 };
 
-/* MariaDB 10.11: types 1..32 here, 33..159 are 0, 160..171 below. Checked byte for byte
- * against the FORMAT_DESCRIPTION of a real 10.11 binlog (tests/vectors/binlog/mbin.000001). */
-static const uint8_t fde_maria_head[32] = {
-    0x38, 0x0d, 0x00, 0x08, 0x00, 0x12, 0x00, 0x04, 0x04, 0x04, 0x04, 0x12, 0x00, 0x00, 0xe4, 0x00,
-    0x04, 0x1a, 0x08, 0x00, 0x00, 0x00, 0x08, 0x08, 0x08, 0x02, 0x00, 0x00, 0x00, 0x0a, 0x0a, 0x0a,
+/* MariaDB 10.11: types 1..41 here, 42..159 are 0, 160..171 below, byte for byte as the
+ * FORMAT_DESCRIPTION of a real 10.11 binlog (tests/vectors/binlog/mbin.000001): types
+ * 39-41 are 10 there (the spec's table said 0). */
+static const uint8_t fde_maria_head[41] = {
+    0x38, 0x0d, 0x00, 0x08, 0x00, 0x12, 0x00, 0x04, 0x04, 0x04, 0x04, 0x12, 0x00, 0x00,
+    0xe4, 0x00, 0x04, 0x1a, 0x08, 0x00, 0x00, 0x00, 0x08, 0x08, 0x08, 0x02, 0x00, 0x00,
+    0x00, 0x0a, 0x0a, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x0a, 0x0a,
 };
 static const uint8_t fde_maria_tail[12] = {
     0x00, 0x04, 0x13, 0x04, 0x00, 0x0d, 0x08, 0x08, 0x08, 0x0a, 0x0a, 0x0a,
@@ -263,8 +265,12 @@ void tr_evt_put_query(tr_evt_writer_t *w, const tr_query_event_t *q)
     /* Same order as MySQL and MariaDB write them (FLAGS2, SQL_MODE, CATALOG_NZ,
      * CHARSET): every reader parses the codes it knows in any order, and stops at
      * the first unknown one, so only unknown codes must come last. */
+    uint32_t flags2 = q->flags2;
+    if (w->flavor == TR_FLAVOR_MARIADB) {
+        flags2 |= TR_QF2_MARIA_EXPLICIT_DEFAULTS_FOR_TIMESTAMP;
+    }
     tr_buf_put_u8(b, Q_FLAGS2);
-    tr_buf_put_u32le(b, 0);
+    tr_buf_put_u32le(b, flags2);
     tr_buf_put_u8(b, Q_SQL_MODE);
     tr_buf_put_u64le(b, q->sql_mode);
     tr_buf_put_u8(b, Q_CATALOG_NZ);
@@ -576,6 +582,11 @@ void tr_evt_put_maria_gtid_list(tr_evt_writer_t *w, const tr_maria_gtid_t *gtids
         tr_buf_put_u32le(b, gtids[i].domain_id);
         tr_buf_put_u32le(b, gtids[i].server_id);
         tr_buf_put_u64le(b, gtids[i].seq_no);
+    }
+    if (n == 0) {
+        /* MariaDB 10.11 writes an empty list with two more zero bytes (seen in the
+         * captured mbin.000001); readers stop after count, so copy it exactly. */
+        tr_buf_put_zeros(b, 2);
     }
     tr_evt_end(w);
 }

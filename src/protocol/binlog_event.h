@@ -180,8 +180,15 @@ typedef struct {
     uint16_t collation_server;
     uint64_t sql_mode;
     bool is_ddl;       /* adds the DDL-only status variables */
+    uint32_t flags2;   /* Q_FLAGS2 bits (added by the store helper; 0 is the usual value) */
 } tr_query_event_t;
-/* QUERY (2) with status vars FLAGS2, SQL_MODE, CATALOG_NZ "std", CHARSET in that order. */
+/* MariaDB's flags2 bit for explicit_defaults_for_timestamp=1 (MariaDB 10.11 sets it on
+ * every query by default; TiDB behaves the same way). The encoder always sets it for
+ * TR_FLAVOR_MARIADB; MySQL carries the setting elsewhere and gets flags2 as given. */
+#define TR_QF2_MARIA_EXPLICIT_DEFAULTS_FOR_TIMESTAMP 0x01000000u
+/* QUERY (2) with status vars FLAGS2, SQL_MODE, CATALOG_NZ "std", CHARSET in that order
+ * (the order MySQL and MariaDB write them), plus DEFAULT_COLLATION_FOR_UTF8MB4 = 255 last
+ * for a MySQL-flavour DDL. */
 void tr_evt_put_query(tr_evt_writer_t *w, const tr_query_event_t *q);
 
 void tr_evt_put_xid(tr_evt_writer_t *w, uint64_t xid);

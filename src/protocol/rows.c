@@ -49,7 +49,11 @@ void tr_rows_image_begin(tr_rows_image_t *img, tr_buf_t *out, size_t ncols)
     img->bitmap_off = out->len;
     uint8_t *p = tr_buf_extend(out, n);
     if (p != NULL) {
+        /* Bits past the last column are set, as MySQL's and MariaDB's pack_row leave them. */
         memset(p, 0, n);
+        if (ncols % 8 != 0) {
+            p[n - 1] = (uint8_t)(0xFFu << (ncols % 8));
+        }
     }
 }
 
