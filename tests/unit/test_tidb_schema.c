@@ -273,4 +273,36 @@ TR_TEST(fetch_reports_upstream_errors)
     free(cfg);
 }
 
+/* Against a real server holding mysql.tidb_ddl_history (root, no password):
+ * TR_TEST_TIDB_ADDR=127.0.0.1:PORT, with the rows of tests/vectors/tidb/job_*.json as
+ * job ids 105 and 110. Skipped when the variable is unset. */
+TR_TEST(fetch_from_server)
+{
+    const char *addr = getenv("TR_TEST_TIDB_ADDR");
+    if (addr == NULL) {
+        return;
+    }
+    tr_config_t *cfg = calloc(1, sizeof(*cfg));
+    tr_config_defaults(cfg);
+    EXPECT_EQ_INT(tr_addr_parse(&cfg->tidb, addr), 0);
+    snprintf(cfg->tidb_user, sizeof(cfg->tidb_user), "root");
+    tr_schema_t *s = tr_schema_new();
+    tr_schema_fetch_t *f = tr_schema_fetch_new(cfg);
+    const char *why = NULL;
+    int n = tr_schema_fetch_new_jobs(f, s, &why);
+    if (n < 0) {
+        fprintf(stderr, "fetch: %s\n", why);
+    }
+    EXPECT_EQ_INT(n, 2);
+    EXPECT_EQ_INT(tr_schema_max_job_id(s), 110);
+    EXPECT_EQ_INT(tr_schema_fetch_new_jobs(f, s, &why), 0); /* nothing newer */
+    EXPECT_EQ_INT(tr_schema_advance(s, 57, &why), 0);
+    const tr_table_info_t *t = tr_schema_table(s, 109);
+    EXPECT_TRUE(t != NULL && t->n_public == 5);
+    EXPECT_EQ_STR(tr_schema_db_name(s, 104), "d");
+    tr_schema_fetch_free(f);
+    tr_schema_free(s);
+    free(cfg);
+}
+
 TR_TEST_MAIN()
