@@ -297,7 +297,7 @@ max-binlog-size = {mbs}
         binary = tirelay_bin()
         if not os.access(binary, os.X_OK):
             raise FileNotFoundError("tirelay binary not found at %s (set TIRELAY_BIN)" % binary)
-        self._logf = open(self.log, "w")
+        self._logf = open(self.log, "a")      # a restart appends
         self.proc = subprocess.Popen([binary, "--config", self.conf], stdout=self._logf,
                                      stderr=subprocess.STDOUT)
         wait_until(lambda: self._alive() and self._listening(), timeout, what="tirelay listening")

@@ -9,7 +9,8 @@ No I/O here.  Notes on fidelity:
     (TiDB types.SetBinChsClnFlag); NOT NULL columns without a default get
     NoDefaultValueFlag; the int primary key gets PriKeyFlag|NotNullFlag.
   * a single integer primary key is the row handle (pk_is_handle = true) and,
-    as in TiDB's buildTableInfo, it gets NO entry in index_info: consumers
+    as in TiDB's buildTableInfo (pingcap/tidb ddl/ddl_api.go: "Avoid creating
+    index for PK handle column"), it gets NO entry in index_info: consumers
     find it through pk_is_handle and the column's PriKeyFlag.
 """
 
