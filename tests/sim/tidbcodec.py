@@ -135,6 +135,8 @@ def enc_value(col, v):
     if k == "str":
         return enc_bytes(v)
     if k == "decimal":
+        # the datum carries the column's Flen/Decimal (pingcap/tidb types/datum.go
+        # convertToMysqlDecimal: ret.SetLength(target.Flen); ret.SetFrac(target.Decimal))
         return enc_decimal(v, col.flen, col.decimal)
     if k == "datetime":
         return enc_datetime(v)

@@ -413,6 +413,7 @@ class Sim:
         nops = r.randint(1, a.max_ops)
         muts = {}          # table id -> TableMutation (dict keeps first-touch order)
         sql = []
+        primary = None     # (table id, handle) of the first row written: the txn's primary key
         for _ in range(nops):
             t = r.choice(chosen)
             st = self.state[t.id]
@@ -428,6 +429,7 @@ class Sim:
             if x < 0.45 or not st.rows:
                 row = {c.name: (self.new_pk(st) if c.pk else self.gen.value(c)) for c in t.columns}
                 st.put(row[t.pk.name], row)
+                primary = primary or (t.id, row[t.pk.name])
                 m.inserted_rows.append(codec.insert_row(t, row))
                 m.sequence.append(binlog_pb2.Insert)
                 names = [c.name for c in t.columns]
@@ -448,6 +450,7 @@ class Sim:
                 if not changed:
                     continue
                 st.put(pk, after)
+                primary = primary or (t.id, pk)
                 m.updated_rows.append(codec.update_row(t, before, after))
                 m.sequence.append(binlog_pb2.Update)
                 sql.append(("UPDATE %s SET %s WHERE `%s` = %%s" % (
@@ -457,6 +460,7 @@ class Sim:
                 pk = r.choice(st.keys)
                 row = st.rows[pk]
                 st.remove(pk)
+                primary = primary or (t.id, pk)
                 m.deleted_rows.append(codec.delete_row(t, row))
                 m.sequence.append(binlog_pb2.DeleteRow)
                 sql.append(("DELETE FROM %s WHERE `%s` = %%s" % (fq, t.pk.name), [pk]))
@@ -472,13 +476,14 @@ class Sim:
                     raise RuntimeError("truth affected %d rows: %s %r" % (n, q, params))
             cur.execute("COMMIT")
         pv = binlog_pb2.PrewriteValue(schema_version=version)
-        first = None
         for m in muts.values():
             pv.mutations.append(m)
-            first = first or m.table_id
         pv_bytes = pv.SerializeToString()
-        # primary key of the txn as a TiDB record key: t{tableID}_r{handle}
-        prewrite_key = b"t" + (first ^ (1 << 63)).to_bytes(8, "big") + b"_r"
+        # primary key of the txn as a TiDB record key (tablecodec.EncodeRowKeyWithHandle):
+        # 't' + comparable int64 table id + '_r' + comparable int64 handle
+        hid = primary[1] - (1 << 64) if primary[1] >= (1 << 63) else primary[1]
+        prewrite_key = (b"t" + ((primary[0] ^ (1 << 63)) & codec.MASK64).to_bytes(8, "big") + b"_r"
+                        + ((hid ^ (1 << 63)) & codec.MASK64).to_bytes(8, "big"))
 
         def make(commit_ts):
             return binlog_pb2.Binlog(tp=binlog_pb2.Commit, start_ts=start_ts, commit_ts=commit_ts,
