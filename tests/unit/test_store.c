@@ -1,0 +1,409 @@
+/*
+ * Store tests in a temp dir under /tmp: fresh open, append/end/commit,
+ * rotation, reopen, crash recovery (uncommitted and garbage tails cut back),
+ * missing files, and `mariadb-binlog` decoding every produced file.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/endian.h"
+#include "common/err.h"
+#include "common/mem.h"
+#include "protocol/binlog_event.h"
+#include "protocol/rows.h"
+#include "store/store.h"
+#include "tr_test.h"
+
+static const uint8_t uuid[16] = {0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1,
+                                 0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42, 0x95, 0x62};
+
+static void make_tmpdir(char *dir, size_t len)
+{
+    snprintf(dir, len, "/tmp/tr_store_test_XXXXXX");
+    if (mkdtemp(dir) == NULL) {
+        dir[0] = '\0';
+    }
+}
+
+static void rm_rf(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "cannot remove %s\n", dir);
+    }
+}
+
+static tr_store_opts_t opts_for(const char *dir, bool mysql, bool maria, uint64_t max_size)
+{
+    tr_store_opts_t o;
+    memset(&o, 0, sizeof(o));
+    o.dir = dir;
+    o.basename = "tirelay-bin";
+    o.max_binlog_size = max_size;
+    o.sync = TR_SYNC_COMMIT;
+    o.server_id = 42;
+    memcpy(o.server_uuid, uuid, 16);
+    o.gtid_domain_id = 0;
+    o.gtid_start = 1;
+    o.flavors[TR_FLAVOR_MYSQL] = mysql;
+    o.flavors[TR_FLAVOR_MARIADB] = maria;
+    return o;
+}
+
+static uint64_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* Appends one small DML transaction (gtid gno) to every enabled flavour and ends it. */
+static int add_txn(tr_store_t *s, uint64_t gno)
+{
+    uint32_t ts = 1700000000u + (uint32_t)gno;
+    for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
+        if (!tr_store_flavor_enabled(s, (tr_flavor_t)f)) {
+            continue;
+        }
+        tr_buf_t b;
+        tr_buf_init(&b, 0);
+        tr_evt_writer_t w;
+        tr_evt_writer_init(&w, &b, tr_store_txn_pos(s, (tr_flavor_t)f), (tr_flavor_t)f, 42, true);
+        w.timestamp = ts;
+        if (f == TR_FLAVOR_MYSQL) {
+            tr_gtid_event_t g;
+            memset(&g, 0, sizeof(g));
+            memcpy(g.uuid, uuid, 16);
+            g.gno = gno;
+            g.last_committed = 0;
+            g.sequence_number = 1;
+            g.commit_ts_us = (uint64_t)ts * 1000000;
+            tr_evt_put_gtid(&w, &g);
+            tr_query_event_t q;
+            memset(&q, 0, sizeof(q));
+            q.sql = "BEGIN";
+            q.sql_len = 5;
+            q.db = "";
+            tr_evt_put_query(&w, &q);
+        } else {
+            tr_evt_put_maria_gtid(&w, gno, 0,
+                                  TR_MARIA_FL_TRANSACTIONAL | TR_MARIA_FL_ALLOW_PARALLEL, 0);
+        }
+        tr_col_def_t cols[2] = {
+            {.type = TR_MYSQL_TYPE_LONG, .name = "id"},
+            {.type = TR_MYSQL_TYPE_VARCHAR, .meta = 40, .nullable = true, .name = "v"},
+        };
+        tr_evt_put_table_map(&w, 100, "d", 1, "t", 1, cols, 2);
+        tr_evt_rows_begin(&w, TR_EVT_WRITE_ROWS, 100, 2);
+        tr_rows_image_t img;
+        tr_rows_image_begin(&img, &b, 2);
+        tr_rows_put_int(&b, TR_MYSQL_TYPE_LONG, (int64_t)gno);
+        tr_rows_put_varchar(&b, 40, (const uint8_t *)"value", 5);
+        tr_evt_rows_end(&w, TR_ROWS_STMT_END);
+        tr_evt_put_xid(&w, gno);
+        int r = tr_store_txn_append(s, (tr_flavor_t)f, b.data, b.len);
+        tr_buf_cleanup(&b);
+        if (r != 0) {
+            return r;
+        }
+    }
+    tr_txn_info_t info = {gno, (int64_t)gno * 1000, 7, ts};
+    return tr_store_txn_end(s, &info);
+}
+
+static int notified;
+static void on_notify(void *arg)
+{
+    notified++;
+}
+
+/* Runs mariadb-binlog on a file; returns its exit code, output in *out (malloc'd). */
+static int mariadb_binlog(const char *path, char **out)
+{
+    char cmd[800];
+    snprintf(cmd, sizeof(cmd), "mariadb-binlog -vv --base64-output=decode-rows '%s' 2>&1", path);
+    FILE *pp = popen(cmd, "r");
+    if (pp == NULL) {
+        return -1;
+    }
+    size_t cap = 1 << 16;
+    size_t len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while ((n = fread(buf + len, 1, cap - len - 1, pp)) > 0) {
+        len += n;
+        if (cap - len < 1024) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    buf[len] = '\0';
+    int st = pclose(pp);
+    *out = buf;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void expect_decodes(tr_store_t *s, tr_flavor_t f)
+{
+    tr_binlog_file_t *files = NULL;
+    size_t n = 0;
+    EXPECT_EQ_INT(tr_store_list_files(s, f, &files, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        char *out = NULL;
+        int st = mariadb_binlog(files[i].path, &out);
+        EXPECT_EQ_INT(st, 0);
+        if (st != 0 && out) {
+            fprintf(stderr, "%s: %s\n", files[i].path, out);
+        }
+        free(out);
+    }
+    tr_free(files);
+}
+
+TR_TEST(fresh_open_creates_first_file)
+{
+    char dir[64];
+    make_tmpdir(dir, sizeof(dir));
+    tr_store_opts_t o = opts_for(dir, true, true, 1 << 20);
+    tr_store_t *s = NULL;
+    tr_store_checkpoint_t cp;
+    const char *why = NULL;
+    int r = tr_store_open(&o, &s, &cp, &why);
+    EXPECT_EQ_INT(r, 0);
+    if (r != 0) {
+        fprintf(stderr, "open: %s\n", why);
+        return;
+    }
+    EXPECT_TRUE(!cp.has_txn);
+    tr_binlog_file_t bf;
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MYSQL, &bf), 0);
+    EXPECT_EQ_STR(bf.name, "tirelay-bin.000001");
+    EXPECT_EQ_U64(bf.size, 157); /* magic + FD 122 + empty PREVIOUS_GTIDS 31 */
+    EXPECT_TRUE(bf.is_active);
+    EXPECT_EQ_U64(file_size(bf.path), 157);
+    EXPECT_EQ_U64(tr_store_txn_pos(s, TR_FLAVOR_MYSQL), 157);
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MARIADB, &bf), 0);
+    EXPECT_EQ_U64(bf.size, 4 + 252 + 29 + 45); /* FD, GTID_LIST [], BINLOG_CHECKPOINT */
+    EXPECT_EQ_INT(tr_store_file_by_name(s, TR_FLAVOR_MYSQL, "nope.000001", &bf), TR_ENOTFOUND);
+    EXPECT_EQ_INT(tr_store_file_next(s, TR_FLAVOR_MYSQL, 1, &bf), TR_ENOTFOUND);
+    expect_decodes(s, TR_FLAVOR_MYSQL);
+    expect_decodes(s, TR_FLAVOR_MARIADB);
+    tr_store_free(s);
+    rm_rf(dir);
+}
+
+TR_TEST(commit_rotate_reopen_recover)
+{
+    char dir[64];
+    make_tmpdir(dir, sizeof(dir));
+    tr_store_opts_t o = opts_for(dir, true, true, 1200);
+    tr_store_t *s = NULL;
+    tr_store_checkpoint_t cp;
+    const char *why = NULL;
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), 0);
+    if (s == NULL) {
+        return;
+    }
+    tr_store_set_notify(s, on_notify, NULL);
+    notified = 0;
+
+    /* Group commit of 3 transactions: visible only after commit. */
+    for (uint64_t g = 1; g <= 3; g++) {
+        EXPECT_EQ_INT(add_txn(s, g), 0);
+    }
+    EXPECT_TRUE(tr_store_has_pending(s));
+    tr_binlog_file_t bf;
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MYSQL, &bf), 0);
+    EXPECT_EQ_U64(bf.size, 157);
+    uint64_t end3 = tr_store_txn_pos(s, TR_FLAVOR_MYSQL);
+    EXPECT_EQ_INT(tr_store_commit(s), 0);
+    EXPECT_TRUE(!tr_store_has_pending(s));
+    EXPECT_EQ_INT(notified, 1);
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MYSQL, &bf), 0);
+    EXPECT_EQ_U64(bf.size, end3);
+    EXPECT_EQ_U64(file_size(bf.path), end3);
+    EXPECT_EQ_INT(add_txn(s, 3), TR_ESEQUENCE); /* numbers only go up */
+    tr_store_abort(s);                          /* drops the bytes add_txn appended */
+
+    /* More transactions until the MySQL file passes 1200 bytes: rotation. */
+    uint64_t g = 4;
+    while (g < 40) {
+        EXPECT_EQ_INT(add_txn(s, g), 0);
+        EXPECT_EQ_INT(tr_store_commit(s), 0);
+        g++;
+        EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MYSQL, &bf), 0);
+        if (bf.seq >= 2) {
+            break;
+        }
+    }
+    uint64_t last_gno = g - 1;
+    EXPECT_EQ_INT(bf.seq, 2);
+    EXPECT_EQ_STR(bf.name, "tirelay-bin.000002");
+    tr_binlog_file_t first;
+    EXPECT_EQ_INT(tr_store_file_first(s, TR_FLAVOR_MYSQL, &first), 0);
+    EXPECT_TRUE(!first.is_active);
+    EXPECT_EQ_U64(file_size(first.path), first.size);
+    EXPECT_EQ_INT(tr_store_file_next(s, TR_FLAVOR_MYSQL, 1, &bf), 0);
+    EXPECT_EQ_INT(bf.seq, 2);
+    /* Last event of .000001 is a real ROTATE to .000002 at 4. */
+    size_t len = 0;
+    FILE *fp = fopen(first.path, "rb");
+    uint8_t *data = malloc(first.size);
+    len = fread(data, 1, first.size, fp);
+    fclose(fp);
+    EXPECT_EQ_U64(len, first.size);
+    const size_t rot_len = 19 + 8 + 18 + 4;
+    const uint8_t *rot = data + len - rot_len;
+    EXPECT_EQ_INT(rot[4], TR_EVT_ROTATE);
+    EXPECT_EQ_INT(tr_load_u32le(rot + 13), len);
+    EXPECT_EQ_U64(tr_load_u64le(rot + 19), 4);
+    EXPECT_EQ_MEM(rot + 27, 18, "tirelay-bin.000002", 18);
+    EXPECT_EQ_INT(tr_evt_check_crc(rot, rot_len), 0);
+    EXPECT_EQ_INT(tr_load_u32le(rot), 1700000000u + last_gno); /* last txn's timestamp */
+    free(data);
+    /* PREVIOUS_GTIDS of .000002 = { uuid : 1 .. last_gno } (end exclusive on the wire). */
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MYSQL, &bf), 0);
+    fp = fopen(bf.path, "rb");
+    uint8_t head[200];
+    len = fread(head, 1, sizeof(head), fp);
+    fclose(fp);
+    EXPECT_TRUE(len >= 126 + 19 + 48);
+    const uint8_t *pg = head + 126;
+    EXPECT_EQ_INT(pg[4], TR_EVT_PREVIOUS_GTIDS);
+    EXPECT_EQ_U64(tr_load_u64le(pg + 19), 1);
+    EXPECT_EQ_MEM(pg + 27, 16, uuid, 16);
+    EXPECT_EQ_U64(tr_load_u64le(pg + 43), 1);
+    EXPECT_EQ_U64(tr_load_u64le(pg + 51), 1);
+    EXPECT_EQ_U64(tr_load_u64le(pg + 59), last_gno + 1);
+    /* The .index file lists both. */
+    char ipath[200];
+    snprintf(ipath, sizeof(ipath), "%s/binlog/mysql/tirelay-bin.index", dir);
+    fp = fopen(ipath, "r");
+    char itext[256] = {0};
+    EXPECT_TRUE(fp != NULL);
+    if (fp) {
+        len = fread(itext, 1, sizeof(itext) - 1, fp);
+        fclose(fp);
+    }
+    EXPECT_EQ_STR(itext, "./tirelay-bin.000001\n./tirelay-bin.000002\n");
+    expect_decodes(s, TR_FLAVOR_MYSQL);
+    expect_decodes(s, TR_FLAVOR_MARIADB);
+
+    /* Crash: appended and ended but not committed, then the process dies. */
+    tr_binlog_file_t before;
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MYSQL, &before), 0);
+    tr_binlog_file_t before_m;
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MARIADB, &before_m), 0);
+    EXPECT_EQ_INT(add_txn(s, last_gno + 1), 0);
+    EXPECT_EQ_INT(add_txn(s, last_gno + 2), 0);
+    /* Force the pending bytes to disk without committing: a commit that never reached
+     * the index is the same as bytes written by an early flush. */
+    tr_store_free(s);
+    s = NULL;
+    /* Simulate the written-but-uncommitted tail, plus garbage. */
+    fp = fopen(before.path, "ab");
+    fwrite("garbage-after-the-last-commit", 1, 29, fp);
+    fclose(fp);
+    fp = fopen(before_m.path, "ab");
+    fwrite("\x13\x00\x00\x00\x10\x2a", 1, 6, fp);
+    fclose(fp);
+    /* And a file the index never heard of. */
+    char stray[200];
+    snprintf(stray, sizeof(stray), "%s/binlog/mysql/tirelay-bin.000003", dir);
+    fp = fopen(stray, "wb");
+    fwrite("\xfe" "bin", 1, 4, fp);
+    fclose(fp);
+
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), 0);
+    if (s == NULL) {
+        fprintf(stderr, "reopen: %s\n", why);
+        rm_rf(dir);
+        return;
+    }
+    EXPECT_TRUE(cp.has_txn);
+    EXPECT_EQ_U64(cp.gtid_no, last_gno);
+    EXPECT_EQ_INT(cp.commit_ts, (int64_t)last_gno * 1000);
+    EXPECT_EQ_INT(cp.schema_version, 7);
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MYSQL, &bf), 0);
+    EXPECT_EQ_U64(bf.size, before.size);
+    EXPECT_EQ_U64(file_size(bf.path), before.size);
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MARIADB, &bf), 0);
+    EXPECT_EQ_U64(file_size(bf.path), before_m.size);
+    EXPECT_TRUE(access(stray, F_OK) != 0);
+
+    /* Continue after recovery: the next transaction lands where the lost one was. */
+    EXPECT_EQ_U64(tr_store_txn_pos(s, TR_FLAVOR_MYSQL), before.size);
+    EXPECT_EQ_INT(add_txn(s, last_gno + 1), 0);
+    EXPECT_EQ_INT(tr_store_commit(s), 0);
+    /* Abort drops appended bytes. */
+    EXPECT_EQ_INT(add_txn(s, last_gno + 2), 0);
+    tr_store_abort(s);
+    EXPECT_TRUE(!tr_store_has_pending(s));
+    tr_store_checkpoint_t lt;
+    tr_store_last_txn(s, &lt);
+    EXPECT_EQ_U64(lt.gtid_no, last_gno + 1);
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MYSQL, &bf), 0);
+    EXPECT_EQ_U64(tr_store_txn_pos(s, TR_FLAVOR_MYSQL), bf.size);
+    expect_decodes(s, TR_FLAVOR_MYSQL);
+    expect_decodes(s, TR_FLAVOR_MARIADB);
+    tr_store_free(s);
+
+    /* A file listed in the index but missing: TR_ECORRUPT with a message. */
+    EXPECT_EQ_INT(unlink(first.path), 0);
+    s = NULL;
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), TR_ECORRUPT);
+    EXPECT_TRUE(why != NULL && strstr(why, "missing") != NULL);
+    tr_store_free(s);
+    rm_rf(dir);
+}
+
+TR_TEST(gtid_start_lineage)
+{
+    char dir[64];
+    make_tmpdir(dir, sizeof(dir));
+    tr_store_opts_t o = opts_for(dir, true, true, 1 << 20);
+    o.gtid_start = 100;
+    tr_store_t *s = NULL;
+    tr_store_checkpoint_t cp;
+    const char *why = NULL;
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), 0);
+    if (s == NULL) {
+        return;
+    }
+    tr_binlog_file_t bf;
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MYSQL, &bf), 0);
+    EXPECT_EQ_U64(bf.size, 4 + 122 + 19 + 8 + 16 + 8 + 16 + 4);
+    FILE *fp = fopen(bf.path, "rb");
+    uint8_t head[512];
+    size_t len = fread(head, 1, sizeof(head), fp);
+    fclose(fp);
+    EXPECT_EQ_U64(len, bf.size);
+    EXPECT_EQ_U64(tr_load_u64le(head + 126 + 51), 1);
+    EXPECT_EQ_U64(tr_load_u64le(head + 126 + 59), 100);
+    /* MariaDB: GTID_LIST [0-42-99]. */
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MARIADB, &bf), 0);
+    fp = fopen(bf.path, "rb");
+    len = fread(head, 1, sizeof(head), fp);
+    fclose(fp);
+    const uint8_t *gl = head + 256;
+    EXPECT_EQ_INT(gl[4], TR_EVT_MARIA_GTID_LIST);
+    EXPECT_EQ_INT(tr_load_u32le(gl + 19), 1);
+    EXPECT_EQ_INT(tr_load_u32le(gl + 27), 42);
+    EXPECT_EQ_U64(tr_load_u64le(gl + 31), 99);
+    EXPECT_EQ_INT(add_txn(s, 100), 0);
+    EXPECT_EQ_INT(tr_store_commit(s), 0);
+    char *out = NULL;
+    EXPECT_EQ_INT(mariadb_binlog(bf.path, &out), 0);
+    EXPECT_TRUE(out != NULL && strstr(out, "Gtid list [0-42-99]") != NULL);
+    EXPECT_TRUE(out != NULL && strstr(out, "GTID 0-42-100") != NULL);
+    free(out);
+    tr_store_free(s);
+    rm_rf(dir);
+}
+
+TR_TEST_MAIN()
