@@ -133,7 +133,8 @@ class MariaDB:
         if os.getuid() == 0:
             cmd.append("--user=root")
         cmd += self.extra
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
         try:
             wait_until(self._ping, timeout, what="mariadbd on %s" % self.socket)
         except TimeoutError:
@@ -212,7 +213,8 @@ class TidbSim:
 
     def start(self, timeout=30.0):
         self._logf = open(self.log, "w")
-        self.proc = subprocess.Popen(self.cmd, stdout=self._logf, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.cmd, stdout=self._logf, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         wait_until(lambda: self._alive() and os.path.exists(self.status_file), timeout,
                    what="tidbsim status file")
         return self
@@ -298,8 +300,9 @@ max-binlog-size = {mbs}
         if not os.access(binary, os.X_OK):
             raise FileNotFoundError("tirelay binary not found at %s (set TIRELAY_BIN)" % binary)
         self._logf = open(self.log, "a")      # a restart appends
+        # own session: a terminal's Ctrl-C reaches only the driver, which stops us in order
         self.proc = subprocess.Popen([binary, "--config", self.conf], stdout=self._logf,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, start_new_session=True)
         wait_until(lambda: self._alive() and self._listening(), timeout, what="tirelay listening")
         return self
 
