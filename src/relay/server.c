@@ -1,0 +1,160 @@
+/*
+ * The MySQL-protocol front (see server.h): binds the MySQL-flavour listener
+ * (cfg->listen), accepts sessions, fans store notifications out to waiting
+ * dumps through a uv_async_t, and closes everything on request.
+ * (The MariaDB-flavour listener and TLS come next; tr_sess_accept already
+ * takes the flavour.)
+ *
+ * I/O layer, loop thread (tr_server_notify: any thread).
+ */
+#include "relay/server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "relay/server_internal.h"
+#include "relay/session.h"
+
+#define LISTEN_BACKLOG 128
+
+static void maybe_done(tr_server_t *srv)
+{
+    if (!srv->closing || srv->open_handles > 0 || srv->n_sessions > 0) {
+        return;
+    }
+    void (*done)(void *) = srv->done;
+    void *arg = srv->done_arg;
+    tr_log_info("server", "server closed");
+    tr_free(srv);
+    if (done != NULL) {
+        done(arg);
+    }
+}
+
+void tr_server_sess_gone(tr_server_t *srv)
+{
+    maybe_done(srv);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    tr_server_t *srv = h->data;
+    srv->open_handles--;
+    maybe_done(srv);
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    tr_server_t *srv = listener->data;
+    if (status < 0) {
+        tr_log_warn("server", "accept error err=%s", tr_strerror(status));
+        return;
+    }
+    if (srv->closing) {
+        return;
+    }
+    tr_sess_accept(srv, listener, TR_FLAVOR_MYSQL);
+}
+
+static void on_notify(uv_async_t *a)
+{
+    tr_server_t *srv = a->data;
+    for (tr_sess_t *s = srv->sessions; s != NULL;) {
+        tr_sess_t *next = tr_sess_next(s); /* notify may close s (not free it) */
+        tr_sess_notify(s);
+        s = next;
+    }
+}
+
+static int bind_listener(tr_server_t *srv, const tr_addr_t *a, uv_tcp_t *tcp, const char **why)
+{
+    struct sockaddr_storage ss;
+    int rc = uv_ip4_addr(a->host, a->port, (struct sockaddr_in *)&ss);
+    if (rc != 0) {
+        rc = uv_ip6_addr(a->host, a->port, (struct sockaddr_in6 *)&ss);
+    }
+    if (rc != 0) {
+        *why = "listen address is not a numeric IPv4/IPv6 address";
+        return rc;
+    }
+    rc = uv_tcp_init(srv->loop, tcp);
+    if (rc != 0) {
+        *why = "uv_tcp_init failed";
+        return rc;
+    }
+    tcp->data = srv;
+    srv->open_handles++;
+    rc = uv_tcp_bind(tcp, (const struct sockaddr *)&ss, 0);
+    if (rc == 0) {
+        rc = uv_listen((uv_stream_t *)tcp, LISTEN_BACKLOG, on_connection);
+    }
+    if (rc != 0) {
+        *why = "cannot bind/listen on the listen address";
+        return rc;
+    }
+    return 0;
+}
+
+int tr_server_start(uv_loop_t *loop, const tr_config_t *cfg, tr_store_t *store,
+                    tr_server_t **out, const char **why)
+{
+    if (cfg->listen.host[0] == '\0') {
+        *why = "no MySQL listen address configured";
+        return TR_ECONFIG;
+    }
+    if (!tr_store_flavor_enabled(store, TR_FLAVOR_MYSQL)) {
+        *why = "the store has no MySQL-flavour files";
+        return TR_ECONFIG;
+    }
+    tr_server_t *srv = tr_calloc(1, sizeof(*srv));
+    srv->loop = loop;
+    srv->cfg = cfg;
+    srv->store = store;
+    int rc = uv_async_init(loop, &srv->notify, on_notify);
+    if (rc != 0) {
+        tr_free(srv);
+        *why = "uv_async_init failed";
+        return rc;
+    }
+    srv->notify.data = srv;
+    srv->open_handles = 1;
+    rc = bind_listener(srv, &cfg->listen, &srv->listen_mysql, why);
+    if (rc != 0) {
+        /* Close what was opened; the caller gets no server (done callback unused). */
+        srv->closing = true;
+        srv->done = NULL;
+        uv_close((uv_handle_t *)&srv->notify, on_handle_closed);
+        if (srv->open_handles > 1) {
+            uv_close((uv_handle_t *)&srv->listen_mysql, on_handle_closed);
+        }
+        return rc;
+    }
+    srv->has_mysql = true;
+    tr_log_info("server", "listening flavor=mysql addr=%s:%u version=%s", cfg->listen.host,
+                (unsigned)cfg->listen.port, TR_SRV_VERSION_HANDSHAKE);
+    *out = srv;
+    return 0;
+}
+
+void tr_server_notify(tr_server_t *srv)
+{
+    (void)uv_async_send(&srv->notify);
+}
+
+void tr_server_close(tr_server_t *srv, void (*done)(void *arg), void *arg)
+{
+    srv->closing = true;
+    srv->done = done;
+    srv->done_arg = arg;
+    if (srv->has_mysql) {
+        uv_close((uv_handle_t *)&srv->listen_mysql, on_handle_closed);
+        srv->has_mysql = false;
+    }
+    uv_close((uv_handle_t *)&srv->notify, on_handle_closed);
+    for (tr_sess_t *s = srv->sessions; s != NULL; s = tr_sess_next(s)) {
+        tr_sess_close(s);
+    }
+}

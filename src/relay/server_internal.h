@@ -1,0 +1,104 @@
+/*
+ * Internals shared by the files of the server module (server.c, session.c,
+ * dump.c): the server object and the session services the dump uses.
+ * Not a public interface. Thread: loop, everything.
+ */
+#ifndef TR_RELAY_SERVER_INTERNAL_H
+#define TR_RELAY_SERVER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "common/defs.h"
+#include "protocol/binlog_event.h"
+#include "relay/config.h"
+#include "relay/server.h"
+#include "store/store.h"
+
+/*
+ * Version strings of the MySQL-flavour listener. The handshake (read by
+ * replicas: MariaDB and MySQL both only need a leading major >= 5) and the
+ * stored FORMAT_DESCRIPTION say 8.0.36. SELECT VERSION() / @@version answer
+ * 5.7.99-tirelay instead: MariaDB's mariadb-binlog 10.11 accepts only a
+ * major version of 3, 4, 5 or 10 from VERSION() (client/mysqlbinlog.cc
+ * check_master_version; verified against this server answering "8.0.36-tirelay":
+ * "Could not find server version: Master reported unrecognized MariaDB version
+ * '8.0.36-tirelay'."), while MySQL's mysqlbinlog accepts a leading 5, 8 or 9.
+ */
+#define TR_SRV_VERSION_HANDSHAKE "8.0.36-tirelay"
+#define TR_SRV_VERSION_SQL       "5.7.99-tirelay"
+#define TR_SRV_VERSION_COMMENT   "tirelay"
+
+#define TR_SRV_MAX_PACKET   (16u * 1024 * 1024)   /* largest client packet we accept */
+#define TR_SRV_MAX_EVENT    (1024u * 1024 * 1024) /* max_log_event_size */
+#define TR_SRV_WRITE_HIGH   (4u * 1024 * 1024)    /* stop reading binlog above this queue */
+#define TR_SRV_WRITE_LOW    (1u * 1024 * 1024)    /* resume below this */
+
+typedef struct tr_sess tr_sess_t;
+typedef struct tr_dump tr_dump_t;
+
+struct tr_server {
+    uv_loop_t *loop;
+    const tr_config_t *cfg;  /* keeps */
+    tr_store_t *store;       /* keeps */
+    uv_tcp_t listen_mysql;
+    bool has_mysql;
+    uv_async_t notify;
+    tr_sess_t *sessions;     /* doubly linked list of live sessions */
+    size_t n_sessions;
+    uint32_t next_conn_id;
+    bool closing;
+    int open_handles;        /* listener + async still open */
+    void (*done)(void *arg);
+    void *done_arg;
+};
+
+/* ---- session.c ---- */
+
+/* Accepts a connection from listener and sends the greeting. Logs failures. */
+void tr_sess_accept(tr_server_t *srv, uv_stream_t *listener, tr_flavor_t flavor);
+/* Wakes the session's dump, if any. */
+void tr_sess_notify(tr_sess_t *s);
+/* Closes the session (drops unsent output). Idempotent. */
+void tr_sess_close(tr_sess_t *s);
+uint32_t tr_sess_id(const tr_sess_t *s);
+tr_sess_t *tr_sess_next(const tr_sess_t *s);
+
+/* Services used by dump.c. */
+tr_server_t *tr_sess_server(const tr_sess_t *s);
+tr_flavor_t tr_sess_flavor(const tr_sess_t *s);
+/* Value of a user variable (NUL-terminated) or NULL when unset / NULL. */
+const char *tr_sess_uvar(const tr_sess_t *s, const char *name);
+/* Next packet sequence id (advanced by the writer). */
+uint8_t *tr_sess_seq(tr_sess_t *s);
+/* Queues framed bytes (takes b's storage). Returns 0 or a negative code. */
+int tr_sess_send(tr_sess_t *s, tr_buf_t *b) TR_MUSTCHECK;
+size_t tr_sess_queued_bytes(const tr_sess_t *s);
+/* Sends ERR (code, its SQLSTATE, formatted message), logs once, closes after the flush. */
+void tr_sess_fail(tr_sess_t *s, uint16_t code, const char *fmt, ...) TR_PRINTF(3, 4);
+/* Closes after the queued output has been flushed (end of a non-blocking dump). */
+void tr_sess_finish(tr_sess_t *s);
+const char *tr_sess_peer(const tr_sess_t *s);
+
+/* ---- dump.c ---- */
+
+/* Starts streaming per COM_BINLOG_DUMP; on a bad request it answers ERR 1236
+ * through tr_sess_fail itself. Returns the dump or NULL. */
+tr_dump_t *tr_dump_start(tr_sess_t *s, uint64_t pos, uint16_t flags, uint32_t replica_server_id,
+                         const char *file, size_t file_len);
+/* New readable bytes may exist. */
+void tr_dump_notify(tr_dump_t *d);
+/* A write completed: continue if the queue drained. */
+void tr_dump_drain(tr_dump_t *d);
+/* Stops the dump; done(arg) runs once its timer handle is closed. */
+void tr_dump_close(tr_dump_t *d, void (*done)(void *arg), void *arg);
+
+/* ---- server.c ---- */
+
+/* A session was freed (and unlinked from srv->sessions): finishes a pending close. */
+void tr_server_sess_gone(tr_server_t *srv);
+
+#endif

@@ -1,0 +1,974 @@
+/*
+ * Client sessions (see session.h). Input loop per STYLE.md section 9: append
+ * to the connection's input, decode packets with protocol/wire, dispatch on
+ * the session state, answer into one output buffer written once per read.
+ * Never logs passwords, scrambles or row data.
+ */
+#include "relay/session.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "protocol/auth.h"
+#include "protocol/command.h"
+#include "protocol/handshake.h"
+#include "protocol/result.h"
+#include "protocol/sqlcmd.h"
+#include "protocol/wire.h"
+#include "relay/conn.h"
+
+#define MAX_UVARS     64
+#define MAX_VALUE_LEN 4096
+#define CHARSET_UTF8MB4_GENERAL 45
+
+typedef struct {
+    char name[64]; /* lower case */
+    char *value;   /* NULL = SQL NULL */
+    bool is_num;
+} uvar_t;
+
+struct tr_sess {
+    tr_server_t *srv;
+    tr_conn_t *conn;
+    tr_sess_t *next;
+    tr_sess_t *prev;
+    uint32_t id;
+    tr_flavor_t flavor;
+    tr_sess_state_t state;
+    int refs;                  /* conn + dump; freed at 0 */
+    uint8_t scramble[TR_SCRAMBLE_LEN];
+    uint32_t caps;             /* negotiated */
+    char user[64];
+    char db[64];
+    uint8_t seq;               /* next sequence id to send */
+    tr_buf_t out;              /* pending output of the current read */
+    uvar_t vars[MAX_UVARS];
+    size_t n_vars;
+    tr_sql_cmd_t sql;          /* parse scratch (large) */
+    tr_dump_t *dump;
+    bool registered;
+    uint32_t replica_server_id;
+    uint16_t replica_port;
+};
+
+const char *tr_sess_state_name(tr_sess_state_t st)
+{
+    switch (st) {
+    case TR_SESS_AUTH:
+        return "auth";
+    case TR_SESS_AUTH_SWITCH:
+        return "auth_switch";
+    case TR_SESS_COMMAND:
+        return "command";
+    case TR_SESS_DUMP:
+        return "dump";
+    case TR_SESS_CLOSING:
+        return "closing";
+    }
+    return "?";
+}
+
+#define sess_log(lvl, s, fmt, ...)                                                                 \
+    tr_log(lvl, "sess", fmt " sess=%" PRIu32 " peer=%s", __VA_ARGS__, (s)->id,                    \
+           (s)->conn ? tr_conn_peer((s)->conn) : "?")
+
+/* ---------------------------------------------------------------- lifetime */
+
+static void sess_link(tr_sess_t *s)
+{
+    tr_server_t *srv = s->srv;
+    s->prev = NULL;
+    s->next = srv->sessions;
+    if (srv->sessions != NULL) {
+        srv->sessions->prev = s;
+    }
+    srv->sessions = s;
+    srv->n_sessions++;
+}
+
+static void sess_unlink(tr_sess_t *s)
+{
+    tr_server_t *srv = s->srv;
+    if (s->prev != NULL) {
+        s->prev->next = s->next;
+    } else {
+        srv->sessions = s->next;
+    }
+    if (s->next != NULL) {
+        s->next->prev = s->prev;
+    }
+    srv->n_sessions--;
+}
+
+static void sess_unref(tr_sess_t *s)
+{
+    if (--s->refs > 0) {
+        return;
+    }
+    sess_unlink(s);
+    for (size_t i = 0; i < s->n_vars; i++) {
+        tr_free(s->vars[i].value);
+    }
+    tr_buf_cleanup(&s->out);
+    tr_server_t *srv = s->srv;
+    tr_free(s);
+    tr_server_sess_gone(srv);
+}
+
+static void on_conn_closed(void *arg)
+{
+    tr_sess_t *s = arg;
+    s->conn = NULL;
+    sess_unref(s);
+}
+
+static void on_dump_closed(void *arg)
+{
+    sess_unref(arg);
+}
+
+static void sess_close(tr_sess_t *s, bool graceful)
+{
+    if (s->state == TR_SESS_CLOSING) {
+        return;
+    }
+    s->state = TR_SESS_CLOSING;
+    if (s->dump != NULL) {
+        tr_dump_t *d = s->dump;
+        s->dump = NULL;
+        tr_dump_close(d, on_dump_closed, s);
+    }
+    if (s->conn != NULL) {
+        tr_conn_close(s->conn, graceful);
+    }
+}
+
+void tr_sess_close(tr_sess_t *s)
+{
+    sess_close(s, false);
+}
+
+void tr_sess_finish(tr_sess_t *s)
+{
+    sess_close(s, true);
+}
+
+uint32_t tr_sess_id(const tr_sess_t *s)
+{
+    return s->id;
+}
+
+tr_sess_t *tr_sess_next(const tr_sess_t *s)
+{
+    return s->next;
+}
+
+tr_server_t *tr_sess_server(const tr_sess_t *s)
+{
+    return s->srv;
+}
+
+tr_flavor_t tr_sess_flavor(const tr_sess_t *s)
+{
+    return s->flavor;
+}
+
+uint8_t *tr_sess_seq(tr_sess_t *s)
+{
+    return &s->seq;
+}
+
+const char *tr_sess_peer(const tr_sess_t *s)
+{
+    return s->conn ? tr_conn_peer(s->conn) : "?";
+}
+
+int tr_sess_send(tr_sess_t *s, tr_buf_t *b)
+{
+    if (s->conn == NULL || s->state == TR_SESS_CLOSING) {
+        tr_buf_reset(b);
+        return TR_ECLOSED;
+    }
+    return tr_conn_write(s->conn, b);
+}
+
+size_t tr_sess_queued_bytes(const tr_sess_t *s)
+{
+    return s->conn ? tr_conn_queued_bytes(s->conn) : 0;
+}
+
+/* Sends whatever the current exchange produced. */
+static void flush(tr_sess_t *s)
+{
+    if (tr_buf_unread(&s->out) == 0) {
+        return;
+    }
+    if (!tr_buf_ok(&s->out)) {
+        sess_log(TR_LOG_ERROR, s, "response too large, closing%s", "");
+        tr_sess_close(s);
+        return;
+    }
+    if (tr_sess_send(s, &s->out) != 0) {
+        tr_sess_close(s);
+    }
+}
+
+/* ---------------------------------------------------------------- responses */
+
+static void put_ok(tr_sess_t *s)
+{
+    size_t h = tr_wire_begin(&s->out);
+    tr_res_put_ok(&s->out, 0, 0, TR_SERVER_STATUS_AUTOCOMMIT, 0);
+    tr_wire_end(&s->out, h, &s->seq);
+}
+
+static void put_err(tr_sess_t *s, uint16_t code, const char *fmt, ...) TR_PRINTF(3, 4);
+static void put_err(tr_sess_t *s, uint16_t code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        n = 0;
+    }
+    size_t len = (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+    size_t h = tr_wire_begin(&s->out);
+    tr_res_put_err(&s->out, code, tr_res_sqlstate(code), msg, len);
+    tr_wire_end(&s->out, h, &s->seq);
+}
+
+void tr_sess_fail(tr_sess_t *s, uint16_t code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        msg[0] = '\0';
+    }
+    sess_log(TR_LOG_WARN, s, "session failed: %s code=%u state=%s", msg, (unsigned)code,
+             tr_sess_state_name(s->state));
+    if (s->state != TR_SESS_CLOSING && s->conn != NULL) {
+        put_err(s, code, "%s", msg);
+        flush(s);
+    }
+    tr_sess_finish(s);
+}
+
+/* ---------------------------------------------------------------- user variables */
+
+static uvar_t *uvar_find(const tr_sess_t *s, const char *lname)
+{
+    for (size_t i = 0; i < s->n_vars; i++) {
+        if (strcmp(s->vars[i].name, lname) == 0) {
+            return (uvar_t *)&s->vars[i];
+        }
+    }
+    return NULL;
+}
+
+static void lower_name(tr_slice_t in, char *out, size_t cap)
+{
+    size_t n = in.len < cap - 1 ? in.len : cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        char c = (char)in.p[i];
+        out[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    }
+    out[n] = '\0';
+}
+
+const char *tr_sess_uvar(const tr_sess_t *s, const char *name)
+{
+    char lname[64];
+    lower_name(tr_slice(name, strlen(name)), lname, sizeof(lname));
+    const uvar_t *v = uvar_find(s, lname);
+    return v ? v->value : NULL;
+}
+
+/* A computed value: text (or NULL) and whether it is numeric. */
+typedef struct {
+    bool is_null;
+    bool is_num;
+    char text[MAX_VALUE_LEN];
+} value_t;
+
+static bool uvar_set(tr_sess_t *s, tr_slice_t name, const value_t *v)
+{
+    char lname[64];
+    lower_name(name, lname, sizeof(lname));
+    uvar_t *u = uvar_find(s, lname);
+    if (u == NULL) {
+        if (s->n_vars == MAX_UVARS) {
+            return false;
+        }
+        u = &s->vars[s->n_vars++];
+        memset(u, 0, sizeof(*u));
+        snprintf(u->name, sizeof(u->name), "%s", lname);
+    }
+    tr_free(u->value);
+    u->value = v->is_null ? NULL : tr_strdup(v->text);
+    u->is_num = v->is_num;
+    return true;
+}
+
+/* ---------------------------------------------------------------- system variables */
+
+/* Names served by SELECT @@x and SHOW VARIABLES, alphabetical (SHOW order). */
+static const char *const sysvar_names[] = {
+    "auto_increment_increment", "auto_increment_offset", "autocommit", "binlog_checksum",
+    "binlog_format", "binlog_row_image", "binlog_row_metadata", "character_set_client",
+    "character_set_connection", "character_set_database", "character_set_results",
+    "character_set_server", "collation_connection", "collation_database", "collation_server",
+    "enforce_gtid_consistency", "gtid_domain_id", "gtid_mode", "hostname", "init_connect",
+    "interactive_timeout", "log_bin", "lower_case_table_names", "max_allowed_packet",
+    "net_buffer_length", "net_read_timeout", "net_write_timeout", "port", "server_id",
+    "server_uuid", "sql_mode", "system_time_zone", "time_zone", "transaction_isolation",
+    "tx_isolation", "version", "version_comment", "wait_timeout",
+};
+
+/* Fills v with the value of system variable lname; false when unknown. */
+static bool sysvar_get(const tr_sess_t *s, const char *lname, value_t *v)
+{
+    const tr_config_t *cfg = s->srv->cfg;
+    const char *str = NULL;
+    uint64_t num = 0;
+    bool is_num = false;
+    memset(v, 0, sizeof(v->is_null) + sizeof(v->is_num));
+    if (strcmp(lname, "server_id") == 0) {
+        num = cfg->server_id;
+        is_num = true;
+    } else if (strcmp(lname, "server_uuid") == 0) {
+        str = cfg->server_uuid;
+    } else if (strcmp(lname, "gtid_domain_id") == 0) {
+        num = cfg->gtid_domain_id;
+        is_num = true;
+    } else if (strcmp(lname, "port") == 0) {
+        num = cfg->listen.port;
+        is_num = true;
+    } else if (strcmp(lname, "binlog_checksum") == 0) {
+        str = "CRC32";
+    } else if (strcmp(lname, "binlog_format") == 0) {
+        str = "ROW";
+    } else if (strcmp(lname, "binlog_row_image") == 0 || strcmp(lname, "binlog_row_metadata") == 0) {
+        str = "FULL";
+    } else if (strcmp(lname, "gtid_mode") == 0 || strcmp(lname, "enforce_gtid_consistency") == 0) {
+        str = "ON"; /* the MySQL flavour writes GTID_LOG_EVENTs */
+    } else if (strcmp(lname, "log_bin") == 0 || strcmp(lname, "autocommit") == 0) {
+        str = "ON";
+    } else if (strncmp(lname, "character_set_", 14) == 0) {
+        str = "utf8mb4";
+    } else if (strncmp(lname, "collation_", 10) == 0) {
+        str = "utf8mb4_general_ci";
+    } else if (strcmp(lname, "auto_increment_increment") == 0 ||
+               strcmp(lname, "auto_increment_offset") == 0) {
+        num = 1;
+        is_num = true;
+    } else if (strcmp(lname, "hostname") == 0) {
+        str = "tirelay";
+    } else if (strcmp(lname, "init_connect") == 0) {
+        str = "";
+    } else if (strcmp(lname, "interactive_timeout") == 0 || strcmp(lname, "wait_timeout") == 0) {
+        num = 28800;
+        is_num = true;
+    } else if (strcmp(lname, "lower_case_table_names") == 0) {
+        num = 0;
+        is_num = true;
+    } else if (strcmp(lname, "max_allowed_packet") == 0) {
+        num = TR_SRV_MAX_EVENT;
+        is_num = true;
+    } else if (strcmp(lname, "net_buffer_length") == 0) {
+        num = 16384;
+        is_num = true;
+    } else if (strcmp(lname, "net_read_timeout") == 0) {
+        num = 30;
+        is_num = true;
+    } else if (strcmp(lname, "net_write_timeout") == 0) {
+        num = 60;
+        is_num = true;
+    } else if (strcmp(lname, "sql_mode") == 0) {
+        str = "STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION";
+    } else if (strcmp(lname, "system_time_zone") == 0) {
+        str = "UTC";
+    } else if (strcmp(lname, "time_zone") == 0) {
+        str = "SYSTEM";
+    } else if (strcmp(lname, "transaction_isolation") == 0 || strcmp(lname, "tx_isolation") == 0) {
+        str = "REPEATABLE-READ";
+    } else if (strcmp(lname, "version") == 0) {
+        str = TR_SRV_VERSION_SQL;
+    } else if (strcmp(lname, "version_comment") == 0) {
+        str = TR_SRV_VERSION_COMMENT;
+    } else {
+        return false;
+    }
+    v->is_num = is_num;
+    if (is_num) {
+        snprintf(v->text, sizeof(v->text), "%" PRIu64, num);
+    } else {
+        snprintf(v->text, sizeof(v->text), "%s", str);
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- expressions */
+
+/* Evaluates e into v. Returns 0, or sends ERR (1193 unknown variable / 1064)
+ * and returns -1. */
+static int eval(tr_sess_t *s, const tr_sql_expr_t *e, value_t *v)
+{
+    memset(v, 0, sizeof(v->is_null) + sizeof(v->is_num));
+    v->text[0] = '\0';
+    char name[64];
+    switch (e->kind) {
+    case TR_SQL_EXPR_NULL:
+        v->is_null = true;
+        return 0;
+    case TR_SQL_EXPR_NUM:
+        v->is_num = e->is_int;
+        snprintf(v->text, sizeof(v->text), "%.*s", (int)e->text.len, (const char *)e->text.p);
+        return 0;
+    case TR_SQL_EXPR_STR:
+        (void)tr_sql_unquote(e->name, v->text, sizeof(v->text));
+        return 0;
+    case TR_SQL_EXPR_IDENT:
+        snprintf(v->text, sizeof(v->text), "%.*s", (int)e->name.len, (const char *)e->name.p);
+        return 0;
+    case TR_SQL_EXPR_USERVAR: {
+        lower_name(e->name, name, sizeof(name));
+        const uvar_t *u = uvar_find(s, name);
+        if (u == NULL || u->value == NULL) {
+            v->is_null = true;
+        } else {
+            v->is_num = u->is_num;
+            snprintf(v->text, sizeof(v->text), "%s", u->value);
+        }
+        return 0;
+    }
+    case TR_SQL_EXPR_SYSVAR:
+        lower_name(e->name, name, sizeof(name));
+        if (!sysvar_get(s, name, v)) {
+            put_err(s, TR_ER_UNKNOWN_SYSVAR, "Unknown system variable '%.*s'", (int)e->name.len,
+                    (const char *)e->name.p);
+            return -1;
+        }
+        return 0;
+    case TR_SQL_EXPR_FUNC:
+        switch (e->fn) {
+        case TR_SQL_FN_UNIX_TIMESTAMP:
+            if (e->nargs != 0) {
+                break;
+            }
+            v->is_num = true;
+            snprintf(v->text, sizeof(v->text), "%lld", (long long)time(NULL));
+            return 0;
+        case TR_SQL_FN_VERSION:
+            snprintf(v->text, sizeof(v->text), "%s", TR_SRV_VERSION_SQL);
+            return 0;
+        case TR_SQL_FN_DATABASE:
+            if (s->db[0] == '\0') {
+                v->is_null = true;
+            } else {
+                snprintf(v->text, sizeof(v->text), "%s", s->db);
+            }
+            return 0;
+        case TR_SQL_FN_CONNECTION_ID:
+            v->is_num = true;
+            snprintf(v->text, sizeof(v->text), "%" PRIu32, s->id);
+            return 0;
+        case TR_SQL_FN_USER:
+            snprintf(v->text, sizeof(v->text), "%s@%s", s->user,
+                     s->conn ? tr_conn_peer_ip(s->conn) : "");
+            return 0;
+        case TR_SQL_FN_BINLOG_GTID_POS:
+            /* MariaDB replicas in file/pos mode tolerate NULL (spec 3.2 row 8'). */
+            v->is_null = true;
+            return 0;
+        case TR_SQL_FN_OTHER:
+            break;
+        }
+        put_err(s, TR_ER_PARSE,
+                "You have an error in your SQL syntax; function %.*s is not supported by tirelay",
+                (int)e->fn_name.len, (const char *)e->fn_name.p);
+        return -1;
+    }
+    return -1;
+}
+
+/* ---------------------------------------------------------------- queries */
+
+static void answer_select(tr_sess_t *s)
+{
+    const tr_sql_cmd_t *q = &s->sql;
+    static value_t vals[TR_SQL_MAX_ITEMS]; /* loop thread only */
+    tr_res_col_t cols[TR_SQL_MAX_ITEMS];
+    char names[TR_SQL_MAX_ITEMS][256];
+    for (size_t i = 0; i < q->n_sel; i++) {
+        if (eval(s, &q->sel[i].expr, &vals[i]) != 0) {
+            return;
+        }
+        tr_slice_t n = q->sel[i].alias.len > 0 ? q->sel[i].alias : q->sel[i].expr.text;
+        if (q->sel[i].alias.len > 0 && q->sel[i].alias.p[-1] == '\'') {
+            (void)tr_sql_unquote(n, names[i], sizeof(names[i]));
+        } else {
+            snprintf(names[i], sizeof(names[i]), "%.*s", (int)n.len, (const char *)n.p);
+        }
+        cols[i] = vals[i].is_num ? tr_res_col_num(names[i]) : tr_res_col_str(names[i]);
+    }
+    tr_res_writer_t w;
+    tr_res_begin(&w, &s->out, &s->seq, (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0, cols, q->n_sel);
+    if (!q->has_limit || q->limit > 0) {
+        tr_res_row_begin(&w);
+        for (size_t i = 0; i < q->n_sel; i++) {
+            tr_res_cell_str(&w, vals[i].is_null ? NULL : vals[i].text);
+        }
+        tr_res_row_end(&w);
+    }
+    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+}
+
+static void answer_set(tr_sess_t *s)
+{
+    const tr_sql_cmd_t *q = &s->sql;
+    static value_t v; /* loop thread only */
+    /* Evaluate every value first so a failing item leaves nothing half-set. */
+    for (size_t i = 0; i < q->n_set; i++) {
+        if (q->set[i].is_user && eval(s, &q->set[i].value, &v) != 0) {
+            return;
+        }
+    }
+    for (size_t i = 0; i < q->n_set; i++) {
+        if (!q->set[i].is_user) {
+            continue;
+        }
+        (void)eval(s, &q->set[i].value, &v);
+        if (!uvar_set(s, q->set[i].name, &v)) {
+            put_err(s, TR_ER_PARSE, "too many user variables");
+            return;
+        }
+    }
+    put_ok(s);
+}
+
+static bool show_matches(const tr_sql_cmd_t *q, const char *name)
+{
+    if (q->n_show == 0) {
+        return true;
+    }
+    char pat[256];
+    for (size_t i = 0; i < q->n_show; i++) {
+        size_t n = tr_sql_unquote(q->show[i].pattern, pat, sizeof(pat));
+        if (n >= sizeof(pat)) {
+            continue;
+        }
+        if (q->show[i].is_like) {
+            if (tr_sql_like(pat, n, name, strlen(name))) {
+                return true;
+            }
+        } else if (tr_sql_eq(tr_slice(pat, n), name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void answer_show_variables(tr_sess_t *s)
+{
+    tr_res_col_t cols[2] = {tr_res_col_str("Variable_name"), tr_res_col_str("Value")};
+    tr_res_writer_t w;
+    static value_t v; /* loop thread only */
+    tr_res_begin(&w, &s->out, &s->seq, (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0, cols, 2);
+    for (size_t i = 0; i < TR_ARRAY_LEN(sysvar_names); i++) {
+        if (!show_matches(&s->sql, sysvar_names[i]) || !sysvar_get(s, sysvar_names[i], &v)) {
+            continue;
+        }
+        tr_res_row_begin(&w);
+        tr_res_cell_str(&w, sysvar_names[i]);
+        tr_res_cell_str(&w, v.text);
+        tr_res_row_end(&w);
+    }
+    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+}
+
+static void answer_master_status(tr_sess_t *s)
+{
+    tr_res_col_t cols[5] = {tr_res_col_str("File"), tr_res_col_num("Position"),
+                            tr_res_col_str("Binlog_Do_DB"), tr_res_col_str("Binlog_Ignore_DB"),
+                            tr_res_col_str("Executed_Gtid_Set")};
+    size_t ncols = s->flavor == TR_FLAVOR_MYSQL ? 5 : 4;
+    tr_binlog_file_t f;
+    int rc = tr_store_file_last(s->srv->store, s->flavor, &f);
+    tr_res_writer_t w;
+    tr_res_begin(&w, &s->out, &s->seq, (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0, cols, ncols);
+    if (rc == 0) {
+        tr_res_row_begin(&w);
+        tr_res_cell_str(&w, f.name);
+        tr_res_cell_u64(&w, f.size);
+        tr_res_cell_str(&w, "");
+        tr_res_cell_str(&w, "");
+        if (ncols == 5) {
+            tr_res_cell_str(&w, ""); /* TODO(server): executed GTID set from the index */
+        }
+        tr_res_row_end(&w);
+    }
+    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+}
+
+static void answer_binary_logs(tr_sess_t *s)
+{
+    tr_res_col_t cols[3] = {tr_res_col_str("Log_name"), tr_res_col_num("File_size"),
+                            tr_res_col_str("Encrypted")};
+    size_t ncols = s->flavor == TR_FLAVOR_MYSQL ? 3 : 2;
+    tr_binlog_file_t *files = NULL;
+    size_t n = 0;
+    int rc = tr_store_list_files(s->srv->store, s->flavor, &files, &n);
+    if (rc != 0) {
+        put_err(s, TR_ER_MASTER_FATAL_READ, "cannot list binary logs: %s", tr_strerror(rc));
+        return;
+    }
+    tr_res_writer_t w;
+    tr_res_begin(&w, &s->out, &s->seq, (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0, cols, ncols);
+    for (size_t i = 0; i < n; i++) {
+        tr_res_row_begin(&w);
+        tr_res_cell_str(&w, files[i].name);
+        tr_res_cell_u64(&w, files[i].size);
+        if (ncols == 3) {
+            tr_res_cell_str(&w, "No");
+        }
+        tr_res_row_end(&w);
+    }
+    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+    tr_free(files);
+}
+
+static void answer_kill(tr_sess_t *s, uint64_t id)
+{
+    for (tr_sess_t *o = s->srv->sessions; o != NULL; o = o->next) {
+        if (o->id == id && o->state != TR_SESS_CLOSING) {
+            sess_log(TR_LOG_INFO, s, "kill session target=%" PRIu32, o->id);
+            if (o != s) {
+                tr_sess_close(o);
+                put_ok(s);
+            } else {
+                tr_sess_finish(s);
+            }
+            return;
+        }
+    }
+    put_err(s, TR_ER_NO_SUCH_THREAD, "Unknown thread id: %" PRIu64, id);
+}
+
+static void handle_query(tr_sess_t *s, tr_slice_t text)
+{
+    const char *why = NULL;
+    tr_sql_parse((const char *)text.p, text.len, &s->sql, &why);
+    if (tr_log_enabled(TR_LOG_DEBUG)) {
+        sess_log(TR_LOG_DEBUG, s, "query kind=%d sql=%.*s", (int)s->sql.kind,
+                 (int)(text.len < 200 ? text.len : 200), (const char *)text.p);
+    }
+    switch (s->sql.kind) {
+    case TR_SQL_EMPTY:
+        put_err(s, 1065, "Query was empty");
+        break;
+    case TR_SQL_NOOP:
+        put_ok(s);
+        break;
+    case TR_SQL_SET:
+        answer_set(s);
+        break;
+    case TR_SQL_SELECT:
+        answer_select(s);
+        break;
+    case TR_SQL_SHOW_VARIABLES:
+        answer_show_variables(s);
+        break;
+    case TR_SQL_SHOW_MASTER_STATUS:
+        answer_master_status(s);
+        break;
+    case TR_SQL_SHOW_BINARY_LOGS:
+        answer_binary_logs(s);
+        break;
+    case TR_SQL_KILL:
+        answer_kill(s, s->sql.kill_id);
+        break;
+    case TR_SQL_UNKNOWN:
+        put_err(s, TR_ER_PARSE,
+                "You have an error in your SQL syntax; tirelay does not support this statement "
+                "(%s)",
+                why ? why : "syntax error");
+        break;
+    }
+}
+
+/* ---------------------------------------------------------------- commands */
+
+static void start_dump(tr_sess_t *s, const tr_cmd_dump_t *d)
+{
+    const char *state = tr_sess_uvar(s, "slave_connect_state");
+    const char *file = (const char *)d->file.p;
+    size_t file_len = d->file.len;
+    uint64_t pos = d->pos;
+    if (state != NULL) {
+        if (state[0] != '\0') {
+            tr_sess_fail(s, TR_ER_MASTER_FATAL_READ,
+                         "tirelay does not support MariaDB GTID positioning yet "
+                         "(@slave_connect_state='%.64s'); use MASTER_USE_GTID=no",
+                         state);
+            return;
+        }
+        /* An empty state means: from the start of every binlog (spec 4.5). */
+        file = "";
+        file_len = 0;
+        pos = 4;
+    }
+    sess_log(TR_LOG_INFO, s,
+             "binlog dump requested file=%.*s pos=%" PRIu64 " flags=0x%x replica_server_id=%" PRIu32,
+             (int)file_len, file, pos, (unsigned)d->flags, d->server_id);
+    s->state = TR_SESS_DUMP;
+    s->dump = tr_dump_start(s, pos, d->flags, d->server_id, file, file_len);
+    if (s->dump != NULL) {
+        s->refs++;
+    }
+}
+
+static void handle_command(tr_sess_t *s, const uint8_t *p, size_t len)
+{
+    tr_cmd_t c;
+    const char *why = NULL;
+    if (tr_cmd_decode(p, len, &c, &why) < 0) {
+        tr_sess_fail(s, TR_ER_PARSE, "malformed command packet: %s", why);
+        return;
+    }
+    switch (c.com) {
+    case TR_COM_QUIT:
+        tr_sess_close(s);
+        return;
+    case TR_COM_PING:
+    case TR_COM_RESET_CONNECTION:
+        put_ok(s);
+        return;
+    case TR_COM_INIT_DB:
+        snprintf(s->db, sizeof(s->db), "%.*s", (int)c.u.text.len, (const char *)c.u.text.p);
+        put_ok(s);
+        return;
+    case TR_COM_QUERY:
+        handle_query(s, c.u.text);
+        return;
+    case TR_COM_PROCESS_KILL:
+        answer_kill(s, c.u.kill_id);
+        return;
+    case TR_COM_REGISTER_SLAVE:
+        s->registered = true;
+        s->replica_server_id = c.u.reg.server_id;
+        s->replica_port = c.u.reg.port;
+        sess_log(TR_LOG_INFO, s, "replica registered server_id=%" PRIu32 " port=%u",
+                 c.u.reg.server_id, (unsigned)c.u.reg.port);
+        put_ok(s);
+        return;
+    case TR_COM_BINLOG_DUMP:
+        flush(s);
+        start_dump(s, &c.u.dump);
+        return;
+    case TR_COM_BINLOG_DUMP_GTID:
+        /* TODO(server): GTID auto-positioning (spec 4.3/4.4). */
+        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ,
+                     "tirelay does not support COM_BINLOG_DUMP_GTID yet; use file/position");
+        return;
+    default:
+        put_err(s, TR_ER_UNKNOWN_COM, "Unknown command");
+        return;
+    }
+}
+
+/* ---------------------------------------------------------------- authentication */
+
+static void deny(tr_sess_t *s, bool used_password)
+{
+    tr_sess_fail(s, TR_ER_ACCESS_DENIED, "Access denied for user '%s'@'%s' (using password: %s)",
+                 s->user, s->conn ? tr_conn_peer_ip(s->conn) : "", used_password ? "YES" : "NO");
+}
+
+static void check_password(tr_sess_t *s, const uint8_t *resp, size_t resp_len)
+{
+    const tr_user_t *u = tr_config_user(s->srv->cfg, s->user);
+    bool empty = tr_auth_is_empty_response(resp, resp_len);
+    bool ok = false;
+    if (u != NULL) {
+        if (u->empty_password) {
+            ok = empty;
+        } else if (!empty) {
+            ok = tr_auth_native_verify(s->scramble, u->native_hash, resp, resp_len) == 0;
+        }
+    }
+    if (!ok) {
+        deny(s, !empty);
+        return;
+    }
+    s->state = TR_SESS_COMMAND;
+    put_ok(s);
+    sess_log(TR_LOG_INFO, s, "client authenticated user=%s", s->user);
+}
+
+static void new_scramble(tr_sess_t *s)
+{
+    if (RAND_bytes(s->scramble, TR_SCRAMBLE_LEN) != 1) {
+        /* RAND_bytes failing is a broken invariant of the process. */
+        tr_fatal("sess", "RAND_bytes failed");
+    }
+    tr_hs_scramble_sanitize(s->scramble);
+}
+
+static void handle_auth(tr_sess_t *s, const uint8_t *p, size_t len)
+{
+    tr_hs_response_t r;
+    const char *why = NULL;
+    if (tr_hs_response_decode(p, len, &r, &why) < 0) {
+        tr_sess_fail(s, TR_ER_HANDSHAKE, "Bad handshake (%s)", why);
+        return;
+    }
+    if (r.is_ssl_request) {
+        /* TODO(server): TLS; we never advertise CLIENT_SSL, so this is a client error. */
+        tr_sess_fail(s, TR_ER_HANDSHAKE, "Bad handshake (TLS is not configured)");
+        return;
+    }
+    s->caps = r.caps & (TR_SERVER_CAPS | TR_CLIENT_SSL);
+    snprintf(s->user, sizeof(s->user), "%.*s", (int)r.user.len, (const char *)r.user.p);
+    if (r.database.len > 0) {
+        snprintf(s->db, sizeof(s->db), "%.*s", (int)r.database.len, (const char *)r.database.p);
+    }
+    bool native = r.auth_plugin.len == 0 || tr_sql_eq(r.auth_plugin, TR_AUTH_NATIVE);
+    if (!native) {
+        /* e.g. libmysqlclient starting with caching_sha2_password: switch to native
+         * with a fresh scramble (spec 2.6). */
+        new_scramble(s);
+        size_t h = tr_wire_begin(&s->out);
+        tr_hs_auth_switch_encode(&s->out, TR_AUTH_NATIVE, s->scramble);
+        tr_wire_end(&s->out, h, &s->seq);
+        s->state = TR_SESS_AUTH_SWITCH;
+        return;
+    }
+    check_password(s, r.auth_response.p, r.auth_response.len);
+}
+
+/* ---------------------------------------------------------------- input loop */
+
+static void on_data(tr_conn_t *c, void *arg)
+{
+    tr_sess_t *s = arg;
+    tr_buf_t *in = tr_conn_input(c);
+    uint8_t *gather = NULL;
+    while (s->state != TR_SESS_CLOSING) {
+        tr_wire_packet_t pkt;
+        const char *why = NULL;
+        ssize_t n = tr_wire_packet_decode(tr_buf_head(in), tr_buf_unread(in), TR_SRV_MAX_PACKET,
+                                          &pkt, &why);
+        if (n == TR_EINCOMPLETE) {
+            break;
+        }
+        if (n < 0) {
+            tr_sess_fail(s, TR_ER_NET_PACKETS_OUT_OF_ORDER, "bad packet: %s", why);
+            break;
+        }
+        const uint8_t *payload = pkt.payload.p;
+        if (pkt.n_frames > 1) {
+            gather = tr_realloc(gather, pkt.payload_len + 1);
+            tr_wire_packet_gather(tr_buf_head(in), &pkt, gather);
+            payload = gather;
+        }
+        s->seq = (uint8_t)(pkt.last_seq + 1);
+        switch (s->state) {
+        case TR_SESS_AUTH:
+            handle_auth(s, payload, pkt.payload_len);
+            break;
+        case TR_SESS_AUTH_SWITCH:
+            check_password(s, payload, pkt.payload_len);
+            break;
+        case TR_SESS_COMMAND:
+            handle_command(s, payload, pkt.payload_len);
+            break;
+        case TR_SESS_DUMP:
+            /* Replicas send nothing during a dump but COM_QUIT (semi-sync ACKs
+             * later); anything else is ignored, as MySQL does. */
+            if (pkt.payload_len >= 1 && payload[0] == TR_COM_QUIT) {
+                tr_sess_close(s);
+            }
+            break;
+        case TR_SESS_CLOSING:
+            break;
+        }
+        in->off += (size_t)n;
+        flush(s);
+    }
+    tr_free(gather);
+    if (s->conn != NULL && s->state != TR_SESS_CLOSING) {
+        tr_buf_compact(in);
+    }
+}
+
+static void on_drain(tr_conn_t *c, int status, void *arg)
+{
+    tr_sess_t *s = arg;
+    if (status < 0) {
+        sess_log(TR_LOG_INFO, s, "write failed, closing err=%s", tr_strerror(status));
+        tr_sess_close(s);
+        return;
+    }
+    if (s->state == TR_SESS_DUMP && s->dump != NULL) {
+        tr_dump_drain(s->dump);
+    }
+}
+
+static void on_error(tr_conn_t *c, int status, void *arg)
+{
+    tr_sess_t *s = arg;
+    sess_log(status == UV_EOF ? TR_LOG_INFO : TR_LOG_WARN, s, "client disconnected state=%s err=%s",
+             tr_sess_state_name(s->state), tr_strerror(status));
+    tr_sess_close(s);
+}
+
+static const tr_conn_cbs_t conn_cbs = {on_data, on_drain, on_error, on_conn_closed};
+
+void tr_sess_accept(tr_server_t *srv, uv_stream_t *listener, tr_flavor_t flavor)
+{
+    tr_sess_t *s = tr_calloc(1, sizeof(*s));
+    s->srv = srv;
+    s->flavor = flavor;
+    s->state = TR_SESS_AUTH;
+    s->id = ++srv->next_conn_id;
+    s->refs = 1;
+    tr_buf_init(&s->out, 0);
+    int rc = tr_conn_accept(listener, &conn_cbs, s, TR_SRV_MAX_PACKET + 2 * 65536, &s->conn);
+    if (rc != 0) {
+        tr_log_warn("sess", "accept failed err=%s", tr_strerror(rc));
+        tr_buf_cleanup(&s->out);
+        tr_free(s);
+        return;
+    }
+    sess_link(s);
+    sess_log(TR_LOG_INFO, s, "client connected%s", "");
+    new_scramble(s);
+    tr_hs_greeting_t g = {TR_SRV_VERSION_HANDSHAKE, s->id,       s->scramble,
+                          TR_SERVER_CAPS,           CHARSET_UTF8MB4_GENERAL, TR_SERVER_STATUS_AUTOCOMMIT,
+                          TR_AUTH_NATIVE};
+    s->seq = 0;
+    size_t h = tr_wire_begin(&s->out);
+    tr_hs_greeting_encode(&s->out, &g);
+    tr_wire_end(&s->out, h, &s->seq);
+    flush(s);
+}
+
+void tr_sess_notify(tr_sess_t *s)
+{
+    if (s->state == TR_SESS_DUMP && s->dump != NULL) {
+        tr_dump_notify(s->dump);
+    }
+}

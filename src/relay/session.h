@@ -1,0 +1,29 @@
+/*
+ * A client session of the MySQL-protocol front: the per-connection state
+ * machine (greeting -> auth -> command phase -> dump -> closed), native
+ * password authentication against the configured users, the answers to the
+ * queries replicas, tools and CDC clients send before a dump (spec 3.4), and
+ * per-connection user variables. The session-level API used by server.c and
+ * dump.c is declared in relay/server_internal.h.
+ *
+ * I/O layer: runs on the loop thread; bytes are decoded by src/protocol
+ * codecs and written through relay/conn. Follows
+ * shared/spec/mysql-replication-source.md sections 2-4.
+ */
+#ifndef TR_RELAY_SESSION_H
+#define TR_RELAY_SESSION_H
+
+#include "relay/server_internal.h"
+
+typedef enum {
+    TR_SESS_AUTH = 0,     /* greeting sent, waiting for HandshakeResponse41 */
+    TR_SESS_AUTH_SWITCH,  /* AuthSwitchRequest sent, waiting for the auth data */
+    TR_SESS_COMMAND,      /* command phase */
+    TR_SESS_DUMP,         /* streaming binlog events */
+    TR_SESS_CLOSING,
+} tr_sess_state_t;
+
+/* "auth", "command", ... for logs. */
+const char *tr_sess_state_name(tr_sess_state_t st);
+
+#endif
