@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/buf.h"
@@ -286,13 +287,18 @@ static int process(tr_relay_t *r, const pending_t *p)
     tr_arena_reset(&r->arena);
     int64_t version;
     if (b.ddl_job_id > 0) {
-        if (tr_translate_skips(&b, r->schema)) {
+        /* Sequence setval pseudo-DDLs carry fabricated job ids that never reach the history. */
+        if (b.ddl_query.len >= 13 && strncasecmp((const char *)b.ddl_query.p, "select setval", 13) == 0) {
             tr_log_info("relay", "skipping pseudo-DDL job_id=%" PRId64, b.ddl_job_id);
             return 0;
         }
         int rc = wait_for_job(r, b.ddl_job_id);
         if (rc != 0) {
             return rc;
+        }
+        if (tr_translate_skips(&b, r->schema)) {
+            tr_log_info("relay", "skipping DDL that did not finish job_id=%" PRId64, b.ddl_job_id);
+            return 0;
         }
         version = tr_schema_job(r->schema, b.ddl_job_id)->schema_version;
     } else {
