@@ -167,7 +167,7 @@ def test_codec_roundtrip_random():
 def test_stream_against_truth(truth, tidbsim):
     rows_target = 6000
     sim = tidbsim(truth, seed=11, rows=rows_target, fake_interval=0.5,
-                  extra=["--late-ddl-rows", "2500"])
+                  extra=["--late-ddl-rows", "2500", "--alter", "--alter-rows", "4000"])
     st0 = sim.status()
     assert len(st0["pumps"]) == 1
     col = Collector(st0["pumps"][0], sim.cluster_id, 0, truth)
@@ -184,7 +184,7 @@ def test_stream_against_truth(truth, tidbsim):
     model = {}             # table id -> {pk: row}
     last_commit = 0
     last_version = 0
-    n_dml = n_ddl = n_fake = n_rows = 0
+    n_dml = n_ddl = n_fake = n_rows = n_alter = 0
     for t, raw, b, job in items:
         # entity layout: 0A <len> 0A 00 (pos present, empty) ...
         assert raw[0] == 0x0A
@@ -221,6 +221,17 @@ def test_stream_against_truth(truth, tidbsim):
             if j["type"] == 1:
                 assert q.startswith("CREATE DATABASE `")
                 assert j["binlog"]["DBInfo"]["db_name"]["O"] == j["schema_name"]
+            elif j["type"] == 5:
+                assert q.startswith("ALTER TABLE `") and " ADD COLUMN `" in q
+                ti = dec.TableInfo(j["binlog"]["TableInfo"])
+                old = tables[ti.id]
+                added = [c for c in ti.cols if c["id"] not in old.by_id]
+                assert len(added) == 1 and added[0]["origin_default"] is not None
+                assert added[0]["id"] == max(c["id"] for c in old.cols) + 1
+                tables[ti.id] = ti
+                for r in model[ti.id].values():
+                    r[added[0]["name"]["O"]] = ti.origin_default(added[0])
+                n_alter += 1
             else:
                 assert j["type"] == 3 and q.startswith("CREATE TABLE `")
                 ti = j["binlog"]["TableInfo"]
@@ -267,7 +278,9 @@ def test_stream_against_truth(truth, tidbsim):
                     pytest.fail("unexpected mutation type %d" % op)
     assert n_ddl == st["ddls"] and n_dml == st["txns"] and n_rows == st["rows"]
     assert n_fake >= 3
-    print("\nstream: %d DML txns, %d row changes, %d DDLs, %d fakes" % (n_dml, n_rows, n_ddl, n_fake))
+    assert n_alter == 2
+    print("\nstream: %d DML txns, %d row changes, %d DDLs (%d ALTERs), %d fakes"
+          % (n_dml, n_rows, n_ddl, n_alter, n_fake))
 
     conn = truth.connect()
     try:

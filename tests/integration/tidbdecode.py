@@ -167,9 +167,22 @@ class TableInfo:
             row[col["name"]["O"]] = self.value(col, d)
         return row
 
+    def origin_default(self, col):
+        d = col.get("origin_default")
+        if d is None:
+            return None
+        tp = col["type"]["Tp"]
+        if tp in (1, 2, 3, 8, 9):
+            return int(d)
+        if tp == 0xF6:
+            return decimal.Decimal(d)
+        return d
+
     def complete(self, row):
+        """Columns absent from the row bytes take their origin default (or NULL)."""
         for c in self.cols:
-            row.setdefault(c["name"]["O"], None)   # no origin defaults here: NULL
+            if c["name"]["O"] not in row:
+                row[c["name"]["O"]] = self.origin_default(c)
         return row
 
     def insert(self, b):

@@ -36,6 +36,7 @@ STATE_PUBLIC = 5
 JOB_STATE_SYNCED = 6
 ACTION_CREATE_SCHEMA = 1
 ACTION_CREATE_TABLE = 3
+ACTION_ADD_COLUMN = 5
 
 CHARSET = "utf8mb4"
 COLLATE = "utf8mb4_bin"
@@ -49,7 +50,7 @@ class Column:
     """kind: int | str | decimal | datetime.  sql: the type as TiDB renders it."""
 
     def __init__(self, name, kind, sql, tp, flen, decimal=0, unsigned=False,
-                 nullable=True, pk=False, maxlen=None):
+                 nullable=True, pk=False, maxlen=None, default=None):
         self.name = name
         self.kind = kind
         self.sql = sql
@@ -60,7 +61,7 @@ class Column:
         self.nullable = nullable and not pk
         self.pk = pk
         self.maxlen = maxlen          # characters, for strings
-        self.default = None           # every column here has DEFAULT NULL or none
+        self.default = default        # None: DEFAULT NULL (nullable) or no default
         self.id = 0
         self.offset = 0
 
@@ -79,8 +80,14 @@ class Column:
         if self.pk:
             f |= PRI_KEY_FLAG | NOT_NULL_FLAG | NO_DEFAULT_VALUE_FLAG
         elif not self.nullable:
-            f |= NOT_NULL_FLAG | NO_DEFAULT_VALUE_FLAG
+            f |= NOT_NULL_FLAG
+            if self.default is None:
+                f |= NO_DEFAULT_VALUE_FLAG
         return f
+
+    def default_json(self):
+        # TiDB keeps column defaults as their string form in the JSON
+        return None if self.default is None else str(self.default)
 
     def field_type(self):
         return {
@@ -100,9 +107,9 @@ class Column:
             "id": self.id,
             "name": cistr(self.name),
             "offset": self.offset,
-            "origin_default": None,
+            "origin_default": self.default_json(),
             "origin_default_bit": None,
-            "default": None,
+            "default": self.default_json(),
             "default_bit": None,
             "default_is_expr": False,
             "generated_expr_string": "",
@@ -122,7 +129,9 @@ class Column:
             s += " UNSIGNED"
         if self.pk or not self.nullable:
             s += " NOT NULL"
-        else:
+        if self.default is not None:
+            s += " DEFAULT " + ("'%s'" % self.default if self.is_string else str(self.default))
+        elif self.nullable:
             s += " DEFAULT NULL"
         return s
 
@@ -170,6 +179,16 @@ class Table:
             c.id = i + 1
             c.offset = i
 
+    def add_column(self, col):
+        """ADD COLUMN at the end: next column id, next offset (TiDB allocates
+        max_col_id + 1)."""
+        col.id = max(c.id for c in self.columns) + 1
+        col.offset = len(self.columns)
+        self.columns.append(col)
+
+    def add_column_ddl(self, col):
+        return "ALTER TABLE `%s` ADD COLUMN %s" % (self.name, col.ddl())
+
     def ddl(self):
         cols = ",".join(c.ddl() for c in self.columns)
         return ("CREATE TABLE `%s` (%s,PRIMARY KEY(`%s`)) ENGINE = InnoDB "
@@ -194,7 +213,7 @@ class Table:
             "auto_inc_id": 0,
             "auto_id_cache": 0,
             "auto_rand_id": 0,
-            "max_col_id": len(self.columns),
+            "max_col_id": max(c.id for c in self.columns),
             "max_idx_id": 0,
             "max_fk_id": 0,
             "max_cst_id": 0,

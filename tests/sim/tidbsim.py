@@ -348,17 +348,20 @@ class Sim:
 
     # ---- DDL
 
-    def run_ddl(self, action, query, db, table=None):
+    def run_ddl(self, action, query, db, table=None, versions=1):
         start_ts = self.tso.next()
         with self.conn.cursor() as cur:
             if table is not None:
                 cur.execute("USE `%s`" % db)
             cur.execute(query)
-        self.schema_version += 1
+        # TiDB bumps the schema version once per schema state the job passes
+        self.schema_version += versions
         version = self.schema_version
         if action == ts.ACTION_CREATE_SCHEMA:
             self.schema_id = self.alloc_id()
             schema_id, table_id = self.schema_id, 0
+        elif action == ts.ACTION_ADD_COLUMN:
+            schema_id, table_id = table.schema_id, table.id
         else:
             table.id = self.alloc_id()
             table.schema_id = self.schema_id
@@ -385,7 +388,7 @@ class Sim:
 
         self.publish(self.pick_pump(), make, insert_history)
         self.ddls += 1
-        if table is not None:
+        if action == ts.ACTION_CREATE_TABLE:
             self.tables.append(table)
             self.state[table.id] = TableState(table)
 
@@ -394,6 +397,23 @@ class Sim:
 
     def create_table(self, table):
         self.run_ddl(ts.ACTION_CREATE_TABLE, table.ddl(), table.db, table)
+
+    def add_column(self, table, col):
+        """ALTER TABLE ADD COLUMN (none -> delete only -> write only -> write
+        reorganization -> public: 4 schema versions, one binlog when done).
+        Existing rows read back with the column's origin default."""
+        query = table.add_column_ddl(col)
+        table.add_column(col)
+        for row in self.state[table.id].rows.values():
+            row[col.name] = col.default
+        self.run_ddl(ts.ACTION_ADD_COLUMN, query, table.db, table, versions=4)
+
+    def alter_tables(self):
+        by_name = {t.name: t for t in self.tables}
+        if "t_orders" in by_name:
+            self.add_column(by_name["t_orders"], ts.c_varchar("extra", 20, default="x"))
+        if "t_events" in by_name:
+            self.add_column(by_name["t_events"], ts.c_int("score", nullable=False, default=7))
 
     # ---- DML
 
@@ -529,6 +549,7 @@ class Sim:
         self.write_status()
         t0 = time.monotonic()
         last_status = t0
+        altered = False
         while not self.stopping.is_set():
             if a.txns and self.txns >= a.txns:
                 break
@@ -536,6 +557,9 @@ class Sim:
                 break
             if later and self.rows >= a.late_ddl_rows:
                 self.create_table(later.pop(0))
+            if a.alter and not altered and self.rows >= a.alter_rows:
+                self.alter_tables()
+                altered = True
             self.run_txn()
             if a.rate > 0:
                 due = t0 + self.txns / a.rate
@@ -547,6 +571,8 @@ class Sim:
                 last_status = time.monotonic()
         while later and not self.stopping.is_set():
             self.create_table(later.pop(0))
+        if a.alter and not altered and not self.stopping.is_set():
+            self.alter_tables()
         self.done = True
         self.write_status()
         log("workload done: %d txns, %d row changes, %d DDLs, last commit_ts %d in %.1fs"
@@ -572,6 +598,10 @@ def parse_args(argv=None):
     p.add_argument("--max-table-rows", type=int, default=3000)
     p.add_argument("--late-ddl-rows", type=int, default=2000,
                    help="create the last table after this many row changes")
+    p.add_argument("--alter", action="store_true",
+                   help="also ALTER TABLE ... ADD COLUMN (with defaults) on two tables mid-run")
+    p.add_argument("--alter-rows", type=int, default=4000,
+                   help="run the ALTERs after this many row changes")
     p.add_argument("--db", default="simdb")
     p.add_argument("--status-file", default="")
     p.add_argument("--gen-dir", default="")
