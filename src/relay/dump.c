@@ -462,8 +462,12 @@ tr_dump_t *tr_dump_start(tr_sess_t *s, uint64_t pos, uint16_t flags, uint32_t re
         rc = uv_timer_start(&d->timer, on_timer, d->hb_period_ms, d->hb_period_ms);
         TR_ASSERT(rc == 0);
     }
-    pump(d);
     return d;
+}
+
+void tr_dump_run(tr_dump_t *d)
+{
+    pump(d);
 }
 
 void tr_dump_notify(tr_dump_t *d)

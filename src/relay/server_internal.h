@@ -85,10 +85,14 @@ const char *tr_sess_peer(const tr_sess_t *s);
 
 /* ---- dump.c ---- */
 
-/* Starts streaming per COM_BINLOG_DUMP; on a bad request it answers ERR 1236
- * through tr_sess_fail itself. Returns the dump or NULL. */
+/* Validates a COM_BINLOG_DUMP and sends the fake ROTATE + FD; on a bad
+ * request it answers ERR 1236 through tr_sess_fail itself and returns NULL.
+ * The session stores the returned dump (so tr_dump_close can reach it),
+ * then calls tr_dump_run to stream. */
 tr_dump_t *tr_dump_start(tr_sess_t *s, uint64_t pos, uint16_t flags, uint32_t replica_server_id,
                          const char *file, size_t file_len);
+/* Streams events (may finish or fail the session before returning). */
+void tr_dump_run(tr_dump_t *d);
 /* New readable bytes may exist. */
 void tr_dump_notify(tr_dump_t *d);
 /* A write completed: continue if the queue drained. */

@@ -734,10 +734,18 @@ static void start_dump(tr_sess_t *s, const tr_cmd_dump_t *d)
              "binlog dump requested file=%.*s pos=%" PRIu64 " flags=0x%x replica_server_id=%" PRIu32,
              (int)file_len, file, pos, (unsigned)d->flags, d->server_id);
     s->state = TR_SESS_DUMP;
-    s->dump = tr_dump_start(s, pos, d->flags, d->server_id, file, file_len);
-    if (s->dump != NULL) {
-        s->refs++;
+    tr_dump_t *dump = tr_dump_start(s, pos, d->flags, d->server_id, file, file_len);
+    if (dump == NULL) {
+        return;
     }
+    if (s->state == TR_SESS_CLOSING) {
+        /* The first write failed and closed the session: release the dump. */
+        tr_dump_close(dump, NULL, NULL);
+        return;
+    }
+    s->dump = dump;
+    s->refs++;
+    tr_dump_run(dump);
 }
 
 static void handle_command(tr_sess_t *s, const uint8_t *p, size_t len)

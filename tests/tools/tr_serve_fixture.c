@@ -82,15 +82,28 @@ static void on_store_commit(void *arg)
 
 static void on_tick(uv_timer_t *t)
 {
+    (void)t;
     if (add_txn(next_gno++) != 0 || tr_store_commit(store) != 0) {
         fprintf(stderr, "fixture: append failed\n");
         exit(1);
     }
 }
 
+static uv_timer_t tick;
+static uv_signal_t sig;
+
+static void on_server_closed(void *arg)
+{
+    fprintf(stderr, "fixture: server closed\n");
+}
+
+/* Clean shutdown: server (and its sessions) first, then our own handles. */
 static void on_signal(uv_signal_t *s, int signum)
 {
-    uv_stop(s->loop);
+    (void)signum;
+    tr_server_close(server, on_server_closed, NULL);
+    uv_close((uv_handle_t *)&tick, NULL);
+    uv_close((uv_handle_t *)&sig, NULL);
 }
 
 int main(int argc, char **argv)
@@ -159,17 +172,17 @@ int main(int argc, char **argv)
         return 1;
     }
     tr_store_set_notify(store, on_store_commit, server);
-    uv_timer_t tick;
     uv_timer_init(&loop, &tick);
     if (every_ms > 0) {
         uv_timer_start(&tick, on_tick, every_ms, every_ms);
     }
-    uv_signal_t sig;
     uv_signal_init(&loop, &sig);
     uv_signal_start(&sig, on_signal, SIGTERM);
     printf("READY %u\n", port);
     fflush(stdout);
     uv_run(&loop, UV_RUN_DEFAULT);
-    fprintf(stderr, "fixture: stopping\n");
-    return 0;
+    tr_store_free(store);
+    int rc = uv_loop_close(&loop);
+    fprintf(stderr, "fixture: stopped loop_close=%d\n", rc);
+    return rc == 0 ? 0 : 1;
 }
