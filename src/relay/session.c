@@ -55,6 +55,7 @@ struct tr_sess {
     tr_sql_cmd_t sql;          /* parse scratch (large) */
     tr_dump_t *dump;
     bool registered;
+    uint32_t dump_server_id;   /* server_id of the running dump (0 = none / non-blocking) */
     uint32_t replica_server_id;
     uint16_t replica_port;
 };
@@ -734,6 +735,20 @@ static void start_dump(tr_sess_t *s, const tr_cmd_dump_t *d)
              "binlog dump requested file=%.*s pos=%" PRIu64 " flags=0x%x replica_server_id=%" PRIu32,
              (int)file_len, file, pos, (unsigned)d->flags, d->server_id);
     s->state = TR_SESS_DUMP;
+    if (d->server_id != 0) {
+        /* One dump per replica server_id: the newcomer replaces the old one
+         * (MySQL kill_zombie_dump_threads, spec 4.4). */
+        for (tr_sess_t *o = s->srv->sessions; o != NULL; o = o->next) {
+            if (o != s && o->state == TR_SESS_DUMP && o->dump_server_id == d->server_id) {
+                sess_log(TR_LOG_INFO, o, "replaced by a new dump server_id=%" PRIu32 " new_sess=%" PRIu32,
+                         d->server_id, s->id);
+                tr_sess_fail(o, TR_ER_MASTER_FATAL_READ,
+                             "A slave with the same server_uuid/server_id as this slave has "
+                             "connected to the master");
+            }
+        }
+    }
+    s->dump_server_id = d->server_id;
     tr_dump_t *dump = tr_dump_start(s, pos, d->flags, d->server_id, file, file_len);
     if (dump == NULL) {
         return;

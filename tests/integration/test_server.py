@@ -246,3 +246,30 @@ def _slave_status(m):
             return [d[0] for d in cur.description], cur.fetchone()
     finally:
         c.close()
+
+
+def test_same_server_id_replaces_older_dump(serve):
+    fx = serve(50)
+    base = ["mariadb-binlog", "--no-defaults", "--read-from-remote-server", "-h127.0.0.1",
+            "-P%d" % fx.port, "-urepl", "-ppw", "--stop-never", "--stop-never-slave-server-id=77",
+            "tirelay-bin.000001"]
+    first = subprocess.Popen(base, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             universal_newlines=True)
+    try:
+        c = fx.connect()
+        wait_until(lambda: _dumps(fx) >= 1, 10, what="first dump running")
+        second = subprocess.Popen(base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _, err = first.communicate(timeout=20)
+            assert "same server_uuid/server_id" in err, err
+            assert second.poll() is None  # the newcomer keeps streaming
+        finally:
+            cluster.stop_process(second)
+        c.close()
+    finally:
+        cluster.stop_process(first)
+
+
+def _dumps(fx):
+    with open(os.path.join(fx.base, "fixture.log")) as f:
+        return f.read().count("dump started")
