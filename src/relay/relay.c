@@ -60,8 +60,6 @@ struct tr_relay {
     tr_arena_t arena;
     tr_buf_t out;
     uint64_t next_gtid_no;
-    uint32_t clock_file_seq; /* file the logical clock counts in */
-    int64_t clock_seq;       /* last sequence_number used in that file */
     size_t group_txns;       /* ended, not yet committed */
 };
 
@@ -185,21 +183,14 @@ static int advance_schema(tr_relay_t *r, int64_t version)
     return rc;
 }
 
+/* MySQL's logical clock restarts in every binlog file; numbering from the file's first
+ * GTID keeps it a pure function of the stream (same bytes after a restart). Transactions
+ * are applied one after the other, in commit order. */
 static void next_clock(tr_relay_t *r, tr_txn_ctx_t *ctx)
 {
-    tr_binlog_file_t f;
-    uint32_t seq = 0;
-    if (tr_store_file_last(r->store, TR_FLAVOR_MYSQL, &f) == 0) {
-        seq = f.seq;
-    }
-    if (seq != r->clock_file_seq) {
-        r->clock_file_seq = seq;
-        r->clock_seq = 0;
-    }
-    r->clock_seq++;
-    /* Transactions are applied in commit order one after the other. */
-    ctx->sequence_number = r->clock_seq;
-    ctx->last_committed = r->clock_seq - 1;
+    uint64_t first = tr_store_file_first_gtid(r->store, TR_FLAVOR_MYSQL);
+    ctx->sequence_number = ctx->gtid_no >= first ? (int64_t)(ctx->gtid_no - first + 1) : 1;
+    ctx->last_committed = ctx->sequence_number - 1;
 }
 
 /* Translates and appends one transaction to every enabled flavour. */

@@ -18,6 +18,8 @@ enum {
     ST_LAST_TXN,
     ST_LAST_TXN_IN_FILE0,
     ST_LAST_TXN_IN_FILE1,
+    ST_FIRST_GTID_IN_FILE0,
+    ST_FIRST_GTID_IN_FILE1,
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
@@ -36,6 +38,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                              "seq1, end1 FROM txns WHERE seq0 = ?1 ORDER BY gtid_no DESC LIMIT 1",
     [ST_LAST_TXN_IN_FILE1] = "SELECT gtid_no, commit_ts, schema_version, timestamp, seq0, end0, "
                              "seq1, end1 FROM txns WHERE seq1 = ?1 ORDER BY gtid_no DESC LIMIT 1",
+    [ST_FIRST_GTID_IN_FILE0] = "SELECT MIN(gtid_no) FROM txns WHERE seq0 = ?1",
+    [ST_FIRST_GTID_IN_FILE1] = "SELECT MIN(gtid_no) FROM txns WHERE seq1 = ?1",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -208,6 +212,26 @@ int tr_index_last_txn_in_file(tr_index_t *idx, tr_flavor_t f, uint32_t seq, tr_i
     sqlite3_stmt *st = idx->st[f == TR_FLAVOR_MYSQL ? ST_LAST_TXN_IN_FILE0 : ST_LAST_TXN_IN_FILE1];
     (void)sqlite3_bind_int64(st, 1, seq);
     return read_txn(idx, st, out, "last txn in file", why);
+}
+
+int tr_index_first_gtid_in_file(tr_index_t *idx, tr_flavor_t f, uint32_t seq, uint64_t *gtid_no,
+                                const char **why)
+{
+    sqlite3_stmt *st =
+        idx->st[f == TR_FLAVOR_MYSQL ? ST_FIRST_GTID_IN_FILE0 : ST_FIRST_GTID_IN_FILE1];
+    (void)sqlite3_bind_int64(st, 1, seq);
+    int rc = sqlite3_step(st);
+    int r = 0;
+    if (rc != SQLITE_ROW) {
+        r = fail(idx, "first gtid in file", why);
+    } else if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+        r = TR_ENOTFOUND;
+    } else {
+        *gtid_no = (uint64_t)sqlite3_column_int64(st, 0);
+    }
+    (void)sqlite3_reset(st);
+    (void)sqlite3_clear_bindings(st);
+    return r;
 }
 
 int tr_index_begin(tr_index_t *idx, const char **why)

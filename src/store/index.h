@@ -57,6 +57,9 @@ int tr_index_files(tr_index_t *idx, tr_flavor_t f, tr_index_file_t **files, size
 /* The last committed transaction; TR_ENOTFOUND when there is none. */
 int tr_index_last_txn(tr_index_t *idx, tr_index_txn_t *out, const char **why) TR_MUSTCHECK;
 /* The last transaction stored in file seq of flavour f; TR_ENOTFOUND if none. */
+/* Lowest GTID number of the transactions in file seq of flavour f; TR_ENOTFOUND if none. */
+int tr_index_first_gtid_in_file(tr_index_t *idx, tr_flavor_t f, uint32_t seq, uint64_t *gtid_no,
+                                const char **why);
 int tr_index_last_txn_in_file(tr_index_t *idx, tr_flavor_t f, uint32_t seq, tr_index_txn_t *out,
                               const char **why) TR_MUSTCHECK;
 

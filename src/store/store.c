@@ -50,6 +50,7 @@ typedef struct {
     int fd;             /* active file, -1 if none */
     uint32_t seq;       /* active file number */
     char name[96];      /* active file base name */
+    uint64_t first_gno; /* GTID number of the active file's first transaction */
     uint64_t committed; /* readable end of the active file */
     uint64_t written;   /* bytes on disk; file offset of pending.data[0] */
     tr_buf_t pending;   /* appended, not yet written */
@@ -315,6 +316,7 @@ static int fresh_flavor(tr_store_t *s, tr_flavor_t f, const char **why)
     }
     fl->fd = fd;
     fl->seq = 1;
+    fl->first_gno = next_gno_after(s, &s->last);
     snprintf(fl->name, sizeof(fl->name), "%s", ent.name);
     fl->committed = fl->written = hend;
     push_file(s, f, 1, ent.name, hend, true);
@@ -422,6 +424,18 @@ static int recover_flavor(tr_store_t *s, tr_flavor_t f, const char **why)
     }
     fl->fd = fd;
     fl->seq = act->seq;
+    /* The file's first transaction, or the next one when it holds none yet. */
+    fl->first_gno = next_gno_after(s, &s->last);
+    uint64_t first = 0;
+    r = tr_index_first_gtid_in_file(s->idx, f, act->seq, &first, &iwhy);
+    if (r == 0) {
+        fl->first_gno = first;
+    } else if (r != TR_ENOTFOUND) {
+        *why = iwhy;
+        tr_free(files);
+        return r;
+    }
+    r = 0;
     snprintf(fl->name, sizeof(fl->name), "%s", act->name);
     fl->committed = fl->written = end;
     for (size_t i = 0; i < n; i++) {
@@ -559,6 +573,11 @@ void tr_store_set_notify(tr_store_t *s, tr_store_notify_cb cb, void *arg)
 }
 
 /* ------------------------------------------------------------ writer */
+
+uint64_t tr_store_file_first_gtid(const tr_store_t *s, tr_flavor_t f)
+{
+    return s->fl[f].first_gno;
+}
 
 uint64_t tr_store_txn_pos(tr_store_t *s, tr_flavor_t f)
 {
@@ -785,6 +804,7 @@ int tr_store_commit(tr_store_t *s)
             old_fds[f] = fl->fd;
             fl->fd = rot[f].new_fd;
             fl->seq = rot[f].new_seq;
+            fl->first_gno = lastt->gtid_no + 1;
             snprintf(fl->name, sizeof(fl->name), "%s", rot[f].new_name);
             fl->committed = fl->written = rot[f].new_header_end;
             push_file(s, (tr_flavor_t)f, fl->seq, fl->name, fl->committed, true);

@@ -89,8 +89,10 @@ void tr_store_set_notify(tr_store_t *s, tr_store_notify_cb cb, void *arg);
 
 /* File offset at which the next appended byte of flavour f will land. */
 uint64_t tr_store_txn_pos(tr_store_t *s, tr_flavor_t f);
-/* Header timestamp and server id the store uses for its own events of flavour f are
- * the ones of the last transaction; nothing to do for callers. */
+/* GTID number of the first transaction of flavour f's active file (the next one to be
+ * written when the file holds none yet). MySQL's logical clock counts from it, so it is
+ * the same before and after a restart. */
+uint64_t tr_store_file_first_gtid(const tr_store_t *s, tr_flavor_t f);
 
 /* Appends complete events (encoded for tr_store_txn_pos) to flavour f. Not yet durable
  * or visible. Returns 0 or -errno (e.g. -ENOSPC); after an error the pending
