@@ -38,8 +38,14 @@ def run(cmd, **kw):
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300, **kw)
 
 
-needs_tirelay = pytest.mark.skipif(not os.access(cluster.tirelay_bin(), os.X_OK),
-                                   reason="tirelay binary not built (%s)" % cluster.tirelay_bin())
+# A missing binary is a failure, not a skip: these are the acceptance tests.
+needs_tirelay = pytest.mark.usefixtures("tirelay_built")
+
+
+@pytest.fixture(scope="session")
+def tirelay_built():
+    assert os.access(cluster.tirelay_bin(), os.X_OK), \
+        "tirelay binary not built (%s): build it or set TIRELAY_BIN" % cluster.tirelay_bin()
 
 
 @needs_tirelay

@@ -6,7 +6,7 @@ byte-identical to the store, start positions and their 1236 errors), and a
 real MariaDB 10.11 replica (blocking dump across rotations, heartbeats).
 
 Run: /usr/bin/python3 -m pytest -q tests/integration/test_server.py
-The fixture is compiled against the static libraries of $TIRELAY_BUILD
+The fixture binary (CMake target tr_serve_fixture) is taken from $TIRELAY_BUILD
 (default: the directory of $TIRELAY_BIN, else <repo>/build).
 """
 
@@ -31,25 +31,12 @@ def build_dir():
     return os.path.dirname(cluster.tirelay_bin())
 
 
-LIBS = ["libtr_relay.a", "libtr_store.a", "libtr_protocol.a", "libtr_proto_gen.a", "libtr_common.a"]
-PKGS = ["libuv", "openssl", "sqlite3", "zlib", "libprotobuf-c", "libmariadb", "grpc", "jansson", "inih"]
-
-
 @pytest.fixture(scope="module")
-def fixture_bin(tmp_path_factory):
-    b = build_dir()
-    libs = [os.path.join(b, x) for x in LIBS]
-    if not all(os.path.exists(x) for x in libs):
-        pytest.skip("tirelay static libraries not built in %s" % b)
-    out = str(tmp_path_factory.mktemp("fixture") / "tr_serve_fixture")
-    pc = subprocess.run(["pkg-config", "--libs"] + PKGS, stdout=subprocess.PIPE, check=True,
-                        universal_newlines=True).stdout.split()
-    cmd = (["cc", "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE", "-g",
-            "-I", os.path.join(REPO, "src"), "-I", os.path.join(b, "gen"),
-            os.path.join(REPO, "tests", "tools", "tr_serve_fixture.c"), "-o", out]
-           + libs + pc + ["-lpthread", "-lm"])
-    subprocess.run(cmd, check=True)
-    return out
+def fixture_bin():
+    """tests/tools/tr_serve_fixture.c, built by CMake next to the tirelay binary."""
+    path = os.path.join(build_dir(), "tr_serve_fixture")
+    assert os.access(path, os.X_OK), "tr_serve_fixture not built in %s (cmake --build)" % build_dir()
+    return path
 
 
 class Fixture:
