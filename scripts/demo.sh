@@ -14,6 +14,8 @@ for a in "$@"; do
   if [ "$a" = "--no-build" ]; then build=0; else args+=("$a"); fi
 done
 
+bash scripts/install-deps.sh
+
 if [ "$build" = 1 ]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build -j"$(nproc)" --target tirelay
