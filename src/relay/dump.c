@@ -62,15 +62,10 @@ struct tr_dump {
 static void fail(tr_dump_t *d, const char *fmt, ...) TR_PRINTF(2, 3);
 static void fail(tr_dump_t *d, const char *fmt, ...)
 {
-    char msg[400];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    tr_sess_vfail(d->sess, TR_ER_MASTER_FATAL_READ, fmt, ap);
     va_end(ap);
-    if (n < 0) {
-        msg[0] = '\0';
-    }
-    tr_sess_fail(d->sess, TR_ER_MASTER_FATAL_READ, "%s", msg);
 }
 
 /* Reads exactly len bytes at off (fewer only at end of file). Returns the count or -errno. */

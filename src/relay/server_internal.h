@@ -6,6 +6,7 @@
 #ifndef TR_RELAY_SERVER_INTERNAL_H
 #define TR_RELAY_SERVER_INTERNAL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,6 +80,8 @@ int tr_sess_send(tr_sess_t *s, tr_buf_t *b) TR_MUSTCHECK;
 size_t tr_sess_queued_bytes(const tr_sess_t *s);
 /* Sends ERR (code, its SQLSTATE, formatted message), logs once, closes after the flush. */
 void tr_sess_fail(tr_sess_t *s, uint16_t code, const char *fmt, ...) TR_PRINTF(3, 4);
+/* tr_sess_fail with a va_list (for wrappers that add their own context). */
+void tr_sess_vfail(tr_sess_t *s, uint16_t code, const char *fmt, va_list ap) TR_PRINTF(3, 0);
 /* Closes after the queued output has been flushed (end of a non-blocking dump). */
 void tr_sess_finish(tr_sess_t *s);
 const char *tr_sess_peer(const tr_sess_t *s);

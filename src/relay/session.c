@@ -250,11 +250,16 @@ static void put_err(tr_sess_t *s, uint16_t code, const char *fmt, ...)
 
 void tr_sess_fail(tr_sess_t *s, uint16_t code, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    tr_sess_vfail(s, code, fmt, ap);
     va_end(ap);
+}
+
+void tr_sess_vfail(tr_sess_t *s, uint16_t code, const char *fmt, va_list ap)
+{
+    char msg[512];
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
     if (n < 0) {
         msg[0] = '\0';
     }
