@@ -89,10 +89,10 @@ static void fill_store_opts(const tr_config_t *cfg, tr_store_opts_t *o, char *di
     o->gtid_domain_id = cfg->gtid_domain_id;
     o->gtid_start = cfg->gtid_start;
     /* Each listener serves its own flavour's file set. */
-    o->flavors[TR_FLAVOR_MYSQL] = cfg->listen.host[0] != '\0' || cfg->mariadb_listen.host[0] == '\0';
-    o->flavors[TR_FLAVOR_MARIADB] = false; /* MariaDB file set: not written yet */
+    o->flavors[TR_FLAVOR_MYSQL] = cfg->listen.host[0] != '\0';
+    o->flavors[TR_FLAVOR_MARIADB] = cfg->mariadb_listen.host[0] != '\0';
     o->server_version[TR_FLAVOR_MYSQL] = "8.0.36-tirelay";
-    o->server_version[TR_FLAVOR_MARIADB] = "10.11.6-MariaDB-tirelay";
+    o->server_version[TR_FLAVOR_MARIADB] = "10.11.6-MariaDB-tirelay-log";
 }
 
 int main(int argc, char **argv)
@@ -193,8 +193,9 @@ int main(int argc, char **argv)
     } else {
         uv_signal_start(&app.sigterm, on_signal, SIGTERM);
         uv_signal_start(&app.sigint, on_signal, SIGINT);
-        tr_log_info("main", "tirelay %s started listen=%s:%u store=%s", TR_VERSION, cfg.listen.host,
-                    cfg.listen.port, cfg.store_dir);
+        tr_log_info("main", "tirelay %s started listen=%s:%u mariadb-listen=%s:%u store=%s",
+                    TR_VERSION, cfg.listen.host, cfg.listen.port, cfg.mariadb_listen.host,
+                    cfg.mariadb_listen.port, cfg.store_dir);
     }
     uv_run(&app.loop, UV_RUN_DEFAULT);
     tr_relay_stop(app.relay);
