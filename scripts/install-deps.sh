@@ -9,7 +9,7 @@ PKGS=(
   # libraries
   libuv1-dev libssl-dev libsqlite3-dev zlib1g-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
-  libmariadb-dev libgrpc-dev libjansson-dev libinih-dev
+  libmariadb-dev libgrpc-dev libjansson-dev libinih-dev libcurl4-openssl-dev
   # test peers and the TiDB simulator
   mariadb-server mariadb-client etcd-server
   python3 python3-pytest python3-grpcio python3-protobuf python3-pymysql

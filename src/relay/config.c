@@ -41,7 +41,11 @@ void tr_config_defaults(tr_config_t *c)
     c->gtid_domain_id = 0;
     c->gtid_start = 1;
     c->heartbeat_default_ms = 0;
+    c->row_event_max_bytes = 8192;
+    c->dump_stall_timeout_ms = 60000;
+    c->caching_sha2_prefill = true;
     c->cluster_id = 0;
+    c->detect_interval_ms = 5000;
     c->initial_commit_ts = 0;
     snprintf(c->store_dir, sizeof(c->store_dir), "tirelay-data");
     snprintf(c->binlog_basename, sizeof(c->binlog_basename), "tirelay-bin");
@@ -335,11 +339,30 @@ static int on_key(void *user, const char *section, const char *name, const char 
             return parse_bool(v, &c->require_tls) == 0 ? 1
                                                         : fail(p, s, k, "expected on or off, got '%s'", v);
         }
+        if (strcmp(k, "caching-sha2-prefill") == 0) {
+            return parse_bool(v, &c->caching_sha2_prefill) == 0
+                       ? 1
+                       : fail(p, s, k, "expected on or off, got '%s'", v);
+        }
         if (strcmp(k, "heartbeat-period-ms") == 0) {
             if (parse_u64(v, 3600000, &u) != 0) {
                 return fail(p, s, k, "expected milliseconds 0..3600000, got '%s'", v);
             }
             c->heartbeat_default_ms = (uint32_t)u;
+            return 1;
+        }
+        if (strcmp(k, "binlog-row-event-max-size") == 0) {
+            if (parse_u64(v, 64u * 1024 * 1024, &u) != 0 || u < 256) {
+                return fail(p, s, k, "expected bytes 256..67108864, got '%s'", v);
+            }
+            c->row_event_max_bytes = (uint32_t)u;
+            return 1;
+        }
+        if (strcmp(k, "dump-stall-timeout-ms") == 0) {
+            if (parse_u64(v, 86400000, &u) != 0 || u < 100) {
+                return fail(p, s, k, "expected milliseconds 100..86400000, got '%s'", v);
+            }
+            c->dump_stall_timeout_ms = (uint32_t)u;
             return 1;
         }
     } else if (strcmp(s, "users") == 0) {
@@ -367,6 +390,31 @@ static int on_key(void *user, const char *section, const char *name, const char 
         if (strcmp(k, "pd-urls") == 0) {
             return copy_str(c->pd_urls, sizeof(c->pd_urls), v) == 0 ? 1
                                                                      : fail(p, s, k, "too long: '%s'", v);
+        }
+        if (strcmp(k, "node-id") == 0) {
+            return copy_str(c->node_id, sizeof(c->node_id), v) == 0 ? 1
+                                                                     : fail(p, s, k, "too long: '%s'", v);
+        }
+        if (strcmp(k, "advertise-addr") == 0) {
+            tr_addr_t a;
+            if (tr_addr_parse(&a, v) != 0 || copy_str(c->advertise_addr, sizeof(c->advertise_addr), v) != 0) {
+                return fail(p, s, k, "expected host:port, got '%s'", v);
+            }
+            return 1;
+        }
+        if (strcmp(k, "detect-interval") == 0) {
+            if (parse_u64(v, 3600, &u) != 0 || u == 0) {
+                return fail(p, s, k, "expected seconds 1..3600, got '%s'", v);
+            }
+            c->detect_interval_ms = (uint32_t)u * 1000;
+            return 1;
+        }
+        if (strcmp(k, "stop-state") == 0) {
+            if (strcmp(v, "paused") != 0 && strcmp(v, "offline") != 0) {
+                return fail(p, s, k, "expected paused or offline, got '%s'", v);
+            }
+            c->stop_offline = strcmp(v, "offline") == 0;
+            return 1;
         }
         if (strcmp(k, "cluster-id") == 0) {
             if (parse_u64(v, UINT64_MAX, &u) != 0) {

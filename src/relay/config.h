@@ -43,7 +43,10 @@ typedef struct {
     char tls_cert[512];
     char tls_key[512];
     bool require_tls;
+    bool caching_sha2_prefill; /* caching_sha2_password fast path from the first login */
     uint32_t heartbeat_default_ms; /* when a replica asks for none: 0 = none */
+    uint32_t row_event_max_bytes;  /* start a new rows event past this size (default 8192) */
+    uint32_t dump_stall_timeout_ms; /* close a dump whose client reads nothing this long */
 
     /* [users] */
     tr_user_t users[TR_CONFIG_MAX_USERS];
@@ -53,6 +56,10 @@ typedef struct {
     tr_addr_t pumps[TR_CONFIG_MAX_PUMPS];
     size_t n_pumps;
     char pd_urls[1024];
+    char node_id[128];          /* our Drainer node id in etcd; empty = hostname:port of listen */
+    char advertise_addr[256];   /* "host" of our etcd entry; empty = the listen address */
+    uint32_t detect_interval_ms; /* Pump list refresh period (discovery mode) */
+    bool stop_offline;          /* clean stop writes state offline instead of paused */
     uint64_t cluster_id;
     char tidb_user[64];
     char tidb_password[128];

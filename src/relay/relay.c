@@ -6,6 +6,30 @@
  * whenever the merge has nothing more to release or the group is large.
  * Holds no byte layouts: decoding lives in protocol/, translation in
  * translate.c, durability in store/.
+ *
+ * Pump membership (shared/spec/tidb-binlog.md section 5.2, TB
+ * drainer/collector.go handlePumpStatusUpdate). Static mode: one member per
+ * configured address, always online. Discovery mode: the discovery thread
+ * reports the etcd Pump list and reconcile() applies it:
+ *  - an unknown Pump in any state but offline becomes a merge source that
+ *    starts at the merge's last released commit_ts (nothing at or below it
+ *    can be released twice) and, unless paused, gets a pump client; all new
+ *    sources of one list are added under one lock before any client starts,
+ *    so at startup no Pump's binlogs are released before every Pump is in;
+ *  - paused: the client stops but the source stays, so the merge waits for
+ *    it (as Drainer: a paused Pump may still hold binlogs we have not pulled,
+ *    and after a resume it is pulled from where it stopped);
+ *  - online again, or a new host: the client (re)starts from the last
+ *    commit_ts it delivered; pausing/closing change nothing;
+ *  - offline: the Pump leaves the merge once everything up to the
+ *    maxCommitTS it published has been pulled and released (the writer
+ *    checks this before each pop); then its client stops and it is forgotten.
+ * An unreachable Pump still online in etcd stalls output: its source has no
+ * head and no watermark, so nothing above its last binlog is released.
+ *
+ * Our Drainer maxCommitTS (durable_ts) is the merge watermark taken when the
+ * writer has committed everything released so far: every binlog at or below
+ * it is durable or will never come, which is what a closing Pump waits for.
  */
 #include "relay/relay.h"
 
@@ -17,12 +41,14 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "protocol/tidb_binlog.h"
+#include "relay/discovery.h"
 #include "relay/merge.h"
 #include "relay/pump_client.h"
 #include "relay/schema.h"
@@ -31,6 +57,25 @@
 
 #define MAX_QUEUED_PER_PUMP 1024 /* transactions waiting per Pump before it blocks */
 #define MAX_GROUP_TXNS      512  /* transactions per group commit at most */
+#define MAX_MEMBERS         256  /* Pumps known at once */
+#define OFFLINE_WARN_MS     30000 /* an offline Pump not drained yet: one warning per period */
+
+/* One Pump. Fields marked (mu) are read by pump threads or the writer under
+ * r->mu; the rest belong to whoever holds r->members_mu. */
+typedef struct {
+    char node_id[128];
+    char host[256];
+    uint32_t source_id;       /* merge source id, never reused */
+    tr_node_state_t state;    /* last state applied */
+    tr_pump_client_t *client; /* NULL while not pulling */
+    int64_t resume_ts;        /* restart point of a stopped client */
+    int64_t offline_max;      /* (mu) leave once pulled_ts reaches it; when leaving */
+    int64_t pulled_ts;        /* (mu) last commit_ts pushed or watermarked (or the start offset) */
+    bool leaving;             /* (mu) offline: leave the merge once drained */
+    bool in_merge;            /* (mu) false once the writer removed the source */
+    bool cancelling;          /* (mu) the client is being stopped: refuse deliveries */
+    int64_t warned_ms;        /* last "offline not drained" warning */
+} member_t;
 
 typedef struct {
     size_t len;
@@ -47,8 +92,14 @@ struct tr_relay {
     tr_merge_t *merge;    /* under mu */
     bool stopping;        /* under mu */
 
-    tr_pump_client_t *pumps[TR_CONFIG_MAX_PUMPS];
-    size_t n_pumps;
+    /* Members: the array changes under both locks, so pump threads (mu) and
+     * the discovery thread (members_mu) each see it consistent. */
+    pthread_mutex_t members_mu;
+    member_t *members[MAX_MEMBERS];
+    size_t n_members;
+    uint32_t next_source_id;
+    tr_discovery_t *discovery;
+    _Atomic int64_t durable_ts; /* our Drainer maxCommitTS, see the file comment */
 
     pthread_t writer;
     bool writer_started;
@@ -91,12 +142,30 @@ static void nap(tr_relay_t *r, int ms)
 
 /* ---------------------------------------------------------------- pump side */
 
+/* The member of a merge source id, or NULL. Caller holds mu or members_mu. */
+static member_t *member_by_source(tr_relay_t *r, uint32_t source_id)
+{
+    for (size_t i = 0; i < r->n_members; i++) {
+        if (r->members[i]->source_id == source_id) {
+            return r->members[i];
+        }
+    }
+    return NULL;
+}
+
+/* Whether deliveries from m are refused now. Caller holds mu. */
+static bool refuses(tr_relay_t *r, const member_t *m)
+{
+    return r->stopping || m == NULL || m->cancelling || !m->in_merge;
+}
+
 static int on_binlog(void *arg, uint32_t pump_id, const uint8_t *payload, size_t len,
                      const tr_tidb_binlog_t *b)
 {
     tr_relay_t *r = arg;
     pthread_mutex_lock(&r->mu);
-    if (r->stopping) {
+    member_t *m = member_by_source(r, pump_id);
+    if (refuses(r, m)) {
         pthread_mutex_unlock(&r->mu);
         return -1;
     }
@@ -104,10 +173,10 @@ static int on_binlog(void *arg, uint32_t pump_id, const uint8_t *payload, size_t
     if (tr_tidb_binlog_is_fake(b)) {
         rc = tr_merge_watermark(r->merge, pump_id, b->commit_ts);
     } else if (b->tp == TR_TIDB_BINLOG_COMMIT) {
-        while (!r->stopping && tr_merge_queued(r->merge, pump_id) >= MAX_QUEUED_PER_PUMP) {
+        while (!refuses(r, m) && tr_merge_queued(r->merge, pump_id) >= MAX_QUEUED_PER_PUMP) {
             pthread_cond_wait(&r->space, &r->mu);
         }
-        if (r->stopping) {
+        if (refuses(r, m)) {
             pthread_mutex_unlock(&r->mu);
             return -1;
         }
@@ -120,6 +189,9 @@ static int on_binlog(void *arg, uint32_t pump_id, const uint8_t *payload, size_t
         }
     }
     if (rc == 0) {
+        if (b->commit_ts > m->pulled_ts) {
+            m->pulled_ts = b->commit_ts;
+        }
         pthread_cond_signal(&r->ready);
     }
     pthread_mutex_unlock(&r->mu);
@@ -204,6 +276,7 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
     ctx.gtid_domain_id = r->cfg->gtid_domain_id;
     ctx.timestamp = tr_tso_seconds(b->commit_ts);
     ctx.commit_ts_us = tr_tso_micros(b->commit_ts);
+    ctx.row_event_max_bytes = r->cfg->row_event_max_bytes;
     next_clock(r, &ctx);
 
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
@@ -339,6 +412,55 @@ static void fail_stop(tr_relay_t *r)
     pthread_mutex_unlock(&r->mu);
 }
 
+static void drop_pending(void *data);
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Removes offline Pumps that have been drained: nothing queued and pulled up
+ * to the maxCommitTS they published. Caller holds mu (writer thread). */
+static void reap_offline(tr_relay_t *r)
+{
+    for (size_t i = 0; i < r->n_members; i++) {
+        member_t *m = r->members[i];
+        if (!m->in_merge || !m->leaving) {
+            continue;
+        }
+        if (tr_merge_queued(r->merge, m->source_id) == 0 && m->pulled_ts >= m->offline_max) {
+            tr_merge_remove_source(r->merge, m->source_id, drop_pending);
+            m->in_merge = false;
+            tr_log_info("relay", "offline pump left the merge node_id=%s last_ts=%" PRId64,
+                        m->node_id, m->pulled_ts);
+            tr_discovery_notify(r->discovery); /* stop its client soon */
+            continue;
+        }
+        int64_t now = mono_ms();
+        if (now - m->warned_ms >= OFFLINE_WARN_MS) {
+            if (m->warned_ms != 0) {
+                tr_log_warn("relay",
+                            "offline pump not drained yet, output waits for it node_id=%s "
+                            "pulled_ts=%" PRId64 " max_commit_ts=%" PRId64,
+                            m->node_id, m->pulled_ts, m->offline_max);
+            }
+            m->warned_ms = now;
+        }
+    }
+}
+
+/* Everything released is committed and nothing more is releasable: the merge
+ * watermark is durable progress. Caller holds mu (writer thread). */
+static void note_durable(tr_relay_t *r)
+{
+    int64_t w = tr_merge_watermark_ts(r->merge);
+    if (w > atomic_load(&r->durable_ts)) {
+        atomic_store(&r->durable_ts, w);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     tr_relay_t *r = arg;
@@ -355,6 +477,7 @@ static void *writer_main(void *arg)
                 }
                 return NULL;
             }
+            reap_offline(r);
             if (tr_merge_pop(r->merge, &item, &dropped)) {
                 break;
             }
@@ -368,6 +491,7 @@ static void *writer_main(void *arg)
                 pthread_mutex_lock(&r->mu);
                 continue;
             }
+            note_durable(r);
             pthread_cond_wait(&r->ready, &r->mu);
         }
         pthread_cond_broadcast(&r->space);
@@ -397,12 +521,216 @@ static void *writer_main(void *arg)
     }
 }
 
-/* ---------------------------------------------------------------- lifecycle */
+/* ---------------------------------------------------------------- membership */
 
 static void drop_pending(void *data)
 {
     tr_free(data);
 }
+
+static member_t *member_by_node(tr_relay_t *r, const char *node_id)
+{
+    for (size_t i = 0; i < r->n_members; i++) {
+        if (strcmp(r->members[i]->node_id, node_id) == 0) {
+            return r->members[i];
+        }
+    }
+    return NULL;
+}
+
+/* Starts pulling m from `from`. Caller holds members_mu. */
+static void start_client(tr_relay_t *r, member_t *m, int64_t from)
+{
+    tr_pump_client_opts_t o = {
+        .pump_id = m->source_id,
+        .addr = m->host,
+        .cluster_id = r->cfg->cluster_id,
+        .start_commit_ts = from,
+        .deliver = on_binlog,
+        .arg = r,
+    };
+    pthread_mutex_lock(&r->mu);
+    m->cancelling = false;
+    pthread_mutex_unlock(&r->mu);
+    int rc = tr_pump_client_start(&o, &m->client);
+    if (rc != 0) {
+        /* Retried at the next list (discovery) or never (static: a config error). */
+        tr_log_error("relay", "cannot start a pump client node_id=%s addr=%s: %s", m->node_id,
+                     m->host, tr_strerror(rc));
+        m->client = NULL;
+        m->resume_ts = from;
+        return;
+    }
+    tr_log_info("relay", "pulling from pump node_id=%s addr=%s start_commit_ts=%" PRId64,
+                m->node_id, m->host, from);
+}
+
+/* Stops m's client (if any), keeping where it got to. Caller holds members_mu. */
+static void stop_client(tr_relay_t *r, member_t *m)
+{
+    if (m->client == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&r->mu);
+    m->cancelling = true; /* a delivery blocked on queue space gives up */
+    pthread_cond_broadcast(&r->space);
+    pthread_mutex_unlock(&r->mu);
+    tr_pump_client_stop(m->client);
+    pthread_mutex_lock(&r->mu);
+    m->resume_ts = m->pulled_ts; /* the client delivered exactly up to here */
+    pthread_mutex_unlock(&r->mu);
+    m->client = NULL;
+}
+
+/* Frees m after its source left the merge. Caller holds members_mu. */
+static void forget_member(tr_relay_t *r, member_t *m)
+{
+    stop_client(r, m);
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n_members; i++) {
+        if (r->members[i] == m) {
+            r->members[i] = r->members[--r->n_members];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    tr_log_info("relay", "pump forgotten node_id=%s", m->node_id);
+    tr_free(m);
+}
+
+/*
+ * Applies one Pump list (discovery thread; static mode calls it once at
+ * start). New members first join the merge together under one lock, then
+ * clients start; then known members follow their state.
+ */
+static void reconcile(tr_relay_t *r, const tr_node_status_t *pumps, size_t n)
+{
+    pthread_mutex_lock(&r->members_mu);
+    if (is_stopping(r)) {
+        pthread_mutex_unlock(&r->members_mu);
+        return;
+    }
+    /* Members whose source the writer removed. */
+    for (size_t i = 0; i < r->n_members;) {
+        member_t *m = r->members[i];
+        pthread_mutex_lock(&r->mu);
+        bool gone = !m->in_merge;
+        pthread_mutex_unlock(&r->mu);
+        if (gone) {
+            forget_member(r, m); /* moves the last member into slot i */
+        } else {
+            i++;
+        }
+    }
+
+    /* New Pumps join the merge at its last released commit_ts. */
+    member_t *fresh[MAX_MEMBERS];
+    size_t n_fresh = 0;
+    int64_t join_ts = 0;
+    pthread_mutex_lock(&r->mu);
+    join_ts = tr_merge_last_ts(r->merge);
+    for (size_t i = 0; i < n; i++) {
+        const tr_node_status_t *st = &pumps[i];
+        if (st->state == TR_NODE_OFFLINE || st->state == TR_NODE_UNKNOWN ||
+            member_by_node(r, st->node_id) != NULL) {
+            continue;
+        }
+        if (st->host[0] == '\0' || r->n_members == MAX_MEMBERS) {
+            tr_log_warn("relay", "pump ignored (no host or too many pumps) node_id=%s",
+                        st->node_id);
+            continue;
+        }
+        member_t *m = tr_calloc(1, sizeof(*m));
+        snprintf(m->node_id, sizeof(m->node_id), "%s", st->node_id);
+        snprintf(m->host, sizeof(m->host), "%s", st->host);
+        m->source_id = r->next_source_id++;
+        m->state = st->state;
+        m->resume_ts = join_ts;
+        m->pulled_ts = join_ts;
+        m->in_merge = true;
+        int rc = tr_merge_add_source(r->merge, m->source_id);
+        TR_ASSERT(rc == 0); /* source ids are never reused */
+        r->members[r->n_members++] = m;
+        fresh[n_fresh++] = m;
+    }
+    pthread_mutex_unlock(&r->mu);
+    for (size_t i = 0; i < n_fresh; i++) {
+        member_t *m = fresh[i];
+        tr_log_info("relay", "pump joined node_id=%s addr=%s state=%s join_commit_ts=%" PRId64,
+                    m->node_id, m->host, tr_node_state_name(m->state), join_ts);
+        if (m->state != TR_NODE_PAUSED) {
+            start_client(r, m, join_ts);
+        }
+    }
+
+    /* Known Pumps follow their state. */
+    for (size_t i = 0; i < n; i++) {
+        const tr_node_status_t *st = &pumps[i];
+        member_t *m = member_by_node(r, st->node_id);
+        bool is_fresh = false;
+        for (size_t k = 0; k < n_fresh; k++) {
+            is_fresh = is_fresh || fresh[k] == m;
+        }
+        if (m == NULL || is_fresh) {
+            continue;
+        }
+        tr_node_state_t old = m->state;
+        m->state = st->state;
+        if (st->state != old) {
+            tr_log_info("relay", "pump state node_id=%s %s -> %s max_commit_ts=%" PRId64,
+                        m->node_id, tr_node_state_name(old), tr_node_state_name(st->state),
+                        st->max_commit_ts);
+        }
+        switch (st->state) {
+        case TR_NODE_PAUSED:
+            stop_client(r, m); /* the source stays: the merge waits for it */
+            break;
+        case TR_NODE_ONLINE:
+        case TR_NODE_OFFLINE:
+            if (m->client != NULL && strcmp(m->host, st->host) != 0 && st->host[0] != '\0') {
+                tr_log_info("relay", "pump moved node_id=%s %s -> %s", m->node_id, m->host,
+                            st->host);
+                stop_client(r, m);
+            }
+            if (st->host[0] != '\0') {
+                snprintf(m->host, sizeof(m->host), "%s", st->host);
+            }
+            if (st->state == TR_NODE_OFFLINE) {
+                pthread_mutex_lock(&r->mu);
+                bool drained = m->pulled_ts >= st->max_commit_ts;
+                if (!m->leaving) {
+                    m->leaving = true;
+                    m->offline_max = st->max_commit_ts;
+                    pthread_cond_signal(&r->ready); /* the writer checks whether it is drained */
+                }
+                pthread_mutex_unlock(&r->mu);
+                if (drained) {
+                    break; /* nothing left to pull */
+                }
+            }
+            if (m->client == NULL) {
+                start_client(r, m, m->resume_ts);
+            }
+            break;
+        default:
+            break; /* pausing, closing, unknown: no change, as Drainer */
+        }
+    }
+    pthread_mutex_unlock(&r->members_mu);
+}
+
+static void on_pumps(void *arg, const tr_node_status_t *pumps, size_t n)
+{
+    reconcile(arg, pumps, n);
+}
+
+static int64_t progress_ts(void *arg)
+{
+    tr_relay_t *r = arg;
+    return atomic_load(&r->durable_ts);
+}
+
+/* ---------------------------------------------------------------- lifecycle */
 
 int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_checkpoint_t *cp,
                    tr_relay_t **out, const char **why)
@@ -411,10 +739,12 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
     r->cfg = cfg;
     r->store = store;
     pthread_mutex_init(&r->mu, NULL);
+    pthread_mutex_init(&r->members_mu, NULL);
     pthread_cond_init(&r->ready, NULL);
     pthread_cond_init(&r->space, NULL);
     atomic_init(&r->failed, false);
     int64_t start_ts = cp->has_txn ? cp->commit_ts : cfg->initial_commit_ts;
+    atomic_init(&r->durable_ts, start_ts);
     r->next_gtid_no = cp->has_txn ? cp->gtid_no + 1 : cfg->gtid_start;
     r->merge = tr_merge_new(start_ts);
     r->schema = tr_schema_new();
@@ -422,17 +752,11 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
     tr_arena_init(&r->arena, 256 * 1024);
     tr_buf_init(&r->out, 1024u * 1024 * 1024);
 
-    if (cfg->n_pumps == 0) {
-        *why = "no Pump configured ([upstream] pumps); pd-urls discovery is not available yet";
+    bool discovery = cfg->pd_urls[0] != '\0';
+    if (!discovery && cfg->n_pumps == 0) {
+        *why = "no Pump configured: set [upstream] pumps or pd-urls";
         tr_relay_stop(r);
-        return TR_EUNSUPPORTED;
-    }
-    for (size_t i = 0; i < cfg->n_pumps; i++) {
-        if (tr_merge_add_source(r->merge, (uint32_t)i) != 0) {
-            *why = "cannot add merge source";
-            tr_relay_stop(r);
-            return TR_EUNSUPPORTED;
-        }
+        return TR_ECONFIG;
     }
     if (pthread_create(&r->writer, NULL, writer_main, r) != 0) {
         *why = "cannot start the writer thread";
@@ -440,26 +764,60 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
         return -EAGAIN;
     }
     r->writer_started = true;
-    for (size_t i = 0; i < cfg->n_pumps; i++) {
-        char addr[300];
-        snprintf(addr, sizeof(addr), "%s:%u", cfg->pumps[i].host, cfg->pumps[i].port);
-        tr_pump_client_opts_t o = {
-            .pump_id = (uint32_t)i,
-            .addr = addr,
-            .cluster_id = cfg->cluster_id,
-            .start_commit_ts = start_ts,
-            .deliver = on_binlog,
-            .arg = r,
-        };
-        int rc = tr_pump_client_start(&o, &r->pumps[i]);
-        if (rc != 0) {
-            *why = "cannot start a pump client";
-            tr_relay_stop(r);
-            return rc;
+    if (!discovery) {
+        /* Static mode: every configured Pump, online for good. */
+        tr_node_status_t *list = tr_calloc(cfg->n_pumps, sizeof(*list));
+        for (size_t i = 0; i < cfg->n_pumps; i++) {
+            snprintf(list[i].host, sizeof(list[i].host), "%.240s:%u", cfg->pumps[i].host,
+                     cfg->pumps[i].port);
+            snprintf(list[i].node_id, sizeof(list[i].node_id), "%.120s", list[i].host);
+            list[i].state = TR_NODE_ONLINE;
         }
-        r->n_pumps++;
-        tr_log_info("relay", "pulling from pump addr=%s start_commit_ts=%" PRId64, addr, start_ts);
+        reconcile(r, list, cfg->n_pumps);
+        tr_free(list);
+        *out = r;
+        return 0;
     }
+
+    char node_id[128];
+    char host[256];
+    const tr_addr_t *a = cfg->listen.host[0] != '\0' ? &cfg->listen : &cfg->mariadb_listen;
+    if (cfg->node_id[0] != '\0') {
+        snprintf(node_id, sizeof(node_id), "%s", cfg->node_id);
+    } else {
+        char hn[100];
+        if (gethostname(hn, sizeof(hn)) != 0) {
+            snprintf(hn, sizeof(hn), "tirelay");
+        }
+        hn[sizeof(hn) - 1] = '\0';
+        snprintf(node_id, sizeof(node_id), "%s:%u", hn, a->port);
+    }
+    if (cfg->advertise_addr[0] != '\0') {
+        snprintf(host, sizeof(host), "%s", cfg->advertise_addr);
+    } else {
+        snprintf(host, sizeof(host), "%.240s:%u", a->host, a->port);
+    }
+    tr_discovery_opts_t o = {
+        .pd_urls = cfg->pd_urls,
+        .node_id = node_id,
+        .host = host,
+        .detect_interval_ms = cfg->detect_interval_ms,
+        .heartbeat_ms = 1000,
+        .stop_offline = cfg->stop_offline,
+        .on_pumps = on_pumps,
+        .progress = progress_ts,
+        .arg = r,
+    };
+    tr_discovery_t *d = NULL;
+    int rc = tr_discovery_start(&o, &d);
+    if (rc != 0) {
+        *why = "cannot start Pump discovery (check [upstream] pd-urls)";
+        tr_relay_stop(r);
+        return rc;
+    }
+    pthread_mutex_lock(&r->mu);
+    r->discovery = d;
+    pthread_mutex_unlock(&r->mu);
     *out = r;
     return 0;
 }
@@ -474,20 +832,27 @@ void tr_relay_stop(tr_relay_t *r)
     pthread_cond_broadcast(&r->ready);
     pthread_cond_broadcast(&r->space);
     pthread_mutex_unlock(&r->mu);
-    for (size_t i = 0; i < r->n_pumps; i++) {
-        tr_pump_client_stop(r->pumps[i]);
+    pthread_mutex_lock(&r->members_mu);
+    for (size_t i = 0; i < r->n_members; i++) {
+        stop_client(r, r->members[i]);
     }
+    pthread_mutex_unlock(&r->members_mu);
     if (r->writer_started) {
         pthread_join(r->writer, NULL);
     }
+    /* After the writer: the final state carries the final durable progress. */
+    tr_discovery_stop(r->discovery);
+    r->discovery = NULL;
     tr_merge_item_t item;
     bool dropped;
     while (r->merge != NULL && tr_merge_pop(r->merge, &item, &dropped)) {
         tr_free(item.data);
     }
-    for (size_t i = 0; r->merge != NULL && i < r->cfg->n_pumps; i++) {
-        tr_merge_remove_source(r->merge, (uint32_t)i, drop_pending);
+    for (size_t i = 0; i < r->n_members; i++) {
+        tr_merge_remove_source(r->merge, r->members[i]->source_id, drop_pending);
+        tr_free(r->members[i]);
     }
+    r->n_members = 0;
     tr_merge_free(r->merge);
     tr_schema_fetch_free(r->fetch);
     tr_schema_free(r->schema);
@@ -495,6 +860,7 @@ void tr_relay_stop(tr_relay_t *r)
     tr_buf_cleanup(&r->out);
     pthread_cond_destroy(&r->ready);
     pthread_cond_destroy(&r->space);
+    pthread_mutex_destroy(&r->members_mu);
     pthread_mutex_destroy(&r->mu);
     tr_free(r);
 }
