@@ -336,6 +336,24 @@ void tr_evt_put_heartbeat(tr_evt_writer_t *w, uint32_t pos, const char *name, si
     evt_finish(w, w->has_crc, true, pos);
 }
 
+void tr_evt_put_heartbeat_v2(tr_evt_writer_t *w, uint64_t pos, const char *name, size_t name_len)
+{
+    uint32_t saved_ts = w->timestamp;
+    w->timestamp = 0;
+    tr_evt_begin(w, TR_EVT_HEARTBEAT_V2, 0);
+    w->timestamp = saved_ts;
+    /* TLV fields, each lenenc type + lenenc length + value (MySQL 8.0.26
+     * Heartbeat_event_v2): 1 = log file name, 2 = position as a lenenc
+     * integer; then the end mark 0. */
+    tr_buf_put_lenenc(w->out, 1);
+    tr_buf_put_lenenc_str(w->out, name, name_len);
+    tr_buf_put_lenenc(w->out, 2);
+    tr_buf_put_lenenc(w->out, tr_lenenc_size(pos));
+    tr_buf_put_lenenc(w->out, pos);
+    tr_buf_put_lenenc(w->out, 0);
+    evt_finish(w, w->has_crc, true, (uint32_t)pos);
+}
+
 /* ------------------------------------------------------------ row events */
 
 /* Metadata bytes a column type carries in TABLE_MAP (spec 7.2). */
@@ -421,8 +439,167 @@ static bool is_numeric_type(uint8_t t)
 
 enum {
     TM_OPT_SIGNEDNESS = 1,
+    TM_OPT_DEFAULT_CHARSET = 2,
     TM_OPT_COLUMN_NAME = 4,
+    TM_OPT_SET_STR_VALUE = 5,
+    TM_OPT_ENUM_STR_VALUE = 6,
+    TM_OPT_SIMPLE_PRIMARY_KEY = 8,
+    TM_OPT_ENUM_AND_SET_DEFAULT_CHARSET = 10,
+    TM_OPT_COLUMN_VISIBILITY = 12,
 };
+
+#define COLLATION_FALLBACK 45 /* utf8mb4_general_ci */
+
+/* The real type of a column: STRING (254) hides CHAR, ENUM and SET in its meta. */
+static uint8_t real_type(const tr_col_def_t *c)
+{
+    if (c->type != 254) {
+        return c->type;
+    }
+    uint8_t b0 = (uint8_t)(c->meta >> 8);
+    return (b0 & 0x30) != 0x30 ? (uint8_t)(b0 | 0x30) : b0;
+}
+
+/* MySQL's is_character_type: strings and blobs, not ENUM/SET/JSON/GEOMETRY. */
+static bool is_character_col(const tr_col_def_t *c)
+{
+    uint8_t t = real_type(c);
+    return t == 15 || t == 253 || t == 254 || t == 249 || t == 250 || t == 251 || t == 252;
+}
+
+static bool is_enum_set_col(const tr_col_def_t *c, uint8_t want)
+{
+    uint8_t t = real_type(c);
+    return want == 0 ? (t == 247 || t == 248) : t == want;
+}
+
+static uint16_t col_collation(const tr_col_def_t *c)
+{
+    return c->collation ? c->collation : COLLATION_FALLBACK;
+}
+
+/* DEFAULT_CHARSET-style TLV over the columns selected by enum_set (false: character
+ * columns): lenenc(most common collation), then pairs lenenc(ordinal), lenenc(collation). */
+static void put_default_charset(tr_buf_t *b, uint8_t tlv, const tr_col_def_t *cols, size_t ncols,
+                                bool enum_set)
+{
+    size_t nsel = 0;
+    uint16_t best = 0;
+    size_t best_n = 0;
+    for (size_t i = 0; i < ncols; i++) {
+        bool sel = enum_set ? is_enum_set_col(&cols[i], 0) : is_character_col(&cols[i]);
+        if (!sel) {
+            continue;
+        }
+        nsel++;
+        uint16_t cl = col_collation(&cols[i]);
+        size_t cnt = 0;
+        for (size_t j = 0; j < ncols; j++) {
+            bool selj = enum_set ? is_enum_set_col(&cols[j], 0) : is_character_col(&cols[j]);
+            cnt += (selj && col_collation(&cols[j]) == cl) ? 1 : 0;
+        }
+        if (cnt > best_n) {
+            best_n = cnt;
+            best = cl;
+        }
+    }
+    if (nsel == 0) {
+        return;
+    }
+    size_t len = tr_lenenc_size(best);
+    size_t k = 0;
+    for (size_t pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            tr_buf_put_u8(b, tlv);
+            tr_buf_put_lenenc(b, len);
+            tr_buf_put_lenenc(b, best);
+        }
+        k = 0;
+        for (size_t i = 0; i < ncols; i++) {
+            bool sel = enum_set ? is_enum_set_col(&cols[i], 0) : is_character_col(&cols[i]);
+            if (!sel) {
+                continue;
+            }
+            uint16_t cl = col_collation(&cols[i]);
+            if (cl != best) {
+                if (pass == 0) {
+                    len += tr_lenenc_size(k) + tr_lenenc_size(cl);
+                } else {
+                    tr_buf_put_lenenc(b, k);
+                    tr_buf_put_lenenc(b, cl);
+                }
+            }
+            k++;
+        }
+    }
+}
+
+/* SET_STR_VALUE / ENUM_STR_VALUE: per column of real type want, lenenc count + lenenc strings. */
+static void put_str_values(tr_buf_t *b, uint8_t tlv, const tr_col_def_t *cols, size_t ncols,
+                           uint8_t want)
+{
+    size_t len = 0;
+    bool any = false;
+    for (size_t i = 0; i < ncols; i++) {
+        if (!is_enum_set_col(&cols[i], want)) {
+            continue;
+        }
+        any = true;
+        len += tr_lenenc_size(cols[i].n_elems);
+        for (size_t e = 0; e < cols[i].n_elems; e++) {
+            size_t n = cols[i].elems[e] ? strlen(cols[i].elems[e]) : 0;
+            len += tr_lenenc_size(n) + n;
+        }
+    }
+    if (!any) {
+        return;
+    }
+    tr_buf_put_u8(b, tlv);
+    tr_buf_put_lenenc(b, len);
+    for (size_t i = 0; i < ncols; i++) {
+        if (!is_enum_set_col(&cols[i], want)) {
+            continue;
+        }
+        tr_buf_put_lenenc(b, cols[i].n_elems);
+        for (size_t e = 0; e < cols[i].n_elems; e++) {
+            const char *v = cols[i].elems[e] ? cols[i].elems[e] : "";
+            tr_buf_put_lenenc_str(b, v, strlen(v));
+        }
+    }
+}
+
+/* SIMPLE_PRIMARY_KEY: lenenc column indexes in key order (pk_pos 1, 2, ...). */
+static void put_primary_key(tr_buf_t *b, const tr_col_def_t *cols, size_t ncols)
+{
+    size_t len = 0;
+    size_t nkey = 0;
+    for (size_t i = 0; i < ncols; i++) {
+        if (cols[i].pk_pos > 0) {
+            len += tr_lenenc_size(i);
+            nkey++;
+        }
+    }
+    if (nkey == 0) {
+        return;
+    }
+    tr_buf_put_u8(b, TM_OPT_SIMPLE_PRIMARY_KEY);
+    tr_buf_put_lenenc(b, len);
+    for (uint16_t pos = 1; nkey > 0 && pos <= ncols; pos++) {
+        for (size_t i = 0; i < ncols; i++) {
+            if (cols[i].pk_pos == pos) {
+                tr_buf_put_lenenc(b, i);
+                nkey--;
+            }
+        }
+    }
+    /* Columns with duplicate or out-of-range positions still get listed once each. */
+    for (size_t i = 0; nkey > 0 && i < ncols; i++) {
+        if (cols[i].pk_pos > ncols) {
+            tr_buf_put_lenenc(b, i);
+            nkey--;
+        }
+    }
+}
 
 void tr_evt_put_table_map(tr_evt_writer_t *w, uint64_t table_id, const char *db, size_t db_len,
                           const char *table, size_t table_len, const tr_col_def_t *cols,
@@ -495,6 +672,7 @@ void tr_evt_put_table_map(tr_evt_writer_t *w, uint64_t table_id, const char *db,
             }
         }
     }
+    put_default_charset(b, TM_OPT_DEFAULT_CHARSET, cols, ncols, false);
     /* COLUMN_NAME: per column lenenc length + name. */
     size_t names_len = 0;
     for (size_t i = 0; i < ncols; i++) {
@@ -507,6 +685,22 @@ void tr_evt_put_table_map(tr_evt_writer_t *w, uint64_t table_id, const char *db,
         for (size_t i = 0; i < ncols; i++) {
             size_t n = cols[i].name ? strlen(cols[i].name) : 0;
             tr_buf_put_lenenc_str(b, cols[i].name ? cols[i].name : "", n);
+        }
+    }
+    put_str_values(b, TM_OPT_SET_STR_VALUE, cols, ncols, 248);
+    put_str_values(b, TM_OPT_ENUM_STR_VALUE, cols, ncols, 247);
+    put_primary_key(b, cols, ncols);
+    put_default_charset(b, TM_OPT_ENUM_AND_SET_DEFAULT_CHARSET, cols, ncols, true);
+    if (w->flavor == TR_FLAVOR_MYSQL && ncols > 0) {
+        size_t vbytes = (ncols + 7) / 8;
+        tr_buf_put_u8(b, TM_OPT_COLUMN_VISIBILITY);
+        tr_buf_put_lenenc(b, vbytes);
+        uint8_t *vb = tr_buf_extend(b, vbytes);
+        if (vb != NULL) {
+            memset(vb, 0, vbytes);
+            for (size_t i = 0; i < ncols; i++) {
+                vb[i / 8] |= (uint8_t)(0x80u >> (i % 8)); /* MSB first, 1 = visible */
+            }
         }
     }
     tr_evt_end(w);

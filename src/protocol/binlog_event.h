@@ -200,6 +200,10 @@ void tr_evt_put_rotate(tr_evt_writer_t *w, uint64_t next_pos, const char *name, 
 
 /* HEARTBEAT (27): log_pos = pos (u32), body = file name, timestamp 0. */
 void tr_evt_put_heartbeat(tr_evt_writer_t *w, uint32_t pos, const char *name, size_t name_len);
+/* HEARTBEAT_LOG_EVENT_V2 (41, MySQL 8.0.26+): body = TLVs (lenenc type, lenenc
+ * length, value): 1 file name, 2 position (lenenc integer), then 0; log_pos =
+ * low 32 bits of pos, timestamp 0. */
+void tr_evt_put_heartbeat_v2(tr_evt_writer_t *w, uint64_t pos, const char *name, size_t name_len);
 
 /* ---- MariaDB events (added by the store helper) ---- */
 
@@ -240,10 +244,19 @@ typedef struct {
     bool is_unsigned;    /* numeric columns: for the SIGNEDNESS optional metadata */
     uint16_t collation;  /* character columns: collation id (0 = not character) */
     const char *name;    /* column name */
+    const char *const *elems; /* ENUM/SET members (n_elems of them), for *_STR_VALUE */
+    size_t n_elems;
+    uint16_t pk_pos;     /* 1-based position in the primary key; 0 = not a key column */
 } tr_col_def_t;
 
 /* TABLE_MAP (19): table_id (48 bits), flags 1, db, table, columns, NULL bitmap,
- * then optional metadata: SIGNEDNESS, COLUMN_NAME. */
+ * then the optional metadata of binlog_row_metadata=FULL (spec 7.3), in
+ * MySQL's order: SIGNEDNESS (numeric columns), DEFAULT_CHARSET (character
+ * columns: the most common collation + exceptions), COLUMN_NAME,
+ * SET_STR_VALUE, ENUM_STR_VALUE, SIMPLE_PRIMARY_KEY (pk_pos order),
+ * ENUM_AND_SET_DEFAULT_CHARSET, and for the MySQL flavour COLUMN_VISIBILITY
+ * (all visible; MariaDB 10.11 does not know type 12). A column without a
+ * collation counts as utf8mb4_general_ci (45). */
 void tr_evt_put_table_map(tr_evt_writer_t *w, uint64_t table_id, const char *db, size_t db_len,
                           const char *table, size_t table_len, const tr_col_def_t *cols,
                           size_t ncols);

@@ -613,8 +613,80 @@ static bool parse_show_filter(toks_t *tk, tr_sql_cmd_t *out)
     return at_end(tk);
 }
 
+/* SHOW BINLOG EVENTS [IN 'f'] [FROM pos] [LIMIT [offset,] n] (after EVENTS). */
+static void parse_show_binlog_events(toks_t *tk, tr_sql_cmd_t *out, const char **why)
+{
+    const tok_t *t;
+    if (accept_word(tk, "IN")) {
+        t = peek(tk, 0);
+        if (t == NULL || t->type != T_STR) {
+            *why = "SHOW BINLOG EVENTS IN needs a quoted file name";
+            return;
+        }
+        out->log_name = t->val;
+        tk->i++;
+    }
+    if (accept_word(tk, "FROM")) {
+        t = peek(tk, 0);
+        if (t == NULL || t->type != T_NUM || !parse_u64(t->val, &out->from_pos)) {
+            *why = "bad FROM position";
+            return;
+        }
+        out->has_from = true;
+        tk->i++;
+    }
+    if (accept_word(tk, "LIMIT")) {
+        uint64_t a = 0;
+        uint64_t b = 0;
+        t = peek(tk, 0);
+        if (t == NULL || t->type != T_NUM || !parse_u64(t->val, &a)) {
+            *why = "bad LIMIT";
+            return;
+        }
+        tk->i++;
+        if (accept_punct(tk, ',')) {
+            t = peek(tk, 0);
+            if (t == NULL || t->type != T_NUM || !parse_u64(t->val, &b)) {
+                *why = "bad LIMIT";
+                return;
+            }
+            tk->i++;
+            out->limit_offset = a;
+            out->limit = b;
+        } else {
+            out->limit = a;
+        }
+        out->has_limit = true;
+    }
+    if (!at_end(tk)) {
+        *why = "unexpected text after SHOW BINLOG EVENTS";
+        return;
+    }
+    out->kind = TR_SQL_SHOW_BINLOG_EVENTS;
+}
+
 static void parse_show(toks_t *tk, tr_sql_cmd_t *out, const char **why)
 {
+    if (accept_word(tk, "BINLOG") && accept_word(tk, "EVENTS")) {
+        parse_show_binlog_events(tk, out, why);
+        return;
+    }
+    tk->i = 1;
+    if (accept_word(tk, "REPLICAS") || (accept_word(tk, "SLAVE") && accept_word(tk, "HOSTS"))) {
+        out->is_slave_hosts = tk->i == 3;
+        out->kind = at_end(tk) ? TR_SQL_SHOW_REPLICAS : TR_SQL_UNKNOWN;
+        return;
+    }
+    tk->i = 1;
+    if (accept_word(tk, "GRANTS")) {
+        out->kind = TR_SQL_SHOW_GRANTS; /* FOR CURRENT_USER / FOR 'u'@'h': same answer */
+        return;
+    }
+    if (accept_word(tk, "DATABASES") || accept_word(tk, "SCHEMAS")) {
+        out->kind = TR_SQL_SHOW_DATABASES; /* tirelay serves no tables: always empty */
+        return;
+    }
+    tk->i = 1;
     if ((accept_word(tk, "MASTER") || accept_word(tk, "BINLOG")) && accept_word(tk, "STATUS")) {
         out->kind = at_end(tk) ? TR_SQL_SHOW_MASTER_STATUS : TR_SQL_UNKNOWN;
         return;
@@ -667,6 +739,13 @@ void tr_sql_parse(const char *sql, size_t len, tr_sql_cmd_t *out, const char **w
     out->show_scope = TR_SQL_SCOPE_DEFAULT;
     out->kill_id = 0;
     out->kill_query_only = false;
+    out->log_name = tr_slice(NULL, 0);
+    out->has_from = false;
+    out->from_pos = 0;
+    out->limit_offset = 0;
+    out->is_slave_hosts = false;
+    out->purge_before = false;
+    out->purge_arg = tr_slice(NULL, 0);
     *why = NULL;
     if (!lex(sql, len, &tk, why)) {
         return;
@@ -683,6 +762,29 @@ void tr_sql_parse(const char *sql, size_t len, tr_sql_cmd_t *out, const char **w
         parse_set(&tk, out, why);
     } else if (is_word(first, "SHOW")) {
         parse_show(&tk, out, why);
+    } else if (is_word(first, "PURGE")) {
+        if ((accept_word(&tk, "BINARY") || accept_word(&tk, "MASTER")) && accept_word(&tk, "LOGS")) {
+            bool before = accept_word(&tk, "BEFORE");
+            bool to = !before && accept_word(&tk, "TO");
+            const tok_t *t = peek(&tk, 0);
+            if ((before || to) && t != NULL && t->type == T_STR && tk.i + 1 == tk.n) {
+                out->purge_before = before;
+                out->purge_arg = t->val;
+                out->kind = TR_SQL_PURGE_LOGS;
+            } else {
+                *why = "PURGE BINARY LOGS needs TO 'file' or BEFORE 'datetime'";
+            }
+        } else {
+            *why = "unsupported PURGE statement";
+        }
+    } else if (is_word(first, "FLUSH")) {
+        (void)(accept_word(&tk, "NO_WRITE_TO_BINLOG") || accept_word(&tk, "LOCAL"));
+        if ((accept_word(&tk, "BINARY") || accept_word(&tk, "MASTER")) && accept_word(&tk, "LOGS") &&
+            at_end(&tk)) {
+            out->kind = TR_SQL_FLUSH_LOGS;
+        } else {
+            *why = "unsupported FLUSH statement";
+        }
     } else if (is_word(first, "KILL")) {
         if (accept_word(&tk, "QUERY")) {
             out->kill_query_only = true;

@@ -2,7 +2,9 @@
  * Classifier and parser for the small SQL subset replicas, binlog tools, CDC
  * clients and operators send to a replication source: SET of user/system
  * variables, SELECT of variables/functions/literals, SHOW VARIABLES, SHOW
- * MASTER STATUS / BINARY LOGS, KILL, and transaction no-ops. Everything
+ * MASTER STATUS / BINARY LOGS, KILL, transaction no-ops, the admin statements
+ * (SHOW BINLOG EVENTS, SHOW REPLICAS / SLAVE HOSTS, PURGE / FLUSH BINARY
+ * LOGS) and the CDC probes SHOW GRANTS / SHOW DATABASES. Everything
  * else is TR_SQL_UNKNOWN (the session answers ERR 1064).
  *
  * Pure: no I/O, no logging, no allocation; results are views into the
@@ -34,6 +36,12 @@ typedef enum {
     TR_SQL_SHOW_MASTER_STATUS,  /* SHOW MASTER STATUS / BINARY LOG STATUS / BINLOG STATUS */
     TR_SQL_SHOW_BINARY_LOGS,    /* SHOW BINARY LOGS / SHOW MASTER LOGS */
     TR_SQL_KILL,                /* kill_id */
+    TR_SQL_SHOW_BINLOG_EVENTS,  /* SHOW BINLOG EVENTS [IN 'f'] [FROM pos] [LIMIT [off,] n]: admin */
+    TR_SQL_SHOW_REPLICAS,       /* SHOW REPLICAS / SHOW SLAVE HOSTS: admin (is_slave_hosts) */
+    TR_SQL_PURGE_LOGS,          /* PURGE BINARY|MASTER LOGS TO 'f' | BEFORE 'datetime': admin */
+    TR_SQL_FLUSH_LOGS,          /* FLUSH BINARY LOGS: admin */
+    TR_SQL_SHOW_GRANTS,         /* SHOW GRANTS [FOR ...] (CDC probe) */
+    TR_SQL_SHOW_DATABASES,      /* SHOW DATABASES / SCHEMAS [LIKE ...] (CDC probe) */
 } tr_sql_kind_t;
 
 typedef enum {
@@ -118,6 +126,16 @@ typedef struct {
     /* TR_SQL_KILL */
     uint64_t kill_id;
     bool kill_query_only;  /* KILL QUERY */
+    /* TR_SQL_SHOW_BINLOG_EVENTS (has_limit/limit above give the row count) */
+    tr_slice_t log_name;   /* IN 'name' (raw string contents; len 0 = first file) */
+    bool has_from;
+    uint64_t from_pos;
+    uint64_t limit_offset; /* LIMIT offset, n */
+    /* TR_SQL_SHOW_REPLICAS */
+    bool is_slave_hosts;   /* spelled SHOW SLAVE HOSTS (MySQL: Slave_UUID column name) */
+    /* TR_SQL_PURGE_LOGS */
+    bool purge_before;     /* BEFORE 'datetime' (purge_arg), else TO 'name' */
+    tr_slice_t purge_arg;  /* raw string contents */
 } tr_sql_cmd_t;
 
 /*

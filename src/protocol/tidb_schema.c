@@ -112,6 +112,8 @@ static void map_column(tr_tidb_column_t *c)
     tr_col_def_t *d = &c->def;
     memset(d, 0, sizeof(*d));
     d->name = c->name;
+    d->elems = (const char *const *)c->elems;
+    d->n_elems = c->n_elems;
     d->nullable = !(c->flag & TR_TIDB_FLAG_NOT_NULL);
     d->is_unsigned = c->is_unsigned;
     c->is_supported = true;
@@ -400,6 +402,25 @@ static tr_table_info_t *parse_table(const json_t *jt, const char **why)
                 }
             }
         }
+    }
+    for (size_t k = 0; k < t->n_public; k++) {
+        /* SIMPLE_PRIMARY_KEY: the common handle's index order, else the PK flag in
+         * column order (the int handle, or a non-clustered primary key). */
+        const tr_tidb_column_t *c = &t->cols[t->public_idx[k]];
+        uint16_t pos = 0;
+        for (size_t j = 0; j < t->n_pk_cols; j++) {
+            if (t->pk_col_ids[j] == c->id) {
+                pos = (uint16_t)(j + 1);
+            }
+        }
+        if (pos == 0 && t->n_pk_cols == 0 && c->is_pk) {
+            uint16_t before = 0;
+            for (size_t j = 0; j < k; j++) {
+                before += t->cols[t->public_idx[j]].is_pk ? 1 : 0;
+            }
+            pos = (uint16_t)(before + 1);
+        }
+        t->public_defs[k].pk_pos = pos;
     }
     return t;
 fail:

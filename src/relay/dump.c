@@ -29,6 +29,7 @@
 #define FD_CREATED_OFF   (TR_EVT_HEADER_LEN + 2 + 50) /* body: version u16, server version[50] */
 #define FD_MIN_LEN       (FD_CREATED_OFF + 4 + 1 + 1 + 4)
 #define BATCHES_PER_PUMP 4
+#define STALL_TICK_MS    1000 /* stall check period of dumps without heartbeats */
 
 struct tr_dump {
     tr_sess_t *sess;
@@ -53,6 +54,7 @@ struct tr_dump {
     bool pumping;           /* re-entrancy guard */
     tr_buf_t rd;            /* read scratch, reused */
     uint64_t events_sent;
+    uint64_t stalled_since_ms; /* uv_now when the queue was first seen above the high mark; 0 = not */
 };
 
 #define dump_log(lvl, d, fmt, ...)                                                                 \
@@ -334,13 +336,43 @@ static void pump(tr_dump_t *d)
     d->pumping = false;
 }
 
+/*
+ * Hard limit for a client that stopped reading: pump() never queues past
+ * TR_SRV_WRITE_HIGH (plus one pump's batches), so memory is bounded, but a
+ * dump whose queue stays above that mark for dump_stall_timeout_ms has read
+ * nothing meanwhile and is closed. Checked on every timer tick (the heartbeat
+ * period, or STALL_TICK_MS without heartbeats). Returns true when it closed.
+ */
+static bool check_stall(tr_dump_t *d, uint64_t now)
+{
+    size_t queued = tr_sess_queued_bytes(d->sess);
+    if (queued <= TR_SRV_WRITE_HIGH) {
+        d->stalled_since_ms = 0;
+        return false;
+    }
+    if (d->stalled_since_ms == 0) {
+        d->stalled_since_ms = now;
+        return false;
+    }
+    if (now - d->stalled_since_ms < d->srv->cfg->dump_stall_timeout_ms) {
+        return false;
+    }
+    dump_log(TR_LOG_WARN, d, "dump stalled: client read nothing, closing queued_bytes=%zu stalled_ms=%" PRIu64,
+             queued, now - d->stalled_since_ms);
+    tr_sess_close(d->sess);
+    return true;
+}
+
 static void on_timer(uv_timer_t *t)
 {
     tr_dump_t *d = t->data;
-    if (d->closed || !d->waiting) {
+    if (d->closed) {
         return;
     }
     uint64_t now = uv_now(d->srv->loop);
+    if (check_stall(d, now) || d->hb_period_ms == 0 || !d->waiting) {
+        return;
+    }
     if (now - d->last_send_ms + 5 < d->hb_period_ms) {
         return;
     }
@@ -453,10 +485,10 @@ tr_dump_t *tr_dump_start(tr_sess_t *s, uint64_t pos, uint16_t flags, uint32_t re
         return NULL;
     }
     tr_buf_cleanup(&out);
-    if (d->hb_period_ms > 0) {
-        rc = uv_timer_start(&d->timer, on_timer, d->hb_period_ms, d->hb_period_ms);
-        TR_ASSERT(rc == 0);
-    }
+    /* The timer sends heartbeats and watches for stalled clients (check_stall). */
+    uint64_t tick = d->hb_period_ms > 0 ? d->hb_period_ms : STALL_TICK_MS;
+    rc = uv_timer_start(&d->timer, on_timer, tick, tick);
+    TR_ASSERT(rc == 0);
     return d;
 }
 
@@ -504,4 +536,9 @@ void tr_dump_close(tr_dump_t *d, void (*done)(void *arg), void *arg)
     if (!uv_is_closing((uv_handle_t *)&d->timer)) {
         uv_close((uv_handle_t *)&d->timer, on_timer_closed);
     }
+}
+
+uint32_t tr_dump_file_seq(const tr_dump_t *d)
+{
+    return d->file.seq;
 }

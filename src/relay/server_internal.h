@@ -17,6 +17,7 @@
 #include "protocol/binlog_event.h"
 #include "relay/config.h"
 #include "relay/server.h"
+#include "relay/tls.h"
 #include "store/store.h"
 
 /*
@@ -32,6 +33,15 @@
 #define TR_SRV_VERSION_HANDSHAKE "8.0.36-tirelay"
 #define TR_SRV_VERSION_SQL       "5.7.99-tirelay"
 #define TR_SRV_VERSION_COMMENT   "tirelay"
+/*
+ * Version strings of the MariaDB-flavour listener, as a MariaDB 10.11 primary
+ * sends them: the handshake carries the "5.5.5-" prefix (Connector/C and the
+ * replica strip it; MariaDB servers before 11.0 always send it), VERSION() /
+ * @@version answer without it (mariadb-binlog 10.11 accepts a leading 10).
+ */
+#define TR_SRV_MARIA_VERSION_HANDSHAKE "5.5.5-10.11.6-MariaDB-tirelay"
+#define TR_SRV_MARIA_VERSION_SQL       "10.11.6-MariaDB-tirelay-log"
+#define TR_SRV_MARIA_VERSION_COMMENT   "tirelay (MariaDB flavour)"
 
 #define TR_SRV_MAX_PACKET   (16u * 1024 * 1024)   /* largest client packet we accept */
 #define TR_SRV_MAX_EVENT    (1024u * 1024 * 1024) /* max_log_event_size */
@@ -47,7 +57,13 @@ struct tr_server {
     tr_store_t *store;       /* keeps */
     uv_tcp_t listen_mysql;
     bool has_mysql;
+    uv_tcp_t listen_mariadb; /* MariaDB-flavour listener (cfg->mariadb_listen) */
+    bool has_mariadb;
     uv_async_t notify;
+    tr_tls_t *tls;           /* owned: TLS context (if configured) + RSA key */
+    /* caching_sha2_password fast-path cache, one flag per cfg->users entry:
+     * set = the fast path may succeed (MySQL: after one full authentication). */
+    bool sha2_cached[TR_CONFIG_MAX_USERS];
     tr_sess_t *sessions;     /* doubly linked list of live sessions */
     size_t n_sessions;
     uint32_t next_conn_id;
@@ -86,7 +102,25 @@ void tr_sess_vfail(tr_sess_t *s, uint16_t code, const char *fmt, va_list ap) TR_
 void tr_sess_finish(tr_sess_t *s);
 const char *tr_sess_peer(const tr_sess_t *s);
 
+/* Admin support (session.c): a registered replica as SHOW REPLICAS lists it. */
+typedef struct {
+    uint32_t server_id;
+    char host[64];           /* report_host from COM_REGISTER_SLAVE, else the peer address */
+    uint16_t port;
+    uint32_t master_id;
+    char uuid[64];           /* @replica_uuid / @slave_uuid ("" if unset) */
+} tr_sess_replica_t;
+/* True (and *out filled) when s sent COM_REGISTER_SLAVE and is not closing. */
+bool tr_sess_replica(const tr_sess_t *s, tr_sess_replica_t *out);
+/* The session's running dump, or NULL. */
+const tr_dump_t *tr_sess_dump(const tr_sess_t *s);
+/* The authenticated user name. */
+const char *tr_sess_user(const tr_sess_t *s);
+
 /* ---- dump.c ---- */
+
+/* Number of the file the dump currently reads (admin: PURGE never removes it). */
+uint32_t tr_dump_file_seq(const tr_dump_t *d);
 
 /* Validates a COM_BINLOG_DUMP and sends the fake ROTATE + FD; on a bad
  * request it answers ERR 1236 through tr_sess_fail itself and returns NULL.

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "common/err.h"
@@ -23,6 +24,7 @@
 #include "protocol/result.h"
 #include "protocol/sqlcmd.h"
 #include "protocol/wire.h"
+#include "relay/admin.h"
 #include "relay/conn.h"
 
 #define MAX_UVARS     64
@@ -45,6 +47,9 @@ struct tr_sess {
     tr_sess_state_t state;
     int refs;                  /* conn + dump; freed at 0 */
     uint8_t scramble[TR_SCRAMBLE_LEN];
+    const char *auth_plugin;   /* TR_AUTH_NATIVE / TR_AUTH_SHA2 being verified */
+    uint8_t auth_step;         /* auth_step_t once past the HandshakeResponse */
+    bool start_tls;            /* SSLRequest consumed: switch the connection to TLS */
     uint32_t caps;             /* negotiated */
     char user[64];
     char db[64];
@@ -58,6 +63,8 @@ struct tr_sess {
     uint32_t dump_server_id;   /* server_id of the running dump (0 = none / non-blocking) */
     uint32_t replica_server_id;
     uint16_t replica_port;
+    uint32_t replica_master_id;
+    char replica_host[64];     /* report_host of COM_REGISTER_SLAVE */
 };
 
 const char *tr_sess_state_name(tr_sess_state_t st)
@@ -706,6 +713,22 @@ static void handle_query(tr_sess_t *s, tr_slice_t text)
     case TR_SQL_KILL:
         answer_kill(s, s->sql.kill_id);
         break;
+    case TR_SQL_SHOW_BINLOG_EVENTS:
+    case TR_SQL_SHOW_REPLICAS:
+    case TR_SQL_PURGE_LOGS:
+    case TR_SQL_FLUSH_LOGS:
+    case TR_SQL_SHOW_GRANTS:
+    case TR_SQL_SHOW_DATABASES: {
+        const tr_user_t *u = tr_config_user(s->srv->cfg, s->user);
+        if (u == NULL || !u->is_admin) {
+            put_err(s, 1227, "Access denied; you need (at least one of) the SUPER, "
+                             "REPLICATION SLAVE ADMIN privilege(s) for this operation");
+            break;
+        }
+        tr_admin_reply_t r = {s, &s->out, &s->seq, (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0};
+        tr_admin_query(&r, &s->sql);
+        break;
+    }
     case TR_SQL_UNKNOWN:
         put_err(s, TR_ER_PARSE,
                 "You have an error in your SQL syntax; tirelay does not support this statement "
@@ -713,6 +736,37 @@ static void handle_query(tr_sess_t *s, tr_slice_t text)
                 why ? why : "syntax error");
         break;
     }
+}
+
+/* ---------------------------------------------------------------- admin support */
+
+bool tr_sess_replica(const tr_sess_t *s, tr_sess_replica_t *out)
+{
+    if (!s->registered || s->state == TR_SESS_CLOSING) {
+        return false;
+    }
+    memset(out, 0, sizeof(*out));
+    out->server_id = s->replica_server_id;
+    snprintf(out->host, sizeof(out->host), "%s",
+             s->replica_host[0] ? s->replica_host : (s->conn ? tr_conn_peer_ip(s->conn) : ""));
+    out->port = s->replica_port;
+    out->master_id = s->replica_master_id;
+    const char *uuid = tr_sess_uvar(s, "replica_uuid");
+    if (uuid == NULL) {
+        uuid = tr_sess_uvar(s, "slave_uuid");
+    }
+    snprintf(out->uuid, sizeof(out->uuid), "%s", uuid ? uuid : "");
+    return true;
+}
+
+const tr_dump_t *tr_sess_dump(const tr_sess_t *s)
+{
+    return s->state == TR_SESS_DUMP ? s->dump : NULL;
+}
+
+const char *tr_sess_user(const tr_sess_t *s)
+{
+    return s->user;
 }
 
 /* ---------------------------------------------------------------- commands */
@@ -798,6 +852,9 @@ static void handle_command(tr_sess_t *s, const uint8_t *p, size_t len)
         s->registered = true;
         s->replica_server_id = c.u.reg.server_id;
         s->replica_port = c.u.reg.port;
+        s->replica_master_id = c.u.reg.master_id;
+        snprintf(s->replica_host, sizeof(s->replica_host), "%.*s", (int)c.u.reg.host.len,
+                 (const char *)c.u.reg.host.p);
         sess_log(TR_LOG_INFO, s, "replica registered server_id=%" PRIu32 " port=%u",
                  c.u.reg.server_id, (unsigned)c.u.reg.port);
         put_ok(s);
@@ -819,15 +876,75 @@ static void handle_command(tr_sess_t *s, const uint8_t *p, size_t len)
 
 /* ---------------------------------------------------------------- authentication */
 
+/*
+ * Connection phase (spec 2.1-2.7). The greeting names the listener's plugin:
+ * caching_sha2_password on the MySQL listener (MySQL 8.0's default),
+ * mysql_native_password on the MariaDB listener. Every user has both
+ * verifiers, so a client answering with either supported plugin is checked
+ * with that plugin directly (as a MySQL account of that plugin would be;
+ * MariaDB replicas only speak native), except caching_sha2_password on the
+ * MariaDB listener, which a MariaDB server does not have: that client is
+ * switched to native. Any other plugin is switched to the listener's.
+ *
+ * caching_sha2_password: fast path when the user's cache flag is set (all of
+ * them unless [server] caching-sha2-prefill = off, else after one full login,
+ * as MySQL); otherwise the full path: 0x01 0x04, then the password in clear
+ * over TLS, or (without TLS) an optional 0x02 public-key request answered with
+ * 0x01 + PEM and the RSA-encrypted password. An unknown user takes the same
+ * path a known one would and ends in the same ERR 1045.
+ */
+
+#define TR_ER_SECURE_TRANSPORT_REQUIRED 3159
+
+typedef enum {
+    AUTH_SWITCHED = 1, /* waiting for the answer to an AuthSwitchRequest */
+    AUTH_SHA2_FULL,    /* sent 0x01 0x04: password, or 0x02 without TLS */
+    AUTH_SHA2_RSA,     /* sent the public key: RSA ciphertext */
+} auth_step_t;
+
 static void deny(tr_sess_t *s, bool used_password)
 {
     tr_sess_fail(s, TR_ER_ACCESS_DENIED, "Access denied for user '%s'@'%s' (using password: %s)",
                  s->user, s->conn ? tr_conn_peer_ip(s->conn) : "", used_password ? "YES" : "NO");
 }
 
-static void check_password(tr_sess_t *s, const uint8_t *resp, size_t resp_len)
+static bool is_tls(const tr_sess_t *s)
 {
-    const tr_user_t *u = tr_config_user(s->srv->cfg, s->user);
+    return s->conn != NULL && tr_conn_is_tls(s->conn);
+}
+
+static void auth_ok(tr_sess_t *s, const char *how)
+{
+    s->state = TR_SESS_COMMAND;
+    put_ok(s);
+    const char *ver = s->conn ? tr_conn_tls_version(s->conn) : NULL;
+    sess_log(TR_LOG_INFO, s, "client authenticated user=%s plugin=%s path=%s tls=%s", s->user,
+             s->auth_plugin, how, ver ? ver : "off");
+}
+
+/* The configured user, or NULL (unknown, or the anonymous empty name). */
+static const tr_user_t *auth_user(const tr_sess_t *s)
+{
+    return s->user[0] == '\0' ? NULL : tr_config_user(s->srv->cfg, s->user);
+}
+
+static bool *sha2_cache_flag(tr_sess_t *s, const tr_user_t *u)
+{
+    return &s->srv->sha2_cached[u - s->srv->cfg->users];
+}
+
+static void new_scramble(tr_sess_t *s)
+{
+    if (RAND_bytes(s->scramble, TR_SCRAMBLE_LEN) != 1) {
+        /* RAND_bytes failing is a broken invariant of the process. */
+        tr_fatal("sess", "RAND_bytes failed");
+    }
+    tr_hs_scramble_sanitize(s->scramble);
+}
+
+static void check_native(tr_sess_t *s, const uint8_t *resp, size_t resp_len)
+{
+    const tr_user_t *u = auth_user(s);
     bool empty = tr_auth_is_empty_response(resp, resp_len);
     bool ok = false;
     if (u != NULL) {
@@ -841,18 +958,125 @@ static void check_password(tr_sess_t *s, const uint8_t *resp, size_t resp_len)
         deny(s, !empty);
         return;
     }
-    s->state = TR_SESS_COMMAND;
-    put_ok(s);
-    sess_log(TR_LOG_INFO, s, "client authenticated user=%s", s->user);
+    auth_ok(s, "scramble");
 }
 
-static void new_scramble(tr_sess_t *s)
+/* First caching_sha2_password response (scramble of the current nonce). */
+static void check_sha2(tr_sess_t *s, const uint8_t *resp, size_t resp_len)
 {
-    if (RAND_bytes(s->scramble, TR_SCRAMBLE_LEN) != 1) {
-        /* RAND_bytes failing is a broken invariant of the process. */
-        tr_fatal("sess", "RAND_bytes failed");
+    const tr_user_t *u = auth_user(s);
+    bool empty = tr_auth_is_empty_response(resp, resp_len);
+    if (empty) {
+        /* MySQL: an empty response is only right for an empty password; no
+         * fast/full path marker. */
+        if (u != NULL && u->empty_password) {
+            auth_ok(s, "empty");
+        } else {
+            deny(s, false);
+        }
+        return;
     }
-    tr_hs_scramble_sanitize(s->scramble);
+    bool cached = u != NULL ? *sha2_cache_flag(s, u) : s->srv->cfg->caching_sha2_prefill;
+    if (cached) {
+        if (u == NULL || u->empty_password ||
+            tr_auth_sha2_verify(s->scramble, u->sha2_hash, resp, resp_len) != 0) {
+            deny(s, true);
+            return;
+        }
+        const uint8_t fast = TR_AUTH_SHA2_FAST_OK;
+        size_t h = tr_wire_begin(&s->out);
+        tr_hs_auth_more_encode(&s->out, &fast, 1);
+        tr_wire_end(&s->out, h, &s->seq);
+        auth_ok(s, "fast");
+        return;
+    }
+    const uint8_t full = TR_AUTH_SHA2_FULL;
+    size_t h = tr_wire_begin(&s->out);
+    tr_hs_auth_more_encode(&s->out, &full, 1);
+    tr_wire_end(&s->out, h, &s->seq);
+    s->auth_step = AUTH_SHA2_FULL;
+}
+
+/* Full path: the password itself (over TLS, or after RSA decryption). */
+static void check_sha2_cleartext(tr_sess_t *s, const uint8_t *pw, size_t len, const char *how)
+{
+    const tr_user_t *u = auth_user(s);
+    bool ok = false;
+    if (u != NULL) {
+        ok = u->empty_password ? len == 0 : tr_auth_sha2_check_cleartext(u->sha2_hash, pw, len) == 0;
+    }
+    if (!ok) {
+        deny(s, true);
+        return;
+    }
+    *sha2_cache_flag(s, u) = true;
+    auth_ok(s, how);
+}
+
+static void handle_sha2_full(tr_sess_t *s, const uint8_t *p, size_t len)
+{
+    tr_auth_sha2_msg_t m;
+    const char *why = NULL;
+    if (tr_auth_sha2_msg_decode(p, len, is_tls(s), &m, &why) < 0) {
+        sess_log(TR_LOG_DEBUG, s, "bad caching_sha2_password full-auth packet: %s", why);
+        deny(s, true);
+        return;
+    }
+    switch (m.kind) {
+    case TR_AUTH_SHA2_MSG_CLEARTEXT:
+        check_sha2_cleartext(s, m.p, m.len, "full-tls");
+        return;
+    case TR_AUTH_SHA2_MSG_REQUEST_KEY: {
+        if (s->auth_step != AUTH_SHA2_FULL) {
+            deny(s, true); /* asked twice */
+            return;
+        }
+        size_t pem_len = 0;
+        const char *pem = tr_tls_rsa_public_pem(s->srv->tls, &pem_len);
+        size_t h = tr_wire_begin(&s->out);
+        tr_hs_auth_more_encode(&s->out, pem, pem_len);
+        tr_wire_end(&s->out, h, &s->seq);
+        s->auth_step = AUTH_SHA2_RSA;
+        return;
+    }
+    case TR_AUTH_SHA2_MSG_RSA: {
+        uint8_t plain[TR_AUTH_SHA2_MAX_RSA_LEN];
+        size_t n = 0;
+        if (tr_tls_rsa_decrypt(s->srv->tls, m.p, m.len, plain, sizeof(plain), &n) != 0) {
+            sess_log(TR_LOG_DEBUG, s, "RSA-encrypted password does not decrypt len=%zu", m.len);
+            deny(s, true);
+            return;
+        }
+        const tr_user_t *u = auth_user(s);
+        bool ok = false;
+        if (u != NULL && !u->empty_password) {
+            ok = tr_auth_sha2_check_rsa_plain(u->sha2_hash, s->scramble, plain, n) == 0;
+        } else if (u != NULL) {
+            /* empty password: plain is just NUL ^ scramble[0] */
+            ok = n == 1 && (plain[0] ^ s->scramble[0]) == 0;
+        }
+        OPENSSL_cleanse(plain, sizeof(plain));
+        if (!ok) {
+            deny(s, true);
+            return;
+        }
+        *sha2_cache_flag(s, u) = true;
+        auth_ok(s, "full-rsa");
+        return;
+    }
+    }
+}
+
+/* Answers with an AuthSwitchRequest to plugin, with a fresh nonce (spec 2.6). */
+static void auth_switch(tr_sess_t *s, const char *plugin)
+{
+    s->auth_plugin = plugin;
+    new_scramble(s);
+    size_t h = tr_wire_begin(&s->out);
+    tr_hs_auth_switch_encode(&s->out, plugin, s->scramble);
+    tr_wire_end(&s->out, h, &s->seq);
+    s->auth_step = AUTH_SWITCHED;
+    s->state = TR_SESS_AUTH_SWITCH;
 }
 
 static void handle_auth(tr_sess_t *s, const uint8_t *p, size_t len)
@@ -864,27 +1088,61 @@ static void handle_auth(tr_sess_t *s, const uint8_t *p, size_t len)
         return;
     }
     if (r.is_ssl_request) {
-        /* TODO(server): TLS; we never advertise CLIENT_SSL, so this is a client error. */
-        tr_sess_fail(s, TR_ER_HANDSHAKE, "Bad handshake (TLS is not configured)");
+        if (!tr_tls_enabled(s->srv->tls) || is_tls(s)) {
+            tr_sess_fail(s, TR_ER_HANDSHAKE, "Bad handshake (%s)",
+                         is_tls(s) ? "second SSLRequest" : "TLS is not configured");
+            return;
+        }
+        /* The TLS handshake starts once this packet is consumed (on_data). */
+        s->start_tls = true;
+        return;
+    }
+    snprintf(s->user, sizeof(s->user), "%.*s", (int)r.user.len, (const char *)r.user.p);
+    if (s->srv->cfg->require_tls && !is_tls(s)) {
+        tr_sess_fail(s, TR_ER_SECURE_TRANSPORT_REQUIRED,
+                     "Connections using insecure transport are prohibited while "
+                     "--require_secure_transport=ON.");
         return;
     }
     s->caps = r.caps & (TR_SERVER_CAPS | TR_CLIENT_SSL);
-    snprintf(s->user, sizeof(s->user), "%.*s", (int)r.user.len, (const char *)r.user.p);
     if (r.database.len > 0) {
         snprintf(s->db, sizeof(s->db), "%.*s", (int)r.database.len, (const char *)r.database.p);
     }
-    bool native = r.auth_plugin.len == 0 || tr_sql_eq(r.auth_plugin, TR_AUTH_NATIVE);
-    if (!native) {
-        /* e.g. libmysqlclient starting with caching_sha2_password: switch to native
-         * with a fresh scramble (spec 2.6). */
-        new_scramble(s);
-        size_t h = tr_wire_begin(&s->out);
-        tr_hs_auth_switch_encode(&s->out, TR_AUTH_NATIVE, s->scramble);
-        tr_wire_end(&s->out, h, &s->seq);
-        s->state = TR_SESS_AUTH_SWITCH;
+    const char *want = s->flavor == TR_FLAVOR_MYSQL ? TR_AUTH_SHA2 : TR_AUTH_NATIVE;
+    bool has_plugin = (r.caps & TR_CLIENT_PLUGIN_AUTH) && r.auth_plugin.len > 0;
+    if (!has_plugin || tr_sql_eq(r.auth_plugin, TR_AUTH_NATIVE)) {
+        /* Clients without CLIENT_PLUGIN_AUTH use the native scramble. */
+        s->auth_plugin = TR_AUTH_NATIVE;
+        check_native(s, r.auth_response.p, r.auth_response.len);
+    } else if (tr_sql_eq(r.auth_plugin, TR_AUTH_SHA2) && s->flavor == TR_FLAVOR_MYSQL) {
+        s->auth_plugin = TR_AUTH_SHA2;
+        check_sha2(s, r.auth_response.p, r.auth_response.len);
+    } else {
+        /* e.g. sha256_password, client_ed25519, or caching_sha2_password on
+         * the MariaDB listener. */
+        sess_log(TR_LOG_DEBUG, s, "auth switch from=%.*s to=%s", (int)r.auth_plugin.len,
+                 (const char *)r.auth_plugin.p, want);
+        auth_switch(s, want);
+    }
+}
+
+/* Every auth-phase packet after the HandshakeResponse. */
+static void handle_auth_more(tr_sess_t *s, const uint8_t *p, size_t len)
+{
+    switch ((auth_step_t)s->auth_step) {
+    case AUTH_SWITCHED:
+        if (strcmp(s->auth_plugin, TR_AUTH_SHA2) == 0) {
+            check_sha2(s, p, len);
+        } else {
+            check_native(s, p, len);
+        }
+        return;
+    case AUTH_SHA2_FULL:
+    case AUTH_SHA2_RSA:
+        handle_sha2_full(s, p, len);
         return;
     }
-    check_password(s, r.auth_response.p, r.auth_response.len);
+    deny(s, len > 0);
 }
 
 /* ---------------------------------------------------------------- input loop */
@@ -918,7 +1176,7 @@ static void on_data(tr_conn_t *c, void *arg)
             handle_auth(s, payload, pkt.payload_len);
             break;
         case TR_SESS_AUTH_SWITCH:
-            check_password(s, payload, pkt.payload_len);
+            handle_auth_more(s, payload, pkt.payload_len);
             break;
         case TR_SESS_COMMAND:
             handle_command(s, payload, pkt.payload_len);
@@ -935,6 +1193,18 @@ static void on_data(tr_conn_t *c, void *arg)
         }
         in->off += (size_t)n;
         flush(s);
+        if (s->start_tls) {
+            /* After the SSLRequest: the remaining input is the TLS ClientHello. */
+            s->start_tls = false;
+            int rc = tr_conn_start_tls(c, s->srv->tls);
+            if (rc != 0) {
+                const char *tw = tr_conn_tls_error(c);
+                sess_log(TR_LOG_WARN, s, "TLS handshake failed err=%s tls_err=%s", tr_strerror(rc),
+                         tw ? tw : "-");
+                tr_sess_close(s);
+                break;
+            }
+        }
     }
     tr_free(gather);
     if (s->conn != NULL && s->state != TR_SESS_CLOSING) {
@@ -958,8 +1228,10 @@ static void on_drain(tr_conn_t *c, int status, void *arg)
 static void on_error(tr_conn_t *c, int status, void *arg)
 {
     tr_sess_t *s = arg;
-    sess_log(status == UV_EOF ? TR_LOG_INFO : TR_LOG_WARN, s, "client disconnected state=%s err=%s",
-             tr_sess_state_name(s->state), tr_strerror(status));
+    const char *tw = tr_conn_tls_error(c);
+    sess_log(status == UV_EOF ? TR_LOG_INFO : TR_LOG_WARN, s,
+             "client disconnected state=%s err=%s%s%s", tr_sess_state_name(s->state),
+             tr_strerror(status), tw ? " tls_err=" : "", tw ? tw : "");
     tr_sess_close(s);
 }
 
@@ -984,9 +1256,12 @@ void tr_sess_accept(tr_server_t *srv, uv_stream_t *listener, tr_flavor_t flavor)
     sess_link(s);
     sess_log(TR_LOG_INFO, s, "client connected%s", "");
     new_scramble(s);
+    /* MySQL 8.0 greets with caching_sha2_password, MariaDB with native. */
+    s->auth_plugin = flavor == TR_FLAVOR_MYSQL ? TR_AUTH_SHA2 : TR_AUTH_NATIVE;
+    uint32_t caps = TR_SERVER_CAPS | (tr_tls_enabled(srv->tls) ? TR_CLIENT_SSL : 0);
     tr_hs_greeting_t g = {TR_SRV_VERSION_HANDSHAKE, s->id,       s->scramble,
-                          TR_SERVER_CAPS,           CHARSET_UTF8MB4_GENERAL, TR_SERVER_STATUS_AUTOCOMMIT,
-                          TR_AUTH_NATIVE};
+                          caps,                     CHARSET_UTF8MB4_GENERAL, TR_SERVER_STATUS_AUTOCOMMIT,
+                          s->auth_plugin};
     s->seq = 0;
     size_t h = tr_wire_begin(&s->out);
     tr_hs_greeting_encode(&s->out, &g);

@@ -27,7 +27,7 @@
 #include "protocol/rows.h"
 #include "protocol/tidb_datum.h"
 
-#define ROWS_EVENT_SPLIT_BYTES 8192
+#define ROWS_EVENT_SPLIT_BYTES 8192 /* default of tr_txn_ctx_t.row_event_max_bytes */
 
 /* Q_CHARSET triple: utf8mb3_general_ci client/connection, utf8mb4_general_ci server
  * (collation ids both MySQL and MariaDB know). */
@@ -497,7 +497,7 @@ static void put_query(tr_evt_writer_t *w, const char *db, size_t db_len, const c
 
 /* One run of `count` operations of kind op on table t, rows taken from *next. */
 static int put_run(tr_evt_writer_t *w, row_ctx_t *rc, const char *db, const tr_tidb_mutation_t *m,
-                   int32_t op, size_t count, size_t next[3], const char **why)
+                   int32_t op, size_t count, size_t next[3], size_t split_bytes, const char **why)
 {
     const tr_table_info_t *t = rc->t;
     tr_evt_put_table_map(w, (uint64_t)t->id, db, strlen(db), t->name, strlen(t->name),
@@ -506,7 +506,7 @@ static int put_run(tr_evt_writer_t *w, row_ctx_t *rc, const char *db, const tr_t
     tr_evt_rows_begin(w, type, (uint64_t)t->id, t->n_public);
     size_t in_event = 0;
     for (size_t i = 0; i < count; i++) {
-        if (in_event > 0 && tr_evt_rows_size(w) >= ROWS_EVENT_SPLIT_BYTES) {
+        if (in_event > 0 && tr_evt_rows_size(w) >= split_bytes) {
             tr_evt_rows_end(w, 0);
             tr_evt_rows_begin(w, type, (uint64_t)t->id, t->n_public);
             in_event = 0;
@@ -601,7 +601,10 @@ static int translate_dml(const tr_tidb_binlog_t *b, tr_schema_t *schema, const t
             while (e < m->n_sequence && m->sequence[e] == op) {
                 e++;
             }
-            r = put_run(w, &rc, db, m, op, e - s, next, why);
+            r = put_run(w, &rc, db, m, op, e - s, next,
+                        ctx->row_event_max_bytes ? ctx->row_event_max_bytes
+                                                 : ROWS_EVENT_SPLIT_BYTES,
+                        why);
             if (r != 0) {
                 return r;
             }

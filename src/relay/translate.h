@@ -29,6 +29,7 @@ typedef struct {
     int64_t sequence_number;
     uint32_t timestamp;       /* header timestamp: commit_ts physical seconds */
     uint64_t commit_ts_us;    /* commit_ts physical part in microseconds */
+    uint32_t row_event_max_bytes; /* new rows event once one holds this much; 0 = 8192 */
 } tr_txn_ctx_t;
 
 /* Seconds and microseconds of a TSO's physical part (ms << 18 | logical). */

@@ -292,3 +292,31 @@ int tr_index_close_file(tr_index_t *idx, tr_flavor_t f, uint32_t seq, uint64_t s
     (void)sqlite3_bind_int64(st, 3, (sqlite3_int64)size);
     return exec_stmt(idx, ST_CLOSE_FILE, "close file", why);
 }
+
+int tr_index_purge_files(tr_index_t *idx, tr_flavor_t f, uint32_t before_seq, const char **why)
+{
+    /* Prepared here, not in stmt_sql: purges are rare and run on their own connection. */
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_exec(idx->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        return fail(idx, "purge begin", why);
+    }
+    int r = 0;
+    if (sqlite3_prepare_v2(idx->db, "DELETE FROM files WHERE flavor = ?1 AND seq < ?2", -1, &st,
+                           NULL) != SQLITE_OK) {
+        r = fail(idx, "purge prepare", why);
+    } else {
+        (void)sqlite3_bind_int(st, 1, (int)f);
+        (void)sqlite3_bind_int64(st, 2, before_seq);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            r = fail(idx, "purge files", why);
+        }
+    }
+    (void)sqlite3_finalize(st);
+    if (r == 0 && sqlite3_exec(idx->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        r = fail(idx, "purge commit", why);
+    }
+    if (r != 0) {
+        (void)sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return r;
+}

@@ -73,4 +73,10 @@ int tr_index_put_file(tr_index_t *idx, tr_flavor_t f, const tr_index_file_t *fil
 int tr_index_close_file(tr_index_t *idx, tr_flavor_t f, uint32_t seq, uint64_t size,
                         const char **why) TR_MUSTCHECK;
 
+/* Deletes the rows of files of flavour f numbered below before_seq (one sqlite
+ * transaction). May run on a second connection of the same database while the
+ * writer uses its own. */
+int tr_index_purge_files(tr_index_t *idx, tr_flavor_t f, uint32_t before_seq,
+                         const char **why) TR_MUSTCHECK;
+
 #endif

@@ -74,6 +74,7 @@ struct tr_store {
     tr_index_t *idx;
     flavor_t fl[TR_FLAVOR_COUNT];
     pthread_mutex_t mu;
+    pthread_mutex_t index_file_mu; /* serialises <basename>.index rewrites (writer, purge) */
     tr_store_checkpoint_t last;   /* last committed txn (mutex for readers) */
     uint32_t last_timestamp;      /* its header timestamp */
     tr_index_txn_t *pend;         /* ended, uncommitted */
@@ -118,9 +119,12 @@ static int write_index_file(tr_store_t *s, tr_flavor_t f)
     char tmp[720];
     snprintf(path, sizeof(path), "%s/%s.index", fl->dir, s->basename);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    pthread_mutex_lock(&s->index_file_mu);
     FILE *fp = fopen(tmp, "w");
     if (fp == NULL) {
-        return -errno;
+        int e = -errno;
+        pthread_mutex_unlock(&s->index_file_mu);
+        return e;
     }
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < fl->nfiles; i++) {
@@ -137,12 +141,13 @@ static int write_index_file(tr_store_t *s, tr_flavor_t f)
     if (r == 0 && rename(tmp, path) != 0) {
         r = -errno;
     }
+    pthread_mutex_unlock(&s->index_file_mu);
     return r;
 }
 
 /* Appends a published entry (caller holds the mutex or is single-threaded). */
 static tr_binlog_file_t *push_file(tr_store_t *s, tr_flavor_t f, uint32_t seq, const char *name,
-                                   uint64_t size, bool active)
+                                   uint64_t size, bool active, uint64_t first_gno)
 {
     flavor_t *fl = &s->fl[f];
     if (fl->nfiles == fl->cap) {
@@ -156,6 +161,7 @@ static tr_binlog_file_t *push_file(tr_store_t *s, tr_flavor_t f, uint32_t seq, c
     file_path(s, f, name, e->path, sizeof(e->path));
     e->size = size;
     e->is_active = active;
+    e->first_gno = first_gno;
     return e;
 }
 
@@ -319,7 +325,7 @@ static int fresh_flavor(tr_store_t *s, tr_flavor_t f, const char **why)
     fl->first_gno = next_gno_after(s, &s->last);
     snprintf(fl->name, sizeof(fl->name), "%s", ent.name);
     fl->committed = fl->written = hend;
-    push_file(s, f, 1, ent.name, hend, true);
+    push_file(s, f, 1, ent.name, hend, true, fl->first_gno);
     tr_log_info(COMP, "created first binlog file flavor=%s file=%s", tr_flavor_name(f), fl->name);
     return 0;
 }
@@ -440,7 +446,25 @@ static int recover_flavor(tr_store_t *s, tr_flavor_t f, const char **why)
     fl->committed = fl->written = end;
     for (size_t i = 0; i < n; i++) {
         bool active = i == n - 1;
-        push_file(s, f, files[i].seq, files[i].name, active ? end : files[i].size, active);
+        /* A file's first GTID; a file without transactions starts where the next one does. */
+        uint64_t fg = fl->first_gno;
+        if (!active) {
+            r = tr_index_first_gtid_in_file(s->idx, f, files[i].seq, &fg, &iwhy);
+            if (r == TR_ENOTFOUND) {
+                fg = 0;
+                r = 0;
+            } else if (r != 0) {
+                *why = iwhy;
+                tr_free(files);
+                return r;
+            }
+        }
+        push_file(s, f, files[i].seq, files[i].name, active ? end : files[i].size, active, fg);
+    }
+    for (size_t i = fl->nfiles; i-- > 1;) {
+        if (fl->files[i - 1].first_gno == 0) {
+            fl->files[i - 1].first_gno = fl->files[i].first_gno;
+        }
     }
     tr_free(files);
     return 0;
@@ -464,6 +488,7 @@ int tr_store_open(const tr_store_opts_t *opts, tr_store_t **out, tr_store_checkp
     s->gtid_domain_id = opts->gtid_domain_id;
     s->gtid_start = opts->gtid_start;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->index_file_mu, NULL);
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
         s->fl[f].fd = -1;
         s->fl[f].enabled = opts->flavors[f];
@@ -560,6 +585,7 @@ void tr_store_free(tr_store_t *s)
     }
     tr_index_free(s->idx);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->index_file_mu);
     tr_free(s->pend);
     tr_free(s->dir);
     tr_free(s->basename);
@@ -807,7 +833,7 @@ int tr_store_commit(tr_store_t *s)
             fl->first_gno = lastt->gtid_no + 1;
             snprintf(fl->name, sizeof(fl->name), "%s", rot[f].new_name);
             fl->committed = fl->written = rot[f].new_header_end;
-            push_file(s, (tr_flavor_t)f, fl->seq, fl->name, fl->committed, true);
+            push_file(s, (tr_flavor_t)f, fl->seq, fl->name, fl->committed, true, fl->first_gno);
         } else {
             fl->committed = lastt->end[f];
             act->size = fl->committed;
@@ -937,4 +963,86 @@ void tr_store_last_txn(tr_store_t *s, tr_store_checkpoint_t *out)
 bool tr_store_flavor_enabled(const tr_store_t *s, tr_flavor_t f)
 {
     return (unsigned)f < TR_FLAVOR_COUNT && s->fl[f].enabled;
+}
+
+/* ------------------------------------------------------------ purge */
+
+int tr_store_purge(tr_store_t *s, tr_flavor_t f, uint32_t before_seq, size_t *n_purged,
+                   const char **why)
+{
+    *n_purged = 0;
+    if ((unsigned)f >= TR_FLAVOR_COUNT || !s->fl[f].enabled) {
+        *why = "flavour not enabled";
+        return TR_ENOTFOUND;
+    }
+    flavor_t *fl = &s->fl[f];
+    /* Unpublish first: from here on no new reader can find these files. */
+    pthread_mutex_lock(&s->mu);
+    size_t n = 0;
+    while (n + 1 < fl->nfiles && fl->files[n].seq < before_seq && !fl->files[n].is_active) {
+        n++;
+    }
+    tr_binlog_file_t *gone = NULL;
+    if (n > 0) {
+        gone = tr_malloc(n * sizeof(*gone));
+        memcpy(gone, fl->files, n * sizeof(*gone));
+        memmove(fl->files, fl->files + n, (fl->nfiles - n) * sizeof(*fl->files));
+        fl->nfiles -= n;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (n == 0) {
+        return 0;
+    }
+    uint32_t upto = gone[n - 1].seq + 1;
+    /* The index next: a crash after this leaves stray old files, which are harmless
+     * (recovery only removes files above the newest one it knows); the reverse
+     * order could leave the index naming files that no longer exist. */
+    char path[600];
+    snprintf(path, sizeof(path), "%s/index.sqlite", s->dir);
+    static _Thread_local char msg[600];
+    tr_index_t *idx = NULL;
+    int r = tr_index_open(path, s->sync == TR_SYNC_COMMIT, &idx, msg, sizeof(msg));
+    if (r == 0) {
+        const char *iwhy = NULL;
+        r = tr_index_purge_files(idx, f, upto, &iwhy);
+        if (r != 0) {
+            snprintf(msg, sizeof(msg), "%s", iwhy ? iwhy : "index error");
+        }
+        tr_index_free(idx);
+    }
+    if (r != 0) {
+        /* Put the files back: nothing was deleted. */
+        pthread_mutex_lock(&s->mu);
+        if (fl->nfiles + n > fl->cap) {
+            fl->cap = fl->nfiles + n;
+            fl->files = tr_realloc(fl->files, fl->cap * sizeof(*fl->files));
+        }
+        memmove(fl->files + n, fl->files, fl->nfiles * sizeof(*fl->files));
+        memcpy(fl->files, gone, n * sizeof(*gone));
+        fl->nfiles += n;
+        pthread_mutex_unlock(&s->mu);
+        tr_free(gone);
+        *why = msg;
+        return r;
+    }
+    int wr = write_index_file(s, f);
+    if (wr != 0) {
+        tr_log_warn(COMP, "cannot rewrite %s.index flavor=%s err=%s", s->basename,
+                    tr_flavor_name(f), tr_strerror(wr));
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (unlink(gone[i].path) != 0 && errno != ENOENT) {
+            tr_log_warn(COMP, "purge: cannot remove file=%s err=%s", gone[i].path,
+                        strerror(errno));
+            continue;
+        }
+        tr_log_info(COMP, "purged binlog file flavor=%s file=%s size=%llu", tr_flavor_name(f),
+                    gone[i].name, (unsigned long long)gone[i].size);
+    }
+    if (s->sync == TR_SYNC_COMMIT && tr_bfile_sync_dir(fl->dir) != 0) {
+        tr_log_warn(COMP, "purge: cannot sync directory %s", fl->dir);
+    }
+    tr_free(gone);
+    *n_purged = n;
+    return 0;
 }

@@ -116,6 +116,9 @@ typedef struct {
     char path[512];        /* full path to open */
     uint64_t size;         /* readable bytes (committed end for the active file) */
     bool is_active;        /* the file still being written */
+    uint64_t first_gno;    /* GTID number of the file's first transaction (the next one to be
+                            * written while it holds none): its PREVIOUS_GTIDS / GTID_LIST
+                            * header covers every number below */
 } tr_binlog_file_t;
 
 /* Looks a file up by base name. TR_ENOTFOUND if it does not exist (or was purged). */
@@ -130,5 +133,22 @@ int tr_store_list_files(tr_store_t *s, tr_flavor_t f, tr_binlog_file_t **files, 
 /* Last committed transaction (has_txn false if none). */
 void tr_store_last_txn(tr_store_t *s, tr_store_checkpoint_t *out);
 bool tr_store_flavor_enabled(const tr_store_t *s, tr_flavor_t f);
+
+/* ---- purge (any thread; one purge at a time per store) ---- */
+
+/*
+ * Deletes the files of flavour f numbered below before_seq, oldest first; the
+ * active file is never deleted (before_seq is clamped to it). Order: the files
+ * leave the published list (new lookups no longer find them), their index
+ * rows are deleted (a second sqlite connection, so the writer is not
+ * disturbed), <basename>.index is rewritten, then the files are unlinked. A
+ * reader that still holds a snapshot of a purged file keeps its open fd;
+ * callers check that no reader uses them (the store does not track readers).
+ * Transaction rows stay in the index. Returns 0 with the number of files
+ * removed in *n_purged, or a negative code with *why (valid until the next
+ * call on this store). Logs each removed file.
+ */
+int tr_store_purge(tr_store_t *s, tr_flavor_t f, uint32_t before_seq, size_t *n_purged,
+                   const char **why) TR_MUSTCHECK;
 
 #endif

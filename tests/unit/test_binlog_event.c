@@ -227,8 +227,11 @@ TR_TEST(golden_mariadb_query_table_map_rows_xid)
     EXPECT_TRUE(b.len > 19 + tm_body);
     if (b.len > 19 + tm_body) {
         EXPECT_EQ_MEM(b.data + 19, tm_body, p + 1021 + 19, tm_body);
-        /* Then our optional metadata: SIGNEDNESS (1 numeric col, signed), COLUMN_NAME. */
-        static const uint8_t opt[] = {0x01, 0x01, 0x00, 0x04, 0x05, 0x02, 'i', 'd', 0x01, 'v'};
+        /* Then our optional metadata: SIGNEDNESS (1 numeric col, signed), DEFAULT_CHARSET
+         * (collation 33, no exceptions), COLUMN_NAME; no PK, no ENUM/SET, and no
+         * COLUMN_VISIBILITY in the MariaDB flavour. */
+        static const uint8_t opt[] = {0x01, 0x01, 0x00, 0x02, 0x01, 0x21, 0x04,
+                                      0x05, 0x02, 'i',  'd',  0x01, 'v'};
         EXPECT_EQ_MEM(b.data + 19 + tm_body, b.len - 19 - tm_body - 4, opt, sizeof(opt));
     }
     EXPECT_EQ_INT(tr_evt_check_crc(b.data, b.len), 0);

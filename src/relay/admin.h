@@ -1,0 +1,45 @@
+/*
+ * Administration statements over the MySQL port (DESIGN.md "Administration"):
+ * SHOW BINLOG EVENTS, SHOW REPLICAS / SHOW SLAVE HOSTS, PURGE BINARY LOGS
+ * TO | BEFORE, FLUSH BINARY LOGS, and the CDC probes SHOW GRANTS / SHOW
+ * DATABASES. The session parses the statement (protocol/sqlcmd) and hands
+ * it here; answers are appended to the session's output buffer.
+ *
+ * PURGE follows MariaDB: files are deleted oldest first up to (not
+ * including) the target; a file that a dump session of the same flavour
+ * still reads, and every later one, is kept, and the statement then answers
+ * ERR 1378 "A purgeable log is in use, will not purge" after deleting the
+ * older files. The active file is never deleted. BEFORE compares the file's
+ * modification time (as MySQL and MariaDB do) with the datetime read as UTC
+ * (tirelay's system_time_zone). Each listener purges its own flavour's file
+ * set (the two sets rotate at different sizes, so their names do not
+ * correspond).
+ *
+ * I/O: reads binlog files (SHOW BINLOG EVENTS) and deletes files (PURGE) on
+ * the loop thread; both are rare operator actions.
+ */
+#ifndef TR_RELAY_ADMIN_H
+#define TR_RELAY_ADMIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "protocol/sqlcmd.h"
+#include "relay/server_internal.h"
+
+/* Where an admin answer goes: the session's pending output. */
+typedef struct {
+    tr_sess_t *sess;
+    tr_buf_t *out;
+    uint8_t *seq;
+    bool deprecate_eof;
+} tr_admin_reply_t;
+
+/* True when q is an admin or probe statement this module answers. */
+bool tr_admin_handles(const tr_sql_cmd_t *q);
+
+/* Answers q (a kind tr_admin_handles accepted) into r. Thread: loop. */
+void tr_admin_query(const tr_admin_reply_t *r, const tr_sql_cmd_t *q);
+
+#endif
