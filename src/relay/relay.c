@@ -276,6 +276,7 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
     ctx.gtid_domain_id = r->cfg->gtid_domain_id;
     ctx.timestamp = tr_tso_seconds(b->commit_ts);
     ctx.commit_ts_us = tr_tso_micros(b->commit_ts);
+    ctx.row_event_max_bytes = r->cfg->row_event_max_bytes;
     next_clock(r, &ctx);
 
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
