@@ -13,6 +13,7 @@ PKGS=(
   # test peers and the TiDB simulator
   mariadb-server mariadb-client etcd-server
   python3 python3-pytest python3-grpcio python3-protobuf python3-pymysql
+  nodejs npm   # tests/integration/node: the zongji CDC client test
 )
 
 missing=()

@@ -21,6 +21,7 @@
 #include "common/mem.h"
 #include "protocol/binlog_event.h"
 #include "protocol/command.h"
+#include "protocol/gtid.h"
 #include "protocol/handshake.h"
 #include "protocol/result.h"
 #include "protocol/wire.h"
@@ -30,6 +31,51 @@
 #define FD_MIN_LEN       (FD_CREATED_OFF + 4 + 1 + 1 + 4)
 #define BATCHES_PER_PUMP 4
 #define STALL_TICK_MS    1000 /* stall check period of dumps without heartbeats */
+
+/* How the dump chose its start and what it filters. */
+typedef enum {
+    MODE_FILEPOS = 0, /* COM_BINLOG_DUMP by file/position: every event is sent */
+    MODE_MARIA_GTID,  /* MariaDB @slave_connect_state (spec 4.5) */
+    MODE_MYSQL_GTID,  /* MySQL COM_BINLOG_DUMP_GTID (spec 4.3/4.4) */
+} dump_mode_t;
+
+/* MariaDB event-group skipping (sql_repl.cc gtid_skip_group). */
+enum { SKIP_NOT = 0, SKIP_STANDALONE, SKIP_TRANSACTION };
+
+/* MySQL error texts (share/messages_to_clients.txt). */
+#define MSG_NO_AUTO_POSITION                                                                       \
+    "The replication sender thread cannot start in AUTO_POSITION mode: this server has "          \
+    "GTID_MODE = OFF instead of ON."
+#define MSG_SLAVE_HAS_MORE                                                                         \
+    "Slave has more GTIDs than the master has, using the master's SERVER_UUID. This may "         \
+    "indicate that the end of the binary log was truncated or that the last binary log file was " \
+    "lost, e.g., after a power or disk failure when sync_binlog != 1. The master may or may not " \
+    "have rolled back transactions that were already replicated to the slave. Suggest to "        \
+    "replicate any transactions that master has rolled back from slave to master, and/or commit " \
+    "empty transactions on master to account for transactions that have been committed on "      \
+    "master but are not included in GTID_EXECUTED."
+#define MSG_PURGED_REQUIRED                                                                        \
+    "Cannot replicate because the source purged required binary logs. Replicate the missing "     \
+    "transactions from elsewhere, or provision a new replica from backup. Consider increasing "   \
+    "the source's binary log expiration period. The GTID set sent by the replica is '%s', and "   \
+    "the missing transactions are '%s'."
+/* MariaDB texts (sql_repl.cc). */
+#define MSG_CHECKSUM_UNAWARE                                                                       \
+    "Slave can not handle replication events with the checksum that master is configured to log"
+#define MSG_MARIA_NOT_IN_BINLOG                                                                    \
+    "Error: connecting slave requested to start from GTID %u-%u-%llu, which is not in the "       \
+    "master's binlog"
+#define MSG_MARIA_DIVERGED                                                                         \
+    MSG_MARIA_NOT_IN_BINLOG ". Since the master's binlog contains GTIDs with higher sequence "    \
+                            "numbers, it probably means that the slave has diverged due to "      \
+                            "executing extra erroneous transactions"
+#define MSG_MARIA_HOLE                                                                             \
+    "The binlog on the master is missing the GTID %u-%u-%llu requested by the slave (even "       \
+    "though both a prior and a subsequent sequence number does exist), and GTID strict mode is "  \
+    "enabled"
+#define MSG_MARIA_TOO_OLD                                                                          \
+    "Could not find GTID state requested by slave in any binlog files. Probably the slave state " \
+    "is too old and required binlog files have been purged."
 
 struct tr_dump {
     tr_sess_t *sess;
@@ -54,7 +100,22 @@ struct tr_dump {
     bool pumping;           /* re-entrancy guard */
     tr_buf_t rd;            /* read scratch, reused */
     uint64_t events_sent;
-    uint64_t stalled_since_ms; /* uv_now when the queue was first seen above the high mark; 0 = not */
+    uint64_t stalled_since_ms; /* first tick with bytes queued and no write completed since; 0 = not */
+
+    dump_mode_t mode;
+    bool hb_v2;             /* MySQL flavour, dump flag 0x02: HEARTBEAT_LOG_EVENT_V2 */
+    /* MariaDB GTID positioning (mode MARIA_GTID; sql_repl.cc send_event_to_slave). */
+    bool m_has_req;         /* our domain still has a start GTID to reach */
+    tr_maria_gtid_t m_req;  /* the replica's last GTID in our domain */
+    bool m_empty_domain;    /* we had nothing in that domain at connect: re-check later */
+    bool m_strict;          /* @slave_gtid_strict_mode */
+    int m_skip;             /* SKIP_*: skipping the current event group */
+    bool m_fake_list;       /* send a fake GTID_LIST once the current group is skipped */
+    uint64_t m_state_seq;   /* last GTID number of our domain seen so far (0 = none) */
+    /* MySQL COM_BINLOG_DUMP_GTID (mode MYSQL_GTID; rpl_binlog_sender.cc). */
+    tr_gtid_set_t exclude;  /* the replica's executed set: transactions not to send */
+    bool y_skipping;        /* inside a transaction of the exclude set */
+    uint64_t y_skipped_end; /* end offset of skipped events not yet announced; 0 = none */
 };
 
 #define dump_log(lvl, d, fmt, ...)                                                                 \
@@ -121,6 +182,202 @@ static int send_out(tr_dump_t *d, tr_buf_t *out)
     }
     d->last_send_ms = uv_now(d->srv->loop);
     return tr_sess_send(d->sess, out);
+}
+
+/* Our own last GTID number: the last committed transaction, else what the
+ * first file's header says came before (gtid-start - 1); 0 = none at all. */
+static uint64_t last_gno(tr_server_t *srv, tr_flavor_t f)
+{
+    tr_store_checkpoint_t cp;
+    tr_store_last_txn(srv->store, &cp);
+    if (cp.has_txn) {
+        return cp.gtid_no;
+    }
+    tr_binlog_file_t first;
+    if (tr_store_file_first(srv->store, f, &first) == 0 && first.first_gno > 1) {
+        return first.first_gno - 1;
+    }
+    return 0;
+}
+
+/* A HEARTBEAT (v2 when the MySQL replica asked for it) naming the current file at pos. */
+static void put_heartbeat(tr_dump_t *d, tr_buf_t *out, uint64_t pos)
+{
+    size_t ph = tr_wire_begin(out);
+    tr_buf_put_u8(out, 0x00);
+    tr_evt_writer_t w;
+    tr_evt_writer_init(&w, out, 0, d->flavor, d->srv->cfg->server_id, d->fd_has_crc);
+    if (d->hb_v2) {
+        tr_evt_put_heartbeat_v2(&w, pos, d->file.name, strlen(d->file.name));
+    } else {
+        tr_evt_put_heartbeat(&w, (uint32_t)pos, d->file.name, strlen(d->file.name));
+    }
+    tr_wire_end(out, ph, tr_sess_seq(d->sess));
+}
+
+/*
+ * MariaDB's fake GTID_LIST (sql_repl.cc fake_gtid_list_event): the binlog
+ * state reached so far, timestamp 0, LOG_EVENT_ARTIFICIAL_F, log_pos = end_pos
+ * so the replica moves its old-style position over the skipped groups.
+ */
+static void put_fake_gtid_list(tr_dump_t *d, tr_buf_t *out, uint64_t end_pos)
+{
+    const tr_config_t *cfg = d->srv->cfg;
+    tr_maria_gtid_t g = {cfg->gtid_domain_id, cfg->server_id, d->m_state_seq};
+    size_t ph = tr_wire_begin(out);
+    tr_buf_put_u8(out, 0x00);
+    size_t ev = out->len;
+    tr_evt_writer_t w;
+    tr_evt_writer_init(&w, out, 0, d->flavor, cfg->server_id, d->fd_has_crc);
+    w.timestamp = 0;
+    tr_evt_put_maria_gtid_list(&w, &g, d->m_state_seq > 0 ? 1 : 0);
+    if (tr_buf_ok(out)) {
+        uint8_t *e = out->data + ev;
+        size_t len = out->len - ev;
+        tr_store_u32le(e + 13, (uint32_t)end_pos);
+        tr_store_u16le(e + 17, TR_EVF_ARTIFICIAL);
+        if (d->fd_has_crc) {
+            tr_evt_update_crc(e, len);
+        }
+    }
+    tr_wire_end(out, ph, tr_sess_seq(d->sess));
+}
+
+/* MariaDB Log_event::is_part_of_group: events that never end a group. */
+static bool part_of_group(uint8_t type)
+{
+    switch (type) {
+    case TR_EVT_MARIA_GTID:
+    case 5:  /* INTVAR */
+    case 13: /* RAND */
+    case 14: /* USER_VAR */
+    case TR_EVT_TABLE_MAP:
+    case TR_EVT_MARIA_ANNOTATE_ROWS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+enum { GTID_ERR_NOT_IN_BINLOG, GTID_ERR_DIVERGED, GTID_ERR_HOLE };
+
+/* Sends ERR 1236 with one of MariaDB's GTID messages (sql_repl.cc). */
+static void fail_gtid(tr_dump_t *d, int which, const tr_maria_gtid_t *g)
+{
+    unsigned dom = (unsigned)g->domain_id;
+    unsigned srv = (unsigned)g->server_id;
+    unsigned long long seq = (unsigned long long)g->seq_no;
+    switch (which) {
+    case GTID_ERR_DIVERGED:
+        tr_sess_fail(d->sess, TR_ER_MASTER_FATAL_READ, MSG_MARIA_DIVERGED, dom, srv, seq);
+        break;
+    case GTID_ERR_HOLE:
+        tr_sess_fail(d->sess, TR_ER_MASTER_FATAL_READ, MSG_MARIA_HOLE, dom, srv, seq);
+        break;
+    default:
+        tr_sess_fail(d->sess, TR_ER_MASTER_FATAL_READ, MSG_MARIA_NOT_IN_BINLOG, dom, srv, seq);
+        break;
+    }
+}
+
+/* sql_repl.cc give_error_start_pos_missing_in_binlog. */
+static void fail_missing(tr_dump_t *d, const tr_maria_gtid_t *req)
+{
+    uint64_t have = last_gno(d->srv, TR_FLAVOR_MARIADB);
+    bool diverged = have > 0 && have >= req->seq_no;
+    fail_gtid(d, diverged ? GTID_ERR_DIVERGED : GTID_ERR_NOT_IN_BINLOG, req);
+}
+
+enum { EV_SEND = 1, EV_SKIP = 0, EV_FAILED = -1 };
+
+/*
+ * The GTID filters, per event read from the file (ev, len bytes, ending at
+ * file offset end_pos). May append a HEARTBEAT to out first (MySQL: the end
+ * of a skipped range is announced before the next event sent, as
+ * Binlog_sender does). Returns EV_SEND, EV_SKIP or EV_FAILED (session failed).
+ */
+static int filter_event(tr_dump_t *d, const uint8_t *ev, size_t len, uint64_t end_pos,
+                        tr_buf_t *out)
+{
+    uint8_t type = ev[4];
+    const char *why = NULL;
+    if (d->mode == MODE_MYSQL_GTID) {
+        if (type == TR_EVT_GTID) {
+            uint8_t uuid[16];
+            uint64_t gno;
+            if (tr_gtid_peek_mysql(ev, len, uuid, &gno, &why) != 0) {
+                fail(d, "Failed to read Gtid_log_event: corrupt binlog");
+                return EV_FAILED;
+            }
+            d->y_skipping = tr_gtid_set_contains(&d->exclude, uuid, NULL, gno);
+        } else if (type == TR_EVT_ANONYMOUS_GTID || type == TR_EVT_ROTATE ||
+                   type == TR_EVT_FORMAT_DESCRIPTION || type == TR_EVT_PREVIOUS_GTIDS) {
+            d->y_skipping = d->y_skipping && type != TR_EVT_ANONYMOUS_GTID &&
+                            type != TR_EVT_ROTATE;
+            if (type != TR_EVT_ANONYMOUS_GTID) {
+                goto send_mysql; /* never skipped */
+            }
+        }
+        if (d->y_skipping) {
+            d->y_skipped_end = end_pos;
+            return EV_SKIP;
+        }
+    send_mysql:
+        if (d->y_skipped_end > 0) {
+            put_heartbeat(d, out, d->y_skipped_end);
+            d->y_skipped_end = 0;
+        }
+        return EV_SEND;
+    }
+    if (d->mode != MODE_MARIA_GTID) {
+        return EV_SEND;
+    }
+    if (type == TR_EVT_MARIA_GTID) {
+        tr_maria_gtid_t g;
+        uint8_t flags2;
+        if (tr_gtid_peek_maria(ev, len, &g, &flags2, &why) != 0) {
+            fail(d, "Failed to read Gtid_log_event: corrupt binlog");
+            return EV_FAILED;
+        }
+        if (g.domain_id == d->srv->cfg->gtid_domain_id) {
+            d->m_state_seq = g.seq_no;
+        }
+        if (d->m_has_req && g.domain_id == d->m_req.domain_id) {
+            if (d->m_empty_domain) {
+                /* START_ON_EMPTY_DOMAIN: the domain appeared; the request must be in it. */
+                if (g.server_id != d->m_req.server_id || g.seq_no < d->m_req.seq_no) {
+                    fail_missing(d, &d->m_req);
+                    return EV_FAILED;
+                }
+                d->m_empty_domain = false;
+            }
+            if (g.server_id != d->m_req.server_id || g.seq_no <= d->m_req.seq_no) {
+                d->m_skip = (flags2 & TR_MARIA_FL_STANDALONE) ? SKIP_STANDALONE : SKIP_TRANSACTION;
+            }
+            if (g.server_id == d->m_req.server_id && g.seq_no >= d->m_req.seq_no) {
+                if (d->m_strict && g.seq_no > d->m_req.seq_no) {
+                    fail_gtid(d, GTID_ERR_HOLE, &d->m_req);
+                    return EV_FAILED;
+                }
+                d->m_fake_list = true;
+                d->m_has_req = false;
+            }
+        }
+    }
+    switch (d->m_skip) {
+    case SKIP_STANDALONE:
+        if (!part_of_group(type)) {
+            d->m_skip = SKIP_NOT;
+        }
+        return EV_SKIP;
+    case SKIP_TRANSACTION:
+        if (type == TR_EVT_XID || (type == TR_EVT_QUERY && tr_gtid_peek_is_commit(ev, len, d->fd_has_crc))) {
+            d->m_skip = SKIP_NOT;
+        }
+        return EV_SKIP;
+    default:
+        return EV_SEND;
+    }
 }
 
 /*
@@ -193,6 +450,7 @@ static int start_file(tr_dump_t *d, uint64_t start_pos, bool first, tr_buf_t *ou
     put_event_packet(d, out, fde, h.event_size);
     d->pos = start_pos > 4 ? start_pos : fde_end;
     d->after_rotate = false;
+    d->y_skipping = false; /* transactions never span files */
     return 0;
 }
 
@@ -240,10 +498,23 @@ static ssize_t read_batch(tr_dump_t *d, tr_buf_t *out)
             }
             want = h.event_size;
         }
-        put_event_packet(d, out, p + off, h.event_size);
+        int act = EV_SEND;
+        if (d->mode != MODE_FILEPOS) {
+            act = filter_event(d, p + off, h.event_size, d->pos + off + h.event_size, out);
+            if (act == EV_FAILED) {
+                return -1;
+            }
+        }
+        if (act == EV_SEND) {
+            put_event_packet(d, out, p + off, h.event_size);
+            d->events_sent++;
+        }
         d->after_rotate = h.type == TR_EVT_ROTATE && !(h.flags & TR_EVF_ARTIFICIAL);
-        d->events_sent++;
         off += h.event_size;
+        if (d->m_fake_list && d->m_skip == SKIP_NOT) {
+            put_fake_gtid_list(d, out, d->pos + off);
+            d->m_fake_list = false;
+        }
     }
     if (off == 0) {
         /* Fewer than 19 bytes left below the committed end. */
@@ -283,6 +554,11 @@ static int at_end(tr_dump_t *d, tr_buf_t *out)
             return 1;
         }
         d->file = cur;
+    }
+    if (d->y_skipped_end > 0) {
+        /* Caught up inside skipped transactions: tell the replica where we are. */
+        put_heartbeat(d, out, d->y_skipped_end);
+        d->y_skipped_end = 0;
     }
     if (!d->blocking) {
         size_t h = tr_wire_begin(out);
@@ -339,14 +615,17 @@ static void pump(tr_dump_t *d)
 /*
  * Hard limit for a client that stopped reading: pump() never queues past
  * TR_SRV_WRITE_HIGH (plus one pump's batches), so memory is bounded, but a
- * dump whose queue stays above that mark for dump_stall_timeout_ms has read
- * nothing meanwhile and is closed. Checked on every timer tick (the heartbeat
- * period, or STALL_TICK_MS without heartbeats). Returns true when it closed.
+ * dump that has bytes queued and saw no write complete for
+ * dump_stall_timeout_ms (its client read nothing while the kernel buffers
+ * are full) is closed. Every completed write (tr_dump_drain) restarts the
+ * clock, so a slow but reading client is never cut. Checked on every timer
+ * tick (the heartbeat period, or STALL_TICK_MS without heartbeats). Returns
+ * true when it closed the session.
  */
 static bool check_stall(tr_dump_t *d, uint64_t now)
 {
     size_t queued = tr_sess_queued_bytes(d->sess);
-    if (queued <= TR_SRV_WRITE_HIGH) {
+    if (queued == 0) {
         d->stalled_since_ms = 0;
         return false;
     }
@@ -357,7 +636,8 @@ static bool check_stall(tr_dump_t *d, uint64_t now)
     if (now - d->stalled_since_ms < d->srv->cfg->dump_stall_timeout_ms) {
         return false;
     }
-    dump_log(TR_LOG_WARN, d, "dump stalled: client read nothing, closing queued_bytes=%zu stalled_ms=%" PRIu64,
+    dump_log(TR_LOG_WARN, d,
+             "dump stalled: client read nothing, closing queued_bytes=%zu stalled_ms=%" PRIu64,
              queued, now - d->stalled_since_ms);
     tr_sess_close(d->sess);
     return true;
@@ -379,12 +659,8 @@ static void on_timer(uv_timer_t *t)
     /* Idle: a HEARTBEAT at the end of what was sent in the current file. */
     tr_buf_t out;
     tr_buf_init(&out, 0);
-    size_t ph = tr_wire_begin(&out);
-    tr_buf_put_u8(&out, 0x00);
-    tr_evt_writer_t w;
-    tr_evt_writer_init(&w, &out, 0, d->flavor, d->srv->cfg->server_id, d->fd_has_crc);
-    tr_evt_put_heartbeat(&w, (uint32_t)d->pos, d->file.name, strlen(d->file.name));
-    tr_wire_end(&out, ph, tr_sess_seq(d->sess));
+    put_heartbeat(d, &out, d->y_skipped_end > 0 ? d->y_skipped_end : d->pos);
+    d->y_skipped_end = 0;
     if (send_out(d, &out) != 0) {
         tr_sess_close(d->sess);
     }
@@ -417,57 +693,101 @@ static uint64_t heartbeat_ms(tr_sess_t *s, const tr_config_t *cfg)
     return ns > 0 && ms == 0 ? 1 : ms;
 }
 
-tr_dump_t *tr_dump_start(tr_sess_t *s, uint64_t pos, uint16_t flags, uint32_t replica_server_id,
-                         const char *file, size_t file_len)
+/* Resolves file/pos of a dump request (empty name = first file). Returns 0, or
+ * -1 after failing the session with MySQL's message. */
+static int resolve_file(tr_sess_t *s, const char *file, size_t file_len, uint64_t pos,
+                        tr_binlog_file_t *f)
 {
     tr_server_t *srv = tr_sess_server(s);
     tr_flavor_t flavor = tr_sess_flavor(s);
-    tr_binlog_file_t f;
     int rc;
     if (file_len == 0) {
-        rc = tr_store_file_first(srv->store, flavor, &f);
+        rc = tr_store_file_first(srv->store, flavor, f);
     } else {
-        char name[sizeof(f.name)];
+        char name[sizeof(f->name)];
         if (file_len >= sizeof(name)) {
             rc = TR_ENOTFOUND;
         } else {
             memcpy(name, file, file_len);
             name[file_len] = '\0';
-            rc = tr_store_file_by_name(srv->store, flavor, name, &f);
+            rc = tr_store_file_by_name(srv->store, flavor, name, f);
         }
     }
     if (rc != 0) {
         tr_sess_fail(s, TR_ER_MASTER_FATAL_READ,
                      "Could not find first log file name in binary log index file");
-        return NULL;
+        return -1;
     }
     if (pos < 4) {
         tr_sess_fail(s, TR_ER_MASTER_FATAL_READ,
                      "Client requested master to start replication from position < 4");
-        return NULL;
+        return -1;
     }
-    if (pos > f.size) {
+    if (pos > f->size) {
         tr_sess_fail(s, TR_ER_MASTER_FATAL_READ,
                      "Client requested master to start replication from position > file size");
-        return NULL;
+        return -1;
     }
+    return 0;
+}
+
+/*
+ * Checksum negotiation, as both real servers do it (MariaDB sql_repl.cc
+ * send_format_descriptor_event / is_slave_checksum_aware, MySQL
+ * Binlog_sender::check_start_file): a client that set
+ * @master_binlog_checksum / @source_binlog_checksum to anything is
+ * "checksum aware" and gets the events exactly as stored (CRC32, the FD says
+ * so); the variable only decides whether the first fake ROTATE, sent before
+ * any FD, carries a CRC ('CRC32') or not ('NONE', what mariadb-binlog and
+ * mysqlbinlog send). A client that never set it cannot know the FD's
+ * checksum byte exists, and since our files are always CRC32 it is refused
+ * with ERR 1236 and the servers' text. (Stripping CRCs for it would change
+ * event sizes while log_pos still counts stored bytes, which MySQL replicas
+ * use for their positions.) Returns false after failing the session.
+ */
+static bool checksum_aware(tr_sess_t *s)
+{
+    if (tr_sess_uvar(s, "master_binlog_checksum") != NULL ||
+        tr_sess_uvar(s, "source_binlog_checksum") != NULL) {
+        return true;
+    }
+    tr_sess_fail(s, TR_ER_MASTER_FATAL_READ, "%s", MSG_CHECKSUM_UNAWARE);
+    return false;
+}
+
+static tr_dump_t *dump_new(tr_sess_t *s, const tr_binlog_file_t *f, uint16_t flags,
+                           uint32_t replica_server_id)
+{
+    tr_server_t *srv = tr_sess_server(s);
     tr_dump_t *d = tr_calloc(1, sizeof(*d));
     d->sess = s;
     d->srv = srv;
-    d->flavor = flavor;
+    d->flavor = tr_sess_flavor(s);
     d->fd = -1;
-    d->file = f;
+    d->file = *f;
     d->blocking = !(flags & TR_DUMP_NON_BLOCK) && replica_server_id != 0;
     d->session_crc = is_crc32(tr_sess_uvar(s, "source_binlog_checksum")) ||
                      is_crc32(tr_sess_uvar(s, "master_binlog_checksum"));
     d->hb_period_ms = d->blocking ? heartbeat_ms(s, srv->cfg) : 0;
+    /* Flag 0x02 is USE_HEARTBEAT_EVENT_V2 from MySQL 8.0.26+ replicas, but
+     * BINLOG_SEND_ANNOTATE_ROWS_EVENT from MariaDB clients (spec 4.2). */
+    d->hb_v2 = d->flavor == TR_FLAVOR_MYSQL && (flags & TR_DUMP_FLAG_2) != 0;
+    tr_gtid_set_init(&d->exclude);
     tr_buf_init(&d->rd, 0);
-    rc = uv_timer_init(srv->loop, &d->timer);
+    int rc = uv_timer_init(srv->loop, &d->timer);
     TR_ASSERT(rc == 0); /* uv_timer_init cannot fail on a live loop */
     d->timer.data = d;
-    dump_log(TR_LOG_INFO, d, "dump started blocking=%d checksum=%s heartbeat_ms=%" PRIu64,
-             (int)d->blocking, d->session_crc ? "CRC32" : "NONE", d->hb_period_ms);
+    return d;
+}
 
+/* Sends the start of d->file at pos and arms the timer. Returns d, or NULL
+ * after failing / closing the session (d is released). */
+static tr_dump_t *dump_begin(tr_dump_t *d, uint64_t pos)
+{
+    static const char *const mode_names[] = {"file", "mariadb-gtid", "mysql-gtid"};
+    dump_log(TR_LOG_INFO, d, "dump started mode=%s blocking=%d checksum=%s heartbeat_ms=%" PRIu64,
+             mode_names[d->mode], (int)d->blocking, d->session_crc ? "CRC32" : "NONE",
+             d->hb_period_ms);
     tr_buf_t out;
     tr_buf_init(&out, 0);
     if (start_file(d, pos, true, &out) != 0) {
@@ -479,6 +799,7 @@ tr_dump_t *tr_dump_start(tr_sess_t *s, uint64_t pos, uint16_t flags, uint32_t re
         return NULL;
     }
     if (send_out(d, &out) != 0) {
+        tr_sess_t *s = d->sess;
         tr_buf_cleanup(&out);
         tr_dump_close(d, NULL, NULL);
         tr_sess_close(s);
@@ -487,9 +808,286 @@ tr_dump_t *tr_dump_start(tr_sess_t *s, uint64_t pos, uint16_t flags, uint32_t re
     tr_buf_cleanup(&out);
     /* The timer sends heartbeats and watches for stalled clients (check_stall). */
     uint64_t tick = d->hb_period_ms > 0 ? d->hb_period_ms : STALL_TICK_MS;
-    rc = uv_timer_start(&d->timer, on_timer, tick, tick);
+    int rc = uv_timer_start(&d->timer, on_timer, tick, tick);
     TR_ASSERT(rc == 0);
     return d;
+}
+
+static bool uvar_true(tr_sess_t *s, const char *name)
+{
+    const char *v = tr_sess_uvar(s, name);
+    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
+#define MAX_STATE_GTIDS 256
+
+/*
+ * MariaDB GTID positioning (spec 4.5; sql_repl.cc check_slave_start_position
+ * + gtid_find_binlog_file + contains_all_slave_gtid). Our binlogs hold one
+ * domain (gtid-domain-id) written by one server id, numbered without gaps;
+ * each file's GTID_LIST holds that domain's last GTID before the file
+ * (first_gno - 1). Sets up d's MariaDB state and picks the start file into
+ * *f. Returns 0, or -1 after failing the session.
+ */
+static int maria_position(tr_dump_t *d, const char *state, tr_binlog_file_t *f)
+{
+    tr_sess_t *s = d->sess;
+    const tr_config_t *cfg = d->srv->cfg;
+    tr_maria_gtid_t req[MAX_STATE_GTIDS];
+    size_t n = 0;
+    const char *why = NULL;
+    if (tr_maria_gtid_list_parse(state, strlen(state), req, MAX_STATE_GTIDS, &n, &why) != 0) {
+        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ,
+                     "Out of memory or malformed slave request when obtaining start position "
+                     "from GTID state (%s)",
+                     why);
+        return -1;
+    }
+    d->m_strict = uvar_true(s, "slave_gtid_strict_mode");
+    bool ignore_dup = uvar_true(s, "slave_gtid_ignore_duplicates");
+    uint64_t have = last_gno(d->srv, TR_FLAVOR_MARIADB); /* our binlog state: D-S-have */
+    const tr_maria_gtid_t *ours = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (req[i].domain_id != cfg->gtid_domain_id) {
+            continue; /* a domain we never write: START_ON_EMPTY_DOMAIN, never matches */
+        }
+        ours = &req[i];
+        if (have == 0) {
+            d->m_empty_domain = true; /* re-checked when the domain shows up */
+        } else if (req[i].server_id == cfg->server_id && have >= req[i].seq_no) {
+            /* in our binlog */
+        } else if (ignore_dup && have < req[i].seq_no) {
+            /* the replica may have it from elsewhere (multi-path setups) */
+        } else {
+            fail_missing(d, &req[i]);
+            return -1;
+        }
+    }
+    if (ours != NULL) {
+        d->m_has_req = true;
+        d->m_req = *ours;
+    }
+    /* Newest file whose GTID_LIST the request covers. */
+    tr_binlog_file_t *files = NULL;
+    size_t nf = 0;
+    if (tr_store_list_files(d->srv->store, TR_FLAVOR_MARIADB, &files, &nf) != 0 || nf == 0) {
+        tr_free(files);
+        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ, "Binary log is not open");
+        return -1;
+    }
+    bool found = false;
+    for (size_t i = nf; i-- > 0 && !found;) {
+        uint64_t list_seq = files[i].first_gno > 0 ? files[i].first_gno - 1 : 0;
+        if (list_seq == 0) {
+            found = true;
+        } else if (ours == NULL) {
+            continue; /* the replica needs this domain from its very beginning */
+        } else if (ours->server_id == cfg->server_id && ours->seq_no <= list_seq) {
+            if (ours->seq_no < list_seq) {
+                continue; /* in an earlier file */
+            }
+            found = true;
+            d->m_has_req = false; /* the last GTID before this file: nothing to skip */
+        } else {
+            found = true;
+        }
+        if (found) {
+            *f = files[i];
+            d->m_state_seq = list_seq;
+        }
+    }
+    tr_free(files);
+    if (!found) {
+        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ, "%s", MSG_MARIA_TOO_OLD);
+        return -1;
+    }
+    d->m_fake_list = false;
+    return 0;
+}
+
+tr_dump_t *tr_dump_start(tr_sess_t *s, uint64_t pos, uint16_t flags, uint32_t replica_server_id,
+                         const char *file, size_t file_len)
+{
+    tr_server_t *srv = tr_sess_server(s);
+    tr_flavor_t flavor = tr_sess_flavor(s);
+    const char *state = tr_sess_uvar(s, "slave_connect_state");
+    tr_binlog_file_t f;
+    memset(&f, 0, sizeof(f));
+    bool gtid = flavor == TR_FLAVOR_MARIADB && state != NULL;
+    if (!gtid && resolve_file(s, file, file_len, pos, &f) != 0) {
+        return NULL;
+    }
+    if (!checksum_aware(s)) {
+        return NULL;
+    }
+    tr_dump_t *d = dump_new(s, &f, flags, replica_server_id);
+    if (gtid) {
+        /* The file and position of the request are ignored (spec 4.5). */
+        d->mode = MODE_MARIA_GTID;
+        if (maria_position(d, state, &d->file) != 0) {
+            d->closed = true;
+            tr_dump_close(d, NULL, NULL);
+            return NULL;
+        }
+        pos = 4;
+        dump_log(TR_LOG_INFO, d, "gtid start state='%.200s' strict=%d", state, (int)d->m_strict);
+    }
+    (void)srv;
+    return dump_begin(d, pos);
+}
+
+tr_dump_t *tr_dump_start_gtid(tr_sess_t *s, uint16_t flags, uint32_t replica_server_id,
+                              const char *file, size_t file_len, uint64_t pos,
+                              const uint8_t *gtid_data, size_t gtid_len)
+{
+    tr_server_t *srv = tr_sess_server(s);
+    const tr_config_t *cfg = srv->cfg;
+    if (tr_sess_flavor(s) != TR_FLAVOR_MYSQL) {
+        /* The MariaDB flavour has no MySQL GTIDs (a MariaDB primary would not
+         * know the command at all). */
+        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ, "%s", MSG_NO_AUTO_POSITION);
+        return NULL;
+    }
+    tr_gtid_set_t set;
+    tr_gtid_set_init(&set);
+    const char *why = NULL;
+    ssize_t used = tr_gtid_set_decode(gtid_data, gtid_len, &set, &why);
+    if (used < 0) {
+        tr_gtid_set_cleanup(&set);
+        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ, "Malformed GTID_set encoding (%s)", why);
+        return NULL;
+    }
+    uint64_t have = last_gno(srv, TR_FLAVOR_MYSQL);
+    /* The replica must not have GTIDs of our uuid we never wrote (any tag: we write none). */
+    for (size_t i = 0; i < set.n; i++) {
+        const tr_gtid_sid_t *e = &set.sids[i];
+        if (e->n > 0 && memcmp(e->uuid, cfg->server_uuid_bin, 16) == 0 &&
+            (e->tag[0] != '\0' || e->iv[e->n - 1].end - 1 > have)) {
+            tr_gtid_set_cleanup(&set);
+            tr_sess_fail(s, TR_ER_MASTER_FATAL_READ, "%s", MSG_SLAVE_HAS_MORE);
+            return NULL;
+        }
+    }
+    /* gtid_purged = what the oldest file's PREVIOUS_GTIDS claims. */
+    tr_binlog_file_t *files = NULL;
+    size_t nf = 0;
+    if (tr_store_list_files(srv->store, TR_FLAVOR_MYSQL, &files, &nf) != 0 || nf == 0) {
+        tr_free(files);
+        tr_gtid_set_cleanup(&set);
+        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ, "Binary log is not open");
+        return NULL;
+    }
+    tr_gtid_set_t missing;
+    tr_gtid_set_init(&missing);
+    if (files[0].first_gno > 1) {
+        tr_gtid_set_add(&missing, cfg->server_uuid_bin, NULL, 1, files[0].first_gno);
+        tr_gtid_set_subtract(&missing, &set);
+    }
+    if (!tr_gtid_set_is_empty(&missing)) {
+        char *a = tr_malloc(4096);
+        char *b = tr_malloc(4096);
+        (void)tr_gtid_set_format(&set, ",\n", a, 4096);
+        (void)tr_gtid_set_format(&missing, ",\n", b, 4096);
+        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ, MSG_PURGED_REQUIRED, a, b);
+        tr_free(a);
+        tr_free(b);
+        tr_free(files);
+        tr_gtid_set_cleanup(&missing);
+        tr_gtid_set_cleanup(&set);
+        return NULL;
+    }
+    tr_gtid_set_cleanup(&missing);
+    /* Start file: a name in the request is honoured (binlog-connector's
+     * useBinlogFilenamePositionInGtidMode); else the newest file whose
+     * PREVIOUS_GTIDS {uuid:1..first_gno-1} the replica has. */
+    tr_binlog_file_t f = files[0];
+    for (size_t i = nf; i-- > 0;) {
+        const tr_gtid_sid_t *e = tr_gtid_set_find(&set, cfg->server_uuid_bin, NULL);
+        bool covered = files[i].first_gno <= 1 ||
+                       (e != NULL && e->n > 0 && e->iv[0].start == 1 &&
+                        e->iv[0].end >= files[i].first_gno);
+        if (covered) {
+            f = files[i];
+            break;
+        }
+    }
+    tr_free(files);
+    uint64_t start = 4;
+    if (file_len > 0 && file[0] != '\0') {
+        if (resolve_file(s, file, file_len, pos, &f) != 0) {
+            tr_gtid_set_cleanup(&set);
+            return NULL;
+        }
+        start = pos;
+    }
+    if (!checksum_aware(s)) {
+        tr_gtid_set_cleanup(&set);
+        return NULL;
+    }
+    tr_dump_t *d = dump_new(s, &f, flags, replica_server_id);
+    d->mode = MODE_MYSQL_GTID;
+    tr_gtid_set_cleanup(&d->exclude);
+    d->exclude = set; /* takes the storage */
+    char *text = tr_malloc(1024);
+    (void)tr_gtid_set_format(&d->exclude, ",", text, 1024);
+    dump_log(TR_LOG_INFO, d, "gtid dump requested replica_set='%s' heartbeat_v2=%d", text,
+             (int)d->hb_v2);
+    tr_free(text);
+    return dump_begin(d, start);
+}
+
+int tr_dump_gtid_pos_at(tr_server_t *srv, tr_flavor_t flavor, const char *name, uint64_t pos,
+                        char *out, size_t cap)
+{
+    tr_binlog_file_t f;
+    if (tr_store_file_by_name(srv->store, flavor, name, &f) != 0 || pos > f.size) {
+        return TR_ENOTFOUND;
+    }
+    int fd = open(f.path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -errno;
+    }
+    /* Walk event headers from the magic to pos, counting GTID events (every
+     * transaction has one, numbered without gaps from the file's first). */
+    uint8_t type_gtid = flavor == TR_FLAVOR_MARIADB ? TR_EVT_MARIA_GTID : TR_EVT_GTID;
+    uint64_t off = TR_BINLOG_MAGIC_LEN;
+    uint64_t count = 0;
+    int rc = 0;
+    pos = pos < TR_BINLOG_MAGIC_LEN ? TR_BINLOG_MAGIC_LEN : pos;
+    while (off < pos) {
+        uint8_t hdr[TR_EVT_HEADER_LEN];
+        tr_evt_header_t h;
+        const char *why = NULL;
+        if (read_at(fd, off, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
+            tr_evt_header_decode(hdr, sizeof(hdr), &h, &why) < 0) {
+            rc = TR_EMALFORMED;
+            break;
+        }
+        count += h.type == type_gtid;
+        off += h.event_size;
+    }
+    (void)close(fd);
+    if (rc == 0 && off != pos) {
+        rc = TR_EMALFORMED; /* not an event boundary */
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    uint64_t gno = f.first_gno - 1 + count;
+    const tr_config_t *cfg = srv->cfg;
+    if (gno == 0) {
+        if (cap > 0) {
+            out[0] = '\0';
+        }
+    } else if (flavor == TR_FLAVOR_MARIADB) {
+        tr_maria_gtid_t g = {cfg->gtid_domain_id, cfg->server_id, gno};
+        (void)tr_maria_gtid_list_format(&g, 1, out, cap);
+    } else {
+        char u[37];
+        tr_gtid_uuid_format(cfg->server_uuid_bin, u);
+        snprintf(out, cap, "%s:1-%llu", u, (unsigned long long)gno);
+    }
+    return 0;
 }
 
 void tr_dump_run(tr_dump_t *d)
@@ -508,6 +1106,7 @@ void tr_dump_notify(tr_dump_t *d)
 
 void tr_dump_drain(tr_dump_t *d)
 {
+    d->stalled_since_ms = 0; /* a write completed: the client is reading */
     if (!d->closed && !d->waiting && tr_sess_queued_bytes(d->sess) < TR_SRV_WRITE_LOW) {
         pump(d);
     }
@@ -522,6 +1121,7 @@ static void on_timer_closed(uv_handle_t *h)
         (void)close(d->fd);
     }
     tr_buf_cleanup(&d->rd);
+    tr_gtid_set_cleanup(&d->exclude);
     tr_free(d);
     if (done != NULL) {
         done(arg);
