@@ -106,3 +106,67 @@ int tr_auth_sha2_verify(const uint8_t scramble[20], const uint8_t stored[TR_AUTH
     digest2(EVP_sha256(), x, sizeof(x), NULL, 0, check);
     return CRYPTO_memcmp(check, stored, TR_AUTH_SHA2_LEN) == 0 ? 0 : TR_EAUTH;
 }
+
+ssize_t tr_auth_sha2_msg_decode(const uint8_t *p, size_t len, bool is_secure,
+                                tr_auth_sha2_msg_t *out, const char **why)
+{
+    memset(out, 0, sizeof(*out));
+    if (len == 0) {
+        *why = "empty caching_sha2_password full-auth packet";
+        return TR_EMALFORMED;
+    }
+    if (is_secure) {
+        /* password || 0x00 (MySQL and libmariadb send the NUL; an empty
+         * password is the single 0x00). */
+        if (p[len - 1] != 0 || memchr(p, 0, len - 1) != NULL) {
+            *why = "cleartext password is not one NUL-terminated string";
+            return TR_EMALFORMED;
+        }
+        out->kind = TR_AUTH_SHA2_MSG_CLEARTEXT;
+        out->p = p;
+        out->len = len - 1;
+        return (ssize_t)len;
+    }
+    if (len == 1 && p[0] == TR_AUTH_SHA2_REQUEST_KEY) {
+        out->kind = TR_AUTH_SHA2_MSG_REQUEST_KEY;
+        return (ssize_t)len;
+    }
+    if (len > TR_AUTH_SHA2_MAX_RSA_LEN) {
+        *why = "RSA-encrypted password longer than a 4096-bit key";
+        return TR_EMALFORMED;
+    }
+    out->kind = TR_AUTH_SHA2_MSG_RSA;
+    out->p = p;
+    out->len = len;
+    return (ssize_t)len;
+}
+
+void tr_auth_xor_scramble(uint8_t *buf, size_t len, const uint8_t scramble[20])
+{
+    for (size_t i = 0; i < len; i++) {
+        buf[i] ^= scramble[i % 20];
+    }
+}
+
+int tr_auth_sha2_check_cleartext(const uint8_t stored[TR_AUTH_SHA2_LEN], const uint8_t *pw,
+                                 size_t len)
+{
+    uint8_t h[TR_AUTH_SHA2_LEN];
+    tr_auth_sha2_hash(pw, len, h);
+    int ok = CRYPTO_memcmp(h, stored, TR_AUTH_SHA2_LEN) == 0;
+    OPENSSL_cleanse(h, sizeof(h));
+    return ok ? 0 : TR_EAUTH;
+}
+
+int tr_auth_sha2_check_rsa_plain(const uint8_t stored[TR_AUTH_SHA2_LEN], const uint8_t scramble[20],
+                                 uint8_t *plain, size_t len)
+{
+    if (len == 0) {
+        return TR_EAUTH;
+    }
+    tr_auth_xor_scramble(plain, len, scramble);
+    if (plain[len - 1] != 0 || memchr(plain, 0, len - 1) != NULL) {
+        return TR_EAUTH;
+    }
+    return tr_auth_sha2_check_cleartext(stored, plain, len - 1);
+}

@@ -809,3 +809,21 @@ int tr_gtid_peek_maria(const uint8_t *ev, size_t len, tr_maria_gtid_t *g, uint8_
     *flags2 = ev[TR_EVT_HEADER_LEN + 12];
     return 0;
 }
+
+bool tr_gtid_peek_is_commit(const uint8_t *ev, size_t len, bool has_crc)
+{
+    /* post-header: thread_id u32, exec_time u32, db_len u8, error_code u16, status_len u16 */
+    size_t end = has_crc ? len - TR_EVT_CRC_LEN : len;
+    if (len < TR_EVT_HEADER_LEN + 13 + (has_crc ? TR_EVT_CRC_LEN : 0) || ev[4] != TR_EVT_QUERY) {
+        return false;
+    }
+    size_t db_len = ev[TR_EVT_HEADER_LEN + 8];
+    size_t status_len = tr_load_u16le(ev + TR_EVT_HEADER_LEN + 11);
+    size_t q = TR_EVT_HEADER_LEN + 13 + status_len + db_len + 1;
+    if (q > end) {
+        return false;
+    }
+    size_t n = end - q;
+    return (n == 6 && memcmp(ev + q, "COMMIT", 6) == 0) ||
+           (n == 8 && memcmp(ev + q, "ROLLBACK", 8) == 0);
+}

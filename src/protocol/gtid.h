@@ -131,4 +131,9 @@ int tr_gtid_peek_mysql(const uint8_t *ev, size_t len, uint8_t uuid[16], uint64_t
 int tr_gtid_peek_maria(const uint8_t *ev, size_t len, tr_maria_gtid_t *g, uint8_t *flags2,
                        const char **why);
 
+/* True when a QUERY event (2) is "COMMIT" or "ROLLBACK" (the end of a MariaDB
+ * event group; Query_log_event::peek_is_commit_rollback). has_crc: the event
+ * ends with a 4-byte checksum. */
+bool tr_gtid_peek_is_commit(const uint8_t *ev, size_t len, bool has_crc);
+
 #endif

@@ -178,6 +178,12 @@ void tr_hs_auth_switch_encode(tr_buf_t *b, const char *plugin,
     tr_buf_put_u8(b, 0);
 }
 
+void tr_hs_auth_more_encode(tr_buf_t *b, const void *data, size_t len)
+{
+    tr_buf_put_u8(b, 0x01);
+    tr_buf_append(b, data, len);
+}
+
 void tr_hs_response_encode(tr_buf_t *b, const tr_hs_response_t *r)
 {
     tr_buf_put_u32le(b, r->caps);

@@ -139,6 +139,12 @@ ssize_t tr_hs_response_decode(const uint8_t *p, size_t len, tr_hs_response_t *ou
 void tr_hs_auth_switch_encode(tr_buf_t *b, const char *plugin,
                               const uint8_t scramble[TR_SCRAMBLE_LEN]);
 
+/*
+ * Appends an AuthMoreData payload: 0x01 followed by data (caching_sha2_password:
+ * one status byte 0x03/0x04, or the PEM public key).
+ */
+void tr_hs_auth_more_encode(tr_buf_t *b, const void *data, size_t len);
+
 /* Encodes a HandshakeResponse41 (client side; tests and tools). Fields as in
  * tr_hs_response_t; is_ssl_request writes only the 32-byte prefix. */
 void tr_hs_response_encode(tr_buf_t *b, const tr_hs_response_t *r);

@@ -1,11 +1,20 @@
 /*
  * Client TCP connection (see conn.h). Thin libuv glue: no protocol
  * knowledge, no logging of payload bytes.
+ *
+ * TLS: one SSL object per connection between two memory BIOs. Socket reads
+ * land in a raw chunk, go into the read BIO, and SSL_read drains plaintext
+ * into the input buffer; whatever OpenSSL produces (handshake records,
+ * encrypted application data, alerts, close_notify) is taken from the write
+ * BIO and queued as one uv_write, so the order of the byte stream is the
+ * order of the calls.
  */
 #include "relay/conn.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include <openssl/err.h>
 
 #include "common/err.h"
 #include "common/mem.h"
@@ -22,6 +31,11 @@ struct tr_conn {
     size_t queued_bytes; /* written but not yet completed */
     bool closing;
     bool reading;
+    SSL *ssl;            /* NULL: plaintext */
+    BIO *rbio;           /* owned by ssl: ciphertext from the peer */
+    BIO *wbio;           /* owned by ssl: ciphertext to the peer */
+    uint8_t *raw;        /* TLS: socket read chunk (READ_CHUNK bytes) */
+    const char *tls_why; /* OpenSSL reason of the last TLS failure */
     char peer[64];
     char peer_ip[48];
 };
@@ -39,6 +53,8 @@ static void on_close(uv_handle_t *h)
     void (*cb)(void *) = c->cbs.on_closed;
     void *arg = c->arg;
     tr_buf_cleanup(&c->in);
+    SSL_free(c->ssl);
+    tr_free(c->raw);
     tr_free(c);
     if (cb != NULL) {
         cb(arg);
@@ -48,6 +64,11 @@ static void on_close(uv_handle_t *h)
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     tr_conn_t *c = h->data;
+    if (c->ssl != NULL) {
+        buf->base = (char *)c->raw;
+        buf->len = READ_CHUNK;
+        return;
+    }
     tr_buf_compact(&c->in);
     uint8_t *p = tr_buf_reserve(&c->in, READ_CHUNK);
     if (p == NULL) {
@@ -59,6 +80,176 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->base = (char *)p;
     buf->len = READ_CHUNK;
 }
+
+/* ---------------------------------------------------------------- raw writes */
+
+static void on_write(uv_write_t *req, int status);
+
+/* Queues len bytes at data (takes data). */
+static int raw_write(tr_conn_t *c, uint8_t *data, size_t len)
+{
+    write_req_t *w = tr_malloc(sizeof(*w));
+    w->conn = c;
+    w->data = data;
+    w->len = len;
+    uv_buf_t ub = uv_buf_init((char *)w->data, (unsigned int)w->len);
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_write);
+    if (rc != 0) {
+        tr_free(w->data);
+        tr_free(w);
+        return rc;
+    }
+    c->queued_bytes += len;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- TLS */
+
+/* Remembers OpenSSL's reason for a failure and clears its error queue. */
+static int tls_fail(tr_conn_t *c)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *why = e ? ERR_reason_error_string(e) : NULL;
+    c->tls_why = why ? why : "TLS protocol error";
+    ERR_clear_error();
+    return UV_EPROTO;
+}
+
+/* Sends whatever OpenSSL wrote into the write BIO. */
+static int tls_flush(tr_conn_t *c)
+{
+    size_t n = BIO_ctrl_pending(c->wbio);
+    if (n == 0) {
+        return 0;
+    }
+    uint8_t *data = tr_malloc(n);
+    int got = BIO_read(c->wbio, data, (int)n);
+    if (got != (int)n) {
+        tr_free(data);
+        return tls_fail(c);
+    }
+    return raw_write(c, data, n);
+}
+
+/*
+ * Advances the handshake and decrypts every complete record into c->in.
+ * Returns 0 (*got_data tells whether plaintext arrived), UV_EOF on the
+ * peer's close_notify, UV_ENOBUFS past the input limit, UV_EPROTO, or a
+ * write error.
+ */
+static int tls_pump(tr_conn_t *c, bool *got_data)
+{
+    *got_data = false;
+    int rc = 0;
+    if (!SSL_is_init_finished(c->ssl)) {
+        int r = SSL_do_handshake(c->ssl);
+        if (r != 1) {
+            int e = SSL_get_error(c->ssl, r);
+            rc = e == SSL_ERROR_WANT_READ ? 0 : tls_fail(c);
+            int frc = tls_flush(c); /* the handshake answer, or an alert */
+            return rc != 0 ? rc : frc;
+        }
+    }
+    for (;;) {
+        tr_buf_compact(&c->in);
+        uint8_t *p = tr_buf_reserve(&c->in, READ_CHUNK);
+        if (p == NULL) {
+            rc = UV_ENOBUFS;
+            break;
+        }
+        int r = SSL_read(c->ssl, p, READ_CHUNK);
+        if (r > 0) {
+            c->in.len += (size_t)r;
+            *got_data = true;
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, r);
+        if (e == SSL_ERROR_WANT_READ) {
+            break;
+        }
+        rc = e == SSL_ERROR_ZERO_RETURN ? UV_EOF : tls_fail(c);
+        break;
+    }
+    int frc = tls_flush(c);
+    return rc != 0 ? rc : frc;
+}
+
+static void tls_on_read(tr_conn_t *c, const char *p, size_t n)
+{
+    bool got = false;
+    int rc = BIO_write(c->rbio, p, (int)n) == (int)n ? 0 : tls_fail(c);
+    if (rc == 0) {
+        rc = tls_pump(c, &got);
+    }
+    if (got && c->cbs.on_data != NULL) {
+        c->cbs.on_data(c, c->arg);
+    }
+    if (rc != 0 && !c->closing && c->cbs.on_error != NULL) {
+        c->cbs.on_error(c, rc, c->arg);
+    }
+}
+
+int tr_conn_start_tls(tr_conn_t *c, const tr_tls_t *tls)
+{
+    if (c->closing) {
+        return TR_ECLOSED;
+    }
+    if (c->ssl != NULL || !tr_tls_enabled(tls)) {
+        return TR_EUNSUPPORTED;
+    }
+    SSL *ssl = SSL_new(tr_tls_ssl_ctx(tls));
+    BIO *rbio = BIO_new(BIO_s_mem());
+    BIO *wbio = BIO_new(BIO_s_mem());
+    if (ssl == NULL || rbio == NULL || wbio == NULL) {
+        SSL_free(ssl);
+        BIO_free(rbio);
+        BIO_free(wbio);
+        return tls_fail(c);
+    }
+    /* An empty memory BIO reports "retry" instead of EOF. */
+    BIO_set_mem_eof_return(rbio, -1);
+    BIO_set_mem_eof_return(wbio, -1);
+    SSL_set_bio(ssl, rbio, wbio);
+    SSL_set_accept_state(ssl);
+    c->ssl = ssl;
+    c->rbio = rbio;
+    c->wbio = wbio;
+    c->raw = tr_malloc(READ_CHUNK);
+    /* Bytes after the SSLRequest already are the ClientHello. */
+    size_t left = tr_buf_unread(&c->in);
+    int rc = 0;
+    if (left > 0) {
+        rc = BIO_write(rbio, tr_buf_head(&c->in), (int)left) == (int)left ? 0 : tls_fail(c);
+    }
+    tr_buf_reset(&c->in);
+    if (rc == 0 && left > 0) {
+        bool got = false;
+        rc = tls_pump(c, &got);
+    }
+    return rc;
+}
+
+bool tr_conn_is_tls(const tr_conn_t *c)
+{
+    return c->ssl != NULL;
+}
+
+const char *tr_conn_tls_version(const tr_conn_t *c)
+{
+    return c->ssl && SSL_is_init_finished(c->ssl) ? SSL_get_version(c->ssl) : NULL;
+}
+
+const char *tr_conn_tls_cipher(const tr_conn_t *c)
+{
+    return c->ssl && SSL_is_init_finished(c->ssl) ? SSL_get_cipher_name(c->ssl) : NULL;
+}
+
+const char *tr_conn_tls_error(const tr_conn_t *c)
+{
+    return c->tls_why;
+}
+
+/* ---------------------------------------------------------------- reading */
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
@@ -73,6 +264,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         return;
     }
     if (n == 0) {
+        return;
+    }
+    if (c->ssl != NULL) {
+        tls_on_read(c, buf->base, (size_t)n);
         return;
     }
     /* on_alloc reserved room at the end of c->in; commit the bytes read. */
@@ -159,12 +354,19 @@ int tr_conn_write(tr_conn_t *c, tr_buf_t *b)
     if (n == 0) {
         return 0;
     }
-    write_req_t *w = tr_malloc(sizeof(*w));
-    w->conn = c;
+    if (c->ssl != NULL) {
+        /* Memory BIO: SSL_write takes everything at once (or fails). */
+        int r = n > INT32_MAX ? -1 : SSL_write(c->ssl, tr_buf_head(b), (int)n);
+        tr_buf_reset(b);
+        if (r != (int)n) {
+            return tls_fail(c);
+        }
+        return tls_flush(c);
+    }
+    uint8_t *data;
     if (b->off == 0) {
         /* Take the storage itself: no copy. */
-        w->data = b->data;
-        w->len = n;
+        data = b->data;
         size_t limit = b->limit;
         b->data = NULL;
         b->cap = 0;
@@ -173,20 +375,11 @@ int tr_conn_write(tr_conn_t *c, tr_buf_t *b)
         b->failed = false;
         b->limit = limit;
     } else {
-        w->data = tr_malloc(n);
-        memcpy(w->data, tr_buf_head(b), n);
-        w->len = n;
+        data = tr_malloc(n);
+        memcpy(data, tr_buf_head(b), n);
         tr_buf_reset(b);
     }
-    uv_buf_t ub = uv_buf_init((char *)w->data, (unsigned int)w->len);
-    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_write);
-    if (rc != 0) {
-        tr_free(w->data);
-        tr_free(w);
-        return rc;
-    }
-    c->queued_bytes += w->len;
-    return 0;
+    return raw_write(c, data, n);
 }
 
 size_t tr_conn_queued_bytes(const tr_conn_t *c)
@@ -236,6 +429,13 @@ void tr_conn_close(tr_conn_t *c, bool graceful)
         c->reading = false;
     }
     if (graceful) {
+        if (c->ssl != NULL && SSL_is_init_finished(c->ssl)) {
+            /* close_notify; the peer's answer is not awaited. */
+            (void)SSL_shutdown(c->ssl);
+            if (tls_flush(c) != 0) {
+                ERR_clear_error();
+            }
+        }
         c->shutdown_req.data = c;
         if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) == 0) {
             return;

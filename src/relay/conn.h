@@ -2,8 +2,10 @@
  * One client TCP connection on the loop: reads into an input buffer, writes
  * whole buffers (one uv_write each, ownership taken), reports the bytes still
  * queued for backpressure, and closes gracefully (pending writes flushed)
- * or at once. TLS (OpenSSL memory BIOs) will live here, so everything above
- * sees plaintext.
+ * or at once. TLS lives here too (OpenSSL with memory BIOs: ciphertext read
+ * from the socket goes into the SSL object, plaintext comes out into the
+ * input buffer; writes are encrypted and the records queued as one uv_write),
+ * so everything above sees plaintext, before and after tr_conn_start_tls.
  *
  * I/O layer: owns a uv_tcp_t; holds no protocol knowledge. Thread: loop.
  */
@@ -18,6 +20,7 @@
 
 #include "common/buf.h"
 #include "common/defs.h"
+#include "relay/tls.h"
 
 typedef struct tr_conn tr_conn_t;
 
@@ -68,5 +71,29 @@ void tr_conn_resume(tr_conn_t *c);
 void tr_conn_close(tr_conn_t *c, bool graceful);
 
 bool tr_conn_is_closing(const tr_conn_t *c);
+
+/*
+ * Switches the connection to TLS as the server side (after the MySQL
+ * SSLRequest). Every input byte not yet consumed (tr_conn_input's unread
+ * part) is taken as the start of the client's TLS handshake. Handshake
+ * records are answered as they arrive; on_data reports decrypted bytes only.
+ * Plaintext that the buffered bytes already yield is appended to the input
+ * buffer without an on_data call (the caller is inside its input loop).
+ * A failed handshake or a bad record later reports on_error(UV_EPROTO)
+ * (tr_conn_tls_error says why). tls keeps (must outlive c).
+ * Returns 0, TR_ECLOSED, UV_EPROTO (bad bytes already buffered) or
+ * TR_EUNSUPPORTED (tls has no certificate, or TLS already started).
+ */
+int tr_conn_start_tls(tr_conn_t *c, const tr_tls_t *tls) TR_MUSTCHECK;
+
+/* True once tr_conn_start_tls succeeded (the handshake may still be running). */
+bool tr_conn_is_tls(const tr_conn_t *c);
+
+/* Negotiated protocol ("TLSv1.3") and cipher, or NULL before the handshake ends. */
+const char *tr_conn_tls_version(const tr_conn_t *c);
+const char *tr_conn_tls_cipher(const tr_conn_t *c);
+
+/* OpenSSL's reason for the last TLS failure on c (static string) or NULL. */
+const char *tr_conn_tls_error(const tr_conn_t *c);
 
 #endif

@@ -1,9 +1,9 @@
 /*
  * The MySQL-protocol front (see server.h): binds the MySQL-flavour listener
- * (cfg->listen), accepts sessions, fans store notifications out to waiting
- * dumps through a uv_async_t, and closes everything on request.
- * (The MariaDB-flavour listener and TLS come next; tr_sess_accept already
- * takes the flavour.)
+ * (cfg->listen) and the MariaDB-flavour listener (cfg->mariadb_listen), each
+ * enabled when configured; a session's flavour is its listener's. Accepts
+ * sessions, fans store notifications out to waiting dumps through a
+ * uv_async_t, and closes everything on request.
  *
  * I/O layer, loop thread (tr_server_notify: any thread).
  */
@@ -28,6 +28,7 @@ static void maybe_done(tr_server_t *srv)
     void (*done)(void *) = srv->done;
     void *arg = srv->done_arg;
     tr_log_info("server", "server closed");
+    tr_tls_free(srv->tls);
     tr_free(srv);
     if (done != NULL) {
         done(arg);
@@ -56,7 +57,9 @@ static void on_connection(uv_stream_t *listener, int status)
     if (srv->closing) {
         return;
     }
-    tr_sess_accept(srv, listener, TR_FLAVOR_MYSQL);
+    tr_sess_accept(srv, listener,
+                   listener == (uv_stream_t *)&srv->listen_mariadb ? TR_FLAVOR_MARIADB
+                                                                   : TR_FLAVOR_MYSQL);
 }
 
 static void on_notify(uv_async_t *a)
@@ -101,40 +104,79 @@ static int bind_listener(tr_server_t *srv, const tr_addr_t *a, uv_tcp_t *tcp, co
 int tr_server_start(uv_loop_t *loop, const tr_config_t *cfg, tr_store_t *store,
                     tr_server_t **out, const char **why)
 {
-    if (cfg->listen.host[0] == '\0') {
-        *why = "no MySQL listen address configured";
+    bool want_mysql = cfg->listen.host[0] != '\0';
+    bool want_mariadb = cfg->mariadb_listen.host[0] != '\0';
+    if (!want_mysql && !want_mariadb) {
+        *why = "no listen address configured (listen / mariadb-listen)";
         return TR_ECONFIG;
     }
-    if (!tr_store_flavor_enabled(store, TR_FLAVOR_MYSQL)) {
+    if (want_mysql && !tr_store_flavor_enabled(store, TR_FLAVOR_MYSQL)) {
         *why = "the store has no MySQL-flavour files";
+        return TR_ECONFIG;
+    }
+    if (want_mariadb && !tr_store_flavor_enabled(store, TR_FLAVOR_MARIADB)) {
+        *why = "the store has no MariaDB-flavour files";
         return TR_ECONFIG;
     }
     tr_server_t *srv = tr_calloc(1, sizeof(*srv));
     srv->loop = loop;
     srv->cfg = cfg;
     srv->store = store;
-    int rc = uv_async_init(loop, &srv->notify, on_notify);
+    static char tls_err[512]; /* loop thread, startup only: *why must outlive the call */
+    int rc = tr_tls_new(cfg->tls_cert, cfg->tls_key, &srv->tls, tls_err, sizeof(tls_err));
     if (rc != 0) {
+        tr_free(srv);
+        *why = tls_err;
+        return rc;
+    }
+    for (size_t i = 0; i < cfg->n_users; i++) {
+        srv->sha2_cached[i] = cfg->caching_sha2_prefill;
+    }
+    rc = uv_async_init(loop, &srv->notify, on_notify);
+    if (rc != 0) {
+        tr_tls_free(srv->tls);
         tr_free(srv);
         *why = "uv_async_init failed";
         return rc;
     }
     srv->notify.data = srv;
     srv->open_handles = 1;
-    rc = bind_listener(srv, &cfg->listen, &srv->listen_mysql, why);
+    rc = 0;
+    if (want_mysql) {
+        int before = srv->open_handles;
+        rc = bind_listener(srv, &cfg->listen, &srv->listen_mysql, why);
+        srv->has_mysql = srv->open_handles > before; /* initialised: must be closed */
+    }
+    if (rc == 0 && want_mariadb) {
+        int before = srv->open_handles;
+        rc = bind_listener(srv, &cfg->mariadb_listen, &srv->listen_mariadb, why);
+        srv->has_mariadb = srv->open_handles > before;
+    }
     if (rc != 0) {
         /* Close what was opened; the caller gets no server (done callback unused). */
         srv->closing = true;
         srv->done = NULL;
         uv_close((uv_handle_t *)&srv->notify, on_handle_closed);
-        if (srv->open_handles > 1) {
+        if (srv->has_mysql) {
             uv_close((uv_handle_t *)&srv->listen_mysql, on_handle_closed);
+        }
+        if (srv->has_mariadb) {
+            uv_close((uv_handle_t *)&srv->listen_mariadb, on_handle_closed);
         }
         return rc;
     }
-    srv->has_mysql = true;
-    tr_log_info("server", "listening flavor=mysql addr=%s:%u version=%s", cfg->listen.host,
-                (unsigned)cfg->listen.port, TR_SRV_VERSION_HANDSHAKE);
+    if (want_mysql) {
+        tr_log_info("server", "listening flavor=mysql addr=%s:%u version=%s tls=%s require_tls=%s",
+                    cfg->listen.host, (unsigned)cfg->listen.port, TR_SRV_VERSION_HANDSHAKE,
+                    tr_tls_enabled(srv->tls) ? "on" : "off", cfg->require_tls ? "on" : "off");
+    }
+    if (want_mariadb) {
+        tr_log_info("server",
+                    "listening flavor=mariadb addr=%s:%u version=%s tls=%s require_tls=%s",
+                    cfg->mariadb_listen.host, (unsigned)cfg->mariadb_listen.port,
+                    TR_SRV_MARIA_VERSION_HANDSHAKE, tr_tls_enabled(srv->tls) ? "on" : "off",
+                    cfg->require_tls ? "on" : "off");
+    }
     *out = srv;
     return 0;
 }
@@ -152,6 +194,10 @@ void tr_server_close(tr_server_t *srv, void (*done)(void *arg), void *arg)
     if (srv->has_mysql) {
         uv_close((uv_handle_t *)&srv->listen_mysql, on_handle_closed);
         srv->has_mysql = false;
+    }
+    if (srv->has_mariadb) {
+        uv_close((uv_handle_t *)&srv->listen_mariadb, on_handle_closed);
+        srv->has_mariadb = false;
     }
     uv_close((uv_handle_t *)&srv->notify, on_handle_closed);
     for (tr_sess_t *s = srv->sessions; s != NULL; s = tr_sess_next(s)) {

@@ -128,6 +128,18 @@ uint32_t tr_dump_file_seq(const tr_dump_t *d);
  * then calls tr_dump_run to stream. */
 tr_dump_t *tr_dump_start(tr_sess_t *s, uint64_t pos, uint16_t flags, uint32_t replica_server_id,
                          const char *file, size_t file_len);
+/* COM_BINLOG_DUMP_GTID (MySQL auto-positioning, spec 4.3/4.4): gtid_data is
+ * the replica's encoded executed set; file (may be empty) and pos as sent.
+ * Same contract as tr_dump_start. */
+tr_dump_t *tr_dump_start_gtid(tr_sess_t *s, uint16_t flags, uint32_t replica_server_id,
+                              const char *file, size_t file_len, uint64_t pos,
+                              const uint8_t *gtid_data, size_t gtid_len);
+/* GTID position of file name at pos in flavour f, as binlog_gtid_pos() answers it:
+ * "D-S-N" (MariaDB) or "uuid:1-N" (MySQL), "" before the first GTID. Reads the
+ * file (loop thread, headers only). Returns 0, TR_ENOTFOUND (no such file, pos
+ * past its end), TR_EMALFORMED (pos is not an event boundary) or -errno. */
+int tr_dump_gtid_pos_at(tr_server_t *srv, tr_flavor_t f, const char *name, uint64_t pos,
+                        char *out, size_t cap);
 /* Streams events (may finish or fail the session before returning). */
 void tr_dump_run(tr_dump_t *d);
 /* New readable bytes may exist. */

@@ -20,6 +20,7 @@
 #include "common/mem.h"
 #include "protocol/auth.h"
 #include "protocol/command.h"
+#include "protocol/gtid.h"
 #include "protocol/handshake.h"
 #include "protocol/result.h"
 #include "protocol/sqlcmd.h"
@@ -343,12 +344,114 @@ static const char *const sysvar_names[] = {
     "binlog_format", "binlog_row_image", "binlog_row_metadata", "character_set_client",
     "character_set_connection", "character_set_database", "character_set_results",
     "character_set_server", "collation_connection", "collation_database", "collation_server",
-    "enforce_gtid_consistency", "gtid_domain_id", "gtid_mode", "hostname", "init_connect",
+    "enforce_gtid_consistency", "gtid_binlog_pos", "gtid_current_pos", "gtid_domain_id",
+    "gtid_executed", "gtid_mode", "gtid_purged", "gtid_slave_pos", "gtid_strict_mode", "hostname",
+    "init_connect",
     "interactive_timeout", "log_bin", "lower_case_table_names", "max_allowed_packet",
     "net_buffer_length", "net_read_timeout", "net_write_timeout", "port", "server_id",
     "server_uuid", "sql_mode", "system_time_zone", "time_zone", "transaction_isolation",
     "tx_isolation", "version", "version_comment", "wait_timeout",
 };
+
+/* Our last GTID number (0 = none): the last committed transaction, else what the
+ * oldest file's header says came before it (gtid-start - 1). */
+static uint64_t own_last_gno(const tr_sess_t *s)
+{
+    tr_store_checkpoint_t cp;
+    tr_store_last_txn(s->srv->store, &cp);
+    if (cp.has_txn) {
+        return cp.gtid_no;
+    }
+    tr_binlog_file_t f;
+    if (tr_store_file_first(s->srv->store, s->flavor, &f) == 0 && f.first_gno > 1) {
+        return f.first_gno - 1;
+    }
+    return 0;
+}
+
+/* "uuid:1-N" (or "" for N = 0) into out. */
+static void mysql_gtid_range(const tr_sess_t *s, uint64_t n, char *out, size_t cap)
+{
+    if (n == 0) {
+        out[0] = '\0';
+        return;
+    }
+    tr_gtid_set_t set;
+    tr_gtid_set_init(&set);
+    tr_gtid_set_add(&set, s->srv->cfg->server_uuid_bin, NULL, 1, n + 1);
+    (void)tr_gtid_set_format(&set, ",\n", out, cap);
+    tr_gtid_set_cleanup(&set);
+}
+
+/*
+ * The GTID and identity variables that differ per flavour: MariaDB has
+ * gtid_domain_id, gtid_binlog_pos, gtid_current_pos, gtid_slave_pos (all
+ * the last GTID we wrote: tirelay applies upstream changes as a replica
+ * would, and a MariaDB replica switching to us by GTID wants that position)
+ * and gtid_strict_mode, but no server_uuid / gtid_mode / gtid_executed;
+ * MySQL the other way round (a MariaDB replica on the MySQL listener then
+ * fails clearly in GTID mode: SELECT @@GLOBAL.gtid_domain_id answers 1193).
+ * Returns 1 (v filled), 0 (unknown here: ERR 1193) or -1 (not a GTID variable).
+ */
+static int gtid_sysvar(const tr_sess_t *s, const char *lname, value_t *v)
+{
+    bool maria = s->flavor == TR_FLAVOR_MARIADB;
+    const tr_config_t *cfg = s->srv->cfg;
+    if (strcmp(lname, "gtid_binlog_pos") == 0 || strcmp(lname, "gtid_current_pos") == 0 ||
+        strcmp(lname, "gtid_slave_pos") == 0) {
+        if (!maria) {
+            return 0;
+        }
+        uint64_t n = own_last_gno(s);
+        tr_maria_gtid_t g = {cfg->gtid_domain_id, cfg->server_id, n};
+        (void)tr_maria_gtid_list_format(&g, n > 0 ? 1 : 0, v->text, sizeof(v->text));
+        return 1;
+    }
+    if (strcmp(lname, "gtid_domain_id") == 0) {
+        if (!maria) {
+            return 0;
+        }
+        v->is_num = true;
+        snprintf(v->text, sizeof(v->text), "%" PRIu32, cfg->gtid_domain_id);
+        return 1;
+    }
+    if (strcmp(lname, "gtid_strict_mode") == 0) {
+        if (!maria) {
+            return 0;
+        }
+        snprintf(v->text, sizeof(v->text), "%s", "ON"); /* numbers never have gaps */
+        return 1;
+    }
+    if (strcmp(lname, "server_uuid") == 0 || strcmp(lname, "gtid_mode") == 0 ||
+        strcmp(lname, "enforce_gtid_consistency") == 0) {
+        if (maria) {
+            return 0;
+        }
+        snprintf(v->text, sizeof(v->text), "%s",
+                 lname[0] == 's' ? cfg->server_uuid : "ON"); /* we write GTID_LOG_EVENTs */
+        return 1;
+    }
+    if (strcmp(lname, "gtid_executed") == 0) {
+        if (maria) {
+            return 0;
+        }
+        mysql_gtid_range(s, own_last_gno(s), v->text, sizeof(v->text));
+        return 1;
+    }
+    if (strcmp(lname, "gtid_purged") == 0) {
+        if (maria) {
+            return 0;
+        }
+        tr_binlog_file_t f;
+        uint64_t purged = 0;
+        if (tr_store_file_first(s->srv->store, s->flavor, &f) == 0 && f.first_gno > 1) {
+            purged = f.first_gno - 1;
+        }
+        mysql_gtid_range(s, purged, v->text, sizeof(v->text));
+        return 1;
+    }
+    return -1;
+}
 
 /* Fills v with the value of system variable lname; false when unknown. */
 static bool sysvar_get(const tr_sess_t *s, const char *lname, value_t *v)
@@ -358,16 +461,15 @@ static bool sysvar_get(const tr_sess_t *s, const char *lname, value_t *v)
     uint64_t num = 0;
     bool is_num = false;
     memset(v, 0, sizeof(v->is_null) + sizeof(v->is_num));
+    int g = gtid_sysvar(s, lname, v);
+    if (g >= 0) {
+        return g == 1;
+    }
     if (strcmp(lname, "server_id") == 0) {
         num = cfg->server_id;
         is_num = true;
-    } else if (strcmp(lname, "server_uuid") == 0) {
-        str = cfg->server_uuid;
-    } else if (strcmp(lname, "gtid_domain_id") == 0) {
-        num = cfg->gtid_domain_id;
-        is_num = true;
     } else if (strcmp(lname, "port") == 0) {
-        num = cfg->listen.port;
+        num = s->flavor == TR_FLAVOR_MARIADB ? cfg->mariadb_listen.port : cfg->listen.port;
         is_num = true;
     } else if (strcmp(lname, "binlog_checksum") == 0) {
         str = "CRC32";
@@ -375,8 +477,6 @@ static bool sysvar_get(const tr_sess_t *s, const char *lname, value_t *v)
         str = "ROW";
     } else if (strcmp(lname, "binlog_row_image") == 0 || strcmp(lname, "binlog_row_metadata") == 0) {
         str = "FULL";
-    } else if (strcmp(lname, "gtid_mode") == 0 || strcmp(lname, "enforce_gtid_consistency") == 0) {
-        str = "ON"; /* the MySQL flavour writes GTID_LOG_EVENTs */
     } else if (strcmp(lname, "log_bin") == 0 || strcmp(lname, "autocommit") == 0) {
         str = "ON";
     } else if (strncmp(lname, "character_set_", 14) == 0) {
@@ -418,9 +518,10 @@ static bool sysvar_get(const tr_sess_t *s, const char *lname, value_t *v)
     } else if (strcmp(lname, "transaction_isolation") == 0 || strcmp(lname, "tx_isolation") == 0) {
         str = "REPEATABLE-READ";
     } else if (strcmp(lname, "version") == 0) {
-        str = TR_SRV_VERSION_SQL;
+        str = s->flavor == TR_FLAVOR_MARIADB ? TR_SRV_MARIA_VERSION_SQL : TR_SRV_VERSION_SQL;
     } else if (strcmp(lname, "version_comment") == 0) {
-        str = TR_SRV_VERSION_COMMENT;
+        str = s->flavor == TR_FLAVOR_MARIADB ? TR_SRV_MARIA_VERSION_COMMENT
+                                             : TR_SRV_VERSION_COMMENT;
     } else {
         return false;
     }
@@ -485,7 +586,9 @@ static int eval(tr_sess_t *s, const tr_sql_expr_t *e, value_t *v)
             snprintf(v->text, sizeof(v->text), "%lld", (long long)time(NULL));
             return 0;
         case TR_SQL_FN_VERSION:
-            snprintf(v->text, sizeof(v->text), "%s", TR_SRV_VERSION_SQL);
+            snprintf(v->text, sizeof(v->text), "%s",
+                     s->flavor == TR_FLAVOR_MARIADB ? TR_SRV_MARIA_VERSION_SQL
+                                                    : TR_SRV_VERSION_SQL);
             return 0;
         case TR_SQL_FN_DATABASE:
             if (s->db[0] == '\0') {
@@ -502,10 +605,27 @@ static int eval(tr_sess_t *s, const tr_sql_expr_t *e, value_t *v)
             snprintf(v->text, sizeof(v->text), "%s@%s", s->user,
                      s->conn ? tr_conn_peer_ip(s->conn) : "");
             return 0;
-        case TR_SQL_FN_BINLOG_GTID_POS:
-            /* MariaDB replicas in file/pos mode tolerate NULL (spec 3.2 row 8'). */
+        case TR_SQL_FN_BINLOG_GTID_POS: {
+            /* MariaDB's binlog_gtid_pos(file, pos): the GTID position at an event
+             * boundary of one of our files; NULL when there is no such file or
+             * boundary (replicas in file/pos mode tolerate NULL, spec 3.2 row 8').
+             * The MySQL listener answers NULL (its files carry MySQL GTIDs). */
             v->is_null = true;
+            if (s->flavor != TR_FLAVOR_MARIADB || e->nargs != 2 || !e->args[0].is_str ||
+                e->args[1].is_str || e->args[1].ival < 0) {
+                return 0;
+            }
+            char fname[128];
+            size_t fl = tr_sql_unquote(e->args[0].raw, fname, sizeof(fname));
+            if (fl >= sizeof(fname)) {
+                return 0;
+            }
+            if (tr_dump_gtid_pos_at(s->srv, s->flavor, fname, (uint64_t)e->args[1].ival, v->text,
+                                    sizeof(v->text)) == 0) {
+                v->is_null = false;
+            }
             return 0;
+        }
         case TR_SQL_FN_OTHER:
             break;
         }
@@ -629,7 +749,9 @@ static void answer_master_status(tr_sess_t *s)
         tr_res_cell_str(&w, "");
         tr_res_cell_str(&w, "");
         if (ncols == 5) {
-            tr_res_cell_str(&w, ""); /* TODO(server): executed GTID set from the index */
+            char set[512];
+            mysql_gtid_range(s, own_last_gno(s), set, sizeof(set));
+            tr_res_cell_str(&w, set);
         }
         tr_res_row_end(&w);
     }
@@ -771,17 +893,18 @@ const char *tr_sess_user(const tr_sess_t *s)
 
 /* ---------------------------------------------------------------- commands */
 
-static void start_dump(tr_sess_t *s, const tr_cmd_dump_t *d)
+static void start_dump(tr_sess_t *s, const tr_cmd_dump_t *d, bool is_gtid)
 {
-    const char *state = tr_sess_uvar(s, "slave_connect_state");
+    const char *state = is_gtid ? NULL : tr_sess_uvar(s, "slave_connect_state");
     const char *file = (const char *)d->file.p;
     size_t file_len = d->file.len;
     uint64_t pos = d->pos;
-    if (state != NULL) {
+    if (state != NULL && s->flavor == TR_FLAVOR_MYSQL) {
+        /* MariaDB GTID positioning needs the MariaDB file set (mariadb-listen). */
         if (state[0] != '\0') {
             tr_sess_fail(s, TR_ER_MASTER_FATAL_READ,
-                         "tirelay does not support MariaDB GTID positioning yet "
-                         "(@slave_connect_state='%.64s'); use MASTER_USE_GTID=no",
+                         "MariaDB GTID positioning (@slave_connect_state='%.64s') is served on "
+                         "tirelay's MariaDB listener (mariadb-listen); use MASTER_USE_GTID=no here",
                          state);
             return;
         }
@@ -808,7 +931,9 @@ static void start_dump(tr_sess_t *s, const tr_cmd_dump_t *d)
         }
     }
     s->dump_server_id = d->server_id;
-    tr_dump_t *dump = tr_dump_start(s, pos, d->flags, d->server_id, file, file_len);
+    tr_dump_t *dump = is_gtid ? tr_dump_start_gtid(s, d->flags, d->server_id, file, file_len, pos,
+                                                   d->gtid_data.p, d->gtid_data.len)
+                              : tr_dump_start(s, pos, d->flags, d->server_id, file, file_len);
     if (dump == NULL) {
         return;
     }
@@ -861,12 +986,11 @@ static void handle_command(tr_sess_t *s, const uint8_t *p, size_t len)
         return;
     case TR_COM_BINLOG_DUMP:
         flush(s);
-        start_dump(s, &c.u.dump);
+        start_dump(s, &c.u.dump, false);
         return;
     case TR_COM_BINLOG_DUMP_GTID:
-        /* TODO(server): GTID auto-positioning (spec 4.3/4.4). */
-        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ,
-                     "tirelay does not support COM_BINLOG_DUMP_GTID yet; use file/position");
+        flush(s);
+        start_dump(s, &c.u.dump, true);
         return;
     default:
         put_err(s, TR_ER_UNKNOWN_COM, "Unknown command");
@@ -880,11 +1004,15 @@ static void handle_command(tr_sess_t *s, const uint8_t *p, size_t len)
  * Connection phase (spec 2.1-2.7). The greeting names the listener's plugin:
  * caching_sha2_password on the MySQL listener (MySQL 8.0's default),
  * mysql_native_password on the MariaDB listener. Every user has both
- * verifiers, so a client answering with either supported plugin is checked
- * with that plugin directly (as a MySQL account of that plugin would be;
- * MariaDB replicas only speak native), except caching_sha2_password on the
- * MariaDB listener, which a MariaDB server does not have: that client is
- * switched to native. Any other plugin is switched to the listener's.
+ * verifiers, so each behaves like an account of whichever of the two plugins
+ * the client prefers: a response for the greeting's plugin is checked at
+ * once; a client that answers with the other one (whose data a server must
+ * not use: it was not made for this nonce) gets an AuthSwitchRequest to that
+ * plugin with a fresh nonce, as MySQL and MariaDB do when the account's
+ * plugin differs (sql_authentication.cc / sql_acl.cc server_mpvio_read_packet);
+ * MariaDB replicas and libmariadb's --default-auth=mysql_native_password take
+ * this path on the MySQL listener. Any other plugin is switched to the
+ * listener's.
  *
  * caching_sha2_password: fast path when the user's cache flag is set (all of
  * them unless [server] caching-sha2-prefill = off, else after one full login,
@@ -995,6 +1123,7 @@ static void check_sha2(tr_sess_t *s, const uint8_t *resp, size_t resp_len)
     tr_hs_auth_more_encode(&s->out, &full, 1);
     tr_wire_end(&s->out, h, &s->seq);
     s->auth_step = AUTH_SHA2_FULL;
+    s->state = TR_SESS_AUTH_SWITCH; /* later auth packets: handle_auth_more */
 }
 
 /* Full path: the password itself (over TLS, or after RSA decryption). */
@@ -1108,22 +1237,28 @@ static void handle_auth(tr_sess_t *s, const uint8_t *p, size_t len)
     if (r.database.len > 0) {
         snprintf(s->db, sizeof(s->db), "%.*s", (int)r.database.len, (const char *)r.database.p);
     }
-    const char *want = s->flavor == TR_FLAVOR_MYSQL ? TR_AUTH_SHA2 : TR_AUTH_NATIVE;
     bool has_plugin = (r.caps & TR_CLIENT_PLUGIN_AUTH) && r.auth_plugin.len > 0;
-    if (!has_plugin || tr_sql_eq(r.auth_plugin, TR_AUTH_NATIVE)) {
-        /* Clients without CLIENT_PLUGIN_AUTH use the native scramble. */
-        s->auth_plugin = TR_AUTH_NATIVE;
-        check_native(s, r.auth_response.p, r.auth_response.len);
-    } else if (tr_sql_eq(r.auth_plugin, TR_AUTH_SHA2) && s->flavor == TR_FLAVOR_MYSQL) {
-        s->auth_plugin = TR_AUTH_SHA2;
-        check_sha2(s, r.auth_response.p, r.auth_response.len);
-    } else {
-        /* e.g. sha256_password, client_ed25519, or caching_sha2_password on
-         * the MariaDB listener. */
-        sess_log(TR_LOG_DEBUG, s, "auth switch from=%.*s to=%s", (int)r.auth_plugin.len,
-                 (const char *)r.auth_plugin.p, want);
-        auth_switch(s, want);
+    const char *client = !has_plugin                                ? TR_AUTH_NATIVE
+                         : tr_sql_eq(r.auth_plugin, TR_AUTH_NATIVE) ? TR_AUTH_NATIVE
+                         : tr_sql_eq(r.auth_plugin, TR_AUTH_SHA2)   ? TR_AUTH_SHA2
+                                                                    : NULL;
+    if (client != NULL && (!has_plugin || strcmp(client, s->auth_plugin) == 0)) {
+        /* The greeting's plugin (or a pre-plugin-auth client: native). */
+        s->auth_plugin = client;
+        if (strcmp(client, TR_AUTH_SHA2) == 0) {
+            check_sha2(s, r.auth_response.p, r.auth_response.len);
+        } else {
+            check_native(s, r.auth_response.p, r.auth_response.len);
+        }
+        return;
     }
+    /* The client's data was not made for the greeting's plugin (libmariadb
+     * even sends it empty): switch to the client's plugin when we have it,
+     * else to the listener's (e.g. client_ed25519, sha256_password). */
+    const char *to = client != NULL ? client : s->auth_plugin;
+    sess_log(TR_LOG_DEBUG, s, "auth switch from=%.*s to=%s", (int)r.auth_plugin.len,
+             (const char *)r.auth_plugin.p, to);
+    auth_switch(s, to);
 }
 
 /* Every auth-phase packet after the HandshakeResponse. */
@@ -1259,7 +1394,9 @@ void tr_sess_accept(tr_server_t *srv, uv_stream_t *listener, tr_flavor_t flavor)
     /* MySQL 8.0 greets with caching_sha2_password, MariaDB with native. */
     s->auth_plugin = flavor == TR_FLAVOR_MYSQL ? TR_AUTH_SHA2 : TR_AUTH_NATIVE;
     uint32_t caps = TR_SERVER_CAPS | (tr_tls_enabled(srv->tls) ? TR_CLIENT_SSL : 0);
-    tr_hs_greeting_t g = {TR_SRV_VERSION_HANDSHAKE, s->id,       s->scramble,
+    tr_hs_greeting_t g = {flavor == TR_FLAVOR_MARIADB ? TR_SRV_MARIA_VERSION_HANDSHAKE
+                                                      : TR_SRV_VERSION_HANDSHAKE,
+                          s->id,                    s->scramble,
                           caps,                     CHARSET_UTF8MB4_GENERAL, TR_SERVER_STATUS_AUTOCOMMIT,
                           s->auth_plugin};
     s->seq = 0;

@@ -5,7 +5,9 @@
  * through the store API, serves them with tr_server_start on 127.0.0.1:PORT
  * (user repl / password pw, server_id 42) and, every EVERY_MS milliseconds
  * (0 = never), appends and commits one more transaction and notifies the
- * server. Prints "READY <port>" on stdout once listening.
+ * server. Prints "READY <port>" on stdout once listening. Environment
+ * TR_FIXTURE_SERVER_CONF / TR_FIXTURE_USERS_CONF add config lines to [server]
+ * and [users].
  *
  * Usage: tr_serve_fixture DIR PORT N [MAX_BINLOG_SIZE [EVERY_MS [LOG_LEVEL]]]
  * Built by tests/integration/server_e2e.sh (test-only tooling).
@@ -121,13 +123,17 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     static tr_config_t cfg;
-    char text[512];
+    char text[4096];
     char err[256];
+    /* Optional extra lines for [server] (e.g. tls-cert, require-tls) and
+     * [users] (tests/integration/test_auth.py). */
+    const char *xs = getenv("TR_FIXTURE_SERVER_CONF");
+    const char *xu = getenv("TR_FIXTURE_USERS_CONF");
     snprintf(text, sizeof(text),
              "[server]\nlisten = 127.0.0.1:%u\nserver-id = 42\n"
-             "server-uuid = 3e11fa47-71ca-11e1-9e33-c80aa9429511\n"
-             "[users]\nrepl = pw\n[upstream]\npumps = 127.0.0.1:1\ntidb = root:@127.0.0.1:1\n",
-             port);
+             "server-uuid = 3e11fa47-71ca-11e1-9e33-c80aa9429511\n%s\n"
+             "[users]\nrepl = pw\n%s\n[upstream]\npumps = 127.0.0.1:1\ntidb = root:@127.0.0.1:1\n",
+             port, xs ? xs : "", xu ? xu : "");
     tr_config_defaults(&cfg);
     if (tr_config_parse(&cfg, text, "fixture", err, sizeof(err)) != 0) {
         fprintf(stderr, "fixture: config: %s\n", err);

@@ -171,4 +171,41 @@ TR_TEST(auth_switch_golden)
     tr_buf_cleanup(&b);
 }
 
+TR_TEST(auth_more_golden)
+{
+    tr_buf_t b;
+    tr_buf_init(&b, 0);
+    const uint8_t fast = 0x03;
+    tr_hs_auth_more_encode(&b, &fast, 1);
+    EXPECT_EQ_INT(b.len, 2);
+    EXPECT_EQ_INT(b.data[0], 0x01);
+    EXPECT_EQ_INT(b.data[1], 0x03);
+    tr_buf_reset(&b);
+    tr_hs_auth_more_encode(&b, "-----BEGIN", 10);
+    EXPECT_EQ_MEM(b.data, b.len, "\x01-----BEGIN", 11);
+    tr_buf_cleanup(&b);
+}
+
+TR_TEST(greeting_sha2_with_ssl_roundtrip)
+{
+    const uint8_t scr[20] = "ABCDEFGHIJKLMNOPQRST";
+    tr_hs_greeting_t g = {"8.0.36-tirelay", 7, scr, TR_SERVER_CAPS | TR_CLIENT_SSL, 45,
+                          TR_SERVER_STATUS_AUTOCOMMIT, TR_AUTH_SHA2};
+    tr_buf_t b;
+    tr_buf_init(&b, 0);
+    tr_hs_greeting_encode(&b, &g);
+    tr_hs_greeting_t d;
+    uint8_t sbuf[20];
+    const char *why = NULL;
+    EXPECT_EQ_INT(tr_hs_greeting_decode(b.data, b.len, &d, sbuf, &why), (ssize_t)b.len);
+    EXPECT_TRUE((d.caps & TR_CLIENT_SSL) != 0);
+    EXPECT_TRUE(strcmp(d.auth_plugin, TR_AUTH_SHA2) == 0);
+    EXPECT_EQ_MEM(sbuf, 20, scr, 20);
+    /* Every truncation of the greeting is an error, never a crash. */
+    for (size_t n = 0; n < b.len; n++) {
+        EXPECT_TRUE(tr_hs_greeting_decode(b.data, n, &d, sbuf, &why) < 0);
+    }
+    tr_buf_cleanup(&b);
+}
+
 TR_TEST_MAIN()

@@ -1,0 +1,180 @@
+/*
+ * Server TLS context and RSA key (see tls.h). Errors carry OpenSSL's reason
+ * string; nothing here logs or touches sockets.
+ */
+#include "relay/tls.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include "common/err.h"
+#include "common/mem.h"
+
+#define RSA_BITS 2048
+
+/* Mozilla "intermediate" TLS 1.2 suites: ECDHE/DHE key exchange, AEAD only.
+ * TLS 1.3 uses OpenSSL's default suites (all AEAD). */
+#define TLS12_CIPHERS                                                                              \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                                   \
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384"
+
+struct tr_tls {
+    SSL_CTX *ctx;     /* NULL without a certificate */
+    EVP_PKEY *rsa;    /* private key for caching_sha2_password's RSA path */
+    char *rsa_pem;    /* its public half, PEM */
+    size_t rsa_pem_len;
+};
+
+/* Writes "what: OpenSSL reason" into err and clears OpenSSL's error queue. */
+static int fail(char *err, size_t err_len, const char *what, const char *path)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *reason = e ? ERR_reason_error_string(e) : NULL;
+    snprintf(err, err_len, "%s%s%s: %s", what, path ? " " : "", path ? path : "",
+             reason ? reason : "unknown OpenSSL error");
+    ERR_clear_error();
+    return TR_ECONFIG;
+}
+
+static int make_ctx(tr_tls_t *t, const char *cert_path, const char *key_path, char *err,
+                    size_t err_len)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL) {
+        return fail(err, err_len, "cannot create the TLS context", NULL);
+    }
+    t->ctx = ctx;
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
+        return fail(err, err_len, "cannot configure TLS versions/ciphers", NULL);
+    }
+    (void)SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                       SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    (void)SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    if (SSL_CTX_set_num_tickets(ctx, 0) != 1) {
+        return fail(err, err_len, "cannot disable TLS 1.3 session tickets", NULL);
+    }
+    /* Memory BIOs: SSL_write never writes partially, buffers are ours. */
+    (void)SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) {
+        return fail(err, err_len, "[server] tls-cert: cannot load certificate", cert_path);
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1) {
+        return fail(err, err_len, "[server] tls-key: cannot load private key", key_path);
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        return fail(err, err_len, "[server] tls-key: does not match tls-cert", key_path);
+    }
+    return 0;
+}
+
+static int make_rsa(tr_tls_t *t, char *err, size_t err_len)
+{
+    EVP_PKEY *key = t->ctx ? SSL_CTX_get0_privatekey(t->ctx) : NULL;
+    if (key != NULL && EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA && EVP_PKEY_get_bits(key) >= 2048) {
+        if (EVP_PKEY_up_ref(key) != 1) {
+            return fail(err, err_len, "cannot reference the RSA key", NULL);
+        }
+        t->rsa = key;
+    } else {
+        t->rsa = EVP_RSA_gen(RSA_BITS);
+        if (t->rsa == NULL) {
+            return fail(err, err_len, "cannot generate the RSA key pair", NULL);
+        }
+    }
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (bio == NULL || PEM_write_bio_PUBKEY(bio, t->rsa) != 1) {
+        BIO_free(bio);
+        return fail(err, err_len, "cannot encode the RSA public key", NULL);
+    }
+    char *p = NULL;
+    long n = BIO_get_mem_data(bio, &p);
+    if (n <= 0 || p == NULL) {
+        BIO_free(bio);
+        return fail(err, err_len, "cannot encode the RSA public key", NULL);
+    }
+    t->rsa_pem = tr_malloc((size_t)n + 1);
+    memcpy(t->rsa_pem, p, (size_t)n);
+    t->rsa_pem[n] = '\0';
+    t->rsa_pem_len = (size_t)n;
+    BIO_free(bio);
+    return 0;
+}
+
+int tr_tls_new(const char *cert_path, const char *key_path, tr_tls_t **out, char *err,
+               size_t err_len)
+{
+    tr_tls_t *t = tr_calloc(1, sizeof(*t));
+    int rc = 0;
+    if (cert_path != NULL && cert_path[0] != '\0') {
+        rc = make_ctx(t, cert_path, key_path, err, err_len);
+    }
+    if (rc == 0) {
+        rc = make_rsa(t, err, err_len);
+    }
+    if (rc != 0) {
+        tr_tls_free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+void tr_tls_free(tr_tls_t *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    SSL_CTX_free(t->ctx);
+    EVP_PKEY_free(t->rsa);
+    tr_free(t->rsa_pem);
+    tr_free(t);
+}
+
+bool tr_tls_enabled(const tr_tls_t *t)
+{
+    return t != NULL && t->ctx != NULL;
+}
+
+SSL_CTX *tr_tls_ssl_ctx(const tr_tls_t *t)
+{
+    return t ? t->ctx : NULL;
+}
+
+const char *tr_tls_rsa_public_pem(const tr_tls_t *t, size_t *len)
+{
+    *len = t->rsa_pem_len;
+    return t->rsa_pem;
+}
+
+size_t tr_tls_rsa_size(const tr_tls_t *t)
+{
+    return (size_t)EVP_PKEY_get_size(t->rsa);
+}
+
+int tr_tls_rsa_decrypt(const tr_tls_t *t, const uint8_t *in, size_t len, uint8_t *out, size_t cap,
+                       size_t *out_len)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(t->rsa, NULL);
+    size_t n = cap;
+    int ok = ctx != NULL && EVP_PKEY_decrypt_init(ctx) == 1 &&
+             EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
+             EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha1()) == 1 &&
+             EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha1()) == 1 &&
+             EVP_PKEY_decrypt(ctx, out, &n, in, len) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    if (!ok) {
+        ERR_clear_error(); /* a bad ciphertext is the client's problem, not ours */
+        return TR_EAUTH;
+    }
+    *out_len = n;
+    return 0;
+}
