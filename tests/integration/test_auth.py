@@ -62,6 +62,7 @@ class Server:
         binary = os.path.join(build_dir(), "tr_serve_fixture")
         assert os.access(binary, os.X_OK), "tr_serve_fixture not built in %s" % build_dir()
         os.makedirs(base, exist_ok=True)
+        self.base = base
         self.port = cluster.free_port()
         self.logpath = os.path.join(base, "fixture.log")
         self.log = open(self.logpath, "w")
@@ -93,7 +94,7 @@ class Server:
 @pytest.fixture(scope="module")
 def tls_server(certs, tmp_path_factory):
     s = Server(str(tmp_path_factory.mktemp("tls")),
-               "tls-cert = %s\ntls-key = %s\n" % certs)
+               "tls-cert = %s\ntls-key = %s\n" % certs, n=1500)
     yield s
     s.stop()
 
@@ -209,6 +210,38 @@ def test_unsupported_plugin_switches_to_caching_sha2(tls_server, plugin):
     assert "auth switch from=%s to=caching_sha2_password" % plugin in tls_server.log_text()
     r = cli(tls_server, "alice", "wrong", "--default-auth=" + plugin, "--skip-ssl")
     assert r.stderr.strip() == "ERROR 1045 (28000): " + DENIED % "alice", r.stderr
+
+
+def test_anonymous_login_refused(tls_server):
+    """An empty user name is never accepted (pymysql substitutes the OS user
+    for "", so the name is emptied after construction)."""
+    for password in ("", "pw"):
+        conn = pymysql.connect(host="127.0.0.1", port=tls_server.port, user="x", password=password,
+                               defer_connect=True)
+        conn.user = ""
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            conn.connect()
+        assert e.value.args == (1045, "Access denied for user ''@'127.0.0.1' (using password: %s)"
+                                % ("YES" if password else "NO"))
+
+
+def test_dump_over_tls_is_byte_identical(tls_server, tmp_path):
+    """mariadb-binlog --raw over TLS: the dump's writes go through the same
+    TLS path and arrive byte-identical to the stored file."""
+    out = tmp_path / "raw"
+    out.mkdir()
+    r = subprocess.run(["mariadb-binlog", "--no-defaults", "--read-from-remote-server", "--raw",
+                        "-h127.0.0.1", "-P%d" % tls_server.port, "-urepl", "-ppw", "--ssl",
+                        "--ssl-verify-server-cert=0", "tirelay-bin.000001"],
+                       cwd=str(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
+                       universal_newlines=True)
+    assert r.returncode == 0, r.stderr
+    stored = os.path.join(tls_server.base, "store", "binlog", "mysql", "tirelay-bin.000001")
+    with open(stored, "rb") as a, open(str(out / "tirelay-bin.000001"), "rb") as b:
+        want = a.read()
+        assert len(want) > 60000  # many TLS records
+        assert b.read() == want
+    assert tls_server.last_auth()[0] == "repl" and tls_server.last_auth()[3].startswith("TLSv1.")
 
 
 # ---------------------------------------------------------------- full path
@@ -329,3 +362,49 @@ def test_replica_over_tls(make_server, replica):
     repl = [a for a in s.auth_lines() if a[0] == "repl"]
     assert repl and repl[-1][1] == "mysql_native_password" and repl[-1][3].startswith("TLSv1."), repl
     assert "binlog dump requested" in s.log_text()
+
+
+# ---------------------------------------------------------------- the MariaDB listener
+
+def test_mariadb_listener_auth(certs, truth, tidbsim, tirelay):
+    """tirelay itself with mariadb-listen: that listener greets with
+    mysql_native_password (as MariaDB), the MySQL one with
+    caching_sha2_password; a caching_sha2 client on the MariaDB listener is
+    switched to caching_sha2 (every user has both verifiers)."""
+    sim = tidbsim(truth, rows=5)
+    relay = tirelay(sim, truth, mariadb_listen=True,
+                    extra_conf="[server]\ntls-cert = %s\ntls-key = %s\n[users]\n%s" % (certs + (USERS,)))
+
+    def auth_lines():
+        return re.findall(r"client authenticated user=(\S+) plugin=(\S+) path=(\S+) tls=(\S+)",
+                          relay.log_text())
+
+    class Port:
+        def __init__(self, port):
+            self.port = port
+
+    maria, mysql = Port(relay.mariadb_port), Port(relay.port)
+    for srv, plugin in ((maria, "mysql_native_password"), (mysql, "caching_sha2_password")):
+        for use_tls in (True, False):
+            conn = py_connect(srv, "alice", "s3cret-Alice", use_tls)
+            assert conn._auth_plugin_name == plugin
+            assert py_query(conn, "SELECT 1") == ((1,),)
+            conn.close()
+            got = auth_lines()[-1]
+            assert got[:2] == ("alice", plugin), got
+            assert (got[3] != "off") == use_tls, got
+            with pytest.raises(pymysql.err.OperationalError) as e:
+                py_connect(srv, "alice", "wrong", use_tls)
+            assert e.value.args == (1045, DENIED % "alice")
+    for use_tls in (True, False):
+        r = cli(maria, "alice", "s3cret-Alice", "--default-auth=caching_sha2_password",
+                *CLI_TLS[use_tls])
+        assert r.returncode == 0, r.stderr
+        assert auth_lines()[-1][:3] == ("alice", "caching_sha2_password", "fast")
+        r = cli(maria, "alice", "s3cret-Alice", "--default-auth=mysql_native_password",
+                *CLI_TLS[use_tls])
+        assert r.returncode == 0, r.stderr
+        assert auth_lines()[-1][:3] == ("alice", "mysql_native_password", "scramble")
+        r = cli(maria, "mallory", "s3cret-Alice", "--default-auth=caching_sha2_password",
+                *CLI_TLS[use_tls])
+        assert r.stderr.strip() == "ERROR 1045 (28000): " + DENIED % "mallory", r.stderr
