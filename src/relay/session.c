@@ -1336,7 +1336,7 @@ static void on_data(tr_conn_t *c, void *arg)
                 const char *tw = tr_conn_tls_error(c);
                 sess_log(TR_LOG_WARN, s, "TLS handshake failed err=%s tls_err=%s", tr_strerror(rc),
                          tw ? tw : "-");
-                tr_sess_close(s);
+                tr_sess_finish(s); /* flushes the alert, if OpenSSL made one */
                 break;
             }
         }
@@ -1367,7 +1367,11 @@ static void on_error(tr_conn_t *c, int status, void *arg)
     sess_log(status == UV_EOF ? TR_LOG_INFO : TR_LOG_WARN, s,
              "client disconnected state=%s err=%s%s%s", tr_sess_state_name(s->state),
              tr_strerror(status), tw ? " tls_err=" : "", tw ? tw : "");
-    tr_sess_close(s);
+    if (tw != NULL) {
+        tr_sess_finish(s); /* let the TLS alert already queued reach the peer */
+    } else {
+        tr_sess_close(s);
+    }
 }
 
 static const tr_conn_cbs_t conn_cbs = {on_data, on_drain, on_error, on_conn_closed};

@@ -244,6 +244,56 @@ def test_dump_over_tls_is_byte_identical(tls_server, tmp_path):
     assert tls_server.last_auth()[0] == "repl" and tls_server.last_auth()[3].startswith("TLSv1.")
 
 
+def s_client(server, *args):
+    return subprocess.run(["openssl", "s_client", "-starttls", "mysql", "-brief",
+                           "-connect", "127.0.0.1:%d" % server.port] + list(args),
+                          input="", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30,
+                          universal_newlines=True)
+
+
+def test_tls_versions_and_ciphers(tls_server):
+    """openssl s_client -starttls mysql (the SSLRequest, then OpenSSL): TLS 1.3
+    by default, 1.2 with an ECDHE AEAD suite; TLS 1.1 and non-AEAD suites are
+    refused with a TLS alert, logged with OpenSSL's reason."""
+    r = s_client(tls_server)
+    assert "Protocol version: TLSv1.3" in r.stdout, r.stdout
+    r = s_client(tls_server, "-tls1_2")
+    assert "Protocol version: TLSv1.2" in r.stdout, r.stdout
+    assert re.search(r"Ciphersuite: ECDHE-RSA-(AES\d+-GCM-SHA\d+|CHACHA20-POLY1305)", r.stdout), r.stdout
+    r = s_client(tls_server, "-tls1_1")
+    assert "alert protocol version" in r.stdout, r.stdout
+    r = s_client(tls_server, "-tls1_2", "-cipher", "AES128-SHA")
+    assert "alert handshake failure" in r.stdout, r.stdout
+    log = tls_server.log_text()
+    assert "tls_err=unsupported protocol" in log
+    assert "tls_err=no shared cipher" in log
+
+
+def test_garbage_after_ssl_request(tls_server):
+    """An SSLRequest followed by bytes that are not TLS closes that session;
+    the server keeps serving."""
+    import socket
+    import struct
+    with socket.create_connection(("127.0.0.1", tls_server.port), 10) as sock:
+        sock.recv(4096)  # greeting
+        caps = 0x00000200 | 0x00000800 | 0x00008000 | 0x00080000  # PROTOCOL_41 SSL SECURE PLUGIN_AUTH
+        body = struct.pack("<IIB23x", caps, 1 << 24, 45)
+        sock.sendall(struct.pack("<I", len(body))[:3] + b"\x01" + body + b"GET / HTTP/1.0\r\n\r\n")
+        sock.settimeout(10)
+        data = b""
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        # OpenSSL answers an HTTP request with no alert: just the close
+        assert data == b"", data
+    assert "TLS handshake failed err=Protocol error tls_err=http request" in tls_server.log_text()
+    conn = py_connect(tls_server, "alice", "s3cret-Alice", True)
+    assert py_query(conn, "SELECT 1") == ((1,),)
+    conn.close()
+
+
 # ---------------------------------------------------------------- full path
 
 def test_caching_sha2_full_path(make_server):
