@@ -389,8 +389,8 @@ static void mysql_gtid_range(const tr_sess_t *s, uint64_t n, char *out, size_t c
  * the last GTID we wrote: tirelay applies upstream changes as a replica
  * would, and a MariaDB replica switching to us by GTID wants that position)
  * and gtid_strict_mode, but no server_uuid / gtid_mode / gtid_executed;
- * MySQL the other way round (a MariaDB replica on the MySQL listener then
- * fails clearly in GTID mode: SELECT @@GLOBAL.gtid_domain_id answers 1193).
+ * MySQL the other way round, except gtid_domain_id (see below; a non-empty
+ * @slave_connect_state on the MySQL listener is refused at the dump).
  * Returns 1 (v filled), 0 (unknown here: ERR 1193) or -1 (not a GTID variable).
  */
 static int gtid_sysvar(const tr_sess_t *s, const char *lname, value_t *v)
@@ -408,9 +408,8 @@ static int gtid_sysvar(const tr_sess_t *s, const char *lname, value_t *v)
         return 1;
     }
     if (strcmp(lname, "gtid_domain_id") == 0) {
-        if (!maria) {
-            return 0;
-        }
+        /* Both listeners: a MariaDB 10.10+ replica defaults to MASTER_USE_GTID=slave_pos
+         * and with an empty position may start from the first file of the MySQL set too. */
         v->is_num = true;
         snprintf(v->text, sizeof(v->text), "%" PRIu32, cfg->gtid_domain_id);
         return 1;
