@@ -209,4 +209,38 @@ TR_TEST(unquote_and_like)
     EXPECT_TRUE(!tr_sql_like("a%b%c", 5, "aXXbYY", 6));
 }
 
+TR_TEST(admin_statements)
+{
+    EXPECT_EQ_INT(parse("SHOW BINLOG EVENTS"), TR_SQL_SHOW_BINLOG_EVENTS);
+    EXPECT_EQ_INT(cmd.log_name.len, 0);
+    EXPECT_TRUE(!cmd.has_from && !cmd.has_limit);
+    EXPECT_EQ_INT(parse("show binlog events in 'tirelay-bin.000002' from 126 limit 2, 5;"),
+                  TR_SQL_SHOW_BINLOG_EVENTS);
+    EXPECT_TRUE(slice_is(cmd.log_name, "tirelay-bin.000002"));
+    EXPECT_TRUE(cmd.has_from && cmd.from_pos == 126);
+    EXPECT_TRUE(cmd.has_limit && cmd.limit_offset == 2 && cmd.limit == 5);
+    EXPECT_EQ_INT(parse("SHOW BINLOG EVENTS LIMIT 3"), TR_SQL_SHOW_BINLOG_EVENTS);
+    EXPECT_TRUE(cmd.has_limit && cmd.limit_offset == 0 && cmd.limit == 3);
+    EXPECT_EQ_INT(parse("SHOW BINLOG EVENTS IN x"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("SHOW BINLOG EVENTS LIMIT 1 junk"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("SHOW BINLOG STATUS"), TR_SQL_SHOW_MASTER_STATUS);
+
+    EXPECT_EQ_INT(parse("SHOW SLAVE HOSTS"), TR_SQL_SHOW_REPLICAS);
+    EXPECT_TRUE(cmd.is_slave_hosts);
+    EXPECT_EQ_INT(parse("show replicas"), TR_SQL_SHOW_REPLICAS);
+    EXPECT_TRUE(!cmd.is_slave_hosts);
+    EXPECT_EQ_INT(parse("SHOW SLAVE STATUS"), TR_SQL_UNKNOWN);
+
+    EXPECT_EQ_INT(parse("PURGE BINARY LOGS TO 'tirelay-bin.000003'"), TR_SQL_PURGE_LOGS);
+    EXPECT_TRUE(!cmd.purge_before && slice_is(cmd.purge_arg, "tirelay-bin.000003"));
+    EXPECT_EQ_INT(parse("purge master logs before '2024-01-02 03:04:05'"), TR_SQL_PURGE_LOGS);
+    EXPECT_TRUE(cmd.purge_before && slice_is(cmd.purge_arg, "2024-01-02 03:04:05"));
+    EXPECT_EQ_INT(parse("PURGE BINARY LOGS TO tirelay"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("PURGE BINARY LOGS"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("FLUSH BINARY LOGS"), TR_SQL_FLUSH_LOGS);
+    EXPECT_EQ_INT(parse("FLUSH TABLES"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("SHOW GRANTS FOR CURRENT_USER"), TR_SQL_SHOW_GRANTS);
+    EXPECT_EQ_INT(parse("SHOW DATABASES"), TR_SQL_SHOW_DATABASES);
+}
+
 TR_TEST_MAIN()
