@@ -88,6 +88,17 @@ def tidbsim(tmp_path, request):
 
 
 @pytest.fixture
+def etcd(tmp_path, request):
+    """A started single-member etcd (cluster.Etcd) on 127.0.0.1 free ports, temp data dir."""
+    e = cluster.Etcd(str(tmp_path / "etcd")).start()
+    yield e
+    e.stop()
+    if _failed(request):
+        with open(e.log, errors="replace") as f:
+            print("\n---- etcd log (tail) ----\n%s" % f.read()[-3000:])
+
+
+@pytest.fixture
 def tirelay(tmp_path, request):
     """Factory: tirelay(sim, truth, **kw) -> started cluster.Tirelay pulling from sim's pumps."""
     started = []

@@ -189,6 +189,59 @@ class MariaDB:
             stop_process(self.proc)
 
 
+class Etcd:
+    """A private single-member etcd (Debian's etcd-server) on 127.0.0.1: PD's
+    embedded etcd for discovery tests. Talks to it over the v3 HTTP gateway."""
+
+    def __init__(self, base):
+        self.base = os.path.abspath(base)
+        os.makedirs(self.base, exist_ok=True)
+        self.port = free_port()
+        self.peer_port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.log = os.path.join(self.base, "etcd.log")
+        self.proc = None
+
+    def start(self, timeout=30.0):
+        peer = "http://127.0.0.1:%d" % self.peer_port
+        cmd = ["etcd", "--name", "default", "--data-dir", os.path.join(self.base, "data"),
+               "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+               "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+               "--initial-cluster", "default=" + peer]
+        self._logf = open(self.log, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self._logf, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        wait_until(self._ready, timeout, what="etcd on %s" % self.url)
+        return self
+
+    def _ready(self):
+        if self.proc.poll() is not None:
+            raise ProcessDied("etcd exited with %d" % self.proc.returncode)
+        self.prefix("/")
+        return True
+
+    def _post(self, path, body):
+        import urllib.request
+        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=3) as r:
+            return json.loads(r.read())
+
+    def prefix(self, prefix):
+        """{key: value bytes} of every key under prefix."""
+        import base64
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        r = self._post("/v3/kv/range", {"key": base64.b64encode(prefix.encode()).decode(),
+                                        "range_end": base64.b64encode(end.encode()).decode()})
+        return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv.get("value", ""))
+                for kv in r.get("kvs", [])}
+
+    def stop(self):
+        stop_process(self.proc)
+        if self.proc is not None:
+            self._logf.close()
+
+
 class TidbSim:
     """The simulator process (tests/sim/tidbsim.py) against a truth MariaDB."""
 
@@ -258,7 +311,7 @@ class Tirelay:
 
     def __init__(self, base, pumps, cluster_id, tidb_port, tidb_user="tidb", tidb_password="tidbpw",
                  port=None, max_binlog_size=256 * 1024, server_id=1, initial_commit_ts=0,
-                 mariadb_listen=False, extra_conf=""):
+                 mariadb_listen=False, extra_conf="", upstream_conf=""):
         self.base = os.path.abspath(base)
         os.makedirs(self.base, exist_ok=True)
         self.port = port or free_port()
@@ -279,6 +332,7 @@ pumps = {pumps}
 cluster-id = {cluster_id}
 tidb = {tuser}:{tpw}@127.0.0.1:{tport}
 initial-commit-ts = {ict}
+{upstream}
 
 [store]
 dir = {store}
@@ -287,7 +341,7 @@ max-binlog-size = {mbs}
 """.format(port=self.port, mlisten=("mariadb-listen = 127.0.0.1:%d\n" % self.mariadb_port) if mariadb_listen else "",
            server_id=server_id, pumps=",".join(pumps), cluster_id=cluster_id, tuser=tidb_user,
            tpw=tidb_password, tport=tidb_port, ict=initial_commit_ts, store=self.store,
-           mbs=max_binlog_size, extra=extra_conf)
+           mbs=max_binlog_size, extra=extra_conf, upstream=upstream_conf)
         with open(self.conf, "w") as f:
             f.write(text)
         self.proc = None

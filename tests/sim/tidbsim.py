@@ -13,7 +13,12 @@ What it does
     in the same order;
   * emits a fake binlog (tp=Rollback, start_ts=commit_ts=fresh TSO) on every
     Pump that saw no write for --fake-interval seconds (section 5.1);
-  * writes a JSON status file (pump addresses, progress, done flag).
+  * writes a JSON status file (pump addresses, progress, done flag);
+  * with --etcd, registers every Pump in etcd as TiDB Binlog does
+    (/tidb-binlog/v1/pumps/<nodeId>, Status JSON, maxCommitTS heartbeats;
+    section 6.1) and, with --control-dir, obeys command files that pause,
+    resume, take offline (closing -> offline once every live drainer's
+    maxCommitTS has caught up, section 5.3), kill or restart one Pump.
 
 What it must not do: look at tirelay's C code or depend on it; bind anything
 other than 127.0.0.1.  Encodings come from the spec and the pingcap/tidb and
@@ -21,6 +26,7 @@ pingcap/tidb-binlog sources it cites.
 """
 
 import argparse
+import base64
 import bisect
 import concurrent.futures
 import datetime
@@ -32,6 +38,7 @@ import signal
 import sys
 import threading
 import time
+import urllib.request
 
 import grpc
 import pymysql
@@ -73,16 +80,52 @@ class Tso:
             return self.last
 
 
+class Etcd:
+    """The few etcd v3 calls a Pump makes, through etcd's HTTP/JSON gateway."""
+
+    def __init__(self, url):
+        self.url = url.rstrip("/")
+
+    def _post(self, path, body):
+        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=3) as r:
+            return json.loads(r.read())
+
+    @staticmethod
+    def _b64(x):
+        return base64.b64encode(x if isinstance(x, bytes) else x.encode()).decode()
+
+    def put(self, key, value):
+        self._post("/v3/kv/put", {"key": self._b64(key), "value": self._b64(value)})
+
+    def prefix(self, prefix):
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        r = self._post("/v3/kv/range", {"key": self._b64(prefix), "range_end": self._b64(end)})
+        return [(base64.b64decode(kv["key"]).decode(), base64.b64decode(kv.get("value", "")))
+                for kv in r.get("kvs", [])]
+
+
 class Pump:
     """One simulated Pump: an ordered store of C-binlogs and its gRPC server."""
 
     def __init__(self, idx, cluster_id, port):
         self.idx = idx
+        self.node_id = "pump-%d" % idx
+        self.state = "online"    # etcd state (section 5.3)
+        self.dead = False        # killed: no serving, no heartbeats, etcd says online
         self.cluster_id = cluster_id
         self.cond = threading.Condition()
         self.commit_ts = []      # sorted
         self.resps = []          # serialized PullBinlogResp, same order
+        self.max_commit_ts = 0   # highest stored commit_ts (fake binlogs included)
         self.last_write = time.monotonic()
+        self.port = port
+        self.server = None
+        self._make_server()
+
+    def _make_server(self):
+        port = self.port
         self.server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=32),
                                   options=[("grpc.max_send_message_length", 1 << 30),
                                            ("grpc.max_receive_message_length", 1 << 30)])
@@ -97,11 +140,25 @@ class Pump:
         if self.port == 0:
             raise RuntimeError("cannot bind 127.0.0.1:%d" % port)
 
+    @property
+    def serving(self):
+        return self.server is not None
+
     def start(self):
+        if self.server is None:
+            self._make_server()
         self.server.start()
 
     def stop(self):
-        self.server.stop(0.5)
+        if self.server is not None:
+            self.server.stop(0.5).wait()
+            self.server = None
+
+    def status_json(self):
+        return json.dumps({"nodeId": self.node_id, "host": "127.0.0.1:%d" % self.port,
+                           "state": self.state, "isAlive": self.state == "online", "score": 0,
+                           "label": None, "maxCommitTS": self.max_commit_ts,
+                           "updateTS": codec.tso_compose(int(time.time() * 1000), 0)})
 
     def append(self, binlog):
         """Stores one binlog (caller holds the publish lock, so commit_ts only grows)."""
@@ -117,6 +174,7 @@ class Pump:
                 raise RuntimeError("pump %d: commit_ts not increasing" % self.idx)
             self.commit_ts.append(binlog.commit_ts)
             self.resps.append(data)
+            self.max_commit_ts = binlog.commit_ts
             self.last_write = time.monotonic()
             self.cond.notify_all()
 
@@ -299,6 +357,8 @@ class Sim:
         ports = [int(p) for p in args.pump_ports.split(",")] if args.pump_ports else []
         ports += [0] * (args.pumps - len(ports))
         self.pumps = [Pump(i, args.cluster_id, ports[i]) for i in range(args.pumps)]
+        self.idle = {int(x) for x in args.idle_pumps.split(",") if x.strip()}
+        self.etcd = Etcd(args.etcd) if args.etcd else None
         self.conn = None
 
     # ---- truth (TiDB's SQL endpoint)
@@ -321,12 +381,22 @@ class Sim:
 
     # ---- publishing
 
+    def writable(self):
+        """Pumps TiDB may write to: online in etcd, alive, not kept idle."""
+        return [p for p in self.pumps
+                if p.state == "online" and not p.dead and p.idx not in self.idle]
+
     def pick_pump(self):
-        return self.pumps[self.rng.randrange(len(self.pumps))]
+        return None     # chosen under the publish lock (membership may change)
 
     def publish(self, pump, make_binlog, before_publish=None):
         """Takes the commit TSO and stores the binlog atomically w.r.t. fakes."""
         with self.publish_lock:
+            if pump is None:
+                cands = self.writable()
+                if not cands:
+                    raise RuntimeError("no writable pump")
+                pump = cands[self.rng.randrange(len(cands))]
             commit_ts = self.tso.next()
             if before_publish:
                 before_publish(commit_ts)
@@ -339,6 +409,8 @@ class Sim:
         iv = self.args.fake_interval
         while not self.stopping.wait(min(0.05, iv / 4)):
             for p in self.pumps:
+                if p.state != "online" or p.dead or not p.serving:
+                    continue
                 if time.monotonic() - p.last_write >= iv:
                     with self.publish_lock:
                         t = self.tso.next()
@@ -514,6 +586,90 @@ class Sim:
         self.txns += 1
         self.rows += len(sql)
 
+    # ---- etcd registration and control (sections 5.3, 6.1)
+
+    def register(self, p):
+        if self.etcd:
+            self.etcd.put("/tidb-binlog/v1/pumps/" + p.node_id, p.status_json())
+
+    def heartbeat_loop(self):
+        while not self.stopping.wait(self.args.heartbeat_interval):
+            for p in self.pumps:
+                if p.dead or p.state == "offline":
+                    continue
+                try:
+                    self.register(p)
+                except OSError as e:
+                    log("pump %d: heartbeat failed: %r" % (p.idx, e))
+
+    def drainers_caught_up(self, ts):
+        for key, value in self.etcd.prefix("/tidb-binlog/v1/drainers/"):
+            st = json.loads(value)
+            if st.get("state") != "offline" and st.get("maxCommitTS", 0) < ts:
+                return False
+        return True
+
+    def control(self, cmd, idx):
+        p = self.pumps[idx]
+        if cmd == "pause":          # pausing: no more writes, stop serving -> paused
+            with self.publish_lock:
+                p.state = "pausing"
+            self.register(p)
+            p.stop()
+            p.state = "paused"
+            self.register(p)
+        elif cmd == "resume":
+            p.start()
+            p.state = "online"
+            p.last_write = time.monotonic()
+            self.register(p)
+        elif cmd == "offline":      # closing: fake binlog, wait for the drainers -> offline
+            with self.publish_lock:
+                p.state = "closing"
+                t = self.tso.next()
+                p.append(binlog_pb2.Binlog(tp=binlog_pb2.Rollback, start_ts=t, commit_ts=t,
+                                           ddl_job_id=0, ddl_schema_state=0))
+            self.register(p)
+            deadline = time.monotonic() + 120
+            while not self.drainers_caught_up(p.max_commit_ts):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("pump %d: drainers never reached %d" % (idx, p.max_commit_ts))
+                time.sleep(0.2)
+            p.state = "offline"
+            self.register(p)
+            p.stop()
+        elif cmd == "kill":         # crash: etcd keeps saying online
+            with self.publish_lock:
+                p.dead = True
+            p.stop()
+        elif cmd == "restart":
+            p.start()
+            p.dead = False
+            p.last_write = time.monotonic()
+            self.register(p)
+        else:
+            raise RuntimeError("unknown command %r" % cmd)
+        log("pump %d: %s done (state %s, max_commit_ts %d)" % (idx, cmd, p.state, p.max_commit_ts))
+
+    def control_loop(self):
+        d = self.args.control_dir
+        while not self.stopping.wait(0.1):
+            for name in sorted(os.listdir(d)):
+                if not name.endswith(".cmd"):
+                    continue
+                path = os.path.join(d, name)
+                with open(path) as f:
+                    words = f.read().split()
+                try:
+                    self.control(words[0], int(words[1]))
+                    result = "ok"
+                except Exception as e:  # noqa: BLE001 - reported to the test
+                    log("control %s failed: %r" % (name, e))
+                    result = "error: %r" % (e,)
+                with open(path[:-4] + ".done", "w") as f:
+                    f.write(result)
+                os.remove(path)
+
     # ---- status
 
     def write_status(self):
@@ -522,6 +678,9 @@ class Sim:
         st = {
             "pid": os.getpid(),
             "pumps": ["127.0.0.1:%d" % p.port for p in self.pumps],
+            "pump_nodes": [{"node_id": p.node_id, "addr": "127.0.0.1:%d" % p.port,
+                            "state": p.state, "dead": p.dead, "max_commit_ts": p.max_commit_ts}
+                           for p in self.pumps],
             "cluster_id": self.args.cluster_id,
             "done": self.done,
             "txns": self.txns,
@@ -606,6 +765,14 @@ def parse_args(argv=None):
     p.add_argument("--status-file", default="")
     p.add_argument("--gen-dir", default="")
     p.add_argument("--exit-when-done", action="store_true")
+    p.add_argument("--etcd", default="", help="etcd client URL: register the pumps there")
+    p.add_argument("--heartbeat-interval", type=float, default=2.0,
+                   help="seconds between pump Status updates in etcd")
+    p.add_argument("--idle-pumps", default="",
+                   help="comma list of pump indexes TiDB never writes to (fake binlogs only)")
+    p.add_argument("--control-dir", default="",
+                   help="directory of <name>.cmd files: 'pause|resume|offline|kill|restart N'; "
+                        "each becomes <name>.done with the result")
     return p.parse_args(argv)
 
 
@@ -625,10 +792,16 @@ def main(argv=None):
     sim.connect()
     for p in sim.pumps:
         p.start()
+        sim.register(p)
         log("pump %d serving on 127.0.0.1:%d (cluster id %d)" % (p.idx, p.port, args.cluster_id))
     sim.write_status()
     faker = threading.Thread(target=sim.fake_loop, daemon=True)
     faker.start()
+    if sim.etcd:
+        threading.Thread(target=sim.heartbeat_loop, daemon=True).start()
+    if args.control_dir:
+        os.makedirs(args.control_dir, exist_ok=True)
+        threading.Thread(target=sim.control_loop, daemon=True).start()
     rc = 0
     try:
         sim.workload()
