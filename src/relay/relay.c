@@ -398,6 +398,20 @@ static int commit_group(tr_relay_t *r)
     return 0;
 }
 
+/* True when a transaction just ended past max-binlog-size in some flavour. Committing at
+ * once makes the store rotate right after that transaction, so where files end depends
+ * only on the stream, not on how transactions happened to be grouped (determinism). */
+static bool rotation_due(tr_relay_t *r)
+{
+    for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
+        if (tr_store_flavor_enabled(r->store, (tr_flavor_t)f) &&
+            tr_store_txn_pos(r->store, (tr_flavor_t)f) >= r->cfg->max_binlog_size) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void fail_stop(tr_relay_t *r)
 {
     atomic_store(&r->failed, true);
@@ -514,7 +528,7 @@ static void *writer_main(void *arg)
             fail_stop(r);
             return NULL;
         }
-        if (r->group_txns >= MAX_GROUP_TXNS && commit_group(r) != 0) {
+        if ((r->group_txns >= MAX_GROUP_TXNS || rotation_due(r)) && commit_group(r) != 0) {
             fail_stop(r);
             return NULL;
         }
