@@ -1359,13 +1359,19 @@ static void on_drain(tr_conn_t *c, int status, void *arg)
     }
 }
 
+/* Text of a libuv/errno code or a project code (the connection reports both). */
+static const char *status_text(int status)
+{
+    return status <= -1000 && status > -2000 ? tr_strerror(status) : uv_strerror(status);
+}
+
 static void on_error(tr_conn_t *c, int status, void *arg)
 {
     tr_sess_t *s = arg;
     const char *tw = tr_conn_tls_error(c);
     sess_log(status == UV_EOF ? TR_LOG_INFO : TR_LOG_WARN, s,
              "client disconnected state=%s err=%s%s%s", tr_sess_state_name(s->state),
-             tr_strerror(status), tw ? " tls_err=" : "", tw ? tw : "");
+             status_text(status), tw ? " tls_err=" : "", tw ? tw : "");
     if (tw != NULL) {
         tr_sess_finish(s); /* let the TLS alert already queued reach the peer */
     } else {
