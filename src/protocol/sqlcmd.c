@@ -310,6 +310,7 @@ static tr_sql_fn_t fn_of(tr_slice_t name)
         {"connection_id", TR_SQL_FN_CONNECTION_ID},   {"user", TR_SQL_FN_USER},
         {"current_user", TR_SQL_FN_USER},             {"session_user", TR_SQL_FN_USER},
         {"system_user", TR_SQL_FN_USER},              {"binlog_gtid_pos", TR_SQL_FN_BINLOG_GTID_POS},
+        {"gtid_subtract", TR_SQL_FN_GTID_SUBTRACT},   {"gtid_subset", TR_SQL_FN_GTID_SUBSET},
     };
     for (size_t i = 0; i < TR_ARRAY_LEN(fns); i++) {
         if (tr_sql_eq(name, fns[i].name)) {
@@ -436,8 +437,82 @@ static bool is_select_stop(const tok_t *t)
            is_word(t, "INTO");
 }
 
+/* Index of the top-level FROM of a SELECT when it reads information_schema.<t>, else 0. */
+static size_t info_schema_from(const toks_t *tk)
+{
+    int depth = 0;
+    for (size_t k = tk->i; k < tk->n; k++) {
+        const tok_t *t = &tk->t[k];
+        if (is_punct(t, '(')) {
+            depth++;
+        } else if (is_punct(t, ')')) {
+            depth--;
+        } else if (depth == 0 && is_word(t, "FROM")) {
+            bool info = k + 3 < tk->n && tk->t[k + 1].type == T_WORD &&
+                        tr_sql_eq(tk->t[k + 1].val, "information_schema") &&
+                        is_punct(&tk->t[k + 2], '.') && tk->t[k + 3].type == T_WORD;
+            return info ? k : 0;
+        }
+    }
+    return 0;
+}
+
+/*
+ * SELECT col [[AS] alias], ... FROM information_schema.<t> [anything]: the
+ * catalogue queries of CDC clients (Debezium's schemata charsets, zongji's
+ * columns). tirelay serves no tables, so only the column names matter: each
+ * item is a plain (optionally qualified) column name.
+ */
+static void parse_select_info_schema(toks_t *tk, size_t from, tr_sql_cmd_t *out, const char **why)
+{
+    do {
+        if (out->n_sel == TR_SQL_MAX_ITEMS) {
+            *why = "too many select items";
+            return;
+        }
+        tr_sql_sel_item_t *it = &out->sel[out->n_sel];
+        memset(it, 0, sizeof(*it));
+        const tok_t *first = peek(tk, 0);
+        if (first == NULL || first->type != T_WORD || tk->i >= from) {
+            *why = "unsupported information_schema select list";
+            return;
+        }
+        const tok_t *last = first;
+        tk->i++;
+        while (tk->i + 1 < from && is_punct(peek(tk, 0), '.') && peek(tk, 1)->type == T_WORD) {
+            last = peek(tk, 1);
+            tk->i += 2;
+        }
+        it->expr.kind = TR_SQL_EXPR_IDENT;
+        it->expr.name = last->val;
+        it->expr.text = tr_slice(first->p, (size_t)(last->p + last->n - first->p));
+        if (accept_word(tk, "AS") || (tk->i < from && !is_punct(peek(tk, 0), ','))) {
+            const tok_t *t = peek(tk, 0);
+            if (t == NULL || tk->i >= from || (t->type != T_WORD && t->type != T_STR)) {
+                *why = "bad alias";
+                return;
+            }
+            it->alias = t->val;
+            tk->i++;
+        } else {
+            it->alias = last->val;
+        }
+        out->n_sel++;
+    } while (tk->i < from && accept_punct(tk, ','));
+    if (tk->i != from) {
+        *why = "unsupported information_schema select list";
+        return;
+    }
+    out->kind = TR_SQL_SELECT_EMPTY;
+}
+
 static void parse_select(toks_t *tk, tr_sql_cmd_t *out, const char **why)
 {
+    size_t from = info_schema_from(tk);
+    if (from > 0) {
+        parse_select_info_schema(tk, from, out, why);
+        return;
+    }
     do {
         if (out->n_sel == TR_SQL_MAX_ITEMS) {
             *why = "too many select items";
@@ -687,6 +762,27 @@ static void parse_show(toks_t *tk, tr_sql_cmd_t *out, const char **why)
         return;
     }
     tk->i = 1;
+    out->show_full = accept_word(tk, "FULL");
+    if (accept_word(tk, "TABLES")) {
+        /* Catalogue probe: the answer is always empty, so LIKE / WHERE are not checked. */
+        if (accept_word(tk, "FROM") || accept_word(tk, "IN")) {
+            const tok_t *t = peek(tk, 0);
+            if (t == NULL || t->type != T_WORD) {
+                *why = "SHOW TABLES FROM needs a database name";
+                return;
+            }
+            out->show_db = t->val;
+            tk->i++;
+        }
+        if (at_end(tk) || is_word(peek(tk, 0), "LIKE") || is_word(peek(tk, 0), "WHERE")) {
+            out->kind = TR_SQL_SHOW_TABLES;
+        } else {
+            *why = "unsupported SHOW TABLES statement";
+        }
+        return;
+    }
+    out->show_full = false;
+    tk->i = 1;
     if ((accept_word(tk, "MASTER") || accept_word(tk, "BINLOG")) && accept_word(tk, "STATUS")) {
         out->kind = at_end(tk) ? TR_SQL_SHOW_MASTER_STATUS : TR_SQL_UNKNOWN;
         return;
@@ -711,20 +807,26 @@ static void parse_show(toks_t *tk, tr_sql_cmd_t *out, const char **why)
         return;
     }
     out->show_scope = accept_scope(tk);
-    if (!accept_word(tk, "VARIABLES")) {
+    tr_sql_kind_t kind = TR_SQL_UNKNOWN;
+    if (accept_word(tk, "VARIABLES")) {
+        kind = TR_SQL_SHOW_VARIABLES;
+    } else if (accept_word(tk, "STATUS")) {
+        kind = TR_SQL_SHOW_STATUS;
+    } else {
         *why = "unsupported SHOW statement";
         return;
     }
     if (at_end(tk)) {
-        out->kind = TR_SQL_SHOW_VARIABLES;
+        out->kind = kind;
         return;
     }
     if (!parse_show_filter(tk, out)) {
-        *why = "unsupported SHOW VARIABLES filter";
+        *why = kind == TR_SQL_SHOW_STATUS ? "unsupported SHOW STATUS filter"
+                                          : "unsupported SHOW VARIABLES filter";
         out->n_show = 0;
         return;
     }
-    out->kind = TR_SQL_SHOW_VARIABLES;
+    out->kind = kind;
 }
 
 void tr_sql_parse(const char *sql, size_t len, tr_sql_cmd_t *out, const char **why)
@@ -737,6 +839,8 @@ void tr_sql_parse(const char *sql, size_t len, tr_sql_cmd_t *out, const char **w
     out->has_limit = false;
     out->limit = 0;
     out->show_scope = TR_SQL_SCOPE_DEFAULT;
+    out->show_full = false;
+    out->show_db = tr_slice(NULL, 0);
     out->kill_id = 0;
     out->kill_query_only = false;
     out->log_name = tr_slice(NULL, 0);

@@ -4,8 +4,10 @@
  * variables, SELECT of variables/functions/literals, SHOW VARIABLES, SHOW
  * MASTER STATUS / BINARY LOGS, KILL, transaction no-ops, the admin statements
  * (SHOW BINLOG EVENTS, SHOW REPLICAS / SLAVE HOSTS, PURGE / FLUSH BINARY
- * LOGS) and the CDC probes SHOW GRANTS / SHOW DATABASES. Everything
- * else is TR_SQL_UNKNOWN (the session answers ERR 1064).
+ * LOGS), the CDC probes SHOW GRANTS / SHOW DATABASES / SHOW STATUS /
+ * SHOW [FULL] TABLES and column SELECTs from information_schema (answered
+ * with an empty result: tirelay serves no tables). Everything else is
+ * TR_SQL_UNKNOWN (the session answers ERR 1064).
  *
  * Pure: no I/O, no logging, no allocation; results are views into the
  * statement text. Keywords and @@ names are case-insensitive; whitespace,
@@ -42,6 +44,10 @@ typedef enum {
     TR_SQL_FLUSH_LOGS,          /* FLUSH BINARY LOGS: admin */
     TR_SQL_SHOW_GRANTS,         /* SHOW GRANTS [FOR ...] (CDC probe) */
     TR_SQL_SHOW_DATABASES,      /* SHOW DATABASES / SCHEMAS [LIKE ...] (CDC probe) */
+    TR_SQL_SHOW_STATUS,         /* SHOW [GLOBAL|SESSION] STATUS [filter] (filters in show) */
+    TR_SQL_SHOW_TABLES,         /* SHOW [FULL] TABLES [FROM|IN db] [LIKE|WHERE ...]: show_full, show_db */
+    TR_SQL_SELECT_EMPTY,        /* SELECT col [AS a], ... FROM information_schema.t ...: column
+                                 * names in sel[] (expr IDENT, alias); always zero rows */
 } tr_sql_kind_t;
 
 typedef enum {
@@ -68,6 +74,8 @@ typedef enum {
     TR_SQL_FN_CONNECTION_ID,
     TR_SQL_FN_USER,          /* USER(), CURRENT_USER() */
     TR_SQL_FN_BINLOG_GTID_POS,
+    TR_SQL_FN_GTID_SUBTRACT,  /* GTID_SUBTRACT('set', 'set') (Debezium) */
+    TR_SQL_FN_GTID_SUBSET,    /* GTID_SUBSET('set', 'set') */
 } tr_sql_fn_t;
 
 #define TR_SQL_MAX_ARGS 4
@@ -123,6 +131,9 @@ typedef struct {
     tr_sql_scope_t show_scope;
     tr_sql_show_filter_t show[TR_SQL_MAX_ITEMS];
     size_t n_show;         /* 0 = every variable */
+    /* TR_SQL_SHOW_TABLES */
+    bool show_full;        /* SHOW FULL TABLES: adds the Table_type column */
+    tr_slice_t show_db;    /* FROM|IN db (len 0: the session's database) */
     /* TR_SQL_KILL */
     uint64_t kill_id;
     bool kill_query_only;  /* KILL QUERY */

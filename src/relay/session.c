@@ -345,13 +345,28 @@ static const char *const sysvar_names[] = {
     "character_set_connection", "character_set_database", "character_set_results",
     "character_set_server", "collation_connection", "collation_database", "collation_server",
     "enforce_gtid_consistency", "gtid_binlog_pos", "gtid_current_pos", "gtid_domain_id",
-    "gtid_executed", "gtid_mode", "gtid_purged", "gtid_slave_pos", "gtid_strict_mode", "hostname",
-    "init_connect",
-    "interactive_timeout", "log_bin", "lower_case_table_names", "max_allowed_packet",
-    "net_buffer_length", "net_read_timeout", "net_write_timeout", "port", "server_id",
-    "server_uuid", "sql_mode", "system_time_zone", "time_zone", "transaction_isolation",
-    "tx_isolation", "version", "version_comment", "wait_timeout",
+    "gtid_executed", "gtid_mode", "gtid_purged", "gtid_slave_pos", "gtid_strict_mode",
+    "have_query_cache", "hostname", "init_connect", "interactive_timeout", "license", "log_bin",
+    "lower_case_table_names", "max_allowed_packet", "net_buffer_length", "net_read_timeout",
+    "net_write_timeout", "performance_schema", "port", "query_cache_size", "query_cache_type",
+    "server_id", "server_uuid", "sql_mode", "system_time_zone", "time_zone",
+    "transaction_isolation", "transaction_read_only", "tx_isolation", "tx_read_only", "version",
+    "version_comment", "wait_timeout",
 };
+
+/* Boolean variables: SELECT @@x answers 1/0 (an integer), SHOW VARIABLES ON/OFF. */
+static bool sysvar_is_bool(const char *lname)
+{
+    static const char *const bools[] = {"autocommit", "gtid_strict_mode", "log_bin",
+                                        "performance_schema", "transaction_read_only",
+                                        "tx_read_only"};
+    for (size_t i = 0; i < TR_ARRAY_LEN(bools); i++) {
+        if (strcmp(lname, bools[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
 
 /* Our last GTID number (0 = none): the last committed transaction, else what the
  * oldest file's header says came before it (gtid-start - 1). */
@@ -418,7 +433,8 @@ static int gtid_sysvar(const tr_sess_t *s, const char *lname, value_t *v)
         if (!maria) {
             return 0;
         }
-        snprintf(v->text, sizeof(v->text), "%s", "ON"); /* numbers never have gaps */
+        v->is_num = true;
+        snprintf(v->text, sizeof(v->text), "%s", "1"); /* ON: numbers never have gaps */
         return 1;
     }
     if (strcmp(lname, "server_uuid") == 0 || strcmp(lname, "gtid_mode") == 0 ||
@@ -477,7 +493,19 @@ static bool sysvar_get(const tr_sess_t *s, const char *lname, value_t *v)
     } else if (strcmp(lname, "binlog_row_image") == 0 || strcmp(lname, "binlog_row_metadata") == 0) {
         str = "FULL";
     } else if (strcmp(lname, "log_bin") == 0 || strcmp(lname, "autocommit") == 0) {
-        str = "ON";
+        num = 1;
+        is_num = true;
+    } else if (strcmp(lname, "performance_schema") == 0 || strcmp(lname, "tx_read_only") == 0 ||
+               strcmp(lname, "transaction_read_only") == 0 ||
+               strcmp(lname, "query_cache_size") == 0) {
+        num = 0;
+        is_num = true;
+    } else if (strcmp(lname, "have_query_cache") == 0) {
+        str = "NO";
+    } else if (strcmp(lname, "query_cache_type") == 0) {
+        str = "OFF";
+    } else if (strcmp(lname, "license") == 0) {
+        str = "GPL";
     } else if (strncmp(lname, "character_set_", 14) == 0) {
         str = "utf8mb4";
     } else if (strncmp(lname, "collation_", 10) == 0) {
@@ -534,6 +562,42 @@ static bool sysvar_get(const tr_sess_t *s, const char *lname, value_t *v)
 }
 
 /* ---------------------------------------------------------------- expressions */
+
+#define TR_ER_MALFORMED_GTID_SET_SPECIFICATION 1772
+
+/* GTID_SUBTRACT(a, b) (the GTIDs of a not in b, MySQL's text format with
+ * ",\n" between UUIDs) and GTID_SUBSET(a, b) (1/0), as MySQL evaluates them;
+ * a malformed set is ERR 1772. */
+static int eval_gtid_fn(tr_sess_t *s, const tr_sql_expr_t *e, value_t *v)
+{
+    static char text[2][MAX_VALUE_LEN]; /* loop thread only */
+    tr_gtid_set_t set[2];
+    int rc = 0;
+    tr_gtid_set_init(&set[0]);
+    tr_gtid_set_init(&set[1]);
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        size_t n = tr_sql_unquote(e->args[i].raw, text[i], sizeof(text[i]));
+        const char *why = NULL;
+        if (n >= sizeof(text[i]) || tr_gtid_set_parse(&set[i], text[i], n, &why) != 0) {
+            put_err(s, TR_ER_MALFORMED_GTID_SET_SPECIFICATION,
+                    "Malformed GTID set specification '%.256s'.", text[i]);
+            rc = -1;
+        }
+    }
+    if (rc == 0 && e->fn == TR_SQL_FN_GTID_SUBSET) {
+        v->is_num = true;
+        snprintf(v->text, sizeof(v->text), "%d", tr_gtid_set_is_subset(&set[0], &set[1]) ? 1 : 0);
+    } else if (rc == 0) {
+        tr_gtid_set_subtract(&set[0], &set[1]);
+        if (tr_gtid_set_format(&set[0], ",\n", v->text, sizeof(v->text)) >= sizeof(v->text)) {
+            put_err(s, TR_ER_PARSE, "GTID_SUBTRACT result longer than %d bytes", MAX_VALUE_LEN);
+            rc = -1;
+        }
+    }
+    tr_gtid_set_cleanup(&set[0]);
+    tr_gtid_set_cleanup(&set[1]);
+    return rc;
+}
 
 /* Evaluates e into v. Returns 0, or sends ERR (1193 unknown variable / 1064)
  * and returns -1. */
@@ -625,6 +689,12 @@ static int eval(tr_sess_t *s, const tr_sql_expr_t *e, value_t *v)
             }
             return 0;
         }
+        case TR_SQL_FN_GTID_SUBTRACT:
+        case TR_SQL_FN_GTID_SUBSET:
+            if (e->nargs != 2 || !e->args[0].is_str || !e->args[1].is_str) {
+                break;
+            }
+            return eval_gtid_fn(s, e, v);
         case TR_SQL_FN_OTHER:
             break;
         }
@@ -725,9 +795,71 @@ static void answer_show_variables(tr_sess_t *s)
         }
         tr_res_row_begin(&w);
         tr_res_cell_str(&w, sysvar_names[i]);
-        tr_res_cell_str(&w, v.text);
+        tr_res_cell_str(&w, !sysvar_is_bool(sysvar_names[i]) ? v.text
+                            : strcmp(v.text, "0") == 0      ? "OFF"
+                                                            : "ON");
         tr_res_row_end(&w);
     }
+    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+}
+
+/* SHOW [SESSION|GLOBAL] STATUS: the few counters clients probe (Debezium reads
+ * Ssl_version; empty without TLS, as MySQL answers). */
+static void answer_show_status(tr_sess_t *s)
+{
+    tr_res_col_t cols[2] = {tr_res_col_str("Variable_name"), tr_res_col_str("Value")};
+    const char *ver = s->conn ? tr_conn_tls_version(s->conn) : NULL;
+    const char *cipher = s->conn ? tr_conn_tls_cipher(s->conn) : NULL;
+    char threads[24];
+    snprintf(threads, sizeof(threads), "%zu", s->srv->n_sessions);
+    const char *const rows[][2] = {
+        {"Ssl_cipher", cipher ? cipher : ""},
+        {"Ssl_version", ver ? ver : ""},
+        {"Threads_connected", threads},
+    };
+    tr_res_writer_t w;
+    tr_res_begin(&w, &s->out, &s->seq, (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0, cols, 2);
+    for (size_t i = 0; i < TR_ARRAY_LEN(rows); i++) {
+        if (!show_matches(&s->sql, rows[i][0])) {
+            continue;
+        }
+        tr_res_row_begin(&w);
+        tr_res_cell_str(&w, rows[i][0]);
+        tr_res_cell_str(&w, rows[i][1]);
+        tr_res_row_end(&w);
+    }
+    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+}
+
+/* SHOW [FULL] TABLES and SELECT ... FROM information_schema.*: tirelay serves
+ * no tables, so the answer is the columns a server would send and no rows. */
+static void answer_empty(tr_sess_t *s)
+{
+    const tr_sql_cmd_t *q = &s->sql;
+    tr_res_col_t cols[TR_SQL_MAX_ITEMS];
+    char names[TR_SQL_MAX_ITEMS][256];
+    size_t n = 0;
+    if (q->kind == TR_SQL_SHOW_TABLES) {
+        tr_slice_t db = q->show_db.len > 0 ? q->show_db : tr_slice(s->db, strlen(s->db));
+        if (db.len == 0) {
+            put_err(s, 1046, "No database selected");
+            return;
+        }
+        snprintf(names[n], sizeof(names[n]), "Tables_in_%.*s", (int)db.len, (const char *)db.p);
+        cols[n] = tr_res_col_str(names[n]);
+        n++;
+        if (q->show_full) {
+            cols[n++] = tr_res_col_str("Table_type");
+        }
+    } else {
+        for (; n < q->n_sel; n++) {
+            tr_slice_t a = q->sel[n].alias;
+            snprintf(names[n], sizeof(names[n]), "%.*s", (int)a.len, (const char *)a.p);
+            cols[n] = tr_res_col_str(names[n]);
+        }
+    }
+    tr_res_writer_t w;
+    tr_res_begin(&w, &s->out, &s->seq, (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0, cols, n);
     tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
 }
 
@@ -824,6 +956,13 @@ static void handle_query(tr_sess_t *s, tr_slice_t text)
         break;
     case TR_SQL_SHOW_VARIABLES:
         answer_show_variables(s);
+        break;
+    case TR_SQL_SHOW_STATUS:
+        answer_show_status(s);
+        break;
+    case TR_SQL_SHOW_TABLES:
+    case TR_SQL_SELECT_EMPTY:
+        answer_empty(s);
         break;
     case TR_SQL_SHOW_MASTER_STATUS:
         answer_master_status(s);

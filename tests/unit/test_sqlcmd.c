@@ -130,9 +130,48 @@ TR_TEST(show_statements)
     EXPECT_EQ_INT(parse("SHOW BINLOG STATUS"), TR_SQL_SHOW_MASTER_STATUS);
     EXPECT_EQ_INT(parse("SHOW BINARY LOGS"), TR_SQL_SHOW_BINARY_LOGS);
     EXPECT_EQ_INT(parse("  show master logs ; "), TR_SQL_SHOW_BINARY_LOGS);
-    EXPECT_EQ_INT(parse("SHOW TABLES"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("SHOW PROCESSLIST"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("SHOW FULL PROCESSLIST"), TR_SQL_UNKNOWN);
     EXPECT_EQ_INT(parse("SHOW VARIABLES LIKE"), TR_SQL_UNKNOWN);
     EXPECT_EQ_INT(parse("SHOW BINARY LOGS extra"), TR_SQL_UNKNOWN);
+}
+
+/* Debezium's JDBC probes and the catalogue queries of CDC clients. */
+TR_TEST(cdc_probes)
+{
+    EXPECT_EQ_INT(parse("SHOW SESSION STATUS LIKE 'Ssl_version'"), TR_SQL_SHOW_STATUS);
+    EXPECT_EQ_INT(cmd.n_show, 1);
+    EXPECT_TRUE(cmd.show[0].is_like && slice_is(cmd.show[0].pattern, "Ssl_version"));
+    EXPECT_EQ_INT(parse("show global status"), TR_SQL_SHOW_STATUS);
+    EXPECT_EQ_INT(cmd.n_show, 0);
+    EXPECT_EQ_INT(parse("SHOW FULL TABLES IN `db` where Table_Type = 'BASE TABLE'"),
+                  TR_SQL_SHOW_TABLES);
+    EXPECT_TRUE(cmd.show_full && slice_is(cmd.show_db, "db"));
+    EXPECT_EQ_INT(parse("SHOW TABLES"), TR_SQL_SHOW_TABLES);
+    EXPECT_TRUE(!cmd.show_full && cmd.show_db.len == 0);
+    EXPECT_EQ_INT(parse("show tables from d like 't%'"), TR_SQL_SHOW_TABLES);
+    EXPECT_TRUE(slice_is(cmd.show_db, "d"));
+    EXPECT_EQ_INT(parse("SHOW TABLES d"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("SELECT schema_name, default_character_set_name, default_collation_name "
+                        "FROM information_schema.schemata"),
+                  TR_SQL_SELECT_EMPTY);
+    EXPECT_EQ_INT(cmd.n_sel, 3);
+    EXPECT_TRUE(slice_is(cmd.sel[2].alias, "default_collation_name"));
+    EXPECT_EQ_INT(parse("SELECT c.COLUMN_NAME AS n, COLLATION_NAME coll FROM "
+                        "`INFORMATION_SCHEMA`.`columns` c WHERE table_schema='d' AND "
+                        "table_name='t' ORDER BY ORDINAL_POSITION"),
+                  TR_SQL_SELECT_EMPTY);
+    EXPECT_EQ_INT(cmd.n_sel, 2);
+    EXPECT_TRUE(slice_is(cmd.sel[0].alias, "n") && slice_is(cmd.sel[0].expr.name, "COLUMN_NAME"));
+    EXPECT_TRUE(slice_is(cmd.sel[1].alias, "coll"));
+    EXPECT_EQ_INT(parse("SELECT * FROM information_schema.tables"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("SELECT a, FROM information_schema.tables"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("SELECT a FROM mysql.user"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("SELECT GTID_SUBTRACT('u:1-10', 'u:1-3')"), TR_SQL_SELECT);
+    EXPECT_EQ_INT(cmd.sel[0].expr.fn, TR_SQL_FN_GTID_SUBTRACT);
+    EXPECT_EQ_INT(cmd.sel[0].expr.nargs, 2);
+    EXPECT_EQ_INT(parse("select gtid_subset('', 'u:1')"), TR_SQL_SELECT);
+    EXPECT_EQ_INT(cmd.sel[0].expr.fn, TR_SQL_FN_GTID_SUBSET);
 }
 
 TR_TEST(normalisation_and_noops)
