@@ -6,6 +6,9 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +110,14 @@ int main(int argc, char **argv)
     const char *config_path = NULL;
     bool check_only = false;
     int opt;
+#ifdef __GLIBC__
+    /* Dump batches and their write queues (256 KiB and up, up to 4 MiB queued
+     * per replica) live only until written. From mmap they go back to the
+     * system then; from the heap they would stay as RSS after a burst to many
+     * replicas (~2.4 MiB per idle replica measured with 200 of them). A fixed
+     * threshold also stops glibc from raising it dynamically. */
+    (void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
     while ((opt = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':

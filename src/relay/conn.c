@@ -34,7 +34,7 @@ struct tr_conn {
     SSL *ssl;            /* NULL: plaintext */
     BIO *rbio;           /* owned by ssl: ciphertext from the peer */
     BIO *wbio;           /* owned by ssl: ciphertext to the peer */
-    uint8_t *raw;        /* TLS: socket read chunk (READ_CHUNK bytes) */
+    uint8_t *raw;        /* TLS: socket read chunk (READ_CHUNK bytes), only during a read */
     const char *tls_why; /* OpenSSL reason of the last TLS failure */
     char peer[64];
     char peer_ip[48];
@@ -65,6 +65,9 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     tr_conn_t *c = h->data;
     if (c->ssl != NULL) {
+        if (c->raw == NULL) {
+            c->raw = tr_malloc(READ_CHUNK);
+        }
         buf->base = (char *)c->raw;
         buf->len = READ_CHUNK;
         return;
@@ -214,7 +217,6 @@ int tr_conn_start_tls(tr_conn_t *c, const tr_tls_t *tls)
     c->ssl = ssl;
     c->rbio = rbio;
     c->wbio = wbio;
-    c->raw = tr_malloc(READ_CHUNK);
     /* Bytes after the SSLRequest already are the ClientHello. */
     size_t left = tr_buf_unread(&c->in);
     int rc = 0;
@@ -268,6 +270,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     if (c->ssl != NULL) {
         tls_on_read(c, buf->base, (size_t)n);
+        /* The ciphertext is in the read BIO now: an idle TLS connection keeps no chunk. */
+        tr_free(c->raw);
+        c->raw = NULL;
         return;
     }
     /* on_alloc reserved room at the end of c->in; commit the bytes read. */

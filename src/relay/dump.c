@@ -3,6 +3,9 @@
  * with pread in bounded batches, frames each event as one packet
  * "0x00 + event" (split past 16 MiB by protocol/wire) and writes each batch
  * with one uv_write. Never holds more than TR_SRV_WRITE_HIGH queued bytes.
+ * The read scratch is shared by all dumps and each batch's output is handed
+ * to the connection, so a dump waiting at the end of the binlog holds no
+ * buffers: an idle replica costs its session, connection and this struct.
  */
 #include "relay/dump.h"
 
@@ -98,7 +101,6 @@ struct tr_dump {
     bool after_rotate;      /* the last event sent was the file's real ROTATE */
     bool waiting;           /* caught up: waiting for tr_dump_notify */
     bool pumping;           /* re-entrancy guard */
-    tr_buf_t rd;            /* read scratch, reused */
     uint64_t events_sent;
     uint64_t stalled_since_ms; /* first tick with bytes queued and no write completed since; 0 = not */
 
@@ -160,10 +162,27 @@ static int open_current(tr_dump_t *d)
     return d->fd < 0 ? -errno : 0;
 }
 
+/*
+ * Read scratch shared by every dump (loop thread only): a batch is read,
+ * framed into the dump's output and done with before pump() returns, so one
+ * buffer serves all dumps and an idle replica keeps none. Capacity past
+ * RD_KEEP (one oversized event) is released after the pump.
+ */
+#define RD_KEEP (2u * TR_DUMP_BATCH)
+static tr_buf_t rd_scratch;
+
 static uint8_t *rd_space(tr_dump_t *d, size_t n)
 {
-    tr_buf_reset(&d->rd);
-    return tr_buf_extend(&d->rd, n);
+    (void)d;
+    tr_buf_reset(&rd_scratch);
+    return tr_buf_extend(&rd_scratch, n);
+}
+
+static void rd_trim(void)
+{
+    if (rd_scratch.cap > RD_KEEP) {
+        tr_buf_cleanup(&rd_scratch);
+    }
 }
 
 /* Appends "0x00 + ev" as one (possibly split) packet. */
@@ -609,6 +628,7 @@ static void pump(tr_dump_t *d)
         tr_sess_close(d->sess);
     }
     tr_buf_cleanup(&out);
+    rd_trim();
     d->pumping = false;
 }
 
@@ -773,7 +793,6 @@ static tr_dump_t *dump_new(tr_sess_t *s, const tr_binlog_file_t *f, uint16_t fla
      * BINLOG_SEND_ANNOTATE_ROWS_EVENT from MariaDB clients (spec 4.2). */
     d->hb_v2 = d->flavor == TR_FLAVOR_MYSQL && (flags & TR_DUMP_FLAG_2) != 0;
     tr_gtid_set_init(&d->exclude);
-    tr_buf_init(&d->rd, 0);
     int rc = uv_timer_init(srv->loop, &d->timer);
     TR_ASSERT(rc == 0); /* uv_timer_init cannot fail on a live loop */
     d->timer.data = d;
@@ -1120,7 +1139,6 @@ static void on_timer_closed(uv_handle_t *h)
     if (d->fd >= 0) {
         (void)close(d->fd);
     }
-    tr_buf_cleanup(&d->rd);
     tr_gtid_set_cleanup(&d->exclude);
     tr_free(d);
     if (done != NULL) {

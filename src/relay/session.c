@@ -56,9 +56,10 @@ struct tr_sess {
     char db[64];
     uint8_t seq;               /* next sequence id to send */
     tr_buf_t out;              /* pending output of the current read */
-    uvar_t vars[MAX_UVARS];
+    uvar_t *vars;              /* user variables, grown on demand up to MAX_UVARS */
     size_t n_vars;
-    tr_sql_cmd_t sql;          /* parse scratch (large) */
+    size_t cap_vars;
+    tr_sql_cmd_t *sql;         /* the statement being answered (the shared parse scratch) */
     tr_dump_t *dump;
     bool registered;
     uint32_t dump_server_id;   /* server_id of the running dump (0 = none / non-blocking) */
@@ -126,6 +127,7 @@ static void sess_unref(tr_sess_t *s)
     for (size_t i = 0; i < s->n_vars; i++) {
         tr_free(s->vars[i].value);
     }
+    tr_free(s->vars);
     tr_buf_cleanup(&s->out);
     tr_server_t *srv = s->srv;
     tr_free(s);
@@ -325,6 +327,10 @@ static bool uvar_set(tr_sess_t *s, tr_slice_t name, const value_t *v)
     if (u == NULL) {
         if (s->n_vars == MAX_UVARS) {
             return false;
+        }
+        if (s->n_vars == s->cap_vars) {
+            s->cap_vars = s->cap_vars ? 2 * s->cap_vars : 8;
+            s->vars = tr_realloc(s->vars, s->cap_vars * sizeof(*s->vars));
         }
         u = &s->vars[s->n_vars++];
         memset(u, 0, sizeof(*u));
@@ -710,7 +716,7 @@ static int eval(tr_sess_t *s, const tr_sql_expr_t *e, value_t *v)
 
 static void answer_select(tr_sess_t *s)
 {
-    const tr_sql_cmd_t *q = &s->sql;
+    const tr_sql_cmd_t *q = s->sql;
     static value_t vals[TR_SQL_MAX_ITEMS]; /* loop thread only */
     tr_res_col_t cols[TR_SQL_MAX_ITEMS];
     char names[TR_SQL_MAX_ITEMS][256];
@@ -740,7 +746,7 @@ static void answer_select(tr_sess_t *s)
 
 static void answer_set(tr_sess_t *s)
 {
-    const tr_sql_cmd_t *q = &s->sql;
+    const tr_sql_cmd_t *q = s->sql;
     static value_t v; /* loop thread only */
     /* Evaluate every value first so a failing item leaves nothing half-set. */
     for (size_t i = 0; i < q->n_set; i++) {
@@ -790,7 +796,7 @@ static void answer_show_variables(tr_sess_t *s)
     static value_t v; /* loop thread only */
     tr_res_begin(&w, &s->out, &s->seq, (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0, cols, 2);
     for (size_t i = 0; i < TR_ARRAY_LEN(sysvar_names); i++) {
-        if (!show_matches(&s->sql, sysvar_names[i]) || !sysvar_get(s, sysvar_names[i], &v)) {
+        if (!show_matches(s->sql, sysvar_names[i]) || !sysvar_get(s, sysvar_names[i], &v)) {
             continue;
         }
         tr_res_row_begin(&w);
@@ -820,7 +826,7 @@ static void answer_show_status(tr_sess_t *s)
     tr_res_writer_t w;
     tr_res_begin(&w, &s->out, &s->seq, (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0, cols, 2);
     for (size_t i = 0; i < TR_ARRAY_LEN(rows); i++) {
-        if (!show_matches(&s->sql, rows[i][0])) {
+        if (!show_matches(s->sql, rows[i][0])) {
             continue;
         }
         tr_res_row_begin(&w);
@@ -835,7 +841,7 @@ static void answer_show_status(tr_sess_t *s)
  * no tables, so the answer is the columns a server would send and no rows. */
 static void answer_empty(tr_sess_t *s)
 {
-    const tr_sql_cmd_t *q = &s->sql;
+    const tr_sql_cmd_t *q = s->sql;
     tr_res_col_t cols[TR_SQL_MAX_ITEMS];
     char names[TR_SQL_MAX_ITEMS][256];
     size_t n = 0;
@@ -935,13 +941,17 @@ static void answer_kill(tr_sess_t *s, uint64_t id)
 
 static void handle_query(tr_sess_t *s, tr_slice_t text)
 {
+    /* One parse scratch for every session (loop thread only, ~16 KiB): a
+     * statement is answered before the next is parsed. */
+    static tr_sql_cmd_t sql_scratch;
     const char *why = NULL;
-    tr_sql_parse((const char *)text.p, text.len, &s->sql, &why);
+    s->sql = &sql_scratch;
+    tr_sql_parse((const char *)text.p, text.len, s->sql, &why);
     if (tr_log_enabled(TR_LOG_DEBUG)) {
-        sess_log(TR_LOG_DEBUG, s, "query kind=%d sql=%.*s", (int)s->sql.kind,
+        sess_log(TR_LOG_DEBUG, s, "query kind=%d sql=%.*s", (int)s->sql->kind,
                  (int)(text.len < 200 ? text.len : 200), (const char *)text.p);
     }
-    switch (s->sql.kind) {
+    switch (s->sql->kind) {
     case TR_SQL_EMPTY:
         put_err(s, 1065, "Query was empty");
         break;
@@ -971,7 +981,7 @@ static void handle_query(tr_sess_t *s, tr_slice_t text)
         answer_binary_logs(s);
         break;
     case TR_SQL_KILL:
-        answer_kill(s, s->sql.kill_id);
+        answer_kill(s, s->sql->kill_id);
         break;
     case TR_SQL_SHOW_BINLOG_EVENTS:
     case TR_SQL_SHOW_REPLICAS:
@@ -986,7 +996,7 @@ static void handle_query(tr_sess_t *s, tr_slice_t text)
             break;
         }
         tr_admin_reply_t r = {s, &s->out, &s->seq, (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0};
-        tr_admin_query(&r, &s->sql);
+        tr_admin_query(&r, s->sql);
         break;
     }
     case TR_SQL_UNKNOWN:
@@ -1482,6 +1492,13 @@ static void on_data(tr_conn_t *c, void *arg)
     tr_free(gather);
     if (s->conn != NULL && s->state != TR_SESS_CLOSING) {
         tr_buf_compact(in);
+        if (tr_buf_unread(in) == 0 && in->cap > 0) {
+            /* Nothing pending (between statements; a dump's replica sends
+             * nothing): keep no read buffer, the next read reserves one. */
+            size_t limit = in->limit;
+            tr_buf_cleanup(in);
+            in->limit = limit;
+        }
     }
 }
 
