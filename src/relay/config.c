@@ -395,6 +395,16 @@ static int on_key(void *user, const char *section, const char *name, const char 
             return copy_str(c->node_id, sizeof(c->node_id), v) == 0 ? 1
                                                                      : fail(p, s, k, "too long: '%s'", v);
         }
+        if (strcmp(k, "notify-listen") == 0) {
+            if (v[0] == '\0') {
+                memset(&c->notify_listen, 0, sizeof(c->notify_listen));
+                return 1;
+            }
+            if (tr_addr_parse(&c->notify_listen, v) != 0 || c->notify_listen.port == 0) {
+                return fail(p, s, k, "expected host:port, got '%s'", v);
+            }
+            return 1;
+        }
         if (strcmp(k, "advertise-addr") == 0) {
             tr_addr_t a;
             if (tr_addr_parse(&a, v) != 0 || copy_str(c->advertise_addr, sizeof(c->advertise_addr), v) != 0) {

@@ -57,7 +57,8 @@ typedef struct {
     size_t n_pumps;
     char pd_urls[1024];
     char node_id[128];          /* our Drainer node id in etcd; empty = hostname:port of listen */
-    char advertise_addr[256];   /* "host" of our etcd entry; empty = the listen address */
+    char advertise_addr[256];   /* "host" of our etcd entry; empty = notify-listen, else listen */
+    tr_addr_t notify_listen;    /* /binlog.Cistern/Notify gRPC server; host empty = none */
     uint32_t detect_interval_ms; /* Pump list refresh period (discovery mode) */
     bool stop_offline;          /* clean stop writes state offline instead of paused */
     uint64_t cluster_id;

@@ -11,6 +11,9 @@
  * updateTS is an approximate TSO from the wall clock (ms << 18): tirelay
  * does not talk to PD's TSO service, and Drainer's own value is also an
  * estimate (last TSO + elapsed time).
+ *
+ * The Notify server (end of file) is a second thread with its own gRPC
+ * completion queue; it only asks the discovery thread for a list and waits.
  */
 #include "relay/discovery.h"
 
@@ -23,6 +26,10 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <grpc/byte_buffer.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -53,6 +60,9 @@ struct tr_discovery {
     pthread_cond_t cond;
     bool stopping;        /* under mu */
     bool notify;          /* under mu: list again now */
+    uint64_t refresh_asked; /* under mu: tr_discovery_refresh requests so far */
+    uint64_t refresh_done;  /* under mu: requests answered by a finished list */
+    int refresh_rc;         /* under mu: result of that list */
 
     /* Discovery thread only. */
     CURL *curl;
@@ -149,7 +159,7 @@ static void on_kv(void *arg, const uint8_t *key, size_t key_len, const uint8_t *
     d->n_pumps++;
 }
 
-static void list_pumps(tr_discovery_t *d)
+static int list_pumps(tr_discovery_t *d)
 {
     tr_buf_reset(&d->req);
     tr_etcd_range_prefix_body(TR_NODE_PUMPS_PREFIX, &d->req);
@@ -165,13 +175,14 @@ static void list_pumps(tr_discovery_t *d)
                         d->detect_interval_ms, why ? why : tr_strerror(rc));
         }
         d->list_failing = true;
-        return;
+        return rc;
     }
     if (d->list_failing) {
         tr_log_info("discovery", "listing Pumps in etcd works again pumps=%zu", d->n_pumps);
     }
     d->list_failing = false;
     d->on_pumps(d->arg, d->pumps, d->n_pumps);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- our entry */
@@ -250,6 +261,7 @@ static void *discovery_thread(void *arg)
         bool stopping = d->stopping;
         bool notify = d->notify;
         d->notify = false;
+        uint64_t asked = d->refresh_asked;
         pthread_mutex_unlock(&d->mu);
         if (stopping) {
             break;
@@ -260,8 +272,15 @@ static void *discovery_thread(void *arg)
             next_beat = mono_ms() + d->heartbeat_ms;
         }
         if (notify || now >= next_list) {
-            list_pumps(d);
+            int rc = list_pumps(d);
             next_list = mono_ms() + d->detect_interval_ms;
+            pthread_mutex_lock(&d->mu);
+            if (asked > d->refresh_done) {
+                d->refresh_done = asked;
+                d->refresh_rc = rc;
+                pthread_cond_broadcast(&d->cond);
+            }
+            pthread_mutex_unlock(&d->mu);
         }
         int64_t wake = next_beat < next_list ? next_beat : next_list;
         int64_t delay = wake - mono_ms();
@@ -396,6 +415,41 @@ void tr_discovery_notify(tr_discovery_t *d)
     pthread_mutex_unlock(&d->mu);
 }
 
+int tr_discovery_refresh(tr_discovery_t *d, uint32_t timeout_ms)
+{
+    if (d == NULL) {
+        return 0;
+    }
+    struct timespec until;
+    (void)clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(timeout_ms / 1000);
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&d->mu);
+    uint64_t mine = ++d->refresh_asked;
+    d->notify = true;
+    pthread_cond_broadcast(&d->cond);
+    int rc = 0;
+    while (d->refresh_done < mine) {
+        if (d->stopping) {
+            rc = -ECANCELED;
+            break;
+        }
+        if (pthread_cond_timedwait(&d->cond, &d->mu, &until) == ETIMEDOUT) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+    }
+    if (rc == 0) {
+        rc = d->refresh_rc;
+    }
+    pthread_mutex_unlock(&d->mu);
+    return rc;
+}
+
 void tr_discovery_stop(tr_discovery_t *d)
 {
     if (d == NULL) {
@@ -420,4 +474,241 @@ void tr_discovery_stop(tr_discovery_t *d)
     (void)pthread_mutex_destroy(&d->mu);
     (void)pthread_cond_destroy(&d->cond);
     free_discovery(d);
+}
+
+/* ---------------------------------------------------------------- Notify */
+
+/*
+ * /binlog.Cistern/Notify (TB proto binlog.proto, drainer/collector.go): a
+ * Pump starting for the first time calls it on every online Drainer and
+ * exits when one fails. Drainer answers after its Pump list was re-read,
+ * with that read's error; so do we (tr_discovery_refresh). NotifyReq and
+ * NotifyResp are empty messages, so no protobuf is decoded or encoded here:
+ * the request bytes are ignored and the answer is a zero-length message.
+ *
+ * One thread drives one completion queue; one call is served at a time (a
+ * new call is requested only when the previous one is finished), which is
+ * plenty for a Pump's once-per-life notification.
+ */
+
+#define NOTIFY_METHOD     "/binlog.Cistern/Notify"
+#define NOTIFY_REFRESH_MS 10000
+
+enum { NTAG_NEW = 1, NTAG_RECV, NTAG_DONE, NTAG_SHUTDOWN };
+
+struct tr_notify_server {
+    grpc_server *server;
+    grpc_completion_queue *cq;
+    tr_discovery_t *disc;   /* borrowed; NULL in static mode */
+    char addr[300];
+    pthread_t thread;
+    bool thread_started;
+
+    /* Thread only: the call being served. */
+    grpc_call *call;
+    grpc_call_details details;
+    grpc_metadata_array req_md;
+    grpc_byte_buffer *req_msg;
+    grpc_metadata_array trail_md;
+    int cancelled;
+    uint64_t served;
+};
+
+static void notify_request_next(tr_notify_server_t *s)
+{
+    s->call = NULL;
+    grpc_call_details_init(&s->details);
+    grpc_metadata_array_init(&s->req_md);
+    grpc_call_error e = grpc_server_request_call(s->server, &s->call, &s->details, &s->req_md, s->cq,
+                                                 s->cq, (void *)(intptr_t)NTAG_NEW);
+    if (e != GRPC_CALL_OK) {
+        tr_log_error("discovery", "Notify server cannot request a call addr=%s err=%d", s->addr,
+                     (int)e);
+    }
+}
+
+static void notify_release_call(tr_notify_server_t *s)
+{
+    if (s->req_msg != NULL) {
+        grpc_byte_buffer_destroy(s->req_msg);
+        s->req_msg = NULL;
+    }
+    if (s->call != NULL) {
+        grpc_call_unref(s->call);
+        s->call = NULL;
+    }
+    grpc_call_details_destroy(&s->details);
+    grpc_metadata_array_destroy(&s->req_md);
+}
+
+/* Sends the answer: an empty message with OK, or only a status. */
+static void notify_answer(tr_notify_server_t *s, grpc_status_code code, const char *msg)
+{
+    grpc_slice empty = grpc_empty_slice();
+    grpc_byte_buffer *resp = grpc_raw_byte_buffer_create(&empty, 1);
+    grpc_slice details = grpc_slice_from_copied_string(msg);
+    grpc_op ops[4];
+    memset(ops, 0, sizeof(ops));
+    size_t n = 0;
+    ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    if (code == GRPC_STATUS_OK) {
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n++].data.send_message.send_message = resp;
+    }
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = code;
+    ops[n++].data.send_status_from_server.status_details = &details;
+    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[n++].data.recv_close_on_server.cancelled = &s->cancelled;
+    grpc_call_error e = grpc_call_start_batch(s->call, ops, n, (void *)(intptr_t)NTAG_DONE, NULL);
+    grpc_byte_buffer_destroy(resp);
+    grpc_slice_unref(details);
+    if (e != GRPC_CALL_OK) {
+        tr_log_warn("discovery", "Notify: cannot answer err=%d", (int)e);
+        notify_release_call(s);
+        notify_request_next(s);
+    }
+}
+
+/* A new call arrived: read its (empty) request. */
+static void notify_on_call(tr_notify_server_t *s)
+{
+    if (!grpc_slice_eq(s->details.method, grpc_slice_from_static_string(NOTIFY_METHOD))) {
+        char *m = grpc_slice_to_c_string(s->details.method);
+        tr_log_warn("discovery", "Notify server: unknown method %.200s", m);
+        gpr_free(m);
+        notify_answer(s, GRPC_STATUS_UNIMPLEMENTED, "tirelay serves only /binlog.Cistern/Notify");
+        return;
+    }
+    grpc_op op;
+    memset(&op, 0, sizeof(op));
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &s->req_msg;
+    if (grpc_call_start_batch(s->call, &op, 1, (void *)(intptr_t)NTAG_RECV, NULL) != GRPC_CALL_OK) {
+        notify_answer(s, GRPC_STATUS_INTERNAL, "cannot read the request");
+    }
+}
+
+/* The request was read: re-read the Pump list, then answer with its result. */
+static void notify_on_request(tr_notify_server_t *s)
+{
+    int rc = tr_discovery_refresh(s->disc, NOTIFY_REFRESH_MS);
+    s->served++;
+    if (rc == 0) {
+        tr_log_info("discovery", "Notify: Pump list re-read (notification %" PRIu64 ")", s->served);
+        notify_answer(s, GRPC_STATUS_OK, "");
+        return;
+    }
+    char msg[200];
+    snprintf(msg, sizeof(msg), "tirelay cannot re-read the Pump list from etcd: %s",
+             tr_strerror(rc));
+    tr_log_warn("discovery", "Notify: %s", msg);
+    notify_answer(s, GRPC_STATUS_UNAVAILABLE, msg);
+}
+
+static void *notify_thread(void *arg)
+{
+    tr_notify_server_t *s = arg;
+    bool shutting = false;
+    notify_request_next(s);
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN) {
+            break;
+        }
+        if (ev.type != GRPC_OP_COMPLETE) {
+            continue;
+        }
+        switch ((intptr_t)ev.tag) {
+        case NTAG_NEW:
+            if (!ev.success || shutting) {
+                notify_release_call(s); /* the server is shutting down */
+                break;
+            }
+            notify_on_call(s);
+            break;
+        case NTAG_RECV:
+            if (!ev.success || shutting) {
+                notify_answer(s, GRPC_STATUS_CANCELLED, "tirelay is stopping");
+                break;
+            }
+            notify_on_request(s);
+            break;
+        case NTAG_DONE:
+            notify_release_call(s);
+            if (!shutting) {
+                notify_request_next(s);
+            }
+            break;
+        case NTAG_SHUTDOWN:
+            shutting = true;
+            grpc_completion_queue_shutdown(s->cq);
+            break;
+        default:
+            break;
+        }
+    }
+    return NULL;
+}
+
+int tr_notify_server_start(const char *addr, tr_discovery_t *d, tr_notify_server_t **out,
+                           const char **why)
+{
+    *out = NULL;
+    grpc_init();
+    tr_notify_server_t *s = tr_calloc(1, sizeof(*s));
+    snprintf(s->addr, sizeof(s->addr), "%s", addr);
+    s->disc = d;
+    s->cq = grpc_completion_queue_create_for_next(NULL);
+    s->server = grpc_server_create(NULL, NULL);
+    grpc_server_register_completion_queue(s->server, s->cq, NULL);
+    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    int port = grpc_server_add_http2_port(s->server, s->addr, creds);
+    grpc_server_credentials_release(creds);
+    if (port <= 0) {
+        *why = "cannot listen on [upstream] notify-listen (address in use or not local?)";
+        grpc_server_destroy(s->server);
+        grpc_completion_queue_shutdown(s->cq);
+        while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+               GRPC_QUEUE_SHUTDOWN) {
+        }
+        grpc_completion_queue_destroy(s->cq);
+        tr_free(s);
+        grpc_shutdown();
+        return -EADDRINUSE;
+    }
+    grpc_server_start(s->server);
+    int rc = pthread_create(&s->thread, NULL, notify_thread, s);
+    if (rc != 0) {
+        *why = "cannot start the Notify thread";
+        s->thread_started = false;
+        tr_notify_server_stop(s);
+        return -rc;
+    }
+    s->thread_started = true;
+    tr_log_info("discovery", "serving /binlog.Cistern/Notify addr=%s", s->addr);
+    *out = s;
+    return 0;
+}
+
+void tr_notify_server_stop(tr_notify_server_t *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    grpc_server_shutdown_and_notify(s->server, s->cq, (void *)(intptr_t)NTAG_SHUTDOWN);
+    grpc_server_cancel_all_calls(s->server);
+    if (s->thread_started) {
+        int rc = pthread_join(s->thread, NULL);
+        TR_ASSERT(rc == 0);
+    } else {
+        grpc_completion_queue_shutdown(s->cq);
+        while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+               GRPC_QUEUE_SHUTDOWN) {
+        }
+    }
+    grpc_server_destroy(s->server);
+    grpc_completion_queue_destroy(s->cq);
+    tr_free(s);
+    grpc_shutdown();
 }

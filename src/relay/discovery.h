@@ -11,6 +11,12 @@
  * /v3/kv/txn on the client URL) with libcurl; the bodies come from
  * protocol/tidb_node.c. This file does I/O and owns a thread; it holds no
  * byte layouts.
+ *
+ * It also serves /binlog.Cistern/Notify (gRPC core server API, insecure
+ * HTTP/2) on [upstream] notify-listen, the address we advertise in etcd: a
+ * Pump starting for the first time calls it on every online Drainer and
+ * exits if a call fails. The answer (empty NotifyResp, status OK) is sent
+ * once the Pump list has been re-read; a failed read is answered UNAVAILABLE.
  */
 #ifndef TR_RELAY_DISCOVERY_H
 #define TR_RELAY_DISCOVERY_H
@@ -48,8 +54,23 @@ typedef struct {
 int tr_discovery_start(const tr_discovery_opts_t *opts, tr_discovery_t **out) TR_MUSTCHECK;
 /* Asks for an immediate re-read of the Pump list (any thread). */
 void tr_discovery_notify(tr_discovery_t *d);
+/* Asks for an immediate re-read of the Pump list and waits until a list
+ * started after this call has finished: 0, its error, -ETIMEDOUT after
+ * timeout_ms or -ECANCELED when stopping. NULL (static mode) returns 0.
+ * Any thread but the discovery thread. */
+int tr_discovery_refresh(tr_discovery_t *d, uint32_t timeout_ms) TR_MUSTCHECK;
 /* Stops the thread, writes our final state (paused/offline) once, frees.
  * NULL is a no-op. */
 void tr_discovery_stop(tr_discovery_t *d);
+
+typedef struct tr_notify_server tr_notify_server_t;
+
+/* Serves /binlog.Cistern/Notify on addr ("host:port"); each call runs
+ * tr_discovery_refresh(d) (d borrowed, may be NULL: answered OK at once).
+ * Returns 0 or a negative code with *why. Stop it before d. */
+int tr_notify_server_start(const char *addr, tr_discovery_t *d, tr_notify_server_t **out,
+                           const char **why) TR_MUSTCHECK;
+/* Shuts the server down (in-flight calls cancelled), joins, frees. NULL: no-op. */
+void tr_notify_server_stop(tr_notify_server_t *s);
 
 #endif

@@ -99,6 +99,7 @@ struct tr_relay {
     size_t n_members;
     uint32_t next_source_id;
     tr_discovery_t *discovery;
+    tr_notify_server_t *notify; /* /binlog.Cistern/Notify, when notify-listen is set */
     _Atomic int64_t durable_ts; /* our Drainer maxCommitTS, see the file comment */
 
     pthread_t writer;
@@ -746,6 +747,24 @@ static int64_t progress_ts(void *arg)
 
 /* ---------------------------------------------------------------- lifecycle */
 
+static void notify_addr(const tr_addr_t *a, char *out, size_t cap)
+{
+    bool v6 = strchr(a->host, ':') != NULL;
+    snprintf(out, cap, "%s%.240s%s:%u", v6 ? "[" : "", a->host, v6 ? "]" : "", a->port);
+}
+
+/* Serves /binlog.Cistern/Notify on [upstream] notify-listen when set; in
+ * static mode a call is answered at once (no list to re-read). */
+static int start_notify(tr_relay_t *r, const tr_config_t *cfg, const char **why)
+{
+    if (cfg->notify_listen.host[0] == '\0') {
+        return 0;
+    }
+    char addr[300];
+    notify_addr(&cfg->notify_listen, addr, sizeof(addr));
+    return tr_notify_server_start(addr, r->discovery, &r->notify, why);
+}
+
 int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_checkpoint_t *cp,
                    tr_relay_t **out, const char **why)
 {
@@ -766,6 +785,7 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
     tr_arena_init(&r->arena, 256 * 1024);
     tr_buf_init(&r->out, 1024u * 1024 * 1024);
 
+    int rc = 0;
     bool discovery = cfg->pd_urls[0] != '\0';
     if (!discovery && cfg->n_pumps == 0) {
         *why = "no Pump configured: set [upstream] pumps or pd-urls";
@@ -789,6 +809,11 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
         }
         reconcile(r, list, cfg->n_pumps);
         tr_free(list);
+        rc = start_notify(r, cfg, why);
+        if (rc != 0) {
+            tr_relay_stop(r);
+            return rc;
+        }
         *out = r;
         return 0;
     }
@@ -808,6 +833,8 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
     }
     if (cfg->advertise_addr[0] != '\0') {
         snprintf(host, sizeof(host), "%s", cfg->advertise_addr);
+    } else if (cfg->notify_listen.host[0] != '\0') {
+        notify_addr(&cfg->notify_listen, host, sizeof(host));
     } else {
         snprintf(host, sizeof(host), "%.240s:%u", a->host, a->port);
     }
@@ -823,7 +850,7 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
         .arg = r,
     };
     tr_discovery_t *d = NULL;
-    int rc = tr_discovery_start(&o, &d);
+    rc = tr_discovery_start(&o, &d);
     if (rc != 0) {
         *why = "cannot start Pump discovery (check [upstream] pd-urls)";
         tr_relay_stop(r);
@@ -832,6 +859,15 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
     pthread_mutex_lock(&r->mu);
     r->discovery = d;
     pthread_mutex_unlock(&r->mu);
+    if (cfg->notify_listen.host[0] == '\0') {
+        tr_log_warn("relay", "[upstream] notify-listen is not set: a Pump starting for the first "
+                             "time calls /binlog.Cistern/Notify at %s and exits if that fails", host);
+    }
+    rc = start_notify(r, cfg, why);
+    if (rc != 0) {
+        tr_relay_stop(r);
+        return rc;
+    }
     *out = r;
     return 0;
 }
@@ -854,6 +890,9 @@ void tr_relay_stop(tr_relay_t *r)
     if (r->writer_started) {
         pthread_join(r->writer, NULL);
     }
+    /* Before discovery: a Notify call in progress waits for a list. */
+    tr_notify_server_stop(r->notify);
+    r->notify = NULL;
     /* After the writer: the final state carries the final durable progress. */
     tr_discovery_stop(r->discovery);
     r->discovery = NULL;
