@@ -18,6 +18,8 @@ import cluster  # noqa: E402
 wait_until = cluster.wait_until
 table_rows = cluster.table_rows
 checksum_table = cluster.checksum_table
+slave_status = cluster.slave_status
+wait_replica_equal = cluster.wait_replica_equal
 
 TIDB_USER = "tidb"
 TIDB_PASSWORD = "tidbpw"

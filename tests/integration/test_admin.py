@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 
 import cluster  # noqa: E402
 import dumpclient  # noqa: E402
-from conftest import wait_until, checksum_table  # noqa: E402
+from conftest import wait_until, checksum_table, slave_status, wait_replica_equal  # noqa: E402
 from test_cdc_clients import last_gtid_no  # noqa: E402
 
 # mariadb-binlog's words for the event types SHOW BINLOG EVENTS names.
@@ -65,10 +65,6 @@ def mariadb_binlog_events(path):
     return events
 
 
-def slave_status(conn):
-    with conn.cursor(pymysql.cursors.DictCursor) as cur:
-        cur.execute("SHOW SLAVE STATUS")
-        return cur.fetchone()
 
 
 def start_replica(replica, port, file_name):
@@ -81,13 +77,6 @@ def start_replica(replica, port, file_name):
     return c
 
 
-def wait_replica_equal(rconn, tconn, db, tables, timeout=120):
-    def ok():
-        s = slave_status(rconn)
-        assert s["Last_IO_Errno"] == 0 and s["Last_SQL_Errno"] == 0, (
-            s["Last_IO_Error"], s["Last_SQL_Error"])
-        return all(checksum_table(rconn, db, t) == checksum_table(tconn, db, t) for t in tables)
-    wait_until(ok, timeout, interval=0.5, what="replica equal to truth")
 
 
 def test_admin_statements(truth, replica, mariadb_instance, tidbsim, tirelay, tmp_path):
@@ -97,8 +86,6 @@ def test_admin_statements(truth, replica, mariadb_instance, tidbsim, tirelay, tm
     relay = tirelay(sim, truth, max_binlog_size=256 * 1024,
                     extra_conf="\n[server]\ndump-stall-timeout-ms = 600000\n")
     st = sim.wait_done(300)
-    db = st["db"]
-    tables = [t["name"] for t in st["tables"]]
     wait_until(lambda: last_gtid_no(relay.port) >= st["txns"] + st["ddls"], 90,
                what="tirelay caught up")
     c = admin(relay.port)
@@ -139,7 +126,7 @@ def test_admin_statements(truth, replica, mariadb_instance, tidbsim, tirelay, tm
 
     # A registered MariaDB replica follows from the first file and is listed.
     rconn = start_replica(replica, relay.port, logs[0][0])
-    wait_replica_equal(rconn, truth.connect(), db, tables)
+    wait_replica_equal(rconn, truth.connect(), st, 120, "replica equal to truth")
     hosts = q(c, "SHOW SLAVE HOSTS")
     assert len(hosts) == 1 and hosts[0][0] == 2 and hosts[0][3] == 1, hosts
     assert hosts[0][1] in ("127.0.0.1", "localhost") or hosts[0][1], hosts

@@ -22,18 +22,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 
 import cluster  # noqa: E402
-from conftest import wait_until, checksum_table, table_rows  # noqa: E402
+from conftest import wait_until, slave_status, wait_replica_equal  # noqa: E402
 
 SEED = int(os.environ.get("TIRELAY_TEST_SEED", "20240701"))
 KILLS = int(os.environ.get("TIRELAY_TEST_KILLS", "24"))
 MAX_BINLOG_SIZE = 64 * 1024
 
 
-def slave_status(conn):
-    with conn.cursor() as cur:
-        cur.execute("SHOW SLAVE STATUS")
-        row = cur.fetchone()
-        return None if row is None else dict(zip([d[0] for d in cur.description], row))
 
 
 def snapshot(relay, flavor):
@@ -141,23 +136,7 @@ def test_kill9_under_load(tirelay_built, truth, replica, tidbsim, tirelay):
 
     tconn = truth.connect()
 
-    def equal():
-        s = slave_status(rconn)
-        assert s["Last_SQL_Errno"] == 0, s["Last_SQL_Error"]
-        if s["Slave_IO_Running"] != "Yes":
-            return False
-        for t in st["tables"]:
-            try:
-                if checksum_table(rconn, st["db"], t["name"]) != checksum_table(tconn, st["db"], t["name"]):
-                    return False
-            except Exception:
-                return False
-        return True
-
-    wait_until(equal, 300, what="replica of the killed relay equal to the truth")
-    for t in st["tables"]:
-        assert table_rows(tconn, st["db"], t["name"], t["pk"]) == \
-            table_rows(rconn, st["db"], t["name"], t["pk"]), "table %s differs" % t["name"]
+    wait_replica_equal(rconn, tconn, st, 300, "replica of the killed relay equal to the truth", io_errors_ok=True)
     s = slave_status(rconn)
     assert s["Slave_SQL_Running"] == "Yes" and s["Last_SQL_Errno"] == 0, s
 

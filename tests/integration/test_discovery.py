@@ -24,17 +24,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 
 import cluster  # noqa: E402
-from conftest import wait_until, checksum_table, table_rows, TIDB_USER, TIDB_PASSWORD  # noqa: E402
+from conftest import wait_until, checksum_table, table_rows, TIDB_USER, TIDB_PASSWORD, slave_status  # noqa: E402
 
 SEED = int(os.environ.get("TIRELAY_TEST_SEED", "20240601"))
 NODE_ID = "tirelay-test"
 
 
-def slave_status(conn):
-    with conn.cursor() as cur:
-        cur.execute("SHOW SLAVE STATUS")
-        row = cur.fetchone()
-        return None if row is None else dict(zip([d[0] for d in cur.description], row))
 
 
 def stored_txns(relay):

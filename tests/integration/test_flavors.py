@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 
 import cluster  # noqa: E402
-from conftest import wait_until, checksum_table, table_rows  # noqa: E402
+from conftest import wait_until, checksum_table, table_rows, slave_status  # noqa: E402
 
 ROWS = int(os.environ.get("TIRELAY_FLAVOR_ROWS", "2000"))
 SEED = int(os.environ.get("TIRELAY_TEST_SEED", "20240501"))
@@ -41,11 +41,6 @@ def query(port, sql):
         c.close()
 
 
-def slave_status(conn):
-    with conn.cursor() as cur:
-        cur.execute("SHOW SLAVE STATUS")
-        row = cur.fetchone()
-        return None if row is None else dict(zip([d[0] for d in cur.description], row))
 
 
 def remote(port, *args, cwd=None, **kw):

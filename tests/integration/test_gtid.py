@@ -29,18 +29,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 
 import cluster  # noqa: E402
-from conftest import wait_until, checksum_table  # noqa: E402
+from conftest import wait_until, checksum_table, slave_status  # noqa: E402
 
 ROWS = int(os.environ.get("TIRELAY_GTID_ROWS", "3000"))
 SEED = int(os.environ.get("TIRELAY_TEST_SEED", "20240501"))
 SERVER_UUID = "3e11fa47-71ca-11e1-9e33-c80aa9429562"  # tests/sim/cluster.py's config
 
 
-def slave_status(conn):
-    with conn.cursor() as cur:
-        cur.execute("SHOW SLAVE STATUS")
-        row = cur.fetchone()
-        return None if row is None else dict(zip([d[0] for d in cur.description], row))
 
 
 def scalar(conn, sql):

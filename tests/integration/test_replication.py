@@ -18,20 +18,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 
 import cluster  # noqa: E402
-from conftest import wait_until, table_rows, checksum_table  # noqa: E402
+from conftest import wait_until, table_rows, checksum_table, slave_status, wait_replica_equal  # noqa: E402
 
 ROWS = int(os.environ.get("TIRELAY_TEST_ROWS", "10000"))
 SEED = int(os.environ.get("TIRELAY_TEST_SEED", "20240501"))
 MAX_BINLOG_SIZE = 256 * 1024
 
 
-def slave_status(conn):
-    with conn.cursor() as cur:
-        cur.execute("SHOW SLAVE STATUS")
-        row = cur.fetchone()
-        if row is None:
-            return None
-        return dict(zip([d[0] for d in cur.description], row))
 
 
 def run(cmd, **kw):
@@ -239,23 +232,7 @@ def test_replica_survives_relay_restart(truth, replica, tidbsim, tirelay):
     st = sim.wait_done(600)
     tconn = truth.connect()
 
-    def equal():
-        s = slave_status(rconn)
-        assert s["Last_SQL_Errno"] == 0, s["Last_SQL_Error"]
-        if s["Slave_IO_Running"] != "Yes":
-            return False
-        for t in st["tables"]:
-            try:
-                if checksum_table(rconn, st["db"], t["name"]) != checksum_table(tconn, st["db"], t["name"]):
-                    return False
-            except Exception:
-                return False
-        return True
-
-    wait_until(equal, 600, what="replica equal to the truth after the relay restart")
-    for t in st["tables"]:
-        assert table_rows(tconn, st["db"], t["name"], t["pk"]) == \
-            table_rows(rconn, st["db"], t["name"], t["pk"]), "table %s differs" % t["name"]
+    wait_replica_equal(rconn, tconn, st, 600, "replica equal to the truth after the relay restart", io_errors_ok=True)
     s = slave_status(rconn)
     assert s["Slave_SQL_Running"] == "Yes" and s["Last_SQL_Errno"] == 0, s
     print("\nrelay restart: replica equal after %d row changes" % st["rows"])
@@ -282,21 +259,7 @@ def test_replica_after_add_column(truth, replica, tidbsim, tirelay):
     assert st["ddls"] >= 7
     tconn = truth.connect()
 
-    def equal():
-        s = slave_status(rconn)
-        assert s["Last_IO_Errno"] == 0 and s["Last_SQL_Errno"] == 0, (s["Last_IO_Error"], s["Last_SQL_Error"])
-        for t in st["tables"]:
-            try:
-                if checksum_table(rconn, st["db"], t["name"]) != checksum_table(tconn, st["db"], t["name"]):
-                    return False
-            except Exception:
-                return False
-        return True
-
-    wait_until(equal, 600, what="replica equal to the truth after ADD COLUMN")
-    for t in st["tables"]:
-        assert table_rows(tconn, st["db"], t["name"], t["pk"]) == \
-            table_rows(rconn, st["db"], t["name"], t["pk"]), "table %s differs" % t["name"]
+    wait_replica_equal(rconn, tconn, st, 600, "replica equal to the truth after ADD COLUMN")
     print("\nadd column: replica equal after %d row changes, %d DDLs" % (st["rows"], st["ddls"]))
     tconn.close()
     rconn.close()

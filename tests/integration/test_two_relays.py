@@ -20,8 +20,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 
 import cluster  # noqa: E402
-from conftest import wait_until, checksum_table, table_rows  # noqa: E402
-from test_crash import settle, compare, slave_status  # noqa: E402
+from conftest import wait_until, slave_status, wait_replica_equal  # noqa: E402
+from test_crash import settle, compare  # noqa: E402
 
 SEED = int(os.environ.get("TIRELAY_TEST_SEED", "20240801"))
 MAX_BINLOG_SIZE = 128 * 1024
@@ -89,21 +89,7 @@ def test_replica_switched_between_relays(tirelay_built, truth, replica, tidbsim,
 
     tconn = truth.connect()
 
-    def equal():
-        s = slave_status(rconn)
-        assert s["Last_IO_Errno"] == 0 and s["Last_SQL_Errno"] == 0, (s["Last_IO_Error"], s["Last_SQL_Error"])
-        for t in st["tables"]:
-            try:
-                if checksum_table(rconn, st["db"], t["name"]) != checksum_table(tconn, st["db"], t["name"]):
-                    return False
-            except Exception:
-                return False
-        return True
-
-    wait_until(equal, 300, what="switched replica equal to the truth")
-    for t in st["tables"]:
-        assert table_rows(tconn, st["db"], t["name"], t["pk"]) == \
-            table_rows(rconn, st["db"], t["name"], t["pk"]), "table %s differs" % t["name"]
+    wait_replica_equal(rconn, tconn, st, 300, "switched replica equal to the truth")
     s = slave_status(rconn)
     assert s["Slave_IO_Running"] == "Yes" and s["Slave_SQL_Running"] == "Yes", s
     assert int(s["Master_Port"]) == a.port

@@ -397,6 +397,41 @@ def checksum_table(conn, db, table):
         return cur.fetchone()[1]
 
 
+def slave_status(conn):
+    """SHOW SLAVE STATUS as a dict (None when the server is not a replica)."""
+    with conn.cursor() as cur:
+        cur.execute("SHOW SLAVE STATUS")
+        row = cur.fetchone()
+        return None if row is None else dict(zip([d[0] for d in cur.description], row))
+
+
+def wait_replica_equal(rconn, tconn, st, timeout, what, io_errors_ok=False):
+    """Waits until every table of the simulator status st has the same CHECKSUM TABLE on the
+    replica (rconn) as on the truth (tconn), then compares the tables row by row.
+    A replica SQL error fails at once; so does an I/O error unless io_errors_ok (the relay is
+    being killed or restarted on purpose), in which case the I/O thread must be running again."""
+    def equal():
+        s = slave_status(rconn)
+        assert s["Last_SQL_Errno"] == 0, s["Last_SQL_Error"]
+        if io_errors_ok:
+            if s["Slave_IO_Running"] != "Yes":
+                return False
+        else:
+            assert s["Last_IO_Errno"] == 0, s["Last_IO_Error"]
+        for t in st["tables"]:
+            try:
+                if checksum_table(rconn, st["db"], t["name"]) != checksum_table(tconn, st["db"], t["name"]):
+                    return False
+            except Exception:
+                return False
+        return True
+
+    wait_until(equal, timeout, what=what)
+    for t in st["tables"]:
+        assert table_rows(tconn, st["db"], t["name"], t["pk"]) == \
+            table_rows(rconn, st["db"], t["name"], t["pk"]), "table %s differs" % t["name"]
+
+
 def rmtree(path):
     shutil.rmtree(path, ignore_errors=True)
 
