@@ -29,10 +29,12 @@
 
 #define ROWS_EVENT_SPLIT_BYTES 8192 /* default of tr_txn_ctx_t.row_event_max_bytes */
 
-/* Q_CHARSET triple: utf8mb3_general_ci client/connection, utf8mb4_general_ci server
- * (collation ids both MySQL and MariaDB know). */
-#define CHARSET_CLIENT    33
-#define COLLATION_CONN    33
+/* Q_CHARSET triple: utf8mb4_general_ci (45) for client, connection and server, an id both
+ * MySQL and MariaDB know. TiDB's DDL text is UTF-8 and may hold 4-byte characters (an ENUM
+ * element '\xF0\x9F\x98\x80', a comment): a utf8mb3 client charset (33) made replicas
+ * store them as '????' (tests/integration/test_types.py). */
+#define CHARSET_CLIENT    45
+#define COLLATION_CONN    45
 #define COLLATION_SERVER  45
 
 /* Per-run scratch: column id → public index, and the datum of each column. */

@@ -11,12 +11,14 @@ independent implementation of TiDB's rules.  Pure functions, no I/O.
 
 import datetime
 import decimal
+import struct
 
 MASK64 = (1 << 64) - 1
 
 # codec.go flag bytes (spec 4.6.1)
 NIL_FLAG = 0x00
 COMPACT_BYTES_FLAG = 0x02
+FLOAT_FLAG = 0x05
 DECIMAL_FLAG = 0x06
 VARINT_FLAG = 0x08
 UVARINT_FLAG = 0x09
@@ -54,6 +56,14 @@ def enc_bytes(b):
     if isinstance(b, str):
         b = b.encode("utf-8")
     return bytes([COMPACT_BYTES_FLAG]) + put_varint(len(b)) + b
+
+
+def enc_float(f):
+    """floatFlag: IEEE-754 float64 bits, sign bit set when clear, all bits inverted
+    when set (codec/float.go EncodeFloat), big-endian."""
+    u = struct.unpack(">Q", struct.pack(">d", float(f)))[0]
+    u = u | (1 << 63) if not u >> 63 else ~u & MASK64
+    return bytes([FLOAT_FLAG]) + u.to_bytes(8, "big")
 
 
 def enc_null():
@@ -111,8 +121,11 @@ def enc_decimal(value, prec, frac):
 # ---- packed time (spec 4.6.3, TiDB pkg/types/time.go ToPackedUint)
 
 def pack_time(dt):
-    if dt is None:
+    """dt: datetime, date (time part 0), or None / a '0000-00-00...' string: the zero time."""
+    if dt is None or isinstance(dt, str):
         return 0
+    if not isinstance(dt, datetime.datetime):
+        dt = datetime.datetime(dt.year, dt.month, dt.day)
     ymd = ((dt.year * 13 + dt.month) << 5) | dt.day
     hms = (dt.hour << 12) | (dt.minute << 6) | dt.second
     return (((ymd << 17) | hms) << 24) | dt.microsecond
@@ -138,8 +151,27 @@ def enc_value(col, v):
         # the datum carries the column's Flen/Decimal (pingcap/tidb types/datum.go
         # convertToMysqlDecimal: ret.SetLength(target.Flen); ret.SetFrac(target.Decimal))
         return enc_decimal(v, col.flen, col.decimal)
-    if k == "datetime":
+    if k in ("datetime", "date", "timestamp"):
+        # TIMESTAMP: the simulator's values are already UTC (truth session time_zone +00:00)
         return enc_datetime(v)
+    if k in ("float", "double"):
+        # FLOAT is flattened to float64 too; the simulator's FLOAT values are float32-exact
+        return enc_float(v)
+    if k == "bit":
+        return enc_uint(v)
+    if k == "year":
+        return enc_int(v)
+    if k == "time":
+        return enc_int(v)             # int64 nanoseconds, varint (not durationFlag)
+    if k == "enum":
+        return enc_uint(col.elems.index(v) + 1)
+    if k == "set":
+        mask = 0
+        for m in (v.split(",") if v else []):
+            mask |= 1 << col.elems.index(m)
+        return enc_uint(mask)
+    if k == "bytes":
+        return enc_bytes(v)
     raise ValueError("unsupported kind %r" % (k,))
 
 
