@@ -122,6 +122,13 @@ uint64_t tr_evt_writer_pos(const tr_evt_writer_t *w)
     return w->base_pos + (w->out->len - w->base_len);
 }
 
+void tr_evt_writer_rebase(tr_evt_writer_t *w, uint64_t file_pos)
+{
+    w->base_pos = file_pos;
+    w->base_len = w->out->len;
+    w->ev_start = w->out->len;
+}
+
 void tr_evt_begin(tr_evt_writer_t *w, uint8_t type, uint16_t flags)
 {
     tr_buf_t *b = w->out;

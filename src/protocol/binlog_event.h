@@ -132,6 +132,10 @@ void tr_evt_writer_init(tr_evt_writer_t *w, tr_buf_t *out, uint64_t file_pos, tr
                         uint32_t server_id, bool has_crc);
 /* File offset at which the next event will start. */
 uint64_t tr_evt_writer_pos(const tr_evt_writer_t *w);
+/* Between events only: the next byte appended to out (out->len now) lands at
+ * file offset file_pos. A caller streaming a transaction stores out's bytes,
+ * resets out and rebases at the new file end. */
+void tr_evt_writer_rebase(tr_evt_writer_t *w, uint64_t file_pos);
 
 /* Low level: start an event (writes a placeholder header) and finish it
  * (fills event_size, log_pos, appends CRC). Bodies are appended to w->out

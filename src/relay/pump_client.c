@@ -1,7 +1,10 @@
 /*
  * One Pump puller: a thread that calls /binlog.Pump/PullBinlogs (server
  * streaming) through the gRPC core C API and hands every binlog to the
- * delivery callback, in strictly increasing commit_ts order.
+ * delivery callback, in strictly increasing commit_ts order. Each message
+ * is moved out of gRPC's slices into one exact-size buffer (gRPC's copy is
+ * released as it goes) that an owning callback may keep: a large transaction
+ * is held once, not three times.
  *
  * Follows Drainer's puller (shared/spec/tidb-binlog.md section 2.4, TB
  * drainer/pump.go): request PullBinlogReq{clusterID, startFrom.offset = last
@@ -24,6 +27,9 @@
 #include "relay/pump_client.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -50,6 +56,8 @@
 #define WARN_INTERVAL_MS  10000 /* repeated warnings of one kind: one line per interval */
 #define KEEPALIVE_TIME_MS 30000
 #define KEEPALIVE_WAIT_MS 10000
+#define MOVE_CHUNK_BYTES  (1u << 20) /* message bytes moved out of gRPC's slices per step */
+#define TRIM_EVERY_BYTES  (8u << 20)  /* released slices handed back to the system this often */
 
 /* Completion-queue tags of the three batches a call has in flight. */
 enum { TAG_START = 1, TAG_STATUS = 2, TAG_MSG = 3 };
@@ -65,6 +73,7 @@ struct tr_pump_client {
     char *addr;
     uint64_t cluster_id;
     tr_pump_deliver_cb deliver;
+    tr_pump_deliver_owned_cb deliver_owned;
     void *arg;
     _Atomic int64_t last_ts; /* last delivered commit_ts; written by the pump thread */
 
@@ -116,12 +125,73 @@ static bool is_stopping(tr_pump_client_t *pc)
 
 /* ------------------------------------------------------------ one message */
 
-/* Handles one PullBinlogResp. Returns 0 to keep streaming, or the callback's
- * non-zero result to end the stream. *delivered is set when a binlog went out. */
-static int handle_message(tr_pump_client_t *pc, grpc_byte_buffer *bb, bool *delivered)
+/*
+ * Moves the whole message out of bb into one exact-size tr_malloc'd buffer
+ * and destroys bb. An uncompressed buffer gives up its slices as they are
+ * copied (1 MiB at a time, malloc_trim every 8 MiB), so the message is never
+ * held twice in full; a
+ * compressed one goes through the reader. Returns NULL (bb destroyed) when it
+ * cannot be read.
+ */
+static uint8_t *take_message(grpc_byte_buffer *bb, size_t *len)
 {
+    size_t n = grpc_byte_buffer_length(bb);
+    *len = n;
+    if (bb->type == GRPC_BB_RAW && bb->data.raw.compression == GRPC_COMPRESS_NONE) {
+        uint8_t *msg = tr_malloc(n > 0 ? n : 1);
+        grpc_slice_buffer *sb = &bb->data.raw.slice_buffer;
+        size_t off = 0;
+        while (off < n) {
+            size_t chunk = n - off < MOVE_CHUNK_BYTES ? n - off : MOVE_CHUNK_BYTES;
+            grpc_slice_buffer_move_first_into_buffer(sb, chunk, msg + off);
+            off += chunk;
+#ifdef __GLIBC__
+            if (off % TRIM_EVERY_BYTES < chunk) {
+                /* The slices just released are heap chunks: glibc keeps them unless
+                 * asked, and the copy would then cost the message size twice. */
+                (void)malloc_trim(0);
+            }
+#endif
+        }
+        grpc_byte_buffer_destroy(bb);
+        return msg;
+    }
     grpc_byte_buffer_reader reader;
     if (!grpc_byte_buffer_reader_init(&reader, bb)) {
+        grpc_byte_buffer_destroy(bb);
+        return NULL;
+    }
+    uint8_t *msg = NULL;
+    size_t cap = 0;
+    size_t off = 0;
+    grpc_slice sl;
+    while (grpc_byte_buffer_reader_next(&reader, &sl)) {
+        size_t sl_len = GRPC_SLICE_LENGTH(sl);
+        if (off + sl_len > cap) {
+            cap = off + sl_len > cap * 2 ? off + sl_len : cap * 2;
+            msg = tr_realloc(msg, cap);
+        }
+        memcpy(msg + off, GRPC_SLICE_START_PTR(sl), sl_len);
+        off += sl_len;
+        grpc_slice_unref(sl);
+    }
+    grpc_byte_buffer_reader_destroy(&reader);
+    grpc_byte_buffer_destroy(bb);
+    if (msg == NULL) {
+        msg = tr_malloc(1);
+    }
+    *len = off;
+    return msg;
+}
+
+/* Handles one PullBinlogResp (takes bb). Returns 0 to keep streaming, or the
+ * callback's non-zero result to end the stream. *delivered is set when a
+ * binlog went out. */
+static int handle_message(tr_pump_client_t *pc, grpc_byte_buffer *bb, bool *delivered)
+{
+    size_t len = 0;
+    uint8_t *msg = take_message(bb, &len);
+    if (msg == NULL) {
         uint64_t n = 0;
         if (warn_allowed(&pc->warn_malformed, &n)) {
             tr_log_warn("pump",
@@ -130,15 +200,11 @@ static int handle_message(tr_pump_client_t *pc, grpc_byte_buffer *bb, bool *deli
         }
         return 0;
     }
-    grpc_slice msg = grpc_byte_buffer_reader_readall(&reader);
-    grpc_byte_buffer_reader_destroy(&reader);
 
-    const uint8_t *p = GRPC_SLICE_START_PTR(msg);
-    size_t len = GRPC_SLICE_LENGTH(msg);
     const char *why = NULL;
     tr_slice_t payload;
     tr_tidb_binlog_t b;
-    int rc = tr_tidb_pull_resp_payload(p, len, &payload, &why);
+    int rc = tr_tidb_pull_resp_payload(msg, len, &payload, &why);
     if (rc == 0) {
         ssize_t n = tr_tidb_binlog_decode(payload.p, payload.len, &b, &why);
         rc = n < 0 ? (int)n : 0;
@@ -151,7 +217,7 @@ static int handle_message(tr_pump_client_t *pc, grpc_byte_buffer *bb, bool *deli
                         "bytes=%zu suppressed=%" PRIu64,
                         pc->pump_id, pc->addr, tr_err_name(rc), why ? why : "", len, n);
         }
-        grpc_slice_unref(msg);
+        tr_free(msg);
         return 0;
     }
 
@@ -164,15 +230,20 @@ static int handle_message(tr_pump_client_t *pc, grpc_byte_buffer *bb, bool *deli
                         "commit_ts=%" PRId64 " last_ts=%" PRId64 " suppressed=%" PRIu64,
                         pc->pump_id, pc->addr, b.commit_ts, last, n);
         }
-        grpc_slice_unref(msg);
+        tr_free(msg);
         return 0;
     }
-    rc = pc->deliver(pc->arg, pc->pump_id, payload.p, payload.len, &b);
+    int64_t commit_ts = b.commit_ts;
+    if (pc->deliver_owned != NULL) {
+        rc = pc->deliver_owned(pc->arg, pc->pump_id, &msg, payload.p, payload.len, &b);
+    } else {
+        rc = pc->deliver(pc->arg, pc->pump_id, payload.p, payload.len, &b);
+    }
     if (rc == 0) {
-        atomic_store(&pc->last_ts, b.commit_ts);
+        atomic_store(&pc->last_ts, commit_ts);
         *delivered = true;
     }
-    grpc_slice_unref(msg);
+    tr_free(msg); /* NULL when the callback kept it */
     return rc;
 }
 
@@ -285,9 +356,9 @@ static int run_call(tr_pump_client_t *pc, bool *progressed)
                 reading = false; /* end of stream or failure; the status says which */
                 continue;
             }
-            int cb_rc = handle_message(pc, recv_buf, progressed);
-            grpc_byte_buffer_destroy(recv_buf);
+            grpc_byte_buffer *got = recv_buf;
             recv_buf = NULL;
+            int cb_rc = handle_message(pc, got, progressed); /* destroys got */
             if (*progressed && !pc->connected) {
                 pc->connected = true;
                 tr_log_info("pump", "pump streaming pump=%" PRIu32 " addr=%s offset=%" PRId64,
@@ -456,7 +527,8 @@ static grpc_channel *make_channel(const char *addr)
 int tr_pump_client_start(const tr_pump_client_opts_t *opts, tr_pump_client_t **out)
 {
     *out = NULL;
-    if (opts->addr == NULL || opts->addr[0] == '\0' || opts->deliver == NULL) {
+    if (opts->addr == NULL || opts->addr[0] == '\0' ||
+        (opts->deliver == NULL) == (opts->deliver_owned == NULL)) {
         return TR_ECONFIG;
     }
     tr_pump_client_t *pc = tr_calloc(1, sizeof(*pc));
@@ -464,6 +536,7 @@ int tr_pump_client_start(const tr_pump_client_opts_t *opts, tr_pump_client_t **o
     pc->addr = tr_strdup(opts->addr);
     pc->cluster_id = opts->cluster_id;
     pc->deliver = opts->deliver;
+    pc->deliver_owned = opts->deliver_owned;
     pc->arg = opts->arg;
     atomic_init(&pc->last_ts, opts->start_commit_ts);
     tr_buf_init(&pc->req, 0);

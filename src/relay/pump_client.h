@@ -29,12 +29,23 @@ typedef struct tr_pump_client tr_pump_client_t;
 typedef int (*tr_pump_deliver_cb)(void *arg, uint32_t pump_id, const uint8_t *payload, size_t len,
                                   const tr_tidb_binlog_t *b);
 
+/*
+ * Same, for a consumer that keeps payloads without copying them: *msg is the
+ * tr_malloc'd PullBinlogResp holding payload (and the bytes b points into).
+ * The callback may take it (set *msg = NULL, free later with tr_free);
+ * otherwise the client frees it after the call, whatever the result.
+ */
+typedef int (*tr_pump_deliver_owned_cb)(void *arg, uint32_t pump_id, uint8_t **msg,
+                                        const uint8_t *payload, size_t len,
+                                        const tr_tidb_binlog_t *b);
+
 typedef struct {
     uint32_t pump_id;        /* caller's id for this pump (merge source id) */
     const char *addr;        /* "host:port" */
     uint64_t cluster_id;
     int64_t start_commit_ts; /* pull binlogs with commit_ts > this */
-    tr_pump_deliver_cb deliver;
+    tr_pump_deliver_cb deliver;             /* exactly one of deliver, deliver_owned */
+    tr_pump_deliver_owned_cb deliver_owned;
     void *arg;               /* keeps */
 } tr_pump_client_opts_t;
 

@@ -1,6 +1,7 @@
 /*
  * Upstream orchestration (see relay.h). Threads: each pump client thread
- * calls on_binlog, which queues the payload into the merge under r->mu
+ * calls on_binlog, which queues the payload (the client's message buffer,
+ * taken over without a copy) into the merge under r->mu
  * (blocking while that Pump's queue is full); the writer thread pops
  * released transactions, translates and stores them, and commits a group
  * whenever the merge has nothing more to release or the group is large.
@@ -59,6 +60,7 @@
 #define MAX_GROUP_TXNS      512  /* transactions per group commit at most */
 #define MAX_MEMBERS         256  /* Pumps known at once */
 #define OFFLINE_WARN_MS     30000 /* an offline Pump not drained yet: one warning per period */
+#define TXN_FLUSH_BYTES     (1u << 20) /* translated output handed to the store at this size */
 
 /* One Pump. Fields marked (mu) are read by pump threads or the writer under
  * r->mu; the rest belong to whoever holds r->members_mu. */
@@ -77,10 +79,20 @@ typedef struct {
     int64_t warned_ms;        /* last "offline not drained" warning */
 } member_t;
 
+/* A queued transaction: the pump client's message buffer, kept as is (no copy). */
 typedef struct {
+    uint8_t *msg;           /* owned (tr_malloc) */
+    const uint8_t *payload; /* the marshalled binlog.Binlog inside msg */
     size_t len;
-    uint8_t payload[];
 } pending_t;
+
+static void pending_free(pending_t *p)
+{
+    if (p != NULL) {
+        tr_free(p->msg);
+        tr_free(p);
+    }
+}
 
 struct tr_relay {
     const tr_config_t *cfg;
@@ -160,8 +172,8 @@ static bool refuses(tr_relay_t *r, const member_t *m)
     return r->stopping || m == NULL || m->cancelling || !m->in_merge;
 }
 
-static int on_binlog(void *arg, uint32_t pump_id, const uint8_t *payload, size_t len,
-                     const tr_tidb_binlog_t *b)
+static int on_binlog(void *arg, uint32_t pump_id, uint8_t **msg, const uint8_t *payload,
+                     size_t len, const tr_tidb_binlog_t *b)
 {
     tr_relay_t *r = arg;
     pthread_mutex_lock(&r->mu);
@@ -181,11 +193,14 @@ static int on_binlog(void *arg, uint32_t pump_id, const uint8_t *payload, size_t
             pthread_mutex_unlock(&r->mu);
             return -1;
         }
-        pending_t *p = tr_malloc(sizeof(*p) + len);
+        pending_t *p = tr_malloc(sizeof(*p));
+        p->msg = *msg;
+        p->payload = payload;
         p->len = len;
-        memcpy(p->payload, payload, len);
         rc = tr_merge_push(r->merge, pump_id, b->commit_ts, p);
-        if (rc != 0) {
+        if (rc == 0) {
+            *msg = NULL; /* the queue keeps it */
+        } else {
             tr_free(p);
         }
     }
@@ -266,7 +281,35 @@ static void next_clock(tr_relay_t *r, tr_txn_ctx_t *ctx)
     ctx->last_committed = ctx->sequence_number - 1;
 }
 
-/* Translates and appends one transaction to every enabled flavour. */
+/* One flavour's output while a transaction streams into the store. */
+typedef struct {
+    tr_relay_t *r;
+    tr_flavor_t f;
+    bool flushed; /* some of the transaction is already in the store */
+} stream_t;
+
+/* tr_txn_ctx_t.flush: appends what the translator produced so far (whole events) and
+ * continues at the new file end. The bytes stay invisible until the group commit; an
+ * error later in the transaction makes the caller abort the store, which cuts them. */
+static int flush_out(void *arg, tr_evt_writer_t *w)
+{
+    stream_t *st = arg;
+    if (!tr_buf_ok(w->out)) {
+        return TR_ETOOBIG;
+    }
+    int rc = tr_store_txn_append(st->r->store, st->f, w->out->data, w->out->len);
+    if (rc != 0) {
+        return rc;
+    }
+    st->flushed = true;
+    tr_buf_reset(w->out);
+    tr_evt_writer_rebase(w, tr_store_txn_pos(st->r->store, st->f));
+    return 0;
+}
+
+/* Translates and appends one transaction to every enabled flavour, streaming: the
+ * output goes to the store every TXN_FLUSH_BYTES, so memory does not grow with the
+ * transaction; nothing is visible before tr_store_txn_end and the group commit. */
 static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_version)
 {
     tr_txn_ctx_t ctx;
@@ -278,6 +321,8 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
     ctx.timestamp = tr_tso_seconds(b->commit_ts);
     ctx.commit_ts_us = tr_tso_micros(b->commit_ts);
     ctx.row_event_max_bytes = r->cfg->row_event_max_bytes;
+    ctx.flush = flush_out;
+    ctx.flush_bytes = TXN_FLUSH_BYTES;
     next_clock(r, &ctx);
 
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
@@ -285,8 +330,13 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
             continue;
         }
         int rc = 0;
+        stream_t st = {.r = r, .f = (tr_flavor_t)f, .flushed = false};
+        ctx.flush_arg = &st;
         for (int attempt = 0; attempt < 2; attempt++) {
             tr_buf_reset(&r->out);
+            /* The row views of the PrewriteValue are decoded again per flavour: the
+             * arena holds one decoding at a time. */
+            tr_arena_reset(&r->arena);
             tr_evt_writer_t w;
             tr_evt_writer_init(&w, &r->out, tr_store_txn_pos(r->store, (tr_flavor_t)f),
                                (tr_flavor_t)f, r->cfg->server_id, true);
@@ -297,7 +347,7 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
                 rc = TR_ETOOBIG;
                 why = "transaction larger than the output buffer limit";
             }
-            if (rc == TR_ENOTFOUND && attempt == 0) {
+            if (rc == TR_ENOTFOUND && attempt == 0 && !st.flushed) {
                 /* A table the schema does not know yet: fetch newer history once. */
                 (void)fetch_jobs(r);
                 if (advance_schema(r, schema_version) != 0) {
@@ -517,11 +567,11 @@ static void *writer_main(void *arg)
             tr_log_warn("relay", "dropped duplicate or out-of-order binlog commit_ts=%" PRId64
                                  " pump=%" PRIu32,
                         item.commit_ts, item.source_id);
-            tr_free(p);
+            pending_free(p);
             continue;
         }
         int rc = process(r, p);
-        tr_free(p);
+        pending_free(p);
         if (rc == TR_ECLOSED) {
             continue; /* stopping */
         }
@@ -540,7 +590,7 @@ static void *writer_main(void *arg)
 
 static void drop_pending(void *data)
 {
-    tr_free(data);
+    pending_free(data);
 }
 
 static member_t *member_by_node(tr_relay_t *r, const char *node_id)
@@ -561,7 +611,7 @@ static void start_client(tr_relay_t *r, member_t *m, int64_t from)
         .addr = m->host,
         .cluster_id = r->cfg->cluster_id,
         .start_commit_ts = from,
-        .deliver = on_binlog,
+        .deliver_owned = on_binlog,
         .arg = r,
     };
     pthread_mutex_lock(&r->mu);
@@ -899,7 +949,7 @@ void tr_relay_stop(tr_relay_t *r)
     tr_merge_item_t item;
     bool dropped;
     while (r->merge != NULL && tr_merge_pop(r->merge, &item, &dropped)) {
-        tr_free(item.data);
+        pending_free(item.data);
     }
     for (size_t i = 0; i < r->n_members; i++) {
         tr_merge_remove_source(r->merge, r->members[i]->source_id, drop_pending);

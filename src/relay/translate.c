@@ -10,6 +10,10 @@
  * column id, and written straight into the writer's buffer with rows.h: no
  * heap allocation per row (scratch arrays come from the arena, once per run).
  * DDL: the job's query as a QUERY event after a GTID.
+ * Streaming: with ctx->flush set, the output is handed over between events
+ * whenever it reaches ctx->flush_bytes, so a transaction of any size needs
+ * only about that much output buffer; the arena holds O(rows) small views
+ * (16 bytes per row) from the PrewriteValue decoding, never row data.
  *
  * MySQL flavour: GTID(33), QUERY BEGIN, TABLE_MAP, WRITE/UPDATE/DELETE_ROWS v2, XID.
  * MariaDB flavour (as a MariaDB 10.11 primary writes, shared/vectors/mariadb-10.11):
@@ -497,9 +501,19 @@ static void put_query(tr_evt_writer_t *w, const char *db, size_t db_len, const c
     tr_evt_put_query(w, &q);
 }
 
+/* Between events: hands the output over once it is large enough (streaming). */
+static int maybe_flush(const tr_txn_ctx_t *ctx, tr_evt_writer_t *w, const char **why)
+{
+    if (ctx->flush == NULL || w->out->len < ctx->flush_bytes) {
+        return 0;
+    }
+    return ctx->flush(ctx->flush_arg, w); /* its code says why (e.g. -ENOSPC) */
+}
+
 /* One run of `count` operations of kind op on table t, rows taken from *next. */
-static int put_run(tr_evt_writer_t *w, row_ctx_t *rc, const char *db, const tr_tidb_mutation_t *m,
-                   int32_t op, size_t count, size_t next[3], size_t split_bytes, const char **why)
+static int put_run(tr_evt_writer_t *w, const tr_txn_ctx_t *ctx, row_ctx_t *rc, const char *db,
+                   const tr_tidb_mutation_t *m, int32_t op, size_t count, size_t next[3],
+                   size_t split_bytes, const char **why)
 {
     const tr_table_info_t *t = rc->t;
     tr_evt_put_table_map(w, (uint64_t)t->id, db, strlen(db), t->name, strlen(t->name),
@@ -510,6 +524,10 @@ static int put_run(tr_evt_writer_t *w, row_ctx_t *rc, const char *db, const tr_t
     for (size_t i = 0; i < count; i++) {
         if (in_event > 0 && tr_evt_rows_size(w) >= split_bytes) {
             tr_evt_rows_end(w, 0);
+            int fr = maybe_flush(ctx, w, why);
+            if (fr != 0) {
+                return fr;
+            }
             tr_evt_rows_begin(w, type, (uint64_t)t->id, t->n_public);
             in_event = 0;
         }
@@ -548,7 +566,7 @@ static int put_run(tr_evt_writer_t *w, row_ctx_t *rc, const char *db, const tr_t
         in_event++;
     }
     tr_evt_rows_end(w, TR_ROWS_STMT_END);
-    return 0;
+    return maybe_flush(ctx, w, why);
 short_rows:
     *why = "mutation sequence refers to more rows than present";
     return TR_EMALFORMED;
@@ -603,7 +621,7 @@ static int translate_dml(const tr_tidb_binlog_t *b, tr_schema_t *schema, const t
             while (e < m->n_sequence && m->sequence[e] == op) {
                 e++;
             }
-            r = put_run(w, &rc, db, m, op, e - s, next,
+            r = put_run(w, ctx, &rc, db, m, op, e - s, next,
                         ctx->row_event_max_bytes ? ctx->row_event_max_bytes
                                                  : ROWS_EVENT_SPLIT_BYTES,
                         why);

@@ -30,6 +30,14 @@ typedef struct {
     uint32_t timestamp;       /* header timestamp: commit_ts physical seconds */
     uint64_t commit_ts_us;    /* commit_ts physical part in microseconds */
     uint32_t row_event_max_bytes; /* new rows event once one holds this much; 0 = 8192 */
+    /* Streaming (optional): between two events, once w->out holds flush_bytes
+     * or more, flush(flush_arg, w) is called; it hands the bytes on (stores
+     * them), empties w->out and rebases w (tr_evt_writer_rebase) at the new
+     * file offset, returning 0 or a negative code that aborts the translation.
+     * The translation itself stays free of I/O; the hook is the caller's. */
+    int (*flush)(void *flush_arg, tr_evt_writer_t *w);
+    void *flush_arg;
+    size_t flush_bytes;
 } tr_txn_ctx_t;
 
 /* Seconds and microseconds of a TSO's physical part (ms << 18 | logical). */
@@ -49,8 +57,9 @@ static inline uint64_t tr_tso_micros(int64_t tso)
  * query is written as is in a QUERY event with the job's schema as default db.
  * Returns 0, TR_ENOTFOUND (a table id the schema does not know: caller
  * refreshes the schema and retries), TR_EMALFORMED/TR_ESCHEMA (row bytes do not
- * match the schema), TR_ETOOBIG; *why explains. Nothing is stored on error:
- * the caller discards w's buffer.
+ * match the schema), TR_ETOOBIG, or ctx->flush's error; *why explains.
+ * TR_ENOTFOUND and TR_EUNSUPPORTED come before any event (and any flush). On
+ * error the caller discards w's buffer and what flush stored (tr_store_abort).
  */
 int tr_translate_txn(const tr_tidb_binlog_t *b, tr_schema_t *schema, const tr_txn_ctx_t *ctx,
                      tr_evt_writer_t *w, tr_arena_t *arena, const char **why) TR_MUSTCHECK;

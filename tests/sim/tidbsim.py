@@ -128,7 +128,7 @@ class Pump:
     def _make_server(self):
         port = self.port
         self.server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=32),
-                                  options=[("grpc.max_send_message_length", 1 << 30),
+                                  options=[("grpc.max_send_message_length", -1),
                                            ("grpc.max_receive_message_length", 1 << 30)])
         handler = grpc.method_handlers_generic_handler("binlog.Pump", {
             "PullBinlogs": grpc.unary_stream_rpc_method_handler(
@@ -538,6 +538,7 @@ class Sim:
         self.idle = {int(x) for x in args.idle_pumps.split(",") if x.strip()}
         self.etcd = Etcd(args.etcd) if args.etcd else None
         self.conn = None
+        self.big = None                  # --big-txn-bytes: what was published
 
     # ---- truth (TiDB's SQL endpoint)
 
@@ -768,6 +769,53 @@ class Sim:
         self.txns += 1
         self.rows += len(sql)
 
+    def big_txn(self, total_bytes, row_bytes, truth):
+        """--big-txn-bytes: one INSERT transaction of about total_bytes of row data into
+        t_big (id BIGINT, v TEXT), row_bytes of v per row. Rows are encoded once into the
+        PrewriteValue (built a slice at a time, the Python lists are dropped as they go);
+        the truth gets the same rows only with truth=True (tests; the bench skips it)."""
+        t = ts.Table(self.args.db, "t_big", [ts.c_int("id", big=True, pk=True),
+                                             ts.c_text("v")])
+        self.create_table(t)
+        start_ts = self.tso.next()
+        n = max(1, total_bytes // row_bytes)
+        pv = binlog_pb2.PrewriteValue(schema_version=self.schema_version)
+        m = pv.mutations.add(table_id=t.id)
+        chunk = 4096
+        for lo in range(1, n + 1, chunk):
+            hi = min(n + 1, lo + chunk)
+            rows = [{"id": i, "v": (("%010d|" % i) * (row_bytes // 11 + 1))[:row_bytes]}
+                    for i in range(lo, hi)]
+            if truth:
+                with self.conn.cursor() as cur:
+                    if lo == 1:
+                        cur.execute("BEGIN")
+                    cur.executemany("INSERT INTO `%s`.`t_big` (`id`,`v`) VALUES (%%s,%%s)"
+                                    % self.args.db, [(r["id"], r["v"]) for r in rows])
+            m.inserted_rows.extend(codec.insert_row(t, r) for r in rows)
+            m.sequence.extend([binlog_pb2.Insert] * len(rows))
+            self.state[t.id].rows.update((r["id"], None) for r in rows)
+        if truth:
+            with self.conn.cursor() as cur:
+                cur.execute("COMMIT")
+        pv_bytes = pv.SerializeToString()
+        del pv, m
+        prewrite_key = b"t" + ((t.id ^ (1 << 63)) & codec.MASK64).to_bytes(8, "big") + b"_r" + \
+            ((1 ^ (1 << 63)) & codec.MASK64).to_bytes(8, "big")
+
+        def make(commit_ts):
+            return binlog_pb2.Binlog(tp=binlog_pb2.Commit, start_ts=start_ts, commit_ts=commit_ts,
+                                     prewrite_key=prewrite_key, prewrite_value=pv_bytes,
+                                     ddl_job_id=0, ddl_schema_state=0)
+
+        commit_ts = self.publish(self.pick_pump(), make)
+        self.txns += 1
+        self.rows += n
+        self.big = {"rows": n, "row_bytes": row_bytes, "prewrite_value_bytes": len(pv_bytes),
+                    "commit_ts": commit_ts}
+        log("big transaction: %d rows, %d bytes of PrewriteValue, commit_ts %d"
+            % (n, len(pv_bytes), commit_ts))
+
     # ---- etcd registration and control (sections 5.3, 6.1)
 
     def register(self, p):
@@ -870,6 +918,7 @@ class Sim:
             "ddls": self.ddls,
             "schema_version": self.schema_version,
             "last_commit_ts": self.last_commit_ts,
+            "big_txn": self.big,
             "db": self.args.db,
             "tables": [{"name": t.name, "id": t.id, "pk": t.pk.name,
                         "rows": len(self.state[t.id].rows)} for t in self.tables],
@@ -888,6 +937,8 @@ class Sim:
         for t in first:
             self.create_table(t)
         self.write_status()
+        if a.big_txn_bytes:
+            self.big_txn(a.big_txn_bytes, a.big_row_bytes, a.big_txn_truth)
         t0 = time.monotonic()
         last_status = t0
         altered = False
@@ -947,6 +998,12 @@ def parse_args(argv=None):
     p.add_argument("--types", default="", choices=["", "all"],
                    help="all: run the workload over the column-type matrix tables t_ty_* "
                         "(truth session time_zone '+00:00') instead of the default tables")
+    p.add_argument("--big-txn-bytes", type=int, default=0,
+                   help="first publish ONE transaction of about this many bytes of row data "
+                        "(table t_big, counted as one transaction: use --txns 1)")
+    p.add_argument("--big-row-bytes", type=int, default=1024, help="bytes of v per t_big row")
+    p.add_argument("--big-txn-truth", action="store_true",
+                   help="also apply the big transaction to the truth (small sizes only)")
     p.add_argument("--status-file", default="")
     p.add_argument("--gen-dir", default="")
     p.add_argument("--exit-when-done", action="store_true")
