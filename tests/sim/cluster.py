@@ -386,8 +386,12 @@ max-binlog-size = {mbs}
 
 
 def table_rows(conn, db, table, pk="id"):
+    """Every row ordered by pk: a column name or a list of them (a composite key, or all
+    columns of a table without a primary key)."""
+    cols = [pk] if isinstance(pk, str) else list(pk)
     with conn.cursor() as cur:
-        cur.execute("SELECT * FROM `%s`.`%s` ORDER BY `%s`" % (db, table, pk))
+        cur.execute("SELECT * FROM `%s`.`%s` ORDER BY %s"
+                    % (db, table, ",".join("`%s`" % c for c in cols)))
         return cur.fetchall()
 
 

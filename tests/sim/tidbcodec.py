@@ -188,19 +188,31 @@ def old_row(pairs):
     return bytes(out)
 
 
-def insert_row(table, row):
-    """inserted_rows element for a pk_is_handle table (spec 4.2): handle
-    datum, then the old row without the handle column and without NULL
-    columns whose default is NULL (TiDB tables.go CanSkip)."""
-    pk = table.pk
-    handle = row[pk.name]
-    # the handle is always an int64 datum, also for UNSIGNED PKs
-    if handle >= (1 << 63):
-        handle -= 1 << 64
-    prefix = enc_int(handle)
+def insert_row(table, row, rowid=0):
+    """inserted_rows element (spec 4.2): handle prefix, then the old row without the
+    columns TiDB skips (tables.go CanSkip): the int handle column, full-length common
+    handle columns (no restored data needed: utf8mb4_bin without the new collation
+    framework, see tidbschema), NULL columns whose default is NULL.
+    Prefix: the int handle (also for UNSIGNED PKs: an int64 datum); for a common handle
+    one value-encoded datum per PRIMARY index column in index order (the memcomparable
+    key decoded: signed ints as int64, strings as their bytes); without a primary key
+    the _tidb_rowid handle rowid."""
+    skip = set()
+    if table.pk_is_handle:
+        pk = table.pk
+        skip.add(pk.name)
+        handle = row[pk.name]
+        if handle >= (1 << 63):
+            handle -= 1 << 64
+        prefix = enc_int(handle)
+    elif table.is_common_handle:
+        prefix = b"".join(enc_value(c, row[c.name]) for c in table.pk_cols)
+        skip.update(c.name for c in table.pk_cols)
+    else:
+        prefix = enc_int(rowid)
     pairs = []
     for c in table.columns:
-        if c is pk:
+        if c.name in skip:
             continue
         v = row[c.name]
         if v is None and c.default is None:
@@ -210,17 +222,24 @@ def insert_row(table, row):
     return prefix + old_row(pairs)
 
 
-def full_row(table, row):
-    """Every column in table order, NULLs included (spec 4.3 / 4.4)."""
-    return old_row([(c.id, enc_value(c, row[c.name])) for c in table.columns])
+EXTRA_HANDLE_ID = -1   # _tidb_rowid
 
 
-def update_row(table, before, after):
-    return full_row(table, before) + full_row(table, after)
+def full_row(table, row, rowid=0):
+    """Every column in table order, NULLs included (spec 4.3 / 4.4), plus the
+    (-1, _tidb_rowid) pair when the table has neither an int nor a common handle."""
+    pairs = [(c.id, enc_value(c, row[c.name])) for c in table.columns]
+    if not table.pk_cols:
+        pairs.append((EXTRA_HANDLE_ID, enc_int(rowid)))
+    return old_row(pairs)
 
 
-def delete_row(table, row):
-    return full_row(table, row)
+def update_row(table, before, after, rowid=0):
+    return full_row(table, before, rowid) + full_row(table, after, rowid)
+
+
+def delete_row(table, row, rowid=0):
+    return full_row(table, row, rowid)
 
 
 # ---- TSO (spec 5.1)

@@ -206,6 +206,7 @@ class TableState:
         self.rows = {}
         self.keys = []
         self.pos = {}
+        self.next_rowid = 0      # _tidb_rowid allocator (tables without a primary key)
 
     def put(self, pk, row):
         if pk not in self.rows:
@@ -514,6 +515,26 @@ def make_tables(db):
     return [orders, items, events], [ledger]
 
 
+def make_shapes_tables(db):
+    """--shapes: table shapes beyond the int handle (spec 4.2-4.4): no primary key with and
+    without a UNIQUE key (handle _tidb_rowid), a clustered VARCHAR primary key that is not
+    the first column, a clustered composite (INT, VARCHAR) primary key whose index order
+    differs from the column order (common handles, utf8mb4_bin)."""
+    nopk = ts.Table(db, "t_nopk", [
+        ts.c_int("a"), ts.c_varchar("s", 40), ts.c_decimal("d", 10, 2),
+        ts.c_datetime("at", 3), ts.c_text("n")])
+    nopk_uk = ts.Table(db, "t_nopk_uk", [
+        ts.c_int("u", nullable=False), ts.c_varchar("v", 30), ts.c_int("w", big=True)],
+        uniques=["u"])
+    ch_str = ts.Table(db, "t_ch_str", [
+        ts.c_varchar("info", 50), ts.c_varchar("code", 32), ts.c_int("qty"),
+        ts.c_datetime("at", 6), ts.c_decimal("price", 12, 3)], pk_order=["code"])
+    ch_comp = ts.Table(db, "t_ch_comp", [
+        ts.c_varchar("region", 16), ts.c_int("id"), ts.c_decimal("v", 12, 3), ts.c_text("note"),
+        ts.c_varchar("tag", 8)], pk_order=["id", "region"])
+    return [nopk, nopk_uk, ch_str, ch_comp]
+
+
 class Sim:
     def __init__(self, args):
         self.args = args
@@ -603,12 +624,12 @@ class Sim:
 
     # ---- DDL
 
-    def run_ddl(self, action, query, db, table=None, versions=1):
+    def run_ddl(self, action, query, db, table=None, versions=1, truth_query=None):
         start_ts = self.tso.next()
         with self.conn.cursor() as cur:
             if table is not None:
                 cur.execute("USE `%s`" % db)
-            cur.execute(query)
+            cur.execute(truth_query or query)
         # TiDB bumps the schema version once per schema state the job passes
         self.schema_version += versions
         version = self.schema_version
@@ -651,7 +672,8 @@ class Sim:
         self.run_ddl(ts.ACTION_CREATE_SCHEMA, "CREATE DATABASE `%s`" % db, db)
 
     def create_table(self, table):
-        self.run_ddl(ts.ACTION_CREATE_TABLE, table.ddl(), table.db, table)
+        self.run_ddl(ts.ACTION_CREATE_TABLE, table.ddl(), table.db, table,
+                     truth_query=table.ddl(truth=True))
 
     def add_column(self, table, col):
         """ALTER TABLE ADD COLUMN (none -> delete only -> write only -> write
@@ -679,6 +701,37 @@ class Sim:
             if v not in st.rows:
                 return v
 
+    def new_row(self, st):
+        """A new row and its key in st: the int handle, the tuple of the common handle's
+        columns, or (no primary key) a fresh _tidb_rowid.  Key strings have no trailing
+        spaces (utf8mb4_bin is PAD SPACE in MariaDB) and UNIQUE columns get fresh values."""
+        t = st.table
+        row = {c.name: self.gen.value(c) for c in t.columns if not c.pk}
+        if t.pk_is_handle:
+            row[t.pk.name] = self.new_pk(st)
+            return row[t.pk.name], row
+        if t.is_common_handle:
+            while True:
+                for c in t.pk_cols:
+                    row[c.name] = self.gen.int_value(c) if c.kind == "int" else self.gen.str_value(c)
+                key = tuple(row[c.name] for c in t.pk_cols)
+                if key not in st.rows:
+                    return key, row
+        st.next_rowid += 1
+        for n in t.uniques:
+            row[n] = st.next_rowid * 1000 + self.rng.randint(0, 999)
+        return st.next_rowid, row
+
+    @staticmethod
+    def where(t, row):
+        """WHERE clause and parameters that find row on the truth: the primary key, else
+        every column (NULL-safe) and LIMIT 1 (identical rows are interchangeable)."""
+        if t.pk_cols:
+            return (" WHERE " + " AND ".join("`%s` = %%s" % c.name for c in t.pk_cols),
+                    [c.sql_param(row[c.name]) for c in t.pk_cols])
+        return (" WHERE " + " AND ".join("`%s` <=> %%s" % c.name for c in t.columns) + " LIMIT 1",
+                [c.sql_param(row[c.name]) for c in t.columns])
+
     def run_txn(self):
         r = self.rng
         a = self.args
@@ -702,10 +755,10 @@ class Sim:
                 x = x * 0.6
             fq = "`%s`.`%s`" % (t.db, t.name)
             if x < 0.45 or not st.rows:
-                row = {c.name: (self.new_pk(st) if c.pk else self.gen.value(c)) for c in t.columns}
-                st.put(row[t.pk.name], row)
-                primary = primary or (t.id, row[t.pk.name])
-                m.inserted_rows.append(codec.insert_row(t, row))
+                key, row = self.new_row(st)
+                st.put(key, row)
+                primary = primary or (t.id, key)
+                m.inserted_rows.append(codec.insert_row(t, row, key))
                 m.sequence.append(binlog_pb2.Insert)
                 names = [c.name for c in t.columns]
                 sql.append(("INSERT INTO %s (%s) VALUES (%s)" % (
@@ -715,7 +768,7 @@ class Sim:
                 pk = r.choice(st.keys)
                 before = st.rows[pk]
                 after = dict(before)
-                cols = [c for c in t.columns if not c.pk]
+                cols = [c for c in t.columns if not c.pk and not c.unique]
                 changed = []
                 for c in r.sample(cols, r.randint(1, min(3, len(cols)))):
                     v = self.gen.value(c)
@@ -726,19 +779,21 @@ class Sim:
                     continue
                 st.put(pk, after)
                 primary = primary or (t.id, pk)
-                m.updated_rows.append(codec.update_row(t, before, after))
+                m.updated_rows.append(codec.update_row(t, before, after, pk))
                 m.sequence.append(binlog_pb2.Update)
-                sql.append(("UPDATE %s SET %s WHERE `%s` = %%s" % (
-                    fq, ",".join("`%s` = %%s" % n for n in changed), t.pk.name),
-                    [t.col(n).sql_param(after[n]) for n in changed] + [pk]))
+                wq, wp = self.where(t, before)
+                sql.append(("UPDATE %s SET %s%s" % (
+                    fq, ",".join("`%s` = %%s" % n for n in changed), wq),
+                    [t.col(n).sql_param(after[n]) for n in changed] + wp))
             else:
                 pk = r.choice(st.keys)
                 row = st.rows[pk]
                 st.remove(pk)
                 primary = primary or (t.id, pk)
-                m.deleted_rows.append(codec.delete_row(t, row))
+                m.deleted_rows.append(codec.delete_row(t, row, pk))
                 m.sequence.append(binlog_pb2.DeleteRow)
-                sql.append(("DELETE FROM %s WHERE `%s` = %%s" % (fq, t.pk.name), [pk]))
+                wq, wp = self.where(t, row)
+                sql.append(("DELETE FROM %s%s" % (fq, wq), wp))
         muts = {k: v for k, v in muts.items() if len(v.sequence)}
         if not sql:
             return
@@ -756,7 +811,10 @@ class Sim:
         pv_bytes = pv.SerializeToString()
         # primary key of the txn as a TiDB record key (tablecodec.EncodeRowKeyWithHandle):
         # 't' + comparable int64 table id + '_r' + comparable int64 handle
-        hid = primary[1] - (1 << 64) if primary[1] >= (1 << 63) else primary[1]
+        # (a common handle's record key is its memcomparable datums; the simulator keeps
+        # the int form with handle 1: tirelay does not read the primary key)
+        hid = primary[1] if isinstance(primary[1], int) else 1
+        hid = hid - (1 << 64) if hid >= (1 << 63) else hid
         prewrite_key = (b"t" + ((primary[0] ^ (1 << 63)) & codec.MASK64).to_bytes(8, "big") + b"_r"
                         + ((hid ^ (1 << 63)) & codec.MASK64).to_bytes(8, "big"))
 
@@ -920,7 +978,8 @@ class Sim:
             "last_commit_ts": self.last_commit_ts,
             "big_txn": self.big,
             "db": self.args.db,
-            "tables": [{"name": t.name, "id": t.id, "pk": t.pk.name,
+            "tables": [{"name": t.name, "id": t.id,
+                        "pk": t.pk.name if t.pk_is_handle else t.key_names(),
                         "rows": len(self.state[t.id].rows)} for t in self.tables],
         }
         tmp = self.args.status_file + ".tmp"
@@ -933,6 +992,8 @@ class Sim:
     def workload(self):
         a = self.args
         first, later = make_types_tables(a.db) if a.types == "all" else make_tables(a.db)
+        if a.shapes:
+            first = first + make_shapes_tables(a.db)
         self.create_schema(a.db)
         for t in first:
             self.create_table(t)
@@ -998,6 +1059,9 @@ def parse_args(argv=None):
     p.add_argument("--types", default="", choices=["", "all"],
                    help="all: run the workload over the column-type matrix tables t_ty_* "
                         "(truth session time_zone '+00:00') instead of the default tables")
+    p.add_argument("--shapes", action="store_true",
+                   help="also create the table-shape tables (no primary key with and without a "
+                        "UNIQUE key, clustered VARCHAR and composite primary keys)")
     p.add_argument("--big-txn-bytes", type=int, default=0,
                    help="first publish ONE transaction of about this many bytes of row data "
                         "(table t_big, counted as one transaction: use --txns 1)")

@@ -402,4 +402,182 @@ TR_TEST(ddl_query_charset_is_utf8mb4)
     tr_schema_free(s);
 }
 
+/* ---- table shapes (spec 4.2-4.4): common handles and tables without a primary key ---- */
+
+#define COL(id, name, off, tp, flag, flen, cs)                                                     \
+    "{\"id\":" #id ",\"name\":{\"O\":\"" name "\"},\"offset\":" #off ",\"state\":5,\"type\":{\"Tp\":" \
+    #tp ",\"Flag\":" #flag ",\"Flen\":" #flen ",\"Decimal\":0,\"Charset\":\"" cs                  \
+    "\",\"Collate\":\"" cs "_bin\"}}"
+#define PRIMARY(cols)                                                                              \
+    "\"index_info\":[{\"id\":1,\"idx_name\":{\"O\":\"PRIMARY\",\"L\":\"primary\"},\"idx_cols\":[" cols \
+    "],\"state\":5,\"is_unique\":true,\"is_primary\":true}]"
+
+/* ch(info VARCHAR(8), code VARCHAR(8) PRIMARY KEY CLUSTERED, qty INT): the key column is not
+ * the first one. */
+static const char *job_ch =
+    "{\"id\":5,\"type\":3,\"schema_id\":1,\"table_id\":47,\"schema_name\":\"d\",\"table_name\":\"ch\","
+    "\"state\":6,\"query\":\"CREATE TABLE ch(...)\",\"binlog\":{\"SchemaVersion\":13,\"TableInfo\":{"
+    "\"id\":47,\"name\":{\"O\":\"ch\"},\"pk_is_handle\":false,\"is_common_handle\":true,"
+    PRIMARY("{\"name\":{\"O\":\"code\"},\"offset\":1,\"length\":-1}") ",\"cols\":["
+    COL(1, "info", 0, 15, 0, 8, "utf8mb4") "," COL(2, "code", 1, 15, 4099, 8, "utf8mb4") ","
+    COL(3, "qty", 2, 3, 128, 11, "binary") "]}}}";
+
+/* cc(region VARCHAR(4), id INT, v INT, PRIMARY KEY(id, region) CLUSTERED): index order is not
+ * column order. */
+static const char *job_cc =
+    "{\"id\":6,\"type\":3,\"schema_id\":1,\"table_id\":48,\"schema_name\":\"d\",\"table_name\":\"cc\","
+    "\"state\":6,\"query\":\"CREATE TABLE cc(...)\",\"binlog\":{\"SchemaVersion\":14,\"TableInfo\":{"
+    "\"id\":48,\"name\":{\"O\":\"cc\"},\"pk_is_handle\":false,\"is_common_handle\":true,"
+    PRIMARY("{\"name\":{\"O\":\"id\"},\"offset\":1,\"length\":-1},"
+            "{\"name\":{\"O\":\"region\"},\"offset\":0,\"length\":-1}") ",\"cols\":["
+    COL(1, "region", 0, 15, 4099, 4, "utf8mb4") "," COL(2, "id", 1, 3, 4227, 11, "binary") ","
+    COL(3, "v", 2, 3, 128, 11, "binary") "]}}}";
+
+/* np(a INT, s VARCHAR(4)): no primary key, the handle is _tidb_rowid (column id -1). */
+static const char *job_np =
+    "{\"id\":7,\"type\":3,\"schema_id\":1,\"table_id\":49,\"schema_name\":\"d\",\"table_name\":\"np\","
+    "\"state\":6,\"query\":\"CREATE TABLE np(...)\",\"binlog\":{\"SchemaVersion\":15,\"TableInfo\":{"
+    "\"id\":49,\"name\":{\"O\":\"np\"},\"pk_is_handle\":false,\"is_common_handle\":false,"
+    "\"index_info\":null,\"cols\":["
+    COL(1, "a", 0, 3, 128, 11, "binary") "," COL(2, "s", 1, 15, 0, 4, "utf8mb4") "]}}}";
+
+typedef struct {
+    int field; /* TableMutation field: 2 inserted, 3 updated, 6 deleted rows */
+    const char *hex;
+} shape_row_t;
+
+static const struct {
+    int64_t table_id;
+    shape_row_t rows[3];
+} shape_muts[] = {
+    /* ch: insert ('ab','k10',5): prefix 'k10', body without the full-length key column;
+     * update qty 5 -> 6 (full rows, key included) */
+    {47,
+     {{2, "02 06 6B 31 30  08 02 02 04 61 62  08 06 08 0A"},
+      {3, "08 02 02 04 61 62 08 04 02 06 6B 31 30 08 06 08 0A"
+          "08 02 02 04 61 62 08 04 02 06 6B 31 30 08 06 08 0C"},
+      {0, NULL}}},
+    /* cc: insert ('eu',7,9): prefix in index order (id 7, region 'eu'), body only v; delete */
+    {48,
+     {{2, "08 0E 02 04 65 75  08 06 08 12"},
+      {6, "08 02 02 04 65 75 08 04 08 0E 08 06 08 12"},
+      {0, NULL}}},
+    /* np: insert (1,'x') with handle 3; update a 1 -> 2 and delete, each half ending with the
+     * (-1, handle 3) pair 08 01 08 06 */
+    {49,
+     {{2, "08 06  08 02 08 02 08 04 02 02 78"},
+      {3, "08 02 08 02 08 04 02 02 78 08 01 08 06  08 02 08 04 08 04 02 02 78 08 01 08 06"},
+      {6, "08 02 08 04 08 04 02 02 78 08 01 08 06"}}},
+};
+
+static size_t build_shapes(uint8_t *out, size_t cap)
+{
+    uint8_t row[128];
+    tr_buf_t pv, bl;
+    tr_buf_init(&pv, 0);
+    tr_buf_init(&bl, 0);
+    pb_int(&pv, 1, 15);
+    for (size_t i = 0; i < TR_ARRAY_LEN(shape_muts); i++) {
+        tr_buf_t m;
+        tr_buf_init(&m, 0);
+        pb_int(&m, 1, (uint64_t)shape_muts[i].table_id);
+        uint8_t seq[3];
+        size_t nseq = 0;
+        for (size_t k = 0; k < 3 && shape_muts[i].rows[k].hex != NULL; k++) {
+            size_t n = tr_test_unhex(shape_muts[i].rows[k].hex, row, sizeof(row));
+            pb_bytes(&m, shape_muts[i].rows[k].field, row, n);
+            int f = shape_muts[i].rows[k].field;
+            seq[nseq++] = f == 2 ? 0 : f == 3 ? 1 : 4; /* Insert, Update, DeleteRow */
+        }
+        pb_bytes(&m, 7, seq, nseq);
+        pb_bytes(&pv, 2, m.data, m.len);
+        tr_buf_cleanup(&m);
+    }
+    pb_int(&bl, 1, 1);
+    pb_int(&bl, 2, 445644799999999995ull);
+    pb_int(&bl, 3, 445644800000000005ull);
+    pb_bytes(&bl, 5, pv.data, pv.len);
+    size_t len = bl.len < cap ? bl.len : 0;
+    memcpy(out, bl.data, len);
+    tr_buf_cleanup(&pv);
+    tr_buf_cleanup(&bl);
+    return len;
+}
+
+TR_TEST(table_shapes_common_handle_and_rowid)
+{
+    const char *why = NULL;
+    tr_schema_t *s = tr_schema_new();
+    EXPECT_EQ_INT(tr_schema_add_job(s, 2, job_schema, strlen(job_schema), &why), 0);
+    EXPECT_EQ_INT(tr_schema_add_job(s, 5, job_ch, strlen(job_ch), &why), 0);
+    EXPECT_EQ_INT(tr_schema_add_job(s, 6, job_cc, strlen(job_cc), &why), 0);
+    EXPECT_EQ_INT(tr_schema_add_job(s, 7, job_np, strlen(job_np), &why), 0);
+    EXPECT_EQ_INT(tr_schema_advance(s, 15, &why), 0);
+    uint8_t bin[1024];
+    size_t n = build_shapes(bin, sizeof(bin));
+    tr_tidb_binlog_t b;
+    EXPECT_EQ_INT(tr_tidb_binlog_decode(bin, n, &b, &why), (ssize_t)n);
+    for (int flavor = 0; flavor < 2; flavor++) {
+        char path[] = "/tmp/tr_translate_shapes_XXXXXX";
+        int fd = mkstemp(path);
+        EXPECT_TRUE(fd >= 0);
+        if (fd < 0) {
+            break;
+        }
+        (void)close(fd);
+        tr_flavor_t fl = flavor ? TR_FLAVOR_MARIADB : TR_FLAVOR_MYSQL;
+        tr_buf_t out;
+        tr_buf_init(&out, 0);
+        tr_buf_append(&out, tr_binlog_magic, TR_BINLOG_MAGIC_LEN);
+        tr_evt_writer_t w;
+        tr_evt_writer_init(&w, &out, TR_BINLOG_MAGIC_LEN, fl, 1, true);
+        w.timestamp = 1700000000;
+        tr_evt_put_fde(&w, flavor ? "10.11.6-MariaDB-tirelay" : "8.0.36-tirelay", 1700000000);
+        tr_arena_t arena;
+        tr_arena_init(&arena, 4096);
+        tr_txn_ctx_t ctx;
+        fill_ctx(&ctx, 1, b.commit_ts);
+        int rc = tr_translate_txn(&b, s, &ctx, &w, &arena, &why);
+        if (rc != 0) {
+            fprintf(stderr, "translate: %s\n", why ? why : "?");
+        }
+        EXPECT_EQ_INT(rc, 0);
+        FILE *f = fopen(path, "wb");
+        EXPECT_TRUE(f != NULL);
+        if (f != NULL) {
+            EXPECT_EQ_INT(fwrite(out.data, 1, out.len, f), out.len);
+            EXPECT_EQ_INT(fclose(f), 0);
+        }
+        if (rc == 0 && have_tool()) {
+            char *text = decode_file(path);
+            EXPECT_TRUE(text != NULL);
+            if (text != NULL) {
+                EXPECT_CONTAINS(text, "### INSERT INTO `d`.`ch`\n### SET\n###   @1='ab'");
+                EXPECT_CONTAINS(text, "###   @2='k10'");
+                EXPECT_CONTAINS(text, "### UPDATE `d`.`ch`\n### WHERE\n###   @1='ab'");
+                EXPECT_CONTAINS(text, "###   @3=6 /* INT meta=0 nullable=1 is_null=0 */");
+                EXPECT_CONTAINS(text, "### INSERT INTO `d`.`cc`\n### SET\n###   @1='eu' /* VARSTRING(16) "
+                                      "meta=16 nullable=0 is_null=0 */\n###   @2=7 /* INT meta=0 "
+                                      "nullable=0 is_null=0 */\n###   @3=9");
+                EXPECT_CONTAINS(text, "### DELETE FROM `d`.`cc`\n### WHERE\n###   @1='eu'");
+                EXPECT_CONTAINS(text, "### INSERT INTO `d`.`np`\n### SET\n###   @1=1 /* INT meta=0 "
+                                      "nullable=1 is_null=0 */\n###   @2='x'");
+                EXPECT_CONTAINS(text, "### UPDATE `d`.`np`\n### WHERE\n###   @1=1");
+                EXPECT_CONTAINS(text, "### SET\n###   @1=2 /* INT meta=0 nullable=1 is_null=0 */\n"
+                                      "###   @2='x'");
+                EXPECT_CONTAINS(text, "### DELETE FROM `d`.`np`\n### WHERE\n###   @1=2");
+                EXPECT_TRUE(strstr(text, "ERROR") == NULL);
+                if (getenv("TR_TEST_VERBOSE") != NULL) {
+                    fputs(text, stderr);
+                }
+                free(text);
+            }
+        }
+        tr_arena_cleanup(&arena);
+        tr_buf_cleanup(&out);
+        (void)unlink(path);
+    }
+    tr_schema_free(s);
+}
+
 TR_TEST_MAIN()
