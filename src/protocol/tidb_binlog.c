@@ -2,8 +2,10 @@
  * TiDB Binlog protobuf messages, read and written by hand from the wire
  * format (varint tags, length-delimited fields): the outer binlog.Binlog and
  * pump's PullBinlogResp are read as views without allocating, PrewriteValue
- * is unpacked with its arrays in the caller's arena (row bytes stay views),
- * and PullBinlogReq is encoded. Unknown fields are skipped; a known field with
+ * is walked in place by an iterator over its mutations and a row cursor per
+ * mutation (no allocation, O(1) memory whatever the row count; every walk is
+ * forward-only so a mutation costs a few passes over its field headers), and
+ * PullBinlogReq is encoded. Unknown fields are skipped; a known field with
  * the wrong wire type, a truncated field or a group is TR_EMALFORMED.
  * Pure codec: no I/O, no logging.
  * Follows shared/spec/tidb-binlog.md section 3 (binlog.proto, pump.proto;
@@ -230,67 +232,135 @@ void tr_tidb_pull_req_encode(tr_buf_t *out, uint64_t cluster_id, int64_t offset)
 
 /* ---------------------------------------------------------------- PrewriteValue */
 
-/* Counts the varints in a packed repeated field; -1 if malformed. */
-static long packed_count(tr_slice_t s)
+enum { F_TABLE_ID = 1, F_INSERTED = 2, F_UPDATED = 3, F_DELETED = 6, F_SEQUENCE = 7 };
+
+/* Row list of a MutationType: 0 inserted, 1 updated, 2 deleted rows; -1 for the
+ * legacy DeleteID/DeletePK and unknown values. */
+static int list_of_kind(uint64_t kind)
 {
-    pb_rd_t r = pb_rd(s.p, s.len);
-    long n = 0;
-    uint64_t v;
-    while (r.pos < r.len) {
-        if (pb_varint(&r, &v) < 0) {
-            return -1;
-        }
-        n++;
+    switch (kind) {
+    case TR_TIDB_MUT_INSERT:
+        return 0;
+    case TR_TIDB_MUT_UPDATE:
+        return 1;
+    case TR_TIDB_MUT_DELETE_ROW:
+        return 2;
+    default:
+        return -1;
     }
-    return n;
 }
 
-static int mutation_decode(tr_slice_t m, tr_arena_t *arena, tr_tidb_mutation_t *out,
-                           const char **why)
+static const uint32_t list_field[3] = {F_INSERTED, F_UPDATED, F_DELETED};
+
+int tr_tidb_prewrite_iter_init(tr_tidb_prewrite_iter_t *it, const uint8_t *p, size_t len,
+                               const char **why)
 {
-    memset(out, 0, sizeof(*out));
-    /* Pass 1: count repeated elements and check wire types. */
-    pb_rd_t r = pb_rd(m.p, m.len);
+    memset(it, 0, sizeof(*it));
+    it->p = p;
+    it->len = len;
+    pb_rd_t r = pb_rd(p, len);
     pb_field_t f;
     int rc;
-    size_t n_seq = 0;
+    while ((rc = pb_next(&r, &f)) > 0) {
+        if (f.num == 1) {
+            if (f.wt != WT_VARINT) {
+                *why = "prewrite: schema_version is not a varint";
+                return TR_EMALFORMED;
+            }
+            it->schema_version = (int64_t)f.v;
+        } else if (f.num == 2) {
+            if (f.wt != WT_LEN) {
+                *why = "prewrite: mutation is not a message";
+                return TR_EMALFORMED;
+            }
+            it->n_mutations++;
+        }
+    }
+    if (rc < 0) {
+        *why = "prewrite: truncated or malformed protobuf";
+        return TR_EMALFORMED;
+    }
+    return 0;
+}
+
+int tr_tidb_prewrite_schema_version(const uint8_t *p, size_t len, int64_t *schema_version,
+                                    const char **why)
+{
+    tr_tidb_prewrite_iter_t it;
+    int rc = tr_tidb_prewrite_iter_init(&it, p, len, why);
+    *schema_version = rc == 0 ? it.schema_version : 0;
+    return rc;
+}
+
+/* Counts one sequence entry into per_list; TR_EMALFORMED for a kind we cannot replay. */
+static int count_kind(uint64_t kind, size_t per_list[3], const char **why)
+{
+    int l = list_of_kind(kind);
+    if (l < 0) {
+        *why = kind == TR_TIDB_MUT_DELETE_ID || kind == TR_TIDB_MUT_DELETE_PK
+                   ? "mutation: legacy DeleteID/DeletePK entry in sequence (TiDB writes DeleteRow)"
+                   : "mutation: unknown mutation type in sequence";
+        return TR_EMALFORMED;
+    }
+    per_list[l]++;
+    return 0;
+}
+
+/* One pass over a TableMutation: framing, wire types, kinds and counts. */
+static int mutation_check(tr_slice_t body, tr_tidb_mutation_t *m, const char **why)
+{
+    memset(m, 0, sizeof(*m));
+    m->body = body;
+    size_t seq_per_list[3] = {0, 0, 0};
+    pb_rd_t r = pb_rd(body.p, body.len);
+    pb_field_t f;
+    int rc;
     while ((rc = pb_next(&r, &f)) > 0) {
         switch (f.num) {
-        case 1:
+        case F_TABLE_ID:
             if (f.wt != WT_VARINT) {
                 goto bad_type;
             }
-            out->table_id = (int64_t)f.v;
+            m->table_id = (int64_t)f.v;
             break;
-        case 2:
-        case 3:
-        case 6:
+        case F_INSERTED:
+        case F_UPDATED:
+        case F_DELETED:
             if (f.wt != WT_LEN) {
                 goto bad_type;
             }
-            if (f.num == 2) {
-                out->n_inserted++;
-            } else if (f.num == 3) {
-                out->n_updated++;
+            if (f.num == F_INSERTED) {
+                m->n_inserted++;
+            } else if (f.num == F_UPDATED) {
+                m->n_updated++;
             } else {
-                out->n_deleted++;
+                m->n_deleted++;
             }
             break;
-        case 7:
+        case F_SEQUENCE:
             if (f.wt == WT_VARINT) {
-                n_seq++;
-            } else if (f.wt == WT_LEN) {
-                long c = packed_count(f.s);
-                if (c < 0) {
-                    *why = "mutation: malformed packed sequence";
+                if (count_kind(f.v, seq_per_list, why) < 0) {
                     return TR_EMALFORMED;
                 }
-                n_seq += (size_t)c;
+                m->n_sequence++;
+            } else if (f.wt == WT_LEN) {
+                pb_rd_t pr = pb_rd(f.s.p, f.s.len);
+                while (pr.pos < pr.len) {
+                    uint64_t v;
+                    if (pb_varint(&pr, &v) < 0) {
+                        *why = "mutation: malformed packed sequence";
+                        return TR_EMALFORMED;
+                    }
+                    if (count_kind(v, seq_per_list, why) < 0) {
+                        return TR_EMALFORMED;
+                    }
+                    m->n_sequence++;
+                }
             } else {
                 goto bad_type;
             }
             break;
-        default: /* deleted_ids, deleted_pks (obsolete) and unknown fields */
+        default: /* deleted_ids, deleted_pks (legacy) and unknown fields */
             break;
         }
     }
@@ -298,30 +368,18 @@ static int mutation_decode(tr_slice_t m, tr_arena_t *arena, tr_tidb_mutation_t *
         *why = "mutation: truncated or malformed protobuf";
         return TR_EMALFORMED;
     }
-    out->inserted_rows = tr_arena_alloc(arena, (out->n_inserted + 1) * sizeof(tr_slice_t));
-    out->updated_rows = tr_arena_alloc(arena, (out->n_updated + 1) * sizeof(tr_slice_t));
-    out->deleted_rows = tr_arena_alloc(arena, (out->n_deleted + 1) * sizeof(tr_slice_t));
-    out->sequence = tr_arena_alloc(arena, (n_seq + 1) * sizeof(int32_t));
-    /* Pass 2: fill (the bytes were validated by pass 1). */
-    size_t ni = 0;
-    size_t nu = 0;
-    size_t nd = 0;
-    r = pb_rd(m.p, m.len);
-    while (pb_next(&r, &f) > 0) {
-        if (f.num == 2) {
-            out->inserted_rows[ni++] = f.s;
-        } else if (f.num == 3) {
-            out->updated_rows[nu++] = f.s;
-        } else if (f.num == 6) {
-            out->deleted_rows[nd++] = f.s;
-        } else if (f.num == 7 && f.wt == WT_VARINT) {
-            out->sequence[out->n_sequence++] = (int32_t)f.v;
-        } else if (f.num == 7) {
-            pb_rd_t pr = pb_rd(f.s.p, f.s.len);
-            uint64_t v;
-            while (pr.pos < pr.len && pb_varint(&pr, &v) == 0) {
-                out->sequence[out->n_sequence++] = (int32_t)v;
-            }
+    if (m->n_sequence == 0) {
+        return 0; /* no statement order: nothing to replay (see the header) */
+    }
+    const size_t n_rows[3] = {m->n_inserted, m->n_updated, m->n_deleted};
+    for (int l = 0; l < 3; l++) {
+        if (seq_per_list[l] > n_rows[l]) {
+            *why = "mutation: sequence names more rows of a kind than the mutation holds";
+            return TR_EMALFORMED;
+        }
+        if (seq_per_list[l] < n_rows[l]) {
+            *why = "mutation: rows that no sequence entry names";
+            return TR_EMALFORMED;
         }
     }
     return 0;
@@ -330,44 +388,117 @@ bad_type:
     return TR_EMALFORMED;
 }
 
-int tr_tidb_prewrite_decode(const uint8_t *p, size_t len, tr_arena_t *arena,
-                            tr_tidb_prewrite_t *out, const char **why)
+int tr_tidb_prewrite_next(tr_tidb_prewrite_iter_t *it, tr_tidb_mutation_t *m, const char **why)
 {
-    memset(out, 0, sizeof(*out));
-    pb_rd_t r = pb_rd(p, len);
+    pb_rd_t r = {it->p, it->len, it->pos};
     pb_field_t f;
     int rc;
-    size_t n = 0;
     while ((rc = pb_next(&r, &f)) > 0) {
-        if (f.num == 1) {
-            if (f.wt != WT_VARINT) {
-                *why = "prewrite: schema_version is not a varint";
-                return TR_EMALFORMED;
-            }
-            out->schema_version = (int64_t)f.v;
-        } else if (f.num == 2) {
-            if (f.wt != WT_LEN) {
-                *why = "prewrite: mutation is not a message";
-                return TR_EMALFORMED;
-            }
-            n++;
+        if (f.num != 2) {
+            continue;
         }
+        it->pos = r.pos;
+        if (f.wt != WT_LEN) { /* iter_init checked it; a caller's own iterator might not */
+            *why = "prewrite: mutation is not a message";
+            return TR_EMALFORMED;
+        }
+        return mutation_check(f.s, m, why) < 0 ? TR_EMALFORMED : 1;
     }
+    it->pos = r.pos;
     if (rc < 0) {
         *why = "prewrite: truncated or malformed protobuf";
         return TR_EMALFORMED;
     }
-    out->mutations = tr_arena_alloc(arena, (n + 1) * sizeof(tr_tidb_mutation_t));
-    r = pb_rd(p, len);
-    while (pb_next(&r, &f) > 0) {
-        if (f.num != 2) {
-            continue;
+    return 0;
+}
+
+void tr_tidb_rows_init(tr_tidb_rows_t *c, const tr_tidb_mutation_t *m)
+{
+    memset(c, 0, sizeof(*c));
+    c->p = m->body.p;
+    c->len = m->body.len;
+    c->seq_left = m->n_sequence;
+    if (m->n_sequence > 0) {
+        c->row_left[0] = m->n_inserted;
+        c->row_left[1] = m->n_updated;
+        c->row_left[2] = m->n_deleted;
+    }
+}
+
+/* Next sequence entry: from the packed field being read, else from the next
+ * sequence field at or after seq_pos. Returns 1, 0 (no more fields) or TR_EMALFORMED. */
+static int next_entry(tr_tidb_rows_t *c, uint64_t *kind)
+{
+    for (;;) {
+        if (c->packed_pos < c->packed_end) {
+            pb_rd_t pr = {c->p, c->packed_end, c->packed_pos};
+            if (pb_varint(&pr, kind) < 0) {
+                return TR_EMALFORMED;
+            }
+            c->packed_pos = pr.pos;
+            return 1;
         }
-        rc = mutation_decode(f.s, arena, &out->mutations[out->n_mutations], why);
-        if (rc < 0) {
+        pb_rd_t r = {c->p, c->len, c->seq_pos};
+        pb_field_t f;
+        int rc;
+        do {
+            rc = pb_next(&r, &f);
+        } while (rc > 0 && f.num != F_SEQUENCE);
+        c->seq_pos = r.pos;
+        if (rc <= 0) {
             return rc;
         }
-        out->n_mutations++;
+        if (f.wt == WT_VARINT) {
+            *kind = f.v;
+            return 1;
+        }
+        if (f.wt != WT_LEN) {
+            return TR_EMALFORMED;
+        }
+        c->packed_pos = (size_t)(f.s.p - c->p);
+        c->packed_end = c->packed_pos + f.s.len; /* an empty packed field: look further */
     }
-    return 0;
+}
+
+int tr_tidb_rows_next(tr_tidb_rows_t *c, int32_t *kind, tr_slice_t *row, const char **why)
+{
+    if (c->seq_left == 0) {
+        if (c->row_left[0] + c->row_left[1] + c->row_left[2] > 0) {
+            *why = "mutation: rows that no sequence entry names";
+            return TR_EMALFORMED;
+        }
+        return 0;
+    }
+    uint64_t k;
+    int rc = next_entry(c, &k);
+    if (rc <= 0) {
+        *why = rc == 0 ? "mutation: fewer sequence entries than counted"
+                       : "mutation: truncated or malformed sequence";
+        return TR_EMALFORMED;
+    }
+    int l = list_of_kind(k);
+    if (l < 0) {
+        *why = "mutation: unknown or legacy mutation type in sequence";
+        return TR_EMALFORMED;
+    }
+    if (c->row_left[l] == 0) {
+        *why = "mutation: sequence entry with no row of its kind left";
+        return TR_EMALFORMED;
+    }
+    pb_rd_t r = {c->p, c->len, c->row_pos[l]};
+    pb_field_t f;
+    do {
+        rc = pb_next(&r, &f);
+    } while (rc > 0 && f.num != list_field[l]);
+    c->row_pos[l] = r.pos;
+    if (rc <= 0 || f.wt != WT_LEN) {
+        *why = rc == 0 ? "mutation: sequence entry with no row of its kind left"
+                       : "mutation: truncated or malformed row field";
+        return TR_EMALFORMED;
+    }
+    c->seq_left--;
+    c->row_left[l]--;
+    *kind = (int32_t)k;
+    *row = f.s;
+    return 1;
 }

@@ -399,7 +399,6 @@ static int process(tr_relay_t *r, const pending_t *p)
         tr_log_error("relay", "malformed binlog payload, relay stopped: %s", why ? why : "?");
         return (int)n;
     }
-    tr_arena_reset(&r->arena);
     int64_t version;
     if (b.ddl_job_id > 0) {
         /* Sequence setval pseudo-DDLs carry fabricated job ids that never reach the history. */
@@ -417,15 +416,14 @@ static int process(tr_relay_t *r, const pending_t *p)
         }
         version = tr_schema_job(r->schema, b.ddl_job_id)->schema_version;
     } else {
-        tr_tidb_prewrite_t pv;
-        int rc = tr_tidb_prewrite_decode(b.prewrite_value.p, b.prewrite_value.len, &r->arena, &pv,
-                                         &why);
+        /* Only the version is needed here; translation walks the mutations (and checks them). */
+        int rc = tr_tidb_prewrite_schema_version(b.prewrite_value.p, b.prewrite_value.len, &version,
+                                                 &why);
         if (rc != 0) {
             tr_log_error("relay", "malformed prewrite value, relay stopped: %s commit_ts=%" PRId64,
                          why ? why : "?", b.commit_ts);
             return rc;
         }
-        version = pv.schema_version;
     }
     if (version > tr_schema_applied_version(r->schema) && advance_schema(r, version) != 0) {
         return TR_ESCHEMA;

@@ -1,19 +1,19 @@
 /*
  * Translation of one committed TiDB transaction into binlog events.
  *
- * DML: the PrewriteValue is decoded into the caller's arena; each
- * TableMutation's `sequence` is cut into runs of one operation kind; each run
- * becomes TABLE_MAP + rows events (split near 8 KiB) whose last one carries
- * STMT_END, because a replica closes its table maps at STMT_END (MySQL
- * rpl_rli, MariaDB requires it before any non-rows event). Row datums are
- * matched to the public columns of the table version the tracker holds, by
- * column id, and written straight into the writer's buffer with rows.h: no
- * heap allocation per row (scratch arrays come from the arena, once per run).
+ * DML: the PrewriteValue is read in place (tidb_binlog.h iterator and row
+ * cursor); each TableMutation's rows come in `sequence` order and every run of
+ * one operation kind becomes TABLE_MAP + rows events (split near 8 KiB) whose
+ * last one carries STMT_END, because a replica closes its table maps at
+ * STMT_END (MySQL rpl_rli, MariaDB requires it before any non-rows event). Row
+ * datums are matched to the public columns of the table version the tracker
+ * holds, by column id, and written straight into the writer's buffer with
+ * rows.h: no allocation per row (scratch arrays come from the arena, once per
+ * mutation, sized by the table's columns).
  * DDL: the job's query as a QUERY event after a GTID.
  * Streaming: with ctx->flush set, the output is handed over between events
  * whenever it reaches ctx->flush_bytes, so a transaction of any size needs
- * only about that much output buffer; the arena holds O(rows) small views
- * (16 bytes per row) from the PrewriteValue decoding, never row data.
+ * only about that much output buffer, and nothing else grows with its rows.
  *
  * MySQL flavour: GTID(33), QUERY BEGIN, TABLE_MAP, WRITE/UPDATE/DELETE_ROWS v2, XID.
  * MariaDB flavour (as a MariaDB 10.11 primary writes, shared/vectors/mariadb-10.11):
@@ -510,19 +510,57 @@ static int maybe_flush(const tr_txn_ctx_t *ctx, tr_evt_writer_t *w, const char *
     return ctx->flush(ctx->flush_arg, w); /* its code says why (e.g. -ENOSPC) */
 }
 
-/* One run of `count` operations of kind op on table t, rows taken from *next. */
-static int put_run(tr_evt_writer_t *w, const tr_txn_ctx_t *ctx, row_ctx_t *rc, const char *db,
-                   const tr_tidb_mutation_t *m, int32_t op, size_t count, size_t next[3],
-                   size_t split_bytes, const char **why)
+/* Writes one row of kind op, decoded from its TiDB bytes, into the open rows event. */
+static int put_row(tr_buf_t *out, row_ctx_t *rc, int32_t op, tr_slice_t row, const char **why)
+{
+    int r;
+    if (op == TR_TIDB_MUT_INSERT) {
+        r = decode_insert(rc, row, why);
+    } else if (op == TR_TIDB_MUT_UPDATE) {
+        r = decode_update(rc, row, why);
+    } else {
+        r = decode_delete(rc, row, why);
+    }
+    if (r == 0) {
+        r = put_image(out, rc, 0, why);
+    }
+    if (r == 0 && op == TR_TIDB_MUT_UPDATE) {
+        r = put_image(out, rc, 1, why);
+    }
+    return r;
+}
+
+/* The rows of one TableMutation, walked in statement order: each run of one
+ * kind becomes TABLE_MAP + rows events (a new one once the open one holds
+ * split_bytes), the last of the run carrying STMT_END. */
+static int put_mutation(tr_evt_writer_t *w, const tr_txn_ctx_t *ctx, row_ctx_t *rc, const char *db,
+                        const tr_tidb_mutation_t *m, size_t split_bytes, const char **why)
 {
     const tr_table_info_t *t = rc->t;
-    tr_evt_put_table_map(w, (uint64_t)t->id, db, strlen(db), t->name, strlen(t->name),
-                         t->public_defs, t->n_public);
-    uint8_t type = rows_type(w->flavor, op);
-    tr_evt_rows_begin(w, type, (uint64_t)t->id, t->n_public);
+    tr_tidb_rows_t cur;
+    tr_tidb_rows_init(&cur, m);
+    int32_t run_op = -1; /* kind of the open run; -1 before the first row */
+    uint8_t type = 0;
     size_t in_event = 0;
-    for (size_t i = 0; i < count; i++) {
-        if (in_event > 0 && tr_evt_rows_size(w) >= split_bytes) {
+    int32_t op;
+    tr_slice_t row;
+    int r;
+    while ((r = tr_tidb_rows_next(&cur, &op, &row, why)) > 0) {
+        if (op != run_op) {
+            if (run_op >= 0) {
+                tr_evt_rows_end(w, TR_ROWS_STMT_END);
+                int fr = maybe_flush(ctx, w, why);
+                if (fr != 0) {
+                    return fr;
+                }
+            }
+            tr_evt_put_table_map(w, (uint64_t)t->id, db, strlen(db), t->name, strlen(t->name),
+                                 t->public_defs, t->n_public);
+            type = rows_type(w->flavor, op);
+            tr_evt_rows_begin(w, type, (uint64_t)t->id, t->n_public);
+            run_op = op;
+            in_event = 0;
+        } else if (in_event > 0 && tr_evt_rows_size(w) >= split_bytes) {
             tr_evt_rows_end(w, 0);
             int fr = maybe_flush(ctx, w, why);
             if (fr != 0) {
@@ -531,58 +569,35 @@ static int put_run(tr_evt_writer_t *w, const tr_txn_ctx_t *ctx, row_ctx_t *rc, c
             tr_evt_rows_begin(w, type, (uint64_t)t->id, t->n_public);
             in_event = 0;
         }
-        int r;
-        if (op == TR_TIDB_MUT_INSERT) {
-            if (next[0] >= m->n_inserted) {
-                goto short_rows;
-            }
-            r = decode_insert(rc, m->inserted_rows[next[0]++], why);
-            if (r == 0) {
-                r = put_image(w->out, rc, 0, why);
-            }
-        } else if (op == TR_TIDB_MUT_UPDATE) {
-            if (next[1] >= m->n_updated) {
-                goto short_rows;
-            }
-            r = decode_update(rc, m->updated_rows[next[1]++], why);
-            if (r == 0) {
-                r = put_image(w->out, rc, 0, why);
-            }
-            if (r == 0) {
-                r = put_image(w->out, rc, 1, why);
-            }
-        } else {
-            if (next[2] >= m->n_deleted) {
-                goto short_rows;
-            }
-            r = decode_delete(rc, m->deleted_rows[next[2]++], why);
-            if (r == 0) {
-                r = put_image(w->out, rc, 0, why);
-            }
-        }
+        r = put_row(w->out, rc, op, row, why);
         if (r != 0) {
             return r;
         }
         in_event++;
     }
+    if (r < 0) {
+        return r;
+    }
+    if (run_op < 0) {
+        return 0;
+    }
     tr_evt_rows_end(w, TR_ROWS_STMT_END);
     return maybe_flush(ctx, w, why);
-short_rows:
-    *why = "mutation sequence refers to more rows than present";
-    return TR_EMALFORMED;
 }
 
 static int translate_dml(const tr_tidb_binlog_t *b, tr_schema_t *schema, const tr_txn_ctx_t *ctx,
                          tr_evt_writer_t *w, tr_arena_t *arena, const char **why)
 {
-    tr_tidb_prewrite_t pw;
-    int r = tr_tidb_prewrite_decode(b->prewrite_value.p, b->prewrite_value.len, arena, &pw, why);
+    tr_tidb_prewrite_iter_t it;
+    int r = tr_tidb_prewrite_iter_init(&it, b->prewrite_value.p, b->prewrite_value.len, why);
     if (r != 0) {
         return r;
     }
-    /* Check every table first so nothing is written for a transaction we cannot translate. */
-    for (size_t i = 0; i < pw.n_mutations; i++) {
-        const tr_table_info_t *t = tr_schema_table(schema, pw.mutations[i].table_id);
+    /* Check every mutation and table first so nothing is written for a transaction we cannot
+     * translate (the walk is repeated below: it costs no memory). */
+    tr_tidb_mutation_t m;
+    while ((r = tr_tidb_prewrite_next(&it, &m, why)) > 0) {
+        const tr_table_info_t *t = tr_schema_table(schema, m.table_id);
         if (t == NULL || tr_schema_db_name(schema, t->schema_id) == NULL) {
             *why = "transaction touches a table the schema does not know";
             return TR_ENOTFOUND;
@@ -595,41 +610,28 @@ static int translate_dml(const tr_tidb_binlog_t *b, tr_schema_t *schema, const t
             }
         }
     }
+    if (r < 0) {
+        return r;
+    }
     put_gtid(w, ctx, false);
     if (w->flavor == TR_FLAVOR_MYSQL) {
         put_query(w, "", 0, "BEGIN", 5, false, 0);
     }
-    for (size_t i = 0; i < pw.n_mutations; i++) {
-        const tr_tidb_mutation_t *m = &pw.mutations[i];
-        const tr_table_info_t *t = tr_schema_table(schema, m->table_id);
+    size_t split_bytes = ctx->row_event_max_bytes ? ctx->row_event_max_bytes
+                                                  : ROWS_EVENT_SPLIT_BYTES;
+    r = tr_tidb_prewrite_iter_init(&it, b->prewrite_value.p, b->prewrite_value.len, why);
+    while (r == 0 && (r = tr_tidb_prewrite_next(&it, &m, why)) > 0) {
+        const tr_table_info_t *t = tr_schema_table(schema, m.table_id);
         const char *db = tr_schema_db_name(schema, t->schema_id);
         row_ctx_t rc;
         if (row_ctx_init(&rc, t, arena) != 0) {
             *why = "column ids out of range";
             return TR_ESCHEMA;
         }
-        size_t next[3] = {0, 0, 0};
-        size_t s = 0;
-        while (s < m->n_sequence) {
-            int32_t op = m->sequence[s];
-            if (op != TR_TIDB_MUT_INSERT && op != TR_TIDB_MUT_UPDATE &&
-                op != TR_TIDB_MUT_DELETE_ROW) {
-                *why = "unsupported mutation type in sequence";
-                return TR_EMALFORMED;
-            }
-            size_t e = s + 1;
-            while (e < m->n_sequence && m->sequence[e] == op) {
-                e++;
-            }
-            r = put_run(w, ctx, &rc, db, m, op, e - s, next,
-                        ctx->row_event_max_bytes ? ctx->row_event_max_bytes
-                                                 : ROWS_EVENT_SPLIT_BYTES,
-                        why);
-            if (r != 0) {
-                return r;
-            }
-            s = e;
-        }
+        r = put_mutation(w, ctx, &rc, db, &m, split_bytes, why);
+    }
+    if (r < 0) {
+        return r;
     }
     tr_evt_put_xid(w, ctx->gtid_no);
     return 0;

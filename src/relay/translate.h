@@ -52,14 +52,18 @@ static inline uint64_t tr_tso_micros(int64_t tso)
 
 /*
  * Appends the events of binlog b (tp Commit, not fake) to w (whose timestamp
- * and server_id the caller set). DML: b->prewrite_value is decoded into
- * arena (reset by the caller after storing). DDL (b->ddl_job_id > 0): the
- * query is written as is in a QUERY event with the job's schema as default db.
+ * and server_id the caller set). DML: b->prewrite_value is read in place
+ * (borrowed for the call); arena only gets per-table scratch, O(tables x
+ * columns) and never per row (reset by the caller after storing). DDL
+ * (b->ddl_job_id > 0): the query is written as is in a QUERY event with the
+ * job's schema as default db.
  * Returns 0, TR_ENOTFOUND (a table id the schema does not know: caller
  * refreshes the schema and retries), TR_EMALFORMED/TR_ESCHEMA (row bytes do not
- * match the schema), TR_ETOOBIG, or ctx->flush's error; *why explains.
- * TR_ENOTFOUND and TR_EUNSUPPORTED come before any event (and any flush). On
- * error the caller discards w's buffer and what flush stored (tr_store_abort).
+ * match the schema, or a malformed PrewriteValue), TR_ETOOBIG, or ctx->flush's
+ * error; *why explains. TR_ENOTFOUND, TR_EUNSUPPORTED and a malformed
+ * PrewriteValue structure (protobuf framing, sequence vs rows) come before any
+ * event (and any flush). On error the caller discards w's buffer and what flush
+ * stored (tr_store_abort).
  */
 int tr_translate_txn(const tr_tidb_binlog_t *b, tr_schema_t *schema, const tr_txn_ctx_t *ctx,
                      tr_evt_writer_t *w, tr_arena_t *arena, const char **why) TR_MUSTCHECK;
