@@ -312,10 +312,21 @@ static int mutation_check(tr_slice_t body, tr_tidb_mutation_t *m, const char **w
     memset(m, 0, sizeof(*m));
     m->body = body;
     size_t seq_per_list[3] = {0, 0, 0};
+    bool seen[4] = {false, false, false, false};
     pb_rd_t r = pb_rd(body.p, body.len);
     pb_field_t f;
     int rc;
-    while ((rc = pb_next(&r, &f)) > 0) {
+    size_t at = 0; /* offset of the field being read */
+    for (; (rc = pb_next(&r, &f)) > 0; at = r.pos) {
+        int slot = f.num == F_INSERTED ? 0
+                   : f.num == F_UPDATED ? 1
+                   : f.num == F_DELETED ? 2
+                   : f.num == F_SEQUENCE ? 3
+                                         : -1;
+        if (slot >= 0 && !seen[slot]) {
+            seen[slot] = true;
+            m->first[slot] = at;
+        }
         switch (f.num) {
         case F_TABLE_ID:
             if (f.wt != WT_VARINT) {
@@ -418,6 +429,11 @@ void tr_tidb_rows_init(tr_tidb_rows_t *c, const tr_tidb_mutation_t *m)
     c->p = m->body.p;
     c->len = m->body.len;
     c->seq_left = m->n_sequence;
+    /* Fields before the first of a kind have other numbers: skipping them changes nothing. */
+    c->seq_pos = m->first[3] <= c->len ? m->first[3] : c->len;
+    for (int l = 0; l < 3; l++) {
+        c->row_pos[l] = m->first[l] <= c->len ? m->first[l] : c->len;
+    }
     if (m->n_sequence > 0) {
         c->row_left[0] = m->n_inserted;
         c->row_left[1] = m->n_updated;

@@ -87,6 +87,8 @@ typedef struct {
     size_t n_updated;   /* updated_rows elements */
     size_t n_deleted;   /* deleted_rows elements */
     size_t n_sequence;  /* sequence entries: the rows tr_tidb_rows_next yields */
+    size_t first[4];    /* body offset of the first inserted, updated, deleted row and
+                         * sequence field (where the row cursor starts looking) */
 } tr_tidb_mutation_t;
 
 /* Forward-only walk over the mutations of one PrewriteValue. */

@@ -594,10 +594,12 @@ static int translate_dml(const tr_tidb_binlog_t *b, tr_schema_t *schema, const t
         return r;
     }
     /* Check every mutation and table first so nothing is written for a transaction we cannot
-     * translate (the walk is repeated below: it costs no memory). */
-    tr_tidb_mutation_t m;
-    while ((r = tr_tidb_prewrite_next(&it, &m, why)) > 0) {
-        const tr_table_info_t *t = tr_schema_table(schema, m.table_id);
+     * translate. What the check found is kept (one entry per table touched, not per row), so
+     * the rows are then walked without a second pass over each mutation. */
+    tr_tidb_mutation_t *muts = tr_arena_alloc(arena, (it.n_mutations + 1) * sizeof(*muts));
+    size_t n_muts = 0;
+    while (n_muts < it.n_mutations && (r = tr_tidb_prewrite_next(&it, &muts[n_muts], why)) > 0) {
+        const tr_table_info_t *t = tr_schema_table(schema, muts[n_muts].table_id);
         if (t == NULL || tr_schema_db_name(schema, t->schema_id) == NULL) {
             *why = "transaction touches a table the schema does not know";
             return TR_ENOTFOUND;
@@ -609,6 +611,7 @@ static int translate_dml(const tr_tidb_binlog_t *b, tr_schema_t *schema, const t
                 return TR_EUNSUPPORTED;
             }
         }
+        n_muts++;
     }
     if (r < 0) {
         return r;
@@ -619,19 +622,18 @@ static int translate_dml(const tr_tidb_binlog_t *b, tr_schema_t *schema, const t
     }
     size_t split_bytes = ctx->row_event_max_bytes ? ctx->row_event_max_bytes
                                                   : ROWS_EVENT_SPLIT_BYTES;
-    r = tr_tidb_prewrite_iter_init(&it, b->prewrite_value.p, b->prewrite_value.len, why);
-    while (r == 0 && (r = tr_tidb_prewrite_next(&it, &m, why)) > 0) {
-        const tr_table_info_t *t = tr_schema_table(schema, m.table_id);
+    for (size_t i = 0; i < n_muts; i++) {
+        const tr_table_info_t *t = tr_schema_table(schema, muts[i].table_id);
         const char *db = tr_schema_db_name(schema, t->schema_id);
         row_ctx_t rc;
         if (row_ctx_init(&rc, t, arena) != 0) {
             *why = "column ids out of range";
             return TR_ESCHEMA;
         }
-        r = put_mutation(w, ctx, &rc, db, &m, split_bytes, why);
-    }
-    if (r < 0) {
-        return r;
+        r = put_mutation(w, ctx, &rc, db, &muts[i], split_bytes, why);
+        if (r != 0) {
+            return r;
+        }
     }
     tr_evt_put_xid(w, ctx->gtid_no);
     return 0;
