@@ -146,9 +146,20 @@ int main(int argc, char **argv)
     }
 
     static tr_config_t cfg;
-    char err[512];
+    static char err[16384];
     if (tr_config_load(&cfg, config_path, err, sizeof(err)) != 0) {
-        fprintf(stderr, "tirelay: configuration error: %s\n", err);
+        /* One line per error, each naming file, line and key. */
+        int n_errors = 0;
+        for (char *line = err, *next = NULL; line != NULL && *line != '\0'; line = next) {
+            next = strchr(line, '\n');
+            if (next != NULL) {
+                *next++ = '\0';
+            }
+            fprintf(stderr, "tirelay: configuration error: %s\n", line);
+            n_errors++;
+        }
+        fprintf(stderr, "tirelay: %s: %d configuration error%s\n", config_path, n_errors,
+                n_errors == 1 ? "" : "s");
         return EXIT_USAGE;
     }
     if (check_only) {

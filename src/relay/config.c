@@ -23,11 +23,96 @@
 #include "common/log.h"
 #include "common/mem.h"
 
+/* Every key the parser accepts, by section ([users] takes any name). The
+ * unit test checks that each one is documented in conf/tirelay.cnf. */
+static const tr_config_key_t known_keys[] = {
+    {"server", "listen"},
+    {"server", "mariadb-listen"},
+    {"server", "server-id"},
+    {"server", "server-uuid"},
+    {"server", "gtid-domain-id"},
+    {"server", "gtid-start"},
+    {"server", "heartbeat-period-ms"},
+    {"server", "binlog-row-event-max-size"},
+    {"server", "dump-stall-timeout-ms"},
+    {"server", "tls-cert"},
+    {"server", "tls-key"},
+    {"server", "require-tls"},
+    {"server", "caching-sha2-prefill"},
+    {"upstream", "pumps"},
+    {"upstream", "pd-urls"},
+    {"upstream", "node-id"},
+    {"upstream", "notify-listen"},
+    {"upstream", "advertise-addr"},
+    {"upstream", "detect-interval"},
+    {"upstream", "stop-state"},
+    {"upstream", "cluster-id"},
+    {"upstream", "tidb"},
+    {"upstream", "tidb-status"},
+    {"upstream", "initial-commit-ts"},
+    {"store", "dir"},
+    {"store", "binlog-basename"},
+    {"store", "max-binlog-size"},
+    {"store", "expire-logs-seconds"},
+    {"store", "max-binlog-total-size"},
+    {"store", "sync"},
+    {"metrics", "listen"},
+    {"log", "level"},
+};
+
+static const char *const known_sections[] = {"server", "users", "upstream", "store", "metrics",
+                                             "log"};
+
+const tr_config_key_t *tr_config_keys(size_t *n)
+{
+    *n = sizeof(known_keys) / sizeof(known_keys[0]);
+    return known_keys;
+}
+
+#define MAX_ERRORS 64
+
 typedef struct {
     tr_config_t *c;
-    char msg[256]; /* first error, without location */
-    char key[96];  /* "[section] key" of the first error */
+    const char *name;   /* file name for messages */
+    /* The text being read, line by line (so every message carries its line). */
+    const char *text;
+    size_t pos;
+    int line;           /* number of the line inih is handling */
+    bool section_ok;    /* the current [section] is known (else its keys are not re-reported) */
+    bool after_key;     /* the last non-blank line was a key (inih continues it when indented) */
+    /* Collected errors: "file:line: [section] key: message" each. */
+    char *err;
+    size_t err_len;
+    size_t err_used;
+    int n_errors;
 } parse_ctx_t;
+
+TR_PRINTF(3, 4)
+static void add_error(parse_ctx_t *p, int line, const char *fmt, ...)
+{
+    p->n_errors++;
+    if (p->n_errors > MAX_ERRORS || p->err_len == 0 || p->err_used + 1 >= p->err_len) {
+        return;
+    }
+    char *out = p->err + p->err_used;
+    size_t cap = p->err_len - p->err_used;
+    int n = line > 0 ? snprintf(out, cap, "%s%s:%d: ", p->err_used ? "\n" : "", p->name, line)
+                     : snprintf(out, cap, "%s%s: ", p->err_used ? "\n" : "", p->name);
+    if (n < 0 || (size_t)n >= cap) {
+        p->err_used = p->err_len - 1;
+        return;
+    }
+    p->err_used += (size_t)n;
+    va_list ap;
+    va_start(ap, fmt);
+    n = vsnprintf(p->err + p->err_used, p->err_len - p->err_used, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= p->err_len - p->err_used) {
+        p->err_used = p->err_len - 1;
+    } else {
+        p->err_used += (size_t)n;
+    }
+}
 
 void tr_config_defaults(tr_config_t *c)
 {
@@ -205,12 +290,13 @@ static int copy_str(char *dst, size_t cap, const char *v)
 TR_PRINTF(4, 5)
 static int fail(parse_ctx_t *p, const char *section, const char *name, const char *fmt, ...)
 {
-    snprintf(p->key, sizeof(p->key), "[%s] %s", section, name);
+    char msg[384];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return 0; /* inih: stop, report this line */
+    add_error(p, p->line, "[%s] %s: %s", section, name, msg);
+    return 1; /* keep going: every error is reported */
 }
 
 static void hash_password(tr_user_t *u, const char *pw)
@@ -287,14 +373,22 @@ static int on_key(void *user, const char *section, const char *name, const char 
     const char *v = value;
 
     if (strcmp(s, "server") == 0) {
+        /* A bad address leaves the default in place, so that only its own
+         * error is reported (not also "no listener"). */
+        tr_addr_t a;
         if (strcmp(k, "listen") == 0) {
-            return tr_addr_parse(&c->listen, v) == 0 ? 1
-                                                      : fail(p, s, k, "expected host:port, got '%s'", v);
+            if (tr_addr_parse(&a, v) != 0) {
+                return fail(p, s, k, "expected host:port or empty, got '%s'", v);
+            }
+            c->listen = a;
+            return 1;
         }
         if (strcmp(k, "mariadb-listen") == 0) {
-            return tr_addr_parse(&c->mariadb_listen, v) == 0
-                       ? 1
-                       : fail(p, s, k, "expected host:port or empty, got '%s'", v);
+            if (tr_addr_parse(&a, v) != 0) {
+                return fail(p, s, k, "expected host:port or empty, got '%s'", v);
+            }
+            c->mariadb_listen = a;
+            return 1;
         }
         if (strcmp(k, "server-id") == 0) {
             if (parse_u64(v, UINT32_MAX, &u) != 0 || u == 0) {
@@ -477,6 +571,16 @@ static int on_key(void *user, const char *section, const char *name, const char 
             c->expire_logs_seconds = u;
             return 1;
         }
+        if (strcmp(k, "max-binlog-total-size") == 0) {
+            if (parse_u64(v, UINT64_MAX / 2, &u) != 0 || (u != 0 && u < 4096)) {
+                return fail(p, s, k,
+                            "expected bytes (K/M/G suffixes allowed), 0 = no limit or >= 4096, "
+                            "got '%s'",
+                            v);
+            }
+            c->max_binlog_total_size = u;
+            return 1;
+        }
         if (strcmp(k, "sync") == 0) {
             if (strcasecmp(v, "commit") == 0) {
                 c->sync = 0;
@@ -503,41 +607,145 @@ static int on_key(void *user, const char *section, const char *name, const char 
             return 1;
         }
     } else {
-        snprintf(p->key, sizeof(p->key), "[%s]", s);
-        snprintf(p->msg, sizeof(p->msg),
-                 "unknown section (known: server, users, upstream, store, metrics, log)");
-        return 0;
+        if (s[0] == '\0') {
+            add_error(p, p->line, "%s: key outside any [section]", k);
+        } else if (p->section_ok) {
+            add_error(p, p->line, "[%s]: unknown section", s);
+        }
+        return 1;
     }
-    return fail(p, s, k, "unknown key '%s'", k);
+    /* Unknown key: name the accepted ones. */
+    char list[512];
+    size_t used = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++) {
+        if (strcmp(known_keys[i].section, s) == 0 && used < sizeof(list)) {
+            int n = snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "",
+                             known_keys[i].key);
+            used = n < 0 ? sizeof(list) : used + (size_t)n;
+        }
+    }
+    return fail(p, s, k, "unknown key (known: %s)", list);
 }
 
-static int validate(const tr_config_t *c, char *err, size_t err_len, const char *name)
+/* Cross-key checks, after every line was read; reported without a line number. */
+static void validate(parse_ctx_t *p)
 {
+    const tr_config_t *c = p->c;
     if (c->listen.host[0] == '\0' && c->mariadb_listen.host[0] == '\0') {
-        snprintf(err, err_len, "%s: [server] listen: at least one of listen and mariadb-listen must be set",
-                 name);
-        return TR_ECONFIG;
+        add_error(p, 0, "[server] listen: at least one of listen and mariadb-listen must be set");
     }
     if (c->n_pumps == 0 && c->pd_urls[0] == '\0') {
-        snprintf(err, err_len, "%s: [upstream] pumps: set pumps (static list) or pd-urls (discovery)",
-                 name);
-        return TR_ECONFIG;
+        add_error(p, 0, "[upstream] pumps: set pumps (static list) or pd-urls (discovery)");
     }
     if (c->tidb.port == 0 && c->tidb_status[0] == '\0') {
-        snprintf(err, err_len,
-                 "%s: [upstream] tidb: set tidb (user:password@host:port) or tidb-status for the DDL history",
-                 name);
-        return TR_ECONFIG;
+        add_error(p, 0,
+                  "[upstream] tidb: set tidb (user:password@host:port) or tidb-status for the "
+                  "DDL history");
     }
     if ((c->tls_cert[0] != '\0') != (c->tls_key[0] != '\0')) {
-        snprintf(err, err_len, "%s: [server] tls-cert: tls-cert and tls-key go together", name);
-        return TR_ECONFIG;
+        add_error(p, 0, "[server] tls-cert: tls-cert and tls-key go together");
     }
     if (c->require_tls && c->tls_cert[0] == '\0') {
-        snprintf(err, err_len, "%s: [server] require-tls: needs tls-cert and tls-key", name);
-        return TR_ECONFIG;
+        add_error(p, 0, "[server] require-tls: needs tls-cert and tls-key");
     }
-    return 0;
+}
+
+/* True when name is one of known_sections. */
+static bool section_known(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(known_sections) / sizeof(known_sections[0]); i++) {
+        if (strlen(known_sections[i]) == len && strncmp(known_sections[i], name, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Checks one line the way inih will read it (a [section], a key = value or
+ * key: value pair, a comment, a blank or an indented continuation line) and
+ * reports what inih would reject or what names an unknown section. inih
+ * reports only its first syntax error and calls no handler for a section
+ * line, so both are found here, where the line number is known.
+ */
+static void check_line(parse_ctx_t *p, const char *l, size_t len)
+{
+    size_t i = 0;
+    while (i < len && isspace((unsigned char)l[i])) {
+        i++;
+    }
+    if (i == len || l[i] == ';' || l[i] == '#') {
+        return;
+    }
+    if (i > 0 && p->after_key) {
+        return; /* continuation of the previous value (inih multi-line values) */
+    }
+    if (l[i] == '[') {
+        const char *close = memchr(l + i, ']', len - i);
+        if (close == NULL) {
+            add_error(p, p->line, "syntax error: section header without ']'");
+            return;
+        }
+        const char *name = l + i + 1;
+        size_t nl = (size_t)(close - name);
+        while (nl > 0 && isspace((unsigned char)*name)) {
+            name++;
+            nl--;
+        }
+        while (nl > 0 && isspace((unsigned char)name[nl - 1])) {
+            nl--;
+        }
+        p->after_key = false;
+        p->section_ok = section_known(name, nl);
+        if (!p->section_ok) {
+            add_error(p, p->line,
+                      "[%.*s]: unknown section (known: server, users, upstream, store, metrics, "
+                      "log)",
+                      (int)(nl > 64 ? 64 : nl), name);
+        }
+        return;
+    }
+    bool has_sep = false;
+    for (size_t j = i; j < len; j++) {
+        if (l[j] == '=' || l[j] == ':') {
+            has_sep = true;
+            break;
+        }
+    }
+    if (!has_sep) {
+        add_error(p, p->line, "syntax error: expected [section] or key = value");
+    }
+    p->after_key = has_sep;
+}
+
+/* inih reader: hands out the text one line at a time, counting lines. A line
+ * longer than inih's buffer is reported and replaced by an empty one. */
+static char *read_line(char *str, int num, void *stream)
+{
+    parse_ctx_t *p = stream;
+    const char *t = p->text + p->pos;
+    if (*t == '\0') {
+        return NULL;
+    }
+    const char *nl = strchr(t, '\n');
+    size_t len = nl ? (size_t)(nl - t) + 1 : strlen(t);
+    p->line++;
+    size_t body = len;
+    while (body > 0 && (t[body - 1] == '\n' || t[body - 1] == '\r')) {
+        body--;
+    }
+    if (num < 2 || len >= (size_t)num) {
+        add_error(p, p->line, "line longer than %d characters", num - 2);
+        str[0] = '\n';
+        str[1] = '\0';
+    } else {
+        check_line(p, t, body);
+        memcpy(str, t, len);
+        str[len] = '\0';
+    }
+    p->pos += len;
+    return str;
 }
 
 int tr_config_parse(tr_config_t *c, const char *text, const char *name, char *err, size_t err_len)
@@ -545,17 +753,28 @@ int tr_config_parse(tr_config_t *c, const char *text, const char *name, char *er
     parse_ctx_t p;
     memset(&p, 0, sizeof(p));
     p.c = c;
-    int line = ini_parse_string(text, on_key, &p);
-    if (line != 0) {
-        if (p.msg[0] != '\0') {
-            snprintf(err, err_len, "%s:%d: %s: %s", name, line, p.key, p.msg);
-        } else {
-            snprintf(err, err_len, "%s:%d: syntax error (expected [section] or key = value)", name,
-                     line);
-        }
-        return TR_ECONFIG;
+    p.name = name;
+    p.text = text;
+    p.section_ok = true;
+    p.err = err;
+    p.err_len = err_len;
+    if (err_len > 0) {
+        err[0] = '\0';
     }
-    return validate(c, err, err_len, name);
+    int line = ini_parse_stream(read_line, &p, on_key, &p);
+    if (line != 0 && p.n_errors == 0) {
+        /* A syntax error check_line did not foresee. */
+        add_error(&p, line, "syntax error (expected [section] or key = value)");
+    }
+    if (line < 0) {
+        add_error(&p, 0, "cannot parse (out of memory)");
+    }
+    validate(&p);
+    if (p.n_errors > MAX_ERRORS && p.err_used + 1 < err_len) {
+        snprintf(err + p.err_used, err_len - p.err_used, "\n%s: ... %d errors in all", name,
+                 p.n_errors);
+    }
+    return p.n_errors > 0 ? TR_ECONFIG : 0;
 }
 
 int tr_config_load(tr_config_t *c, const char *path, char *err, size_t err_len)

@@ -72,7 +72,8 @@ typedef struct {
     char store_dir[512];
     char binlog_basename[64];
     uint64_t max_binlog_size;
-    uint64_t expire_logs_seconds;
+    uint64_t expire_logs_seconds;   /* purge files older than this; 0 = never */
+    uint64_t max_binlog_total_size; /* purge oldest files above this total (bytes); 0 = no limit */
     int sync;                  /* tr_sync_mode_t */
 
     /* [metrics] */
@@ -85,9 +86,23 @@ typedef struct {
 /* Fills defaults (every key's documented default). */
 void tr_config_defaults(tr_config_t *c);
 
+/* A key the parser accepts (section without brackets). */
+typedef struct {
+    const char *section;
+    const char *key;
+} tr_config_key_t;
+
+/* Every fixed key the parser accepts ([users] takes any name): a static table. */
+const tr_config_key_t *tr_config_keys(size_t *n);
+
 /*
- * Parses INI text. On error returns TR_ECONFIG and writes "file:line: key: message"
- * into err (NUL-terminated, truncated to err_len). name is used in messages.
+ * Parses INI text. Every error is reported, not just the first: on error
+ * returns TR_ECONFIG and writes one line per error into err, each
+ * "file:line: [section] key: message (accepted values)" (cross-key checks
+ * have no line: "file: [section] key: message"), '\n'-separated,
+ * NUL-terminated, truncated to err_len (after 64 errors a count follows).
+ * Unknown sections and keys, keys outside a section, lines inih cannot read
+ * and lines longer than 198 characters are errors. name is used in messages.
  */
 int tr_config_parse(tr_config_t *c, const char *text, const char *name, char *err,
                     size_t err_len) TR_MUSTCHECK;
