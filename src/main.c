@@ -62,6 +62,19 @@ static void on_server_closed(void *arg)
     uv_close((uv_handle_t *)&app->sigint, NULL);
 }
 
+/* No admin job uses the relay any more: stop it, then the server. */
+static void on_relay_released(void *arg)
+{
+    app_t *app = arg;
+    tr_relay_stop(app->relay); /* joins the writer: everything complete is committed */
+    app->relay = NULL;
+    if (app->server != NULL) {
+        tr_server_close(app->server, on_server_closed, app);
+    } else {
+        on_server_closed(app);
+    }
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     app_t *app = h->data;
@@ -70,12 +83,10 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     app->stopping = true;
     tr_log_info("main", "stopping signal=%d", signum);
-    tr_relay_stop(app->relay); /* joins the writer: everything complete is committed */
-    app->relay = NULL;
     if (app->server != NULL) {
-        tr_server_close(app->server, on_server_closed, app);
+        tr_server_release_relay(app->server, on_relay_released, app);
     } else {
-        on_server_closed(app);
+        on_relay_released(app);
     }
 }
 
@@ -213,6 +224,7 @@ int main(int argc, char **argv)
         app.stopping = true;
         tr_server_close(app.server, on_server_closed, &app); /* closes the signal handles too */
     } else {
+        tr_server_set_relay(app.server, app.relay);
         uv_signal_start(&app.sigterm, on_signal, SIGTERM);
         uv_signal_start(&app.sigint, on_signal, SIGINT);
         tr_log_info("main", "tirelay %s started listen=%s:%u mariadb-listen=%s:%u store=%s",

@@ -740,10 +740,75 @@ static void parse_show_binlog_events(toks_t *tk, tr_sql_cmd_t *out, const char *
     out->kind = TR_SQL_SHOW_BINLOG_EVENTS;
 }
 
+/* SHOW BINLOG POSITION FOR TSO <n> | FOR GTID 'gtid' | FOR POSITION 'file' <pos>
+ * (tirelay's own statement, DESIGN.md "Administration"). */
+static void parse_show_binlog_position(toks_t *tk, tr_sql_cmd_t *out, const char **why)
+{
+    const tok_t *t;
+    if (!accept_word(tk, "FOR")) {
+        *why = "SHOW BINLOG POSITION needs FOR TSO <ts>, FOR GTID '<gtid>' or FOR POSITION "
+               "'<file>' <pos>";
+        return;
+    }
+    if (accept_word(tk, "TSO")) {
+        t = peek(tk, 0);
+        uint64_t ts = 0;
+        if (t == NULL || t->type != T_NUM || !parse_u64(t->val, &ts) || ts > INT64_MAX) {
+            *why = "SHOW BINLOG POSITION FOR TSO needs an unsigned integer TSO";
+            return;
+        }
+        tk->i++;
+        out->pos_by = TR_SQL_POS_BY_TSO;
+        out->pos_tso = ts;
+    } else if (accept_word(tk, "GTID")) {
+        t = peek(tk, 0);
+        if (t == NULL || t->type != T_STR) {
+            *why = "SHOW BINLOG POSITION FOR GTID needs a quoted GTID ('uuid:N' or 'D-S-N')";
+            return;
+        }
+        tk->i++;
+        out->pos_by = TR_SQL_POS_BY_GTID;
+        out->pos_arg = t->val;
+    } else if (accept_word(tk, "POSITION")) {
+        t = peek(tk, 0);
+        const tok_t *n = peek(tk, 1);
+        if (t == NULL || t->type != T_STR || n == NULL || n->type != T_NUM ||
+            !parse_u64(n->val, &out->pos_pos)) {
+            *why = "SHOW BINLOG POSITION FOR POSITION needs a quoted file name and a position";
+            return;
+        }
+        tk->i += 2;
+        out->pos_by = TR_SQL_POS_BY_POSITION;
+        out->pos_arg = t->val;
+    } else {
+        *why = "SHOW BINLOG POSITION FOR needs TSO, GTID or POSITION";
+        return;
+    }
+    if (!at_end(tk)) {
+        *why = "unexpected text after SHOW BINLOG POSITION";
+        return;
+    }
+    out->kind = TR_SQL_SHOW_BINLOG_POSITION;
+}
+
 static void parse_show(toks_t *tk, tr_sql_cmd_t *out, const char **why)
 {
     if (accept_word(tk, "BINLOG") && accept_word(tk, "EVENTS")) {
         parse_show_binlog_events(tk, out, why);
+        return;
+    }
+    tk->i = 1;
+    if (accept_word(tk, "BINLOG") && accept_word(tk, "POSITION")) {
+        parse_show_binlog_position(tk, out, why);
+        return;
+    }
+    tk->i = 1;
+    if (accept_word(tk, "RELAY") && accept_word(tk, "STATUS")) {
+        if (at_end(tk)) {
+            out->kind = TR_SQL_SHOW_RELAY_STATUS;
+        } else {
+            *why = "unexpected text after SHOW RELAY STATUS";
+        }
         return;
     }
     tk->i = 1;
@@ -850,6 +915,10 @@ void tr_sql_parse(const char *sql, size_t len, tr_sql_cmd_t *out, const char **w
     out->is_slave_hosts = false;
     out->purge_before = false;
     out->purge_arg = tr_slice(NULL, 0);
+    out->pos_by = TR_SQL_POS_BY_TSO;
+    out->pos_tso = 0;
+    out->pos_arg = tr_slice(NULL, 0);
+    out->pos_pos = 0;
     *why = NULL;
     if (!lex(sql, len, &tk, why)) {
         return;

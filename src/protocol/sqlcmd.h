@@ -4,7 +4,8 @@
  * variables, SELECT of variables/functions/literals, SHOW VARIABLES, SHOW
  * MASTER STATUS / BINARY LOGS, KILL, transaction no-ops, the admin statements
  * (SHOW BINLOG EVENTS, SHOW REPLICAS / SLAVE HOSTS, PURGE / FLUSH BINARY
- * LOGS), the CDC probes SHOW GRANTS / SHOW DATABASES / SHOW STATUS /
+ * LOGS, tirelay's SHOW RELAY STATUS and SHOW BINLOG POSITION FOR TSO | GTID |
+ * POSITION), the CDC probes SHOW GRANTS / SHOW DATABASES / SHOW STATUS /
  * SHOW [FULL] TABLES and column SELECTs from information_schema (answered
  * with an empty result: tirelay serves no tables). Everything else is
  * TR_SQL_UNKNOWN (the session answers ERR 1064).
@@ -48,7 +49,16 @@ typedef enum {
     TR_SQL_SHOW_TABLES,         /* SHOW [FULL] TABLES [FROM|IN db] [LIKE|WHERE ...]: show_full, show_db */
     TR_SQL_SELECT_EMPTY,        /* SELECT col [AS a], ... FROM information_schema.t ...: column
                                  * names in sel[] (expr IDENT, alias); always zero rows */
+    TR_SQL_SHOW_RELAY_STATUS,   /* SHOW RELAY STATUS: admin */
+    TR_SQL_SHOW_BINLOG_POSITION, /* SHOW BINLOG POSITION FOR TSO n | GTID 'g' | POSITION 'f' n:
+                                  * admin (pos_by, pos_tso, pos_arg, pos_pos) */
 } tr_sql_kind_t;
+
+typedef enum {
+    TR_SQL_POS_BY_TSO = 0,      /* FOR TSO <pos_tso> */
+    TR_SQL_POS_BY_GTID,         /* FOR GTID '<pos_arg>' */
+    TR_SQL_POS_BY_POSITION,     /* FOR POSITION '<pos_arg>' <pos_pos> */
+} tr_sql_pos_by_t;
 
 typedef enum {
     TR_SQL_SCOPE_DEFAULT = 0,
@@ -147,6 +157,11 @@ typedef struct {
     /* TR_SQL_PURGE_LOGS */
     bool purge_before;     /* BEFORE 'datetime' (purge_arg), else TO 'name' */
     tr_slice_t purge_arg;  /* raw string contents */
+    /* TR_SQL_SHOW_BINLOG_POSITION */
+    tr_sql_pos_by_t pos_by;
+    uint64_t pos_tso;      /* FOR TSO (<= INT64_MAX) */
+    tr_slice_t pos_arg;    /* FOR GTID / FOR POSITION: raw string contents */
+    uint64_t pos_pos;      /* FOR POSITION: the offset */
 } tr_sql_cmd_t;
 
 /*

@@ -13,7 +13,9 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +27,7 @@
 #include "protocol/binlog_event.h"
 #include "protocol/handshake.h"
 #include "protocol/result.h"
+#include "protocol/gtid.h"
 #include "protocol/wire.h"
 
 #define COMP "admin"
@@ -70,6 +73,8 @@ bool tr_admin_handles(const tr_sql_cmd_t *q)
     case TR_SQL_FLUSH_LOGS:
     case TR_SQL_SHOW_GRANTS:
     case TR_SQL_SHOW_DATABASES:
+    case TR_SQL_SHOW_RELAY_STATUS:
+    case TR_SQL_SHOW_BINLOG_POSITION:
         return true;
     default:
         return false;
@@ -257,18 +262,28 @@ static bool fde_has_crc(const uint8_t *fde, size_t len)
     return len >= TR_EVT_HEADER_LEN + 5 && fde[len - TR_EVT_CRC_LEN - 1] == 1;
 }
 
-static void show_binlog_events(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
+/* What SHOW BINLOG EVENTS asks, copied out of the statement (the worker
+ * cannot read the session's parse scratch or input buffer). */
+typedef struct {
+    bool has_name;
+    bool name_too_long;
+    char name[96];
+    bool has_from;
+    uint64_t from_pos;
+    bool has_limit;
+    uint64_t limit;
+    uint64_t limit_offset;
+} events_args_t;
+
+static void show_binlog_events(const tr_admin_reply_t *r, tr_store_t *store, tr_flavor_t flavor,
+                               const events_args_t *q)
 {
-    tr_server_t *srv = tr_sess_server(r->sess);
-    tr_flavor_t flavor = tr_sess_flavor(r->sess);
     tr_binlog_file_t f;
     int rc;
-    if (q->log_name.len == 0) {
-        rc = tr_store_file_first(srv->store, flavor, &f);
+    if (!q->has_name) {
+        rc = tr_store_file_first(store, flavor, &f);
     } else {
-        char name[sizeof(f.name)];
-        size_t n = tr_sql_unquote(q->log_name, name, sizeof(name));
-        rc = n < sizeof(name) ? tr_store_file_by_name(srv->store, flavor, name, &f) : TR_ENOTFOUND;
+        rc = q->name_too_long ? TR_ENOTFOUND : tr_store_file_by_name(store, flavor, q->name, &f);
     }
     if (rc != 0) {
         reply_err(r, ER_ERROR_WHEN_EXECUTING,
@@ -576,11 +591,682 @@ static void show_databases(const tr_admin_reply_t *r)
     tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
 }
 
+/* ---------------------------------------------------------------- TSO and GTID helpers */
+
+/* Physical part of a TiDB TSO: milliseconds since the epoch (PD: ts >> 18). */
+static int64_t tso_ms(int64_t ts)
+{
+    return ts >> 18;
+}
+
+/* "YYYY-MM-DD HH:MM:SS.mmm" (UTC) of a TSO, "" for 0. */
+static void tso_time(int64_t ts, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (ts <= 0) {
+        return;
+    }
+    int64_t ms = tso_ms(ts);
+    time_t sec = (time_t)(ms / 1000);
+    struct tm tm;
+    if (gmtime_r(&sec, &tm) == NULL) {
+        return;
+    }
+    snprintf(out, cap, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+/* Executed GTID set of flavour f after transaction number n (n = 0: none). */
+static void executed_set(const tr_config_t *cfg, tr_flavor_t f, uint64_t n, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (n == 0) {
+        return;
+    }
+    if (f == TR_FLAVOR_MARIADB) {
+        snprintf(out, cap, "%" PRIu32 "-%" PRIu32 "-%" PRIu64, cfg->gtid_domain_id, cfg->server_id,
+                 n);
+        return;
+    }
+    tr_gtid_set_t set;
+    tr_gtid_set_init(&set);
+    tr_gtid_set_add(&set, cfg->server_uuid_bin, NULL, 1, n + 1);
+    (void)tr_gtid_set_format(&set, ",", out, cap);
+    tr_gtid_set_cleanup(&set);
+}
+
+/* One transaction's GTID in flavour f ("" for n = 0). */
+static void one_gtid(const tr_config_t *cfg, tr_flavor_t f, uint64_t n, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (n == 0) {
+        return;
+    }
+    if (f == TR_FLAVOR_MARIADB) {
+        snprintf(out, cap, "%" PRIu32 "-%" PRIu32 "-%" PRIu64, cfg->gtid_domain_id, cfg->server_id,
+                 n);
+    } else {
+        snprintf(out, cap, "%s:%" PRIu64, cfg->server_uuid, n);
+    }
+}
+
+static bool parse_u64_text(const char *p, uint64_t *out)
+{
+    if (*p < '0' || *p > '9') {
+        return false;
+    }
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(p, &end, 10);
+    if (errno != 0 || *end != '\0') {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* A GTID of ours, either flavour: "<server-uuid>:N" or "<domain>-<server-id>-N".
+ * Returns N, or 0 with *why when it is not one of ours. */
+static uint64_t parse_own_gtid(const tr_config_t *cfg, const char *g, const char **why)
+{
+    uint64_t n = 0;
+    const char *colon = strchr(g, ':');
+    if (colon != NULL) {
+        if ((size_t)(colon - g) != 36 || strncasecmp(g, cfg->server_uuid, 36) != 0) {
+            *why = "not a GTID of this tirelay (its source id is [server] server-uuid)";
+            return 0;
+        }
+        if (!parse_u64_text(colon + 1, &n) || n == 0) {
+            *why = "expected a GTID 'uuid:N' or 'domain-server_id-N'";
+            return 0;
+        }
+        return n;
+    }
+    uint64_t d = 0;
+    uint64_t sid = 0;
+    char a[24];
+    char b[24];
+    char c[24];
+    if (sscanf(g, "%23[0-9]-%23[0-9]-%23[0-9]", a, b, c) != 3 || !parse_u64_text(a, &d) ||
+        !parse_u64_text(b, &sid) || !parse_u64_text(c, &n) || n == 0 ||
+        strlen(a) + strlen(b) + strlen(c) + 2 != strlen(g)) {
+        *why = "expected a GTID 'uuid:N' or 'domain-server_id-N'";
+        return 0;
+    }
+    if (d != cfg->gtid_domain_id || sid != cfg->server_id) {
+        *why = "not a GTID of this tirelay (its domain is [server] gtid-domain-id, its server id "
+               "[server] server-id)";
+        return 0;
+    }
+    return n;
+}
+
+/* ---------------------------------------------------------------- jobs off the loop */
+
+/*
+ * SHOW BINLOG EVENTS, SHOW BINLOG POSITION and SHOW RELAY STATUS read files,
+ * the sqlite index or the relay's locks, which may block: they run in libuv's
+ * thread pool (uv_queue_work). The session is held meanwhile (it answers
+ * nothing else), the answer is built into the job's own buffer with a copy of
+ * the sequence id, and handed to the session on the loop.
+ */
+typedef struct {
+    uv_work_t req;
+    tr_server_t *srv;
+    tr_sess_t *sess;
+    tr_store_t *store;
+    const tr_config_t *cfg;
+    tr_relay_t *relay;          /* counted use (tr_server_relay_use), may be NULL */
+    tr_flavor_t flavor;         /* the session's listener */
+    tr_sql_kind_t kind;
+    tr_buf_t out;
+    uint8_t seq;
+    bool deprecate_eof;
+    /* SHOW BINLOG EVENTS */
+    events_args_t ev;
+    /* SHOW BINLOG POSITION */
+    tr_sql_pos_by_t pos_by;
+    int64_t pos_tso;
+    char pos_arg[128];
+    bool pos_arg_too_long;
+    uint64_t pos_pos;
+    /* SHOW RELAY STATUS: dumps per flavour, counted on the loop */
+    size_t replicas[TR_FLAVOR_COUNT];
+} job_t;
+
+/* Position of flavour f right after transaction t (or at the start when t is NULL). */
+typedef struct {
+    bool ok;
+    char file[96];
+    uint64_t pos;
+} flavor_pos_t;
+
+/* Where a replica of flavour f resumes after transaction number after_gno
+ * (whose end is t->end[f] in file t->seq[f]; t NULL: before the first
+ * transaction). Returns false with a message when that place is purged. */
+static bool pos_after(job_t *j, tr_flavor_t f, const tr_store_txn_t *t, flavor_pos_t *out,
+                      char *msg, size_t cap)
+{
+    memset(out, 0, sizeof(*out));
+    tr_binlog_file_t *files = NULL;
+    size_t nf = 0;
+    if (tr_store_list_files(j->store, f, &files, &nf) != 0 || nf == 0) {
+        tr_free(files);
+        snprintf(msg, cap, "no %s binlog file", tr_flavor_name(f));
+        return false;
+    }
+    bool ok = false;
+    if (t == NULL) {
+        /* Before the first transaction: the start of the very first file, if kept. */
+        if (files[0].seq == 1) {
+            snprintf(out->file, sizeof(out->file), "%s", files[0].name);
+            out->pos = 4;
+            ok = true;
+        }
+    } else if (t->has_pos[f]) {
+        for (size_t i = 0; i < nf && !ok; i++) {
+            if (files[i].seq == t->seq[f]) {
+                snprintf(out->file, sizeof(out->file), "%s", files[i].name);
+                out->pos = t->end[f];
+                ok = true;
+            }
+        }
+        if (!ok && files[0].first_gno == t->gtid_no + 1) {
+            /* Its file is gone but the oldest kept file starts right after it. */
+            snprintf(out->file, sizeof(out->file), "%s", files[0].name);
+            out->pos = 4;
+            ok = true;
+        }
+    }
+    if (!ok) {
+        snprintf(msg, cap,
+                 "that position is purged from the %s binlog: the oldest file kept is %s, "
+                 "which starts after GTID number %" PRIu64,
+                 tr_flavor_name(f), files[0].name, files[0].first_gno - 1);
+    }
+    out->ok = ok;
+    tr_free(files);
+    return ok;
+}
+
+#define ER_UNKNOWN_ERROR 1105
+
+static void position_rows(job_t *j, const tr_admin_reply_t *r, const tr_store_txn_t *t)
+{
+    flavor_pos_t fp[TR_FLAVOR_COUNT];
+    char msg[400];
+    for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
+        fp[f].ok = false;
+        if (tr_store_flavor_enabled(j->store, (tr_flavor_t)f) &&
+            !pos_after(j, (tr_flavor_t)f, t, &fp[f], msg, sizeof(msg))) {
+            reply_err(r, ER_UNKNOWN_ERROR, "%s", msg);
+            return;
+        }
+    }
+    uint64_t n = t != NULL ? t->gtid_no : (j->cfg->gtid_start > 0 ? j->cfg->gtid_start - 1 : 0);
+    tr_res_col_t cols[7] = {tr_res_col_str("Flavor"),      tr_res_col_str("Log_name"),
+                            tr_res_col_num("Log_pos"),     tr_res_col_str("Executed_Gtid_Set"),
+                            tr_res_col_str("Last_gtid"),   tr_res_col_num("Commit_ts"),
+                            tr_res_col_str("Commit_time")};
+    tr_res_writer_t w;
+    tr_res_begin(&w, r->out, r->seq, r->deprecate_eof, cols, 7);
+    for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
+        if (!fp[f].ok) {
+            continue;
+        }
+        char set[256];
+        char gtid[128];
+        char when[40];
+        executed_set(j->cfg, (tr_flavor_t)f, n, set, sizeof(set));
+        one_gtid(j->cfg, (tr_flavor_t)f, t != NULL ? t->gtid_no : 0, gtid, sizeof(gtid));
+        tso_time(t != NULL ? t->commit_ts : 0, when, sizeof(when));
+        tr_res_row_begin(&w);
+        tr_res_cell_str(&w, tr_flavor_name((tr_flavor_t)f));
+        tr_res_cell_str(&w, fp[f].file);
+        tr_res_cell_u64(&w, fp[f].pos);
+        tr_res_cell_str(&w, set);
+        tr_res_cell_str(&w, gtid);
+        tr_res_cell_u64(&w, t != NULL ? (uint64_t)t->commit_ts : 0);
+        tr_res_cell_str(&w, when);
+        tr_res_row_end(&w);
+    }
+    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+}
+
+static void show_binlog_position(job_t *j, const tr_admin_reply_t *r)
+{
+    tr_store_txn_t t;
+    const char *why = NULL;
+    int rc = 0;
+    tr_store_checkpoint_t last;
+    tr_store_last_txn(j->store, &last);
+    char last_desc[160];
+    if (last.has_txn) {
+        snprintf(last_desc, sizeof(last_desc), "commit_ts %" PRId64 ", GTID number %" PRIu64,
+                 last.commit_ts, last.gtid_no);
+    } else {
+        snprintf(last_desc, sizeof(last_desc), "none yet");
+    }
+    switch (j->pos_by) {
+    case TR_SQL_POS_BY_TSO: {
+        int64_t complete = last.has_txn ? last.commit_ts : 0;
+        if (j->relay != NULL) {
+            tr_relay_status_t st;
+            if (tr_relay_status(j->relay, &st) == 0 && st.durable_ts > complete) {
+                complete = st.durable_ts; /* nothing at or below it is still to come */
+            }
+            tr_relay_status_cleanup(&st);
+        }
+        if (j->pos_tso > complete) {
+            reply_err(r, ER_UNKNOWN_ERROR,
+                      "TSO %" PRId64 " is not written yet: tirelay has every transaction up to "
+                      "TSO %" PRId64 " (last transaction written: %s); retry later",
+                      j->pos_tso, complete, last_desc);
+            return;
+        }
+        rc = tr_store_find_txn(j->store, TR_STORE_FIND_TSO, j->pos_tso, j->flavor, 0, &t, &why);
+        if (rc == TR_ENOTFOUND) {
+            position_rows(j, r, NULL); /* before the first transaction */
+            return;
+        }
+        break;
+    }
+    case TR_SQL_POS_BY_GTID: {
+        if (j->pos_arg_too_long) {
+            reply_err(r, ER_WRONG_VALUE, "expected a GTID 'uuid:N' or 'domain-server_id-N'");
+            return;
+        }
+        uint64_t n = parse_own_gtid(j->cfg, j->pos_arg, &why);
+        if (n == 0) {
+            reply_err(r, ER_WRONG_VALUE, "Incorrect GTID value: '%s': %s", j->pos_arg, why);
+            return;
+        }
+        if (n > INT64_MAX) {
+            rc = TR_ENOTFOUND;
+        } else {
+            rc = tr_store_find_txn(j->store, TR_STORE_FIND_GTID, (int64_t)n, j->flavor, 0, &t,
+                                   &why);
+        }
+        if (rc == TR_ENOTFOUND) {
+            reply_err(r, ER_UNKNOWN_ERROR,
+                      "GTID '%s' is not in the index: not written yet or older than the index "
+                      "(last transaction written: %s)",
+                      j->pos_arg, last_desc);
+            return;
+        }
+        break;
+    }
+    case TR_SQL_POS_BY_POSITION: {
+        tr_binlog_file_t f;
+        if (j->pos_arg_too_long ||
+            tr_store_file_by_name(j->store, j->flavor, j->pos_arg, &f) != 0) {
+            reply_err(r, ER_UNKNOWN_TARGET_BINLOG,
+                      "Could not find binlog file '%s' of the %s flavour (purged, or not one of "
+                      "ours)",
+                      j->pos_arg, tr_flavor_name(j->flavor));
+            return;
+        }
+        if (j->pos_pos < 4 || j->pos_pos > f.size) {
+            reply_err(r, ER_UNKNOWN_ERROR,
+                      "position %" PRIu64 " is outside %s (4..%" PRIu64 ")", j->pos_pos, f.name,
+                      f.size);
+            return;
+        }
+        if (j->pos_pos > INT64_MAX) {
+            rc = TR_ENOTFOUND;
+        } else {
+            rc = tr_store_find_txn(j->store, TR_STORE_FIND_POS, (int64_t)j->pos_pos, j->flavor,
+                                   f.seq, &t, &why);
+        }
+        if (rc == TR_ENOTFOUND) {
+            /* No transaction of this file ends at or before pos: the one before the file. */
+            if (f.first_gno <= 1 || f.first_gno - 1 < j->cfg->gtid_start) {
+                position_rows(j, r, NULL);
+                return;
+            }
+            rc = tr_store_find_txn(j->store, TR_STORE_FIND_GTID, (int64_t)(f.first_gno - 1),
+                                   j->flavor, 0, &t, &why);
+            if (rc == TR_ENOTFOUND) {
+                reply_err(r, ER_UNKNOWN_ERROR, "no transaction before %s:%" PRIu64 " in the index",
+                          f.name, j->pos_pos);
+                return;
+            }
+        }
+        break;
+    }
+    }
+    if (rc != 0) {
+        reply_err(r, ER_UNKNOWN_ERROR, "binlog index lookup failed: %s",
+                  why ? why : tr_strerror(rc));
+        return;
+    }
+    position_rows(j, r, &t);
+}
+
+static const char *pump_state(const tr_relay_pump_status_t *p)
+{
+    if (p->is_unreachable) {
+        return "unreachable";
+    }
+    if (!p->in_merge) {
+        return "offline";
+    }
+    return tr_node_state_name(p->state);
+}
+
+static uint64_t lag_ms(int64_t now_ms, int64_t ts)
+{
+    if (ts <= 0) {
+        return 0;
+    }
+    int64_t d = now_ms - tso_ms(ts);
+    return d > 0 ? (uint64_t)d : 0;
+}
+
+/*
+ * SHOW RELAY STATUS: one row per Pump, one "relay" row, one row per enabled
+ * flavour (README "SHOW RELAY STATUS" documents the columns). Empty cells
+ * are NULL.
+ */
+static void show_relay_status(job_t *j, const tr_admin_reply_t *r)
+{
+    tr_relay_status_t st;
+    memset(&st, 0, sizeof(st));
+    bool has_relay = j->relay != NULL && tr_relay_status(j->relay, &st) == 0;
+    if (!has_relay) {
+        struct timespec now;
+        (void)clock_gettime(CLOCK_REALTIME, &now);
+        st.now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    }
+    tr_store_checkpoint_t last;
+    tr_store_last_txn(j->store, &last);
+    enum { NCOLS = 11 };
+    tr_res_col_t cols[NCOLS] = {
+        tr_res_col_str("Kind"),           tr_res_col_str("Name"),
+        tr_res_col_str("Address"),        tr_res_col_str("State"),
+        tr_res_col_num("Commit_ts"),      tr_res_col_num("Lag_ms"),
+        tr_res_col_num("Schema_version"), tr_res_col_str("Last_gtid"),
+        tr_res_col_num("Files"),          tr_res_col_num("Bytes"),
+        tr_res_col_num("Replicas"),
+    };
+    tr_res_writer_t w;
+    tr_res_begin(&w, r->out, r->seq, r->deprecate_eof, cols, NCOLS);
+    for (size_t i = 0; i < st.n_pumps; i++) {
+        const tr_relay_pump_status_t *p = &st.pumps[i];
+        tr_res_row_begin(&w);
+        tr_res_cell_str(&w, "pump");
+        tr_res_cell_str(&w, p->node_id);
+        tr_res_cell_str(&w, p->addr);
+        tr_res_cell_str(&w, pump_state(p));
+        if (p->last_ts > 0) {
+            tr_res_cell_u64(&w, (uint64_t)p->last_ts);
+            tr_res_cell_u64(&w, lag_ms(st.now_ms, p->last_ts));
+        } else {
+            tr_res_cell_str(&w, NULL);
+            tr_res_cell_str(&w, NULL);
+        }
+        for (int k = 0; k < 5; k++) {
+            tr_res_cell_str(&w, NULL);
+        }
+        tr_res_row_end(&w);
+    }
+    /* The relay as a whole: merge watermark, schema version and GTID of the last write. */
+    size_t all_replicas = 0;
+    for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
+        all_replicas += j->replicas[f];
+    }
+    tr_res_row_begin(&w);
+    tr_res_cell_str(&w, "relay");
+    tr_res_cell_str(&w, st.is_discovery ? "discovery" : "static");
+    tr_res_cell_str(&w, j->cfg->pd_urls[0] != '\0' ? j->cfg->pd_urls : NULL);
+    tr_res_cell_str(&w, !has_relay ? "stopping" : st.has_failed ? "failed" : "running");
+    if (has_relay && st.merge_watermark > 0) {
+        tr_res_cell_u64(&w, (uint64_t)st.merge_watermark);
+        tr_res_cell_u64(&w, lag_ms(st.now_ms, st.merge_watermark));
+    } else {
+        tr_res_cell_str(&w, NULL);
+        tr_res_cell_str(&w, NULL);
+    }
+    char num[32];
+    if (last.has_txn) {
+        snprintf(num, sizeof(num), "%" PRId64, last.schema_version);
+        tr_res_cell_str(&w, num);
+    } else {
+        tr_res_cell_str(&w, NULL);
+    }
+    tr_res_cell_str(&w, NULL);
+    tr_res_cell_str(&w, NULL);
+    tr_res_cell_str(&w, NULL);
+    tr_res_cell_u64(&w, all_replicas);
+    tr_res_row_end(&w);
+    /* Each flavour's binlog: the last transaction written, files, bytes, dumps. */
+    for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
+        if (!tr_store_flavor_enabled(j->store, (tr_flavor_t)f)) {
+            continue;
+        }
+        tr_binlog_file_t *files = NULL;
+        size_t nf = 0;
+        uint64_t bytes = 0;
+        if (tr_store_list_files(j->store, (tr_flavor_t)f, &files, &nf) == 0) {
+            for (size_t i = 0; i < nf; i++) {
+                bytes += files[i].size;
+            }
+        }
+        const tr_addr_t *a = f == TR_FLAVOR_MYSQL ? &j->cfg->listen : &j->cfg->mariadb_listen;
+        char addr[300];
+        snprintf(addr, sizeof(addr), "%s:%u", a->host, (unsigned)a->port);
+        char gtid[128];
+        one_gtid(j->cfg, (tr_flavor_t)f, last.has_txn ? last.gtid_no : 0, gtid, sizeof(gtid));
+        tr_res_row_begin(&w);
+        tr_res_cell_str(&w, "binlog");
+        tr_res_cell_str(&w, tr_flavor_name((tr_flavor_t)f));
+        tr_res_cell_str(&w, addr);
+        tr_res_cell_str(&w, nf > 0 ? files[nf - 1].name : NULL);
+        if (last.has_txn) {
+            tr_res_cell_u64(&w, (uint64_t)last.commit_ts);
+            tr_res_cell_u64(&w, lag_ms(st.now_ms, last.commit_ts));
+            snprintf(num, sizeof(num), "%" PRId64, last.schema_version);
+            tr_res_cell_str(&w, num);
+        } else {
+            tr_res_cell_str(&w, NULL);
+            tr_res_cell_str(&w, NULL);
+            tr_res_cell_str(&w, NULL);
+        }
+        tr_res_cell_str(&w, gtid[0] ? gtid : NULL);
+        tr_res_cell_u64(&w, nf);
+        tr_res_cell_u64(&w, bytes);
+        tr_res_cell_u64(&w, j->replicas[f]);
+        tr_res_row_end(&w);
+        tr_free(files);
+    }
+    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+    tr_relay_status_cleanup(&st);
+}
+
+static void job_work(uv_work_t *req)
+{
+    job_t *j = req->data;
+    tr_admin_reply_t r = {NULL, &j->out, &j->seq, j->deprecate_eof};
+    switch (j->kind) {
+    case TR_SQL_SHOW_BINLOG_EVENTS:
+        show_binlog_events(&r, j->store, j->flavor, &j->ev);
+        break;
+    case TR_SQL_SHOW_BINLOG_POSITION:
+        show_binlog_position(j, &r);
+        break;
+    case TR_SQL_SHOW_RELAY_STATUS:
+        show_relay_status(j, &r);
+        break;
+    default:
+        reply_err(&r, TR_ER_PARSE, "not an admin statement");
+        break;
+    }
+}
+
+static void job_done(uv_work_t *req, int status)
+{
+    job_t *j = req->data;
+    if (j->relay != NULL) {
+        tr_server_relay_done(j->srv);
+    }
+    if (tr_sess_is_live(j->sess)) {
+        if (status != 0) { /* cancelled: never ran */
+            tr_buf_reset(&j->out);
+            tr_admin_reply_t r = {NULL, &j->out, &j->seq, j->deprecate_eof};
+            reply_err(&r, ER_UNKNOWN_ERROR, "statement cancelled: %s", tr_strerror(status));
+        }
+        tr_buf_append(tr_sess_out(j->sess), tr_buf_head(&j->out), tr_buf_unread(&j->out));
+        *tr_sess_seq(j->sess) = j->seq;
+    }
+    tr_sess_unhold(j->sess); /* may free the session */
+    tr_buf_cleanup(&j->out);
+    tr_free(j);
+}
+
+static void queue_job(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
+{
+    tr_server_t *srv = tr_sess_server(r->sess);
+    job_t *j = tr_calloc(1, sizeof(*j));
+    j->req.data = j;
+    j->srv = srv;
+    j->sess = r->sess;
+    j->store = srv->store;
+    j->cfg = srv->cfg;
+    j->flavor = tr_sess_flavor(r->sess);
+    j->kind = q->kind;
+    j->seq = *r->seq;
+    j->deprecate_eof = r->deprecate_eof;
+    tr_buf_init(&j->out, 0);
+    switch (q->kind) {
+    case TR_SQL_SHOW_BINLOG_EVENTS:
+        j->ev.has_name = q->log_name.len > 0;
+        if (j->ev.has_name) {
+            size_t n = tr_sql_unquote(q->log_name, j->ev.name, sizeof(j->ev.name));
+            j->ev.name_too_long = n >= sizeof(j->ev.name);
+        }
+        j->ev.has_from = q->has_from;
+        j->ev.from_pos = q->from_pos;
+        j->ev.has_limit = q->has_limit;
+        j->ev.limit = q->limit;
+        j->ev.limit_offset = q->limit_offset;
+        break;
+    case TR_SQL_SHOW_BINLOG_POSITION:
+        j->pos_by = q->pos_by;
+        j->pos_tso = (int64_t)q->pos_tso;
+        j->pos_pos = q->pos_pos;
+        if (q->pos_by != TR_SQL_POS_BY_TSO) {
+            size_t n = tr_sql_unquote(q->pos_arg, j->pos_arg, sizeof(j->pos_arg));
+            j->pos_arg_too_long = n >= sizeof(j->pos_arg);
+        }
+        if (q->pos_by == TR_SQL_POS_BY_TSO) {
+            j->relay = tr_server_relay_use(srv);
+        }
+        break;
+    case TR_SQL_SHOW_RELAY_STATUS:
+        j->relay = tr_server_relay_use(srv);
+        for (tr_sess_t *o = srv->sessions; o != NULL; o = tr_sess_next(o)) {
+            if (tr_sess_dump(o) != NULL) {
+                j->replicas[tr_sess_flavor(o)]++;
+            }
+        }
+        break;
+    default:
+        break;
+    }
+    tr_sess_hold(r->sess);
+    int rc = uv_queue_work(srv->loop, &j->req, job_work, job_done);
+    if (rc != 0) {
+        /* No thread pool: answer here (rare; these lookups are short). */
+        job_work(&j->req);
+        job_done(&j->req, 0);
+    }
+}
+
+/* ---------------------------------------------------------------- retention */
+
+void tr_admin_retention(tr_server_t *srv)
+{
+    const tr_config_t *cfg = srv->cfg;
+    int64_t now = (int64_t)time(NULL);
+    for (int fi = 0; fi < TR_FLAVOR_COUNT; fi++) {
+        tr_flavor_t f = (tr_flavor_t)fi;
+        if (!tr_store_flavor_enabled(srv->store, f)) {
+            continue;
+        }
+        tr_binlog_file_t *files = NULL;
+        size_t nf = 0;
+        if (tr_store_list_files(srv->store, f, &files, &nf) != 0 || nf < 2) {
+            tr_free(files);
+            continue;
+        }
+        uint64_t total = 0;
+        for (size_t i = 0; i < nf; i++) {
+            total += files[i].size;
+        }
+        const tr_sess_t *reader = NULL;
+        uint32_t in_use = oldest_in_use(srv, f, &reader);
+        uint32_t upto = 0; /* purge files numbered below this */
+        const char *reason = NULL;
+        bool held = false;
+        /* Oldest first, never the active (last) file, never one a dump reads. */
+        for (size_t i = 0; i + 1 < nf; i++) {
+            bool expired = false;
+            if (cfg->expire_logs_seconds > 0) {
+                struct stat sb;
+                expired = stat(files[i].path, &sb) == 0 &&
+                          (int64_t)sb.st_mtime + (int64_t)cfg->expire_logs_seconds <= now;
+            }
+            bool oversize = cfg->max_binlog_total_size > 0 && total > cfg->max_binlog_total_size;
+            if (!expired && !oversize) {
+                break;
+            }
+            if (files[i].seq >= in_use) {
+                held = true;
+                break;
+            }
+            reason = expired ? "expire-logs-seconds" : "max-binlog-total-size";
+            upto = files[i].seq + 1;
+            total -= files[i].size;
+        }
+        char last_name[96] = "";
+        for (size_t i = 0; i < nf; i++) {
+            if (files[i].seq + 1 == upto) {
+                snprintf(last_name, sizeof(last_name), "%s", files[i].name);
+            }
+        }
+        tr_free(files);
+        if (held && srv->retention_held_seq[f] != in_use) {
+            /* Logged once per file held, not every second. */
+            srv->retention_held_seq[f] = in_use;
+            tr_log_info(COMP,
+                        "retention keeps a file a dump still reads flavor=%s seq=%" PRIu32
+                        " reader_sess=%" PRIu32,
+                        tr_flavor_name(f), in_use, reader ? tr_sess_id(reader) : 0);
+        }
+        if (upto == 0) {
+            continue;
+        }
+        size_t purged = 0;
+        const char *why = NULL;
+        int rc = tr_store_purge(srv->store, f, upto, &purged, &why);
+        if (rc != 0) {
+            tr_log_warn(COMP, "retention purge failed flavor=%s err=%s", tr_flavor_name(f),
+                        why ? why : tr_strerror(rc));
+            continue;
+        }
+        tr_log_info(COMP,
+                    "retention purge flavor=%s files=%zu through=%s reason=%s total_bytes=%" PRIu64,
+                    tr_flavor_name(f), purged, last_name, reason, total);
+    }
+}
+
 void tr_admin_query(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
 {
     switch (q->kind) {
     case TR_SQL_SHOW_BINLOG_EVENTS:
-        show_binlog_events(r, q);
+    case TR_SQL_SHOW_RELAY_STATUS:
+    case TR_SQL_SHOW_BINLOG_POSITION:
+        queue_job(r, q);
         return;
     case TR_SQL_SHOW_REPLICAS:
         show_replicas(r, q);

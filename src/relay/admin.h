@@ -39,7 +39,19 @@ typedef struct {
 /* True when q is an admin or probe statement this module answers. */
 bool tr_admin_handles(const tr_sql_cmd_t *q);
 
-/* Answers q (a kind tr_admin_handles accepted) into r. Thread: loop. */
+/* Answers q (a kind tr_admin_handles accepted) into r. SHOW BINLOG EVENTS,
+ * SHOW BINLOG POSITION and SHOW RELAY STATUS are answered from libuv's thread
+ * pool: the session is held (tr_sess_hold) and gets the answer later. Thread: loop. */
 void tr_admin_query(const tr_admin_reply_t *r, const tr_sql_cmd_t *q);
+
+/*
+ * Retention ([store] expire-logs-seconds, max-binlog-total-size), run every
+ * second by the server: in each flavour, removes the oldest files while
+ * they are older than expire-logs-seconds (modification time) or the
+ * flavour's files total more than max-binlog-total-size; never the active
+ * file, and never a file a dump of that flavour reads nor any later one.
+ * Logs each purge. Thread: loop.
+ */
+void tr_admin_retention(tr_server_t *srv);
 
 #endif

@@ -77,6 +77,7 @@ typedef struct {
     bool in_merge;            /* (mu) false once the writer removed the source */
     bool cancelling;          /* (mu) the client is being stopped: refuse deliveries */
     int64_t warned_ms;        /* last "offline not drained" warning */
+    int64_t recv_ms;          /* (mu) wall clock of the last delivery (0 = none yet) */
 } member_t;
 
 /* A queued transaction: the pump client's message buffer, kept as is (no copy). */
@@ -117,6 +118,7 @@ struct tr_relay {
     pthread_t writer;
     bool writer_started;
     atomic_bool failed;
+    int64_t started_ms;         /* wall clock at start (status: unreachable since) */
 
     /* Writer-thread state. */
     tr_schema_t *schema;
@@ -167,6 +169,13 @@ static member_t *member_by_source(tr_relay_t *r, uint32_t source_id)
 }
 
 /* Whether deliveries from m are refused now. Caller holds mu. */
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static bool refuses(tr_relay_t *r, const member_t *m)
 {
     return r->stopping || m == NULL || m->cancelling || !m->in_merge;
@@ -208,6 +217,7 @@ static int on_binlog(void *arg, uint32_t pump_id, uint8_t **msg, const uint8_t *
         if (b->commit_ts > m->pulled_ts) {
             m->pulled_ts = b->commit_ts;
         }
+        m->recv_ms = wall_ms();
         pthread_cond_signal(&r->ready);
     }
     pthread_mutex_unlock(&r->mu);
@@ -819,6 +829,7 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
     tr_relay_t *r = tr_calloc(1, sizeof(*r));
     r->cfg = cfg;
     r->store = store;
+    r->started_ms = wall_ms();
     pthread_mutex_init(&r->mu, NULL);
     pthread_mutex_init(&r->members_mu, NULL);
     pthread_cond_init(&r->ready, NULL);
@@ -969,4 +980,51 @@ void tr_relay_stop(tr_relay_t *r)
 bool tr_relay_failed(tr_relay_t *r)
 {
     return atomic_load(&r->failed);
+}
+
+/* ---------------------------------------------------------------- status */
+
+int tr_relay_status(tr_relay_t *r, tr_relay_status_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->now_ms = wall_ms();
+    out->is_discovery = r->cfg->pd_urls[0] != '\0';
+    out->has_failed = atomic_load(&r->failed);
+    out->durable_ts = atomic_load(&r->durable_ts);
+    /* members_mu for the membership fields (state, host: written under it
+     * alone), then mu for what pump threads and the writer change; both only
+     * for the copy. members_mu can be held while a Pump client is stopped,
+     * which is why callers run this off the loop thread. */
+    pthread_mutex_lock(&r->members_mu);
+    pthread_mutex_lock(&r->mu);
+    size_t n = r->n_members;
+    out->pumps = n ? tr_calloc(n, sizeof(*out->pumps)) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        const member_t *m = r->members[i];
+        tr_relay_pump_status_t *p = &out->pumps[i];
+        snprintf(p->node_id, sizeof(p->node_id), "%s", m->node_id);
+        snprintf(p->addr, sizeof(p->addr), "%s", m->host);
+        p->state = m->state;
+        p->is_pulling = m->client != NULL;
+        p->in_merge = m->in_merge;
+        p->last_ts = m->recv_ms != 0 ? m->pulled_ts : 0;
+        p->recv_ms = m->recv_ms;
+        p->queued = tr_merge_queued(r->merge, m->source_id);
+        int64_t since = m->recv_ms != 0 ? m->recv_ms : r->started_ms;
+        p->is_unreachable = p->is_pulling && m->state == TR_NODE_ONLINE &&
+                            out->now_ms - since > TR_RELAY_UNREACHABLE_MS;
+    }
+    out->n_pumps = n;
+    out->merge_watermark = tr_merge_watermark_ts(r->merge);
+    out->merge_last_ts = tr_merge_last_ts(r->merge);
+    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->members_mu);
+    return 0;
+}
+
+void tr_relay_status_cleanup(tr_relay_status_t *st)
+{
+    tr_free(st->pumps);
+    st->pumps = NULL;
+    st->n_pumps = 0;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "common/defs.h"
+#include "protocol/tidb_node.h"
 #include "relay/config.h"
 #include "store/store.h"
 
@@ -32,5 +33,44 @@ void tr_relay_stop(tr_relay_t *r);
 
 /* True once translation stopped on an error it cannot get past (see the log). */
 bool tr_relay_failed(tr_relay_t *r);
+
+/* A Pump that is online and pulled but has delivered nothing (binlog or fake
+ * binlog; Pumps write a fake one every 3 s when idle) for this long shows as
+ * unreachable in the status. */
+#define TR_RELAY_UNREACHABLE_MS 15000
+
+/* One Pump as the status shows it. */
+typedef struct {
+    char node_id[128];      /* etcd node id (static mode: the address) */
+    char addr[256];         /* host:port pulled */
+    tr_node_state_t state;  /* from etcd (static mode: always online) */
+    bool is_pulling;        /* a pump client runs for it */
+    bool in_merge;          /* still a merge source (false: offline and drained) */
+    bool is_unreachable;    /* online and pulled, but nothing received lately */
+    int64_t last_ts;        /* last commit_ts received (binlog or fake); 0 = none this run */
+    int64_t recv_ms;        /* wall clock (ms since the epoch) of that delivery; 0 = none */
+    size_t queued;          /* transactions waiting in the merge */
+} tr_relay_pump_status_t;
+
+typedef struct {
+    int64_t now_ms;          /* wall clock when taken */
+    bool is_discovery;       /* Pumps from etcd (else the static list) */
+    bool has_failed;         /* translation stopped (tr_relay_failed) */
+    int64_t merge_watermark; /* every binlog at or below it has been released or never comes */
+    int64_t merge_last_ts;   /* commit_ts of the last released transaction */
+    int64_t durable_ts;      /* watermark known durable (our Drainer maxCommitTS) */
+    tr_relay_pump_status_t *pumps; /* owned (tr_relay_status_cleanup) */
+    size_t n_pumps;
+} tr_relay_status_t;
+
+/*
+ * Copies the relay's status into *out (pumps array owned: release with
+ * tr_relay_status_cleanup). Takes the membership lock and the merge lock
+ * just for the copy; the membership lock may be held while a Pump client is
+ * being stopped, so this may wait: call it off the loop thread. Returns 0.
+ * Thread: any (the relay must not be stopped meanwhile).
+ */
+int tr_relay_status(tr_relay_t *r, tr_relay_status_t *out) TR_MUSTCHECK;
+void tr_relay_status_cleanup(tr_relay_status_t *st);
 
 #endif

@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "relay/admin.h"
 #include "relay/server_internal.h"
 #include "relay/session.h"
 
@@ -101,6 +102,13 @@ static int bind_listener(tr_server_t *srv, const tr_addr_t *a, uv_tcp_t *tcp, co
     return 0;
 }
 
+#define RETENTION_CHECK_MS 1000
+
+static void on_retention(uv_timer_t *t)
+{
+    tr_admin_retention(t->data);
+}
+
 int tr_server_start(uv_loop_t *loop, const tr_config_t *cfg, tr_store_t *store,
                     tr_server_t **out, const char **why)
 {
@@ -177,8 +185,53 @@ int tr_server_start(uv_loop_t *loop, const tr_config_t *cfg, tr_store_t *store,
                     TR_SRV_MARIA_VERSION_HANDSHAKE, tr_tls_enabled(srv->tls) ? "on" : "off",
                     cfg->require_tls ? "on" : "off");
     }
+    if (cfg->expire_logs_seconds > 0 || cfg->max_binlog_total_size > 0) {
+        (void)uv_timer_init(loop, &srv->retention);
+        srv->retention.data = srv;
+        srv->open_handles++;
+        srv->has_retention = true;
+        (void)uv_timer_start(&srv->retention, on_retention, RETENTION_CHECK_MS,
+                             RETENTION_CHECK_MS);
+        tr_log_info("server", "retention expire_logs_seconds=%llu max_binlog_total_size=%llu",
+                    (unsigned long long)cfg->expire_logs_seconds,
+                    (unsigned long long)cfg->max_binlog_total_size);
+    }
     *out = srv;
     return 0;
+}
+
+void tr_server_set_relay(tr_server_t *srv, tr_relay_t *relay)
+{
+    srv->relay = relay;
+}
+
+void tr_server_release_relay(tr_server_t *srv, void (*released)(void *arg), void *arg)
+{
+    srv->relay = NULL;
+    if (srv->relay_users == 0) {
+        released(arg);
+        return;
+    }
+    srv->relay_released = released;
+    srv->relay_released_arg = arg;
+}
+
+tr_relay_t *tr_server_relay_use(tr_server_t *srv)
+{
+    if (srv->relay != NULL) {
+        srv->relay_users++;
+    }
+    return srv->relay;
+}
+
+void tr_server_relay_done(tr_server_t *srv)
+{
+    TR_ASSERT(srv->relay_users > 0);
+    if (--srv->relay_users == 0 && srv->relay_released != NULL) {
+        void (*cb)(void *) = srv->relay_released;
+        srv->relay_released = NULL;
+        cb(srv->relay_released_arg);
+    }
 }
 
 void tr_server_notify(tr_server_t *srv)
@@ -200,6 +253,10 @@ void tr_server_close(tr_server_t *srv, void (*done)(void *arg), void *arg)
         srv->has_mariadb = false;
     }
     uv_close((uv_handle_t *)&srv->notify, on_handle_closed);
+    if (srv->has_retention) {
+        uv_close((uv_handle_t *)&srv->retention, on_handle_closed);
+        srv->has_retention = false;
+    }
     for (tr_sess_t *s = srv->sessions; s != NULL; s = tr_sess_next(s)) {
         tr_sess_close(s);
     }

@@ -16,6 +16,7 @@
 #include "common/defs.h"
 #include "protocol/binlog_event.h"
 #include "relay/config.h"
+#include "relay/relay.h"
 #include "relay/server.h"
 #include "relay/tls.h"
 #include "store/store.h"
@@ -68,7 +69,16 @@ struct tr_server {
     size_t n_sessions;
     uint32_t next_conn_id;
     bool closing;
-    int open_handles;        /* listener + async still open */
+    int open_handles;        /* listener + async (+ retention timer) still open */
+    /* The relay, for SHOW RELAY STATUS (tr_server_set_relay); admin jobs that
+     * use it off the loop are counted so that it is stopped only after them. */
+    tr_relay_t *relay;
+    int relay_users;
+    void (*relay_released)(void *arg);
+    void *relay_released_arg;
+    uv_timer_t retention;    /* expire-logs-seconds / max-binlog-total-size checks */
+    bool has_retention;
+    uint32_t retention_held_seq[TR_FLAVOR_COUNT]; /* last "file kept for a dump" logged */
     void (*done)(void *arg);
     void *done_arg;
 };
@@ -117,6 +127,21 @@ const tr_dump_t *tr_sess_dump(const tr_sess_t *s);
 /* The authenticated user name. */
 const char *tr_sess_user(const tr_sess_t *s);
 
+/*
+ * Answers computed off the loop (admin lookups in uv_queue_work): tr_sess_hold
+ * stops reading and answering the session's statements and keeps it
+ * allocated; the answer is then appended to tr_sess_out (with the sequence
+ * ids of tr_sess_seq) and tr_sess_unhold sends it, answers whatever the
+ * client sent meanwhile and drops the reference (the session may be freed:
+ * do not touch it afterwards). If the client went away meanwhile,
+ * tr_sess_is_live is false and unhold just drops the reference.
+ */
+void tr_sess_hold(tr_sess_t *s);
+void tr_sess_unhold(tr_sess_t *s);
+bool tr_sess_is_live(const tr_sess_t *s);
+tr_buf_t *tr_sess_out(tr_sess_t *s);
+bool tr_sess_deprecate_eof(const tr_sess_t *s);
+
 /* ---- dump.c ---- */
 
 /* Number of the file the dump currently reads (admin: PURGE never removes it). */
@@ -153,5 +178,9 @@ void tr_dump_close(tr_dump_t *d, void (*done)(void *arg), void *arg);
 
 /* A session was freed (and unlinked from srv->sessions): finishes a pending close. */
 void tr_server_sess_gone(tr_server_t *srv);
+
+/* The relay for an admin job (NULL when detached); counted until tr_server_relay_done. */
+tr_relay_t *tr_server_relay_use(tr_server_t *srv);
+void tr_server_relay_done(tr_server_t *srv);
 
 #endif

@@ -67,6 +67,7 @@ struct tr_sess {
     uint16_t replica_port;
     uint32_t replica_master_id;
     char replica_host[64];     /* report_host of COM_REGISTER_SLAVE */
+    bool held;                 /* an answer is being computed off the loop (tr_sess_hold) */
 };
 
 const char *tr_sess_state_name(tr_sess_state_t st)
@@ -988,7 +989,9 @@ static void handle_query(tr_sess_t *s, tr_slice_t text)
     case TR_SQL_PURGE_LOGS:
     case TR_SQL_FLUSH_LOGS:
     case TR_SQL_SHOW_GRANTS:
-    case TR_SQL_SHOW_DATABASES: {
+    case TR_SQL_SHOW_DATABASES:
+    case TR_SQL_SHOW_RELAY_STATUS:
+    case TR_SQL_SHOW_BINLOG_POSITION: {
         const tr_user_t *u = tr_config_user(s->srv->cfg, s->user);
         if (u == NULL || !u->is_admin) {
             put_err(s, 1227, "Access denied; you need (at least one of) the SUPER, "
@@ -1009,6 +1012,8 @@ static void handle_query(tr_sess_t *s, tr_slice_t text)
 }
 
 /* ---------------------------------------------------------------- admin support */
+
+static void on_data(tr_conn_t *c, void *arg);
 
 bool tr_sess_replica(const tr_sess_t *s, tr_sess_replica_t *out)
 {
@@ -1037,6 +1042,49 @@ const tr_dump_t *tr_sess_dump(const tr_sess_t *s)
 const char *tr_sess_user(const tr_sess_t *s)
 {
     return s->user;
+}
+
+void tr_sess_hold(tr_sess_t *s)
+{
+    TR_ASSERT(!s->held);
+    s->held = true;
+    s->refs++;
+    if (s->conn != NULL) {
+        tr_conn_pause(s->conn);
+    }
+}
+
+bool tr_sess_is_live(const tr_sess_t *s)
+{
+    return s->state != TR_SESS_CLOSING && s->conn != NULL;
+}
+
+tr_buf_t *tr_sess_out(tr_sess_t *s)
+{
+    return &s->out;
+}
+
+bool tr_sess_deprecate_eof(const tr_sess_t *s)
+{
+    return (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0;
+}
+
+void tr_sess_unhold(tr_sess_t *s)
+{
+    TR_ASSERT(s->held);
+    s->held = false;
+    if (tr_sess_is_live(s)) {
+        flush(s);
+    }
+    if (tr_sess_is_live(s)) {
+        tr_conn_resume(s->conn);
+        if (tr_buf_unread(tr_conn_input(s->conn)) > 0) {
+            on_data(s->conn, s); /* statements the client sent meanwhile */
+        }
+    } else {
+        tr_buf_reset(&s->out);
+    }
+    sess_unref(s);
 }
 
 /* ---------------------------------------------------------------- commands */
@@ -1435,7 +1483,7 @@ static void on_data(tr_conn_t *c, void *arg)
     tr_sess_t *s = arg;
     tr_buf_t *in = tr_conn_input(c);
     uint8_t *gather = NULL;
-    while (s->state != TR_SESS_CLOSING) {
+    while (s->state != TR_SESS_CLOSING && !s->held) {
         tr_wire_packet_t pkt;
         const char *why = NULL;
         ssize_t n = tr_wire_packet_decode(tr_buf_head(in), tr_buf_unread(in), TR_SRV_MAX_PACKET,

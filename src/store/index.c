@@ -320,3 +320,66 @@ int tr_index_purge_files(tr_index_t *idx, tr_flavor_t f, uint32_t before_seq, co
     }
     return r;
 }
+
+/* ------------------------------------------------------------ lookups
+ * Prepared on each call, not in stmt_sql: operators' lookups are rare and run
+ * on their own connection (tr_store's lookup connection, worker threads). */
+
+static int lookup_txn(tr_index_t *idx, const char *sql, int64_t a, int64_t b, int64_t c,
+                      tr_index_txn_t *out, const char **why)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(idx->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return fail(idx, "lookup prepare", why);
+    }
+    int n = sqlite3_bind_parameter_count(st);
+    if (n >= 1) {
+        (void)sqlite3_bind_int64(st, 1, a);
+    }
+    if (n >= 2) {
+        (void)sqlite3_bind_int64(st, 2, b);
+    }
+    if (n >= 3) {
+        (void)sqlite3_bind_int64(st, 3, c);
+    }
+    int r = read_txn(idx, st, out, "lookup", why);
+    (void)sqlite3_finalize(st);
+    return r;
+}
+
+#define TXN_COLS "gtid_no, commit_ts, schema_version, timestamp, seq0, end0, seq1, end1"
+
+int tr_index_txn_at_tso(tr_index_t *idx, int64_t ts, tr_index_txn_t *out, const char **why)
+{
+    /* Merged order is commit_ts order, so the highest commit_ts <= ts is also the last
+     * such transaction; the txns_commit_ts index answers it. */
+    return lookup_txn(idx,
+                      "SELECT " TXN_COLS " FROM txns WHERE commit_ts <= ?1 "
+                      "ORDER BY commit_ts DESC, gtid_no DESC LIMIT 1",
+                      ts, 0, 0, out, why);
+}
+
+int tr_index_txn_by_gtid(tr_index_t *idx, uint64_t gtid_no, tr_index_txn_t *out,
+                         const char **why)
+{
+    if (gtid_no > INT64_MAX) {
+        return TR_ENOTFOUND;
+    }
+    return lookup_txn(idx, "SELECT " TXN_COLS " FROM txns WHERE gtid_no = ?1", (int64_t)gtid_no,
+                      0, 0, out, why);
+}
+
+int tr_index_txn_at_pos(tr_index_t *idx, tr_flavor_t f, uint32_t seq, uint64_t pos,
+                        tr_index_txn_t *out, const char **why)
+{
+    if (pos > INT64_MAX) {
+        pos = INT64_MAX;
+    }
+    return lookup_txn(idx,
+                      f == TR_FLAVOR_MYSQL
+                          ? "SELECT " TXN_COLS " FROM txns WHERE seq0 = ?1 AND end0 <= ?2 "
+                            "ORDER BY gtid_no DESC LIMIT 1"
+                          : "SELECT " TXN_COLS " FROM txns WHERE seq1 = ?1 AND end1 <= ?2 "
+                            "ORDER BY gtid_no DESC LIMIT 1",
+                      seq, (int64_t)pos, 0, out, why);
+}

@@ -79,4 +79,17 @@ int tr_index_close_file(tr_index_t *idx, tr_flavor_t f, uint32_t seq, uint64_t s
 int tr_index_purge_files(tr_index_t *idx, tr_flavor_t f, uint32_t before_seq,
                          const char **why) TR_MUSTCHECK;
 
+/* ---- lookups (prepared per call; any connection) ---- */
+
+/* The last transaction with commit_ts <= ts; TR_ENOTFOUND when none. */
+int tr_index_txn_at_tso(tr_index_t *idx, int64_t ts, tr_index_txn_t *out, const char **why)
+    TR_MUSTCHECK;
+/* The transaction numbered gtid_no; TR_ENOTFOUND when none. */
+int tr_index_txn_by_gtid(tr_index_t *idx, uint64_t gtid_no, tr_index_txn_t *out,
+                         const char **why) TR_MUSTCHECK;
+/* The last transaction of file seq in flavour f that ends at or before pos;
+ * TR_ENOTFOUND when none. */
+int tr_index_txn_at_pos(tr_index_t *idx, tr_flavor_t f, uint32_t seq, uint64_t pos,
+                        tr_index_txn_t *out, const char **why) TR_MUSTCHECK;
+
 #endif

@@ -84,6 +84,10 @@ struct tr_store {
     tr_store_notify_cb notify;
     void *notify_arg;
     char msg[1400];
+    /* Operators' lookups: their own connection, opened on first use. */
+    pthread_mutex_t lookup_mu;
+    tr_index_t *lookup_idx;
+    char lookup_msg[600];
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -489,6 +493,7 @@ int tr_store_open(const tr_store_opts_t *opts, tr_store_t **out, tr_store_checkp
     s->gtid_start = opts->gtid_start;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->index_file_mu, NULL);
+    pthread_mutex_init(&s->lookup_mu, NULL);
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
         s->fl[f].fd = -1;
         s->fl[f].enabled = opts->flavors[f];
@@ -584,8 +589,10 @@ void tr_store_free(tr_store_t *s)
         tr_free(s->version[f]);
     }
     tr_index_free(s->idx);
+    tr_index_free(s->lookup_idx);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->index_file_mu);
+    pthread_mutex_destroy(&s->lookup_mu);
     tr_free(s->pend);
     tr_free(s->dir);
     tr_free(s->basename);
@@ -1045,4 +1052,59 @@ int tr_store_purge(tr_store_t *s, tr_flavor_t f, uint32_t before_seq, size_t *n_
     tr_free(gone);
     *n_purged = n;
     return 0;
+}
+
+/* ------------------------------------------------------------ lookups */
+
+int tr_store_find_txn(tr_store_t *s, tr_store_find_t by, int64_t key, tr_flavor_t f,
+                      uint32_t seq, tr_store_txn_t *out, const char **why)
+{
+    pthread_mutex_lock(&s->lookup_mu);
+    int r = 0;
+    if (s->lookup_idx == NULL) {
+        char path[600];
+        snprintf(path, sizeof(path), "%s/index.sqlite", s->dir);
+        r = tr_index_open(path, s->sync == TR_SYNC_COMMIT, &s->lookup_idx, s->lookup_msg,
+                          sizeof(s->lookup_msg));
+        if (r != 0) {
+            *why = s->lookup_msg;
+        }
+    }
+    tr_index_txn_t t;
+    const char *iwhy = NULL;
+    if (r == 0) {
+        switch (by) {
+        case TR_STORE_FIND_TSO:
+            r = tr_index_txn_at_tso(s->lookup_idx, key, &t, &iwhy);
+            break;
+        case TR_STORE_FIND_GTID:
+            r = key < 0 ? TR_ENOTFOUND : tr_index_txn_by_gtid(s->lookup_idx, (uint64_t)key, &t, &iwhy);
+            break;
+        case TR_STORE_FIND_POS:
+            r = key < 0 ? TR_ENOTFOUND
+                        : tr_index_txn_at_pos(s->lookup_idx, f, seq, (uint64_t)key, &t, &iwhy);
+            break;
+        default:
+            r = TR_EUNSUPPORTED;
+            break;
+        }
+        if (r != 0 && r != TR_ENOTFOUND) {
+            snprintf(s->lookup_msg, sizeof(s->lookup_msg), "%s", iwhy ? iwhy : tr_strerror(r));
+            *why = s->lookup_msg;
+        }
+    }
+    if (r == 0) {
+        memset(out, 0, sizeof(*out));
+        out->gtid_no = t.gtid_no;
+        out->commit_ts = t.commit_ts;
+        out->schema_version = t.schema_version;
+        out->timestamp = t.timestamp;
+        for (int i = 0; i < TR_FLAVOR_COUNT; i++) {
+            out->has_pos[i] = t.has_pos[i];
+            out->seq[i] = t.seq[i];
+            out->end[i] = t.end[i];
+        }
+    }
+    pthread_mutex_unlock(&s->lookup_mu);
+    return r;
 }

@@ -151,4 +151,35 @@ bool tr_store_flavor_enabled(const tr_store_t *s, tr_flavor_t f);
 int tr_store_purge(tr_store_t *s, tr_flavor_t f, uint32_t before_seq, size_t *n_purged,
                    const char **why) TR_MUSTCHECK;
 
+/* ---- lookups (any thread; may block on sqlite: not for the loop thread) ---- */
+
+typedef enum {
+    TR_STORE_FIND_TSO = 0, /* the last transaction with commit_ts <= key */
+    TR_STORE_FIND_GTID,    /* the transaction numbered key */
+    TR_STORE_FIND_POS,     /* the last transaction of file seq of flavour f ending at or
+                            * before offset key */
+} tr_store_find_t;
+
+/* A committed transaction as the index keeps it. */
+typedef struct {
+    uint64_t gtid_no;
+    int64_t commit_ts;
+    int64_t schema_version;
+    uint32_t timestamp;                 /* header timestamp of its events (seconds) */
+    bool has_pos[TR_FLAVOR_COUNT];      /* false when the flavour was disabled then */
+    uint32_t seq[TR_FLAVOR_COUNT];      /* file holding it, per flavour */
+    uint64_t end[TR_FLAVOR_COUNT];      /* offset just after it in that file */
+} tr_store_txn_t;
+
+/*
+ * Finds a committed transaction in the index through the store's own lookup
+ * connection (opened on first use, one lookup at a time). Rows of purged
+ * files' transactions stay in the index: callers compare seq with the
+ * oldest file still listed. f and seq are used by TR_STORE_FIND_POS only.
+ * Returns 0, TR_ENOTFOUND, or TR_ESQLITE with *why (valid until
+ * the next lookup).
+ */
+int tr_store_find_txn(tr_store_t *s, tr_store_find_t by, int64_t key, tr_flavor_t f,
+                      uint32_t seq, tr_store_txn_t *out, const char **why) TR_MUSTCHECK;
+
 #endif
