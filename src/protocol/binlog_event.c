@@ -467,10 +467,18 @@ static uint8_t real_type(const tr_col_def_t *c)
     return (b0 & 0x30) != 0x30 ? (uint8_t)(b0 | 0x30) : b0;
 }
 
-/* MySQL's is_character_type: strings and blobs, not ENUM/SET/JSON/GEOMETRY. */
-static bool is_character_col(const tr_col_def_t *c)
+/* The type code a flavour writes: MariaDB has no JSON type, its JSON column is a LONGTEXT
+ * (BLOB 252 with a 4-byte length, the same 1-byte metadata 4). */
+static uint8_t wire_type(bool maria, uint8_t type)
 {
-    uint8_t t = real_type(c);
+    return maria && type == 245 ? 252 : type;
+}
+
+/* MySQL's is_character_type: strings and blobs, not ENUM/SET/JSON/GEOMETRY (MariaDB's JSON
+ * is a LONGTEXT, so a character column there). */
+static bool is_character_col(const tr_col_def_t *c, bool maria)
+{
+    uint8_t t = wire_type(maria, real_type(c));
     return t == 15 || t == 253 || t == 254 || t == 249 || t == 250 || t == 251 || t == 252;
 }
 
@@ -488,13 +496,13 @@ static uint16_t col_collation(const tr_col_def_t *c)
 /* DEFAULT_CHARSET-style TLV over the columns selected by enum_set (false: character
  * columns): lenenc(most common collation), then pairs lenenc(ordinal), lenenc(collation). */
 static void put_default_charset(tr_buf_t *b, uint8_t tlv, const tr_col_def_t *cols, size_t ncols,
-                                bool enum_set)
+                                bool enum_set, bool maria)
 {
     size_t nsel = 0;
     uint16_t best = 0;
     size_t best_n = 0;
     for (size_t i = 0; i < ncols; i++) {
-        bool sel = enum_set ? is_enum_set_col(&cols[i], 0) : is_character_col(&cols[i]);
+        bool sel = enum_set ? is_enum_set_col(&cols[i], 0) : is_character_col(&cols[i], maria);
         if (!sel) {
             continue;
         }
@@ -502,7 +510,7 @@ static void put_default_charset(tr_buf_t *b, uint8_t tlv, const tr_col_def_t *co
         uint16_t cl = col_collation(&cols[i]);
         size_t cnt = 0;
         for (size_t j = 0; j < ncols; j++) {
-            bool selj = enum_set ? is_enum_set_col(&cols[j], 0) : is_character_col(&cols[j]);
+            bool selj = enum_set ? is_enum_set_col(&cols[j], 0) : is_character_col(&cols[j], maria);
             cnt += (selj && col_collation(&cols[j]) == cl) ? 1 : 0;
         }
         if (cnt > best_n) {
@@ -523,7 +531,7 @@ static void put_default_charset(tr_buf_t *b, uint8_t tlv, const tr_col_def_t *co
         }
         k = 0;
         for (size_t i = 0; i < ncols; i++) {
-            bool sel = enum_set ? is_enum_set_col(&cols[i], 0) : is_character_col(&cols[i]);
+            bool sel = enum_set ? is_enum_set_col(&cols[i], 0) : is_character_col(&cols[i], maria);
             if (!sel) {
                 continue;
             }
@@ -633,8 +641,9 @@ void tr_evt_put_table_map(tr_evt_writer_t *w, uint64_t table_id, const char *db,
     }
     tr_buf_put_u8(b, 0);
     tr_buf_put_lenenc(b, ncols);
+    bool maria = w->flavor == TR_FLAVOR_MARIADB;
     for (size_t i = 0; i < ncols; i++) {
-        tr_buf_put_u8(b, cols[i].type);
+        tr_buf_put_u8(b, wire_type(maria, cols[i].type));
     }
     size_t meta_len = 0;
     for (size_t i = 0; i < ncols; i++) {
@@ -679,7 +688,7 @@ void tr_evt_put_table_map(tr_evt_writer_t *w, uint64_t table_id, const char *db,
             }
         }
     }
-    put_default_charset(b, TM_OPT_DEFAULT_CHARSET, cols, ncols, false);
+    put_default_charset(b, TM_OPT_DEFAULT_CHARSET, cols, ncols, false, maria);
     /* COLUMN_NAME: per column lenenc length + name. */
     size_t names_len = 0;
     for (size_t i = 0; i < ncols; i++) {
@@ -697,7 +706,7 @@ void tr_evt_put_table_map(tr_evt_writer_t *w, uint64_t table_id, const char *db,
     put_str_values(b, TM_OPT_SET_STR_VALUE, cols, ncols, 248);
     put_str_values(b, TM_OPT_ENUM_STR_VALUE, cols, ncols, 247);
     put_primary_key(b, cols, ncols);
-    put_default_charset(b, TM_OPT_ENUM_AND_SET_DEFAULT_CHARSET, cols, ncols, true);
+    put_default_charset(b, TM_OPT_ENUM_AND_SET_DEFAULT_CHARSET, cols, ncols, true, maria);
     if (w->flavor == TR_FLAVOR_MYSQL && ncols > 0) {
         size_t vbytes = (ncols + 7) / 8;
         tr_buf_put_u8(b, TM_OPT_COLUMN_VISIBILITY);

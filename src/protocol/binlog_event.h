@@ -260,7 +260,9 @@ typedef struct {
  * SET_STR_VALUE, ENUM_STR_VALUE, SIMPLE_PRIMARY_KEY (pk_pos order),
  * ENUM_AND_SET_DEFAULT_CHARSET, and for the MySQL flavour COLUMN_VISIBILITY
  * (all visible; MariaDB 10.11 does not know type 12). A column without a
- * collation counts as utf8mb4_general_ci (45). */
+ * collation counts as utf8mb4_general_ci (45). The MariaDB flavour writes a
+ * JSON column (245) as MariaDB's JSON, a LONGTEXT: BLOB (252), metadata 4, a
+ * character column with its collation (utf8mb4_bin). */
 void tr_evt_put_table_map(tr_evt_writer_t *w, uint64_t table_id, const char *db, size_t db_len,
                           const char *table, size_t table_len, const tr_col_def_t *cols,
                           size_t ncols);

@@ -209,13 +209,13 @@ static void map_column(tr_tidb_column_t *c)
         d->collation = coll;
         break;
     case TR_TIDB_TP_JSON:
-        /* MariaDB's JSON is LONGTEXT utf8mb4_bin: the value would be JSON text. */
+        /* MySQL: JSON (245), 4-byte length + binary JSON. The MariaDB-flavour TABLE_MAP writes
+         * it as MariaDB's JSON, a LONGTEXT (BLOB 252, meta 4) in utf8mb4_bin (46): see
+         * tr_evt_put_table_map. */
         c->blob_prefix = 4;
-        d->type = TR_MYSQL_TYPE_BLOB;
+        d->type = TR_MYSQL_TYPE_JSON;
         d->meta = 4;
         d->collation = 46;
-        c->is_supported = false;
-        c->unsupported_why = "JSON columns are not translated yet";
         break;
     case TR_TIDB_TP_ENUM:
         d->type = TR_MYSQL_TYPE_STRING;

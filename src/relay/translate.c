@@ -27,7 +27,9 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "common/endian.h"
 #include "common/err.h"
+#include "protocol/json_binary.h"
 #include "protocol/rows.h"
 #include "protocol/tidb_datum.h"
 
@@ -48,6 +50,7 @@ typedef struct {
     int64_t max_id;
     tr_datum_t *vals[2];  /* old/new (or the only) image, n_public each */
     bool *present[2];
+    tr_flavor_t flavor;   /* of the writer: how JSON values are written */
 } row_ctx_t;
 
 static int row_ctx_init(row_ctx_t *rc, const tr_table_info_t *t, tr_arena_t *arena)
@@ -98,7 +101,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 }
 
 /* Writes the zero value of a NOT NULL column that has no datum. */
-static int put_zero(tr_buf_t *out, const tr_tidb_column_t *c)
+static int put_zero(tr_buf_t *out, const tr_tidb_column_t *c, tr_flavor_t flavor)
 {
     static const uint8_t zero_dec[40];
     switch (c->tp) {
@@ -153,9 +156,43 @@ static int put_zero(tr_buf_t *out, const tr_tidb_column_t *c)
     case TR_TIDB_TP_BIT:
         tr_rows_put_bit(out, (uint32_t)((c->def.meta >> 8) * 8 + (c->def.meta & 0xFF)), 0);
         return 0;
+    case TR_TIDB_TP_JSON: {
+        /* JSON null: MySQL binary literal 04 00, MariaDB text "null". */
+        static const uint8_t mysql_null[2] = {0x04, 0x00};
+        if (flavor == TR_FLAVOR_MARIADB) {
+            tr_rows_put_blob(out, 4, (const uint8_t *)"null", 4);
+        } else {
+            tr_rows_put_blob(out, 4, mysql_null, 2);
+        }
+        return 0;
+    }
     default:
         return TR_EUNSUPPORTED;
     }
+}
+
+/* JSON: the TiDB binary value (type byte + value) as MySQL binary JSON or, for MariaDB's
+ * LONGTEXT JSON, as the text TiDB prints; both behind a 4-byte length written last. */
+static int put_json(tr_buf_t *out, const tr_datum_t *d, tr_flavor_t flavor, const char **why)
+{
+    size_t len_at = out->len;
+    tr_buf_put_u32le(out, 0);
+    if (!tr_buf_ok(out)) {
+        *why = "row image larger than the buffer limit";
+        return TR_ETOOBIG;
+    }
+    int r = flavor == TR_FLAVOR_MARIADB ? tr_json_to_text(out, d->bytes.p, d->bytes.len, why)
+                                        : tr_json_to_mysql(out, d->bytes.p, d->bytes.len, why);
+    if (r != 0) {
+        return r;
+    }
+    size_t n = out->len - len_at - 4;
+    if (n > UINT32_MAX) {
+        *why = "JSON value longer than 4 GiB";
+        return TR_ETOOBIG;
+    }
+    tr_store_u32le(out->data + len_at, (uint32_t)n);
+    return 0;
 }
 
 static bool is_intlike(const tr_datum_t *d)
@@ -170,7 +207,7 @@ static uint64_t datum_u64(const tr_datum_t *d)
 
 /* Writes one non-NULL datum as the MySQL value of column c. */
 static int put_value(tr_buf_t *out, const tr_tidb_column_t *c, const tr_datum_t *d,
-                     const char **why)
+                     tr_flavor_t flavor, const char **why)
 {
     switch (c->tp) {
     case TR_TIDB_TP_TINY:
@@ -314,6 +351,11 @@ static int put_value(tr_buf_t *out, const tr_tidb_column_t *c, const tr_datum_t 
         tr_rows_put_bit(out, (uint32_t)((c->def.meta >> 8) * 8 + (c->def.meta & 0xFF)),
                         datum_u64(d));
         return 0;
+    case TR_TIDB_TP_JSON:
+        if (d->kind != TR_DATUM_JSON) {
+            break;
+        }
+        return put_json(out, d, flavor, why);
     default:
         *why = c->unsupported_why != NULL ? c->unsupported_why : "unsupported column type";
         return TR_EUNSUPPORTED;
@@ -337,14 +379,14 @@ static int put_image(tr_buf_t *out, const row_ctx_t *rc, int h, const char **why
                 tr_rows_image_null(&img, k);
                 continue;
             }
-            int rc2 = put_zero(out, c);
+            int rc2 = put_zero(out, c, rc->flavor);
             if (rc2 != 0) {
                 *why = c->unsupported_why != NULL ? c->unsupported_why : "no zero value for column";
                 return rc2;
             }
             continue;
         }
-        int rc2 = put_value(out, c, d, why);
+        int rc2 = put_value(out, c, d, rc->flavor, why);
         if (rc2 != 0) {
             return rc2;
         }
@@ -537,6 +579,7 @@ static int put_mutation(tr_evt_writer_t *w, const tr_txn_ctx_t *ctx, row_ctx_t *
                         const tr_tidb_mutation_t *m, size_t split_bytes, const char **why)
 {
     const tr_table_info_t *t = rc->t;
+    rc->flavor = w->flavor;
     tr_tidb_rows_t cur;
     tr_tidb_rows_init(&cur, m);
     int32_t run_op = -1; /* kind of the open run; -1 before the first row */

@@ -11,6 +11,7 @@ independent implementation of TiDB's rules.  Pure functions, no I/O.
 
 import datetime
 import decimal
+import math
 import struct
 
 MASK64 = (1 << 64) - 1
@@ -135,6 +136,150 @@ def enc_datetime(dt):
     return enc_uint(pack_time(dt))
 
 
+# ---- binary JSON (spec 4.6.5, TiDB pkg/types/json_binary.go appendBinaryJSON) and the text
+# TiDB prints for it (BinaryJSON.String as released with TiDB Binlog, v3 - v8.3)
+
+JSON_FLAG = 0x0A
+JSON_OBJECT, JSON_ARRAY, JSON_LITERAL = 0x01, 0x03, 0x04
+JSON_INT64, JSON_UINT64, JSON_FLOAT64, JSON_STRING = 0x09, 0x0A, 0x0B, 0x0C
+JSON_DEPTH_MAX = 100          # TiDB maxJSONDepth
+
+
+class _JsonNull:
+    """The JSON null literal as a whole column value (None there is SQL NULL)."""
+
+    def __repr__(self):
+        return "JSON_NULL"
+
+
+JSON_NULL = _JsonNull()
+
+
+def _json_key(k):
+    return k.encode("utf-8")
+
+
+def json_binary(v):
+    """(type code, value bytes) of a Python JSON value: None/True/False, int (int64, or
+    uint64 above INT64_MAX as TiDB's number parser does), float, str, list, dict.
+    Objects: keys sorted bytewise (Go string order), a key entry {offset u32, len u16} and a
+    value entry {type u8, offset u32} per member; literals are inlined in the value entry;
+    offsets count from the container's start; size covers the whole container."""
+    if v is None or v is JSON_NULL or v is True or v is False:
+        return JSON_LITERAL, bytes([1 if v is True else 2 if v is False else 0])
+    if isinstance(v, int):
+        if -(1 << 63) <= v < (1 << 63):
+            return JSON_INT64, struct.pack("<q", v)
+        return JSON_UINT64, struct.pack("<Q", v)
+    if isinstance(v, float):
+        return JSON_FLOAT64, struct.pack("<d", v)
+    if isinstance(v, str):
+        b = v.encode("utf-8")
+        return JSON_STRING, put_uvarint(len(b)) + b
+    if isinstance(v, (list, dict)):
+        is_obj = isinstance(v, dict)
+        items = sorted(v.items(), key=lambda kv: _json_key(kv[0])) if is_obj else [(None, x) for x in v]
+        n = len(items)
+        head = 8 + n * (6 if is_obj else 0) + n * 5
+        keys = b"".join(_json_key(k) for k, _ in items) if is_obj else b""
+        key_entries = bytearray()
+        off = head
+        for k, _ in items if is_obj else []:
+            kb = _json_key(k)
+            key_entries += struct.pack("<IH", off, len(kb))
+            off += len(kb)
+        val_entries = bytearray()
+        body = bytearray()
+        base = head + len(keys)
+        for _, x in items:
+            tp, val = json_binary(x)
+            if tp == JSON_LITERAL:
+                val_entries += bytes([tp]) + val + b"\0\0\0"
+            else:
+                val_entries += struct.pack("<BI", tp, base + len(body))
+                body += val
+        total = base + len(body)
+        return (JSON_OBJECT if is_obj else JSON_ARRAY,
+                struct.pack("<II", n, total) + bytes(key_entries) + bytes(val_entries) + keys + bytes(body))
+    raise ValueError("not a JSON value: %r" % (v,))
+
+
+def enc_json(v):
+    tp, val = json_binary(v)
+    return bytes([JSON_FLAG, tp]) + val
+
+
+def go_float(f):
+    """TiDB's marshalFloat64To (Go encoding/json): shortest round-trip digits, 'f' form,
+    'e' form below 1e-6 and from 1e21 ("1e+21"; "1e-07" cleaned to "1e-7"), no ".0"."""
+    if f == 0:
+        return "-0" if math.copysign(1.0, f) < 0 else "0"
+    sign = "-" if f < 0 else ""
+    d = decimal.Decimal(repr(abs(f)))        # repr: shortest digits that read back as f
+    _, digits, exp = d.as_tuple()
+    digits = "".join(map(str, digits)).lstrip("0")
+    while len(digits) > 1 and digits.endswith("0"):
+        digits = digits[:-1]
+        exp += 1
+    sci = len(digits) - 1 + exp               # value = d.ddd x 10^sci
+    if abs(f) < 1e-6 or abs(f) >= 1e21:
+        mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        e = "%s%02d" % ("-" if sci < 0 else "+", abs(sci))
+        if e.startswith("-0"):
+            e = "-" + e[2:]
+        return sign + mant + "e" + e
+    if exp >= 0:
+        return sign + digits + "0" * exp
+    point = len(digits) + exp
+    if point > 0:
+        return sign + digits[:point] + "." + digits[point:]
+    return sign + "0." + "0" * (-point) + digits
+
+
+def go_json_string(s):
+    r"""Go encoding/json string escapes as in TiDB's jsonMarshalStringTo: \" \\ \n \r \t,
+    other characters below 0x20 as \u00xx, U+2028/U+2029 escaped, the rest as is."""
+    out = ['"']
+    for ch in s:
+        o = ord(ch)
+        if ch == '"' or ch == "\\":
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif o < 0x20 or o in (0x2028, 0x2029):
+            out.append("\\u%04x" % o)
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def json_text(v):
+    """The text TiDB prints for a JSON value: keys in stored (bytewise) order, ", " and ": "."""
+    if v is None or v is JSON_NULL:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return go_float(v)
+    if isinstance(v, str):
+        return go_json_string(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(json_text(x) for x in v) + "]"
+    if isinstance(v, dict):
+        items = sorted(v.items(), key=lambda kv: _json_key(kv[0]))
+        return "{" + ", ".join(go_json_string(k) + ": " + json_text(x) for k, x in items) + "}"
+    raise ValueError("not a JSON value: %r" % (v,))
+
+
 # ---- old row format (spec 4.1): colID datum, value datum, ...
 
 def enc_value(col, v):
@@ -172,6 +317,8 @@ def enc_value(col, v):
         return enc_uint(mask)
     if k == "bytes":
         return enc_bytes(v)
+    if k == "json":
+        return enc_json(v)
     raise ValueError("unsupported kind %r" % (k,))
 
 

@@ -39,6 +39,7 @@ TP_DATETIME = 12
 TP_YEAR = 13
 TP_VARCHAR = 15
 TP_BIT = 16
+TP_JSON = 0xF5
 TP_NEWDECIMAL = 0xF6
 TP_ENUM = 0xF7
 TP_SET = 0xF8
@@ -190,6 +191,10 @@ class Column:
         """The value as a pymysql parameter for the truth's SQL."""
         if v is None:
             return None
+        if self.kind == "json":
+            # the truth's JSON (MariaDB: LONGTEXT) holds the text TiDB prints for the value
+            import tidbcodec
+            return tidbcodec.json_text(v)
         if self.kind == "time":
             # v: nanoseconds; MySQL TIME literal '[-]HHH:MM:SS.ffffff'
             neg = v < 0
@@ -289,6 +294,11 @@ def c_set(name, elems, **kw):
 def c_bytes(name, sql, tp, flen, maxlen, **kw):
     """BINARY(n) (TP_STRING), VARBINARY(n) (TP_VARCHAR) or a BLOB type: charset binary."""
     return Column(name, "bytes", sql, tp, flen, maxlen=maxlen, charset="binary", **kw)
+
+
+def c_json(name, **kw):
+    """JSON: charset/collation binary with BinaryFlag, like numbers (TiDB SetBinChsClnFlag)."""
+    return Column(name, "json", "JSON", TP_JSON, -1, **kw)
 
 
 def c_str(name, sql, tp, flen, maxlen, charset=None, **kw):

@@ -504,4 +504,41 @@ TR_TEST(mysql_flavour_file_decodes_with_mariadb_binlog)
     tr_buf_cleanup(&b);
 }
 
+TR_TEST(json_table_map)
+{
+    /* d.t(id INT NOT NULL, j JSON): MySQL writes JSON as type 245 with meta 4 and, not being a
+     * character column, outside DEFAULT_CHARSET; MariaDB's JSON is a LONGTEXT utf8mb4_bin
+     * (BLOB 252, meta 4, collation 46 in DEFAULT_CHARSET: go-mysql-org/go-mysql
+     * replication/row_event_test.go, MariaDB table map "json/geometry as character fields"). */
+    tr_col_def_t cols[2] = {
+        {.type = TR_MYSQL_TYPE_LONG, .name = "id"},
+        {.type = TR_MYSQL_TYPE_JSON, .meta = 4, .nullable = true, .collation = 46, .name = "j"},
+    };
+    for (int f = 0; f < 2; f++) {
+        tr_buf_t b;
+        tr_buf_init(&b, 0);
+        tr_evt_writer_t w;
+        tr_evt_writer_init(&w, &b, 4, f ? TR_FLAVOR_MARIADB : TR_FLAVOR_MYSQL, 1, false);
+        tr_evt_put_table_map(&w, 9, "d", 1, "t", 1, cols, 2);
+        /* body: table id 6, flags 2, "d\0" with length, "t\0" with length, count 1 */
+        const uint8_t *p = b.data + 19 + 6 + 2 + 3 + 3;
+        EXPECT_EQ_INT(p[0], 2);
+        EXPECT_EQ_INT(p[1], TR_MYSQL_TYPE_LONG);
+        EXPECT_EQ_INT(p[2], f ? TR_MYSQL_TYPE_BLOB : TR_MYSQL_TYPE_JSON);
+        EXPECT_EQ_INT(p[3], 1); /* metadata length */
+        EXPECT_EQ_INT(p[4], 4);
+        EXPECT_EQ_INT(p[5], 0x02); /* NULL bitmap: j nullable */
+        /* optional metadata: SIGNEDNESS (id), then DEFAULT_CHARSET only for MariaDB */
+        static const uint8_t sign[] = {0x01, 0x01, 0x00};
+        EXPECT_EQ_MEM(p + 6, 3, sign, 3);
+        if (f) {
+            static const uint8_t cs[] = {0x02, 0x01, 46, 0x04};
+            EXPECT_EQ_MEM(p + 9, 4, cs, 4);
+        } else {
+            EXPECT_EQ_INT(p[9], 0x04); /* straight to COLUMN_NAME */
+        }
+        tr_buf_cleanup(&b);
+    }
+}
+
 TR_TEST_MAIN()

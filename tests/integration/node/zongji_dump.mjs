@@ -15,7 +15,7 @@ function plain(row) {
   const out = {};
   for (const [k, v] of Object.entries(row)) {
     if (Buffer.isBuffer(v)) out[k] = { hex: v.toString('hex') };
-    else if (v instanceof Date) out[k] = { date: v.toISOString() };
+    else if (v instanceof Date) out[k] = { date: isNaN(v.getTime()) ? 'invalid' : v.toISOString() }; // zero dates
     else if (typeof v === 'bigint') out[k] = v.toString();
     else out[k] = v;
   }

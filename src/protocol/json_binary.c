@@ -1,0 +1,907 @@
+/*
+ * TiDB binary JSON -> MySQL binary JSON / TiDB's JSON text (see json_binary.h
+ * for both layouts). Every offset and length read from the TiDB bytes is
+ * checked against the enclosing container before use, so malformed input is
+ * TR_EMALFORMED, never a read out of bounds.
+ *
+ * MySQL encoding follows mysql-server sql-common/json_binary.cc
+ * (serialize_json_value / serialize_json_object / serialize_json_array /
+ * attempt_inline_value): each container first tries the small format; if it
+ * does not fit and its parent is small, the parent retries as large; the
+ * top-level document and the children of a large container retry themselves.
+ * Keys are ordered as MySQL's Json_object map orders them (length, then
+ * bytes). TiDB stores keys sorted bytewise (json_binary.go appendBinaryObject),
+ * so a stable pass by ascending length gives MySQL's order; the permutation is
+ * kept inside the output buffer (in the value-entry area that is not written
+ * yet), so nothing is allocated.
+ * Date/time values: TiDB CoreTime (pkg/types/core_time.go bit fields) is
+ * turned into MySQL's packed longlong (mysys my_time.cc
+ * TIME_to_longlong_{date,datetime,time}_packed: ((ymd << 17 | hms) << 24) + us).
+ *
+ * Text follows TiDB pkg/types/json_binary.go MarshalJSON as released with
+ * TiDB Binlog (v3 - v8.3): jsonMarshalStringTo (Go encoding/json escapes:
+ * \" \\ \n \r \t, other bytes < 0x20 as \u00xx, invalid UTF-8 bytes as
+ * \ufffd, U+2028/U+2029 escaped), marshalFloat64To (strconv 'f'/'e' with
+ * shortest digits, 'e' below 1e-6 and from 1e21, "e-07" cleaned to "e-7"),
+ * opaque as "base64:typeNN:...", times with 6 fractional digits.
+ * Pure codec: no I/O, no logging.
+ */
+#include "protocol/json_binary.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/endian.h"
+#include "common/err.h"
+#include "protocol/tidb_datum.h"
+
+enum {
+    TJ_OBJECT = 0x01,
+    TJ_ARRAY = 0x03,
+    TJ_LITERAL = 0x04,
+    TJ_INT64 = 0x09,
+    TJ_UINT64 = 0x0A,
+    TJ_DOUBLE = 0x0B,
+    TJ_STRING = 0x0C,
+    TJ_OPAQUE = 0x0D,
+    TJ_DATE = 0x0E,
+    TJ_DATETIME = 0x0F,
+    TJ_TIMESTAMP = 0x10,
+    TJ_DURATION = 0x11,
+};
+
+enum {
+    MJ_SMALL_OBJECT = 0x00,
+    MJ_LARGE_OBJECT = 0x01,
+    MJ_SMALL_ARRAY = 0x02,
+    MJ_LARGE_ARRAY = 0x03,
+    MJ_LITERAL = 0x04,
+    MJ_INT16 = 0x05,
+    MJ_UINT16 = 0x06,
+    MJ_INT32 = 0x07,
+    MJ_UINT32 = 0x08,
+    MJ_INT64 = 0x09,
+    MJ_UINT64 = 0x0A,
+    MJ_DOUBLE = 0x0B,
+    MJ_STRING = 0x0C,
+    MJ_OPAQUE = 0x0F,
+};
+
+/* MySQL field types used as opaque tags (include/field_types.h). */
+enum {
+    MYT_TIMESTAMP = 7,
+    MYT_DATE = 10,
+    MYT_TIME = 11,
+    MYT_DATETIME = 12,
+};
+
+#define TIDB_HDR 8       /* count u32, size u32 */
+#define TIDB_KEY_ENTRY 6 /* offset u32, length u16 */
+#define TIDB_VAL_ENTRY 5 /* type u8, offset u32 */
+#define SMALL_MAX 0xFFFFu
+#define EMIT_TOO_BIG 1   /* internal: retry in the large format */
+
+/* One TiDB value: type and its bytes (exactly the value, after validation). */
+typedef struct {
+    uint8_t tp;
+    const uint8_t *p;
+    size_t len;
+} jv_t;
+
+/* ---------------------------------------------------------------- TiDB side */
+
+/* Decodes the value of type tp at p (avail bytes) into v, checking its length. */
+static int jv_make(uint8_t tp, const uint8_t *p, size_t avail, jv_t *v, const char **why)
+{
+    ssize_t n = tr_datum_json_len(tp, p, avail);
+    if (n < 0) {
+        *why = "json: bad or truncated value";
+        return TR_EMALFORMED;
+    }
+    if (tp == TJ_LITERAL && p[0] > 2) {
+        *why = "json: bad literal";
+        return TR_EMALFORMED;
+    }
+    v->tp = tp;
+    v->p = p;
+    v->len = (size_t)n;
+    return 0;
+}
+
+static uint32_t jv_count(const jv_t *v)
+{
+    return tr_load_u32le(v->p);
+}
+
+/* Checks a container's header against its entries; returns the element count. */
+static int container_check(const jv_t *v, uint32_t *count, const char **why)
+{
+    uint64_t n = jv_count(v);
+    uint64_t per = v->tp == TJ_OBJECT ? TIDB_KEY_ENTRY + TIDB_VAL_ENTRY : TIDB_VAL_ENTRY;
+    if (TIDB_HDR + n * per > v->len) {
+        *why = "json: container entries exceed its size";
+        return TR_EMALFORMED;
+    }
+    *count = (uint32_t)n;
+    return 0;
+}
+
+/* Element i of a container (value entry i). */
+static int jv_child(const jv_t *v, uint32_t count, uint32_t i, jv_t *out, const char **why)
+{
+    size_t entries = TIDB_HDR + (v->tp == TJ_OBJECT ? (size_t)count * TIDB_KEY_ENTRY : 0);
+    const uint8_t *e = v->p + entries + (size_t)i * TIDB_VAL_ENTRY;
+    uint8_t tp = e[0];
+    if (tp == TJ_LITERAL) {
+        return jv_make(tp, e + 1, 1, out, why);
+    }
+    uint32_t off = tr_load_u32le(e + 1);
+    if (off >= v->len) {
+        *why = "json: value offset out of range";
+        return TR_EMALFORMED;
+    }
+    return jv_make(tp, v->p + off, v->len - off, out, why);
+}
+
+/* Key i of an object. */
+static int jv_key(const jv_t *v, uint32_t i, tr_slice_t *key, const char **why)
+{
+    const uint8_t *e = v->p + TIDB_HDR + (size_t)i * TIDB_KEY_ENTRY;
+    uint32_t off = tr_load_u32le(e);
+    uint16_t klen = tr_load_u16le(e + 4);
+    if ((uint64_t)off + klen > v->len) {
+        *why = "json: key out of range";
+        return TR_EMALFORMED;
+    }
+    *key = tr_slice(v->p + off, klen);
+    return 0;
+}
+
+static uint16_t key_len_at(const jv_t *v, uint32_t i)
+{
+    return tr_load_u16le(v->p + TIDB_HDR + (size_t)i * TIDB_KEY_ENTRY + 4);
+}
+
+/* String value: uvarint length + bytes (length already validated by jv_make). */
+static tr_slice_t jv_string(const jv_t *v)
+{
+    uint64_t n = 0;
+    ssize_t k = tr_datum_uvarint(v->p, v->len, &n);
+    return tr_slice(v->p + k, (size_t)n);
+}
+
+/* CoreTime fields (pkg/types/core_time.go). */
+typedef struct {
+    unsigned year, month, day, hour, minute, second, micro;
+} core_time_t;
+
+static core_time_t core_time(uint64_t t)
+{
+    core_time_t c;
+    c.year = (unsigned)(t >> 50 & 0x3FFF);
+    c.month = (unsigned)(t >> 46 & 0xF);
+    c.day = (unsigned)(t >> 41 & 0x1F);
+    c.hour = (unsigned)(t >> 36 & 0x1F);
+    c.minute = (unsigned)(t >> 30 & 0x3F);
+    c.second = (unsigned)(t >> 24 & 0x3F);
+    c.micro = (unsigned)(t >> 4 & 0xFFFFF);
+    return c;
+}
+
+static int check_time(const core_time_t *c, const char **why)
+{
+    if (c->year > 9999 || c->month > 12 || c->day > 31 || c->hour > 23 || c->minute > 59 ||
+        c->second > 59 || c->micro > 999999) {
+        *why = "json: time value out of range";
+        return TR_EMALFORMED;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- MySQL side */
+
+static void put_var_len(tr_buf_t *out, uint64_t n)
+{
+    do {
+        uint8_t b = (uint8_t)(n & 0x7F);
+        n >>= 7;
+        if (n != 0) {
+            b |= 0x80;
+        }
+        tr_buf_put_u8(out, b);
+    } while (n != 0);
+}
+
+/* int2store / int4store of an offset, size or inlined value at pos. */
+static void write_off(tr_buf_t *out, size_t pos, uint64_t v, bool large)
+{
+    if (large) {
+        tr_store_u32le(out->data + pos, (uint32_t)v);
+    } else {
+        tr_store_u16le(out->data + pos, (uint16_t)v);
+    }
+}
+
+static bool fits_i16(int64_t v)
+{
+    return v >= INT16_MIN && v <= INT16_MAX;
+}
+
+static bool fits_i32(int64_t v)
+{
+    return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+/* attempt_inline_value: writes type + inlined value into the entry at pos. */
+static bool try_inline(tr_buf_t *out, const jv_t *v, size_t pos, bool large)
+{
+    uint8_t type;
+    int64_t val;
+    if (v->tp == TJ_LITERAL) {
+        type = MJ_LITERAL;
+        val = v->p[0];
+    } else if (v->tp == TJ_INT64) {
+        val = (int64_t)tr_load_u64le(v->p);
+        if (fits_i16(val)) {
+            type = MJ_INT16;
+        } else if (large && fits_i32(val)) {
+            type = MJ_INT32;
+        } else {
+            return false;
+        }
+    } else if (v->tp == TJ_UINT64) {
+        uint64_t u = tr_load_u64le(v->p);
+        if (u <= UINT16_MAX) {
+            type = MJ_UINT16;
+        } else if (large && u <= UINT32_MAX) {
+            type = MJ_UINT32;
+        } else {
+            return false;
+        }
+        val = (int64_t)u;
+    } else {
+        return false;
+    }
+    out->data[pos] = type;
+    /* MySQL casts the int32 inlined value to size_t, then stores 2 or 4 bytes of it. */
+    write_off(out, pos + 1, (uint64_t)val, large);
+    return true;
+}
+
+static int emit_value(tr_buf_t *out, const jv_t *v, size_t type_pos, bool small_parent, int depth,
+                      const char **why);
+
+/* Reserves n zero bytes; TR_ETOOBIG when the buffer limit is hit. */
+static int zeros(tr_buf_t *out, size_t n)
+{
+    tr_buf_put_zeros(out, n);
+    return tr_buf_ok(out) ? 0 : TR_ETOOBIG;
+}
+
+/*
+ * Builds the MySQL key order of object v into the area [base, base + n * w)
+ * of out: TiDB's (bytewise sorted) key indexes, stably regrouped by ascending
+ * key length. w = 2 (small: n <= 65535) or 4.
+ */
+static int key_order(tr_buf_t *out, const jv_t *v, uint32_t n, size_t base, bool large,
+                     const char **why)
+{
+    uint32_t k = 0;
+    int64_t prev_len = -1;
+    while (k < n) {
+        uint32_t next_len = UINT32_MAX;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t l = key_len_at(v, i);
+            if ((int64_t)l > prev_len && l < next_len) {
+                next_len = l;
+            }
+        }
+        tr_slice_t last = {NULL, 0};
+        for (uint32_t i = 0; i < n; i++) {
+            if (key_len_at(v, i) != next_len) {
+                continue;
+            }
+            tr_slice_t key;
+            int r = jv_key(v, i, &key, why);
+            if (r != 0) {
+                return r;
+            }
+            if (last.p != NULL && memcmp(last.p, key.p, key.len) >= 0) {
+                *why = "json: object keys not in TiDB order";
+                return TR_EMALFORMED;
+            }
+            last = key;
+            write_off(out, base + (size_t)k * (large ? 4 : 2), i, large);
+            k++;
+        }
+        prev_len = next_len;
+    }
+    return 0;
+}
+
+static uint32_t read_off(const tr_buf_t *out, size_t pos, bool large)
+{
+    return large ? tr_load_u32le(out->data + pos) : tr_load_u16le(out->data + pos);
+}
+
+/* serialize_json_object / serialize_json_array in one format. */
+static int emit_container(tr_buf_t *out, const jv_t *v, bool large, int depth, const char **why)
+{
+    uint32_t n;
+    int r = container_check(v, &n, why);
+    if (r != 0) {
+        return r;
+    }
+    bool is_obj = v->tp == TJ_OBJECT;
+    size_t osz = large ? 4 : 2;
+    size_t kes = 2 + osz;
+    size_t ves = 1 + osz;
+    if (!large && n > SMALL_MAX) {
+        return EMIT_TOO_BIG;
+    }
+    size_t start = out->len;
+    size_t keys_at = start + 2 * osz;
+    size_t vals_at = keys_at + (is_obj ? (size_t)n * kes : 0);
+    size_t end_entries = vals_at + (size_t)n * ves;
+    if ((r = zeros(out, end_entries - start)) != 0) {
+        return r;
+    }
+    write_off(out, start, n, large);
+    size_t perm_at = end_entries - (size_t)n * (large ? 4 : 2);
+    if (is_obj) {
+        if ((r = key_order(out, v, n, perm_at, large, why)) != 0) {
+            return r;
+        }
+        uint64_t key_off = end_entries - start;
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t i = read_off(out, perm_at + (size_t)k * (large ? 4 : 2), large);
+            uint16_t klen = key_len_at(v, i);
+            if (!large && key_off > SMALL_MAX) {
+                return EMIT_TOO_BIG;
+            }
+            if (key_off > UINT32_MAX) {
+                *why = "json: document larger than 4 GiB";
+                return TR_ETOOBIG;
+            }
+            write_off(out, keys_at + (size_t)k * kes, key_off, large);
+            tr_store_u16le(out->data + keys_at + (size_t)k * kes + osz, klen);
+            key_off += klen;
+        }
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t i = read_off(out, perm_at + (size_t)k * (large ? 4 : 2), large);
+            tr_slice_t key;
+            if ((r = jv_key(v, i, &key, why)) != 0) {
+                return r;
+            }
+            tr_buf_append(out, key.p, key.len);
+        }
+        if (!tr_buf_ok(out)) {
+            return TR_ETOOBIG;
+        }
+    }
+    for (uint32_t k = 0; k < n; k++) {
+        size_t entry = vals_at + (size_t)k * ves;
+        /* The permutation slot of k lies at or after entry k: read it before writing. */
+        uint32_t i = is_obj ? read_off(out, perm_at + (size_t)k * (large ? 4 : 2), large) : k;
+        jv_t child;
+        if ((r = jv_child(v, n, i, &child, why)) != 0) {
+            return r;
+        }
+        if (try_inline(out, &child, entry, large)) {
+            continue;
+        }
+        if (is_obj) {
+            memset(out->data + entry, 0, ves); /* clear the permutation bytes it held */
+        }
+        uint64_t off = out->len - start;
+        if (!large && off > SMALL_MAX) {
+            return EMIT_TOO_BIG;
+        }
+        if (off > UINT32_MAX) {
+            *why = "json: document larger than 4 GiB";
+            return TR_ETOOBIG;
+        }
+        write_off(out, entry + 1, off, large);
+        if ((r = emit_value(out, &child, entry, !large, depth + 1, why)) != 0) {
+            return r;
+        }
+    }
+    uint64_t bytes = out->len - start;
+    if (!large && bytes > SMALL_MAX) {
+        return EMIT_TOO_BIG;
+    }
+    if (bytes > UINT32_MAX) {
+        *why = "json: document larger than 4 GiB";
+        return TR_ETOOBIG;
+    }
+    write_off(out, start + osz, bytes, large);
+    return 0;
+}
+
+/* MySQL opaque: field type, variable length, bytes. */
+static void put_opaque(tr_buf_t *out, uint8_t field_type, const uint8_t *p, size_t n)
+{
+    tr_buf_put_u8(out, field_type);
+    put_var_len(out, n);
+    tr_buf_append(out, p, n);
+}
+
+static int emit_time(tr_buf_t *out, const jv_t *v, const char **why)
+{
+    if (v->tp == TJ_DURATION) {
+        int64_t ns = (int64_t)tr_load_u64le(v->p);
+        bool neg = ns < 0;
+        uint64_t mag = neg ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+        uint64_t us = mag / 1000;
+        uint64_t secs = us / 1000000;
+        if (secs / 3600 > 838) {
+            *why = "json: duration out of range";
+            return TR_EMALFORMED;
+        }
+        uint64_t hms = (secs / 3600) << 12 | (secs / 60 % 60) << 6 | (secs % 60);
+        int64_t packed = (int64_t)((hms << 24) + us % 1000000);
+        uint8_t b[8];
+        tr_store_u64le(b, (uint64_t)(neg ? -packed : packed));
+        put_opaque(out, MYT_TIME, b, 8);
+        return 0;
+    }
+    core_time_t c = core_time(tr_load_u64le(v->p));
+    int r = check_time(&c, why);
+    if (r != 0) {
+        return r;
+    }
+    uint64_t ymd = ((uint64_t)c.year * 13 + c.month) << 5 | c.day;
+    uint64_t hms = (uint64_t)c.hour << 12 | (uint64_t)c.minute << 6 | c.second;
+    uint64_t packed;
+    uint8_t ft;
+    if (v->tp == TJ_DATE) {
+        packed = (ymd << 17) << 24;
+        ft = MYT_DATE;
+    } else {
+        packed = ((ymd << 17 | hms) << 24) + c.micro;
+        ft = v->tp == TJ_DATETIME ? MYT_DATETIME : MYT_TIMESTAMP;
+    }
+    uint8_t b[8];
+    tr_store_u64le(b, packed);
+    put_opaque(out, ft, b, 8);
+    return 0;
+}
+
+/* serialize_json_value: appends v and sets the type byte at type_pos. */
+static int emit_value(tr_buf_t *out, const jv_t *v, size_t type_pos, bool small_parent, int depth,
+                      const char **why)
+{
+    if (depth > TR_JSON_MAX_DEPTH) {
+        *why = "json: nested too deeply";
+        return TR_EMALFORMED;
+    }
+    size_t start = out->len;
+    uint8_t type;
+    switch (v->tp) {
+    case TJ_OBJECT:
+    case TJ_ARRAY: {
+        bool is_obj = v->tp == TJ_OBJECT;
+        out->data[type_pos] = is_obj ? MJ_SMALL_OBJECT : MJ_SMALL_ARRAY;
+        int r = emit_container(out, v, false, depth, why);
+        if (r == EMIT_TOO_BIG) {
+            if (small_parent) {
+                return EMIT_TOO_BIG;
+            }
+            out->len = start;
+            out->data[type_pos] = is_obj ? MJ_LARGE_OBJECT : MJ_LARGE_ARRAY;
+            r = emit_container(out, v, true, depth, why);
+            if (r == EMIT_TOO_BIG) {
+                *why = "json: document too large";
+                return TR_ETOOBIG;
+            }
+        }
+        return r;
+    }
+    case TJ_LITERAL:
+        tr_buf_put_u8(out, v->p[0]);
+        type = MJ_LITERAL;
+        break;
+    case TJ_INT64: {
+        int64_t i = (int64_t)tr_load_u64le(v->p);
+        if (fits_i16(i)) {
+            tr_buf_put_u16le(out, (uint16_t)i);
+            type = MJ_INT16;
+        } else if (fits_i32(i)) {
+            tr_buf_put_u32le(out, (uint32_t)i);
+            type = MJ_INT32;
+        } else {
+            tr_buf_put_u64le(out, (uint64_t)i);
+            type = MJ_INT64;
+        }
+        break;
+    }
+    case TJ_UINT64: {
+        uint64_t u = tr_load_u64le(v->p);
+        if (u <= UINT16_MAX) {
+            tr_buf_put_u16le(out, (uint16_t)u);
+            type = MJ_UINT16;
+        } else if (u <= UINT32_MAX) {
+            tr_buf_put_u32le(out, (uint32_t)u);
+            type = MJ_UINT32;
+        } else {
+            tr_buf_put_u64le(out, u);
+            type = MJ_UINT64;
+        }
+        break;
+    }
+    case TJ_DOUBLE:
+        tr_buf_append(out, v->p, 8);
+        type = MJ_DOUBLE;
+        break;
+    case TJ_STRING: {
+        tr_slice_t s = jv_string(v);
+        if (s.len > UINT32_MAX) {
+            *why = "json: string longer than 4 GiB";
+            return TR_ETOOBIG;
+        }
+        put_var_len(out, s.len);
+        tr_buf_append(out, s.p, s.len);
+        type = MJ_STRING;
+        break;
+    }
+    case TJ_OPAQUE: {
+        uint64_t n = 0;
+        ssize_t k = tr_datum_uvarint(v->p + 1, v->len - 1, &n);
+        put_opaque(out, v->p[0], v->p + 1 + k, (size_t)n);
+        type = MJ_OPAQUE;
+        break;
+    }
+    case TJ_DATE:
+    case TJ_DATETIME:
+    case TJ_TIMESTAMP:
+    case TJ_DURATION: {
+        int r = emit_time(out, v, why);
+        if (r != 0) {
+            return r;
+        }
+        type = MJ_OPAQUE;
+        break;
+    }
+    default:
+        *why = "json: unknown value type";
+        return TR_EMALFORMED;
+    }
+    if (!tr_buf_ok(out)) {
+        return TR_ETOOBIG;
+    }
+    out->data[type_pos] = type;
+    return 0;
+}
+
+static int top_value(const uint8_t *tidb, size_t len, jv_t *v, const char **why)
+{
+    if (len < 2) {
+        *why = "json: empty value";
+        return TR_EMALFORMED;
+    }
+    int r = jv_make(tidb[0], tidb + 1, len - 1, v, why);
+    if (r == 0 && v->len != len - 1) {
+        *why = "json: trailing bytes after the value";
+        return TR_EMALFORMED;
+    }
+    return r;
+}
+
+int tr_json_to_mysql(tr_buf_t *out, const uint8_t *tidb, size_t len, const char **why)
+{
+    *why = NULL;
+    jv_t v;
+    int r = top_value(tidb, len, &v, why);
+    if (r != 0) {
+        return r;
+    }
+    size_t type_pos = out->len;
+    tr_buf_put_u8(out, 0);
+    if (!tr_buf_ok(out)) {
+        return TR_ETOOBIG;
+    }
+    r = emit_value(out, &v, type_pos, false, 1, why);
+    if (r == TR_ETOOBIG && *why == NULL) {
+        *why = "json: output buffer limit";
+    }
+    return r;
+}
+
+/* ---------------------------------------------------------------- text */
+
+size_t tr_json_format_double(double v, char *out, size_t cap)
+{
+    if (v == 0) {
+        return (size_t)snprintf(out, cap, "%s", signbit(v) ? "-0" : "0");
+    }
+    /* Shortest digits that read back as v (the closest such string: %.*e rounds correctly). */
+    char e[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(e, sizeof(e), "%.*e", prec - 1, v);
+        if (strtod(e, NULL) == v) {
+            break;
+        }
+    }
+    /* e = [-]d[.ddd]e(+|-)xx */
+    const char *p = e;
+    bool neg = *p == '-';
+    if (neg) {
+        p++;
+    }
+    char digits[24];
+    size_t nd = 0;
+    for (; *p != 'e'; p++) {
+        if (*p != '.') {
+            digits[nd++] = *p;
+        }
+    }
+    int exp10 = atoi(p + 1);
+    double a = fabs(v);
+    size_t n = 0;
+    if (neg) {
+        out[n++] = '-';
+    }
+    if (a < 1e-6 || a >= 1e21) {
+        out[n++] = digits[0];
+        if (nd > 1) {
+            out[n++] = '.';
+            memcpy(out + n, digits + 1, nd - 1);
+            n += nd - 1;
+        }
+        /* Go: at least two exponent digits, then TiDB turns e-0X into e-X. */
+        n += (size_t)snprintf(out + n, cap - n, "e%c%d", exp10 < 0 ? '-' : '+', abs(exp10));
+        return n;
+    }
+    if (exp10 >= 0) {
+        for (int i = 0; i <= exp10; i++) {
+            out[n++] = (size_t)i < nd ? digits[i] : '0';
+        }
+        if ((size_t)exp10 + 1 < nd) {
+            out[n++] = '.';
+            memcpy(out + n, digits + exp10 + 1, nd - (size_t)exp10 - 1);
+            n += nd - (size_t)exp10 - 1;
+        }
+    } else {
+        out[n++] = '0';
+        out[n++] = '.';
+        for (int i = 0; i < -exp10 - 1; i++) {
+            out[n++] = '0';
+        }
+        memcpy(out + n, digits, nd);
+        n += nd;
+    }
+    out[n] = '\0';
+    return n;
+}
+
+/* Length of the valid UTF-8 sequence at p (as Go's utf8.DecodeRune accepts it), 0 if invalid. */
+static size_t utf8_seq(const uint8_t *p, size_t n, uint32_t *cp)
+{
+    uint8_t b = p[0];
+    size_t need;
+    uint8_t lo = 0x80;
+    uint8_t hi = 0xBF;
+    if (b >= 0xC2 && b <= 0xDF) {
+        need = 2;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+        need = 3;
+        lo = b == 0xE0 ? 0xA0 : 0x80;
+        hi = b == 0xED ? 0x9F : 0xBF;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+        need = 4;
+        lo = b == 0xF0 ? 0x90 : 0x80;
+        hi = b == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return 0;
+    }
+    if (n < need || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+    for (size_t i = 2; i < need; i++) {
+        if (p[i] < 0x80 || p[i] > 0xBF) {
+            return 0;
+        }
+    }
+    uint32_t c = b & (need == 2 ? 0x1F : need == 3 ? 0x0F : 0x07);
+    for (size_t i = 1; i < need; i++) {
+        c = c << 6 | (p[i] & 0x3F);
+    }
+    *cp = c;
+    return need;
+}
+
+static void text_string(tr_buf_t *out, const uint8_t *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    tr_buf_put_u8(out, '"');
+    size_t start = 0;
+    size_t i = 0;
+    while (i < n) {
+        uint8_t b = s[i];
+        if (b < 0x80) {
+            if (b >= 0x20 && b != '"' && b != '\\') {
+                i++;
+                continue;
+            }
+            tr_buf_append(out, s + start, i - start);
+            char esc[6] = {'\\', (char)b, 0, 0, 0, 0};
+            size_t el = 2;
+            if (b == '\n') {
+                esc[1] = 'n';
+            } else if (b == '\r') {
+                esc[1] = 'r';
+            } else if (b == '\t') {
+                esc[1] = 't';
+            } else if (b < 0x20) {
+                memcpy(esc, "\\u00", 4);
+                esc[4] = hex[b >> 4];
+                esc[5] = hex[b & 0xF];
+                el = 6;
+            }
+            tr_buf_append(out, esc, el);
+            start = ++i;
+            continue;
+        }
+        uint32_t cp = 0;
+        size_t k = utf8_seq(s + i, n - i, &cp);
+        if (k == 0 || cp == 0x2028 || cp == 0x2029) {
+            tr_buf_append(out, s + start, i - start);
+            if (k == 0) {
+                tr_buf_append(out, "\\ufffd", 6);
+                k = 1;
+            } else {
+                tr_buf_append(out, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
+            }
+            i += k;
+            start = i;
+            continue;
+        }
+        i += k;
+    }
+    tr_buf_append(out, s + start, n - start);
+    tr_buf_put_u8(out, '"');
+}
+
+static void text_base64(tr_buf_t *out, const uint8_t *p, size_t n)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        size_t k = n - i;
+        if (k > 1) {
+            v |= (uint32_t)p[i + 1] << 8;
+        }
+        if (k > 2) {
+            v |= p[i + 2];
+        }
+        char q[4] = {b64[v >> 18 & 63], b64[v >> 12 & 63], k > 1 ? b64[v >> 6 & 63] : '=',
+                     k > 2 ? b64[v & 63] : '='};
+        tr_buf_append(out, q, 4);
+    }
+}
+
+static int text_value(tr_buf_t *out, const jv_t *v, int depth, const char **why)
+{
+    if (depth > TR_JSON_MAX_DEPTH) {
+        *why = "json: nested too deeply";
+        return TR_EMALFORMED;
+    }
+    switch (v->tp) {
+    case TJ_OBJECT:
+    case TJ_ARRAY: {
+        uint32_t n;
+        int r = container_check(v, &n, why);
+        if (r != 0) {
+            return r;
+        }
+        bool is_obj = v->tp == TJ_OBJECT;
+        tr_buf_put_u8(out, is_obj ? '{' : '[');
+        for (uint32_t i = 0; i < n; i++) {
+            if (i > 0) {
+                tr_buf_append(out, ", ", 2);
+            }
+            if (is_obj) {
+                tr_slice_t key;
+                if ((r = jv_key(v, i, &key, why)) != 0) {
+                    return r;
+                }
+                text_string(out, key.p, key.len);
+                tr_buf_append(out, ": ", 2);
+            }
+            jv_t child;
+            if ((r = jv_child(v, n, i, &child, why)) != 0) {
+                return r;
+            }
+            if ((r = text_value(out, &child, depth + 1, why)) != 0) {
+                return r;
+            }
+        }
+        tr_buf_put_u8(out, is_obj ? '}' : ']');
+        break;
+    }
+    case TJ_LITERAL:
+        tr_buf_printf(out, "%s", v->p[0] == 1 ? "true" : v->p[0] == 2 ? "false" : "null");
+        break;
+    case TJ_INT64:
+        tr_buf_printf(out, "%lld", (long long)(int64_t)tr_load_u64le(v->p));
+        break;
+    case TJ_UINT64:
+        tr_buf_printf(out, "%llu", (unsigned long long)tr_load_u64le(v->p));
+        break;
+    case TJ_DOUBLE: {
+        uint64_t bits = tr_load_u64le(v->p);
+        double d;
+        memcpy(&d, &bits, sizeof(d));
+        if (!isfinite(d)) {
+            *why = "json: NaN or infinite double";
+            return TR_EMALFORMED;
+        }
+        char buf[40];
+        size_t n = tr_json_format_double(d, buf, sizeof(buf));
+        tr_buf_append(out, buf, n);
+        break;
+    }
+    case TJ_STRING: {
+        tr_slice_t s = jv_string(v);
+        text_string(out, s.p, s.len);
+        break;
+    }
+    case TJ_OPAQUE: {
+        uint64_t n = 0;
+        ssize_t k = tr_datum_uvarint(v->p + 1, v->len - 1, &n);
+        tr_buf_printf(out, "\"base64:type%u:", (unsigned)v->p[0]);
+        text_base64(out, v->p + 1 + k, (size_t)n);
+        tr_buf_put_u8(out, '"');
+        break;
+    }
+    case TJ_DATE:
+    case TJ_DATETIME:
+    case TJ_TIMESTAMP: {
+        core_time_t c = core_time(tr_load_u64le(v->p));
+        int r = check_time(&c, why);
+        if (r != 0) {
+            return r;
+        }
+        if (v->tp == TJ_DATE) {
+            tr_buf_printf(out, "\"%04u-%02u-%02u\"", c.year, c.month, c.day);
+        } else {
+            tr_buf_printf(out, "\"%04u-%02u-%02u %02u:%02u:%02u.%06u\"", c.year, c.month, c.day,
+                          c.hour, c.minute, c.second, c.micro);
+        }
+        break;
+    }
+    case TJ_DURATION: {
+        int64_t ns = (int64_t)tr_load_u64le(v->p);
+        bool neg = ns < 0;
+        uint64_t mag = neg ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+        uint64_t us = mag / 1000;
+        uint64_t secs = us / 1000000;
+        tr_buf_printf(out, "\"%s%02llu:%02llu:%02llu.%06llu\"", neg ? "-" : "",
+                      (unsigned long long)(secs / 3600), (unsigned long long)(secs / 60 % 60),
+                      (unsigned long long)(secs % 60), (unsigned long long)(us % 1000000));
+        break;
+    }
+    default:
+        *why = "json: unknown value type";
+        return TR_EMALFORMED;
+    }
+    return tr_buf_ok(out) ? 0 : TR_ETOOBIG;
+}
+
+int tr_json_to_text(tr_buf_t *out, const uint8_t *tidb, size_t len, const char **why)
+{
+    *why = NULL;
+    jv_t v;
+    int r = top_value(tidb, len, &v, why);
+    if (r != 0) {
+        return r;
+    }
+    r = text_value(out, &v, 1, why);
+    if (r == TR_ETOOBIG && *why == NULL) {
+        *why = "json: output buffer limit";
+    }
+    return r;
+}
