@@ -18,7 +18,12 @@ What it does
     (/tidb-binlog/v1/pumps/<nodeId>, Status JSON, maxCommitTS heartbeats;
     section 6.1) and, with --control-dir, obeys command files that pause,
     resume, take offline (closing -> offline once every live drainer's
-    maxCommitTS has caught up, section 5.3), kill or restart one Pump.
+    maxCommitTS has caught up, section 5.3), kill or restart one Pump;
+  * with --control-dir, also "freeze 0" / "thaw 0": the workload stops
+    between two transactions (truth and Pumps agree: a TSO boundary) and the
+    answer ("ok <tso> <last commit_ts>") is a fresh TSO above every commit so far, as Dumpling takes a
+    snapshot TSO from PD; a dump of the truth taken while frozen is the
+    snapshot at that TSO (the runbook test).
 
 What it must not do: look at tirelay's C code or depend on it; bind anything
 other than 127.0.0.1.  Encodings come from the spec and the pingcap/tidb and
@@ -631,6 +636,8 @@ class Sim:
         self.etcd = Etcd(args.etcd) if args.etcd else None
         self.conn = None
         self.big = None                  # --big-txn-bytes: what was published
+        self.freeze_req = threading.Event()  # control "freeze": stop between transactions
+        self.frozen = threading.Event()      # the workload is stopped at a boundary
 
     # ---- truth (TiDB's SQL endpoint)
 
@@ -971,7 +978,30 @@ class Sim:
                 return False
         return True
 
+    def maybe_freeze(self):
+        """Workload thread, between transactions: waits while a freeze is asked for."""
+        if not self.freeze_req.is_set():
+            return
+        self.frozen.set()
+        while self.freeze_req.is_set() and not self.stopping.is_set():
+            time.sleep(0.02)
+        self.frozen.clear()
+
     def control(self, cmd, idx):
+        if cmd == "freeze":
+            self.freeze_req.set()
+            while not (self.frozen.is_set() or self.done or self.stopping.is_set()):
+                time.sleep(0.02)
+            with self.publish_lock:
+                ts = self.tso.next()
+            log("frozen at a transaction boundary: snapshot TSO %d (last commit_ts %d)"
+                % (ts, self.last_commit_ts))
+            self.write_status()  # the workload waits: the status is exact now
+            return "%d %d" % (ts, self.last_commit_ts)
+        if cmd == "thaw":
+            self.freeze_req.clear()
+            log("thawed")
+            return None
         p = self.pumps[idx]
         if cmd == "pause":          # pausing: no more writes, stop serving -> paused
             with self.publish_lock:
@@ -1023,8 +1053,8 @@ class Sim:
                 with open(path) as f:
                     words = f.read().split()
                 try:
-                    self.control(words[0], int(words[1]))
-                    result = "ok"
+                    answer = self.control(words[0], int(words[1]))
+                    result = "ok" if answer is None else "ok " + answer
                 except Exception as e:  # noqa: BLE001 - reported to the test
                     log("control %s failed: %r" % (name, e))
                     result = "error: %r" % (e,)
@@ -1082,6 +1112,7 @@ class Sim:
                 break
             if a.rows and self.rows >= a.rows:
                 break
+            self.maybe_freeze()
             if later and self.rows >= a.late_ddl_rows:
                 self.create_table(later.pop(0))
             if a.alter and not altered and self.rows >= a.alter_rows:
