@@ -638,6 +638,7 @@ class Sim:
         self.big = None                  # --big-txn-bytes: what was published
         self.freeze_req = threading.Event()  # control "freeze": stop between transactions
         self.frozen = threading.Event()      # the workload is stopped at a boundary
+        self.extra_status = {}           # merged into the status file (randload.py)
 
     # ---- truth (TiDB's SQL endpoint)
 
@@ -652,7 +653,7 @@ class Sim:
         self.conn = pymysql.connect(**kw)
         with self.conn.cursor() as cur:
             cur.execute(HISTORY_DDL)
-            if a.types:
+            if a.types or a.random is not None:
                 # TIMESTAMP values are generated in UTC: TiDB flattens TIMESTAMP to UTC, and
                 # the truth must read the same literals as UTC
                 cur.execute("SET time_zone = '+00:00'")
@@ -1086,6 +1087,7 @@ class Sim:
                         "pk": t.pk.name if t.pk_is_handle else t.key_names(),
                         "rows": len(self.state[t.id].rows)} for t in self.tables],
         }
+        st.update(self.extra_status)
         tmp = self.args.status_file + ".tmp"
         with open(tmp, "w") as f:
             json.dump(st, f)
@@ -1095,6 +1097,10 @@ class Sim:
 
     def workload(self):
         a = self.args
+        if a.random is not None:           # the differential workload (randload.py)
+            import randload
+            self.rng.seed(a.random)
+            return randload.RandomLoad(self).run()
         first, later = make_types_tables(a.db) if a.types == "all" else make_tables(a.db)
         if a.shapes:
             first = first + make_shapes_tables(a.db)
@@ -1173,6 +1179,14 @@ def parse_args(argv=None):
     p.add_argument("--big-row-bytes", type=int, default=1024, help="bytes of v per t_big row")
     p.add_argument("--big-txn-truth", action="store_true",
                    help="also apply the big transaction to the truth (small sizes only)")
+    p.add_argument("--random", type=int, default=None, metavar="SEED",
+                   help="run the seeded randomized differential workload (randload.py) "
+                        "instead of the default one: every shape, type and DDL kind")
+    p.add_argument("--ops", type=int, default=100000,
+                   help="--random: stop after this many operations (row changes + DDLs)")
+    p.add_argument("--checkpoints", default="",
+                   help="--random: comma list of op counts at which to pause (status "
+                        "random.paused) until <status-file>.resume-<k> exists")
     p.add_argument("--status-file", default="")
     p.add_argument("--gen-dir", default="")
     p.add_argument("--exit-when-done", action="store_true")

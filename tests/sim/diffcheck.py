@@ -1,0 +1,125 @@
+"""Replica-versus-truth comparison for the differential test
+(tests/integration/test_differential.py) and the soak bench (bench/soak.py): two MariaDB
+replicas of tirelay, one per listener, compared with the truth MariaDB table by table
+(CHECKSUM TABLE to wait for catch-up, then every row and every column definition).
+A mismatch is described with the seed, the replica, the table, the first differing rows
+and the columns that differ in them.
+"""
+
+import cluster
+
+
+def utc(conn):
+    """TIMESTAMP values compare in UTC (docs/decisions.md)."""
+    with conn.cursor() as cur:
+        cur.execute("SET time_zone = '+00:00'")
+    return conn
+
+
+def start_replica(instance, relay, flavor):
+    """Points a MariaDB (cluster.MariaDB) at tirelay: flavor "mysql" replicates from
+    `listen` by file/position, "mariadb" from `mariadb-listen` by GTID (slave_pos).
+    Returns a UTC connection to the replica."""
+    conn = utc(instance.connect())
+    with conn.cursor() as cur:
+        if flavor == "mysql":
+            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
+                        "MASTER_USER='repl', MASTER_PASSWORD='pw', "
+                        "MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
+                        "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % relay.port)
+        else:
+            cur.execute("SET GLOBAL gtid_slave_pos = ''")
+            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
+                        "MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_USE_GTID=slave_pos, "
+                        "MASTER_CONNECT_RETRY=1" % relay.mariadb_port)
+        cur.execute("START SLAVE")
+    return conn
+
+
+def columns(conn, db, table):
+    with conn.cursor() as cur:
+        cur.execute("SELECT column_name, ordinal_position, column_type, is_nullable, "
+                    "column_default FROM information_schema.columns "
+                    "WHERE table_schema=%s AND table_name=%s ORDER BY ordinal_position",
+                    (db, table))
+        return cur.fetchall()
+
+
+def first_difference(want, got):
+    """(index, truth row, replica row) of the first difference of two sorted row lists."""
+    for i in range(max(len(want), len(got))):
+        a = want[i] if i < len(want) else None
+        b = got[i] if i < len(got) else None
+        if a != b:
+            return i, a, b
+    return None
+
+
+def describe(seed, name, rconn, tconn, st):
+    """Everything that differs between one replica and the truth, as text."""
+    out = []
+    s = cluster.slave_status(rconn)
+    out.append("seed %d, replica %s: Slave_IO_Running=%s Slave_SQL_Running=%s "
+               "Last_IO_Error=%r Last_SQL_Error=%r"
+               % (seed, name, s["Slave_IO_Running"], s["Slave_SQL_Running"],
+                  s["Last_IO_Error"], s["Last_SQL_Error"]))
+    db = st["db"]
+    for t in st["tables"]:
+        try:
+            want = cluster.table_rows(tconn, db, t["name"], t["pk"])
+            got = cluster.table_rows(rconn, db, t["name"], t["pk"])
+        except Exception as e:  # noqa: BLE001 - e.g. the table is missing on the replica
+            out.append("  table %s: %r" % (t["name"], e))
+            continue
+        d = first_difference(want, got)
+        cw, cg = columns(tconn, db, t["name"]), columns(rconn, db, t["name"])
+        if d:
+            out.append("  table %s: %d rows on the truth, %d on the replica; first difference "
+                       "at row %d:\n    truth:   %r\n    replica: %r"
+                       % (t["name"], len(want), len(got), d[0], d[1], d[2]))
+            if d[1] is not None and d[2] is not None and len(d[1]) == len(d[2]) == len(cw):
+                out.append("    differing columns: " + ", ".join(
+                    "%s truth=%r replica=%r" % (c[0], x, y)
+                    for c, x, y in zip(cw, d[1], d[2]) if x != y))
+        if cw != cg:
+            out.append("  table %s: columns differ:\n    truth:   %r\n    replica: %r"
+                       % (t["name"], cw, cg))
+    return "\n".join(out)
+
+
+class ReplicaError(cluster.ProcessDied):
+    """A replica stopped on an error: wait_until gives up at once."""
+
+
+def check(seed, replicas, tconn, st, timeout=300):
+    """Waits until every replica (list of (name, conn)) has the truth's CHECKSUM TABLE for
+    every table of the simulator status st, then compares rows and column definitions.
+    Returns None when all are equal, else the describe() text of the first replica that
+    is not (a replica error or a timeout included)."""
+    db = st["db"]
+
+    def caught_up(rconn):
+        s = cluster.slave_status(rconn)
+        if s["Last_SQL_Errno"] or s["Last_IO_Errno"]:
+            raise ReplicaError(s["Last_SQL_Error"] or s["Last_IO_Error"])
+        for t in st["tables"]:
+            try:
+                if cluster.checksum_table(rconn, db, t["name"]) != \
+                        cluster.checksum_table(tconn, db, t["name"]):
+                    return False
+            except Exception:  # noqa: BLE001 - table not created on the replica yet
+                return False
+        return True
+
+    for name, rconn in replicas:
+        try:
+            cluster.wait_until(lambda: caught_up(rconn), timeout,
+                               what="replica %s == truth (seed %d)" % (name, seed))
+        except (TimeoutError, ReplicaError):
+            return describe(seed, name, rconn, tconn, st)
+        for t in st["tables"]:
+            if cluster.table_rows(rconn, db, t["name"], t["pk"]) != \
+                    cluster.table_rows(tconn, db, t["name"], t["pk"]) or \
+                    columns(rconn, db, t["name"]) != columns(tconn, db, t["name"]):
+                return describe(seed, name, rconn, tconn, st)
+    return None

@@ -1,0 +1,659 @@
+"""randload: the seeded randomized differential workload (issue 5, "Tests").
+
+tidbsim.py --random SEED --ops N runs this instead of its default workload.  One seed
+gives one deterministic stream of operations (the TSO values and the Pump a transaction
+lands on are the only things that depend on the clock); every transaction is applied to
+the truth MariaDB as SQL and published to the Pumps as the C-binlog TiDB would write, so
+replicas of tirelay must end equal to the truth row for row.
+
+What it generates
+  * tables of every shape (SHAPES: int handle signed/unsigned, no primary key with and
+    without a UNIQUE key, clustered VARCHAR and composite primary keys, int handle plus a
+    UNIQUE key) whose columns are drawn from the simulator's column-type matrix
+    (tidbsim.make_types_tables and make_tables are the templates, so a type added there is
+    picked up here without an edit) plus EXTRA_TYPES;
+  * transactions of 1..N statements over 1..4 tables: INSERT (one row and multi-row),
+    UPDATE (one row, several keys with one SET, primary-key changes, no-op updates),
+    DELETE (one row and several keys), tiny transactions and, now and then, large ones;
+  * DDL drawn from DDLS (CREATE TABLE of a random shape, ADD COLUMN with or without a
+    default) between transactions.
+An operation is one row change or one DDL; a no-op update changes no row and is not
+counted.  The seed also picks the mix (weights, DDL rate, table sizes), so seeds differ in
+kind, not only in values.
+
+TiDB behaviour modelled (pingcap/tidb pkg/executor/write.go updateRecord): a row whose
+values do not change (compared with the binary collator) writes nothing; a change of the
+handle (int primary key or clustered key) is RemoveRecord + AddRecord, i.e. a delete and
+an insert in the binlog; a transaction that wrote nothing publishes no binlog.
+
+Extending it: a new DDL kind is one line in DDLS (the function gets the RandomLoad and
+returns True when it ran), a new DML kind one line in DML, a new column type one line
+in EXTRA_TYPES (or in tidbsim.make_types_tables), a new table shape one line in SHAPES.
+"""
+
+import copy
+import decimal
+import os
+import sys
+import time
+
+import tidbcodec as codec
+import tidbschema as ts
+
+
+# ---- column types ----------------------------------------------------------------------
+# Templates: every non-key column of the simulator's type-matrix and default tables, and
+# these extra ones (one line each: name -> a tidbschema.Column for that name).
+EXTRA_TYPES = [
+    lambda n: ts.c_int(n, big=True),
+    lambda n: ts.c_decimal(n, 38, 8),
+    lambda n: ts.c_str(n, "VARCHAR(255)", ts.TP_VARCHAR, 255, 255),
+    lambda n: ts.c_bytes(n, "LONGBLOB", ts.TP_LONG_BLOB, 4294967295, 600),
+]
+
+
+def _default_for(c):
+    """A NOT NULL / nullable DEFAULT for ADD COLUMN, or None when the kind has no simple
+    literal (time types, BIT, YEAR, binary strings: those are added as DEFAULT NULL).
+    Decimal defaults keep the column's scale: TiDB logs the default converted to the
+    column type (origin_default "1.0000" for DECIMAL(10,4) DEFAULT 1)."""
+    k = c.kind
+    if k == "int":
+        return 7
+    if k == "float":
+        return 1.5
+    if k == "double":
+        return -2.25
+    if k == "decimal":
+        one = decimal.Decimal(1 if c.flen > c.decimal else "0.5")
+        return one.quantize(decimal.Decimal(1).scaleb(-c.decimal),
+                            context=decimal.Context(prec=100)) if c.decimal else one
+    if k == "enum":
+        return c.elems[-1]
+    if k == "set":
+        return c.elems[0]
+    if k == "str":
+        return "d" if c.charset == "latin1" else "dé😀"
+    return None
+
+
+# ---- table shapes ----------------------------------------------------------------------
+# name -> (key columns, pk_order or None, uniques).  Key columns are placed at random
+# positions among the data columns.
+
+def _int_handle(**kw):
+    return lambda: ([ts.c_int("id", pk=True, **kw)], None, [])
+
+
+SHAPES = [
+    ("bigint_pk", _int_handle(big=True)),
+    ("int_pk", _int_handle()),
+    ("uint_pk", _int_handle(unsigned=True)),
+    ("ubigint_pk", _int_handle(big=True, unsigned=True)),
+    ("int_pk_uk", lambda: ([ts.c_int("id", pk=True), ts.c_int("u", nullable=False)],
+                           None, ["u"])),
+    ("nopk", lambda: ([], None, [])),
+    ("nopk_uk", lambda: ([ts.c_int("u", nullable=False)], None, ["u"])),
+    ("clustered_varchar", lambda: ([ts.c_varchar("code", 32)], ["code"], [])),
+    ("clustered_comp", lambda: ([ts.c_varchar("region", 16), ts.c_int("id")],
+                                ["id", "region"], [])),
+]
+
+NOPK_MAX_ROWS = 250          # replicas find rows of a table without a key by a full scan
+
+
+# ---- DDL kinds: (name, weight, fn(load) -> ran?) ---------------------------------------
+
+def ddl_create_table(load):
+    if len(load.sim.tables) >= load.max_tables:
+        return False
+    load.create_random_table(load.rng.choice(SHAPES))
+    return True
+
+
+def ddl_add_column(load):
+    tabs = [t for t in load.sim.tables if len(t.columns) < load.max_columns]
+    if not tabs:
+        return False
+    t = load.rng.choice(tabs)
+    c = load.new_column(t, for_add=True)
+    load.sim.add_column(t, c)
+    return True
+
+
+DDLS = [
+    ("create_table", 1, ddl_create_table),
+    ("add_column", 3, ddl_add_column),
+]
+
+
+# ---- DML kinds: (name, base weight, method of Txn) -------------------------------------
+
+DML = [
+    ("insert", 30, "insert_one"),
+    ("insert_multi", 8, "insert_multi"),
+    ("update", 25, "update_one"),
+    ("update_multi", 5, "update_multi"),
+    ("update_pk", 4, "update_pk"),
+    ("update_noop", 3, "update_noop"),
+    ("delete", 12, "delete_one"),
+    ("delete_multi", 4, "delete_multi"),
+]
+
+
+class Txn:
+    """One TiDB transaction: SQL statements for the truth (with the row count each must
+    affect) and the TableMutations TiDB would log, built statement by statement."""
+
+    def __init__(self, load):
+        self.load = load
+        self.sim = load.sim
+        self.pb = load.pb
+        self.rng = load.rng
+        self.start_ts = self.sim.tso.next()
+        self.version = self.sim.schema_version
+        self.sql = []          # (statement, affected rows)
+        self.muts = {}         # table id -> TableMutation, first-touch order
+        self.primary = None    # (table id, handle) of the first row written
+        self.ops = 0
+        self.kinds = {}
+
+    # -- helpers
+
+    def esc(self, c, v):
+        return self.load.esc(c.sql_param(v))
+
+    def mut(self, t):
+        m = self.muts.get(t.id)
+        if m is None:
+            m = self.muts[t.id] = self.pb.TableMutation(table_id=t.id)
+        return m
+
+    def count(self, kind, n):
+        self.ops += n
+        self.kinds[kind] = self.kinds.get(kind, 0) + n
+
+    @staticmethod
+    def fq(t):
+        return "`%s`.`%s`" % (t.db, t.name)
+
+    def where(self, t, row):
+        if t.pk_cols:
+            return " WHERE " + " AND ".join("`%s` = %s" % (c.name, self.esc(c, row[c.name]))
+                                            for c in t.pk_cols)
+        return " WHERE " + " AND ".join("`%s` <=> %s" % (c.name, self.esc(c, row[c.name]))
+                                        for c in t.columns) + " LIMIT 1"
+
+    def key_in(self, t, rows):
+        """WHERE <key> IN (...) for several rows of a table with a primary key."""
+        if len(t.pk_cols) == 1:
+            c = t.pk_cols[0]
+            return " WHERE `%s` IN (%s)" % (c.name, ",".join(self.esc(c, r[c.name]) for r in rows))
+        return " WHERE (%s) IN (%s)" % (
+            ",".join("`%s`" % c.name for c in t.pk_cols),
+            ",".join("(%s)" % ",".join(self.esc(c, r[c.name]) for c in t.pk_cols) for r in rows))
+
+    def pick_keys(self, st, n):
+        n = min(n, len(st.keys))
+        return self.rng.sample(st.keys, n)
+
+    def _insert_binlog(self, t, st, key, row):
+        st.put(key, row)
+        self.primary = self.primary or (t.id, key)
+        m = self.mut(t)
+        m.inserted_rows.append(codec.insert_row(t, row, key))
+        m.sequence.append(self.pb.Insert)
+
+    def _delete_binlog(self, t, st, key):
+        row = st.rows[key]
+        st.remove(key)
+        self.primary = self.primary or (t.id, key)
+        m = self.mut(t)
+        m.deleted_rows.append(codec.delete_row(t, row, key))
+        m.sequence.append(self.pb.DeleteRow)
+        return row
+
+    def _update_binlog(self, t, st, key, before, after):
+        st.put(key, after)
+        self.primary = self.primary or (t.id, key)
+        m = self.mut(t)
+        m.updated_rows.append(codec.update_row(t, before, after, key))
+        m.sequence.append(self.pb.Update)
+
+    def changeable(self, t):
+        return [c for c in t.columns if not c.pk]
+
+    def new_values(self, t, before, ncols):
+        """{column: new value} for up to ncols non-key columns, only real changes."""
+        cols = self.changeable(t)
+        out = {}
+        for c in self.rng.sample(cols, min(ncols, len(cols))):
+            v = self.load.value(c)
+            if v != before[c.name]:
+                out[c.name] = v
+        return out
+
+    # -- statements (each returns False when it cannot run on this table now)
+
+    def insert_rows(self, t, n, kind):
+        st = self.sim.state[t.id]
+        rows = []
+        for _ in range(n):
+            key, row = self.load.new_row(st)
+            self._insert_binlog(t, st, key, row)
+            rows.append(row)
+        names = ",".join("`%s`" % c.name for c in t.columns)
+        vals = ",".join("(%s)" % ",".join(self.esc(c, r[c.name]) for c in t.columns) for r in rows)
+        self.sql.append(("INSERT INTO %s (%s) VALUES %s" % (self.fq(t), names, vals), n))
+        self.count(kind, n)
+        return True
+
+    def insert_one(self, t):
+        return self.insert_rows(t, 1, "insert")
+
+    def insert_multi(self, t):
+        return self.insert_rows(t, self.rng.randint(2, self.load.multi_max), "insert")
+
+    def update_one(self, t, kind="update"):
+        st = self.sim.state[t.id]
+        if not st.keys:
+            return False
+        key = self.rng.choice(st.keys)
+        before = st.rows[key]
+        changes = self.new_values(t, before, self.rng.randint(1, 4))
+        if not changes:
+            return False
+        after = dict(before)
+        after.update(changes)
+        sets = ",".join("`%s` = %s" % (n, self.esc(t.col(n), v)) for n, v in changes.items())
+        self.sql.append(("UPDATE %s SET %s%s" % (self.fq(t), sets, self.where(t, before)), 1))
+        self._update_binlog(t, st, key, before, after)
+        self.count(kind, 1)
+        return True
+
+    def update_multi(self, t):
+        """UPDATE ... SET <same values> WHERE key IN (...): rows that already hold the
+        values are untouched (no binlog row, not in the affected count)."""
+        st = self.sim.state[t.id]
+        if not t.pk_cols or len(st.keys) < 2:
+            return self.update_one(t)
+        keys = self.pick_keys(st, self.rng.randint(2, self.load.multi_max))
+        cols = [c for c in self.changeable(t) if not c.unique]
+        if not cols:
+            return False
+        cols = self.rng.sample(cols, min(len(cols), self.rng.randint(1, 2)))
+        # sometimes take the values of one of the rows: that row (and equal ones) is a no-op
+        src = st.rows[keys[0]] if self.rng.random() < 0.3 else None
+        vals = {c.name: (src[c.name] if src else self.load.value(c)) for c in cols}
+        changed = 0
+        for key in keys:
+            before = st.rows[key]
+            if all(before[n] == v for n, v in vals.items()):
+                continue
+            after = dict(before)
+            after.update(vals)
+            self._update_binlog(t, st, key, before, after)
+            changed += 1
+        sets = ",".join("`%s` = %s" % (n, self.esc(t.col(n), v)) for n, v in vals.items())
+        self.sql.append(("UPDATE %s SET %s%s" % (self.fq(t), sets,
+                                                 self.key_in(t, [st.rows[k] for k in keys])),
+                         changed))
+        self.count("update", changed)
+        return True
+
+    def update_pk(self, t):
+        """A new handle: TiDB removes the old record and adds the new one (delete + insert
+        in the binlog); the truth runs one UPDATE."""
+        st = self.sim.state[t.id]
+        if not t.pk_cols or not st.keys:
+            return self.update_one(t)
+        key = self.rng.choice(st.keys)
+        before = st.rows[key]
+        after = dict(before)
+        after.update(self.new_values(t, before, self.rng.randint(0, 2)))
+        while True:
+            c = self.rng.choice(t.pk_cols)
+            after[c.name] = self.load.key_value(c)
+            nkey = after[t.pk.name] if t.pk_is_handle else tuple(after[k.name] for k in t.pk_cols)
+            if nkey not in st.rows:
+                break
+        changes = {n: v for n, v in after.items() if v != before[n]}
+        sets = ",".join("`%s` = %s" % (n, self.esc(t.col(n), v)) for n, v in changes.items())
+        self.sql.append(("UPDATE %s SET %s%s" % (self.fq(t), sets, self.where(t, before)), 1))
+        self._delete_binlog(t, st, key)
+        self._insert_binlog(t, st, nkey, after)
+        self.count("update_pk", 1)
+        return True
+
+    def update_noop(self, t):
+        """SET columns to the values they hold: nothing changes, TiDB logs nothing."""
+        st = self.sim.state[t.id]
+        if not st.keys:
+            return False
+        before = st.rows[self.rng.choice(st.keys)]
+        cols = self.rng.sample(self.changeable(t), min(2, len(self.changeable(t))))
+        if not cols:
+            return False
+        sets = ",".join("`%s` = %s" % (c.name, self.esc(c, before[c.name])) for c in cols)
+        self.sql.append(("UPDATE %s SET %s%s" % (self.fq(t), sets, self.where(t, before)), 0))
+        self.kinds["update_noop"] = self.kinds.get("update_noop", 0) + 1
+        return True
+
+    def delete_one(self, t):
+        st = self.sim.state[t.id]
+        if not st.keys:
+            return False
+        key = self.rng.choice(st.keys)
+        row = self._delete_binlog(t, st, key)
+        self.sql.append(("DELETE FROM %s%s" % (self.fq(t), self.where(t, row)), 1))
+        self.count("delete", 1)
+        return True
+
+    def delete_multi(self, t):
+        st = self.sim.state[t.id]
+        if not t.pk_cols or len(st.keys) < 2:
+            return self.delete_one(t)
+        keys = self.pick_keys(st, self.rng.randint(2, self.load.multi_max))
+        rows = [self._delete_binlog(t, st, k) for k in keys]
+        self.sql.append(("DELETE FROM %s%s" % (self.fq(t), self.key_in(t, rows)), len(rows)))
+        self.count("delete", len(rows))
+        return True
+
+    # -- commit: the truth first, then the binlog
+
+    def commit(self):
+        if not self.sql:
+            return 0
+        self.load.truth_apply(self.sql)
+        muts = [m for m in self.muts.values() if len(m.sequence)]
+        if not muts:
+            return 0           # only no-op updates: TiDB writes no binlog
+        pv = self.pb.PrewriteValue(schema_version=self.version)
+        for m in muts:
+            pv.mutations.append(m)
+        pv_bytes = pv.SerializeToString()
+        # prewrite_key: the record key of the first row written (tablecodec
+        # EncodeRowKeyWithHandle, int form; tirelay does not read it)
+        tid, h = self.primary
+        h = h if isinstance(h, int) else 1
+        h = h - (1 << 64) if h >= (1 << 63) else h
+        key = (b"t" + ((tid ^ (1 << 63)) & codec.MASK64).to_bytes(8, "big") + b"_r"
+               + ((h ^ (1 << 63)) & codec.MASK64).to_bytes(8, "big"))
+        pb, start_ts = self.pb, self.start_ts
+
+        def make(commit_ts):
+            return pb.Binlog(tp=pb.Commit, start_ts=start_ts, commit_ts=commit_ts,
+                             prewrite_key=key, prewrite_value=pv_bytes,
+                             ddl_job_id=0, ddl_schema_state=0)
+
+        self.sim.publish(self.sim.pick_pump(), make)
+        self.sim.txns += 1
+        self.sim.rows += self.ops
+        return 1
+
+
+class RandomLoad:
+    def __init__(self, sim):
+        self.sim = sim
+        a = sim.args
+        self.seed = a.random
+        self.target = a.ops
+        self.rng = sim.rng                       # seeded with the --random seed
+        self.gen = sim.gen
+        simmod = sys.modules[type(sim).__module__]
+        self.simmod = simmod
+        self.pb = simmod.binlog_pb2
+        self.db = a.db
+        self.checkpoints = sorted(int(x) for x in a.checkpoints.split(",") if x.strip())
+        self.checkpoint = 0                      # checkpoints passed
+        self.ops = 0
+        self.kinds = {}
+        self.uniq = 0
+        self.ntables = 0
+        self.conn = None
+        r = self.rng
+        # the seed's profile
+        self.weights = [(name, w * r.uniform(0.25, 2.5), meth) for name, w, meth in DML]
+        self.ddl_every = r.choice([300, 1000, 2500, 6000])   # mean ops between DDLs
+        self.max_rows = r.choice([400, 1000, 2000])
+        self.multi_max = r.choice([5, 20, 60])
+        self.max_stmts = r.choice([3, 8, 20])
+        self.big_every = r.choice([2000, 8000, 30000])       # mean ops between large txns
+        self.max_tables = 24
+        self.max_columns = 60
+        self.templates = self._templates()
+        self.next_ddl = int(r.expovariate(1.0 / self.ddl_every))
+        self.next_big = int(r.expovariate(1.0 / self.big_every))
+        self.ncols = 0
+
+    # ---- values
+
+    def _templates(self):
+        out = []
+        for t in list(self.simmod.make_types_tables(self.db)[0]) + \
+                [t for ts_ in self.simmod.make_tables(self.db) for t in ts_]:
+            out += [c for c in t.columns if not c.pk]
+        out += [f("x") for f in EXTRA_TYPES]
+        return out
+
+    def value(self, c):
+        if c.unique:
+            return self.fresh_unique()
+        return self.gen.value(c)
+
+    def key_value(self, c):
+        if c.kind == "int":
+            return self.gen.int_value(c)
+        return self.gen.str_value(c)     # no trailing spaces: utf8mb4_bin is PAD SPACE
+
+    def fresh_unique(self):
+        self.uniq += 1
+        return self.uniq * 10 + self.rng.randint(0, 9)
+
+    def new_row(self, st):
+        key, row = self.sim.new_row(st)
+        for n in st.table.uniques:
+            row[n] = self.fresh_unique()
+        return key, row
+
+    def esc(self, v):
+        return self.conn.escape(v)
+
+    # ---- schema
+
+    def new_column(self, t, for_add=False):
+        tmpl = self.rng.choice(self.templates)
+        c = copy.copy(tmpl)
+        self.ncols += 1
+        c.name = "a%d_%s" % (self.ncols, tmpl.name)
+        c.pk = False
+        c.unique = False
+        c.types_table = tmpl.types_table
+        c.nullable = self.rng.random() < 0.75
+        c.default = None
+        if for_add:
+            d = _default_for(c)
+            if d is not None and self.rng.random() < 0.6:
+                c.default = d
+            elif not c.nullable:
+                c.nullable = True    # NOT NULL without a default: no literal to fill old rows
+        elif c.kind == "timestamp":
+            c.nullable = True        # keep clear of any implicit TIMESTAMP default
+        return c
+
+    def create_random_table(self, shape, types=None):
+        name, make = shape
+        keys, pk_order, uniques = make()
+        cols = []
+        picks = types if types is not None else [self.rng.choice(self.templates)
+                                                 for _ in range(self.rng.randint(2, 14))]
+        for i, tmpl in enumerate(picks):
+            c = copy.copy(tmpl)
+            c.name = "c%d_%s" % (i, tmpl.name)
+            c.pk = c.unique = False
+            c.default = None
+            c.nullable = self.rng.random() < 0.75 or c.kind == "timestamp"
+            cols.append(c)
+        for k in keys:
+            cols.insert(self.rng.randint(0, len(cols)), k)
+        self.ntables += 1
+        t = ts.Table(self.db, "t%02d_%s" % (self.ntables, name), cols, pk_order=pk_order,
+                     uniques=uniques)
+        self.sim.create_table(t)
+        return t
+
+    # ---- truth
+
+    def connect(self):
+        import pymysql
+        from pymysql.constants import CLIENT
+        a = self.sim.args
+        kw = dict(user=a.mysql_user, password=a.mysql_password, charset="utf8mb4",
+                  autocommit=True, client_flag=CLIENT.MULTI_STATEMENTS)
+        if a.mysql_socket:
+            kw["unix_socket"] = a.mysql_socket
+        else:
+            kw.update(host=a.mysql_host, port=a.mysql_port)
+        self.conn = pymysql.connect(**kw)
+        with self.conn.cursor() as cur:
+            cur.execute("SET time_zone = '+00:00'")
+
+    def truth_apply(self, stmts):
+        """One SQL transaction in one round trip; every statement must affect exactly the
+        rows the model says (else the model and the truth disagree: a generator bug)."""
+        q = "BEGIN;" + ";".join(s for s, _ in stmts) + ";COMMIT"
+        want = [0] + [n for _, n in stmts] + [0]
+        with self.conn.cursor() as cur:
+            cur.execute(q)
+            i = 0
+            while True:
+                if cur.rowcount != want[i]:
+                    cur.execute("ROLLBACK")
+                    raise RuntimeError("seed %d: truth affected %d rows, model says %d: %s"
+                                       % (self.seed, cur.rowcount, want[i], stmts[i - 1][0][:2000]))
+                i += 1
+                if not cur.nextset():
+                    break
+            if i != len(want):
+                raise RuntimeError("seed %d: %d results for %d statements" % (self.seed, i, len(want)))
+
+    # ---- the run
+
+    def status(self, paused=False):
+        self.sim.extra_status["random"] = {
+            "seed": self.seed, "ops": self.ops, "target": self.target, "kinds": self.kinds,
+            "checkpoint": self.checkpoint, "paused": paused}
+
+    def maybe_checkpoint(self):
+        """At each --checkpoints op count: write the status with paused=true and wait for
+        <status-file>.resume-<k> (the test compares the replicas with the truth meanwhile;
+        fake binlogs keep flowing)."""
+        while self.checkpoint < len(self.checkpoints) and self.ops >= self.checkpoints[self.checkpoint]:
+            self.checkpoint += 1
+            self.status(paused=True)
+            self.sim.write_status()
+            self.simmod.log("checkpoint %d at %d ops (seed %d): paused"
+                         % (self.checkpoint, self.ops, self.seed))
+            go = "%s.resume-%d" % (self.sim.args.status_file, self.checkpoint)
+            while not os.path.exists(go) and not self.sim.stopping.is_set():
+                self.sim.stopping.wait(0.1)
+            self.status()
+            self.sim.write_status()
+
+    def add(self, kinds):
+        for k, n in kinds.items():
+            self.kinds[k] = self.kinds.get(k, 0) + n
+
+    def run_ddl(self):
+        total = sum(w for _, w, _ in DDLS)
+        x = self.rng.uniform(0, total)
+        order = list(DDLS)
+        for i, (name, w, fn) in enumerate(DDLS):
+            if x < w:
+                order = DDLS[i:] + DDLS[:i]
+                break
+            x -= w
+        for name, _, fn in order:       # the drawn kind first, the next one if it cannot run
+            if fn(self):
+                self.ops += 1
+                self.kinds["ddl_" + name] = self.kinds.get("ddl_" + name, 0) + 1
+                return
+
+    def pick_dml(self):
+        total = sum(w for _, w, _ in self.weights)
+        x = self.rng.uniform(0, total)
+        for name, w, meth in self.weights:
+            if x < w:
+                return meth
+            x -= w
+        return self.weights[-1][2]
+
+    def run_txn(self):
+        r = self.rng
+        txn = Txn(self)
+        tabs = r.sample(self.sim.tables, r.randint(1, min(4, len(self.sim.tables))))
+        big = self.ops >= self.next_big
+        if big:
+            self.next_big = self.ops + int(r.expovariate(1.0 / self.big_every)) + 1
+        nstmts = r.randint(20, 120) if big else (1 if r.random() < 0.3 else r.randint(1, self.max_stmts))
+        for _ in range(nstmts):
+            t = r.choice(tabs)
+            st = self.sim.state[t.id]
+            limit = NOPK_MAX_ROWS if not t.pk_cols else self.max_rows
+            meth = "insert_multi" if big and r.random() < 0.7 else self.pick_dml()
+            if meth.startswith("insert") and len(st.rows) >= limit:
+                meth = r.choice(["update_one", "delete_multi", "delete_one"])
+            elif len(st.rows) < 10 and not meth.startswith("insert"):
+                meth = "insert_multi"
+            getattr(txn, meth)(t)
+        published = txn.commit()
+        self.ops += txn.ops
+        self.add(txn.kinds)
+        self.kinds["txns"] = self.kinds.get("txns", 0) + published
+        if big:
+            self.kinds["big_txns"] = self.kinds.get("big_txns", 0) + 1
+
+    def run(self):
+        sim = self.sim
+        self.connect()
+        log = self.simmod.log
+        log("random workload: seed %d, %d operations, profile ddl_every=%d max_rows=%d "
+            "multi_max=%d max_stmts=%d big_every=%d"
+            % (self.seed, self.target, self.ddl_every, self.max_rows, self.multi_max,
+               self.max_stmts, self.big_every))
+        sim.create_schema(self.db)
+        # one table per shape; every column type in at least one of them
+        order = list(self.templates)
+        self.rng.shuffle(order)
+        per = -(-len(order) // len(SHAPES))
+        for i, shape in enumerate(SHAPES):
+            picks = order[i * per:(i + 1) * per] + self.rng.sample(self.templates, 3)
+            self.create_random_table(shape, picks)
+            self.ops += 1
+            self.kinds["ddl_create_table"] = self.kinds.get("ddl_create_table", 0) + 1
+        self.status()
+        sim.write_status()
+        t0 = last = time.monotonic()
+        last_ops = 0
+        while not sim.stopping.is_set() and self.ops < self.target:
+            if self.ops >= self.next_ddl:
+                self.next_ddl = self.ops + int(self.rng.expovariate(1.0 / self.ddl_every)) + 1
+                self.run_ddl()
+            else:
+                self.run_txn()
+            self.maybe_checkpoint()
+            now = time.monotonic()
+            if now - last >= 0.5:
+                self.status()
+                sim.write_status()
+                if int(now - t0) // 10 != int(last - t0) // 10:
+                    log("seed %d: %d/%d ops, %.0f ops/s" % (self.seed, self.ops, self.target,
+                                                           (self.ops - last_ops) / (now - last)))
+                last, last_ops = now, self.ops
+        self.status()
+        sim.done = not sim.stopping.is_set()
+        sim.write_status()
+        log("random workload done: seed %d, %d operations (%s) in %.1fs, %d transactions, "
+            "%d DDLs, last commit_ts %d"
+            % (self.seed, self.ops, ", ".join("%s=%d" % kv for kv in sorted(self.kinds.items())),
+               time.monotonic() - t0, sim.txns, sim.ddls, sim.last_commit_ts))
