@@ -105,7 +105,10 @@ class MariaDB:
 
     def install(self):
         os.makedirs(self.base, exist_ok=True)
+        # own tmpdir: a bootstrap server deletes the #sql temp tables of every other
+        # install running at the same moment in a shared /tmp ("Unknown table tmp_user_sys")
         cmd = ["mariadb-install-db", "--no-defaults", "--datadir=" + self.datadir,
+               "--tmpdir=" + self.base,
                "--auth-root-authentication-method=normal", "--skip-test-db"]
         if os.getuid() == 0:
             cmd.append("--user=root")
