@@ -77,6 +77,22 @@ def _default_for(c):
     return None
 
 
+# Kinds a MariaDB replica on the MySQL listener cannot apply (MySQL binary JSON, type 245):
+# their columns only go into tables named "j..." (the other tables are "t..."), which that
+# replica ignores (diffcheck.MYSQL_LISTENER_IGNORE).
+MARIADB_ONLY_KINDS = {"json"}
+
+
+def same(c, a, b):
+    """Whether two values of column c are the same stored value (then an UPDATE changes
+    nothing).  JSON compares by the text the truth stores (True, 1 and 1.0 differ)."""
+    if c.kind == "json":
+        if a is None or b is None:
+            return a is b
+        return codec.json_text(a) == codec.json_text(b)
+    return a == b and type(a) is type(b)
+
+
 # ---- table shapes ----------------------------------------------------------------------
 # name -> (key columns, pk_order or None, uniques).  Key columns are placed at random
 # positions among the data columns.
@@ -107,7 +123,7 @@ NOPK_MAX_ROWS = 250          # replicas find rows of a table without a key by a 
 def ddl_create_table(load):
     if len(load.sim.tables) >= load.max_tables:
         return False
-    load.create_random_table(load.rng.choice(SHAPES))
+    load.create_random_table(load.rng.choice(SHAPES), json=load.rng.random() < 0.2)
     return True
 
 
@@ -229,7 +245,7 @@ class Txn:
         out = {}
         for c in self.rng.sample(cols, min(ncols, len(cols))):
             v = self.load.value(c)
-            if v != before[c.name]:
+            if not same(c, v, before[c.name]):
                 out[c.name] = v
         return out
 
@@ -288,7 +304,7 @@ class Txn:
         changed = 0
         for key in keys:
             before = st.rows[key]
-            if all(before[n] == v for n, v in vals.items()):
+            if all(same(t.col(n), before[n], v) for n, v in vals.items()):
                 continue
             after = dict(before)
             after.update(vals)
@@ -317,7 +333,7 @@ class Txn:
             nkey = after[t.pk.name] if t.pk_is_handle else tuple(after[k.name] for k in t.pk_cols)
             if nkey not in st.rows:
                 break
-        changes = {n: v for n, v in after.items() if v != before[n]}
+        changes = {n: v for n, v in after.items() if not same(t.col(n), v, before[n])}
         sets = ",".join("`%s` = %s" % (n, self.esc(t.col(n), v)) for n, v in changes.items())
         self.sql.append(("UPDATE %s SET %s%s" % (self.fq(t), sets, self.where(t, before)), 1))
         self._delete_binlog(t, st, key)
@@ -422,6 +438,7 @@ class RandomLoad:
         self.max_tables = 24
         self.max_columns = 60
         self.templates = self._templates()
+        self.plain_templates = [c for c in self.templates if c.kind not in MARIADB_ONLY_KINDS]
         self.next_ddl = int(r.expovariate(1.0 / self.ddl_every))
         self.next_big = int(r.expovariate(1.0 / self.big_every))
         self.ncols = 0
@@ -461,8 +478,12 @@ class RandomLoad:
 
     # ---- schema
 
+    def pick_templates(self, t_json, n):
+        pool = self.templates if t_json else self.plain_templates
+        return [self.rng.choice(pool) for _ in range(n)]
+
     def new_column(self, t, for_add=False):
-        tmpl = self.rng.choice(self.templates)
+        tmpl = self.pick_templates(t.name.startswith("j"), 1)[0]
         c = copy.copy(tmpl)
         self.ncols += 1
         c.name = "a%d_%s" % (self.ncols, tmpl.name)
@@ -481,12 +502,13 @@ class RandomLoad:
             c.nullable = True        # keep clear of any implicit TIMESTAMP default
         return c
 
-    def create_random_table(self, shape, types=None):
+    def create_random_table(self, shape, types=None, json=False):
+        """json: may hold MARIADB_ONLY_KINDS columns (name "j..."), else only the others."""
         name, make = shape
         keys, pk_order, uniques = make()
         cols = []
-        picks = types if types is not None else [self.rng.choice(self.templates)
-                                                 for _ in range(self.rng.randint(2, 14))]
+        picks = types if types is not None else self.pick_templates(json, self.rng.randint(2, 14))
+        json = json or any(c.kind in MARIADB_ONLY_KINDS for c in picks)
         for i, tmpl in enumerate(picks):
             c = copy.copy(tmpl)
             c.name = "c%d_%s" % (i, tmpl.name)
@@ -497,7 +519,8 @@ class RandomLoad:
         for k in keys:
             cols.insert(self.rng.randint(0, len(cols)), k)
         self.ntables += 1
-        t = ts.Table(self.db, "t%02d_%s" % (self.ntables, name), cols, pk_order=pk_order,
+        t = ts.Table(self.db, "%s%02d_%s" % ("j" if json else "t", self.ntables, name), cols,
+                     pk_order=pk_order,
                      uniques=uniques)
         self.sim.create_table(t)
         return t
@@ -517,6 +540,7 @@ class RandomLoad:
         self.conn = pymysql.connect(**kw)
         with self.conn.cursor() as cur:
             cur.execute("SET time_zone = '+00:00'")
+            cur.execute("SET SESSION check_constraint_checks = 0")   # as tidbsim.connect
 
     def truth_apply(self, stmts):
         """One SQL transaction in one round trip; every statement must affect exactly the
@@ -622,12 +646,18 @@ class RandomLoad:
             % (self.seed, self.target, self.ddl_every, self.max_rows, self.multi_max,
                self.max_stmts, self.big_every))
         sim.create_schema(self.db)
-        # one table per shape; every column type in at least one of them
-        order = list(self.templates)
+        # one table per shape, every column type in at least one of them; the
+        # MARIADB_ONLY_KINDS columns in two more tables of random shapes
+        order = list(self.plain_templates)
         self.rng.shuffle(order)
         per = -(-len(order) // len(SHAPES))
-        for i, shape in enumerate(SHAPES):
-            picks = order[i * per:(i + 1) * per] + self.rng.sample(self.templates, 3)
+        special = [c for c in self.templates if c.kind in MARIADB_ONLY_KINDS]
+        initial = [(shape, order[i * per:(i + 1) * per] + self.rng.sample(self.plain_templates, 3))
+                   for i, shape in enumerate(SHAPES)]
+        if special:
+            initial += [(self.rng.choice(SHAPES), special + self.rng.sample(self.templates, 4))
+                        for _ in range(2)]
+        for shape, picks in initial:
             self.create_random_table(shape, picks)
             self.ops += 1
             self.kinds["ddl_create_table"] = self.kinds.get("ddl_create_table", 0) + 1
@@ -642,6 +672,7 @@ class RandomLoad:
             else:
                 self.run_txn()
             self.maybe_checkpoint()
+            sim.maybe_freeze()
             now = time.monotonic()
             if now - last >= 0.5:
                 self.status()
