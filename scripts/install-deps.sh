@@ -10,9 +10,11 @@ PKGS=(
   libuv1-dev libssl-dev libsqlite3-dev zlib1g-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libmariadb-dev libgrpc-dev libjansson-dev libinih-dev libcurl4-openssl-dev
+  libmicrohttpd-dev
   # test peers and the TiDB simulator
   mariadb-server mariadb-client etcd-server
   python3 python3-pytest python3-grpcio python3-protobuf python3-pymysql
+  python3-prometheus-client
 )
 # Node.js + npm for tests/integration/node (the zongji CDC client test). Only when the
 # commands are missing: a machine may carry its own Node.js build that bundles npm, and

@@ -19,6 +19,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "relay/config.h"
+#include "relay/metrics.h"
 #include "relay/pump_client.h"
 #include "relay/relay.h"
 #include "relay/server.h"
@@ -45,6 +46,7 @@ typedef struct {
     uv_signal_t sigint;
     tr_server_t *server;
     tr_relay_t *relay;
+    tr_metrics_t *metrics;
     int exit_code;
     bool stopping;
 } app_t;
@@ -83,6 +85,8 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     app->stopping = true;
     tr_log_info("main", "stopping signal=%d", signum);
+    tr_metrics_stop(app->metrics); /* reads the relay, the store and the server: first */
+    app->metrics = NULL;
     if (app->server != NULL) {
         tr_server_release_relay(app->server, on_relay_released, app);
     } else {
@@ -223,6 +227,16 @@ int main(int argc, char **argv)
         app.exit_code = EXIT_RUNTIME;
         app.stopping = true;
         tr_server_close(app.server, on_server_closed, &app); /* closes the signal handles too */
+    } else if (cfg.metrics_listen.host[0] != '\0' &&
+               (rc = tr_metrics_start(&app.loop, &cfg, store, app.server, app.relay, &app.metrics,
+                                      &why)) != 0) {
+        tr_log_error("main", "cannot start the metrics server: %s (%s)", why ? why : "",
+                     tr_strerror(rc));
+        app.exit_code = EXIT_RUNTIME;
+        app.stopping = true;
+        tr_relay_stop(app.relay);
+        app.relay = NULL;
+        tr_server_close(app.server, on_server_closed, &app);
     } else {
         tr_server_set_relay(app.server, app.relay);
         uv_signal_start(&app.sigterm, on_signal, SIGTERM);

@@ -57,6 +57,7 @@ static const tr_config_key_t known_keys[] = {
     {"store", "max-binlog-total-size"},
     {"store", "sync"},
     {"metrics", "listen"},
+    {"metrics", "health-stall-seconds"},
     {"log", "level"},
 };
 
@@ -131,6 +132,7 @@ void tr_config_defaults(tr_config_t *c)
     c->caching_sha2_prefill = true;
     c->cluster_id = 0;
     c->detect_interval_ms = 5000;
+    c->health_stall_ms = 30000;
     c->initial_commit_ts = 0;
     snprintf(c->store_dir, sizeof(c->store_dir), "tirelay-data");
     snprintf(c->binlog_basename, sizeof(c->binlog_basename), "tirelay-bin");
@@ -596,6 +598,13 @@ static int on_key(void *user, const char *section, const char *name, const char 
             return tr_addr_parse(&c->metrics_listen, v) == 0
                        ? 1
                        : fail(p, s, k, "expected host:port or empty, got '%s'", v);
+        }
+        if (strcmp(k, "health-stall-seconds") == 0) {
+            if (parse_u64(v, 86400, &u) != 0 || u == 0) {
+                return fail(p, s, k, "expected seconds 1..86400, got '%s'", v);
+            }
+            c->health_stall_ms = (uint32_t)u * 1000;
+            return 1;
         }
     } else if (strcmp(s, "log") == 0) {
         if (strcmp(k, "level") == 0) {

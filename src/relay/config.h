@@ -78,6 +78,7 @@ typedef struct {
 
     /* [metrics] */
     tr_addr_t metrics_listen;
+    uint32_t health_stall_ms;  /* /healthz: a Pump silent this long makes it not ready */
 
     /* [log] */
     int log_level;             /* tr_log_level_t */

@@ -102,6 +102,8 @@ struct tr_dump {
     bool waiting;           /* caught up: waiting for tr_dump_notify */
     bool pumping;           /* re-entrancy guard */
     uint64_t events_sent;
+    uint32_t last_event_ts;  /* header timestamp of the last event sent (not 0) */
+    uint32_t server_id;      /* the replica's, from its dump request */
     uint64_t stalled_since_ms; /* first tick with bytes queued and no write completed since; 0 = not */
 
     dump_mode_t mode;
@@ -527,6 +529,7 @@ static ssize_t read_batch(tr_dump_t *d, tr_buf_t *out)
         if (act == EV_SEND) {
             put_event_packet(d, out, p + off, h.event_size);
             d->events_sent++;
+            d->last_event_ts = h.timestamp != 0 ? h.timestamp : d->last_event_ts;
         }
         d->after_rotate = h.type == TR_EVT_ROTATE && !(h.flags & TR_EVF_ARTIFICIAL);
         off += h.event_size;
@@ -656,6 +659,7 @@ static bool check_stall(tr_dump_t *d, uint64_t now)
     if (now - d->stalled_since_ms < d->srv->cfg->dump_stall_timeout_ms) {
         return false;
     }
+    d->srv->errors[TR_SRV_ERR_DUMP_STALLED]++;
     dump_log(TR_LOG_WARN, d,
              "dump stalled: client read nothing, closing queued_bytes=%zu stalled_ms=%" PRIu64,
              queued, now - d->stalled_since_ms);
@@ -785,6 +789,7 @@ static tr_dump_t *dump_new(tr_sess_t *s, const tr_binlog_file_t *f, uint16_t fla
     d->flavor = tr_sess_flavor(s);
     d->fd = -1;
     d->file = *f;
+    d->server_id = replica_server_id;
     d->blocking = !(flags & TR_DUMP_NON_BLOCK) && replica_server_id != 0;
     d->session_crc = is_crc32(tr_sess_uvar(s, "source_binlog_checksum")) ||
                      is_crc32(tr_sess_uvar(s, "master_binlog_checksum"));
@@ -801,9 +806,10 @@ static tr_dump_t *dump_new(tr_sess_t *s, const tr_binlog_file_t *f, uint16_t fla
 
 /* Sends the start of d->file at pos and arms the timer. Returns d, or NULL
  * after failing / closing the session (d is released). */
+static const char *const mode_names[] = {"file", "mariadb-gtid", "mysql-gtid"};
+
 static tr_dump_t *dump_begin(tr_dump_t *d, uint64_t pos)
 {
-    static const char *const mode_names[] = {"file", "mariadb-gtid", "mysql-gtid"};
     dump_log(TR_LOG_INFO, d, "dump started mode=%s blocking=%d checksum=%s heartbeat_ms=%" PRIu64,
              mode_names[d->mode], (int)d->blocking, d->session_crc ? "CRC32" : "NONE",
              d->hb_period_ms);
@@ -1148,6 +1154,11 @@ static void on_timer_closed(uv_handle_t *h)
 
 void tr_dump_close(tr_dump_t *d, void (*done)(void *arg), void *arg)
 {
+    if (!d->closed) {
+        /* Where the client stopped: a replica resumes from about here. */
+        dump_log(TR_LOG_INFO, d, "dump ended mode=%s server_id=%" PRIu32 " events=%" PRIu64,
+                 mode_names[d->mode], d->server_id, d->events_sent);
+    }
     d->closed = true;
     d->done = done;
     d->done_arg = arg;
@@ -1159,4 +1170,15 @@ void tr_dump_close(tr_dump_t *d, void (*done)(void *arg), void *arg)
 uint32_t tr_dump_file_seq(const tr_dump_t *d)
 {
     return d->file.seq;
+}
+
+void tr_dump_stats(const tr_dump_t *d, tr_server_dump_stats_t *out)
+{
+    out->server_id = d->server_id;
+    out->mode = mode_names[d->mode];
+    snprintf(out->file, sizeof(out->file), "%s", d->file.name);
+    out->file_seq = d->file.seq;
+    out->pos = d->pos;
+    out->caught_up = d->waiting;
+    out->last_event_ts = d->last_event_ts;
 }

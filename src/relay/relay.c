@@ -78,6 +78,8 @@ typedef struct {
     bool cancelling;          /* (mu) the client is being stopped: refuse deliveries */
     int64_t warned_ms;        /* last "offline not drained" warning */
     int64_t recv_ms;          /* (mu) wall clock of the last delivery (0 = none yet) */
+    int64_t joined_ms;        /* wall clock when it joined the merge */
+    uint64_t binlogs;         /* (mu) deliveries accepted, fake binlogs included */
 } member_t;
 
 /* A queued transaction: the pump client's message buffer, kept as is (no copy). */
@@ -127,7 +129,26 @@ struct tr_relay {
     tr_buf_t out;
     uint64_t next_gtid_no;
     size_t group_txns;       /* ended, not yet committed */
+    uint64_t group_rows;     /* row changes of those */
+
+    /* Statistics (tr_relay_status), relaxed atomics: updated per transaction or
+     * per group, never per row. */
+    _Atomic uint64_t rows_written;
+    _Atomic uint64_t errors[TR_RELAY_ERR_COUNT];
+    _Atomic int64_t busy_since_ms; /* writer: monotonic ms it took the current step; 0 = idle */
 };
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void count_err(tr_relay_t *r, tr_relay_err_t kind)
+{
+    atomic_fetch_add_explicit(&r->errors[kind], 1, memory_order_relaxed);
+}
 
 static bool is_stopping(tr_relay_t *r)
 {
@@ -218,10 +239,12 @@ static int on_binlog(void *arg, uint32_t pump_id, uint8_t **msg, const uint8_t *
             m->pulled_ts = b->commit_ts;
         }
         m->recv_ms = wall_ms();
+        m->binlogs++;
         pthread_cond_signal(&r->ready);
     }
     pthread_mutex_unlock(&r->mu);
     if (rc != 0) {
+        count_err(r, TR_RELAY_ERR_REFUSED);
         tr_log_warn("relay", "merge refused a binlog pump=%" PRIu32 " commit_ts=%" PRId64 " err=%s",
                     pump_id, b->commit_ts, tr_strerror(rc));
     }
@@ -236,6 +259,7 @@ static int fetch_jobs(tr_relay_t *r)
     const char *why = NULL;
     int rc = tr_schema_fetch_new_jobs(r->fetch, r->schema, &why);
     if (rc < 0) {
+        count_err(r, TR_RELAY_ERR_SCHEMA);
         tr_log_warn("schema", "cannot read DDL history: %s", why ? why : tr_strerror(rc));
     }
     return rc;
@@ -275,6 +299,7 @@ static int advance_schema(tr_relay_t *r, int64_t version)
     const char *why = NULL;
     int rc = tr_schema_advance(r->schema, version, &why);
     if (rc != 0) {
+        count_err(r, TR_RELAY_ERR_SCHEMA);
         tr_log_error("schema", "cannot apply DDL history up to version %" PRId64 ": %s", version,
                      why ? why : tr_strerror(rc));
     }
@@ -322,6 +347,7 @@ static int flush_out(void *arg, tr_evt_writer_t *w)
  * transaction; nothing is visible before tr_store_txn_end and the group commit. */
 static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_version)
 {
+    uint64_t rows = 0; /* counted by the translator (the same for every flavour) */
     tr_txn_ctx_t ctx;
     memset(&ctx, 0, sizeof(ctx));
     ctx.gtid_no = r->next_gtid_no;
@@ -333,6 +359,7 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
     ctx.row_event_max_bytes = r->cfg->row_event_max_bytes;
     ctx.flush = flush_out;
     ctx.flush_bytes = TXN_FLUSH_BYTES;
+    ctx.rows_out = &rows;
     next_clock(r, &ctx);
 
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
@@ -343,6 +370,7 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
         stream_t st = {.r = r, .f = (tr_flavor_t)f, .flushed = false};
         ctx.flush_arg = &st;
         for (int attempt = 0; attempt < 2; attempt++) {
+            rows = 0;
             tr_buf_reset(&r->out);
             /* The row views of the PrewriteValue are decoded again per flavour: the
              * arena holds one decoding at a time. */
@@ -366,6 +394,7 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
                 continue;
             }
             if (rc != 0) {
+                count_err(r, TR_RELAY_ERR_TRANSLATE);
                 tr_log_error("translate",
                              "cannot translate transaction, relay stopped before writing it: %s "
                              "commit_ts=%" PRId64 " start_ts=%" PRId64 " flavor=%s",
@@ -380,6 +409,7 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
         }
         rc = tr_store_txn_append(r->store, (tr_flavor_t)f, r->out.data, r->out.len);
         if (rc != 0) {
+            count_err(r, TR_RELAY_ERR_STORE);
             tr_log_error("store", "append failed: %s", tr_strerror(rc));
             return rc;
         }
@@ -392,11 +422,13 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
     };
     int rc = tr_store_txn_end(r->store, &info);
     if (rc != 0) {
+        count_err(r, TR_RELAY_ERR_STORE);
         tr_log_error("store", "cannot end transaction: %s", tr_strerror(rc));
         return rc;
     }
     r->next_gtid_no++;
     r->group_txns++;
+    r->group_rows += rows;
     return 0;
 }
 
@@ -406,6 +438,7 @@ static int process(tr_relay_t *r, const pending_t *p)
     const char *why = NULL;
     ssize_t n = tr_tidb_binlog_decode(p->payload, p->len, &b, &why);
     if (n < 0) {
+        count_err(r, TR_RELAY_ERR_MALFORMED);
         tr_log_error("relay", "malformed binlog payload, relay stopped: %s", why ? why : "?");
         return (int)n;
     }
@@ -430,6 +463,7 @@ static int process(tr_relay_t *r, const pending_t *p)
         int rc = tr_tidb_prewrite_schema_version(b.prewrite_value.p, b.prewrite_value.len, &version,
                                                  &why);
         if (rc != 0) {
+            count_err(r, TR_RELAY_ERR_MALFORMED);
             tr_log_error("relay", "malformed prewrite value, relay stopped: %s commit_ts=%" PRId64,
                          why ? why : "?", b.commit_ts);
             return rc;
@@ -448,12 +482,15 @@ static int commit_group(tr_relay_t *r)
     }
     int rc = tr_store_commit(r->store);
     if (rc != 0) {
+        count_err(r, TR_RELAY_ERR_STORE);
         tr_log_error("store", "group commit failed, nothing new became visible: %s",
                      tr_strerror(rc));
         tr_store_abort(r->store);
         return rc;
     }
+    atomic_fetch_add_explicit(&r->rows_written, r->group_rows, memory_order_relaxed);
     r->group_txns = 0;
+    r->group_rows = 0;
     return 0;
 }
 
@@ -476,6 +513,8 @@ static void fail_stop(tr_relay_t *r)
     atomic_store(&r->failed, true);
     tr_store_abort(r->store);
     r->group_txns = 0;
+    r->group_rows = 0;
+    atomic_store(&r->busy_since_ms, 0);
     tr_log_error("relay", "translation stopped; replicas keep being served what is durable. "
                           "Fix the cause and restart tirelay to resume from the last commit.");
     pthread_mutex_lock(&r->mu);
@@ -486,13 +525,6 @@ static void fail_stop(tr_relay_t *r)
 }
 
 static void drop_pending(void *data);
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Removes offline Pumps that have been drained: nothing queued and pulled up
  * to the maxCommitTS they published. Caller holds mu (writer thread). */
@@ -565,13 +597,16 @@ static void *writer_main(void *arg)
                 continue;
             }
             note_durable(r);
+            atomic_store_explicit(&r->busy_since_ms, 0, memory_order_relaxed);
             pthread_cond_wait(&r->ready, &r->mu);
         }
+        atomic_store_explicit(&r->busy_since_ms, mono_ms(), memory_order_relaxed);
         pthread_cond_broadcast(&r->space);
         pthread_mutex_unlock(&r->mu);
 
         pending_t *p = item.data;
         if (dropped) {
+            count_err(r, TR_RELAY_ERR_DROPPED);
             tr_log_warn("relay", "dropped duplicate or out-of-order binlog commit_ts=%" PRId64
                                  " pump=%" PRIu32,
                         item.commit_ts, item.source_id);
@@ -721,6 +756,7 @@ static void reconcile(tr_relay_t *r, const tr_node_status_t *pumps, size_t n)
         m->resume_ts = join_ts;
         m->pulled_ts = join_ts;
         m->in_merge = true;
+        m->joined_ms = wall_ms();
         int rc = tr_merge_add_source(r->merge, m->source_id);
         TR_ASSERT(rc == 0); /* source ids are never reused */
         r->members[r->n_members++] = m;
@@ -991,6 +1027,12 @@ int tr_relay_status(tr_relay_t *r, tr_relay_status_t *out)
     out->is_discovery = r->cfg->pd_urls[0] != '\0';
     out->has_failed = atomic_load(&r->failed);
     out->durable_ts = atomic_load(&r->durable_ts);
+    out->rows = atomic_load_explicit(&r->rows_written, memory_order_relaxed);
+    for (int k = 0; k < TR_RELAY_ERR_COUNT; k++) {
+        out->errors[k] = atomic_load_explicit(&r->errors[k], memory_order_relaxed);
+    }
+    int64_t busy = atomic_load_explicit(&r->busy_since_ms, memory_order_relaxed);
+    out->writer_busy_ms = busy != 0 && !out->has_failed ? mono_ms() - busy : 0;
     /* members_mu for the membership fields (state, host: written under it
      * alone), then mu for what pump threads and the writer change; both only
      * for the copy. members_mu can be held while a Pump client is stopped,
@@ -1009,8 +1051,10 @@ int tr_relay_status(tr_relay_t *r, tr_relay_status_t *out)
         p->in_merge = m->in_merge;
         p->last_ts = m->recv_ms != 0 ? m->pulled_ts : 0;
         p->recv_ms = m->recv_ms;
+        p->binlogs = m->binlogs;
         p->queued = tr_merge_queued(r->merge, m->source_id);
-        int64_t since = m->recv_ms != 0 ? m->recv_ms : r->started_ms;
+        int64_t since = m->recv_ms != 0 ? m->recv_ms : m->joined_ms;
+        p->silent_ms = out->now_ms - since;
         p->is_unreachable = p->is_pulling && m->state == TR_NODE_ONLINE &&
                             out->now_ms - since > TR_RELAY_UNREACHABLE_MS;
     }
@@ -1027,4 +1071,52 @@ void tr_relay_status_cleanup(tr_relay_status_t *st)
     tr_free(st->pumps);
     st->pumps = NULL;
     st->n_pumps = 0;
+}
+
+/* ---------------------------------------------------------------- metrics */
+
+const char *tr_relay_err_name(tr_relay_err_t kind)
+{
+    static const char *const names[TR_RELAY_ERR_COUNT] = {
+        "malformed_binlog", "binlog_dropped", "merge_refused",
+        "schema",           "translate",      "store",
+    };
+    return (unsigned)kind < TR_RELAY_ERR_COUNT ? names[kind] : "unknown";
+}
+
+bool tr_relay_ready(tr_relay_t *r, int64_t stall_ms, char *why, size_t cap)
+{
+    tr_relay_status_t st;
+    if (tr_relay_status(r, &st) != 0) {
+        snprintf(why, cap, "relay status unavailable");
+        return false;
+    }
+    bool ok = true;
+    if (st.has_failed) {
+        snprintf(why, cap, "writer failed: translation stopped (see the log); restart to resume");
+        ok = false;
+    }
+    for (size_t i = 0; ok && i < st.n_pumps; i++) {
+        const tr_relay_pump_status_t *p = &st.pumps[i];
+        if (p->in_merge && p->silent_ms > stall_ms) {
+            snprintf(why, cap,
+                     "merge stalled: pump %s (%s, state %s, %s) sent nothing for %" PRId64
+                     " s; last commit_ts %" PRId64,
+                     p->node_id, p->addr, tr_node_state_name(p->state),
+                     p->is_pulling ? "pulling" : "not pulling", p->silent_ms / 1000, p->last_ts);
+            ok = false;
+        }
+    }
+    if (ok && st.writer_busy_ms > stall_ms) {
+        snprintf(why, cap,
+                 "writer stuck for %" PRId64 " s on one step (waiting for DDL history or the disk)",
+                 st.writer_busy_ms / 1000);
+        ok = false;
+    }
+    if (ok && st.n_pumps == 0) {
+        snprintf(why, cap, "no pump known yet");
+        ok = false;
+    }
+    tr_relay_status_cleanup(&st);
+    return ok;
 }

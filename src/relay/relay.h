@@ -39,6 +39,20 @@ bool tr_relay_failed(tr_relay_t *r);
  * unreachable in the status. */
 #define TR_RELAY_UNREACHABLE_MS 15000
 
+/* Upstream error kinds, counted for tirelay_errors_total{kind} (/metrics). */
+typedef enum {
+    TR_RELAY_ERR_MALFORMED = 0, /* a queued binlog or prewrite value did not decode */
+    TR_RELAY_ERR_DROPPED,       /* duplicate or out-of-order binlog dropped by the merge */
+    TR_RELAY_ERR_REFUSED,       /* the merge refused a delivered binlog */
+    TR_RELAY_ERR_SCHEMA,        /* DDL history read or apply failed */
+    TR_RELAY_ERR_TRANSLATE,     /* a transaction could not be translated */
+    TR_RELAY_ERR_STORE,         /* append or group commit failed */
+    TR_RELAY_ERR_COUNT
+} tr_relay_err_t;
+
+/* Stable snake_case name of kind ("malformed_binlog", ...). */
+const char *tr_relay_err_name(tr_relay_err_t kind);
+
 /* One Pump as the status shows it. */
 typedef struct {
     char node_id[128];      /* etcd node id (static mode: the address) */
@@ -49,6 +63,8 @@ typedef struct {
     bool is_unreachable;    /* online and pulled, but nothing received lately */
     int64_t last_ts;        /* last commit_ts received (binlog or fake); 0 = none this run */
     int64_t recv_ms;        /* wall clock (ms since the epoch) of that delivery; 0 = none */
+    int64_t silent_ms;      /* since that delivery, or since the Pump joined when none */
+    uint64_t binlogs;       /* deliveries accepted this run, fake binlogs included */
     size_t queued;          /* transactions waiting in the merge */
 } tr_relay_pump_status_t;
 
@@ -61,6 +77,9 @@ typedef struct {
     int64_t durable_ts;      /* watermark known durable (our Drainer maxCommitTS) */
     tr_relay_pump_status_t *pumps; /* owned (tr_relay_status_cleanup) */
     size_t n_pumps;
+    uint64_t rows;           /* row changes in transactions committed this run */
+    uint64_t errors[TR_RELAY_ERR_COUNT]; /* this run */
+    int64_t writer_busy_ms;  /* the writer has been on one transaction or commit this long (0 idle) */
 } tr_relay_status_t;
 
 /*
@@ -72,5 +91,14 @@ typedef struct {
  */
 int tr_relay_status(tr_relay_t *r, tr_relay_status_t *out) TR_MUSTCHECK;
 void tr_relay_status_cleanup(tr_relay_status_t *st);
+
+/*
+ * Readiness for /healthz: false with a one-line reason in why when the writer
+ * failed, when a Pump the merge waits for delivered nothing (not even a fake
+ * binlog) for stall_ms, or when the writer has been busy on one step for
+ * stall_ms (a DDL job missing from the history, a stuck disk). Thread: any,
+ * off the loop (as tr_relay_status).
+ */
+bool tr_relay_ready(tr_relay_t *r, int64_t stall_ms, char *why, size_t cap);
 
 #endif

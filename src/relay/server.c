@@ -21,6 +21,38 @@
 
 #define LISTEN_BACKLOG 128
 
+const char *tr_server_err_name(tr_server_err_t kind)
+{
+    static const char *const names[TR_SRV_ERR_COUNT] = {
+        "auth_denied", "client_error", "dump_failed", "dump_stalled", "tls_handshake",
+    };
+    return (unsigned)kind < TR_SRV_ERR_COUNT ? names[kind] : "unknown";
+}
+
+void tr_server_stats(tr_server_t *srv, tr_server_stats_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->sessions = srv->n_sessions;
+    memcpy(out->errors, srv->errors, sizeof(out->errors));
+    size_t n = 0;
+    for (tr_sess_t *s = srv->sessions; s != NULL; s = tr_sess_next(s)) {
+        n += tr_sess_dump(s) != NULL;
+    }
+    out->dumps = tr_calloc(n ? n : 1, sizeof(*out->dumps));
+    for (tr_sess_t *s = srv->sessions; s != NULL && out->n_dumps < n; s = tr_sess_next(s)) {
+        const tr_dump_t *d = tr_sess_dump(s);
+        if (d == NULL) {
+            continue;
+        }
+        tr_server_dump_stats_t *o = &out->dumps[out->n_dumps++];
+        o->sess_id = tr_sess_id(s);
+        snprintf(o->peer, sizeof(o->peer), "%s", tr_sess_peer(s));
+        snprintf(o->user, sizeof(o->user), "%s", tr_sess_user(s));
+        o->flavor = tr_sess_flavor(s);
+        tr_dump_stats(d, o);
+    }
+}
+
 static void maybe_done(tr_server_t *srv)
 {
     if (!srv->closing || srv->open_handles > 0 || srv->n_sessions > 0) {

@@ -34,6 +34,46 @@ void tr_server_set_relay(tr_server_t *srv, tr_relay_t *relay);
  * it any more (at once when none does); then it may be stopped. Thread: loop. */
 void tr_server_release_relay(tr_server_t *srv, void (*released)(void *arg), void *arg);
 
+/* ---- statistics (loop thread; /metrics) ---- */
+
+/* Client-side error kinds, counted for tirelay_errors_total{kind}. */
+typedef enum {
+    TR_SRV_ERR_AUTH = 0,     /* access denied (bad user or password, TLS required) */
+    TR_SRV_ERR_CLIENT,       /* other failed sessions (malformed packets, bad requests) */
+    TR_SRV_ERR_DUMP,         /* a dump refused or ended with ERR 1236 */
+    TR_SRV_ERR_DUMP_STALLED, /* a dump whose client read nothing for dump-stall-timeout-ms */
+    TR_SRV_ERR_TLS,          /* TLS handshake failed */
+    TR_SRV_ERR_COUNT
+} tr_server_err_t;
+
+/* Stable snake_case name of kind ("auth_denied", ...). */
+const char *tr_server_err_name(tr_server_err_t kind);
+
+/* One running binlog dump (a replica, mariadb-binlog, a CDC client). */
+typedef struct {
+    uint32_t sess_id;         /* connection id */
+    char peer[80];            /* ip:port */
+    char user[64];
+    uint32_t server_id;       /* the replica's server_id from its dump request (0 = none) */
+    tr_flavor_t flavor;       /* the listener's flavour: which file set it reads */
+    const char *mode;         /* static text: file, mariadb-gtid, mysql-gtid */
+    char file[96];            /* file being read */
+    uint32_t file_seq;        /* its number (1 = .000001) */
+    uint64_t pos;             /* offset of the next byte to send in it */
+    bool caught_up;           /* sent everything committed; waiting for more */
+    uint32_t last_event_ts;   /* header timestamp of the last event sent (0 = none yet) */
+} tr_server_dump_stats_t;
+
+typedef struct {
+    size_t sessions;                /* client connections */
+    tr_server_dump_stats_t *dumps;  /* returns owned: free with tr_free */
+    size_t n_dumps;
+    uint64_t errors[TR_SRV_ERR_COUNT];
+} tr_server_stats_t;
+
+/* Fills out. Thread: loop. */
+void tr_server_stats(tr_server_t *srv, tr_server_stats_t *out);
+
 /* Closes listeners and every session; done(arg) runs on the loop once every
  * handle is closed and the server is freed. Thread: loop. */
 void tr_server_close(tr_server_t *srv, void (*done)(void *arg), void *arg);

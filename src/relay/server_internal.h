@@ -79,6 +79,7 @@ struct tr_server {
     uv_timer_t retention;    /* expire-logs-seconds / max-binlog-total-size checks */
     bool has_retention;
     uint32_t retention_held_seq[TR_FLAVOR_COUNT]; /* last "file kept for a dump" logged */
+    uint64_t errors[TR_SRV_ERR_COUNT]; /* tr_server_stats */
     void (*done)(void *arg);
     void *done_arg;
 };
@@ -146,6 +147,8 @@ bool tr_sess_deprecate_eof(const tr_sess_t *s);
 
 /* Number of the file the dump currently reads (admin: PURGE never removes it). */
 uint32_t tr_dump_file_seq(const tr_dump_t *d);
+/* Fills the dump's mode, server_id, file, pos, caught_up and last_event_ts. */
+void tr_dump_stats(const tr_dump_t *d, tr_server_dump_stats_t *out);
 
 /* Validates a COM_BINLOG_DUMP and sends the fake ROTATE + FD; on a bad
  * request it answers ERR 1236 through tr_sess_fail itself and returns NULL.

@@ -274,6 +274,9 @@ void tr_sess_vfail(tr_sess_t *s, uint16_t code, const char *fmt, va_list ap)
     if (n < 0) {
         msg[0] = '\0';
     }
+    s->srv->errors[code == TR_ER_ACCESS_DENIED || code == 3159 ? TR_SRV_ERR_AUTH
+                   : code == TR_ER_MASTER_FATAL_READ           ? TR_SRV_ERR_DUMP
+                                                               : TR_SRV_ERR_CLIENT]++;
     sess_log(TR_LOG_WARN, s, "session failed: %s code=%u state=%s", msg, (unsigned)code,
              tr_sess_state_name(s->state));
     if (s->state != TR_SESS_CLOSING && s->conn != NULL) {
@@ -1530,6 +1533,7 @@ static void on_data(tr_conn_t *c, void *arg)
             int rc = tr_conn_start_tls(c, s->srv->tls);
             if (rc != 0) {
                 const char *tw = tr_conn_tls_error(c);
+                s->srv->errors[TR_SRV_ERR_TLS]++;
                 sess_log(TR_LOG_WARN, s, "TLS handshake failed err=%s tls_err=%s", tr_strerror(rc),
                          tw ? tw : "-");
                 tr_sess_finish(s); /* flushes the alert, if OpenSSL made one */

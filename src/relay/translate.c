@@ -677,6 +677,9 @@ static int translate_dml(const tr_tidb_binlog_t *b, tr_schema_t *schema, const t
         if (r != 0) {
             return r;
         }
+        if (ctx->rows_out != NULL) {
+            *ctx->rows_out += muts[i].n_sequence;
+        }
     }
     tr_evt_put_xid(w, ctx->gtid_no);
     return 0;

@@ -38,6 +38,7 @@ typedef struct {
     int (*flush)(void *flush_arg, tr_evt_writer_t *w);
     void *flush_arg;
     size_t flush_bytes;
+    uint64_t *rows_out;       /* optional: row changes written are added here (metrics) */
 } tr_txn_ctx_t;
 
 /* Seconds and microseconds of a TSO's physical part (ms << 18 | logical). */

@@ -28,10 +28,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -88,7 +90,29 @@ struct tr_store {
     pthread_mutex_t lookup_mu;
     tr_index_t *lookup_idx;
     char lookup_msg[600];
+    /* Statistics (tr_store_stats): written by the writer, read by any thread. */
+    _Atomic uint64_t st_txns;
+    _Atomic uint64_t st_commits;
+    _Atomic uint64_t st_bytes[TR_FLAVOR_COUNT];
+    tr_hist_t st_fsync;
+    tr_hist_t st_commit;
 };
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* fdatasync of a binlog file, timed for the fsync latency histogram. */
+static int timed_sync(tr_store_t *s, int fd)
+{
+    uint64_t t0 = mono_ns();
+    int r = tr_bfile_sync(fd);
+    tr_hist_observe_ns(&s->st_fsync, mono_ns() - t0);
+    return r;
+}
 
 /* ------------------------------------------------------------ helpers */
 
@@ -494,6 +518,8 @@ int tr_store_open(const tr_store_opts_t *opts, tr_store_t **out, tr_store_checkp
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->index_file_mu, NULL);
     pthread_mutex_init(&s->lookup_mu, NULL);
+    tr_hist_init(&s->st_fsync, tr_hist_disk_bounds_s, tr_hist_disk_n_bounds);
+    tr_hist_init(&s->st_commit, tr_hist_disk_bounds_s, tr_hist_disk_n_bounds);
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
         s->fl[f].fd = -1;
         s->fl[f].enabled = opts->flavors[f];
@@ -725,7 +751,7 @@ static int rotate_prepare(tr_store_t *s, tr_flavor_t f, const tr_index_txn_t *la
     tr_evt_put_rotate(&w, TR_BINLOG_MAGIC_LEN, rot->new_name, strlen(rot->new_name), false);
     int r = tr_bfile_pwrite(fl->fd, b.data, b.len, fl->written);
     if (r == 0 && s->sync == TR_SYNC_COMMIT) {
-        r = tr_bfile_sync(fl->fd);
+        r = timed_sync(s, fl->fd);
     }
     rot->old_size = fl->written + b.len;
     tr_buf_cleanup(&b);
@@ -761,6 +787,7 @@ int tr_store_commit(tr_store_t *s)
     if (s->npend == 0) {
         return 0;
     }
+    uint64_t t0 = mono_ns();
     const tr_index_txn_t *lastt = &s->pend[s->npend - 1];
     rotation_t rot[TR_FLAVOR_COUNT];
     memset(rot, 0, sizeof(rot));
@@ -773,7 +800,7 @@ int tr_store_commit(tr_store_t *s)
         }
         r = flush_pending(s, (tr_flavor_t)f);
         if (r == 0 && s->sync == TR_SYNC_COMMIT && fl->written > fl->committed) {
-            r = tr_bfile_sync(fl->fd);
+            r = timed_sync(s, fl->fd);
         }
         if (r != 0) {
             snprintf(s->msg, sizeof(s->msg), "cannot write %s: %s", fl->name, tr_strerror(r));
@@ -831,6 +858,9 @@ int tr_store_commit(tr_store_t *s)
             continue;
         }
         tr_binlog_file_t *act = &fl->files[fl->nfiles - 1];
+        uint64_t added = rot[f].rotate ? rot[f].old_size - fl->committed + rot[f].new_header_end
+                                       : lastt->end[f] - fl->committed;
+        atomic_fetch_add_explicit(&s->st_bytes[f], added, memory_order_relaxed);
         if (rot[f].rotate) {
             act->size = rot[f].old_size;
             act->is_active = false;
@@ -851,8 +881,11 @@ int tr_store_commit(tr_store_t *s)
     s->last.commit_ts = lastt->commit_ts;
     s->last.schema_version = lastt->schema_version;
     s->last_timestamp = lastt->timestamp;
+    atomic_fetch_add_explicit(&s->st_txns, s->npend, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->st_commits, 1, memory_order_relaxed);
     s->npend = 0;
     pthread_mutex_unlock(&s->mu);
+    tr_hist_observe_ns(&s->st_commit, mono_ns() - t0);
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
         if (!rot[f].rotate) {
             continue;
@@ -871,6 +904,27 @@ int tr_store_commit(tr_store_t *s)
         s->notify(s->notify_arg);
     }
     return 0;
+}
+
+/* ------------------------------------------------------------ statistics */
+
+void tr_store_stats(tr_store_t *s, tr_store_stats_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->txns = atomic_load_explicit(&s->st_txns, memory_order_relaxed);
+    out->group_commits = atomic_load_explicit(&s->st_commits, memory_order_relaxed);
+    pthread_mutex_lock(&s->mu);
+    for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
+        const flavor_t *fl = &s->fl[f];
+        out->bytes[f] = atomic_load_explicit(&s->st_bytes[f], memory_order_relaxed);
+        for (size_t i = 0; fl->enabled && i < fl->nfiles; i++) {
+            out->disk_bytes[f] += fl->files[i].size;
+        }
+        out->files[f] = fl->enabled ? fl->nfiles : 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    tr_hist_snapshot(&s->st_fsync, &out->fsync);
+    tr_hist_snapshot(&s->st_commit, &out->commit);
 }
 
 /* ------------------------------------------------------------ readers */

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "common/defs.h"
+#include "common/metrics.h"
 #include "protocol/binlog_event.h"
 
 typedef struct tr_store tr_store_t;
@@ -133,6 +134,23 @@ int tr_store_list_files(tr_store_t *s, tr_flavor_t f, tr_binlog_file_t **files, 
 /* Last committed transaction (has_txn false if none). */
 void tr_store_last_txn(tr_store_t *s, tr_store_checkpoint_t *out);
 bool tr_store_flavor_enabled(const tr_store_t *s, tr_flavor_t f);
+
+/* ---- statistics (any thread) ---- */
+
+/* Counters since open and the current disk usage, for /metrics. */
+typedef struct {
+    uint64_t txns;                        /* transactions committed */
+    uint64_t group_commits;               /* successful group commits */
+    uint64_t bytes[TR_FLAVOR_COUNT];      /* binlog bytes made readable (events, headers) */
+    uint64_t disk_bytes[TR_FLAVOR_COUNT]; /* readable bytes of every file still present */
+    uint64_t files[TR_FLAVOR_COUNT];      /* binlog files present */
+    tr_hist_snap_t fsync;                 /* fdatasync of binlog files (sync = commit) */
+    tr_hist_snap_t commit;                /* whole group commits: write, fsync, index */
+} tr_store_stats_t;
+
+/* Fills out. Counters are relaxed atomics; the file list is read under the
+ * store mutex (never held across I/O). */
+void tr_store_stats(tr_store_t *s, tr_store_stats_t *out);
 
 /* ---- purge (any thread; one purge at a time per store) ---- */
 
