@@ -631,7 +631,7 @@ size_t tr_json_format_double(double v, char *out, size_t cap)
     if (neg) {
         p++;
     }
-    char digits[24];
+    char digits[24] = {0}; /* always filled (%e prints a digit); gcc -O2 cannot tell */
     size_t nd = 0;
     for (; *p != 'e'; p++) {
         if (*p != '.') {
