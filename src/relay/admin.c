@@ -1173,13 +1173,20 @@ static void queue_job(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
     default:
         break;
     }
-    tr_sess_hold(r->sess);
     int rc = uv_queue_work(srv->loop, &j->req, job_work, job_done);
-    if (rc != 0) {
-        /* No thread pool: answer here (rare; these lookups are short). */
-        job_work(&j->req);
-        job_done(&j->req, 0);
+    if (rc == 0) {
+        tr_sess_hold(r->sess); /* nothing else is answered until job_done */
+        return;
     }
+    /* uv_queue_work refused (it only checks its arguments): answer here, on the loop. */
+    job_work(&j->req);
+    tr_buf_append(r->out, tr_buf_head(&j->out), tr_buf_unread(&j->out));
+    *r->seq = j->seq;
+    if (j->relay != NULL) {
+        tr_server_relay_done(srv);
+    }
+    tr_buf_cleanup(&j->out);
+    tr_free(j);
 }
 
 /* ---------------------------------------------------------------- retention */

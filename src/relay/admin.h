@@ -15,8 +15,13 @@
  * set (the two sets rotate at different sizes, so their names do not
  * correspond).
  *
- * I/O: reads binlog files (SHOW BINLOG EVENTS) and deletes files (PURGE) on
- * the loop thread; both are rare operator actions.
+ * tirelay's own SHOW RELAY STATUS and SHOW BINLOG POSITION FOR TSO | GTID |
+ * POSITION are documented in README.md ("Operating it over SQL").
+ *
+ * I/O: SHOW BINLOG EVENTS (reads a binlog file), SHOW BINLOG POSITION (sqlite
+ * index) and SHOW RELAY STATUS (the relay's locks) run in libuv's thread
+ * pool; PURGE and retention delete files on the loop thread, where the dumps
+ * in use are known (rare operator actions).
  */
 #ifndef TR_RELAY_ADMIN_H
 #define TR_RELAY_ADMIN_H

@@ -406,4 +406,75 @@ TR_TEST(gtid_start_lineage)
     rm_rf(dir);
 }
 
+/* tr_store_find_txn: by TSO (the last commit_ts <= ts), by GTID, and by position
+ * (the last transaction ending at or before an offset), across rotations. */
+TR_TEST(find_txn)
+{
+    char dir[64];
+    make_tmpdir(dir, sizeof(dir));
+    tr_store_opts_t o = opts_for(dir, true, true, 4096); /* rotate every few transactions */
+    tr_store_t *s = NULL;
+    tr_store_checkpoint_t cp;
+    const char *why = NULL;
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), 0);
+    if (s == NULL) {
+        return;
+    }
+    uint64_t end_mysql[41] = {0};
+    uint32_t seq_mysql[41] = {0};
+    for (uint64_t g = 1; g <= 40; g++) {
+        EXPECT_EQ_INT(add_txn(s, g), 0); /* commit_ts = g * 1000 */
+        end_mysql[g] = tr_store_txn_pos(s, TR_FLAVOR_MYSQL);
+        tr_binlog_file_t last;
+        EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MYSQL, &last), 0);
+        seq_mysql[g] = last.seq;
+        EXPECT_EQ_INT(tr_store_commit(s), 0); /* one group per txn: rotation right after */
+    }
+    tr_binlog_file_t *files = NULL;
+    size_t nf = 0;
+    EXPECT_EQ_INT(tr_store_list_files(s, TR_FLAVOR_MYSQL, &files, &nf), 0);
+    EXPECT_TRUE(nf >= 3);
+    tr_free(files);
+
+    tr_store_txn_t t;
+    EXPECT_EQ_INT(tr_store_find_txn(s, TR_STORE_FIND_TSO, 999, TR_FLAVOR_MYSQL, 0, &t, &why),
+                  TR_ENOTFOUND);
+    EXPECT_EQ_INT(tr_store_find_txn(s, TR_STORE_FIND_TSO, 1000, TR_FLAVOR_MYSQL, 0, &t, &why), 0);
+    EXPECT_EQ_U64(t.gtid_no, 1);
+    EXPECT_EQ_INT(tr_store_find_txn(s, TR_STORE_FIND_TSO, 17999, TR_FLAVOR_MYSQL, 0, &t, &why), 0);
+    EXPECT_EQ_U64(t.gtid_no, 17);
+    EXPECT_EQ_INT(t.commit_ts, 17000);
+    EXPECT_TRUE(t.has_pos[TR_FLAVOR_MYSQL] && t.has_pos[TR_FLAVOR_MARIADB]);
+    EXPECT_EQ_INT(t.seq[TR_FLAVOR_MYSQL], seq_mysql[17]);
+    EXPECT_EQ_U64(t.end[TR_FLAVOR_MYSQL], end_mysql[17]);
+    EXPECT_EQ_INT(tr_store_find_txn(s, TR_STORE_FIND_TSO, INT64_MAX, TR_FLAVOR_MYSQL, 0, &t, &why),
+                  0);
+    EXPECT_EQ_U64(t.gtid_no, 40);
+
+    EXPECT_EQ_INT(tr_store_find_txn(s, TR_STORE_FIND_GTID, 23, TR_FLAVOR_MYSQL, 0, &t, &why), 0);
+    EXPECT_EQ_INT(t.commit_ts, 23000);
+    EXPECT_EQ_INT(tr_store_find_txn(s, TR_STORE_FIND_GTID, 41, TR_FLAVOR_MYSQL, 0, &t, &why),
+                  TR_ENOTFOUND);
+    EXPECT_EQ_INT(tr_store_find_txn(s, TR_STORE_FIND_GTID, -1, TR_FLAVOR_MYSQL, 0, &t, &why),
+                  TR_ENOTFOUND);
+
+    /* By position: exactly at an end, and just before the next end. */
+    EXPECT_EQ_INT(tr_store_find_txn(s, TR_STORE_FIND_POS, (int64_t)end_mysql[23], TR_FLAVOR_MYSQL,
+                                    seq_mysql[23], &t, &why),
+                  0);
+    EXPECT_EQ_U64(t.gtid_no, 23);
+    if (seq_mysql[24] == seq_mysql[23]) {
+        EXPECT_EQ_INT(tr_store_find_txn(s, TR_STORE_FIND_POS, (int64_t)end_mysql[24] - 1,
+                                        TR_FLAVOR_MYSQL, seq_mysql[24], &t, &why),
+                      0);
+        EXPECT_EQ_U64(t.gtid_no, 23);
+    }
+    /* Before the first transaction of a file: none in that file. */
+    EXPECT_EQ_INT(tr_store_find_txn(s, TR_STORE_FIND_POS, 4, TR_FLAVOR_MYSQL, seq_mysql[40], &t,
+                                    &why),
+                  TR_ENOTFOUND);
+    tr_store_free(s);
+    rm_rf(dir);
+}
+
 TR_TEST_MAIN()
