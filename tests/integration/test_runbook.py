@@ -30,8 +30,8 @@ UUID = "3e11fa47-71ca-11e1-9e33-c80aa9429562"
 
 def test_runbook(truth, tidbsim, tirelay, mariadb_instance, tmp_path):
     control_dir = str(tmp_path / "control")
-    # --alter and the late tables (created after 2000 row changes) put DDL after the
-    # snapshot too: the replicas must apply CREATE TABLE and ADD COLUMN from tirelay.
+    # --alter (ADD COLUMN after 4000 row changes) puts DDL after the snapshot too: the
+    # replicas must apply it from tirelay.
     sim = tidbsim(truth, seed=41, rows=12000, rate=60, fake_interval=1.0,
                   extra=["--control-dir", control_dir, "--alter"])
     relay = tirelay(sim, truth, max_binlog_size=128 * 1024, mariadb_listen=True)
@@ -116,7 +116,6 @@ def test_runbook(truth, tidbsim, tirelay, mariadb_instance, tmp_path):
     st = sim.wait_done(300)
     # the replicas had rows and DDL to apply after the snapshot
     assert st["rows"] > st_frozen["rows"] and st["ddls"] > st_frozen["ddls"]
-    assert len(st["tables"]) > len(st_frozen["tables"])
     tconn = truth.connect()
     wait_replica_equal(ra, tconn, st, 180, "file/position replica equal to truth")
     wait_replica_equal(rb, tconn, st, 180, "GTID replica equal to truth")
