@@ -1,5 +1,6 @@
 """SHOW RELAY STATUS and SHOW BINLOG POSITION FOR TSO | GTID | POSITION
-(issue 6 point 2) against tirelay fed by the simulator, both flavours.
+(issue 6 point 2) against tirelay fed by the simulator, both flavours, and a
+Pump that stops answering shown as unreachable.
 
 Positions are checked against what other statements read from the files
 themselves: SHOW BINLOG EVENTS (the End_log_pos of a transaction's last
@@ -9,6 +10,7 @@ timestamps against the simulator's own last commit_ts.
 Run: /usr/bin/python3 -m pytest -q tests/integration/test_positions.py
 """
 
+import os
 import re
 
 import pymysql
@@ -172,3 +174,44 @@ def test_status_and_positions(truth, tidbsim, tirelay):
     code, msg = error_of(c, "SHOW BINLOG POSITION FOR TSO 1")
     assert code == 1105 and "purged" in msg, msg
     assert qd(c, "SHOW BINLOG POSITION FOR GTID '%s:%d'" % (UUID, probe))[0] == by["mysql"]
+
+
+def test_status_unreachable_pump(truth, tidbsim, tirelay, tmp_path):
+    """A Pump that stops answering shows as unreachable (nothing received for 15 s) while
+    the other stays online; the merge watermark stops with it; after its restart it is
+    online again and the watermark moves on."""
+    control_dir = str(tmp_path / "control")
+    sim = tidbsim(truth, seed=6, rows=0, txns=0, rate=5, pumps=2, fake_interval=0.5,
+                  extra=["--control-dir", control_dir])
+    relay = tirelay(sim, truth)
+    c = admin(relay.port)
+
+    def status():
+        return qd(c, "SHOW RELAY STATUS")
+
+    def pumps():
+        return {r["Address"]: r for r in status() if r["Kind"] == "pump"}
+
+    wait_until(lambda: all(p["State"] == "online" and p["Commit_ts"] for p in pumps().values()),
+               60, what="both pumps online and delivering")
+
+    def control(cmd, idx):
+        name = os.path.join(control_dir, "%s%d" % (cmd, idx))
+        with open(name + ".tmp", "w") as f:
+            f.write("%s %d" % (cmd, idx))
+        os.replace(name + ".tmp", name + ".cmd")
+        wait_until(lambda: os.path.exists(name + ".done"), 60, what="sim: %s" % cmd)
+
+    control("kill", 1)
+    dead = sim.pumps[1]
+    wait_until(lambda: pumps()[dead]["State"] == "unreachable", 60, what="pump unreachable")
+    p = pumps()
+    assert p[sim.pumps[0]]["State"] == "online"
+    assert p[dead]["Lag_ms"] >= 15000, p[dead]
+    relay_row = [r for r in status() if r["Kind"] == "relay"][0]
+    assert relay_row["Lag_ms"] >= 14000, relay_row  # nothing released above the dead Pump
+
+    control("restart", 1)
+    wait_until(lambda: pumps()[dead]["State"] == "online", 60, what="pump back online")
+    wait_until(lambda: [r for r in status() if r["Kind"] == "relay"][0]["Lag_ms"] < 10000, 60,
+               what="watermark moving again")
