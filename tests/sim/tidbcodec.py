@@ -359,7 +359,7 @@ def insert_row(table, row, rowid=0):
         prefix = enc_int(rowid)
     pairs = []
     for c in table.columns:
-        if c.name in skip:
+        if c.name in skip or c.is_virtual:
             continue
         v = row[c.name]
         if v is None and c.default is None:
@@ -372,17 +372,20 @@ def insert_row(table, row, rowid=0):
 EXTRA_HANDLE_ID = -1   # _tidb_rowid
 
 
-def full_row(table, row, rowid=0):
+def full_row(table, row, rowid=0, skip_virtual=False):
     """Every column in table order, NULLs included (spec 4.3 / 4.4), plus the
-    (-1, _tidb_rowid) pair when the table has neither an int nor a common handle."""
-    pairs = [(c.id, enc_value(c, row[c.name])) for c in table.columns]
+    (-1, _tidb_rowid) pair when the table has neither an int nor a common handle.
+    skip_virtual: updates leave VIRTUAL generated columns out (tables.go canSkipUpdateBinlog);
+    deletes keep them, with the value the executor computed."""
+    pairs = [(c.id, enc_value(c, row[c.name])) for c in table.columns
+             if not (skip_virtual and c.is_virtual)]
     if not table.pk_cols:
         pairs.append((EXTRA_HANDLE_ID, enc_int(rowid)))
     return old_row(pairs)
 
 
 def update_row(table, before, after, rowid=0):
-    return full_row(table, before, rowid) + full_row(table, after, rowid)
+    return full_row(table, before, rowid, True) + full_row(table, after, rowid, True)
 
 
 def delete_row(table, row, rowid=0):

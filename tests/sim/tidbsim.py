@@ -543,13 +543,35 @@ def make_types_tables(db):
         ts.c_set("s", ["r", "w", "x", "ü"]),
         ts.c_str("vn", "VARCHAR(10)", ts.TP_VARCHAR, 10, 10, nullable=False),
     ])
+    # Generated columns (VIRTUAL and STORED) over ints, strings and JSON; expressions whose
+    # results MariaDB computes exactly as the Python functions do.
+    def _twice(r):
+        return None if r["a"] is None else r["a"] * 2
+
+    def _tagged(r):
+        return None if r["s"] is None else r["s"] + "-x"
+
+    def _sum(r):
+        return None if r["a"] is None or r["b"] is None else r["a"] + r["b"]
+
+    gen = ts.Table(db, "t_ty_gen", [
+        ts.c_int("id", pk=True), ts.c_int("a"), ts.c_int("b"),
+        ts.c_str("s", "VARCHAR(30)", ts.TP_VARCHAR, 30, 30),
+        ts.generated(ts.c_int("v_twice", big=True), "`a` * 2", _twice, ["a"], stored=False),
+        ts.generated(ts.c_str("v_tag", "VARCHAR(40)", ts.TP_VARCHAR, 40, 40),
+                     "concat(`s`, _utf8mb4'-x')", _tagged, ["s"], stored=False),
+        ts.generated(ts.c_int("s_sum", big=True), "`a` + `b`", _sum, ["a", "b"], stored=True),
+        ts.generated(ts.c_str("s_tag", "VARCHAR(40)", ts.TP_VARCHAR, 40, 40),
+                     "concat(`s`, _utf8mb4'-x')", _tagged, ["s"], stored=True),
+        ts.c_int("z"),
+    ])
     js = ts.Table(db, "t_ty_json", [
         ts.c_int("id", pk=True), ts.c_json("j"), ts.c_json("j2"), ts.c_json("jn", nullable=False),
     ])
-    for t in (num, tm, st, js):
+    for t in (num, tm, st, js, gen):
         for c in t.columns:
             c.types_table = True
-    return [num, tm, st, js], []
+    return [num, tm, st, js, gen], []
 
 
 def make_tables(db):
@@ -838,19 +860,20 @@ class Sim:
             fq = "`%s`.`%s`" % (t.db, t.name)
             if x < 0.45 or not st.rows:
                 key, row = self.new_row(st)
+                t.fill_generated(row)
                 st.put(key, row)
                 primary = primary or (t.id, key)
                 m.inserted_rows.append(codec.insert_row(t, row, key))
                 m.sequence.append(binlog_pb2.Insert)
-                names = [c.name for c in t.columns]
+                names = [c.name for c in t.writable_columns()]
                 sql.append(("INSERT INTO %s (%s) VALUES (%s)" % (
                     fq, ",".join("`%s`" % n for n in names), ",".join(["%s"] * len(names))),
-                    [c.sql_param(row[c.name]) for c in t.columns]))
+                    [c.sql_param(row[c.name]) for c in t.writable_columns()]))
             elif x < 0.8:
                 pk = r.choice(st.keys)
                 before = st.rows[pk]
                 after = dict(before)
-                cols = [c for c in t.columns if not c.pk and not c.unique]
+                cols = [c for c in t.writable_columns() if not c.pk and not c.unique]
                 changed = []
                 for c in r.sample(cols, r.randint(1, min(3, len(cols)))):
                     v = self.gen.value(c)
@@ -859,6 +882,7 @@ class Sim:
                         changed.append(c.name)
                 if not changed:
                     continue
+                t.fill_generated(after)
                 st.put(pk, after)
                 primary = primary or (t.id, pk)
                 m.updated_rows.append(codec.update_row(t, before, after, pk))
