@@ -49,9 +49,18 @@ void tr_vlog(tr_log_level_t level, const char *component, const char *fmt, va_li
         return;
     }
     size_t used = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+    size_t msg_start = used;
     int m = vsnprintf(line + used, sizeof(line) - used, fmt, ap);
     if (m > 0) {
         used += (size_t)m < sizeof(line) - used ? (size_t)m : sizeof(line) - used - 1;
+    }
+    /* One line per event: a message that carries a line break or another control
+     * character (a peer's error text, say) cannot split or forge log lines. */
+    for (size_t i = msg_start; i < used; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if (c < 0x20 || c == 0x7f) {
+            line[i] = ' ';
+        }
     }
     if (used >= sizeof(line) - 1) {
         used = sizeof(line) - 2;

@@ -1,6 +1,9 @@
 /*
- * Leveled logging to stderr: one line per event, message first, then
- * key=value pairs. Thread-safe (each line is written with one write()).
+ * Leveled logging to stderr (the journal under systemd): one line per event,
+ *   2024-05-01T12:00:00.123Z INFO  relay  message key=value key=value
+ * UTC timestamp with milliseconds, level, component, then the message and its
+ * key=value pairs; control characters in the message become spaces, so a line
+ * is always one event. Thread-safe (each line is written with one write()).
  * Never log passwords, scrambles or row data.
  */
 #ifndef TR_COMMON_LOG_H

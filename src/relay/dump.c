@@ -810,9 +810,6 @@ static const char *const mode_names[] = {"file", "mariadb-gtid", "mysql-gtid"};
 
 static tr_dump_t *dump_begin(tr_dump_t *d, uint64_t pos)
 {
-    dump_log(TR_LOG_INFO, d, "dump started mode=%s blocking=%d checksum=%s heartbeat_ms=%" PRIu64,
-             mode_names[d->mode], (int)d->blocking, d->session_crc ? "CRC32" : "NONE",
-             d->hb_period_ms);
     tr_buf_t out;
     tr_buf_init(&out, 0);
     if (start_file(d, pos, true, &out) != 0) {
@@ -823,6 +820,11 @@ static tr_dump_t *dump_begin(tr_dump_t *d, uint64_t pos)
         tr_dump_close(d, NULL, NULL);
         return NULL;
     }
+    /* file= and pos= of this line are where the stream starts. */
+    dump_log(TR_LOG_INFO, d,
+             "dump started mode=%s server_id=%" PRIu32 " blocking=%d checksum=%s heartbeat_ms=%" PRIu64,
+             mode_names[d->mode], d->server_id, (int)d->blocking, d->session_crc ? "CRC32" : "NONE",
+             d->hb_period_ms);
     if (send_out(d, &out) != 0) {
         tr_sess_t *s = d->sess;
         tr_buf_cleanup(&out);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
@@ -943,6 +944,22 @@ static void answer_kill(tr_sess_t *s, uint64_t id)
     put_err(s, TR_ER_NO_SUCH_THREAD, "Unknown thread id: %" PRIu64, id);
 }
 
+/* Statements that may carry a password (CHANGE MASTER ... MASTER_PASSWORD, SET
+ * PASSWORD, CREATE USER ... IDENTIFIED BY) are never logged as text. */
+static bool may_hold_secret(tr_slice_t text)
+{
+    static const char *const words[] = {"password", "identified"};
+    for (size_t w = 0; w < TR_ARRAY_LEN(words); w++) {
+        size_t n = strlen(words[w]);
+        for (size_t i = 0; i + n <= text.len; i++) {
+            if (strncasecmp((const char *)text.p + i, words[w], n) == 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 static void handle_query(tr_sess_t *s, tr_slice_t text)
 {
     /* One parse scratch for every session (loop thread only, ~16 KiB): a
@@ -952,8 +969,13 @@ static void handle_query(tr_sess_t *s, tr_slice_t text)
     s->sql = &sql_scratch;
     tr_sql_parse((const char *)text.p, text.len, s->sql, &why);
     if (tr_log_enabled(TR_LOG_DEBUG)) {
-        sess_log(TR_LOG_DEBUG, s, "query kind=%d sql=%.*s", (int)s->sql->kind,
-                 (int)(text.len < 200 ? text.len : 200), (const char *)text.p);
+        if (may_hold_secret(text)) {
+            sess_log(TR_LOG_DEBUG, s, "query kind=%d sql=<not shown: may hold a password> len=%zu",
+                     (int)s->sql->kind, text.len);
+        } else {
+            sess_log(TR_LOG_DEBUG, s, "query kind=%d sql=%.*s", (int)s->sql->kind,
+                     (int)(text.len < 200 ? text.len : 200), (const char *)text.p);
+        }
     }
     switch (s->sql->kind) {
     case TR_SQL_EMPTY:
