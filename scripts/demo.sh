@@ -2,7 +2,9 @@
 # tirelay demo: builds tirelay, then starts (all on 127.0.0.1, all state under
 # ./.demo/) a truth MariaDB playing TiDB's SQL endpoint, the TiDB simulator
 # with a continuous workload and tirelay pulling from it; prints how to watch
-# the binlog stream and attach a replica, shows progress, stops on Ctrl-C.
+# the binlog stream (the exact mariadb-binlog command), attach a replica and
+# reach /metrics, then a progress line every 3 s (transactions written and
+# their rate, current file and position, Pump lag, health); stops on Ctrl-C.
 # Options are passed to tests/sim/demo.py: --rate N, --pumps N, --seed N,
 # --with-replica (start and attach a MariaDB replica too), --no-build here.
 set -euo pipefail

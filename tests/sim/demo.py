@@ -9,12 +9,44 @@ Invoked by scripts/demo.sh (which builds first).
 
 import argparse
 import os
+import re
 import signal
 import sys
 import time
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster  # noqa: E402
+
+
+def scrape(port):
+    """A few values of tirelay's /metrics ({} when it does not answer)."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=2) as r:
+            text = r.read().decode()
+    except OSError:
+        return {}
+    out = {}
+    for name in ("tirelay_transactions_written_total", "tirelay_rows_written_total",
+                 "tirelay_replicas_connected", "tirelay_ready"):
+        m = re.search(r"^%s (\S+)$" % name, text, re.M)
+        if m:
+            out[name] = float(m.group(1))
+    lags = [float(v) for v in re.findall(r"^tirelay_pump_lag_seconds\{[^}]*\} (\S+)$", text, re.M)]
+    if lags:
+        out["lag"] = max(lags)
+    return out
+
+
+def health(port):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=2) as r:
+            return r.read().decode().strip()
+    except urllib.error.HTTPError as e:
+        return e.read().decode().strip()
+    except OSError:
+        return "no answer"
 
 
 def main():
@@ -51,8 +83,10 @@ def main():
         procs.append(sim)
         sim.start()
         print("starting tirelay ...", flush=True)
+        mport = cluster.free_port()
         relay = cluster.Tirelay(os.path.join(a.dir, "tirelay"), sim.pumps, sim.cluster_id, truth.port,
-                                max_binlog_size=a.max_binlog_size)
+                                max_binlog_size=a.max_binlog_size,
+                                extra_conf="\n[metrics]\nlisten = 127.0.0.1:%d\n" % mport)
         procs.append(relay)
         relay.start()
         replica = None
@@ -71,23 +105,29 @@ tirelay demo is running (everything under %(dir)s, loopback only)
   pumps (gRPC):        %(pumps)s
   truth MariaDB:       mariadb --socket=%(tsock)s -uroot simdb
   tirelay (MySQL):     127.0.0.1:%(port)d   user repl / password pw
+  tirelay metrics:     http://127.0.0.1:%(mport)d/metrics   health: http://127.0.0.1:%(mport)d/healthz
   tirelay log:         %(rlog)s
   stored binlogs:      %(bdir)s
 
-watch the events as they arrive:
+watch the events as they arrive (point mariadb-binlog at tirelay, in another terminal):
   mariadb-binlog --read-from-remote-server --host=127.0.0.1 --port=%(port)d --user=repl --password=pw \\
-      --stop-never --verbose tirelay-bin.000001
+      --stop-never -vv --base64-output=decode-rows tirelay-bin.000001
 
 attach a replica (any MariaDB/MySQL with a distinct server-id):
   %(change)s
 %(replica)s
-Ctrl-C stops everything.
+ask tirelay itself:
+  mariadb -h127.0.0.1 -P%(port)d -urepl -ppw -e 'SHOW MASTER STATUS; SHOW RELAY STATUS'
+
+stop: Ctrl-C here (or: kill -INT %(pid)d); everything stops, the files stay in %(dir)s.
 """ % dict(dir=a.dir, pumps=", ".join(sim.pumps), tsock=truth.socket, port=relay.port,
+           mport=mport, pid=os.getpid(),
            rlog=relay.log, bdir=relay.binlog_dir(), change=change,
            replica=("  (already attached: mariadb --socket=%s -uroot -e 'SHOW SLAVE STATUS\\G')\n"
                     % replica.socket) if replica else ""), flush=True)
 
         rconn = replica.connect() if replica else None
+        prev = None
         while not stop["now"]:
             for _ in range(30):
                 if stop["now"]:
@@ -102,8 +142,26 @@ Ctrl-C stops everything.
             files = sorted(os.listdir(bdir)) if os.path.isdir(bdir) else []
             files = [f for f in files if f[-6:].isdigit()]
             size = sum(os.path.getsize(os.path.join(bdir, f)) for f in files)
-            line = "[%s] TiDB: %d txns, %d row changes | tirelay: %d file(s), %d bytes" % (
-                time.strftime("%H:%M:%S"), st["txns"], st["rows"], len(files), size)
+            m = scrape(mport)
+            now = time.monotonic()
+            txns = m.get("tirelay_transactions_written_total")
+            rate = ""
+            if txns is not None and prev is not None and now > prev[0]:
+                rate = " (%.1f/s)" % ((txns - prev[1]) / (now - prev[0]))
+            if txns is not None:
+                prev = (now, txns)
+            line = ("[%s] TiDB: %d txns, %d row changes | tirelay: %s txns%s, %s rows written, "
+                    "%s at %d, %d file(s), %d bytes, pump lag %s, %s" % (
+                        time.strftime("%H:%M:%S"), st["txns"], st["rows"],
+                        "%d" % txns if txns is not None else "?", rate,
+                        "%d" % m["tirelay_rows_written_total"] if "tirelay_rows_written_total" in m else "?",
+                        files[-1] if files else "-",
+                        os.path.getsize(os.path.join(bdir, files[-1])) if files else 0,
+                        len(files), size,
+                        "%.1fs" % m["lag"] if "lag" in m else "?",
+                        "healthy" if m.get("tirelay_ready") == 1 else "NOT READY (%s)" % health(mport)))
+            if m.get("tirelay_replicas_connected"):
+                line += " | %d reader(s) attached" % m["tirelay_replicas_connected"]
             if rconn is not None:
                 with rconn.cursor() as cur:
                     cur.execute("SHOW SLAVE STATUS")
