@@ -1,8 +1,11 @@
 /* Unit tests for src/common: buffers, reader, lenenc, arena. */
 #include "tr_test.h"
 
+#include <unistd.h>
+
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/mem.h"
 
 TR_TEST(lenenc_roundtrip)
@@ -63,6 +66,32 @@ TR_TEST(error_names)
 {
     EXPECT_EQ_STR(tr_err_name(TR_EMALFORMED), "TR_EMALFORMED");
     EXPECT_EQ_STR(tr_strerror(TR_ECHECKSUM), "checksum mismatch");
+}
+
+/* One line per event: a message with line breaks or other control characters stays one
+ * line in the format "<time> <LEVEL> <component> <message>". */
+TR_TEST(log_one_line_per_event)
+{
+    FILE *tmp = tmpfile();
+    EXPECT_TRUE(tmp != NULL);
+    if (tmp == NULL) {
+        return;
+    }
+    int saved = dup(STDERR_FILENO);
+    EXPECT_TRUE(dup2(fileno(tmp), STDERR_FILENO) >= 0);
+    tr_log_info("test", "peer said \"%s\" code=%d", "bad\nINFO  forged line\r\t", 7);
+    tr_log_debug("test", "not shown at info%s", "");
+    (void)dup2(saved, STDERR_FILENO);
+    (void)close(saved);
+    char line[512] = {0};
+    rewind(tmp);
+    size_t n = fread(line, 1, sizeof(line) - 1, tmp);
+    (void)fclose(tmp);
+    EXPECT_TRUE(n > 24);
+    /* 2024-05-01T12:00:00.123Z INFO  test   ... */
+    EXPECT_TRUE(line[4] == '-' && line[10] == 'T' && line[19] == '.' && line[23] == 'Z');
+    EXPECT_TRUE(strstr(line, " INFO  test   peer said \"bad INFO  forged line  \" code=7\n") != NULL);
+    EXPECT_TRUE(strchr(line, '\n') == line + n - 1); /* exactly one line */
 }
 
 TR_TEST_MAIN()
