@@ -475,12 +475,43 @@ static int process(tr_relay_t *r, const pending_t *p)
     return write_txn(r, &b, tr_schema_applied_version(r->schema));
 }
 
+/* The file system is full (tr_store_err_is_full): appending pauses — the store keeps the
+ * group, replicas keep being served what is durable, the merge queues fill up and the
+ * Pump clients wait — and the same group is committed again with capped backoff until it
+ * fits. Logged once when it starts and once when it ends. Returns the final commit's
+ * result, or TR_ECLOSED when the relay stops first. */
+static int wait_for_space(tr_relay_t *r, int rc)
+{
+    tr_log_error("store",
+                 "disk full, appending paused (replicas keep being served what is durable); "
+                 "retrying with backoff txns=%zu err=%s",
+                 r->group_txns, tr_strerror(rc));
+    int delay_ms = 100;
+    int tries = 0;
+    while (tr_store_err_is_full(rc)) {
+        if (is_stopping(r)) {
+            return TR_ECLOSED;
+        }
+        nap(r, delay_ms);
+        delay_ms = delay_ms >= 5000 ? 10000 : delay_ms * 2;
+        tries++;
+        rc = tr_store_commit(r->store);
+    }
+    if (rc == 0) {
+        tr_log_info("store", "disk space available again, appending resumed retries=%d", tries);
+    }
+    return rc;
+}
+
 static int commit_group(tr_relay_t *r)
 {
     if (r->group_txns == 0) {
         return 0;
     }
     int rc = tr_store_commit(r->store);
+    if (tr_store_err_is_full(rc)) {
+        rc = wait_for_space(r, rc);
+    }
     if (rc != 0) {
         count_err(r, TR_RELAY_ERR_STORE);
         tr_log_error("store", "group commit failed, nothing new became visible: %s",

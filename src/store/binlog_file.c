@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,13 +15,37 @@
 #include "common/mem.h"
 #include "protocol/binlog_event.h"
 
-int tr_bfile_open(const char *path, bool create, int *fd)
+static int sys_open(const char *path, int flags, mode_t mode)
+{
+    return open(path, flags, mode);
+}
+
+static const tr_store_io_t sys_io = {
+    .open = sys_open,
+    .close = close,
+    .pwrite = pwrite,
+    .pread = pread,
+    .fdatasync = fdatasync,
+    .fsync = fsync,
+    .ftruncate = ftruncate,
+    .rename = rename,
+    .unlink = unlink,
+};
+
+const tr_store_io_t *tr_store_io_default(void)
+{
+    return &sys_io;
+}
+
+#define IO(io) ((io) != NULL ? (io) : &sys_io)
+
+int tr_bfile_open(const tr_store_io_t *io, const char *path, bool create, int *fd)
 {
     int flags = O_RDWR | O_CLOEXEC;
     if (create) {
         flags |= O_CREAT | O_EXCL;
     }
-    int r = open(path, flags, 0644);
+    int r = IO(io)->open(path, flags, 0644);
     if (r < 0) {
         return -errno;
     }
@@ -28,10 +53,10 @@ int tr_bfile_open(const char *path, bool create, int *fd)
     return 0;
 }
 
-int tr_bfile_pwrite(int fd, const uint8_t *p, size_t n, uint64_t off)
+int tr_bfile_pwrite(const tr_store_io_t *io, int fd, const uint8_t *p, size_t n, uint64_t off)
 {
     while (n > 0) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
+        ssize_t w = IO(io)->pwrite(fd, p, n, (off_t)off);
         if (w < 0) {
             if (errno == EINTR) {
                 continue;
@@ -48,10 +73,10 @@ int tr_bfile_pwrite(int fd, const uint8_t *p, size_t n, uint64_t off)
     return 0;
 }
 
-int tr_bfile_pread(int fd, uint8_t *p, size_t n, uint64_t off)
+int tr_bfile_pread(const tr_store_io_t *io, int fd, uint8_t *p, size_t n, uint64_t off)
 {
     while (n > 0) {
-        ssize_t r = pread(fd, p, n, (off_t)off);
+        ssize_t r = IO(io)->pread(fd, p, n, (off_t)off);
         if (r < 0) {
             if (errno == EINTR) {
                 continue;
@@ -68,25 +93,32 @@ int tr_bfile_pread(int fd, uint8_t *p, size_t n, uint64_t off)
     return 0;
 }
 
-int tr_bfile_sync(int fd)
+int tr_bfile_sync(const tr_store_io_t *io, int fd)
 {
-    return fdatasync(fd) == 0 ? 0 : -errno;
+    return IO(io)->fdatasync(fd) == 0 ? 0 : -errno;
 }
 
-int tr_bfile_sync_dir(const char *dir)
+int tr_bfile_sync_dir(const tr_store_io_t *io, const char *dir)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = IO(io)->open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0) {
         return -errno;
     }
-    int r = fsync(fd) == 0 ? 0 : -errno;
-    (void)close(fd);
+    int r = IO(io)->fsync(fd) == 0 ? 0 : -errno;
+    (void)IO(io)->close(fd);
     return r;
 }
 
-int tr_bfile_truncate(int fd, uint64_t size)
+int tr_bfile_truncate(const tr_store_io_t *io, int fd, uint64_t size)
 {
-    return ftruncate(fd, (off_t)size) == 0 ? 0 : -errno;
+    return IO(io)->ftruncate(fd, (off_t)size) == 0 ? 0 : -errno;
+}
+
+void tr_bfile_close(const tr_store_io_t *io, int fd)
+{
+    if (fd >= 0) {
+        (void)IO(io)->close(fd);
+    }
 }
 
 int tr_bfile_size(int fd, uint64_t *size)
@@ -99,11 +131,12 @@ int tr_bfile_size(int fd, uint64_t *size)
     return 0;
 }
 
-int tr_bfile_verify(int fd, uint64_t end, uint64_t *good_end, const char **why)
+int tr_bfile_verify(const tr_store_io_t *io, int fd, uint64_t end, uint64_t *good_end,
+                    const char **why)
 {
     *good_end = 0;
     uint8_t magic[TR_BINLOG_MAGIC_LEN];
-    int r = tr_bfile_pread(fd, magic, sizeof(magic), 0);
+    int r = tr_bfile_pread(io, fd, magic, sizeof(magic), 0);
     if (r == TR_EINCOMPLETE || (r == 0 && memcmp(magic, tr_binlog_magic, sizeof(magic)) != 0)) {
         *why = "missing binlog magic";
         return TR_ECORRUPT;
@@ -118,7 +151,7 @@ int tr_bfile_verify(int fd, uint64_t end, uint64_t *good_end, const char **why)
     int rc = 0;
     while (pos < end) {
         uint8_t hdr[TR_EVT_HEADER_LEN];
-        r = tr_bfile_pread(fd, hdr, sizeof(hdr), pos);
+        r = tr_bfile_pread(io, fd, hdr, sizeof(hdr), pos);
         if (r != 0) {
             rc = r == TR_EINCOMPLETE ? TR_ECORRUPT : r;
             *why = "event header cut short";
@@ -136,7 +169,7 @@ int tr_bfile_verify(int fd, uint64_t end, uint64_t *good_end, const char **why)
             cap = h.event_size;
             ev = tr_realloc(ev, cap);
         }
-        r = tr_bfile_pread(fd, ev, h.event_size, pos);
+        r = tr_bfile_pread(io, fd, ev, h.event_size, pos);
         if (r != 0) {
             rc = r == TR_EINCOMPLETE ? TR_ECORRUPT : r;
             *why = "event cut short";

@@ -5,6 +5,8 @@
  */
 #include "store/index.h"
 
+#include <errno.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -73,6 +75,10 @@ static int fail(tr_index_t *idx, const char *what, const char **why)
     snprintf(idx->msg, sizeof(idx->msg), "sqlite: %s: %s", what,
              idx->db ? sqlite3_errmsg(idx->db) : "out of memory");
     *why = idx->msg;
+    /* A full disk is the store's retryable condition, whichever file hit it. */
+    if (idx->db != NULL && (sqlite3_extended_errcode(idx->db) & 0xff) == SQLITE_FULL) {
+        return -ENOSPC;
+    }
     return TR_ESQLITE;
 }
 

@@ -27,6 +27,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -63,6 +64,9 @@ typedef struct {
 } flavor_t;
 
 struct tr_store {
+    const tr_store_io_t *io; /* file-system calls (tests inject faults) */
+    int fatal;               /* sticky error after a failed fsync: nothing more is written */
+    bool full;               /* the last write hit ENOSPC/EDQUOT (pending bytes kept) */
     char *dir;
     char *basename;
     char *version[TR_FLAVOR_COUNT];
@@ -109,7 +113,7 @@ static uint64_t mono_ns(void)
 static int timed_sync(tr_store_t *s, int fd)
 {
     uint64_t t0 = mono_ns();
-    int r = tr_bfile_sync(fd);
+    int r = tr_bfile_sync(s->io, fd);
     tr_hist_observe_ns(&s->st_fsync, mono_ns() - t0);
     return r;
 }
@@ -139,7 +143,8 @@ static const char *const default_version[TR_FLAVOR_COUNT] = {
     "10.11.99-MariaDB-tirelay-log",
 };
 
-/* Writes <basename>.index (one "./name" per line) atomically. */
+/* Writes <basename>.index (one "./name" per line) atomically: a temporary file,
+ * written, synced (TR_SYNC_COMMIT), then renamed over the old one. */
 static int write_index_file(tr_store_t *s, tr_flavor_t f)
 {
     flavor_t *fl = &s->fl[f];
@@ -147,29 +152,33 @@ static int write_index_file(tr_store_t *s, tr_flavor_t f)
     char tmp[720];
     snprintf(path, sizeof(path), "%s/%s.index", fl->dir, s->basename);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    pthread_mutex_lock(&s->index_file_mu);
-    FILE *fp = fopen(tmp, "w");
-    if (fp == NULL) {
-        int e = -errno;
-        pthread_mutex_unlock(&s->index_file_mu);
-        return e;
-    }
+    tr_buf_t text;
+    tr_buf_init(&text, 0);
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < fl->nfiles; i++) {
-        (void)fprintf(fp, "./%s\n", fl->files[i].name);
+        tr_buf_printf(&text, "./%s\n", fl->files[i].name);
     }
     pthread_mutex_unlock(&s->mu);
-    int r = 0;
-    if (fflush(fp) != 0 || (s->sync == TR_SYNC_COMMIT && fsync(fileno(fp)) != 0)) {
+    pthread_mutex_lock(&s->index_file_mu);
+    int fd = s->io->open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int r = fd < 0 ? -errno : 0;
+    if (r == 0) {
+        r = tr_bfile_pwrite(s->io, fd, text.data, text.len, 0);
+    }
+    if (r == 0 && s->sync == TR_SYNC_COMMIT) {
+        r = tr_bfile_sync(s->io, fd);
+    }
+    if (fd >= 0 && s->io->close(fd) != 0 && r == 0) {
         r = -errno;
     }
-    if (fclose(fp) != 0 && r == 0) {
+    if (r == 0 && s->io->rename(tmp, path) != 0) {
         r = -errno;
     }
-    if (r == 0 && rename(tmp, path) != 0) {
-        r = -errno;
+    if (r != 0 && fd >= 0) {
+        (void)s->io->unlink(tmp);
     }
     pthread_mutex_unlock(&s->index_file_mu);
+    tr_buf_cleanup(&text);
     return r;
 }
 
@@ -216,6 +225,21 @@ static void build_header(const tr_store_t *s, tr_flavor_t f, const char *name, u
     }
 }
 
+/* fdatasync of a binlog file. A failure is fatal for the store (see tr_store_commit):
+ * recorded in s->fatal and logged here, once. */
+static int sync_file(tr_store_t *s, int fd, const char *name)
+{
+    int r = timed_sync(s, fd);
+    if (r != 0 && s->fatal == 0) {
+        s->fatal = r;
+        tr_log_error(COMP, "fsync failed, the store stops writing: a failed fsync is never "
+                           "retried (the kernel may have dropped the unwritten pages); restart "
+                           "tirelay to recover from the last commit file=%s err=%s",
+                     name, tr_strerror(r));
+    }
+    return r;
+}
+
 /* Creates file seq of flavour f on disk with its header; returns fd and header end. */
 static int create_file(tr_store_t *s, tr_flavor_t f, uint32_t seq, uint32_t timestamp,
                        uint64_t next_gno, int *fd_out, uint64_t *header_end)
@@ -228,22 +252,22 @@ static int create_file(tr_store_t *s, tr_flavor_t f, uint32_t seq, uint32_t time
     tr_buf_init(&hdr, 0);
     build_header(s, f, name, timestamp, next_gno, &hdr);
     int fd = -1;
-    int r = tr_bfile_open(path, true, &fd);
+    int r = tr_bfile_open(s->io, path, true, &fd);
     if (r == 0) {
-        r = tr_bfile_pwrite(fd, hdr.data, hdr.len, 0);
+        r = tr_bfile_pwrite(s->io, fd, hdr.data, hdr.len, 0);
     }
     if (r == 0 && s->sync == TR_SYNC_COMMIT) {
-        r = tr_bfile_sync(fd);
+        r = sync_file(s, fd, name);
         if (r == 0) {
-            r = tr_bfile_sync_dir(s->fl[f].dir);
+            r = tr_bfile_sync_dir(s->io, s->fl[f].dir);
         }
     }
     if (r != 0) {
         snprintf(s->msg, sizeof(s->msg), "cannot create binlog file %s: %s", path,
                  tr_strerror(r));
         if (fd >= 0) {
-            (void)close(fd);
-            (void)unlink(path);
+            tr_bfile_close(s->io, fd);
+            (void)s->io->unlink(path);
         }
         tr_buf_cleanup(&hdr);
         return r;
@@ -301,7 +325,7 @@ static int remove_unknown_files(tr_store_t *s, tr_flavor_t f, uint32_t max_seq)
         snprintf(path, sizeof(path), "%s/%s", s->fl[f].dir, de->d_name);
         tr_log_info(COMP, "recovery: removing binlog file the index does not know file=%s",
                     path);
-        if (unlink(path) != 0) {
+        if (s->io->unlink(path) != 0) {
             int r = -errno;
             (void)closedir(d);
             return r;
@@ -310,7 +334,7 @@ static int remove_unknown_files(tr_store_t *s, tr_flavor_t f, uint32_t max_seq)
     }
     (void)closedir(d);
     if (removed && s->sync == TR_SYNC_COMMIT) {
-        return tr_bfile_sync_dir(s->fl[f].dir);
+        return tr_bfile_sync_dir(s->io, s->fl[f].dir);
     }
     return 0;
 }
@@ -345,7 +369,7 @@ static int fresh_flavor(tr_store_t *s, tr_flavor_t f, const char **why)
         tr_index_rollback(s->idx);
         snprintf(s->msg, sizeof(s->msg), "%s", iwhy ? iwhy : "index error");
         *why = s->msg;
-        (void)close(fd);
+        tr_bfile_close(s->io, fd);
         return r;
     }
     fl->fd = fd;
@@ -414,7 +438,7 @@ static int recover_flavor(tr_store_t *s, tr_flavor_t f, const char **why)
     char path[700];
     file_path(s, f, act->name, path, sizeof(path));
     int fd;
-    r = tr_bfile_open(path, false, &fd);
+    r = tr_bfile_open(s->io, path, false, &fd);
     uint64_t size = 0;
     if (r == 0) {
         r = tr_bfile_size(fd, &size);
@@ -433,7 +457,7 @@ static int recover_flavor(tr_store_t *s, tr_flavor_t f, const char **why)
                  "(%llu): committed bytes were lost",
                  path, (unsigned long long)size, (unsigned long long)end);
         r = TR_ECORRUPT;
-    } else if ((r = tr_bfile_verify(fd, end, &good, &vwhy)) != 0) {
+    } else if ((r = tr_bfile_verify(s->io, fd, end, &good, &vwhy)) != 0) {
         snprintf(s->msg, sizeof(s->msg), "binlog file %s is damaged before its committed end %llu"
                  " at offset %llu: %s", path, (unsigned long long)end, (unsigned long long)good,
                  vwhy ? vwhy : tr_strerror(r));
@@ -442,9 +466,9 @@ static int recover_flavor(tr_store_t *s, tr_flavor_t f, const char **why)
         tr_log_info(COMP, "recovery: cutting uncommitted bytes flavor=%s file=%s from=%llu to=%llu",
                     tr_flavor_name(f), act->name, (unsigned long long)size,
                     (unsigned long long)end);
-        r = tr_bfile_truncate(fd, end);
+        r = tr_bfile_truncate(s->io, fd, end);
         if (r == 0 && s->sync == TR_SYNC_COMMIT) {
-            r = tr_bfile_sync(fd);
+            r = tr_bfile_sync(s->io, fd);
         }
         if (r != 0) {
             snprintf(s->msg, sizeof(s->msg), "cannot truncate %s: %s", path, tr_strerror(r));
@@ -452,7 +476,7 @@ static int recover_flavor(tr_store_t *s, tr_flavor_t f, const char **why)
     }
     if (r != 0) {
         *why = s->msg;
-        (void)close(fd);
+        tr_bfile_close(s->io, fd);
         tr_free(files);
         return r;
     }
@@ -507,6 +531,7 @@ int tr_store_open(const tr_store_opts_t *opts, tr_store_t **out, tr_store_checkp
         return TR_ECONFIG;
     }
     tr_store_t *s = tr_calloc(1, sizeof(*s));
+    s->io = opts->io != NULL ? opts->io : tr_store_io_default();
     s->dir = tr_strdup(opts->dir);
     s->basename = tr_strdup(opts->basename && opts->basename[0] ? opts->basename : "tirelay-bin");
     s->max_binlog_size = opts->max_binlog_size ? opts->max_binlog_size : (UINT64_C(1) << 30);
@@ -608,7 +633,7 @@ void tr_store_free(tr_store_t *s)
     }
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
         if (s->fl[f].fd >= 0) {
-            (void)close(s->fl[f].fd);
+            tr_bfile_close(s->io, s->fl[f].fd);
         }
         tr_buf_cleanup(&s->fl[f].pending);
         tr_free(s->fl[f].files);
@@ -643,14 +668,31 @@ uint64_t tr_store_txn_pos(tr_store_t *s, tr_flavor_t f)
     return s->fl[f].written + s->fl[f].pending.len;
 }
 
+/* Cuts flavour f's active file back to the bytes the store accounts for (after a failed
+ * or undone write). If that fails too, recovery at the next open cuts them; readers
+ * never see bytes past the committed end either way. */
+static void cut_back(tr_store_t *s, tr_flavor_t f)
+{
+    flavor_t *fl = &s->fl[f];
+    int r = tr_bfile_truncate(s->io, fl->fd, fl->written);
+    if (r != 0) {
+        tr_log_warn(COMP, "cannot cut a partial write flavor=%s file=%s pos=%llu err=%s",
+                    tr_flavor_name(f), fl->name, (unsigned long long)fl->written,
+                    tr_strerror(r));
+    }
+}
+
 static int flush_pending(tr_store_t *s, tr_flavor_t f)
 {
     flavor_t *fl = &s->fl[f];
     if (fl->pending.len == 0) {
         return 0;
     }
-    int r = tr_bfile_pwrite(fl->fd, fl->pending.data, fl->pending.len, fl->written);
+    int r = tr_bfile_pwrite(s->io, fl->fd, fl->pending.data, fl->pending.len, fl->written);
     if (r != 0) {
+        /* Part of the bytes may be in the file: cut them, so no torn event is left past
+         * what the store knows (recovery would cut it too). The bytes stay pending. */
+        cut_back(s, f);
         return r;
     }
     fl->written += fl->pending.len;
@@ -663,13 +705,22 @@ int tr_store_txn_append(tr_store_t *s, tr_flavor_t f, const uint8_t *p, size_t l
     if ((unsigned)f >= TR_FLAVOR_COUNT || !s->fl[f].enabled) {
         return -EINVAL;
     }
+    if (s->fatal != 0) {
+        return s->fatal;
+    }
     flavor_t *fl = &s->fl[f];
     tr_buf_append(&fl->pending, p, len);
     if (!tr_buf_ok(&fl->pending)) {
         return -ENOMEM;
     }
-    if (fl->pending.len >= FLUSH_BYTES) {
-        return flush_pending(s, f);
+    if (fl->pending.len >= FLUSH_BYTES && !s->full) {
+        int r = flush_pending(s, f);
+        if (tr_store_err_is_full(r)) {
+            /* Kept in memory; the commit tries again and reports it. */
+            s->full = true;
+            return 0;
+        }
+        return r;
     }
     return 0;
 }
@@ -714,7 +765,7 @@ void tr_store_abort(tr_store_t *s)
         }
         tr_buf_reset(&fl->pending);
         if (fl->written > fl->committed) {
-            int r = tr_bfile_truncate(fl->fd, fl->committed);
+            int r = tr_bfile_truncate(s->io, fl->fd, fl->committed);
             if (r != 0) {
                 /* Recovery at the next open cuts them anyway; readers never see them. */
                 tr_log_warn(COMP, "cannot cut uncommitted bytes flavor=%s file=%s err=%s",
@@ -724,6 +775,7 @@ void tr_store_abort(tr_store_t *s)
         fl->written = fl->committed;
     }
     s->npend = 0;
+    s->full = false;
     s->last_pending_gtid = s->last.has_txn ? s->last.gtid_no : 0;
 }
 
@@ -749,13 +801,15 @@ static int rotate_prepare(tr_store_t *s, tr_flavor_t f, const tr_index_txn_t *la
     tr_evt_writer_init(&w, &b, fl->written, f, s->server_id, true);
     w.timestamp = lastt->timestamp;
     tr_evt_put_rotate(&w, TR_BINLOG_MAGIC_LEN, rot->new_name, strlen(rot->new_name), false);
-    int r = tr_bfile_pwrite(fl->fd, b.data, b.len, fl->written);
+    int r = tr_bfile_pwrite(s->io, fl->fd, b.data, b.len, fl->written);
     if (r == 0 && s->sync == TR_SYNC_COMMIT) {
-        r = timed_sync(s, fl->fd);
+        r = sync_file(s, fl->fd, fl->name);
     }
     rot->old_size = fl->written + b.len;
     tr_buf_cleanup(&b);
     if (r != 0) {
+        /* No partial ROTATE stays behind the last transaction. */
+        cut_back(s, f);
         snprintf(s->msg, sizeof(s->msg), "cannot write ROTATE to %s: %s", fl->name,
                  tr_strerror(r));
         return r;
@@ -764,6 +818,7 @@ static int rotate_prepare(tr_store_t *s, tr_flavor_t f, const tr_index_txn_t *la
     r = create_file(s, f, rot->new_seq, lastt->timestamp, next_gno_after(s, &cp), &rot->new_fd,
                     &rot->new_header_end);
     if (r != 0) {
+        cut_back(s, f);
         return r;
     }
     rot->rotate = true;
@@ -777,13 +832,18 @@ static void rotate_undo(tr_store_t *s, tr_flavor_t f, rotation_t *rot)
     }
     char path[700];
     file_path(s, f, rot->new_name, path, sizeof(path));
-    (void)close(rot->new_fd);
-    (void)unlink(path);
+    tr_bfile_close(s->io, rot->new_fd);
+    (void)s->io->unlink(path);
+    /* The old file ends at its last transaction again, without the ROTATE. */
+    cut_back(s, f);
     rot->rotate = false;
 }
 
 int tr_store_commit(tr_store_t *s)
 {
+    if (s->fatal != 0) {
+        return s->fatal;
+    }
     if (s->npend == 0) {
         return 0;
     }
@@ -800,7 +860,7 @@ int tr_store_commit(tr_store_t *s)
         }
         r = flush_pending(s, (tr_flavor_t)f);
         if (r == 0 && s->sync == TR_SYNC_COMMIT && fl->written > fl->committed) {
-            r = timed_sync(s, fl->fd);
+            r = sync_file(s, fl->fd, fl->name);
         }
         if (r != 0) {
             snprintf(s->msg, sizeof(s->msg), "cannot write %s: %s", fl->name, tr_strerror(r));
@@ -839,12 +899,17 @@ int tr_store_commit(tr_store_t *s)
         r = tr_index_commit(s->idx, &why);
     }
     if (r != 0) {
-        tr_log_error(COMP, "group commit failed txns=%zu first_gtid=%llu err=%s", s->npend,
-                     (unsigned long long)s->pend[0].gtid_no, why ? why : tr_strerror(r));
         tr_index_rollback(s->idx);
         for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
             rotate_undo(s, (tr_flavor_t)f, &rot[f]);
         }
+        if (s->fatal == 0 && tr_store_err_is_full(r)) {
+            /* Keep every pending transaction for the caller's retry (it logs). */
+            s->full = true;
+            return r;
+        }
+        tr_log_error(COMP, "group commit failed txns=%zu first_gtid=%llu err=%s", s->npend,
+                     (unsigned long long)s->pend[0].gtid_no, why ? why : tr_strerror(r));
         tr_store_abort(s);
         return r;
     }
@@ -884,13 +949,14 @@ int tr_store_commit(tr_store_t *s)
     atomic_fetch_add_explicit(&s->st_txns, s->npend, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->st_commits, 1, memory_order_relaxed);
     s->npend = 0;
+    s->full = false;
     pthread_mutex_unlock(&s->mu);
     tr_hist_observe_ns(&s->st_commit, mono_ns() - t0);
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
         if (!rot[f].rotate) {
             continue;
         }
-        (void)close(old_fds[f]);
+        tr_bfile_close(s->io, old_fds[f]);
         tr_log_info(COMP, "rotated flavor=%s file=%s gtid=%llu", tr_flavor_name((tr_flavor_t)f),
                     s->fl[f].name, (unsigned long long)s->last.gtid_no);
         int wr = write_index_file(s, (tr_flavor_t)f);
@@ -1092,7 +1158,7 @@ int tr_store_purge(tr_store_t *s, tr_flavor_t f, uint32_t before_seq, size_t *n_
                     tr_flavor_name(f), tr_strerror(wr));
     }
     for (size_t i = 0; i < n; i++) {
-        if (unlink(gone[i].path) != 0 && errno != ENOENT) {
+        if (s->io->unlink(gone[i].path) != 0 && errno != ENOENT) {
             tr_log_warn(COMP, "purge: cannot remove file=%s err=%s", gone[i].path,
                         strerror(errno));
             continue;
@@ -1100,7 +1166,7 @@ int tr_store_purge(tr_store_t *s, tr_flavor_t f, uint32_t before_seq, size_t *n_
         tr_log_info(COMP, "purged binlog file flavor=%s file=%s size=%llu", tr_flavor_name(f),
                     gone[i].name, (unsigned long long)gone[i].size);
     }
-    if (s->sync == TR_SYNC_COMMIT && tr_bfile_sync_dir(fl->dir) != 0) {
+    if (s->sync == TR_SYNC_COMMIT && tr_bfile_sync_dir(s->io, fl->dir) != 0) {
         tr_log_warn(COMP, "purge: cannot sync directory %s", fl->dir);
     }
     tr_free(gone);

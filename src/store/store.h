@@ -28,6 +28,7 @@
 #ifndef TR_STORE_STORE_H
 #define TR_STORE_STORE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,7 +55,19 @@ typedef struct {
     uint64_t gtid_start;        /* GTID number of the first transaction ever */
     bool flavors[TR_FLAVOR_COUNT]; /* which flavours have file sets */
     const char *server_version[TR_FLAVOR_COUNT]; /* FORMAT_DESCRIPTION server version per flavour */
+    const struct tr_store_io *io; /* file-system calls (store/binlog_file.h); NULL = the real
+                                   * ones. Tests inject faults through it. keeps */
 } tr_store_opts_t;
+
+/*
+ * True for the errors after which tr_store_commit keeps every pending transaction so
+ * the caller can call it again later: the file system is full (ENOSPC, EDQUOT). Any
+ * other commit error discards them (as tr_store_abort).
+ */
+static inline bool tr_store_err_is_full(int rc)
+{
+    return rc == -ENOSPC || rc == -EDQUOT;
+}
 
 /* The last committed transaction, as recovered at open. */
 typedef struct {
@@ -96,15 +109,26 @@ uint64_t tr_store_txn_pos(tr_store_t *s, tr_flavor_t f);
 uint64_t tr_store_file_first_gtid(const tr_store_t *s, tr_flavor_t f);
 
 /* Appends complete events (encoded for tr_store_txn_pos) to flavour f. Not yet durable
- * or visible. Returns 0 or -errno (e.g. -ENOSPC); after an error the pending
- * transaction is discarded by tr_store_abort. */
+ * or visible. Returns 0 or -errno; after an error the pending transaction is discarded
+ * by tr_store_abort. Bytes that do not fit on a full file system stay in memory (no
+ * error here): tr_store_commit reports it. After a failed fsync every call returns
+ * that error (the store writes nothing more until it is reopened). */
 int tr_store_txn_append(tr_store_t *s, tr_flavor_t f, const uint8_t *p, size_t len) TR_MUSTCHECK;
 /* Marks the end of a transaction appended to every enabled flavour. */
 int tr_store_txn_end(tr_store_t *s, const tr_txn_info_t *info) TR_MUSTCHECK;
 /* Drops every appended but uncommitted byte (after an error). */
 void tr_store_abort(tr_store_t *s);
-/* Group commit of every ended transaction; rotation happens here. Returns 0 or a
- * negative code; on error nothing new became visible. */
+/*
+ * Group commit of every ended transaction; rotation happens here. Returns 0 or a
+ * negative code; on error nothing new became visible. When tr_store_err_is_full(rc)
+ * the pending transactions are kept (bytes partly written are cut back, no torn
+ * event is left in a file) and the caller retries later or calls tr_store_abort;
+ * after any other error they are discarded. A failed fsync is fatal for the store:
+ * the kernel may have dropped the pages it could not write and marked them clean, so
+ * a retried fsync could succeed without the bytes being on disk ("fsyncgate"); every
+ * later append and commit returns the same error and the store must be reopened
+ * (recovery cuts each file back to its last committed transaction).
+ */
 int tr_store_commit(tr_store_t *s) TR_MUSTCHECK;
 /* True when ended-but-uncommitted transactions are waiting. */
 bool tr_store_has_pending(const tr_store_t *s);

@@ -1,7 +1,9 @@
 /*
  * Store tests in a temp dir under /tmp: fresh open, append/end/commit,
  * rotation, reopen, crash recovery (uncommitted and garbage tails cut back),
- * missing files, and `mariadb-binlog` decoding every produced file.
+ * missing files, and `mariadb-binlog` decoding every produced file; fault injection
+ * through a tr_store_io_t: ENOSPC (partial writes, at rotation), EIO on fsync, short
+ * writes, a torn tail and a CRC-corrupt event at start.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +18,12 @@
 #include "common/mem.h"
 #include "protocol/binlog_event.h"
 #include "protocol/rows.h"
+#include "store/binlog_file.h"
 #include "store/store.h"
 #include "tr_test.h"
+
+#include <errno.h>
+#include <fcntl.h>
 
 static const uint8_t uuid[16] = {0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1,
                                  0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42, 0x95, 0x62};
@@ -474,6 +480,399 @@ TR_TEST(find_txn)
                                     &why),
                   TR_ENOTFOUND);
     tr_store_free(s);
+    rm_rf(dir);
+}
+
+/* ---- fault injection (tr_store_io_t) ---- */
+
+static struct {
+    bool short_writes;  /* every pwrite writes at most 7 bytes */
+    int64_t space;      /* bytes pwrite may still write; < 0 = unlimited */
+    int sync_errno;     /* fdatasync fails with this (0 = works) */
+    int create_errno;   /* open(O_CREAT) of a binlog file fails with this */
+    int syncs;          /* fdatasync calls */
+    int failed_syncs;
+} flt;
+
+static ssize_t f_pwrite(int fd, const void *p, size_t n, off_t off)
+{
+    if (flt.short_writes && n > 7) {
+        n = 7;
+    }
+    if (flt.space >= 0) {
+        if (flt.space == 0) {
+            errno = ENOSPC;
+            return -1;
+        }
+        if ((int64_t)n > flt.space) {
+            n = (size_t)flt.space; /* a partial write, then ENOSPC on the next call */
+        }
+        flt.space -= (int64_t)n;
+    }
+    return pwrite(fd, p, n, off);
+}
+
+static int f_fdatasync(int fd)
+{
+    flt.syncs++;
+    if (flt.sync_errno != 0) {
+        flt.failed_syncs++;
+        errno = flt.sync_errno;
+        return -1;
+    }
+    return fdatasync(fd);
+}
+
+static int f_open(const char *path, int flags, mode_t mode)
+{
+    if ((flags & O_CREAT) && flt.create_errno != 0 && strstr(path, "tirelay-bin.0") != NULL) {
+        errno = flt.create_errno;
+        return -1;
+    }
+    return open(path, flags, mode);
+}
+
+static tr_store_io_t fault_io(void)
+{
+    memset(&flt, 0, sizeof(flt));
+    flt.space = -1;
+    tr_store_io_t io = *tr_store_io_default();
+    io.pwrite = f_pwrite;
+    io.fdatasync = f_fdatasync;
+    io.open = f_open;
+    return io;
+}
+
+/* Every flavour's active file holds whole, checksummed events only: its committed bytes,
+ * at most followed by complete events of transactions kept for a retry. */
+static void expect_no_torn_tail(tr_store_t *s)
+{
+    for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
+        tr_binlog_file_t bf;
+        if (tr_store_file_last(s, (tr_flavor_t)f, &bf) != 0) {
+            continue;
+        }
+        uint64_t size = file_size(bf.path);
+        EXPECT_TRUE(size >= bf.size && size <= tr_store_txn_pos(s, (tr_flavor_t)f));
+        int fd = open(bf.path, O_RDONLY);
+        uint64_t good = 0;
+        const char *why = NULL;
+        EXPECT_EQ_INT(tr_bfile_verify(NULL, fd, size, &good, &why), 0);
+        close(fd);
+    }
+}
+
+/* Whole file at an absolute path (malloc'd); NULL if unreadable. */
+static uint8_t *read_abs(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        return NULL;
+    }
+    size_t cap = 1 << 16;
+    uint8_t *p = malloc(cap);
+    *len = 0;
+    size_t n;
+    while ((n = fread(p + *len, 1, cap - *len, fp)) > 0) {
+        *len += n;
+        if (*len == cap) {
+            cap *= 2;
+            p = realloc(p, cap);
+        }
+    }
+    fclose(fp);
+    return p;
+}
+
+static uint64_t last_gno(tr_store_t *s)
+{
+    tr_store_checkpoint_t cp;
+    tr_store_last_txn(s, &cp);
+    return cp.has_txn ? cp.gtid_no : 0;
+}
+
+TR_TEST(enospc_keeps_durable_and_resumes)
+{
+    char dir[64];
+    make_tmpdir(dir, sizeof(dir));
+    tr_store_io_t io = fault_io();
+    tr_store_opts_t o = opts_for(dir, true, true, 1 << 20);
+    o.io = &io;
+    tr_store_t *s = NULL;
+    tr_store_checkpoint_t cp;
+    const char *why = NULL;
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), 0);
+    if (s == NULL) {
+        return;
+    }
+    flt.short_writes = true; /* every write below is split: the store must not care */
+    EXPECT_EQ_INT(add_txn(s, 1), 0);
+    EXPECT_EQ_INT(tr_store_commit(s), 0);
+    tr_binlog_file_t durable;
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MYSQL, &durable), 0);
+
+    /* The disk fills up in the middle of the next group's bytes. */
+    flt.space = 50;
+    EXPECT_EQ_INT(add_txn(s, 2), 0);
+    EXPECT_EQ_INT(add_txn(s, 3), 0);
+    notified = 0;
+    tr_store_set_notify(s, on_notify, NULL);
+    int r = tr_store_commit(s);
+    EXPECT_TRUE(tr_store_err_is_full(r));
+    /* Nothing new is visible, nothing torn is left, the group is kept for a retry. */
+    EXPECT_EQ_INT(notified, 0);
+    EXPECT_EQ_U64(last_gno(s), 1);
+    EXPECT_TRUE(tr_store_has_pending(s));
+    expect_no_torn_tail(s);
+    tr_binlog_file_t bf;
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MYSQL, &bf), 0);
+    EXPECT_EQ_U64(bf.size, durable.size);
+    expect_decodes(s, TR_FLAVOR_MYSQL); /* readers keep being served what is durable */
+    expect_decodes(s, TR_FLAVOR_MARIADB);
+    /* Still full: the same answer, still nothing torn. */
+    flt.space = 0;
+    EXPECT_TRUE(tr_store_err_is_full(tr_store_commit(s)));
+    expect_no_torn_tail(s);
+
+    /* Space returns: the kept group commits as if nothing happened. */
+    flt.space = -1;
+    EXPECT_EQ_INT(tr_store_commit(s), 0);
+    EXPECT_EQ_INT(notified, 1);
+    EXPECT_EQ_U64(last_gno(s), 3);
+    EXPECT_TRUE(!tr_store_has_pending(s));
+    expect_no_torn_tail(s);
+    EXPECT_EQ_INT(add_txn(s, 4), 0);
+    EXPECT_EQ_INT(tr_store_commit(s), 0);
+    expect_decodes(s, TR_FLAVOR_MYSQL);
+    expect_decodes(s, TR_FLAVOR_MARIADB);
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MYSQL, &durable), 0);
+    tr_store_free(s);
+
+    /* The files are what a store that never saw the fault writes. */
+    char dir2[64];
+    make_tmpdir(dir2, sizeof(dir2));
+    tr_store_opts_t o2 = opts_for(dir2, true, true, 1 << 20);
+    tr_store_t *s2 = NULL;
+    EXPECT_EQ_INT(tr_store_open(&o2, &s2, &cp, &why), 0);
+    for (uint64_t g = 1; s2 != NULL && g <= 4; g++) {
+        EXPECT_EQ_INT(add_txn(s2, g), 0);
+        EXPECT_EQ_INT(tr_store_commit(s2), 0);
+    }
+    if (s2 != NULL) {
+        EXPECT_EQ_INT(tr_store_file_last(s2, TR_FLAVOR_MYSQL, &bf), 0);
+        size_t n1 = 0;
+        size_t n2 = 0;
+        uint8_t *a = read_abs(durable.path, &n1);
+        uint8_t *b = read_abs(bf.path, &n2);
+        EXPECT_TRUE(a != NULL && b != NULL);
+        if (a != NULL && b != NULL) {
+            EXPECT_EQ_MEM(a, n1, b, n2);
+        }
+        free(a);
+        free(b);
+        tr_store_free(s2);
+    }
+    rm_rf(dir2);
+    rm_rf(dir);
+}
+
+TR_TEST(enospc_at_rotation)
+{
+    char dir[64];
+    make_tmpdir(dir, sizeof(dir));
+    tr_store_io_t io = fault_io();
+    tr_store_opts_t o = opts_for(dir, true, true, 600); /* every transaction rotates */
+    o.io = &io;
+    tr_store_t *s = NULL;
+    tr_store_checkpoint_t cp;
+    const char *why = NULL;
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), 0);
+    if (s == NULL) {
+        return;
+    }
+    EXPECT_EQ_INT(add_txn(s, 1), 0);
+    EXPECT_EQ_INT(tr_store_commit(s), 0);
+    tr_binlog_file_t before;
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MARIADB, &before), 0);
+    /* The transaction's bytes fit, the next file cannot be created. */
+    flt.create_errno = ENOSPC;
+    EXPECT_EQ_INT(add_txn(s, 2), 0);
+    EXPECT_TRUE(tr_store_err_is_full(tr_store_commit(s)));
+    tr_binlog_file_t bf;
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MARIADB, &bf), 0);
+    EXPECT_EQ_U64(bf.seq, before.seq); /* no new file published */
+    EXPECT_EQ_U64(bf.size, before.size);
+    expect_no_torn_tail(s); /* and no ROTATE left behind in the old one */
+    char next[700];
+    snprintf(next, sizeof(next), "%s/binlog/mysql/tirelay-bin.%06u", dir, before.seq + 1);
+    EXPECT_TRUE(access(next, F_OK) != 0);
+    flt.create_errno = 0;
+    EXPECT_EQ_INT(tr_store_commit(s), 0);
+    EXPECT_EQ_U64(last_gno(s), 2);
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MARIADB, &bf), 0);
+    EXPECT_EQ_U64(bf.seq, before.seq + 1);
+    expect_decodes(s, TR_FLAVOR_MYSQL);
+    expect_decodes(s, TR_FLAVOR_MARIADB);
+    tr_store_free(s);
+    rm_rf(dir);
+}
+
+TR_TEST(fsync_eio_is_fatal_not_retried)
+{
+    char dir[64];
+    make_tmpdir(dir, sizeof(dir));
+    tr_store_io_t io = fault_io();
+    tr_store_opts_t o = opts_for(dir, true, true, 1 << 20);
+    o.io = &io;
+    tr_store_t *s = NULL;
+    tr_store_checkpoint_t cp;
+    const char *why = NULL;
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), 0);
+    if (s == NULL) {
+        return;
+    }
+    EXPECT_EQ_INT(add_txn(s, 1), 0);
+    EXPECT_EQ_INT(tr_store_commit(s), 0);
+    tr_binlog_file_t durable;
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MYSQL, &durable), 0);
+    flt.sync_errno = EIO;
+    EXPECT_EQ_INT(add_txn(s, 2), 0);
+    EXPECT_EQ_INT(tr_store_commit(s), -EIO);
+    EXPECT_EQ_INT(flt.failed_syncs, 1);
+    EXPECT_EQ_U64(last_gno(s), 1);
+    EXPECT_TRUE(!tr_store_has_pending(s)); /* the group is dropped, not kept */
+    /* The device works again, but a later fsync success proves nothing about the pages
+     * the failed one lost: the store refuses to go on and never syncs again. */
+    flt.sync_errno = 0;
+    int syncs = flt.syncs;
+    EXPECT_EQ_INT(add_txn(s, 2), -EIO);
+    EXPECT_EQ_INT(tr_store_commit(s), -EIO);
+    EXPECT_EQ_INT(flt.syncs, syncs);
+    tr_binlog_file_t bf;
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MYSQL, &bf), 0);
+    EXPECT_EQ_U64(bf.size, durable.size); /* readers still get what was durable */
+    tr_store_free(s);
+    /* Reopening recovers from the last commit. */
+    o.io = NULL;
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), 0);
+    if (s != NULL) {
+        EXPECT_TRUE(cp.has_txn);
+        EXPECT_EQ_U64(cp.gtid_no, 1);
+        expect_no_torn_tail(s);
+        EXPECT_EQ_INT(add_txn(s, 2), 0);
+        EXPECT_EQ_INT(tr_store_commit(s), 0);
+        expect_decodes(s, TR_FLAVOR_MYSQL);
+        tr_store_free(s);
+    }
+    rm_rf(dir);
+}
+
+/* Commits transactions 1..3; returns the MySQL file and the end of transaction 1 and 2. */
+static void three_txns(const char *dir, tr_binlog_file_t *bf, uint64_t *end1, uint64_t *end2)
+{
+    tr_store_opts_t o = opts_for(dir, true, false, 1 << 20);
+    tr_store_t *s = NULL;
+    tr_store_checkpoint_t cp;
+    const char *why = NULL;
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), 0);
+    if (s == NULL) {
+        return;
+    }
+    for (uint64_t g = 1; g <= 3; g++) {
+        EXPECT_EQ_INT(add_txn(s, g), 0);
+        EXPECT_EQ_INT(tr_store_commit(s), 0);
+        if (g == 1) {
+            *end1 = tr_store_txn_pos(s, TR_FLAVOR_MYSQL);
+        } else if (g == 2) {
+            *end2 = tr_store_txn_pos(s, TR_FLAVOR_MYSQL);
+        }
+    }
+    EXPECT_EQ_INT(tr_store_file_last(s, TR_FLAVOR_MYSQL, bf), 0);
+    tr_store_free(s);
+}
+
+static void patch_file(const char *path, uint64_t off, const void *p, size_t n)
+{
+    int fd = open(path, O_WRONLY);
+    EXPECT_TRUE(fd >= 0);
+    EXPECT_EQ_INT(pwrite(fd, p, n, (off_t)off), (ssize_t)n);
+    close(fd);
+}
+
+TR_TEST(torn_tail_at_start_is_cut_back)
+{
+    char dir[64];
+    make_tmpdir(dir, sizeof(dir));
+    tr_binlog_file_t bf;
+    uint64_t end1 = 0;
+    uint64_t end2 = 0;
+    three_txns(dir, &bf, &end1, &end2);
+    /* A crash in the middle of writing transaction 4: the first 40 bytes of a copy of
+     * transaction 2's events (a plausible header, the event cut short). */
+    size_t n = 0;
+    uint8_t *bytes = read_abs(bf.path, &n);
+    EXPECT_TRUE(bytes != NULL && n == bf.size);
+    patch_file(bf.path, bf.size, bytes + end1, 40);
+    tr_store_opts_t o = opts_for(dir, true, false, 1 << 20);
+    tr_store_t *s = NULL;
+    tr_store_checkpoint_t cp;
+    const char *why = NULL;
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), 0);
+    if (s != NULL) {
+        EXPECT_EQ_U64(cp.gtid_no, 3);
+        EXPECT_EQ_U64(file_size(bf.path), bf.size);
+        expect_decodes(s, TR_FLAVOR_MYSQL);
+        tr_store_free(s);
+    }
+    free(bytes);
+    rm_rf(dir);
+}
+
+TR_TEST(crc_corrupt_event_at_start)
+{
+    char dir[64];
+    make_tmpdir(dir, sizeof(dir));
+    tr_binlog_file_t bf;
+    uint64_t end1 = 0;
+    uint64_t end2 = 0;
+    three_txns(dir, &bf, &end1, &end2);
+    tr_store_opts_t o = opts_for(dir, true, false, 1 << 20);
+    tr_store_t *s = NULL;
+    tr_store_checkpoint_t cp;
+    const char *why = NULL;
+
+    /* A flipped byte after the last committed transaction: uncommitted, cut back. */
+    size_t n = 0;
+    uint8_t *bytes = read_abs(bf.path, &n);
+    EXPECT_TRUE(bytes != NULL && n == bf.size);
+    uint8_t tail[64];
+    memcpy(tail, bytes + end1, sizeof(tail));
+    tail[30] ^= 0x01;
+    patch_file(bf.path, bf.size, tail, sizeof(tail));
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), 0);
+    if (s != NULL) {
+        EXPECT_EQ_U64(cp.gtid_no, 3);
+        EXPECT_EQ_U64(file_size(bf.path), bf.size);
+        tr_store_free(s);
+        s = NULL;
+    }
+
+    /* A flipped byte inside transaction 2, which replicas may already have read: the
+     * store refuses to start and names the file and the offset of the damaged event. */
+    uint8_t b = bytes[end1 + 30] ^ 0x01;
+    patch_file(bf.path, end1 + 30, &b, 1);
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), TR_ECORRUPT);
+    EXPECT_TRUE(s == NULL);
+    char want[700];
+    snprintf(want, sizeof(want), "%s", bf.path);
+    EXPECT_TRUE(why != NULL && strstr(why, want) != NULL && strstr(why, "CRC32") != NULL);
+    snprintf(want, sizeof(want), "at offset %llu", (unsigned long long)end1);
+    EXPECT_TRUE(why != NULL && strstr(why, want) != NULL);
+    if (why != NULL && strstr(why, want) == NULL) {
+        fprintf(stderr, "why: %s\n", why);
+    }
+    EXPECT_EQ_U64(file_size(bf.path), bf.size); /* nothing was cut */
+    free(bytes);
     rm_rf(dir);
 }
 
