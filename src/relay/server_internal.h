@@ -52,6 +52,26 @@
 typedef struct tr_sess tr_sess_t;
 typedef struct tr_dump tr_dump_t;
 
+/* Failed logins of one peer address (session.c deny): after TR_SRV_AUTH_FREE_FAILS
+ * failures within TR_SRV_AUTH_WINDOW_MS of each other the peer is throttled — each later
+ * failure is answered TR_SRV_AUTH_DELAY_MS late and counted instead of logged (one line
+ * when throttling starts, then a count at most once per window). Successful logins are
+ * never delayed. */
+#define TR_SRV_AUTH_PEERS      64     /* peers tracked (least recently failing replaced) */
+#define TR_SRV_AUTH_FREE_FAILS 5
+#define TR_SRV_AUTH_WINDOW_MS  60000
+#define TR_SRV_AUTH_DELAY_MS   500
+#define TR_SRV_AUTH_MAX_DELAYED 64    /* delayed answers pending per peer; more are immediate */
+typedef struct {
+    char ip[64];           /* "" = free slot */
+    uint32_t fails;        /* failures since the window opened */
+    uint64_t last_fail_ms; /* uv_now of the last failure */
+    uint64_t reported_ms;  /* last log line about this peer */
+    uint32_t unreported;   /* failures not logged since reported_ms */
+    uint32_t delayed;      /* sessions waiting for their delayed ERR */
+    bool throttled;
+} tr_auth_peer_t;
+
 struct tr_server {
     uv_loop_t *loop;
     const tr_config_t *cfg;  /* keeps */
@@ -65,6 +85,7 @@ struct tr_server {
     /* caching_sha2_password fast-path cache, one flag per cfg->users entry:
      * set = the fast path may succeed (MySQL: after one full authentication). */
     bool sha2_cached[TR_CONFIG_MAX_USERS];
+    tr_auth_peer_t auth_peers[TR_SRV_AUTH_PEERS]; /* failed-login throttling (session.c) */
     tr_sess_t *sessions;     /* doubly linked list of live sessions */
     size_t n_sessions;
     uint32_t next_conn_id;

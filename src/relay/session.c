@@ -69,6 +69,9 @@ struct tr_sess {
     uint32_t replica_master_id;
     char replica_host[64];     /* report_host of COM_REGISTER_SLAVE */
     bool held;                 /* an answer is being computed off the loop (tr_sess_hold) */
+    uv_timer_t *deny_timer;    /* a throttled peer's failed login: ERR sent when it fires */
+    char deny_msg[200];        /* that ERR's message */
+    bool quiet;                /* from a throttled peer: (dis)connects logged at DEBUG */
 };
 
 const char *tr_sess_state_name(tr_sess_state_t st)
@@ -148,11 +151,22 @@ static void on_dump_closed(void *arg)
     sess_unref(arg);
 }
 
+static void on_deny_timer_closed(uv_handle_t *h)
+{
+    tr_sess_t *s = h->data;
+    tr_free(h);
+    sess_unref(s);
+}
+
+/* Stops a pending delayed denial (its peer entry no longer waits for it). */
+static void deny_timer_cancel(tr_sess_t *s);
+
 static void sess_close(tr_sess_t *s, bool graceful)
 {
     if (s->state == TR_SESS_CLOSING) {
         return;
     }
+    deny_timer_cancel(s);
     s->state = TR_SESS_CLOSING;
     if (s->dump != NULL) {
         tr_dump_t *d = s->dump;
@@ -1251,10 +1265,112 @@ typedef enum {
     AUTH_SHA2_RSA,     /* sent the public key: RSA ciphertext */
 } auth_step_t;
 
+/* The peer entry of ip, taking the free or least recently failing slot. */
+static tr_auth_peer_t *auth_peer(tr_server_t *srv, const char *ip)
+{
+    tr_auth_peer_t *victim = &srv->auth_peers[0];
+    for (size_t i = 0; i < TR_SRV_AUTH_PEERS; i++) {
+        tr_auth_peer_t *p = &srv->auth_peers[i];
+        if (strcmp(p->ip, ip) == 0) {
+            return p;
+        }
+        if (victim->ip[0] != '\0' &&
+            (p->ip[0] == '\0' || (p->delayed == 0 && p->last_fail_ms < victim->last_fail_ms))) {
+            victim = p;
+        }
+    }
+    memset(victim, 0, sizeof(*victim));
+    snprintf(victim->ip, sizeof(victim->ip), "%s", ip);
+    return victim;
+}
+
+static tr_auth_peer_t *sess_auth_peer(tr_sess_t *s)
+{
+    return auth_peer(s->srv, s->conn != NULL ? tr_conn_peer_ip(s->conn) : "?");
+}
+
+static void deny_timer_cancel(tr_sess_t *s)
+{
+    if (s->deny_timer == NULL) {
+        return;
+    }
+    tr_auth_peer_t *p = sess_auth_peer(s);
+    if (p->delayed > 0) {
+        p->delayed--;
+    }
+    (void)uv_timer_stop(s->deny_timer);
+    uv_close((uv_handle_t *)s->deny_timer, on_deny_timer_closed);
+    s->deny_timer = NULL;
+}
+
+static void on_deny_timer(uv_timer_t *t)
+{
+    tr_sess_t *s = t->data;
+    deny_timer_cancel(s); /* closes the timer (the session keeps its ref until then) */
+    if (s->state == TR_SESS_CLOSING || s->conn == NULL) {
+        return;
+    }
+    /* Counted for the peer, not logged: the session closes quietly after the ERR. */
+    put_err(s, TR_ER_ACCESS_DENIED, "%s", s->deny_msg);
+    flush(s);
+    tr_sess_finish(s);
+}
+
 static void deny(tr_sess_t *s, bool used_password)
 {
-    tr_sess_fail(s, TR_ER_ACCESS_DENIED, "Access denied for user '%s'@'%s' (using password: %s)",
-                 s->user, s->conn ? tr_conn_peer_ip(s->conn) : "", used_password ? "YES" : "NO");
+    const char *ip = s->conn ? tr_conn_peer_ip(s->conn) : "";
+    char msg[sizeof(s->deny_msg)];
+    snprintf(msg, sizeof(msg), "Access denied for user '%s'@'%s' (using password: %s)", s->user,
+             ip, used_password ? "YES" : "NO");
+    tr_auth_peer_t *p = sess_auth_peer(s);
+    uint64_t now = uv_now(s->srv->loop);
+    if (p->fails > 0 && now - p->last_fail_ms > TR_SRV_AUTH_WINDOW_MS) {
+        if (p->unreported > 0) {
+            tr_log_warn("sess", "failed logins from peer while throttled count=%" PRIu32
+                                " peer_ip=%s",
+                        p->unreported, p->ip);
+        }
+        p->fails = 0;
+        p->unreported = 0;
+        p->throttled = false;
+    }
+    p->fails++;
+    p->last_fail_ms = now;
+    if (p->fails <= TR_SRV_AUTH_FREE_FAILS) {
+        tr_sess_fail(s, TR_ER_ACCESS_DENIED, "%s", msg);
+        return;
+    }
+    if (!p->throttled) {
+        p->throttled = true;
+        p->reported_ms = now;
+        tr_log_warn("sess",
+                    "repeated failed logins from peer, throttling: each further failure is "
+                    "answered %d ms late and counted, not logged fails=%" PRIu32
+                    " peer_ip=%s last_user=%s",
+                    TR_SRV_AUTH_DELAY_MS, p->fails, p->ip, s->user);
+    } else {
+        p->unreported++;
+        if (now - p->reported_ms >= TR_SRV_AUTH_WINDOW_MS) {
+            tr_log_warn("sess", "failed logins from peer while throttled count=%" PRIu32
+                                " peer_ip=%s",
+                        p->unreported, p->ip);
+            p->unreported = 0;
+            p->reported_ms = now;
+        }
+    }
+    if (s->conn == NULL || p->delayed >= TR_SRV_AUTH_MAX_DELAYED) {
+        put_err(s, TR_ER_ACCESS_DENIED, "%s", msg);
+        flush(s);
+        tr_sess_finish(s);
+        return;
+    }
+    snprintf(s->deny_msg, sizeof(s->deny_msg), "%s", msg);
+    s->deny_timer = tr_malloc(sizeof(*s->deny_timer));
+    (void)uv_timer_init(s->srv->loop, s->deny_timer);
+    s->deny_timer->data = s;
+    s->refs++; /* dropped when the timer handle is closed */
+    p->delayed++;
+    (void)uv_timer_start(s->deny_timer, on_deny_timer, TR_SRV_AUTH_DELAY_MS, 0);
 }
 
 static bool is_tls(const tr_sess_t *s)
@@ -1508,7 +1624,8 @@ static void on_data(tr_conn_t *c, void *arg)
     tr_sess_t *s = arg;
     tr_buf_t *in = tr_conn_input(c);
     uint8_t *gather = NULL;
-    while (s->state != TR_SESS_CLOSING && !s->held) {
+    /* A held answer or a delayed denial is pending: read nothing more meanwhile. */
+    while (s->state != TR_SESS_CLOSING && !s->held && s->deny_timer == NULL) {
         tr_wire_packet_t pkt;
         const char *why = NULL;
         ssize_t n = tr_wire_packet_decode(tr_buf_head(in), tr_buf_unread(in), TR_SRV_MAX_PACKET,
@@ -1599,7 +1716,7 @@ static void on_error(tr_conn_t *c, int status, void *arg)
 {
     tr_sess_t *s = arg;
     const char *tw = tr_conn_tls_error(c);
-    sess_log(status == UV_EOF ? TR_LOG_INFO : TR_LOG_WARN, s,
+    sess_log(s->quiet ? TR_LOG_DEBUG : status == UV_EOF ? TR_LOG_INFO : TR_LOG_WARN, s,
              "client disconnected state=%s err=%s%s%s", tr_sess_state_name(s->state),
              status_text(status), tw ? " tls_err=" : "", tw ? tw : "");
     if (tw != NULL) {
@@ -1628,7 +1745,13 @@ void tr_sess_accept(tr_server_t *srv, uv_stream_t *listener, tr_flavor_t flavor)
         return;
     }
     sess_link(s);
-    sess_log(TR_LOG_INFO, s, "client connected%s", "");
+    const char *ip = tr_conn_peer_ip(s->conn);
+    for (size_t i = 0; i < TR_SRV_AUTH_PEERS; i++) {
+        if (srv->auth_peers[i].throttled && strcmp(srv->auth_peers[i].ip, ip) == 0) {
+            s->quiet = true;
+        }
+    }
+    sess_log(s->quiet ? TR_LOG_DEBUG : TR_LOG_INFO, s, "client connected%s", "");
     new_scramble(s);
     /* MySQL 8.0 greets with caching_sha2_password, MariaDB with native. */
     s->auth_plugin = flavor == TR_FLAVOR_MYSQL ? TR_AUTH_SHA2 : TR_AUTH_NATIVE;
