@@ -24,6 +24,10 @@ What it does
     answer ("ok <tso> <last commit_ts>") is a fresh TSO above every commit so far, as Dumpling takes a
     snapshot TSO from PD; a dump of the truth taken while frozen is the
     snapshot at that TSO (the runbook test).
+  * with --control-dir, also bad input on purpose (tests/integration/test_bad_input.py): `garbage N` (a
+    payload that is no Binlog), `replay N` (an earlier DML commit sent again,
+    commit_ts going backwards), `bad-ddl N` (a DDL binlog whose history row is
+    not JSON; only once the workload is done: it uses the truth connection).
 
 What it must not do: look at tirelay's C code or depend on it; bind anything
 other than 127.0.0.1.  Encodings come from the spec and the pingcap/tidb and
@@ -181,6 +185,23 @@ class Pump:
             self.commit_ts.append(binlog.commit_ts)
             self.resps.append(data)
             self.max_commit_ts = binlog.commit_ts
+            self.last_write = time.monotonic()
+            self.cond.notify_all()
+
+    def append_raw(self, payload, commit_ts):
+        """Bad input on purpose (control commands garbage/replay): stores a PullBinlogResp
+        carrying payload as is. The stream position stays monotonic (commit_ts is the
+        position recorded for resumption, whatever the payload says)."""
+        resp = pump_pb2.PullBinlogResp()
+        ent = resp.entity
+        ent.pos.SetInParent()
+        ent.payload = payload
+        ent.meta.commitTs = commit_ts
+        data = resp.SerializeToString()
+        with self.cond:
+            self.commit_ts.append(max(commit_ts, self.commit_ts[-1] if self.commit_ts else 0))
+            self.resps.append(data)
+            self.max_commit_ts = max(self.max_commit_ts, commit_ts)
             self.last_write = time.monotonic()
             self.cond.notify_all()
 
@@ -1059,6 +1080,44 @@ class Sim:
             with self.publish_lock:
                 p.dead = True
             p.stop()
+        elif cmd == "garbage":      # a payload that is not a binlog.Binlog
+            with self.publish_lock:
+                t = self.tso.next()
+                # field 15 with wire type 7 (invalid), then bytes that run off the end
+                p.append_raw(b"\x7f\xff\x0a\x40garbage", t)
+        elif cmd == "replay":       # an earlier commit sent again: commit_ts goes backwards
+            with self.publish_lock:
+                old = None
+                with p.cond:
+                    resps = list(p.resps)
+                for data in reversed(resps):
+                    b = binlog_pb2.Binlog.FromString(
+                        pump_pb2.PullBinlogResp.FromString(data).entity.payload)
+                    if b.tp == binlog_pb2.Commit and b.ddl_job_id == 0:
+                        old = b
+                        break
+                if old is None:
+                    raise RuntimeError("pump %d: no DML commit to replay" % idx)
+                p.append_raw(old.SerializeToString(), p.max_commit_ts)
+        elif cmd == "bad-ddl":      # a DDL whose history row is not a job JSON
+            job_id = self.alloc_id()
+            query = "CREATE TABLE `%s`.`bad_ddl_t` (id INT PRIMARY KEY)" % self.args.db
+
+            def insert_bad(commit_ts):
+                with self.conn.cursor() as cur:
+                    cur.execute("INSERT INTO mysql.tidb_ddl_history (job_id, job_meta, db_name,"
+                                " table_name, schema_ids, table_ids, create_time)"
+                                " VALUES (%s,%s,%s,%s,%s,%s,NOW())",
+                                (job_id, b'{"id":%d,"type":3,"binlog":{"SchemaVersion":' % job_id,
+                                 self.args.db, "bad_ddl_t", str(self.schema_id), ""))
+
+            def make(commit_ts):
+                return binlog_pb2.Binlog(tp=binlog_pb2.Commit, start_ts=commit_ts - 1,
+                                         commit_ts=commit_ts, prewrite_key=b"mDDLJobHistory",
+                                         ddl_query=query.encode(), ddl_job_id=job_id,
+                                         ddl_schema_state=ts.STATE_PUBLIC)
+
+            self.publish(p, make, insert_bad)
         elif cmd == "restart":
             p.start()
             p.dead = False
