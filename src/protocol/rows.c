@@ -371,7 +371,8 @@ void tr_rows_put_date(tr_buf_t *out, int year, int month, int day)
 
 void tr_rows_put_year(tr_buf_t *out, int year)
 {
-    tr_buf_put_u8(out, year == 0 ? 0 : (uint8_t)(year - 1900));
+    /* Callers pass 0 or 1901..2155; unsigned arithmetic keeps any other int defined. */
+    tr_buf_put_u8(out, year == 0 ? 0 : (uint8_t)((unsigned)year - 1900u));
 }
 
 /* ------------------------------------------------------------ strings */

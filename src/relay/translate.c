@@ -224,7 +224,15 @@ static int put_value(tr_buf_t *out, const tr_tidb_column_t *c, const tr_datum_t 
         if (!is_intlike(d)) {
             break;
         }
-        tr_rows_put_year(out, (int)datum_u64(d));
+        {
+            /* MySQL YEAR: 0 or 1901..2155 (one byte, year - 1900); TiDB stores the same. */
+            uint64_t y = datum_u64(d);
+            if (y != 0 && (y < 1901 || y > 2155)) {
+                *why = "YEAR value out of range 1901..2155";
+                return TR_EMALFORMED;
+            }
+            tr_rows_put_year(out, (int)y);
+        }
         return 0;
     case TR_TIDB_TP_FLOAT:
     case TR_TIDB_TP_DOUBLE:
