@@ -1039,11 +1039,11 @@ class Sim:
             while not (self.frozen.is_set() or self.done or self.stopping.is_set()):
                 time.sleep(0.02)
             with self.publish_lock:
-                ts = self.tso.next()
+                snap_ts = self.tso.next()   # not `ts`: that is the tidbschema module here
             log("frozen at a transaction boundary: snapshot TSO %d (last commit_ts %d)"
-                % (ts, self.last_commit_ts))
+                % (snap_ts, self.last_commit_ts))
             self.write_status()  # the workload waits: the status is exact now
-            return "%d %d" % (ts, self.last_commit_ts)
+            return "%d %d" % (snap_ts, self.last_commit_ts)
         if cmd == "thaw":
             self.freeze_req.clear()
             log("thawed")
