@@ -6,7 +6,7 @@
  * u: bigint unsigned/decimal/text/tinyint; ch, cc: clustered common handles;
  * np: no primary key, _tidb_rowid) plus v, a column-type matrix
  * (float, double, date, time(2), timestamp(6), datetime(3), year, bit(17),
- * enum, set, char, varbinary, blob, decimal(65,30)). TableInfo JSON shapes follow
+ * enum, set, char, varbinary, blob, decimal(65,30), json). TableInfo JSON shapes follow
  * pingcap/tidb pkg/meta/model/table.go and column.go as in the unit tests.
  */
 #include "fuzz.h"
@@ -73,7 +73,8 @@ static const char *const jobs[] = {
         COL(12, "ch", 11, 254, 0, 4, "utf8mb4") "," COL(13, "vb", 12, 15, 128, 8, "binary") ","
         COL(14, "bl", 13, 252, 144, 65535, "binary") ","
         COLX(15, "dx", 14, 246, 0, 65, 30, "binary", "") ","
-        COL(16, "l1", 15, 15, 0, 6, "latin1") "]"),
+        COL(16, "l1", 15, 15, 0, 6, "latin1") "," COL(17, "j", 16, 245, 128, -1, "binary")
+        "]"),
 };
 
 static tr_schema_t *g_schema;

@@ -148,7 +148,7 @@ def tables():
         ts.c_char("ch", 4), ts.c_bytes("vb", "VARBINARY(8)", ts.TP_VARCHAR, 8, 8),
         ts.c_bytes("bl", "BLOB", ts.TP_BLOB, 65535, 65535),
         ts.c_decimal("dx", 65, 30),
-        ts.c_str("l1", "VARCHAR(6)", ts.TP_VARCHAR, 6, 6, charset="latin1")])
+        ts.c_str("l1", "VARCHAR(6)", ts.TP_VARCHAR, 6, 6, charset="latin1"), ts.c_json("j")])
     v.id = 50
     return t, u, ch, cc, np_, v
 
@@ -169,10 +169,10 @@ def rows_seeds():
                "dtm": datetime.datetime(9999, 12, 31, 23, 59, 59, 999000), "y": 2155,
                "b": (1 << 17) - 1, "e": "b", "st": "x,z", "ch": "ab", "vb": b"\x00\xff",
                "bl": b"blob" * 10, "dx": decimal.Decimal("-12345678901234567890.123456789012345678901234567890"),
-               "l1": "caf\xe9"},
+               "l1": "caf\xe9", "j": {"a": [1, 2.5, None, True, "x" * 40], "b": {"c": -7}}},
               {"id": 2, "f": None, "d": None, "dt": None, "tm": 0, "ts": None, "dtm": None,
                "y": None, "b": 0, "e": None, "st": "", "ch": None, "vb": b"", "bl": None,
-               "dx": decimal.Decimal("0"), "l1": None}]
+               "dx": decimal.Decimal("0"), "l1": None, "j": [1 << 63, -1, "é"]}]
     out = []
     for tab, rows in ((t, t_rows), (u, u_rows), (ch, ch_rows), (cc, cc_rows), (np_, np_rows),
                       (v, v_rows)):
