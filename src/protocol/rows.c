@@ -414,6 +414,83 @@ void tr_rows_put_blob(tr_buf_t *out, uint8_t prefix_len, const uint8_t *p, size_
     }
 }
 
+/* cp1252 0x80..0x9F as Unicode (MySQL strings/ctype-latin1.cc to_uni_latin1): the five
+ * bytes cp1252 leaves undefined map to the C1 control of the same value. */
+static const uint16_t latin1_80_9f[32] = {
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
+};
+
+static int latin1_byte(uint32_t cp)
+{
+    if (cp < 0x80 || (cp >= 0xA0 && cp <= 0xFF)) {
+        return (int)cp;
+    }
+    for (int i = 0; i < 32; i++) {
+        if (latin1_80_9f[i] == cp) {
+            return 0x80 + i;
+        }
+    }
+    return -1;
+}
+
+/* Decodes one valid UTF-8 sequence (no overlongs, surrogates or > U+10FFFF); 0 if invalid. */
+static size_t utf8_decode(const uint8_t *p, size_t n, uint32_t *cp)
+{
+    uint8_t b = p[0];
+    size_t need;
+    uint8_t lo = 0x80;
+    uint8_t hi = 0xBF;
+    if (b < 0x80) {
+        *cp = b;
+        return 1;
+    }
+    if (b >= 0xC2 && b <= 0xDF) {
+        need = 2;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+        need = 3;
+        lo = b == 0xE0 ? 0xA0 : 0x80;
+        hi = b == 0xED ? 0x9F : 0xBF;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+        need = 4;
+        lo = b == 0xF0 ? 0x90 : 0x80;
+        hi = b == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return 0;
+    }
+    if (n < need || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+    uint32_t c = b & (need == 2 ? 0x1F : need == 3 ? 0x0F : 0x07);
+    for (size_t i = 1; i < need; i++) {
+        if (i >= 2 && (p[i] < 0x80 || p[i] > 0xBF)) {
+            return 0;
+        }
+        c = c << 6 | (p[i] & 0x3F);
+    }
+    *cp = c;
+    return need;
+}
+
+size_t tr_rows_latin1_from_utf8(uint8_t *p, size_t n)
+{
+    size_t r = 0;
+    size_t w = 0;
+    while (r < n) {
+        uint32_t cp;
+        size_t k = utf8_decode(p + r, n - r, &cp);
+        if (k == 0) {
+            p[w++] = p[r++]; /* not UTF-8: already a latin1 byte */
+            continue;
+        }
+        int b = latin1_byte(cp);
+        p[w++] = b < 0 ? (uint8_t)'?' : (uint8_t)b;
+        r += k;
+    }
+    return w;
+}
+
 void tr_rows_put_bit(tr_buf_t *out, uint32_t bits, uint64_t v)
 {
     size_t n = (bits + 7) / 8;

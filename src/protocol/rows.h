@@ -114,6 +114,14 @@ void tr_rows_put_varchar(tr_buf_t *out, uint32_t max_len, const uint8_t *p, size
 void tr_rows_put_char(tr_buf_t *out, uint32_t max_len, const uint8_t *p, size_t n);
 /* BLOB/TEXT/JSON: prefix_len = 1..4 bytes of LE length. */
 void tr_rows_put_blob(tr_buf_t *out, uint8_t prefix_len, const uint8_t *p, size_t n);
+/*
+ * Converts n bytes at p, in place, from TiDB's latin1 column bytes to MySQL latin1 (cp1252 with
+ * 0x81, 0x8D, 0x8F, 0x90, 0x9D for U+0081.. as MySQL's latin1 table maps them): a valid UTF-8
+ * sequence becomes its latin1 byte, or '?' when latin1 has no such character (what MySQL
+ * stores converting it); a byte that does not start a valid UTF-8 sequence is kept (a latin1
+ * client's byte). Returns the new length (<= n).
+ */
+size_t tr_rows_latin1_from_utf8(uint8_t *p, size_t n);
 /* ENUM/SET packed values: nbytes LE. */
 void tr_rows_put_uint_n(tr_buf_t *out, uint64_t v, size_t nbytes);
 /* BIT(m): ceil(m/8) bytes big-endian. */

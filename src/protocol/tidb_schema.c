@@ -121,6 +121,9 @@ static void map_column(tr_tidb_column_t *c)
     bool is_binary = strcmp(c->charset, "binary") == 0 || strcmp(c->collate, "binary") == 0;
     uint32_t maxlen = is_binary ? 1 : tr_tidb_charset_maxlen(c->charset);
     uint16_t coll = is_binary ? 63 : tr_tidb_collation_id(c->collate);
+    /* TiDB's latin1 is its legacy encoding: bytes are stored as the client sent them, UTF-8
+     * for the usual utf8mb4 client (pkg/parser/charset encoding_latin1.go). */
+    c->to_latin1 = !is_binary && strcmp(c->charset, "latin1") == 0;
     int fsp = c->decimal < 0 ? 0 : c->decimal;
     if (fsp > 6) {
         fsp = 6;

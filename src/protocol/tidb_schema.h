@@ -101,6 +101,8 @@ typedef struct {
     tr_col_def_t def;    /* MySQL column for TABLE_MAP (def.name points to name) */
     uint32_t max_bytes;  /* string columns: maximum length in bytes (VARCHAR/CHAR) */
     uint8_t blob_prefix; /* BLOB/TEXT/JSON: length prefix bytes 1..4 */
+    bool to_latin1;      /* latin1 string column: TiDB keeps the client's bytes (UTF-8), replicas
+                            hold latin1 (tr_rows_latin1_from_utf8) */
 } tr_tidb_column_t;
 
 /* TableInfo (the parts the relay needs). */

@@ -205,6 +205,33 @@ static uint64_t datum_u64(const tr_datum_t *d)
     return d->kind == TR_DATUM_UINT ? d->u : (uint64_t)d->i;
 }
 
+/* A latin1 string or TEXT column: TiDB's bytes (the client's UTF-8) converted to latin1 in
+ * place after the length prefix, which is written last; the limit applies to the latin1 bytes. */
+static int put_latin1(tr_buf_t *out, const tr_tidb_column_t *c, const tr_datum_t *d,
+                      const char **why)
+{
+    bool is_blob = c->blob_prefix > 0;
+    size_t prefix = is_blob ? c->blob_prefix : (c->max_bytes < 256 ? 1 : 2);
+    uint64_t max = is_blob ? (prefix >= 4 ? UINT32_MAX : (1ull << (8 * prefix)) - 1) : c->max_bytes;
+    size_t at = out->len;
+    tr_buf_put_zeros(out, prefix);
+    tr_buf_append(out, d->bytes.p, d->bytes.len);
+    if (!tr_buf_ok(out)) {
+        *why = "row image larger than the buffer limit";
+        return TR_ETOOBIG;
+    }
+    size_t n = tr_rows_latin1_from_utf8(out->data + at + prefix, d->bytes.len);
+    out->len = at + prefix + n;
+    if (n > max) {
+        *why = "latin1 string longer than its column";
+        return TR_ESCHEMA;
+    }
+    for (size_t i = 0; i < prefix; i++) {
+        out->data[at + i] = (uint8_t)(n >> (8 * i));
+    }
+    return 0;
+}
+
 /* Writes one non-NULL datum as the MySQL value of column c. */
 static int put_value(tr_buf_t *out, const tr_tidb_column_t *c, const tr_datum_t *d,
                      tr_flavor_t flavor, const char **why)
@@ -320,6 +347,9 @@ static int put_value(tr_buf_t *out, const tr_tidb_column_t *c, const tr_datum_t 
         if (d->kind != TR_DATUM_BYTES || d->flag != TR_DATUM_FLAG_COMPACT_BYTES) {
             break;
         }
+        if (c->to_latin1) {
+            return put_latin1(out, c, d, why);
+        }
         if (d->bytes.len > c->max_bytes) {
             *why = "string longer than its column";
             return TR_ESCHEMA;
@@ -336,6 +366,9 @@ static int put_value(tr_buf_t *out, const tr_tidb_column_t *c, const tr_datum_t 
     case TR_TIDB_TP_LONG_BLOB: {
         if (d->kind != TR_DATUM_BYTES || d->flag != TR_DATUM_FLAG_COMPACT_BYTES) {
             break;
+        }
+        if (c->to_latin1) {
+            return put_latin1(out, c, d, why);
         }
         uint64_t max = c->blob_prefix >= 4 ? UINT32_MAX : (1ull << (8 * c->blob_prefix)) - 1;
         if (d->bytes.len > max) {

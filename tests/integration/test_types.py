@@ -69,12 +69,15 @@ def coverage(tconn, db):
         "t_ty_str WHERE vc LIKE '%% '", "t_ty_str WHERE vc = ''", "t_ty_str WHERE e = '😀'",
         "t_ty_str WHERE LENGTH(vc) > CHAR_LENGTH(vc) + 2", "t_ty_str WHERE INSTR(bl, x'00') > 0",
         "t_ty_str WHERE s = ''", "t_ty_str WHERE s = 'r,w,x,ü'",
+        "t_ty_str WHERE l1 LIKE '%%€%%'", "t_ty_str WHERE HEX(l1c) LIKE '%%E9%%'",
+        "t_ty_str WHERE l1t LIKE '%%Ÿ%%'", "t_ty_str WHERE LENGTH(u3) > CHAR_LENGTH(u3)",
+        "t_ty_str WHERE u3c LIKE '%%ǅ%%'", "t_ty_str WHERE gci <> ''",
         "t_ty_json WHERE jn = 'null'", "t_ty_json WHERE j = '{}'", "t_ty_json WHERE j2 = '[]'",
         "t_ty_json WHERE LENGTH(j) > 65536", "t_ty_json WHERE j LIKE '%%e+%%'",
         "t_ty_json WHERE j LIKE '%%e-%%'", "t_ty_json WHERE j LIKE '%%18446744073709551615%%'",
         "t_ty_json WHERE j LIKE '%%-9223372036854775808%%'",
         "t_ty_json WHERE j LIKE '%%\\\\\\\\u2028%%'", "t_ty_json WHERE j LIKE '%%\\\\\\\\u0000%%'",
-        "t_ty_json WHERE j LIKE '%s%%'" % ("[" * 40),
+        "t_ty_json WHERE CONCAT_WS('|', j, j2, jn) LIKE '%%%s%%'" % ("[" * 40),
     ]
     for w in checks:
         assert scalar(tconn, "SELECT COUNT(*) FROM `%s`.%s" % (db, w)) > 0, w

@@ -291,6 +291,11 @@ def enc_value(col, v):
     if k == "int":
         return enc_uint(v) if col.unsigned else enc_int(v)
     if k == "str":
+        if col.tp == 0xFE:
+            # CHAR: TiDB drops trailing spaces before storing (table/column.go CastValue,
+            # truncateTrailingSpaces, pingcap/tidb#3660); latin1 values keep the client's UTF-8
+            # bytes (TiDB's legacy latin1 encoding)
+            v = v.rstrip(" ")
         return enc_bytes(v)
     if k == "decimal":
         # the datum carries the column's Flen/Decimal (pingcap/tidb types/datum.go

@@ -122,6 +122,10 @@ class Column:
             return "binary", "binary"
         if self.charset == "latin1":
             return "latin1", "latin1_bin"
+        if self.charset == "utf8":
+            return "utf8", "utf8_bin"
+        if self.charset == "utf8mb4_general_ci":
+            return CHARSET, "utf8mb4_general_ci"
         return CHARSET, COLLATE
 
     def flag(self):
@@ -193,8 +197,8 @@ class Column:
             s += " UNSIGNED"
         if self.zerofill and self.tp != TP_YEAR:
             s += " ZEROFILL"
-        if self.charset == "latin1":
-            s += " CHARACTER SET latin1 COLLATE latin1_bin"
+        if self.charset in ("latin1", "utf8", "utf8mb4_general_ci"):
+            s += " CHARACTER SET %s COLLATE %s" % self.charset_collate()
         if self.pk or not self.nullable:
             s += " NOT NULL"
         if self.default is not None:

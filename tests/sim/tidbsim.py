@@ -430,18 +430,21 @@ class Generator:
         n = r.randint(1, min(c.maxlen, 40) if x < 0.8 else c.maxlen)
         return bytes(r.choice([0, 0, 0x20, 0xFF, 0x80, r.randint(0, 255)]) for _ in range(n))
 
+    # latin1 (MySQL's cp1252) beyond ASCII, incl. the 0x80..0x9F characters; utf8 (utf8mb3):
+    # the Basic Multilingual Plane only
+    LATIN1_ALPHABET = ALPHABET[:66] + ["é", "ü", "ß", "ÿ", "£", "\u00a0", "€", "Ÿ", "™", "Š", "œ", "…"]
+    UTF8MB3_ALPHABET = [ch for ch in ALPHABET if ord(ch) < 0x10000] + ["\u2028", "\uffff", "ǅ"]
+
     def types_str_value(self, c):
-        """utf8mb4: 4-byte characters, empty strings, trailing spaces (not for CHAR, which
-        strips them); latin1: ASCII only."""
+        """utf8mb4: 4-byte characters; utf8: 3-byte ones at most; latin1: the whole of cp1252;
+        empty strings; trailing spaces (CHAR too: TiDB drops them there, see tidbcodec)."""
         r = self.rng
         x = r.random()
         if x < 0.08:
             return ""
-        alphabet = ALPHABET if c.charset != "latin1" else ALPHABET[:66]
+        alphabet = {"latin1": self.LATIN1_ALPHABET, "utf8": self.UTF8MB3_ALPHABET}.get(c.charset, ALPHABET)
         n = r.randint(1, min(c.maxlen, 30) if x < 0.85 else c.maxlen)
         s = "".join(r.choice(alphabet) for _ in range(n))
-        if c.tp == ts.TP_STRING:
-            return s.rstrip(" ")
         if r.random() < 0.2:
             s = s[:max(0, n - 2)] + "  "
         return s
@@ -498,18 +501,18 @@ class Generator:
         x = r.random()
         if x < 0.04:
             return r.choice([{}, [], codec.JSON_NULL, True, 0, "", 0.1])
-        if x < 0.07:
+        if x < 0.08:
             v = self.json_scalar()
             mixed = r.random() < 0.5
             for _ in range(r.randint(20, 95)):
                 v = {"k": v} if mixed and r.random() < 0.5 else [v]
             return v
-        if x < 0.09:
+        if x < 0.10:
             return {"big": "".join(r.choice("abcdef€😀") for _ in range(r.randint(17000, 24000))),
                     "n": [r.randint(-70000, 70000) for _ in range(50)], "t": True}
-        if x < 0.11:
+        if x < 0.12:
             return [self.json_string(30) for _ in range(r.randint(2500, 3500))]
-        if x < 0.16:
+        if x < 0.17:
             return {self.json_string(40): self.json_scalar() for _ in range(r.randint(20, 80))}
         v = self.json_tree(r.randint(1, 5))
         return codec.JSON_NULL if v is None else v
@@ -555,6 +558,10 @@ def make_types_tables(db):
         ts.c_str("lt", "LONGTEXT", ts.TP_LONG_BLOB, 4294967295, 500),
         ts.c_str("l1", "VARCHAR(40)", ts.TP_VARCHAR, 40, 40, charset="latin1"),
         ts.c_str("l1c", "CHAR(10)", ts.TP_STRING, 10, 10, charset="latin1"),
+        ts.c_str("l1t", "TEXT", ts.TP_BLOB, 65535, 200, charset="latin1"),
+        ts.c_str("u3", "VARCHAR(30)", ts.TP_VARCHAR, 30, 30, charset="utf8"),
+        ts.c_str("u3c", "CHAR(12)", ts.TP_STRING, 12, 12, charset="utf8"),
+        ts.c_str("gci", "VARCHAR(20)", ts.TP_VARCHAR, 20, 20, charset="utf8mb4_general_ci"),
         ts.c_bytes("vb", "VARBINARY(64)", ts.TP_VARCHAR, 64, 64),
         ts.c_bytes("bn", "BINARY(8)", ts.TP_STRING, 8, 8),
         ts.c_bytes("bl", "BLOB", ts.TP_BLOB, 65535, 2000),

@@ -156,4 +156,31 @@ TR_TEST(null_bitmap)
     tr_buf_cleanup(&b);
 }
 
+TR_TEST(latin1_from_utf8)
+{
+    /* MySQL's latin1 is cp1252 with the five undefined bytes mapped to U+0081.. (mysql-server
+     * strings/ctype-latin1.cc to_uni_latin1); unmappable characters become '?' as MySQL's
+     * conversion stores them; bytes that are not UTF-8 stay (a latin1 client's bytes). */
+    static const struct {
+        const char *in;
+        const char *out;
+    } cases[] = {
+        {"abc \t~", "abc \t~"},
+        {"\xc3\xa9\xc3\xbc\xc3\x9f\xc3\xbf\xc2\xa0", "\xe9\xfc\xdf\xff\xa0"},
+        {"\xe2\x82\xac|\xc5\xb8|\xe2\x84\xa2|\xc2\x81|\xc2\x9d", "\x80|\x9f|\x99|\x81|\x9d"},
+        {"\xe4\xb8\xad\xf0\x9f\x98\x80\xc4\x80", "???"},
+        {"\xe9t\xe9", "\xe9t\xe9"},             /* latin1 bytes from a latin1 client */
+        {"\xc3(\xe2\x82", "\xc3(\xe2\x82"},    /* truncated sequences: kept byte by byte */
+        {"\xed\xa0\x80", "\xed\xa0\x80"},     /* a surrogate is not UTF-8 */
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t buf[64];
+        size_t n = strlen(cases[i].in);
+        memcpy(buf, cases[i].in, n);
+        size_t m = tr_rows_latin1_from_utf8(buf, n);
+        EXPECT_EQ_MEM(buf, m, cases[i].out, strlen(cases[i].out));
+    }
+}
+
 TR_TEST_MAIN()
