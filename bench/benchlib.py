@@ -20,14 +20,14 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def build_dir():
-    return os.environ.get("TIRELAY_BENCH_BUILD", os.path.join(REPO, "build"))
+    return os.environ.get("TIRELAY_BENCH_BUILD", os.path.join(REPO, "build-bench"))
 
 
 def tool(name):
     p = os.path.join(build_dir(), name)
     if not os.access(p, os.X_OK):
-        sys.exit("%s not built: cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && "
-                 "cmake --build build --target tirelay tr_feeder tr_dumpreader" % p)
+        sys.exit("%s not built: bench/build.sh does it: cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo && "
+                 "cmake --build build-bench --target tirelay tr_feeder tr_dumpreader" % p)
     return p
 
 
