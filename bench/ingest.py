@@ -15,10 +15,13 @@ executed up to the end of the last file gives the replica's apply rate; the rati
 rows/s (that run) / replica rows/s is printed.
 
 Usage: bench/ingest.py [--shape sysbench|wide] [--pumps 1] [--sync commit|none] [--rows N]
-                       [--rows-per-txn 10] [--runs 3] [--replica]
+                       [--rows-per-txn 10] [--runs 3] [--replica] [--perf FILE]
+--perf FILE: `perf record -g` (DWARF call graphs) on tirelay during each run, into FILE.<run>.
 """
 import argparse
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +32,7 @@ import benchlib as bl  # noqa: E402
 from benchlib import cluster  # noqa: E402
 
 
-def one_run(base, meta, ddl, sync):
+def one_run(base, meta, ddl, sync, perf=None):
     feeder = bl.Feeder(base, meta).start()
     relay = cluster.Tirelay(os.path.join(base, "tirelay"), feeder.addrs, meta["cluster_id"], ddl.port,
                             max_binlog_size=256 << 20, extra_conf="sync = %s\n" % sync)
@@ -38,6 +41,12 @@ def one_run(base, meta, ddl, sync):
         t0 = time.monotonic()
         relay.start()
         pid = relay.proc.pid
+        prof = None
+        if perf:
+            # call graphs by frame pointers would miss -O2 frames: DWARF unwinding
+            prof = subprocess.Popen(["perf", "record", "-q", "-g", "--call-graph", "dwarf,16384",
+                                     "-F", "999", "-o", perf, "-p", str(pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         last = meta["last_commit_ts"]
         while bl.committed_ts(relay.store) < last:
             relay._alive()
@@ -46,6 +55,9 @@ def one_run(base, meta, ddl, sync):
             time.sleep(0.01)
         secs = time.monotonic() - t0
         cpu = bl.cpu_seconds(pid)
+        if prof is not None:
+            prof.send_signal(signal.SIGINT)
+            prof.wait(120)
         out = bl.binlog_bytes(relay.binlog_dir())
         return {"secs": secs, "cpu": cpu, "out_bytes": out, "relay": relay, "feeder": feeder}
     except BaseException:
@@ -96,6 +108,7 @@ def main():
     p.add_argument("--rows-per-txn", type=int, default=10)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--replica", action="store_true")
+    p.add_argument("--perf", default="", help="perf record -g tirelay during each run into FILE.<run>")
     a = p.parse_args()
     rows = a.rows or (2000000 if a.shape == "sysbench" else 300000)
     meta = bl.streams(a.shape, rows, a.pumps, a.rows_per_txn)
@@ -106,7 +119,7 @@ def main():
         res = []
         for i in range(a.runs):
             rdir = os.path.join(base, "run%d" % i)
-            r = one_run(rdir, meta, ddl, a.sync)
+            r = one_run(rdir, meta, ddl, a.sync, "%s.%d" % (a.perf, i + 1) if a.perf else None)
             rps = meta["rows"] / r["secs"]
             print("run %d: shape=%s pumps=%d sync=%s rows=%d txns=%d secs=%.3f rows_per_s=%.0f "
                   "in_MBps=%.1f out_MBps=%.1f cpu_s=%.2f cpu_us_per_row=%.2f load=%s"
