@@ -321,6 +321,7 @@ void tr_table_info_free(tr_table_info_t *t)
     tr_free(t->public_idx);
     tr_free(t->public_defs);
     tr_free(t->pk_col_ids);
+    tr_free(t->part_ids);
     tr_free(t->name);
     tr_free(t);
 }
@@ -343,6 +344,24 @@ static tr_table_info_t *parse_table(const json_t *jt, const char **why)
     v = json_object_get(jt, "sequence");
     t->is_sequence = v != NULL && !json_is_null(v);
     t->handle_col_id = TR_TIDB_EXTRA_HANDLE_ID;
+    /* partition.definitions[].id: the physical ids of a partitioned table's partitions */
+    const json_t *part = json_object_get(jt, "partition");
+    if (json_is_object(part)) {
+        t->part_type = (int)j_int(part, "type", 0, &bad);
+        const json_t *defs = json_object_get(part, "definitions");
+        size_t n = json_is_array(defs) ? json_array_size(defs) : 0;
+        t->part_ids = tr_calloc(n + 1, sizeof(int64_t));
+        for (size_t i = 0; i < n; i++) {
+            const json_t *d = json_array_get(defs, i);
+            if (!json_is_object(d)) {
+                bad = true;
+                break;
+            }
+            t->part_ids[t->n_parts++] = j_int(d, "id", 0, &bad);
+        }
+    } else if (part != NULL && !json_is_null(part)) {
+        bad = true;
+    }
     if (bad) {
         *why = "table info: a field has the wrong JSON type";
         goto fail;
@@ -463,6 +482,11 @@ void tr_ddl_job_cleanup(tr_ddl_job_t *job)
     tr_free(job->query);
     tr_free(job->db_name);
     tr_table_info_free(job->table_info);
+    for (size_t i = 0; i < job->n_multi; i++) {
+        tr_table_info_free(job->multi_infos[i]);
+    }
+    tr_free(job->multi_infos);
+    tr_free(job->new_schema_ids);
     memset(job, 0, sizeof(*job));
 }
 
@@ -506,8 +530,39 @@ int tr_ddl_job_parse(const char *json, size_t len, tr_ddl_job_t *out, const char
                 goto done;
             }
         }
+        const json_t *mi = json_object_get(bl, "MultipleTableInfos");
+        if (json_is_array(mi)) {
+            size_t n = json_array_size(mi);
+            out->multi_infos = tr_calloc(n + 1, sizeof(*out->multi_infos));
+            for (size_t i = 0; i < n; i++) {
+                out->multi_infos[i] = parse_table(json_array_get(mi, i), why);
+                if (out->multi_infos[i] == NULL) {
+                    goto done;
+                }
+                out->n_multi++;
+            }
+        } else if (mi != NULL && !json_is_null(mi)) {
+            bad = true;
+        }
     } else if (bl != NULL && !json_is_null(bl)) {
         bad = true;
+    }
+    /* RENAME TABLES, job version 1: raw_args = [oldSchemaIDs, newSchemaIDs, newTableNames,
+     * oldTableIDs, oldSchemaNames, oldTableNames] (pingcap/tidb pkg/ddl ddl_api.go
+     * renameTables; pkg/ddl tests testRenameTables). Only newSchemaIDs is used. */
+    const json_t *ra = json_object_get(root, "raw_args");
+    if (out->type == TR_TIDB_ACTION_RENAME_TABLES && json_is_array(ra)) {
+        const json_t *ids = json_array_get(ra, 1);
+        size_t n = json_is_array(ids) ? json_array_size(ids) : 0;
+        out->new_schema_ids = tr_calloc(n + 1, sizeof(int64_t));
+        for (size_t i = 0; i < n; i++) {
+            const json_t *e = json_array_get(ids, i);
+            if (!json_is_integer(e)) {
+                bad = true;
+                break;
+            }
+            out->new_schema_ids[out->n_new_schema_ids++] = (int64_t)json_integer_value(e);
+        }
     }
     if (out->db_name == NULL) {
         out->db_name = tr_strdup("");

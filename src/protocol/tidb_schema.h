@@ -61,18 +61,28 @@ enum {
 
 /* SchemaState / JobState / ActionType values used by the tracker. */
 enum {
-    TR_TIDB_STATE_PUBLIC = 5,          /* SchemaState */
+    TR_TIDB_STATE_DELETE_ONLY = 1,     /* SchemaState */
+    TR_TIDB_STATE_PUBLIC = 5,
     TR_TIDB_JOB_DONE = 4,              /* JobState */
     TR_TIDB_JOB_SYNCED = 6,
     TR_TIDB_ACTION_CREATE_SCHEMA = 1,
     TR_TIDB_ACTION_DROP_SCHEMA = 2,
     TR_TIDB_ACTION_CREATE_TABLE = 3,
     TR_TIDB_ACTION_DROP_TABLE = 4,
+    TR_TIDB_ACTION_DROP_COLUMN = 6,
     TR_TIDB_ACTION_TRUNCATE_TABLE = 11,
     TR_TIDB_ACTION_RENAME_TABLE = 14,
+    TR_TIDB_ACTION_ADD_PARTITION = 19,
+    TR_TIDB_ACTION_DROP_PARTITION = 20,
     TR_TIDB_ACTION_CREATE_VIEW = 21,
     TR_TIDB_ACTION_DROP_VIEW = 24,
+    TR_TIDB_ACTION_TRUNCATE_PARTITION = 23,
     TR_TIDB_ACTION_MODIFY_SCHEMA_CHARSET = 26,
+    TR_TIDB_ACTION_DROP_SEQUENCE = 36,
+    TR_TIDB_ACTION_DROP_COLUMNS = 38, /* removed in TiDB v6.2 */
+    TR_TIDB_ACTION_EXCHANGE_PARTITION = 42,
+    TR_TIDB_ACTION_RENAME_TABLES = 47,
+    TR_TIDB_ACTION_CREATE_TABLES = 60,
 };
 
 /* Column id of the implicit handle _tidb_rowid. */
@@ -121,6 +131,9 @@ typedef struct {
     size_t handle_col;          /* pk_is_handle: index in cols */
     int64_t *pk_col_ids;        /* is_common_handle: PRIMARY index columns in index order */
     size_t n_pk_cols;
+    int part_type;              /* partition.type: 0 none, 1 range, 2 hash, 3 list, 4 key */
+    int64_t *part_ids;          /* partition.definitions[].id: physical table ids */
+    size_t n_parts;
     bool is_view;               /* "view" non-null */
     bool is_sequence;           /* "sequence" non-null */
     int64_t max_col_id;
@@ -142,6 +155,10 @@ typedef struct {
     int64_t db_id;              /* binlog.DBInfo.id */
     char *db_name;              /* binlog.DBInfo.db_name.O */
     tr_table_info_t *table_info; /* binlog.TableInfo or NULL */
+    tr_table_info_t **multi_infos; /* binlog.MultipleTableInfos (rename/create tables) */
+    size_t n_multi;
+    int64_t *new_schema_ids;    /* rename tables: raw_args[1], one per multi_infos entry */
+    size_t n_new_schema_ids;
 } tr_ddl_job_t;
 
 /*

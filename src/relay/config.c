@@ -134,6 +134,7 @@ void tr_config_defaults(tr_config_t *c)
     c->detect_interval_ms = 5000;
     c->health_stall_ms = 30000;
     c->initial_commit_ts = 0;
+    c->ddl_unsupported = TR_DDL_POLICY_STOP;
     snprintf(c->store_dir, sizeof(c->store_dir), "tirelay-data");
     snprintf(c->binlog_basename, sizeof(c->binlog_basename), "tirelay-bin");
     c->max_binlog_size = 1073741824ull;
@@ -538,6 +539,16 @@ static int on_key(void *user, const char *section, const char *name, const char 
             return copy_str(c->tidb_status, sizeof(c->tidb_status), v) == 0
                        ? 1
                        : fail(p, s, k, "too long: '%s'", v);
+        }
+        if (strcmp(k, "ddl-unsupported") == 0) {
+            static const char *const names[] = {"stop", "skip", "pass"};
+            for (int i = 0; i < 3; i++) {
+                if (strcmp(v, names[i]) == 0) {
+                    c->ddl_unsupported = i;
+                    return 1;
+                }
+            }
+            return fail(p, s, k, "expected stop, skip or pass, got '%s'", v);
         }
         if (strcmp(k, "initial-commit-ts") == 0) {
             int64_t ts = 0;

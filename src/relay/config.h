@@ -23,6 +23,14 @@ typedef struct {
     uint16_t port;
 } tr_addr_t;
 
+/* [upstream] ddl-unsupported: what happens to a DDL the dialect rewriter cannot make safe
+ * for a replica (protocol/ddl_rewrite.h TR_DDL_UNSUPPORTED). */
+typedef enum {
+    TR_DDL_POLICY_STOP = 0, /* stop translating, with an error naming the job (default) */
+    TR_DDL_POLICY_SKIP = 1, /* write nothing for it, WARN with the job id */
+    TR_DDL_POLICY_PASS = 2, /* write TiDB's text as is */
+} tr_ddl_policy_t;
+
 typedef struct {
     char name[64];
     uint8_t native_hash[20]; /* SHA1(SHA1(password)) */
@@ -67,6 +75,7 @@ typedef struct {
     tr_addr_t tidb;            /* TiDB SQL endpoint (DDL history) */
     char tidb_status[512];
     int64_t initial_commit_ts;
+    int ddl_unsupported;       /* tr_ddl_policy_t: a DDL the rewriter cannot make safe */
 
     /* [store] */
     char store_dir[512];

@@ -48,6 +48,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "protocol/ddl_rewrite.h"
 #include "protocol/tidb_binlog.h"
 #include "relay/discovery.h"
 #include "relay/merge.h"
@@ -127,6 +128,8 @@ struct tr_relay {
     tr_schema_fetch_t *fetch;
     tr_arena_t arena;
     tr_buf_t out;
+    tr_buf_t ddl_sql[TR_FLAVOR_COUNT]; /* a DDL's statement per flavour (dialect rewriter) */
+    bool ddl_sql_set;                  /* write_txn uses ddl_sql, not the binlog's text */
     uint64_t next_gtid_no;
     size_t group_txns;       /* ended, not yet committed */
     uint64_t group_rows;     /* row changes of those */
@@ -253,6 +256,28 @@ static int on_binlog(void *arg, uint32_t pump_id, uint8_t **msg, const uint8_t *
 
 /* ---------------------------------------------------------------- writer side */
 
+/* Every job fetched from TiDB's history goes to the store's schema_jobs table with the
+ * next group commit (schema history survives restarts without TiDB). */
+static void keep_job(void *arg, int64_t job_id, const char *json, size_t len)
+{
+    tr_relay_t *r = arg;
+    const tr_ddl_job_t *j = tr_schema_job(r->schema, job_id);
+    tr_store_add_schema_job(r->store, job_id, j != NULL ? j->schema_version : 0, json, len);
+}
+
+/* Loads the schema history kept in the store (tr_relay_start, before the writer runs). */
+static int load_job(void *arg, int64_t job_id, const char *json, size_t len)
+{
+    tr_relay_t *r = arg;
+    const char *why = NULL;
+    int rc = tr_schema_add_job(r->schema, job_id, json, len, &why);
+    if (rc != 0) {
+        tr_log_error("schema", "stored DDL job cannot be read job_id=%" PRId64 ": %s", job_id,
+                     why != NULL ? why : tr_strerror(rc));
+    }
+    return rc;
+}
+
 /* Fetches DDL history until `done` holds or the relay stops. Backs off on errors. */
 static int fetch_jobs(tr_relay_t *r)
 {
@@ -369,6 +394,8 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
         int rc = 0;
         stream_t st = {.r = r, .f = (tr_flavor_t)f, .flushed = false};
         ctx.flush_arg = &st;
+        ctx.ddl_sql = r->ddl_sql_set ? (const char *)r->ddl_sql[f].data : NULL;
+        ctx.ddl_sql_len = r->ddl_sql_set ? r->ddl_sql[f].len : 0;
         for (int attempt = 0; attempt < 2; attempt++) {
             rows = 0;
             tr_buf_reset(&r->out);
@@ -432,6 +459,89 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
     return 0;
 }
 
+/* A DDL binlog: the statement each flavour writes (protocol/ddl_rewrite.h), or nothing.
+ * Statements without a MySQL meaning are skipped (INFO); one the rewriter cannot make safe
+ * goes by [upstream] ddl-unsupported: stop (error, the relay stops translating), skip
+ * (WARN), pass (TiDB's text as is). Returns 0 with *write, or TR_EUNSUPPORTED. */
+static int prepare_ddl(tr_relay_t *r, const tr_tidb_binlog_t *b, const tr_ddl_job_t *job,
+                       bool *write)
+{
+    const char *sql = (const char *)b->ddl_query.p;
+    size_t len = b->ddl_query.len;
+    if (len == 0) {
+        sql = job->query;
+        len = strlen(job->query);
+    }
+    int n_write = 0;
+    int n_skip = 0;
+    const char *skip_why = NULL;
+    const char *bad_why = NULL;
+    const char *bad_flavor = "";
+    for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
+        if (!tr_store_flavor_enabled(r->store, (tr_flavor_t)f)) {
+            continue;
+        }
+        tr_buf_reset(&r->ddl_sql[f]);
+        const char *why = NULL;
+        tr_ddl_verdict_t v = tr_ddl_rewrite(sql, len, (tr_flavor_t)f, &r->ddl_sql[f], &why);
+        if (v == TR_DDL_WRITE && !tr_buf_ok(&r->ddl_sql[f])) {
+            v = TR_DDL_UNSUPPORTED;
+            why = "statement too large";
+        }
+        if (v == TR_DDL_WRITE) {
+            n_write++;
+        } else if (v == TR_DDL_SKIP) {
+            n_skip++;
+            skip_why = why;
+        } else {
+            bad_why = why;
+            bad_flavor = tr_flavor_name((tr_flavor_t)f);
+        }
+    }
+    if (bad_why == NULL && n_write > 0 && n_skip > 0) {
+        bad_why = "one flavour has no meaning for it, the other does";
+        bad_flavor = "both";
+    }
+    *write = false;
+    if (bad_why != NULL) {
+        switch ((tr_ddl_policy_t)r->cfg->ddl_unsupported) {
+        case TR_DDL_POLICY_SKIP:
+            tr_log_warn("relay",
+                        "skipping a DDL a replica could not take (ddl-unsupported = skip): %s "
+                        "flavor=%s job_id=%" PRId64 " commit_ts=%" PRId64 " query=%.*s",
+                        bad_why, bad_flavor, b->ddl_job_id, b->commit_ts, (int)len, sql);
+            return 0;
+        case TR_DDL_POLICY_PASS:
+            tr_log_warn("relay",
+                        "writing a DDL as TiDB logged it although a replica may reject it "
+                        "(ddl-unsupported = pass): %s flavor=%s job_id=%" PRId64 " query=%.*s",
+                        bad_why, bad_flavor, b->ddl_job_id, (int)len, sql);
+            for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
+                tr_buf_reset(&r->ddl_sql[f]);
+                tr_buf_append(&r->ddl_sql[f], sql, len);
+            }
+            *write = true;
+            return 0;
+        case TR_DDL_POLICY_STOP:
+        default:
+            tr_log_error("relay",
+                         "DDL cannot be made safe for a replica, relay stopped before writing it: "
+                         "%s flavor=%s job_id=%" PRId64 " commit_ts=%" PRId64 " query=%.*s "
+                         "([upstream] ddl-unsupported = skip or pass lets it through)",
+                         bad_why, bad_flavor, b->ddl_job_id, b->commit_ts, (int)len, sql);
+            return TR_EUNSUPPORTED;
+        }
+    }
+    if (n_write == 0) {
+        tr_log_info("relay", "skipping a DDL without a MySQL meaning (%s) job_id=%" PRId64
+                             " query=%.*s",
+                    skip_why != NULL ? skip_why : "?", b->ddl_job_id, (int)len, sql);
+        return 0;
+    }
+    *write = true;
+    return 0;
+}
+
 static int process(tr_relay_t *r, const pending_t *p)
 {
     tr_tidb_binlog_t b;
@@ -457,7 +567,27 @@ static int process(tr_relay_t *r, const pending_t *p)
             tr_log_info("relay", "skipping DDL that did not finish job_id=%" PRId64, b.ddl_job_id);
             return 0;
         }
-        version = tr_schema_job(r->schema, b.ddl_job_id)->schema_version;
+        const tr_ddl_job_t *job = tr_schema_job(r->schema, b.ddl_job_id);
+        if (b.ddl_schema_state == TR_TIDB_STATE_DELETE_ONLY &&
+            (job->type == TR_TIDB_ACTION_DROP_COLUMN || job->type == TR_TIDB_ACTION_DROP_COLUMNS)) {
+            /* TiDB writes this binlog when a dropped column reaches delete-only (pkg/ddl
+             * job_worker.go writeBinlog): rows from now on lack the column, but the job's
+             * TableInfo (the history holds the finished job) is for the version after the
+             * drop. Replicas keep the column until the final binlog; the rows in between
+             * are decoded with the version before (their schema_version is older than the
+             * job's), their missing column written as NULL/zero. Nothing to write now. */
+            tr_log_info("relay", "DROP COLUMN reached delete-only, column kept until the job's "
+                                 "final binlog job_id=%" PRId64,
+                        b.ddl_job_id);
+            return 0;
+        }
+        bool write = false;
+        rc = prepare_ddl(r, &b, job, &write);
+        if (rc != 0 || !write) {
+            return rc;
+        }
+        r->ddl_sql_set = true;
+        version = job->schema_version;
     } else {
         /* Only the version is needed here; translation walks the mutations (and checks them). */
         int rc = tr_tidb_prewrite_schema_version(b.prewrite_value.p, b.prewrite_value.len, &version,
@@ -470,9 +600,12 @@ static int process(tr_relay_t *r, const pending_t *p)
         }
     }
     if (version > tr_schema_applied_version(r->schema) && advance_schema(r, version) != 0) {
+        r->ddl_sql_set = false;
         return TR_ESCHEMA;
     }
-    return write_txn(r, &b, tr_schema_applied_version(r->schema));
+    int rc = write_txn(r, &b, tr_schema_applied_version(r->schema));
+    r->ddl_sql_set = false;
+    return rc;
 }
 
 /* The file system is full (tr_store_err_is_full): appending pauses — the store keeps the
@@ -908,10 +1041,27 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
     r->merge = tr_merge_new(start_ts);
     r->schema = tr_schema_new();
     r->fetch = tr_schema_fetch_new(cfg);
+    tr_schema_fetch_set_sink(r->fetch, keep_job, r);
     tr_arena_init(&r->arena, 256 * 1024);
     tr_buf_init(&r->out, 1024u * 1024 * 1024);
+    for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
+        tr_buf_init(&r->ddl_sql[f], 64u * 1024 * 1024);
+    }
 
-    int rc = 0;
+    *why = NULL;
+    int rc = tr_store_schema_jobs(store, load_job, r, why);
+    if (rc != 0) {
+        if (*why == NULL) {
+            *why = "the schema history in the store cannot be read";
+        }
+        tr_relay_stop(r);
+        return rc;
+    }
+    if (tr_schema_max_job_id(r->schema) > 0) {
+        tr_log_info("schema", "schema history loaded from the store: jobs up to job_id=%" PRId64
+                              " schema_version=%" PRId64,
+                    tr_schema_max_job_id(r->schema), tr_schema_max_version(r->schema));
+    }
     bool discovery = cfg->pd_urls[0] != '\0';
     if (!discovery && cfg->n_pumps == 0) {
         *why = "no Pump configured: set [upstream] pumps or pd-urls";
@@ -1037,6 +1187,9 @@ void tr_relay_stop(tr_relay_t *r)
     tr_schema_free(r->schema);
     tr_arena_cleanup(&r->arena);
     tr_buf_cleanup(&r->out);
+    for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
+        tr_buf_cleanup(&r->ddl_sql[f]);
+    }
     pthread_cond_destroy(&r->ready);
     pthread_cond_destroy(&r->space);
     pthread_mutex_destroy(&r->members_mu);

@@ -126,7 +126,10 @@ typedef struct {
 
 struct tr_schema {
     idmap_t jobs;         /* job id → tr_ddl_job_t* (owned) */
-    idmap_t tables;       /* table id → tr_table_info_t* (borrowed from a job) */
+    idmap_t tables;       /* table id → tr_table_info_t* (borrowed from a job, or a clone) */
+    idmap_t phys;         /* partition (physical table) id → its partitioned table */
+    tr_table_info_t **clones; /* shallow copies under another id (exchange partition): */
+    size_t n_clones;          /* the struct is owned, its arrays belong to a job */
     idmap_t dbs;          /* schema id → db_t* (owned) */
     tr_ddl_job_t **queue; /* jobs waiting to be applied */
     size_t n_queue;
@@ -161,8 +164,13 @@ void tr_schema_free(tr_schema_t *s)
             tr_free(d);
         }
     }
+    for (size_t i = 0; i < s->n_clones; i++) {
+        tr_free(s->clones[i]);
+    }
+    tr_free(s->clones);
     idmap_cleanup(&s->jobs);
     idmap_cleanup(&s->tables);
+    idmap_cleanup(&s->phys);
     idmap_cleanup(&s->dbs);
     tr_free(s->queue);
     tr_free(s);
@@ -231,6 +239,37 @@ static void put_db(tr_schema_t *s, int64_t id, const char *name)
     d->name = tr_strdup(name);
 }
 
+/* Removes table id (and the partition ids of its current version). */
+static void del_table(tr_schema_t *s, int64_t id)
+{
+    tr_table_info_t *old = idmap_get(&s->tables, id);
+    if (old == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < old->n_parts; i++) {
+        if (idmap_get(&s->phys, old->part_ids[i]) == old) {
+            idmap_del(&s->phys, old->part_ids[i]);
+        }
+    }
+    idmap_del(&s->tables, id);
+}
+
+/* Makes t the current version of table t->id in database schema_id. */
+static void put_table_info(tr_schema_t *s, tr_table_info_t *t, int64_t schema_id)
+{
+    del_table(s, t->id);
+    t->schema_id = schema_id;
+    idmap_put(&s->tables, t->id, t);
+    for (size_t i = 0; i < t->n_parts; i++) {
+        idmap_put(&s->phys, t->part_ids[i], t);
+    }
+}
+
+static void put_table(tr_schema_t *s, tr_ddl_job_t *j)
+{
+    put_table_info(s, j->table_info, j->schema_id);
+}
+
 static void drop_db(tr_schema_t *s, int64_t id)
 {
     db_t *d = idmap_get(&s->dbs, id);
@@ -239,13 +278,13 @@ static void drop_db(tr_schema_t *s, int64_t id)
         tr_free(d->name);
         tr_free(d);
     }
-    /* Drop its tables; deleting while scanning would shift entries, so collect first. */
+    /* Drop its tables; deleting while scanning would shift entries, so rescan. */
     for (;;) {
         bool found = false;
         for (size_t i = 0; i < s->tables.cap; i++) {
             tr_table_info_t *t = s->tables.vals[i];
             if (t != NULL && t->schema_id == id) {
-                idmap_del(&s->tables, t->id);
+                del_table(s, t->id);
                 found = true;
                 break;
             }
@@ -256,11 +295,50 @@ static void drop_db(tr_schema_t *s, int64_t id)
     }
 }
 
-static void put_table(tr_schema_t *s, tr_ddl_job_t *j)
+static bool has_part(const tr_table_info_t *t, int64_t id)
 {
-    tr_table_info_t *t = j->table_info;
-    t->schema_id = j->schema_id;
-    idmap_put(&s->tables, t->id, t);
+    for (size_t i = 0; i < t->n_parts; i++) {
+        if (t->part_ids[i] == id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* EXCHANGE PARTITION p WITH TABLE nt: the job is nt's (job.table_id, job.schema_id) and
+ * its TableInfo is the partitioned table after the swap (pingcap/tidb pkg/ddl
+ * partition.go onExchangeTablePartition, FinishTableJob with the partitioned table).
+ * The partition's physical id and nt's id trade places: p now has nt's old id, and nt
+ * lives on under p's old id, which is the one id the old version had and the new lacks. */
+static int exchange_partition(tr_schema_t *s, tr_ddl_job_t *j, const char **why)
+{
+    tr_table_info_t *pt = j->table_info;
+    if (pt == NULL) {
+        *why = "exchange partition job without binlog.TableInfo";
+        return TR_ESCHEMA;
+    }
+    const tr_table_info_t *pt_old = idmap_get(&s->tables, pt->id);
+    tr_table_info_t *nt = idmap_get(&s->tables, j->table_id);
+    int64_t nt_new_id = 0;
+    for (size_t i = 0; pt_old != NULL && i < pt_old->n_parts; i++) {
+        if (!has_part(pt, pt_old->part_ids[i])) {
+            nt_new_id = pt_old->part_ids[i];
+        }
+    }
+    int64_t pt_schema = pt_old != NULL ? pt_old->schema_id : j->schema_id;
+    if (nt != NULL) {
+        del_table(s, nt->id);
+    }
+    put_table_info(s, pt, pt_schema);
+    if (nt != NULL && nt_new_id != 0) {
+        tr_table_info_t *c = tr_malloc(sizeof(*c));
+        *c = *nt;
+        c->id = nt_new_id;
+        s->clones = tr_realloc(s->clones, (s->n_clones + 1) * sizeof(*s->clones));
+        s->clones[s->n_clones++] = c;
+        put_table_info(s, c, nt->schema_id);
+    }
+    return 0;
 }
 
 static int apply_job(tr_schema_t *s, tr_ddl_job_t *j, const char **why)
@@ -279,20 +357,42 @@ static int apply_job(tr_schema_t *s, tr_ddl_job_t *j, const char **why)
         return 0;
     case TR_TIDB_ACTION_DROP_TABLE:
     case TR_TIDB_ACTION_DROP_VIEW:
-    case 36: /* drop sequence */
-        idmap_del(&s->tables, j->table_id);
+    case TR_TIDB_ACTION_DROP_SEQUENCE:
+        del_table(s, j->table_id);
         return 0;
     case TR_TIDB_ACTION_TRUNCATE_TABLE:
+        /* a new table id (and new partition ids) for the same table */
         if (j->table_info == NULL) {
             *why = "truncate table job without binlog.TableInfo";
             return TR_ESCHEMA;
         }
-        idmap_del(&s->tables, j->table_id);
+        del_table(s, j->table_id);
         put_table(s, j);
         return 0;
+    case TR_TIDB_ACTION_EXCHANGE_PARTITION:
+        return exchange_partition(s, j, why);
+    case TR_TIDB_ACTION_RENAME_TABLES:
+    case TR_TIDB_ACTION_CREATE_TABLES:
+        /* one TableInfo per table (Drainer schema.go handleRenameTables): renamed tables
+         * keep their id and move to newSchemaIDs[i] */
+        for (size_t i = 0; i < j->n_multi; i++) {
+            tr_table_info_t *t = j->multi_infos[i];
+            const tr_table_info_t *old = idmap_get(&s->tables, t->id);
+            int64_t sid = j->schema_id;
+            if (j->type == TR_TIDB_ACTION_RENAME_TABLES) {
+                if (i < j->n_new_schema_ids) {
+                    sid = j->new_schema_ids[i];
+                } else if (old != NULL) {
+                    sid = old->schema_id;
+                }
+            }
+            put_table_info(s, t, sid);
+        }
+        return 0;
     default:
-        /* create/rename/recover table, create view/sequence, and every ALTER: the job's
-         * TableInfo is the table's new definition. Jobs without one change nothing we track. */
+        /* create/rename/recover table, create view/sequence, partition add/drop/truncate
+         * (new physical ids) and every ALTER: the job's TableInfo is the table's new
+         * definition. Jobs without one change nothing we track. */
         if (j->table_info != NULL) {
             put_table(s, j);
         }
@@ -334,7 +434,8 @@ int tr_schema_advance(tr_schema_t *s, int64_t version, const char **why)
 
 const tr_table_info_t *tr_schema_table(const tr_schema_t *s, int64_t table_id)
 {
-    return idmap_get(&s->tables, table_id);
+    const tr_table_info_t *t = idmap_get(&s->tables, table_id);
+    return t != NULL ? t : idmap_get(&s->phys, table_id);
 }
 
 const char *tr_schema_db_name(const tr_schema_t *s, int64_t schema_id)

@@ -26,7 +26,8 @@ int tr_schema_add_job(tr_schema_t *s, int64_t job_id, const char *json, size_t l
                       const char **why) TR_MUSTCHECK;
 /* Applies every queued job with SchemaVersion <= version. Returns 0 or TR_ESCHEMA. */
 int tr_schema_advance(tr_schema_t *s, int64_t version, const char **why) TR_MUSTCHECK;
-/* Table by TiDB table id at the current version; NULL if unknown or dropped. */
+/* Table by TiDB table id at the current version, or the partitioned table a partition's
+ * physical id belongs to; NULL if unknown or dropped. */
 const tr_table_info_t *tr_schema_table(const tr_schema_t *s, int64_t table_id);
 /* Schema (database) name by schema id; NULL if unknown. */
 const char *tr_schema_db_name(const tr_schema_t *s, int64_t schema_id);

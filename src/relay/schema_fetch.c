@@ -24,7 +24,15 @@ struct tr_schema_fetch {
     const tr_config_t *cfg; /* keeps */
     MYSQL *conn;            /* NULL when not connected */
     char why[512];          /* last error text */
+    tr_schema_fetch_sink_fn sink;
+    void *sink_arg;
 };
+
+void tr_schema_fetch_set_sink(tr_schema_fetch_t *f, tr_schema_fetch_sink_fn fn, void *arg)
+{
+    f->sink = fn;
+    f->sink_arg = arg;
+}
 
 tr_schema_fetch_t *tr_schema_fetch_new(const tr_config_t *cfg)
 {
@@ -135,6 +143,9 @@ int tr_schema_fetch_new_jobs(tr_schema_fetch_t *f, tr_schema_t *s, const char **
             disconnect(f);
             *why = f->why;
             return TR_EUPSTREAM;
+        }
+        if (f->sink != NULL) {
+            f->sink(f->sink_arg, (int64_t)job_id, row[1], lens[1]);
         }
         added++;
     }

@@ -16,6 +16,9 @@ typedef struct tr_schema_fetch tr_schema_fetch_t;
 /* keeps cfg. Does not connect yet. */
 tr_schema_fetch_t *tr_schema_fetch_new(const tr_config_t *cfg);
 void tr_schema_fetch_free(tr_schema_fetch_t *f);
+/* Called with the JSON of every job the fetcher added to the tracker (to persist it). */
+typedef void (*tr_schema_fetch_sink_fn)(void *arg, int64_t job_id, const char *json, size_t len);
+void tr_schema_fetch_set_sink(tr_schema_fetch_t *f, tr_schema_fetch_sink_fn fn, void *arg);
 /* Connects if needed and adds every job newer than tr_schema_max_job_id(s).
  * Returns the number of jobs added (>= 0) or TR_EUPSTREAM with *why (static or
  * valid until the next call); reconnects on the next call after an error. */

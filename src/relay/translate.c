@@ -742,7 +742,10 @@ static int translate_ddl(const tr_tidb_binlog_t *b, tr_schema_t *schema, const t
     }
     const char *sql = (const char *)b->ddl_query.p;
     size_t sql_len = b->ddl_query.len;
-    if (sql_len == 0) {
+    if (ctx->ddl_sql != NULL) {
+        sql = ctx->ddl_sql;
+        sql_len = ctx->ddl_sql_len;
+    } else if (sql_len == 0) {
         sql = job->query;
         sql_len = strlen(job->query);
     }

@@ -35,6 +35,10 @@ typedef struct {
      * them), empties w->out and rebases w (tr_evt_writer_rebase) at the new
      * file offset, returning 0 or a negative code that aborts the translation.
      * The translation itself stays free of I/O; the hook is the caller's. */
+    /* DDL: the statement to write for this flavour (the dialect rewriter's output);
+     * NULL = the binlog's ddl_query (or the job's query) as is. */
+    const char *ddl_sql;
+    size_t ddl_sql_len;
     int (*flush)(void *flush_arg, tr_evt_writer_t *w);
     void *flush_arg;
     size_t flush_bytes;

@@ -28,6 +28,8 @@ enum {
     ST_PUT_TXN,
     ST_PUT_FILE,
     ST_CLOSE_FILE,
+    ST_PUT_SCHEMA_JOB,
+    ST_SCHEMA_JOBS,
     ST_COUNT,
 };
 
@@ -50,6 +52,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PUT_FILE] = "INSERT INTO files(flavor, seq, name, created, header_end, size) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
     [ST_CLOSE_FILE] = "UPDATE files SET size = ?3 WHERE flavor = ?1 AND seq = ?2",
+    [ST_PUT_SCHEMA_JOB] = "INSERT OR IGNORE INTO schema_jobs(job_id, schema_version, job_meta) "
+                          "VALUES (?1, ?2, ?3)",
+    [ST_SCHEMA_JOBS] = "SELECT job_id, job_meta FROM schema_jobs ORDER BY job_id",
 };
 
 static const char schema_sql[] =
@@ -62,7 +67,10 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS txns_seq0 ON txns(seq0);"
     "CREATE INDEX IF NOT EXISTS txns_seq1 ON txns(seq1);"
     "CREATE INDEX IF NOT EXISTS txns_commit_ts ON txns(commit_ts);"
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);";
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+    /* added with the schema history (an index file from before gets it empty on open) */
+    "CREATE TABLE IF NOT EXISTS schema_jobs(job_id INTEGER PRIMARY KEY, "
+    "  schema_version INTEGER NOT NULL, job_meta BLOB NOT NULL);";
 
 struct tr_index {
     sqlite3 *db;
@@ -388,4 +396,35 @@ int tr_index_txn_at_pos(tr_index_t *idx, tr_flavor_t f, uint32_t seq, uint64_t p
                           : "SELECT " TXN_COLS " FROM txns WHERE seq1 = ?1 AND end1 <= ?2 "
                             "ORDER BY gtid_no DESC LIMIT 1",
                       seq, (int64_t)pos, 0, out, why);
+}
+
+int tr_index_put_schema_job(tr_index_t *idx, int64_t job_id, int64_t schema_version,
+                            const char *json, size_t len, const char **why)
+{
+    sqlite3_stmt *st = idx->st[ST_PUT_SCHEMA_JOB];
+    (void)sqlite3_bind_int64(st, 1, job_id);
+    (void)sqlite3_bind_int64(st, 2, schema_version);
+    (void)sqlite3_bind_blob64(st, 3, json, len, SQLITE_STATIC);
+    return exec_stmt(idx, ST_PUT_SCHEMA_JOB, "insert schema job", why);
+}
+
+int tr_index_schema_jobs(tr_index_t *idx, tr_index_schema_job_fn fn, void *arg, const char **why)
+{
+    sqlite3_stmt *st = idx->st[ST_SCHEMA_JOBS];
+    int rc;
+    int r = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const void *p = sqlite3_column_blob(st, 1);
+        int n = sqlite3_column_bytes(st, 1);
+        r = fn(arg, sqlite3_column_int64(st, 0), p != NULL ? (const char *)p : "",
+               n > 0 ? (size_t)n : 0);
+        if (r != 0) {
+            break;
+        }
+    }
+    if (r == 0 && rc != SQLITE_DONE) {
+        r = fail(idx, "read schema jobs", why);
+    }
+    (void)sqlite3_reset(st);
+    return r;
 }

@@ -11,6 +11,10 @@
  *        seq0, end0, seq1, end1)   seqN/endN: file and end offset in flavour N
  *        (NULL when the flavour is disabled).
  *   meta(key PK, value)  free-form settings.
+ *   schema_jobs(job_id PK, schema_version, job_meta)  every TiDB DDL job the
+ *        relay learnt (its history JSON as fetched), so a restart decodes rows
+ *        without TiDB's history. Created if missing: older index files open
+ *        as they are and get the table empty.
  * One sqlite transaction per group commit (tr_index_begin .. tr_index_commit).
  * Thread: the writer thread only (one connection, never shared).
  */
@@ -72,6 +76,15 @@ int tr_index_put_file(tr_index_t *idx, tr_flavor_t f, const tr_index_file_t *fil
 /* Marks file seq closed with its final size. */
 int tr_index_close_file(tr_index_t *idx, tr_flavor_t f, uint32_t seq, uint64_t size,
                         const char **why) TR_MUSTCHECK;
+
+/* Adds a DDL job (ignored when job_id is there already); call inside a transaction. */
+int tr_index_put_schema_job(tr_index_t *idx, int64_t job_id, int64_t schema_version,
+                            const char *json, size_t len, const char **why) TR_MUSTCHECK;
+/* Calls fn for every stored DDL job in job id order; a non-zero return of fn stops the
+ * walk and is returned. */
+typedef int (*tr_index_schema_job_fn)(void *arg, int64_t job_id, const char *json, size_t len);
+int tr_index_schema_jobs(tr_index_t *idx, tr_index_schema_job_fn fn, void *arg,
+                         const char **why) TR_MUSTCHECK;
 
 /* Deletes the rows of files of flavour f numbered below before_seq (one sqlite
  * transaction). May run on a second connection of the same database while the

@@ -63,6 +63,13 @@ typedef struct {
     size_t cap;
 } flavor_t;
 
+struct schema_job {
+    int64_t job_id;
+    int64_t schema_version;
+    char *json;
+    size_t len;
+};
+
 struct tr_store {
     const tr_store_io_t *io; /* file-system calls (tests inject faults) */
     int fatal;               /* sticky error after a failed fsync: nothing more is written */
@@ -87,6 +94,8 @@ struct tr_store {
     size_t npend;
     size_t cap_pend;
     uint64_t last_pending_gtid;   /* gtid of the newest ended txn (0 = none) */
+    struct schema_job *sjobs;     /* DDL jobs learnt, stored with the next group commit */
+    size_t nsjobs;
     tr_store_notify_cb notify;
     void *notify_arg;
     char msg[1400];
@@ -641,6 +650,10 @@ void tr_store_free(tr_store_t *s)
     }
     tr_index_free(s->idx);
     tr_index_free(s->lookup_idx);
+    for (size_t i = 0; i < s->nsjobs; i++) {
+        tr_free(s->sjobs[i].json);
+    }
+    tr_free(s->sjobs);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->index_file_mu);
     pthread_mutex_destroy(&s->lookup_mu);
@@ -839,6 +852,34 @@ static void rotate_undo(tr_store_t *s, tr_flavor_t f, rotation_t *rot)
     rot->rotate = false;
 }
 
+static void drop_schema_jobs(tr_store_t *s)
+{
+    for (size_t i = 0; i < s->nsjobs; i++) {
+        tr_free(s->sjobs[i].json);
+    }
+    tr_free(s->sjobs);
+    s->sjobs = NULL;
+    s->nsjobs = 0;
+}
+
+void tr_store_add_schema_job(tr_store_t *s, int64_t job_id, int64_t schema_version,
+                             const char *json, size_t len)
+{
+    s->sjobs = tr_realloc(s->sjobs, (s->nsjobs + 1) * sizeof(*s->sjobs));
+    struct schema_job *j = &s->sjobs[s->nsjobs++];
+    j->job_id = job_id;
+    j->schema_version = schema_version;
+    j->json = tr_malloc(len + 1);
+    memcpy(j->json, json, len);
+    j->json[len] = '\0';
+    j->len = len;
+}
+
+int tr_store_schema_jobs(tr_store_t *s, tr_store_schema_job_fn fn, void *arg, const char **why)
+{
+    return tr_index_schema_jobs(s->idx, fn, arg, why);
+}
+
 int tr_store_commit(tr_store_t *s)
 {
     if (s->fatal != 0) {
@@ -881,6 +922,11 @@ int tr_store_commit(tr_store_t *s)
     for (size_t i = 0; r == 0 && i < s->npend; i++) {
         r = tr_index_put_txn(s->idx, &s->pend[i], &why);
     }
+    /* The DDL jobs these transactions were decoded with become durable with them. */
+    for (size_t i = 0; r == 0 && i < s->nsjobs; i++) {
+        r = tr_index_put_schema_job(s->idx, s->sjobs[i].job_id, s->sjobs[i].schema_version,
+                                    s->sjobs[i].json, s->sjobs[i].len, &why);
+    }
     for (int f = 0; r == 0 && f < TR_FLAVOR_COUNT; f++) {
         if (!rot[f].rotate) {
             continue;
@@ -913,6 +959,7 @@ int tr_store_commit(tr_store_t *s)
         tr_store_abort(s);
         return r;
     }
+    drop_schema_jobs(s);
     /* Publish. */
     int old_fds[TR_FLAVOR_COUNT];
     pthread_mutex_lock(&s->mu);

@@ -130,6 +130,16 @@ void tr_store_abort(tr_store_t *s);
  * (recovery cuts each file back to its last committed transaction).
  */
 int tr_store_commit(tr_store_t *s) TR_MUSTCHECK;
+/* Schema history (DDL jobs as their history JSON, copied): kept in memory and written
+ * to the index in the next group commit's sqlite transaction, so every committed
+ * transaction's table versions are on disk with it. */
+void tr_store_add_schema_job(tr_store_t *s, int64_t job_id, int64_t schema_version,
+                             const char *json, size_t len);
+/* Calls fn for every stored DDL job in job id order (at start, before the writer runs).
+ * Returns 0, fn's non-zero result, or TR_ESQLITE with *why. */
+typedef int (*tr_store_schema_job_fn)(void *arg, int64_t job_id, const char *json, size_t len);
+int tr_store_schema_jobs(tr_store_t *s, tr_store_schema_job_fn fn, void *arg,
+                         const char **why) TR_MUSTCHECK;
 /* True when ended-but-uncommitted transactions are waiting. */
 bool tr_store_has_pending(const tr_store_t *s);
 
