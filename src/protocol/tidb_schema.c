@@ -481,6 +481,7 @@ void tr_ddl_job_cleanup(tr_ddl_job_t *job)
     tr_free(job->table_name);
     tr_free(job->query);
     tr_free(job->db_name);
+    tr_free(job->db_collate);
     tr_table_info_free(job->table_info);
     for (size_t i = 0; i < job->n_multi; i++) {
         tr_table_info_free(job->multi_infos[i]);
@@ -522,6 +523,7 @@ int tr_ddl_job_parse(const char *json, size_t len, tr_ddl_job_t *out, const char
             out->has_db_info = true;
             out->db_id = j_int(db, "id", 0, &bad);
             out->db_name = j_str(db, "db_name", &bad);
+            out->db_collate = j_str(db, "collate", &bad);
         }
         const json_t *ti = json_object_get(bl, "TableInfo");
         if (json_is_object(ti)) {
@@ -566,6 +568,9 @@ int tr_ddl_job_parse(const char *json, size_t len, tr_ddl_job_t *out, const char
     }
     if (out->db_name == NULL) {
         out->db_name = tr_strdup("");
+    }
+    if (out->db_collate == NULL) {
+        out->db_collate = tr_strdup("");
     }
     if (bad) {
         *why = "ddl job: a field has the wrong JSON type";

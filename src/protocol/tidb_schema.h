@@ -154,6 +154,7 @@ typedef struct {
     bool has_db_info;
     int64_t db_id;              /* binlog.DBInfo.id */
     char *db_name;              /* binlog.DBInfo.db_name.O */
+    char *db_collate;           /* binlog.DBInfo.collate ("" when absent) */
     tr_table_info_t *table_info; /* binlog.TableInfo or NULL */
     tr_table_info_t **multi_infos; /* binlog.MultipleTableInfos (rename/create tables) */
     size_t n_multi;

@@ -42,6 +42,7 @@
 #define CHARSET_CLIENT    45
 #define COLLATION_CONN    45
 #define COLLATION_SERVER  45
+#define COLLATION_TIDB_DEFAULT 46 /* utf8mb4_bin */
 
 /* Per-run scratch: column id → public index, and the datum of each column. */
 typedef struct {
@@ -567,7 +568,8 @@ static void put_gtid(tr_evt_writer_t *w, const tr_txn_ctx_t *ctx, bool is_ddl)
 }
 
 static void put_query(tr_evt_writer_t *w, const char *db, size_t db_len, const char *sql,
-                      size_t sql_len, bool is_ddl, uint16_t header_flags)
+                      size_t sql_len, bool is_ddl, uint16_t header_flags,
+                      uint16_t collation_server)
 {
     tr_query_event_t q;
     memset(&q, 0, sizeof(q));
@@ -578,7 +580,7 @@ static void put_query(tr_evt_writer_t *w, const char *db, size_t db_len, const c
     q.header_flags = header_flags;
     q.charset_client = CHARSET_CLIENT;
     q.collation_conn = COLLATION_CONN;
-    q.collation_server = COLLATION_SERVER;
+    q.collation_server = collation_server;
     q.sql_mode = 0;
     q.is_ddl = is_ddl;
     tr_evt_put_query(w, &q);
@@ -702,7 +704,7 @@ static int translate_dml(const tr_tidb_binlog_t *b, tr_schema_t *schema, const t
     }
     put_gtid(w, ctx, false);
     if (w->flavor == TR_FLAVOR_MYSQL) {
-        put_query(w, "", 0, "BEGIN", 5, false, 0);
+        put_query(w, "", 0, "BEGIN", 5, false, 0, COLLATION_SERVER);
     }
     size_t split_bytes = ctx->row_event_max_bytes ? ctx->row_event_max_bytes
                                                   : ROWS_EVENT_SPLIT_BYTES;
@@ -755,8 +757,16 @@ static int translate_ddl(const tr_tidb_binlog_t *b, tr_schema_t *schema, const t
         db = "";
         flags = TR_EVF_SUPPRESS_USE;
     }
+    /* collation_server: what a database created without a charset gets. TiDB's default is
+     * utf8mb4_bin (pkg/parser/charset: the utf8mb4 default collation), not the replica
+     * server's; a schema job's DBInfo names the one TiDB chose. */
+    uint16_t server = COLLATION_TIDB_DEFAULT;
+    if (job->has_db_info && job->db_collate[0] != '\0' &&
+        tr_tidb_collation_id(job->db_collate) != 0) {
+        server = tr_tidb_collation_id(job->db_collate);
+    }
     put_gtid(w, ctx, true);
-    put_query(w, db, strlen(db), sql, sql_len, true, flags);
+    put_query(w, db, strlen(db), sql, sql_len, true, flags, server);
     return 0;
 }
 

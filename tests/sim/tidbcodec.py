@@ -364,7 +364,7 @@ def insert_row(table, row, rowid=0):
         prefix = enc_int(rowid)
     pairs = []
     for c in table.columns:
-        if c.name in skip or c.is_virtual:
+        if c.name in skip or c.is_virtual or not c.in_writable_state:
             continue
         v = row[c.name]
         if v is None and c.default is None:
@@ -377,13 +377,15 @@ def insert_row(table, row, rowid=0):
 EXTRA_HANDLE_ID = -1   # _tidb_rowid
 
 
-def full_row(table, row, rowid=0, skip_virtual=False):
+def full_row(table, row, rowid=0, skip_virtual=False, deletable=False):
     """Every column in table order, NULLs included (spec 4.3 / 4.4), plus the
     (-1, _tidb_rowid) pair when the table has neither an int nor a common handle.
     skip_virtual: updates leave VIRTUAL generated columns out (tables.go canSkipUpdateBinlog);
-    deletes keep them, with the value the executor computed."""
+    deletes keep them, with the value the executor computed.  Updates carry the columns
+    in a writable schema state, deletes every column still stored (a column in delete-only
+    state is left out of updates; tables.go UpdateRecord / RemoveRecord)."""
     pairs = [(c.id, enc_value(c, row[c.name])) for c in table.columns
-             if not (skip_virtual and c.is_virtual)]
+             if (deletable or c.in_writable_state) and not (skip_virtual and c.is_virtual)]
     if not table.pk_cols:
         pairs.append((EXTRA_HANDLE_ID, enc_int(rowid)))
     return old_row(pairs)
@@ -394,7 +396,7 @@ def update_row(table, before, after, rowid=0):
 
 
 def delete_row(table, row, rowid=0):
-    return full_row(table, row, rowid)
+    return full_row(table, row, rowid, deletable=True)
 
 
 # ---- TSO (spec 5.1)

@@ -61,11 +61,48 @@ BINARY_FLAG = 1 << 7
 NO_DEFAULT_VALUE_FLAG = 1 << 12
 GENERATED_COLUMN_FLAG = 1 << 23
 
+# SchemaState (pkg/meta/model)
+STATE_NONE = 0
+STATE_DELETE_ONLY = 1
+STATE_WRITE_ONLY = 2
+STATE_WRITE_REORG = 3
+STATE_DELETE_REORG = 4
 STATE_PUBLIC = 5
 JOB_STATE_SYNCED = 6
+# ActionType (pkg/meta/model/job.go; shared/spec/tidb-binlog.md 7.4)
 ACTION_CREATE_SCHEMA = 1
+ACTION_DROP_SCHEMA = 2
 ACTION_CREATE_TABLE = 3
+ACTION_DROP_TABLE = 4
 ACTION_ADD_COLUMN = 5
+ACTION_DROP_COLUMN = 6
+ACTION_ADD_INDEX = 7
+ACTION_DROP_INDEX = 8
+ACTION_TRUNCATE_TABLE = 11
+ACTION_MODIFY_COLUMN = 12
+ACTION_RENAME_TABLE = 14
+ACTION_SHARD_ROW_ID = 16
+ACTION_ADD_PARTITION = 19
+ACTION_DROP_PARTITION = 20
+ACTION_CREATE_VIEW = 21
+ACTION_MODIFY_TABLE_CHARSET = 22
+ACTION_TRUNCATE_PARTITION = 23
+ACTION_DROP_VIEW = 24
+ACTION_MODIFY_SCHEMA_CHARSET = 26
+ACTION_SET_TIFLASH_REPLICA = 30
+ACTION_ADD_PRIMARY_KEY = 32
+ACTION_DROP_PRIMARY_KEY = 33
+ACTION_EXCHANGE_PARTITION = 42
+ACTION_RENAME_TABLES = 47
+
+# PartitionType (pkg/meta/model)
+PARTITION_RANGE = 1
+PARTITION_HASH = 2
+PARTITION_LIST = 3
+
+# columns a row carries in each schema state (pkg/table/tables/tables.go: inserts and
+# updates write the writable columns, deletes the deletable ones)
+WRITABLE_STATES = (STATE_PUBLIC, STATE_WRITE_ONLY, STATE_WRITE_REORG)
 
 CHARSET = "utf8mb4"
 COLLATE = "utf8mb4_bin"
@@ -104,6 +141,9 @@ class Column:
         self.gen_fn = None            # the same expression in Python: row dict -> value
         self.gen_deps = {}            # ColumnInfo.dependences: {column name (lower): {}}
         self.unique = False           # single-column UNIQUE key (Table uniques=)
+        self.choices = None           # values the workload may use (LIST partition keys)
+        self.nc_pk = False            # part of a NONCLUSTERED primary key (ADD PRIMARY KEY)
+        self.state = STATE_PUBLIC     # SchemaState while a DDL runs (DROP COLUMN)
         self.id = 0
         self.offset = 0
 
@@ -112,6 +152,11 @@ class Column:
         """A VIRTUAL generated column: TiDB leaves it out of inserted and updated binlog rows
         (pkg/table/tables/tables.go CanSkip, canSkipUpdateBinlog) but not out of deleted ones."""
         return bool(self.gen_expr) and not self.gen_stored
+
+    @property
+    def in_writable_state(self):
+        """Inserts and updates carry the column (not delete-only / delete-reorg)."""
+        return self.state in WRITABLE_STATES
 
     @property
     def is_string(self):
@@ -142,6 +187,8 @@ class Column:
             f |= GENERATED_COLUMN_FLAG
         if self.pk:
             f |= PRI_KEY_FLAG | NOT_NULL_FLAG | NO_DEFAULT_VALUE_FLAG
+        elif self.nc_pk:
+            f |= PRI_KEY_FLAG | NOT_NULL_FLAG
         elif self.unique:
             f |= UNIQUE_KEY_FLAG
         elif not self.nullable:
@@ -181,7 +228,7 @@ class Column:
             "generated_stored": self.gen_stored,
             "dependences": self.gen_deps or None,
             "type": self.field_type(),
-            "state": STATE_PUBLIC,
+            "state": self.state,
             "comment": "",
             "hidden": False,
             "change_state_info": None,
@@ -341,12 +388,21 @@ class Table:
     primary key is the handle (pk_is_handle); any other primary key is clustered (common
     handle).  uniques: names of columns with a single-column UNIQUE key."""
 
-    def __init__(self, db, name, columns, pk_order=None, uniques=()):
+    def __init__(self, db, name, columns, pk_order=None, uniques=(), partition=None,
+                 charset=CHARSET, collate=COLLATE):
         self.db = db
         self.name = name
         self.columns = columns
         self.id = 0
         self.schema_id = 0
+        self.charset = charset
+        self.collate = collate
+        self.extra_indexes = []       # [(name, [column names], unique)] from ADD INDEX
+        self.nc_pk = []               # NONCLUSTERED primary key columns (ADD PRIMARY KEY)
+        self.pk_range = None          # (lo, hi): keep new handles inside one range partition
+        # partition: {"type": PARTITION_*, "col": name, "defs": [[name, id, bound]], "num": n}
+        # bound: RANGE upper limit (None = MAXVALUE), LIST values, HASH None
+        self.partition = partition
         for i, c in enumerate(columns):
             c.id = i + 1
             c.offset = i
@@ -365,8 +421,9 @@ class Table:
         self.pk = self.pk_cols[0] if self.pk_is_handle else None
 
     def writable_columns(self):
-        """Columns an INSERT or UPDATE names (generated ones are computed)."""
-        return [c for c in self.columns if not c.gen_expr]
+        """Columns an INSERT or UPDATE names (generated ones are computed; a column being
+        dropped is invisible to TiDB's clients)."""
+        return [c for c in self.columns if not c.gen_expr and c.in_writable_state]
 
     def fill_generated(self, row):
         for c in self.columns:
@@ -393,9 +450,65 @@ class Table:
                 "is_global": False, "mv_index": False})
         if self.is_common_handle:
             index("PRIMARY", self.pk_cols, True)
+        if self.nc_pk:
+            index("PRIMARY", [self.col(n) for n in self.nc_pk], True)
         for n in self.uniques:
             index("uk_" + n, [self.col(n)], False)
+        for name, cols, unique in self.extra_indexes:
+            index(name, [self.col(n) for n in cols], False)
+            out[-1]["is_unique"] = unique
         return out or None
+
+    def partition_info(self):
+        """PartitionInfo (pkg/meta/model/table.go): definitions carry the physical ids."""
+        p = self.partition
+        if p is None:
+            return None
+        defs = []
+        for name, pid, bound in p["defs"]:
+            d = {"id": pid, "name": cistr(name), "less_than": None, "in_values": None,
+                 "comment": "", "policy_ref_info": None}
+            if p["type"] == PARTITION_RANGE:
+                d["less_than"] = ["MAXVALUE" if bound is None else str(bound)]
+            elif p["type"] == PARTITION_LIST:
+                d["in_values"] = [[str(v)] for v in bound]
+            defs.append(d)
+        return {"type": p["type"], "expr": "`%s`" % p["col"], "columns": None, "enable": True,
+                "is_empty_columns": False, "definitions": defs, "adding_definitions": None,
+                "dropping_definitions": None, "states": None, "num": len(defs),
+                "ddl_state": 0, "new_table_id": 0, "ddl_type": 0, "ddl_expr": "",
+                "ddl_columns": None}
+
+    def partition_ids(self):
+        return [d[1] for d in self.partition["defs"]] if self.partition else []
+
+    def partition_of(self, row):
+        """Name of the RANGE/LIST partition a row belongs to."""
+        p = self.partition
+        v = row[p["col"]]
+        for name, _pid, bound in p["defs"]:
+            if p["type"] == PARTITION_RANGE and (bound is None or v < bound):
+                return name
+            if p["type"] == PARTITION_LIST and v in bound:
+                return name
+        raise ValueError("no partition for %r" % (v,))
+
+    @staticmethod
+    def partition_def_sql(ptype, name, bound):
+        if ptype == PARTITION_RANGE:
+            return "PARTITION `%s` VALUES LESS THAN (%s)" % (
+                name, "MAXVALUE" if bound is None else bound)
+        if ptype == PARTITION_LIST:
+            return "PARTITION `%s` VALUES IN (%s)" % (name, ",".join(str(v) for v in bound))
+        return "PARTITION `%s`" % name
+
+    def partition_sql(self):
+        p = self.partition
+        kind = {PARTITION_RANGE: "RANGE", PARTITION_HASH: "HASH", PARTITION_LIST: "LIST"}[p["type"]]
+        if p["type"] == PARTITION_HASH:
+            return " PARTITION BY HASH (`%s`) PARTITIONS %d" % (p["col"], len(p["defs"]))
+        return " PARTITION BY %s (`%s`) (%s)" % (kind, p["col"], ",".join(
+            self.partition_def_sql(p["type"], n, b) for n, _i, b in p["defs"]))
 
     def col(self, name):
         return next(c for c in self.columns if c.name == name)
@@ -410,9 +523,10 @@ class Table:
     def add_column_ddl(self, col):
         return "ALTER TABLE `%s` ADD COLUMN %s" % (self.name, col.ddl())
 
-    def ddl(self, truth=False):
+    def ddl(self, truth=False, tidb_options=""):
         """TiDB's ddl_query; truth=True: the text for MariaDB, which has no CLUSTERED
-        keyword (TiDB itself writes it as a /*T![clustered_index] ... */ comment)."""
+        keyword (TiDB itself writes it as a /*T![clustered_index] ... */ comment).
+        tidb_options: TiDB-only table options appended to TiDB's text only."""
         parts = [c.ddl() for c in self.columns]
         if self.pk_cols:
             pk = "PRIMARY KEY(%s)" % ",".join("`%s`" % c.name for c in self.pk_cols)
@@ -420,16 +534,21 @@ class Table:
                 pk += " /*T![clustered_index] CLUSTERED */"
             parts.append(pk)
         parts += ["UNIQUE KEY `uk_%s`(`%s`)" % (n, n) for n in self.uniques]
-        return ("CREATE TABLE `%s` (%s) ENGINE = InnoDB "
-                "DEFAULT CHARACTER SET = UTF8MB4 DEFAULT COLLATE = UTF8MB4_BIN"
-                % (self.name, ",".join(parts)))
+        q = ("CREATE TABLE `%s` (%s) ENGINE = InnoDB DEFAULT CHARACTER SET = %s "
+             "DEFAULT COLLATE = %s" % (self.name, ",".join(parts), self.charset.upper(),
+                                       self.collate.upper()))
+        if tidb_options and not truth:
+            q += " " + tidb_options
+        if self.partition:
+            q += self.partition_sql()
+        return q
 
     def info(self, update_ts):
         return {
             "id": self.id,
             "name": cistr(self.name),
-            "charset": CHARSET,
-            "collate": COLLATE,
+            "charset": self.charset,
+            "collate": self.collate,
             "cols": [c.info() for c in self.columns],
             "index_info": self.indexes(),
             "constraint_info": None,
@@ -452,7 +571,7 @@ class Table:
             "auto_random_bits": 0,
             "auto_random_range_bits": 0,
             "pre_split_regions": 0,
-            "partition": None,
+            "partition": self.partition_info(),
             "compression": "",
             "view": None,
             "sequence": None,
@@ -470,13 +589,26 @@ class Table:
         }
 
 
-def db_info(schema_id, name):
-    return {"id": schema_id, "db_name": cistr(name), "charset": CHARSET, "collate": COLLATE,
+def view_info(view_id, name, select, cols):
+    """TableInfo of a view (pkg/meta/model/table.go ViewInfo): view non-null, columns
+    without storage."""
+    t = Table("", name, [Column(c, "int", "INT", TP_LONG, 11) for c in cols])
+    t.id = view_id
+    info = t.info(0)
+    info["view"] = {"view_algorithm": 0, "view_definer": {"Username": "root", "Hostname": "%"},
+                    "view_security": 0, "view_select": select,
+                    "view_checkoption": 0, "view_cols": None}
+    return info
+
+
+def db_info(schema_id, name, charset=CHARSET, collate=COLLATE):
+    return {"id": schema_id, "db_name": cistr(name), "charset": charset, "collate": collate,
             "state": STATE_PUBLIC, "policy_ref_info": None}
 
 
 def job_json(job_id, action, schema_id, table_id, schema_name, table_name, query,
-             schema_version, start_ts, finished_ts, dbinfo=None, tableinfo=None):
+             schema_version, start_ts, finished_ts, dbinfo=None, tableinfo=None,
+             raw_args=None, multi=None, schema_state=STATE_PUBLIC):
     job = {
         "id": job_id,
         "type": action,
@@ -489,8 +621,8 @@ def job_json(job_id, action, schema_id, table_id, schema_name, table_name, query
         "err": None,
         "err_count": 0,
         "row_count": 0,
-        "raw_args": None,
-        "schema_state": STATE_PUBLIC,
+        "raw_args": raw_args,
+        "schema_state": schema_state,
         "snapshot_ver": 0,
         "real_start_ts": start_ts,
         "start_ts": start_ts,
@@ -501,7 +633,7 @@ def job_json(job_id, action, schema_id, table_id, schema_name, table_name, query
             "DBInfo": dbinfo,
             "TableInfo": tableinfo,
             "FinishedTS": finished_ts,
-            "MultipleTableInfos": None,
+            "MultipleTableInfos": multi,
         },
         "version": 1,
         "reorg_meta": None,

@@ -671,6 +671,9 @@ class Sim:
         self.next_id = 100               # TiDB's global id allocator (schemas, tables, jobs)
         self.schema_version = 0
         self.schema_id = 0
+        self.dbs = {}                    # database name -> schema id
+        self.db_charsets = {}            # database name -> (charset, collate)
+        self.views = []                  # (db, name, id, select, columns)
         self.tables = []                 # created tables
         self.state = {}                  # table id -> TableState
         self.txns = 0
@@ -689,6 +692,15 @@ class Sim:
         self.freeze_req = threading.Event()  # control "freeze": stop between transactions
         self.frozen = threading.Event()      # the workload is stopped at a boundary
         self.extra_status = {}           # merged into the status file (randload.py)
+
+    @property
+    def pump_addrs(self):
+        return ["127.0.0.1:%d" % p.port for p in self.pumps]
+
+    def close(self):
+        self.stopping.set()
+        for p in self.pumps:
+            p.stop()
 
     # ---- truth (TiDB's SQL endpoint)
 
@@ -755,67 +767,416 @@ class Sim:
                         p.append(b)
 
     # ---- DDL
+    #
+    # Every ddl_* call is one TiDB DDL job as TiDB runs it (pingcap/tidb pkg/ddl): the truth
+    # applies the same change first; the schema version grows by one per schema state the
+    # job passes; when the job is done its JSON goes to mysql.tidb_ddl_history (the history
+    # TiDB keeps, shared/spec/tidb-binlog.md 7.2-7.4) and its DDL binlog (ddl_job_id,
+    # ddl_schema_state, ddl_query as TiDB renders it, ';' after it:
+    # pkg/sessionctx/binloginfo FormatAndAddTiDBSpecificComment) is published.  DROP COLUMN
+    # also writes the binlog TiDB writes when the column reaches delete-only (pkg/ddl
+    # job_worker.go writeBinlog).  Tables are tidbschema.Table objects; the Sim keeps them
+    # (self.tables), their rows (self.state) and their ids up to date.
 
-    def run_ddl(self, action, query, db, table=None, versions=1, truth_query=None):
-        start_ts = self.tso.next()
+    def _truth(self, sql, db=None):
         with self.conn.cursor() as cur:
-            if table is not None:
+            if db:
                 cur.execute("USE `%s`" % db)
-            cur.execute(truth_query or query)
-        # TiDB bumps the schema version once per schema state the job passes
-        self.schema_version += versions
-        version = self.schema_version
-        if action == ts.ACTION_CREATE_SCHEMA:
-            self.schema_id = self.alloc_id()
-            schema_id, table_id = self.schema_id, 0
-        elif action == ts.ACTION_ADD_COLUMN:
-            schema_id, table_id = table.schema_id, table.id
-        else:
-            table.id = self.alloc_id()
-            table.schema_id = self.schema_id
-            schema_id, table_id = self.schema_id, table.id
-        job_id = self.alloc_id()
+            for q in ([sql] if isinstance(sql, str) else sql):
+                cur.execute(q)
 
-        def insert_history(commit_ts):
-            # the job is in TiDB's history before its binlog can be pulled
-            dbinfo = ts.db_info(schema_id, db) if table is None else None
-            tinfo = table.info(start_ts) if table is not None else None
-            meta = ts.job_json(job_id, action, schema_id, table_id, db,
-                               table.name if table else "", query, version, start_ts,
-                               commit_ts, dbinfo, tinfo)
-            with self.conn.cursor() as cur:
-                cur.execute("INSERT INTO mysql.tidb_ddl_history (job_id, job_meta, db_name, table_name,"
-                            " schema_ids, table_ids, create_time) VALUES (%s,%s,%s,%s,%s,%s,NOW())",
-                            (job_id, meta.encode(), db, table.name if table else "",
-                             str(schema_id), str(table_id) if table_id else ""))
-
+    def _ddl_binlog(self, job_id, query, state, start_ts, before=None):
         def make(commit_ts):
             return binlog_pb2.Binlog(tp=binlog_pb2.Commit, start_ts=start_ts, commit_ts=commit_ts,
-                                     prewrite_key=b"mDDLJobHistory", ddl_query=query.encode(),
-                                     ddl_job_id=job_id, ddl_schema_state=ts.STATE_PUBLIC)
+                                     prewrite_key=b"mDDLJobHistory",
+                                     ddl_query=(query + ";").encode(),
+                                     ddl_job_id=job_id, ddl_schema_state=state)
+        return self.publish(self.pick_pump(), make, before)
 
-        self.publish(self.pick_pump(), make, insert_history)
+    def _job(self, action, query, db, schema_id, table_id=0, table_name="", tinfo=None,
+             dbinfo=None, versions=1, truth=None, use=True, raw_args=None, multi=None,
+             final_state=ts.STATE_PUBLIC, job_id=None):
+        """One finished job.  truth: SQL for the truth (None: the query, "" or []: nothing);
+        use: run it in `db`.  tinfo / multi: TableInfo dict(s) or callables(start_ts)."""
+        start_ts = self.tso.next()
+        if truth is None:
+            truth = query
+        if truth:
+            self._truth(truth, db if use else None)
+        self.schema_version += versions
+        version = self.schema_version
+        job_id = job_id or self.alloc_id()
+
+        def insert_history(commit_ts):
+            ti = tinfo(start_ts) if callable(tinfo) else tinfo
+            mi = multi(start_ts) if callable(multi) else multi
+            meta = ts.job_json(job_id, action, schema_id, table_id, db, table_name, query,
+                               version, start_ts, commit_ts, dbinfo, ti, raw_args, mi,
+                               final_state)
+            with self.conn.cursor() as cur:
+                cur.execute("INSERT INTO mysql.tidb_ddl_history (job_id, job_meta, db_name, "
+                            "table_name, schema_ids, table_ids, create_time) "
+                            "VALUES (%s,%s,%s,%s,%s,%s,NOW())",
+                            (job_id, meta.encode(), db, table_name, str(schema_id),
+                             str(table_id) if table_id else ""))
+
+        self._ddl_binlog(job_id, query, final_state, start_ts, insert_history)
         self.ddls += 1
+        return job_id
+
+    def run_ddl(self, action, query, db, table=None, versions=1, truth_query=None):
+        """Compatibility entry (CREATE DATABASE / CREATE TABLE / ADD COLUMN)."""
+        if action == ts.ACTION_CREATE_SCHEMA:
+            return self.ddl_create_database(db)
         if action == ts.ACTION_CREATE_TABLE:
-            self.tables.append(table)
-            self.state[table.id] = TableState(table)
+            return self.ddl_create_table(table)
+        return self._job(action, query, db, table.schema_id, table.id, table.name, table.info,
+                         versions=versions, truth=truth_query)
+
+    # -- databases
+
+    def ddl_create_database(self, db, charset=ts.CHARSET, collate=ts.COLLATE):
+        sid = self.alloc_id()
+        self.dbs[db] = sid
+        self.db_charsets[db] = (charset, collate)
+        self.schema_id = sid
+        q = "CREATE DATABASE `%s`" % db
+        if (charset, collate) != (ts.CHARSET, ts.COLLATE):
+            q += " CHARACTER SET = %s COLLATE = %s" % (charset, collate)
+        self._job(ts.ACTION_CREATE_SCHEMA, q, db, sid, dbinfo=ts.db_info(sid, db, charset, collate),
+                  use=False)
+
+    def ddl_drop_database(self, db):
+        """public -> write only -> delete only -> none; its tables and views go with it."""
+        sid = self.dbs.pop(db)
+        cs = self.db_charsets.pop(db)
+        self._job(ts.ACTION_DROP_SCHEMA, "DROP DATABASE `%s`" % db, db, sid,
+                  dbinfo=ts.db_info(sid, db, *cs), versions=3, use=False,
+                  final_state=ts.STATE_NONE)
+        for t in [t for t in self.tables if t.db == db]:
+            self._forget(t)
+        self.views = [v for v in self.views if v[0] != db]
+
+    def ddl_alter_database_charset(self, db, charset, collate):
+        sid = self.dbs[db]
+        self.db_charsets[db] = (charset, collate)
+        self._job(ts.ACTION_MODIFY_SCHEMA_CHARSET,
+                  "ALTER DATABASE `%s` CHARACTER SET = %s COLLATE = %s" % (db, charset, collate),
+                  db, sid, dbinfo=ts.db_info(sid, db, charset, collate), use=False)
+
+    # -- tables
+
+    def _forget(self, t):
+        self.tables.remove(t)
+        del self.state[t.id]
+
+    def ddl_create_table(self, table, tidb_options=""):
+        """tidb_options: TiDB-only table options in TiDB's text (e.g. "/*T! SHARD_ROW_ID_BITS
+        = 4 */"); the truth gets the table without them."""
+        table.id = self.alloc_id()
+        table.schema_id = self.dbs[table.db]
+        if table.partition:
+            for d in table.partition["defs"]:
+                d[1] = self.alloc_id()
+        self._job(ts.ACTION_CREATE_TABLE, table.ddl(tidb_options=tidb_options), table.db,
+                  table.schema_id, table.id, table.name, table.info, truth=table.ddl(truth=True))
+        self.tables.append(table)
+        self.state[table.id] = TableState(table)
 
     def create_schema(self, db):
-        self.run_ddl(ts.ACTION_CREATE_SCHEMA, "CREATE DATABASE `%s`" % db, db)
+        self.ddl_create_database(db)
 
     def create_table(self, table):
-        self.run_ddl(ts.ACTION_CREATE_TABLE, table.ddl(), table.db, table,
-                     truth_query=table.ddl(truth=True))
+        self.ddl_create_table(table)
+
+    def ddl_drop_table(self, table):
+        """public -> write only -> delete only -> none (3 versions)."""
+        self._job(ts.ACTION_DROP_TABLE, "DROP TABLE `%s`" % table.name, table.db, table.schema_id,
+                  table.id, table.name, table.info, versions=3, final_state=ts.STATE_NONE)
+        self._forget(table)
+
+    def ddl_truncate_table(self, table):
+        """A new table id (and new partition ids), no rows (pkg/ddl table.go onTruncateTable)."""
+        old = table.id
+        st = self.state.pop(old)
+        table.id = self.alloc_id()
+        for d in (table.partition or {}).get("defs", []):
+            d[1] = self.alloc_id()
+        self._job(ts.ACTION_TRUNCATE_TABLE, "TRUNCATE TABLE `%s`" % table.name, table.db,
+                  table.schema_id, old, table.name, table.info,
+                  raw_args=[table.id, False, table.partition_ids()])
+        self.state[table.id] = TableState(table)
+        self.state[table.id].next_rowid = st.next_rowid
+
+    def ddl_rename_table(self, table, new_name, new_db=None):
+        """RENAME TABLE: same id; the job's schema is the new one (ddl_api.go renameTable,
+        raw_args [oldSchemaID, newTableName, oldSchemaName])."""
+        new_db = new_db or table.db
+        old_db, old_name, old_sid = table.db, table.name, table.schema_id
+        q = "RENAME TABLE `%s`.`%s` TO `%s`.`%s`" % (old_db, old_name, new_db, new_name)
+        table.db, table.name, table.schema_id = new_db, new_name, self.dbs[new_db]
+        self._job(ts.ACTION_RENAME_TABLE, q, old_db, table.schema_id, table.id, new_name,
+                  table.info, raw_args=[old_sid, ts.cistr(new_name), ts.cistr(old_db)])
+
+    def ddl_rename_tables(self, renames):
+        """RENAME TABLE a TO b, c TO d (ActionRenameTables): renames = [(table, new_name,
+        new_db or None)]; MultipleTableInfos, raw_args v1 [oldSchemaIDs, newSchemaIDs,
+        newTableNames, oldTableIDs, oldSchemaNames, oldTableNames]."""
+        parts, old_sids, new_sids, names, ids, old_dbs, old_names = [], [], [], [], [], [], []
+        first_db = renames[0][0].db
+        for t, new_name, new_db in renames:
+            new_db = new_db or t.db
+            parts.append("`%s`.`%s` TO `%s`.`%s`" % (t.db, t.name, new_db, new_name))
+            old_sids.append(t.schema_id)
+            old_dbs.append(ts.cistr(t.db))
+            old_names.append(ts.cistr(t.name))
+            t.db, t.name, t.schema_id = new_db, new_name, self.dbs[new_db]
+            new_sids.append(t.schema_id)
+            names.append(ts.cistr(new_name))
+            ids.append(t.id)
+        tables = [r[0] for r in renames]
+        self._job(ts.ACTION_RENAME_TABLES, "RENAME TABLE " + ", ".join(parts), first_db,
+                  new_sids[0], ids[0], tables[0].name,
+                  multi=lambda st: [t.info(st) for t in tables],
+                  raw_args=[old_sids, new_sids, names, ids, old_dbs, old_names])
+
+    def ddl_set_tiflash_replica(self, table, count):
+        """ALTER TABLE ... SET TIFLASH REPLICA n (ActionSetTiFlashReplica): TiDB writes its
+        binlog; nothing changes for MySQL, the truth does nothing."""
+        self._job(ts.ACTION_SET_TIFLASH_REPLICA,
+                  "ALTER TABLE `%s` SET TIFLASH REPLICA %d" % (table.name, count), table.db,
+                  table.schema_id, table.id, table.name, table.info, truth="")
+
+    def ddl_tidb_only(self, table, action, query):
+        """A TiDB-only ALTER (e.g. ActionShardRowID "ALTER TABLE t SHARD_ROW_ID_BITS = 4"):
+        TiDB's binlog only, the truth does nothing."""
+        self._job(action, query, table.db, table.schema_id, table.id, table.name, table.info,
+                  truth="")
+
+    # -- columns
 
     def add_column(self, table, col):
+        self.ddl_add_column(table, col)
+
+    def ddl_add_column(self, table, col):
         """ALTER TABLE ADD COLUMN (none -> delete only -> write only -> write
         reorganization -> public: 4 schema versions, one binlog when done).
         Existing rows read back with the column's origin default."""
         query = table.add_column_ddl(col)
         table.add_column(col)
         for row in self.state[table.id].rows.values():
-            row[col.name] = col.default
-        self.run_ddl(ts.ACTION_ADD_COLUMN, query, table.db, table, versions=4)
+            if row is not None:
+                row[col.name] = col.default
+        self._job(ts.ACTION_ADD_COLUMN, query, table.db, table.schema_id, table.id, table.name,
+                  table.info, versions=4)
+
+    def ddl_drop_column(self, table, name, during=None):
+        """ALTER TABLE DROP COLUMN: public -> write only -> delete only -> delete reorg ->
+        none.  At delete-only TiDB writes a DDL binlog with ddl_schema_state 1 (the history
+        has no job yet); during(sim) then runs while rows no longer carry the column (DML
+        with the delete-only schema version).  The truth drops the column when the job is
+        done, which writes the final binlog and the history row."""
+        c = table.col(name)
+        query = "ALTER TABLE `%s` DROP COLUMN `%s`" % (table.name, name)
+        job_id = self.alloc_id()
+        c.state = ts.STATE_WRITE_ONLY
+        self.schema_version += 1
+        c.state = ts.STATE_DELETE_ONLY
+        self.schema_version += 1
+        self._ddl_binlog(job_id, query, ts.STATE_DELETE_ONLY, self.tso.next())
+        if during is not None:
+            during(self)
+        c.state = ts.STATE_DELETE_REORG
+        self.schema_version += 1
+        table.columns.remove(c)
+        for i, x in enumerate(table.columns):
+            x.offset = i
+        for row in self.state[table.id].rows.values():
+            if row is not None:
+                row.pop(name, None)
+        self._job(ts.ACTION_DROP_COLUMN, query, table.db, table.schema_id, table.id, table.name,
+                  table.info, versions=1, final_state=ts.STATE_NONE, job_id=job_id)
+
+    @staticmethod
+    def _needs_reorg(old, new):
+        """A column change that rewrites data (pkg/ddl modify_column.go needChangeColumnData,
+        simplified): another kind, a narrower or sign-changing integer, a shorter string or
+        another charset, another decimal shape.  TiDB then builds a new column with a new
+        id (changing column) and swaps it in."""
+        if old.kind != new.kind:
+            return True
+        if old.kind == "int":
+            return new.flen < old.flen or new.unsigned != old.unsigned
+        if old.kind in ("str", "bytes"):
+            return (new.maxlen or 0) < (old.maxlen or 0) or new.charset != old.charset \
+                or new.tp != old.tp
+        if old.kind == "decimal":
+            return (new.flen, new.decimal) != (old.flen, old.decimal)
+        return new.tp != old.tp or new.decimal != old.decimal
+
+    def _change_column(self, table, old_name, new_col, query, convert):
+        old = table.col(old_name)
+        reorg = self._needs_reorg(old, new_col)
+        new_col.offset = old.offset
+        new_col.id = max(c.id for c in table.columns) + 1 if reorg else old.id
+        table.columns[old.offset] = new_col
+        for row in self.state[table.id].rows.values():
+            if row is not None:
+                v = row.pop(old_name)
+                row[new_col.name] = v if v is None or convert is None else convert(v)
+        # with reorg: none -> delete only -> write only -> write reorg -> public
+        self._job(ts.ACTION_MODIFY_COLUMN, query, table.db, table.schema_id, table.id,
+                  table.name, table.info, versions=4 if reorg else 1)
+        return reorg
+
+    def ddl_modify_column(self, table, name, new_col, convert=None):
+        """ALTER TABLE MODIFY COLUMN; new_col.name == name.  convert(v): the stored value
+        after the change (None: unchanged).  Returns True when TiDB reorganised the data
+        (new column id)."""
+        assert new_col.name == name
+        return self._change_column(table, name, new_col, "ALTER TABLE `%s` MODIFY COLUMN %s"
+                                   % (table.name, new_col.ddl()), convert)
+
+    def ddl_change_column(self, table, old_name, new_col, convert=None):
+        """ALTER TABLE CHANGE COLUMN old new_definition (rename and/or retype)."""
+        return self._change_column(table, old_name, new_col, "ALTER TABLE `%s` CHANGE COLUMN `%s` %s"
+                                   % (table.name, old_name, new_col.ddl()), convert)
+
+    # -- indexes and primary keys
+
+    def ddl_add_index(self, table, name, cols, unique=False):
+        """none -> delete only -> write only -> write reorg -> public (4 versions)."""
+        table.extra_indexes.append((name, list(cols), unique))
+        self._job(ts.ACTION_ADD_INDEX, "ALTER TABLE `%s` ADD %sINDEX `%s`(%s)" % (
+            table.name, "UNIQUE " if unique else "", name, ",".join("`%s`" % c for c in cols)),
+            table.db, table.schema_id, table.id, table.name, table.info, versions=4)
+
+    def ddl_drop_index(self, table, name):
+        """public -> write only -> delete only -> delete reorg -> none (4 versions)."""
+        table.extra_indexes = [x for x in table.extra_indexes if x[0] != name]
+        self._job(ts.ACTION_DROP_INDEX, "ALTER TABLE `%s` DROP INDEX `%s`" % (table.name, name),
+                  table.db, table.schema_id, table.id, table.name, table.info, versions=4,
+                  final_state=ts.STATE_NONE)
+
+    def ddl_add_primary_key(self, table, cols):
+        """ADD PRIMARY KEY on a table without one: NONCLUSTERED (the rows keep their
+        _tidb_rowid handle; TiDB logs the keyword as /*T![clustered_index] NONCLUSTERED */)."""
+        assert not table.pk_cols and not table.nc_pk
+        table.nc_pk = list(cols)
+        for n in cols:
+            table.col(n).nc_pk = True
+        q = "ALTER TABLE `%s` ADD PRIMARY KEY(%s)" % (table.name, ",".join("`%s`" % c for c in cols))
+        self._job(ts.ACTION_ADD_PRIMARY_KEY, q + " /*T![clustered_index] NONCLUSTERED */",
+                  table.db, table.schema_id, table.id, table.name, table.info, versions=4,
+                  truth=q)
+
+    def ddl_drop_primary_key(self, table):
+        """Only a NONCLUSTERED primary key can be dropped in TiDB."""
+        for n in table.nc_pk:
+            table.col(n).nc_pk = False
+        table.nc_pk = []
+        self._job(ts.ACTION_DROP_PRIMARY_KEY, "ALTER TABLE `%s` DROP PRIMARY KEY" % table.name,
+                  table.db, table.schema_id, table.id, table.name, table.info, versions=4,
+                  final_state=ts.STATE_NONE)
+
+    # -- views
+
+    def ddl_create_view(self, db, name, select, cols):
+        vid = self.alloc_id()
+        q = ("CREATE ALGORITHM = UNDEFINED DEFINER = `root`@`localhost` SQL SECURITY DEFINER "
+             "VIEW `%s` AS %s" % (name, select))
+        self._job(ts.ACTION_CREATE_VIEW, q, db, self.dbs[db], vid, name,
+                  ts.view_info(vid, name, select, cols))
+        self.views.append((db, name, vid, select, cols))
+
+    def ddl_drop_view(self, db, name):
+        v = next(v for v in self.views if v[0] == db and v[1] == name)
+        self.views.remove(v)
+        self._job(ts.ACTION_DROP_VIEW, "DROP VIEW `%s`" % name, db, self.dbs[db], v[2], name,
+                  ts.view_info(v[2], name, v[3], v[4]), versions=3, final_state=ts.STATE_NONE)
+
+    # -- charsets
+
+    def ddl_convert_charset(self, table, charset, collate):
+        """ALTER TABLE CONVERT TO CHARACTER SET (ActionModifyTableCharsetAndCollate): every
+        string column takes the charset, ids unchanged (TiDB allows utf8 -> utf8mb4)."""
+        table.charset, table.collate = charset, collate
+        for c in table.columns:
+            if c.kind == "str":
+                c.charset = None if charset == ts.CHARSET else charset
+        self._job(ts.ACTION_MODIFY_TABLE_CHARSET,
+                  "ALTER TABLE `%s` CONVERT TO CHARACTER SET %s COLLATE %s"
+                  % (table.name, charset.upper(), collate.upper()),
+                  table.db, table.schema_id, table.id, table.name, table.info)
+
+    def ddl_table_charset(self, table, charset, collate):
+        """ALTER TABLE ... CHARACTER SET: the table default only."""
+        table.charset, table.collate = charset, collate
+        self._job(ts.ACTION_MODIFY_TABLE_CHARSET,
+                  "ALTER TABLE `%s` CHARACTER SET = %s COLLATE = %s"
+                  % (table.name, charset.upper(), collate.upper()),
+                  table.db, table.schema_id, table.id, table.name, table.info)
+
+    # -- partitions
+
+    def _drop_partition_rows(self, table, pname):
+        st = self.state[table.id]
+        for k in [k for k, row in st.rows.items() if table.partition_of(row) == pname]:
+            st.remove(k)
+
+    def ddl_add_partition(self, table, pname, bound):
+        """ADD PARTITION (RANGE after the last bound, or LIST): a new physical id;
+        none -> replica only -> public (2 versions)."""
+        p = table.partition
+        p["defs"].append([pname, self.alloc_id(), bound])
+        self._job(ts.ACTION_ADD_PARTITION, "ALTER TABLE `%s` ADD PARTITION (%s)" % (
+            table.name, table.partition_def_sql(p["type"], pname, bound)), table.db,
+            table.schema_id, table.id, table.name, table.info, versions=2)
+
+    def ddl_drop_partition(self, table, pname):
+        """Its rows go with it; public -> delete only -> delete reorg -> none (3 versions)."""
+        self._drop_partition_rows(table, pname)
+        p = table.partition
+        p["defs"] = [d for d in p["defs"] if d[0] != pname]
+        self._job(ts.ACTION_DROP_PARTITION, "ALTER TABLE `%s` DROP PARTITION `%s`"
+                  % (table.name, pname), table.db, table.schema_id, table.id, table.name,
+                  table.info, versions=3, final_state=ts.STATE_NONE)
+
+    def ddl_truncate_partition(self, table, pname):
+        """A new physical id for the partition, no rows in it."""
+        self._drop_partition_rows(table, pname)
+        d = next(d for d in table.partition["defs"] if d[0] == pname)
+        old = d[1]
+        d[1] = self.alloc_id()
+        self._job(ts.ACTION_TRUNCATE_PARTITION, "ALTER TABLE `%s` TRUNCATE PARTITION `%s`"
+                  % (table.name, pname), table.db, table.schema_id, table.id, table.name,
+                  table.info, raw_args=[[old], [d[1]]])
+
+    def ddl_exchange_partition(self, table, pname, nt, without_validation=True):
+        """EXCHANGE PARTITION p WITH TABLE nt: the partition and nt trade physical ids and
+        rows.  The job is nt's (job.table_id = nt's id, schema nt's), its TableInfo the
+        partitioned table after the swap, raw_args [partition id, pt schema id, pt id,
+        partition name, with validation] (pkg/ddl executor.go ExchangeTablePartition,
+        partition.go onExchangeTablePartition).  TiDB logs WITHOUT VALIDATION as written;
+        the truth (MariaDB 10.11, which has no such clause) validates."""
+        d = next(d for d in table.partition["defs"] if d[0] == pname)
+        pid, ntid = d[1], nt.id
+        pst, nst = self.state[table.id], self.state.pop(ntid)
+        prow = {k: r for k, r in pst.rows.items() if table.partition_of(r) == pname}
+        for k in prow:
+            pst.remove(k)
+        for k, r in nst.rows.items():
+            pst.put(k, r)
+        d[1], nt.id = ntid, pid
+        nst2 = TableState(nt)
+        nst2.next_rowid = nst.next_rowid
+        for k, r in prow.items():
+            nst2.put(k, r)
+        self.state[nt.id] = nst2
+        q = "ALTER TABLE `%s` EXCHANGE PARTITION `%s` WITH TABLE `%s`" % (table.name, pname, nt.name)
+        self._job(ts.ACTION_EXCHANGE_PARTITION, q + (" WITHOUT VALIDATION" if without_validation else ""),
+                  nt.db, nt.schema_id, ntid, nt.name, table.info, truth=q,
+                  raw_args=[pid, table.schema_id, table.id, pname, not without_validation])
 
     def alter_tables(self):
         by_name = {t.name: t for t in self.tables}
@@ -828,17 +1189,28 @@ class Sim:
 
     def new_pk(self, st):
         c = st.table.pk
+        rng = st.table.pk_range
         while True:
-            v = self.gen.int_value(c)
+            v = self.rng.randint(*rng) if rng else self.gen.int_value(c)
             if v not in st.rows:
                 return v
+
+    def value(self, c):
+        """A value for column c: its LIST partition choices, its default while it is not
+        writable (a dropped column in delete-only: the truth fills the default), else the
+        generator's."""
+        if not c.in_writable_state:
+            return c.default
+        if c.choices:
+            return self.rng.choice(c.choices)
+        return self.gen.value(c)
 
     def new_row(self, st):
         """A new row and its key in st: the int handle, the tuple of the common handle's
         columns, or (no primary key) a fresh _tidb_rowid.  Key strings have no trailing
         spaces (utf8mb4_bin is PAD SPACE in MariaDB) and UNIQUE columns get fresh values."""
         t = st.table
-        row = {c.name: self.gen.value(c) for c in t.columns if not c.pk}
+        row = {c.name: self.value(c) for c in t.columns if not c.pk}
         if t.pk_is_handle:
             row[t.pk.name] = self.new_pk(st)
             return row[t.pk.name], row
@@ -864,12 +1236,16 @@ class Sim:
         return (" WHERE " + " AND ".join("`%s` <=> %%s" % c.name for c in t.columns) + " LIMIT 1",
                 [c.sql_param(row[c.name]) for c in t.columns])
 
-    def run_txn(self):
+    def run_txn(self, tables=None):
+        """One random transaction over up to 3 of `tables` (default: every table)."""
         r = self.rng
         a = self.args
         start_ts = self.tso.next()
         version = self.schema_version
-        chosen = r.sample(self.tables, r.randint(1, min(3, len(self.tables))))
+        pool = tables or self.tables
+        if not pool:
+            return
+        chosen = r.sample(pool, r.randint(1, min(3, len(pool))))
         nops = r.randint(1, a.max_ops)
         muts = {}          # table id -> TableMutation (dict keeps first-touch order)
         sql = []
@@ -901,10 +1277,17 @@ class Sim:
                 pk = r.choice(st.keys)
                 before = st.rows[pk]
                 after = dict(before)
-                cols = [c for c in t.writable_columns() if not c.pk and not c.unique]
+                # not the keys, nor a LIST partition key (TiDB moves such a row with an
+                # insert before the delete: partition.go updateRecord); writable_columns()
+                # leaves out generated columns and a column being dropped
+                pkey = t.partition["col"] if t.partition else None
+                cols = [c for c in t.writable_columns() if not c.pk and not c.unique
+                        and not c.nc_pk and c.name != pkey]
+                if not cols:
+                    continue
                 changed = []
                 for c in r.sample(cols, r.randint(1, min(3, len(cols)))):
-                    v = self.gen.value(c)
+                    v = self.value(c)
                     if v != before[c.name]:
                         after[c.name] = v
                         changed.append(c.name)
@@ -1289,6 +1672,22 @@ def parse_args(argv=None):
                    help="directory of <name>.cmd files: 'pause|resume|offline|kill|restart N'; "
                         "each becomes <name>.done with the result")
     return p.parse_args(argv)
+
+
+def embedded(argv):
+    """The simulator inside the calling process, for tests that drive DDL and DML step by
+    step through the Sim's ddl_* and run_txn methods: argv as on the command line; loads
+    the protos, connects to the truth, serves the pumps and emits fake binlogs.  Call
+    sim.close() at the end."""
+    global binlog_pb2, pump_pb2
+    args = parse_args(argv)
+    binlog_pb2, pump_pb2 = protogen.load(args.gen_dir or None)
+    sim = Sim(args)
+    sim.connect()
+    for p in sim.pumps:
+        p.start()
+    threading.Thread(target=sim.fake_loop, daemon=True).start()
+    return sim
 
 
 def main(argv=None):
