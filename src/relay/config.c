@@ -50,6 +50,7 @@ static const tr_config_key_t known_keys[] = {
     {"upstream", "tidb"},
     {"upstream", "tidb-status"},
     {"upstream", "initial-commit-ts"},
+    {"upstream", "ddl-unsupported"},
     {"store", "dir"},
     {"store", "binlog-basename"},
     {"store", "max-binlog-size"},
