@@ -340,6 +340,16 @@ def old_row(pairs):
     return bytes(out)
 
 
+def general_ci_key(s):
+    """TiDB's utf8mb4_general_ci sort key (pkg/util/collate/general_ci.go Key): trailing
+    spaces dropped, then each character's weight as 2 bytes big-endian. The simulator's _ci
+    key values are ASCII, whose weight is the upper-case code point."""
+    s = s.rstrip(" ")
+    if any(ord(ch) > 0x7F for ch in s):
+        raise ValueError("general_ci_key models ASCII only: %r" % (s,))
+    return b"".join(ord(ch.upper()).to_bytes(2, "big") for ch in s)
+
+
 def insert_row(table, row, rowid=0):
     """inserted_rows element (spec 4.2): handle prefix, then the old row without the
     columns TiDB skips (tables.go CanSkip): the int handle column, full-length common
@@ -358,8 +368,11 @@ def insert_row(table, row, rowid=0):
             handle -= 1 << 64
         prefix = enc_int(handle)
     elif table.is_common_handle:
-        prefix = b"".join(enc_value(c, row[c.name]) for c in table.pk_cols)
-        skip.update(c.name for c in table.pk_cols)
+        # a _ci key column's handle datum is its collation sort key, and the column stays in
+        # the row body (tables.go CanSkip: !NeedRestoredData), which holds the original value
+        prefix = b"".join(enc_bytes(general_ci_key(row[c.name])) if c.needs_restored_data
+                          else enc_value(c, row[c.name]) for c in table.pk_cols)
+        skip.update(c.name for c in table.pk_cols if not c.needs_restored_data)
     else:
         prefix = enc_int(rowid)
     pairs = []

@@ -19,7 +19,9 @@ No I/O here.  Notes on fidelity:
     index order).  Only utf8mb4_bin keys, modelled as on a cluster without the
     new collation framework (new_collations_enabled_on_first_bootstrap =
     false): the key datums are the original bytes and no PK column needs
-    restored data.  New-collation _ci sort keys are out of scope.
+    restored data; except the --types table t_ty_ci, whose utf8mb4_general_ci
+    key is modelled with the new collation framework (sort-key handle datums,
+    original values in the row body: tidbcodec.insert_row).
 """
 
 import json
@@ -152,6 +154,19 @@ class Column:
         """A VIRTUAL generated column: TiDB leaves it out of inserted and updated binlog rows
         (pkg/table/tables/tables.go CanSkip, canSkipUpdateBinlog) but not out of deleted ones."""
         return bool(self.gen_expr) and not self.gen_stored
+
+    def same_stored(self, a, b):
+        """Whether MariaDB stores a and b identically (an UPDATE from one to the other changes
+        no row): a non-binary CHAR pads, so trailing spaces do not count."""
+        if self.kind == "str" and self.tp == TP_STRING and isinstance(a, str) and isinstance(b, str):
+            return a.rstrip(" ") == b.rstrip(" ")
+        return a == b
+
+    @property
+    def needs_restored_data(self):
+        """A string key column whose collation's sort key is not the value (new collation
+        framework, _ci): a common handle keeps only the sort key (types.NeedRestoredData)."""
+        return self.is_string and self.charset_collate()[1].endswith("_ci")
 
     @property
     def in_writable_state(self):

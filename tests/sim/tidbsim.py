@@ -267,7 +267,7 @@ class Generator:
         else:
             lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
         x = r.random()
-        if x < 0.05:
+        if x < (0.12 if c.types_table else 0.05):
             return r.choice([lo, hi, 0, 1])
         if x < 0.5:
             return r.randint(max(lo, -1000), min(hi, 100000))
@@ -275,6 +275,11 @@ class Generator:
 
     def str_value(self, c):
         r = self.rng
+        if c.types_table and c.needs_restored_data and c.pk:
+            # a _ci clustered key: lower-case ASCII, so values never collide case-insensitively
+            # and the handle's sort key (upper case) differs from the value in every row
+            return "".join(r.choice("abcdefghijklmnopqrstuvwxyz0123456789-") for _ in
+                           range(r.randint(1, min(c.maxlen, 16))))
         n = c.maxlen
         x = r.random()
         if x < 0.05:
@@ -593,13 +598,19 @@ def make_types_tables(db):
                      "concat(`s`, _utf8mb4'-x')", _tagged, ["s"], stored=True),
         ts.c_int("z"),
     ])
+    # A clustered primary key in a _ci collation (new collation framework): the handle holds
+    # sort keys, the row body the original values (tables.go CanSkip / NeedRestoredData).
+    ci = ts.Table(db, "t_ty_ci", [
+        ts.c_str("k", "VARCHAR(20)", ts.TP_VARCHAR, 20, 20, charset="utf8mb4_general_ci"),
+        ts.c_int("n"), ts.c_str("v", "VARCHAR(20)", ts.TP_VARCHAR, 20, 20),
+    ], pk_order=["k"])
     js = ts.Table(db, "t_ty_json", [
         ts.c_int("id", pk=True), ts.c_json("j"), ts.c_json("j2"), ts.c_json("jn", nullable=False),
     ])
-    for t in (num, tm, st, js, gen):
+    for t in (num, tm, st, js, gen, ci):
         for c in t.columns:
             c.types_table = True
-    return [num, tm, st, js, gen], []
+    return [num, tm, st, js, gen, ci], []
 
 
 def make_tables(db):
@@ -1288,7 +1299,7 @@ class Sim:
                 changed = []
                 for c in r.sample(cols, r.randint(1, min(3, len(cols)))):
                     v = self.value(c)
-                    if v != before[c.name]:
+                    if not c.same_stored(v, before[c.name]):
                         after[c.name] = v
                         changed.append(c.name)
                 if not changed:
