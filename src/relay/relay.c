@@ -542,6 +542,8 @@ static int prepare_ddl(tr_relay_t *r, const tr_tidb_binlog_t *b, const tr_ddl_jo
     return 0;
 }
 
+static int commit_group(tr_relay_t *r);
+
 static int process(tr_relay_t *r, const pending_t *p)
 {
     tr_tidb_binlog_t b;
@@ -583,6 +585,14 @@ static int process(tr_relay_t *r, const pending_t *p)
         }
         bool write = false;
         rc = prepare_ddl(r, &b, job, &write);
+        if (rc == TR_EUNSUPPORTED) {
+            /* Stop after what came before: the transactions already ended are whole and
+             * valid, so make them durable before the relay stops translating. */
+            if (commit_group(r) != 0) {
+                tr_log_error("relay", "could not commit the transactions before the DDL");
+            }
+            return rc;
+        }
         if (rc != 0 || !write) {
             return rc;
         }

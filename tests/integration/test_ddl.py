@@ -319,3 +319,59 @@ def run(sim, truth, replica, mariadb_instance, tirelay):
         assert b"/*T!" not in data and b"TIFLASH" not in data, flavor
         assert b"EXCHANGE PARTITION `p1` WITH TABLE `t_nt`" in data, flavor
         assert b"VALIDATION" not in data, flavor
+
+
+def test_unsupported_ddl_policy(truth, replica, mariadb_instance, tirelay, tmp_path):
+    """A DDL the rewriter cannot make safe (FLASHBACK TABLE: TiDB restores data a replica
+    does not have): with the default ddl-unsupported = stop the relay stops translating
+    before it, with a clear error naming the job, and replicas keep everything before it;
+    restarted with ddl-unsupported = skip it writes nothing for it (WARN with the job id)
+    and goes on."""
+    ports = str(cluster.free_port())
+    sim = tidbsim.embedded(["--mysql-socket", truth.socket, "--mysql-user", "root",
+                            "--cluster-id", "6789", "--pumps", "1", "--pump-ports", ports,
+                            "--fake-interval", "0.5", "--seed", str(SEED + 1), "--max-ops", "6",
+                            "--gen-dir", str(tmp_path / "gen")])
+    try:
+        handle = types.SimpleNamespace(pumps=sim.pump_addrs, cluster_id=6789)
+        relay = tirelay(handle, truth, mariadb_listen=True)
+        r_my, r_ma = start_replicas(relay, replica, mariadb_instance)
+        tconn = truth.connect()
+        sim.ddl_create_database(DB)
+        t = ts.Table(DB, "t_p", [ts.c_int("id", pk=True), ts.c_varchar("v", 20)])
+        sim.ddl_create_table(t)
+        dml(sim, 10)
+        before = cluster.table_rows(tconn, DB, "t_p")
+        # ActionRecoverTable (25): FLASHBACK TABLE brings a dropped table back with its data
+        sim.ddl_tidb_only(t, 25, "FLASHBACK TABLE `t_gone` TO `t_back`")
+        dml(sim, 10)
+        assert cluster.table_rows(tconn, DB, "t_p") != before
+        cluster.wait_until(lambda: "translation stopped" in relay.log_text(), 120,
+                           what="the relay to stop at the FLASHBACK")
+        log = relay.log_text()
+        assert re.search(r"DDL cannot be made safe for a replica, relay stopped before writing "
+                         r"it: FLASHBACK/RECOVER .* job_id=\d+", log), log[-3000:]
+        for r in (r_my, r_ma):
+            cluster.wait_until(lambda: cluster.table_rows(r, DB, "t_p") == before, 120,
+                               what="replica equal to the truth before the FLASHBACK")
+        relay.stop()
+        with open(relay.conf) as f:
+            text = f.read()
+        with open(relay.conf, "w") as f:
+            f.write(text.replace("[upstream]\n", "[upstream]\nddl-unsupported = skip\n", 1))
+        relay.start()
+        for r in (r_my, r_ma):
+            cluster.wait_until(lambda: cluster.table_rows(r, DB, "t_p") ==
+                               cluster.table_rows(tconn, DB, "t_p"), 120,
+                               what="replica equal to the truth after the skip")
+            s = cluster.slave_status(r)
+            assert s["Last_SQL_Errno"] == 0, s["Last_SQL_Error"]
+        assert re.search(r"WARN .*skipping a DDL a replica could not take \(ddl-unsupported = "
+                         r"skip\): FLASHBACK/RECOVER .*job_id=\d+", relay.log_text())
+        for flavor in ("mysql", "mariadb"):
+            d = relay.binlog_dir(flavor)
+            data = b"".join(open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))
+                            if f.startswith("tirelay-bin.0"))
+            assert b"FLASHBACK" not in data, flavor
+    finally:
+        sim.close()

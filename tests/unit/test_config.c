@@ -119,6 +119,25 @@ static int parse(const char *text, tr_config_t *c, char *err, size_t n)
     return tr_config_parse(c, text, "t.cnf", err, n);
 }
 
+TR_TEST(ddl_unsupported_policy)
+{
+#define BASE "[users]\nrepl = pw\n[upstream]\ntidb = r:@127.0.0.1:4000\npumps = a:1\n"
+    tr_config_t c;
+    char err[512] = "";
+    EXPECT_EQ_INT(parse(BASE, &c, err, sizeof(err)), 0);
+    EXPECT_EQ_INT(c.ddl_unsupported, TR_DDL_POLICY_STOP);
+    static const char *const names[] = {"stop", "skip", "pass"};
+    for (int i = 0; i < 3; i++) {
+        char text[160];
+        snprintf(text, sizeof(text), BASE "ddl-unsupported = %s\n", names[i]);
+        EXPECT_EQ_INT(parse(text, &c, err, sizeof(err)), 0);
+        EXPECT_EQ_INT(c.ddl_unsupported, i);
+    }
+    EXPECT_TRUE(parse(BASE "ddl-unsupported = ignore\n", &c, err, sizeof(err)) != 0);
+    EXPECT_TRUE(strstr(err, "ddl-unsupported") != NULL && strstr(err, "stop, skip or pass") != NULL);
+#undef BASE
+}
+
 TR_TEST(values_and_defaults)
 {
     tr_config_t c;
