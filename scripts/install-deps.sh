@@ -9,11 +9,11 @@ PKGS=(
   # libraries
   libuv1-dev libssl-dev libsqlite3-dev zlib1g-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
-  libmariadb-dev libgrpc-dev libjansson-dev libinih-dev libcurl4-openssl-dev
+  libmariadb-dev libgrpc-dev libnghttp2-dev libjansson-dev libinih-dev libcurl4-openssl-dev
   libmicrohttpd-dev
   # test peers and the TiDB simulator
   mariadb-server mariadb-client etcd-server
-  python3 python3-pytest python3-grpcio python3-protobuf python3-pymysql
+  python3 python3-pytest python3-grpcio python3-protobuf python3-pymysql python3-h2
   python3-prometheus-client
 )
 # Node.js + npm for tests/integration/node (the zongji CDC client test). Only when the

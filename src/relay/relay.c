@@ -55,6 +55,7 @@
 #include "relay/pump_client.h"
 #include "relay/schema.h"
 #include "relay/schema_fetch.h"
+#include "relay/spool.h"
 #include "relay/translate.h"
 
 #define MAX_QUEUED_PER_PUMP 1024 /* transactions waiting per Pump before it blocks */
@@ -62,6 +63,7 @@
 #define MAX_MEMBERS         256  /* Pumps known at once */
 #define OFFLINE_WARN_MS     30000 /* an offline Pump not drained yet: one warning per period */
 #define TXN_FLUSH_BYTES     (1u << 20) /* translated output handed to the store at this size */
+#define PAGER_INTERVAL_MS   2  /* a mapped message's pages are dropped this often while in use */
 
 /* One Pump. Fields marked (mu) are read by pump threads or the writer under
  * r->mu; the rest belong to whoever holds r->members_mu. */
@@ -83,9 +85,10 @@ typedef struct {
     uint64_t binlogs;         /* (mu) deliveries accepted, fake binlogs included */
 } member_t;
 
-/* A queued transaction: the pump client's message buffer, kept as is (no copy). */
+/* A queued transaction: the pump client's message (heap buffer or spool-file
+ * mapping), kept as is (no copy). */
 typedef struct {
-    uint8_t *msg;           /* owned (tr_malloc) */
+    tr_spool_msg_t *msg;    /* owned */
     const uint8_t *payload; /* the marshalled binlog.Binlog inside msg */
     size_t len;
 } pending_t;
@@ -93,7 +96,7 @@ typedef struct {
 static void pending_free(pending_t *p)
 {
     if (p != NULL) {
-        tr_free(p->msg);
+        tr_spool_msg_free(p->msg);
         tr_free(p);
     }
 }
@@ -139,6 +142,7 @@ struct tr_relay {
     _Atomic uint64_t rows_written;
     _Atomic uint64_t errors[TR_RELAY_ERR_COUNT];
     _Atomic int64_t busy_since_ms; /* writer: monotonic ms it took the current step; 0 = idle */
+    tr_spool_pager_t *pager; /* drops the pages of a spooled message being processed */
 };
 
 static int64_t mono_ms(void)
@@ -205,7 +209,7 @@ static bool refuses(tr_relay_t *r, const member_t *m)
     return r->stopping || m == NULL || m->cancelling || !m->in_merge;
 }
 
-static int on_binlog(void *arg, uint32_t pump_id, uint8_t **msg, const uint8_t *payload,
+static int on_binlog(void *arg, uint32_t pump_id, tr_spool_msg_t **msg, const uint8_t *payload,
                      size_t len, const tr_tidb_binlog_t *b)
 {
     tr_relay_t *r = arg;
@@ -787,7 +791,13 @@ static void *writer_main(void *arg)
             pending_free(p);
             continue;
         }
+        /* A spooled message is mapped: every pass over it (the mutation check, then the
+         * translation per flavour) faults its pages in, and they would stay resident
+         * until it is freed. The pager drops them every PAGER_INTERVAL_MS, keeping
+         * memory flat; pages still needed come back from the page cache. */
+        tr_spool_pager_watch(r->pager, p->msg);
         int rc = process(r, p);
+        tr_spool_pager_unwatch(r->pager);
         pending_free(p);
         if (rc == TR_ECLOSED) {
             continue; /* stopping */
@@ -830,6 +840,7 @@ static void start_client(tr_relay_t *r, member_t *m, int64_t from)
         .start_commit_ts = from,
         .deliver_owned = on_binlog,
         .arg = r,
+        .spool_dir = r->cfg->store_dir, /* large messages: unlinked files next to the store */
     };
     pthread_mutex_lock(&r->mu);
     m->cancelling = false;
@@ -1078,6 +1089,10 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
         tr_relay_stop(r);
         return TR_ECONFIG;
     }
+    if (tr_spool_pager_new(PAGER_INTERVAL_MS, &r->pager) != 0) {
+        /* Only memory use suffers: large transactions stay resident while translated. */
+        tr_log_warn("relay", "cannot start the spool pager thread");
+    }
     if (pthread_create(&r->writer, NULL, writer_main, r) != 0) {
         *why = "cannot start the writer thread";
         tr_relay_stop(r);
@@ -1176,6 +1191,8 @@ void tr_relay_stop(tr_relay_t *r)
     if (r->writer_started) {
         pthread_join(r->writer, NULL);
     }
+    tr_spool_pager_free(r->pager);
+    r->pager = NULL;
     /* Before discovery: a Notify call in progress waits for a list. */
     tr_notify_server_stop(r->notify);
     r->notify = NULL;

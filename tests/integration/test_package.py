@@ -30,7 +30,7 @@ from conftest import wait_until  # noqa: E402
 
 # Libraries every tirelay links, by Debian runtime package (Debian 12 names).
 EXPECTED_DEPENDS = ["adduser", "libc6", "libuv1", "libssl3", "libsqlite3-0", "libmariadb3",
-                    "libgrpc29", "libmicrohttpd12", "libinih1", "libcurl4", "libjansson4",
+                    "libgrpc29", "libnghttp2-14", "libmicrohttpd12", "libinih1", "libcurl4", "libjansson4",
                     "zlib1g"]
 
 

@@ -17,6 +17,11 @@ from 1):
      the stream stays open until the client cancels.
 C(n) is a commit binlog with commit_ts BASE+n, F(n) a fake binlog (Rollback,
 start_ts == commit_ts). Runs on /usr/bin/python3 with Debian's python3-grpcio.
+
+With --big N, every connection instead streams those of C(100) B(110) C(120)
+above the request offset and stays open, where B(110) is a commit binlog whose
+PrewriteValue carries N bytes more (a message above the client's spool
+threshold).
 """
 import argparse
 import os
@@ -88,13 +93,17 @@ def parse_fields(buf):
         yield num, wt, v
 
 
-def binlog(commit_ts, fake):
-    """binlog.Binlog as a Pump streams it (spec section 3.6 field order)."""
+def binlog(commit_ts, fake, pad=0):
+    """binlog.Binlog as a Pump streams it (spec section 3.6 field order). pad > 0 adds a
+    mutation (PrewriteValue field 2, TableMutation{table_id 1, inserted_rows}) of pad bytes."""
     start_ts = commit_ts if fake else commit_ts - 7
     out = field_varint(1, 2 if fake else 1)
     out += field_varint(2, start_ts) + field_varint(3, commit_ts)
     if not fake:
-        out += field_bytes(5, field_varint(1, 12))  # PrewriteValue{schema_version 12}
+        pv = field_varint(1, 12)  # PrewriteValue{schema_version 12}
+        if pad:
+            pv += field_bytes(2, field_varint(1, 1) + field_bytes(2, b"r" * pad))
+        out += field_bytes(5, pv)
     out += field_varint(7, 0) + field_varint(8, 0)
     return out, start_ts
 
@@ -105,15 +114,16 @@ def pull_resp(payload, start_ts, commit_ts):
     return field_bytes(1, entity)
 
 
-def item(n, fake=False):
+def item(n, fake=False, pad=0):
     ts = BASE + n
-    payload, start_ts = binlog(ts, fake)
+    payload, start_ts = binlog(ts, fake, pad)
     return ts, pull_resp(payload, start_ts, ts)
 
 
 class Pump:
-    def __init__(self, log_file):
+    def __init__(self, log_file, big=0):
         self.log_file = log_file
+        self.big = big
         self.lock = threading.Lock()
         self.conns = 0
 
@@ -136,6 +146,13 @@ class Pump:
             conn = self.conns
             with open(self.log_file, "a") as f:
                 f.write("%d %d\n" % (cluster_id, offset))
+        if self.big:
+            for ts, msg in [item(100), item(110, pad=self.big), item(120)]:
+                if ts > offset:
+                    yield msg
+            while context.is_active():
+                time.sleep(0.02)
+            return
         if conn == 1:
             for ts, msg in [item(100), item(110, True), item(120), item(115)]:
                 yield msg
@@ -154,9 +171,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log-file", required=True)
+    ap.add_argument("--big", type=int, default=0)
     args = ap.parse_args()
-    pump = Pump(args.log_file)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    pump = Pump(args.log_file, args.big)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8),
+                         options=[("grpc.max_send_message_length", -1)])
     handler = grpc.method_handlers_generic_handler(
         "binlog.Pump",
         {"PullBinlogs": grpc.unary_stream_rpc_method_handler(pump.pull)},
