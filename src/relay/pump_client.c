@@ -130,6 +130,7 @@ typedef struct {
     nghttp2_session *h2;
     int32_t stream_id;
     size_t req_off; /* request body bytes handed to nghttp2 */
+    int64_t offset; /* startFrom.offset asked for */
 
     /* Response. */
     int http_status;   /* 0 until the response HEADERS */
@@ -274,8 +275,8 @@ static int message_done(call_t *c)
         c->progressed = true;
         if (!pc->connected) {
             pc->connected = true;
-            tr_log_info("pump", "pump streaming pump=%" PRIu32 " addr=%s last_ts=%" PRId64,
-                        pc->pump_id, pc->addr, atomic_load(&pc->last_ts));
+            tr_log_info("pump", "pump streaming pump=%" PRIu32 " addr=%s offset=%" PRId64,
+                        pc->pump_id, pc->addr, c->offset);
         }
     }
     if (rc != 0) {
@@ -743,6 +744,7 @@ static int run_call(tr_pump_client_t *pc, bool *progressed)
     call_t *c = tr_calloc(1, sizeof(*c));
     c->pc = pc;
     c->fd = -1;
+    c->offset = offset;
     tr_log_debug("pump", "pulling pump=%" PRIu32 " addr=%s offset=%" PRId64, pc->pump_id, pc->addr,
                  offset);
     int rc = connect_pump(c);
