@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/defs.h"
 #include "common/mem.h"
 
 enum {
@@ -47,6 +48,7 @@ typedef struct {
 typedef struct {
     const char *sql;
     size_t len;
+    bool if_exists_clauses; /* ALTER TABLE, CREATE/DROP INDEX: IF [NOT] EXISTS are clauses */
     tok_t *t;    /* every token */
     size_t n;
     size_t *sig; /* indexes of significant tokens (no comments) */
@@ -253,6 +255,46 @@ static bool del_option(lex_t *lx, size_t i, bool strict)
 
 /* ---------------------------------------------------------------- rules */
 
+/* MariaDB 10.11 has no MySQL 0900 collations (TiDB v7.4+ has utf8mb4_0900_ai_ci and
+ * utf8mb4_0900_bin): the nearest ones, NO PAD as MySQL's are (checked on 10.11.19:
+ * utf8mb4_uca1400_nopad_ai_ci exists since 10.10; UCA 14.0.0 instead of 9.0.0). */
+static void map_collation(lex_t *lx, size_t i)
+{
+    static const struct {
+        const char *mysql;
+        const char *mariadb;
+    } map[] = {
+        {"utf8mb4_0900_ai_ci", "utf8mb4_uca1400_nopad_ai_ci"},
+        {"utf8mb4_0900_bin", "utf8mb4_nopad_bin"},
+    };
+    tok_t *t = sg(lx, i);
+    if (t == NULL || t->del) {
+        return;
+    }
+    size_t a = t->start;
+    size_t b = t->end;
+    char q = 0;
+    if (t->kind == TK_QUOTED || t->kind == TK_STRING) {
+        q = lx->sql[a];
+        a++;
+        b--;
+    } else if (t->kind != TK_WORD) {
+        return;
+    }
+    for (size_t k = 0; k < TR_ARRAY_LEN(map); k++) {
+        size_t n = strlen(map[k].mysql);
+        if (b - a == n && strncasecmp(lx->sql + a, map[k].mysql, n) == 0) {
+            static const char *const quoted[][3] = {
+                {"utf8mb4_uca1400_nopad_ai_ci", "`utf8mb4_uca1400_nopad_ai_ci`",
+                 "'utf8mb4_uca1400_nopad_ai_ci'"},
+                {"utf8mb4_nopad_bin", "`utf8mb4_nopad_bin`", "'utf8mb4_nopad_bin'"},
+            };
+            t->repl = quoted[k][q == 0 ? 0 : q == '`' ? 1 : 2];
+            return;
+        }
+    }
+}
+
 static const char *const tidb_options[] = {
     /* pkg/parser/parser.y TableOption and friends: TiDB-only, single value */
     "AUTO_RANDOM_BASE", "SHARD_ROW_ID_BITS", "PRE_SPLIT_REGIONS", "AUTO_ID_CACHE",
@@ -345,6 +387,17 @@ static const char *apply_rules(lex_t *lx, tr_flavor_t f)
                 t->repl = "IGNORED";
             } else if (is_word(lx, i, "VISIBLE")) {
                 t->repl = "NOT IGNORED";
+            } else if (is_word(lx, i, "COLLATE")) {
+                map_collation(lx, is_punct(lx, i + 1, '=') ? i + 2 : i + 1);
+            }
+        } else if (f == TR_FLAVOR_MYSQL && lx->if_exists_clauses && is_word(lx, i, "IF") &&
+                   i > 1) {
+            /* MySQL 8.0 has no IF [NOT] EXISTS inside ALTER TABLE or on CREATE/DROP
+             * INDEX; TiDB logs such a DDL only when it did change something. */
+            if (is_word(lx, i + 1, "NOT") && is_word(lx, i + 2, "EXISTS")) {
+                del_range(lx, i, i + 2);
+            } else if (is_word(lx, i + 1, "EXISTS")) {
+                del_range(lx, i, i + 1);
             }
         }
     }
@@ -552,6 +605,16 @@ tr_ddl_verdict_t tr_ddl_rewrite(const char *sql, size_t len, tr_flavor_t f, tr_b
         goto done;
     }
     v = TR_DDL_WRITE;
+    {
+        size_t k = 1;
+        while (is_word(&lx, k, "UNIQUE") || is_word(&lx, k, "FULLTEXT") ||
+               is_word(&lx, k, "SPATIAL")) {
+            k++;
+        }
+        lx.if_exists_clauses = (is_word(&lx, 0, "ALTER") && is_word(&lx, 1, "TABLE")) ||
+                               (is_word(&lx, 0, "CREATE") && is_word(&lx, k, "INDEX")) ||
+                               (is_word(&lx, 0, "DROP") && is_word(&lx, 1, "INDEX"));
+    }
     r = apply_rules(&lx, f);
     if (r != NULL) {
         v = TR_DDL_UNSUPPORTED;

@@ -12,8 +12,11 @@
  *     CLUSTERED/NONCLUSTERED, PLACEMENT POLICY and the direct placement
  *     options, TTL/TTL_ENABLE/TTL_JOB_INTERVAL/REMOVE TTL, the TiDB
  *     STATS_* table options, FORCE before AUTO_INCREMENT, ATTRIBUTES;
- *   - per flavour: MariaDB has no WITH/WITHOUT VALIDATION (dropped) and
- *     calls invisible indexes IGNORED; MySQL has no sequences;
+ *   - per flavour: MariaDB has no WITH/WITHOUT VALIDATION (dropped), calls
+ *     invisible indexes IGNORED and has no 0900 collations (utf8mb4_0900_ai_ci
+ *     -> utf8mb4_uca1400_nopad_ai_ci, utf8mb4_0900_bin -> utf8mb4_nopad_bin);
+ *     MySQL has no sequences and no IF [NOT] EXISTS inside ALTER TABLE or on
+ *     CREATE/DROP INDEX (dropped: TiDB logs such a DDL only when it acted);
  *   - answers SKIP for statements with no MySQL meaning (SET TIFLASH
  *     REPLICA, CACHE/NOCACHE, placement policies, resource groups, lock
  *     tables, an ALTER left without any action) and UNSUPPORTED for TiDB-only

@@ -128,6 +128,22 @@ static const case_t cases[] = {
     {MA, "CREATE SEQUENCE `s` START WITH 1 INCREMENT BY 1 CACHE 1000 NOCYCLE", W,
      "CREATE SEQUENCE `s` START WITH 1 INCREMENT BY 1 CACHE 1000 NOCYCLE"},
     {MY, "DROP SEQUENCE `s`", U, NULL},
+    {MA, "CREATE TABLE `t` (`a` VARCHAR(5) COLLATE utf8mb4_0900_ai_ci) DEFAULT CHARACTER SET = UTF8MB4 "
+         "DEFAULT COLLATE = UTF8MB4_0900_BIN", W,
+     "CREATE TABLE `t` (`a` VARCHAR(5) COLLATE utf8mb4_uca1400_nopad_ai_ci) DEFAULT CHARACTER SET = "
+     "UTF8MB4 DEFAULT COLLATE = utf8mb4_nopad_bin"},
+    {MY, "CREATE TABLE `t` (`a` VARCHAR(5) COLLATE utf8mb4_0900_ai_ci)", W,
+     "CREATE TABLE `t` (`a` VARCHAR(5) COLLATE utf8mb4_0900_ai_ci)"},
+    {MA, "ALTER TABLE `t` COMMENT = 'utf8mb4_0900_ai_ci' COLLATE = 'utf8mb4_0900_ai_ci'", W,
+     "ALTER TABLE `t` COMMENT = 'utf8mb4_0900_ai_ci' COLLATE = 'utf8mb4_uca1400_nopad_ai_ci'"},
+    {MY, "ALTER TABLE `t` ADD COLUMN IF NOT EXISTS `c` INT, DROP INDEX IF EXISTS `i`", W,
+     "ALTER TABLE `t` ADD COLUMN `c` INT, DROP INDEX `i`"},
+    {MA, "ALTER TABLE `t` ADD COLUMN IF NOT EXISTS `c` INT, DROP INDEX IF EXISTS `i`", W,
+     "ALTER TABLE `t` ADD COLUMN IF NOT EXISTS `c` INT, DROP INDEX IF EXISTS `i`"},
+    {MY, "CREATE UNIQUE INDEX IF NOT EXISTS `i` ON `t` (`a`)", W, "CREATE UNIQUE INDEX `i` ON `t` (`a`)"},
+    {MY, "DROP INDEX IF EXISTS `i` ON `t`", W, "DROP INDEX `i` ON `t`"},
+    {MY, "CREATE TABLE IF NOT EXISTS `t` (`a` INT)", W, "CREATE TABLE IF NOT EXISTS `t` (`a` INT)"},
+    {MY, "DROP TABLE IF EXISTS `t`", W, "DROP TABLE IF EXISTS `t`"},
     /* line comments are dropped, the rest stays */
     {-1, "CREATE TABLE t ( -- note\n a INT # other\n)", W, "CREATE TABLE t (\n a INT\n)"},
 };
