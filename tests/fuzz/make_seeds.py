@@ -223,6 +223,12 @@ def main():
               b"SHOW BINLOG EVENTS IN 'tirelay-bin.000001' FROM 4 LIMIT 2, 10"):
         put("sqlcmd", s)
 
+    # ---- DDL text for the dialect rewriter: flavour byte (0 MySQL, 1 MariaDB) + statement
+    for s in c_literals("tests/unit/test_ddl_rewrite.c"):
+        if re.match(rb"\s*[A-Za-z;(]", s):
+            put("ddl_rewrite", b"\x00" + s)
+            put("ddl_rewrite", b"\x01" + s)
+
     # ---- GTID sets: text (0), binary (1), MariaDB lists (2), events (3)
     for s in c_literals("tests/unit/test_gtid.c"):
         if re.match(rb"^[0-9a-fA-F-]{8,}", s) or s == b"":
