@@ -634,6 +634,32 @@ done:
     return v;
 }
 
+tr_ddl_token_t *tr_ddl_tokenize(const char *sql, size_t len, size_t *n)
+{
+    lex_t lx = {.sql = sql, .len = len};
+    *n = 0;
+    bool ok = lex(&lx);
+    tr_free(lx.sig);
+    if (!ok) {
+        tr_free(lx.t);
+        return NULL;
+    }
+    tr_ddl_token_t *out = tr_malloc((lx.n + 1) * sizeof(*out));
+    for (size_t i = 0; i < lx.n; i++) {
+        const tok_t *t = &lx.t[i];
+        out[i].kind = t->kind == TK_WORD     ? TR_DDL_TK_WORD
+                      : t->kind == TK_QUOTED ? TR_DDL_TK_QUOTED
+                      : t->kind == TK_STRING ? TR_DDL_TK_STRING
+                      : t->kind == TK_PUNCT  ? TR_DDL_TK_PUNCT
+                                             : TR_DDL_TK_COMMENT;
+        out[i].start = t->start;
+        out[i].end = t->end;
+    }
+    *n = lx.n;
+    tr_free(lx.t);
+    return out;
+}
+
 const char *tr_ddl_verdict_name(tr_ddl_verdict_t v)
 {
     switch (v) {

@@ -48,6 +48,29 @@ typedef enum {
 tr_ddl_verdict_t tr_ddl_rewrite(const char *sql, size_t len, tr_flavor_t f, tr_buf_t *out,
                                 const char **why);
 
+/* One token of DDL text (tr_ddl_tokenize): [start, end) in the text. */
+typedef enum {
+    TR_DDL_TK_WORD = 0,   /* keyword, bare name or number */
+    TR_DDL_TK_QUOTED = 1, /* `name` (doubled backticks inside) */
+    TR_DDL_TK_STRING = 2, /* 'text' or "text" */
+    TR_DDL_TK_PUNCT = 3,  /* one character */
+    TR_DDL_TK_COMMENT = 4 /* any comment, TiDB's and line comments included */
+} tr_ddl_token_kind_t;
+
+typedef struct {
+    tr_ddl_token_kind_t kind;
+    size_t start;
+    size_t end;
+} tr_ddl_token_t;
+
+/*
+ * Cuts sql (len bytes) into the tokens tr_ddl_rewrite sees (whitespace left
+ * out). Returns owned (free with tr_free; *n tokens) or NULL with *n = 0 when a
+ * quote or comment is not terminated. For other modules that need names in DDL
+ * text (relay/filter.c renames databases and tables).
+ */
+tr_ddl_token_t *tr_ddl_tokenize(const char *sql, size_t len, size_t *n);
+
 /* "write", "skip" or "unsupported". */
 const char *tr_ddl_verdict_name(tr_ddl_verdict_t v);
 

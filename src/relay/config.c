@@ -22,6 +22,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "relay/filter.h"
 
 /* Every key the parser accepts, by section ([users] takes any name). The
  * unit test checks that each one is documented in conf/tirelay.cnf. */
@@ -59,11 +60,19 @@ static const tr_config_key_t known_keys[] = {
     {"store", "sync"},
     {"metrics", "listen"},
     {"metrics", "health-stall-seconds"},
+    {"filter", "do-db"},
+    {"filter", "ignore-db"},
+    {"filter", "do-table"},
+    {"filter", "ignore-table"},
+    {"filter", "wild-do-table"},
+    {"filter", "wild-ignore-table"},
+    {"filter", "rewrite-db"},
+    {"filter", "rewrite-table"},
     {"log", "level"},
 };
 
-static const char *const known_sections[] = {"server", "users", "upstream", "store", "metrics",
-                                             "log"};
+static const char *const known_sections[] = {"server", "users",  "upstream", "store",
+                                             "metrics", "filter", "log"};
 
 const tr_config_key_t *tr_config_keys(size_t *n)
 {
@@ -313,6 +322,61 @@ static void hash_password(tr_user_t *u, const char *pw)
     uint8_t s1[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)pw, n, s1);
     SHA256(s1, sizeof(s1), u->sha2_hash);
+}
+
+/* [filter] key = rule[, rule ...]: each rule checked (relay/filter.h) and kept as written.
+ * A key may repeat, as MySQL's replicate-* options do. */
+static int filter_rules(parse_ctx_t *p, const char *s, const char *k, tr_filter_kind_t kind,
+                        const char *v)
+{
+    static const char *const forms[TR_FILTER_KIND_COUNT] = {
+        "a database name",
+        "a database name",
+        "db.table",
+        "db.table",
+        "db_pattern.table_pattern with LIKE wildcards % and _",
+        "db_pattern.table_pattern with LIKE wildcards % and _",
+        "from_db->to_db",
+        "db.table->db.table",
+    };
+    tr_config_t *c = p->c;
+    const char *item = v;
+    for (;;) {
+        const char *end = strchr(item, ',');
+        size_t len = end != NULL ? (size_t)(end - item) : strlen(item);
+        while (len > 0 && isspace((unsigned char)*item)) {
+            item++;
+            len--;
+        }
+        while (len > 0 && isspace((unsigned char)item[len - 1])) {
+            len--;
+        }
+        if (len == 0 || len >= TR_FILTER_RULE_MAX) {
+            fail(p, s, k, "expected %s (comma-separated list allowed), got '%s'", forms[kind], v);
+        } else if (c->n_filter_rules == TR_CONFIG_MAX_FILTER_RULES) {
+            return fail(p, s, k, "too many filter rules (max %d)", TR_CONFIG_MAX_FILTER_RULES);
+        } else {
+            tr_filter_rule_t *r = &c->filter_rules[c->n_filter_rules];
+            r->kind = kind;
+            r->line = p->line;
+            memcpy(r->text, item, len);
+            r->text[len] = '\0';
+            const char *why = NULL;
+            if (tr_filter_rule_check(kind, r->text, &why) != 0) {
+                if (strncmp(why, "expected", 8) == 0) {
+                    fail(p, s, k, "%s, got '%s'", why, r->text);
+                } else {
+                    fail(p, s, k, "%s in '%s' (expected %s)", why, r->text, forms[kind]);
+                }
+            } else {
+                c->n_filter_rules++;
+            }
+        }
+        if (end == NULL) {
+            return 1;
+        }
+        item = end + 1;
+    }
 }
 
 /* "user:password@host:port" */
@@ -618,6 +682,12 @@ static int on_key(void *user, const char *section, const char *name, const char 
             c->health_stall_ms = (uint32_t)u * 1000;
             return 1;
         }
+    } else if (strcmp(s, "filter") == 0) {
+        for (int kind = 0; kind < TR_FILTER_KIND_COUNT; kind++) {
+            if (strcmp(k, tr_filter_kind_key((tr_filter_kind_t)kind)) == 0) {
+                return filter_rules(p, s, k, (tr_filter_kind_t)kind, v);
+            }
+        }
     } else if (strcmp(s, "log") == 0) {
         if (strcmp(k, "level") == 0) {
             int lvl = tr_log_level_parse(v);
@@ -670,6 +740,16 @@ static void validate(parse_ctx_t *p)
     if (c->require_tls && c->tls_cert[0] == '\0') {
         add_error(p, 0, "[server] require-tls: needs tls-cert and tls-key");
     }
+    /* Rules across lines (a source renamed twice): compile them as the relay will. */
+    tr_filter_t *f = NULL;
+    size_t bad = 0;
+    const char *why = NULL;
+    if (tr_filter_new(c->filter_rules, c->n_filter_rules, &f, &bad, &why) != 0) {
+        const tr_filter_rule_t *r = &c->filter_rules[bad];
+        add_error(p, r->line, "[filter] %s: %s in '%s'", tr_filter_kind_key(r->kind), why,
+                  r->text);
+    }
+    tr_filter_free(f);
 }
 
 /* True when name is one of known_sections. */
@@ -722,7 +802,7 @@ static void check_line(parse_ctx_t *p, const char *l, size_t len)
         if (!p->section_ok) {
             add_error(p, p->line,
                       "[%.*s]: unknown section (known: server, users, upstream, store, metrics, "
-                      "log)",
+                      "filter, log)",
                       (int)(nl > 64 ? 64 : nl), name);
         }
         return;

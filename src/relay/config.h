@@ -31,6 +31,29 @@ typedef enum {
     TR_DDL_POLICY_PASS = 2, /* write TiDB's text as is */
 } tr_ddl_policy_t;
 
+/* [filter] rules, kept as written (relay/filter.c compiles them; tr_filter_rule_check
+ * validates one while the file is read). */
+#define TR_CONFIG_MAX_FILTER_RULES 256
+#define TR_FILTER_RULE_MAX         200 /* bytes of one rule's text, NUL included */
+
+typedef enum {
+    TR_FILTER_DO_DB = 0,           /* do-db = name */
+    TR_FILTER_IGNORE_DB = 1,       /* ignore-db = name */
+    TR_FILTER_DO_TABLE = 2,        /* do-table = db.table */
+    TR_FILTER_IGNORE_TABLE = 3,    /* ignore-table = db.table */
+    TR_FILTER_WILD_DO_TABLE = 4,   /* wild-do-table = db%.t_% (LIKE patterns) */
+    TR_FILTER_WILD_IGNORE_TABLE = 5,
+    TR_FILTER_REWRITE_DB = 6,      /* rewrite-db = from->to */
+    TR_FILTER_REWRITE_TABLE = 7,   /* rewrite-table = db.t->db2.t2 */
+    TR_FILTER_KIND_COUNT = 8
+} tr_filter_kind_t;
+
+typedef struct {
+    tr_filter_kind_t kind;
+    int line;                      /* line in the configuration file (messages) */
+    char text[TR_FILTER_RULE_MAX]; /* one rule, surrounding spaces removed */
+} tr_filter_rule_t;
+
 typedef struct {
     char name[64];
     uint8_t native_hash[20]; /* SHA1(SHA1(password)) */
@@ -88,6 +111,10 @@ typedef struct {
     /* [metrics] */
     tr_addr_t metrics_listen;
     uint32_t health_stall_ms;  /* /healthz: a Pump silent this long makes it not ready */
+
+    /* [filter] */
+    tr_filter_rule_t filter_rules[TR_CONFIG_MAX_FILTER_RULES];
+    size_t n_filter_rules;
 
     /* [log] */
     int log_level;             /* tr_log_level_t */

@@ -51,6 +51,7 @@
 #include "protocol/ddl_rewrite.h"
 #include "protocol/tidb_binlog.h"
 #include "relay/discovery.h"
+#include "relay/filter.h"
 #include "relay/merge.h"
 #include "relay/pump_client.h"
 #include "relay/schema.h"
@@ -133,6 +134,10 @@ struct tr_relay {
     tr_buf_t out;
     tr_buf_t ddl_sql[TR_FLAVOR_COUNT]; /* a DDL's statement per flavour (dialect rewriter) */
     bool ddl_sql_set;                  /* write_txn uses ddl_sql, not the binlog's text */
+    tr_filter_t *filter;               /* [filter] rules, compiled once (writer thread) */
+    tr_buf_t ddl_tmp;                  /* the filter's renaming of one ddl_sql */
+    const char *ddl_db;                /* DDL default database after renames; NULL = as is */
+    uint64_t filtered_txns;            /* DML transactions the filter dropped entirely */
     uint64_t next_gtid_no;
     size_t group_txns;       /* ended, not yet committed */
     uint64_t group_rows;     /* row changes of those */
@@ -400,6 +405,8 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
         ctx.flush_arg = &st;
         ctx.ddl_sql = r->ddl_sql_set ? (const char *)r->ddl_sql[f].data : NULL;
         ctx.ddl_sql_len = r->ddl_sql_set ? r->ddl_sql[f].len : 0;
+        ctx.ddl_db = r->ddl_sql_set ? r->ddl_db : NULL;
+        ctx.filter = r->filter;
         for (int attempt = 0; attempt < 2; attempt++) {
             rows = 0;
             tr_buf_reset(&r->out);
@@ -415,6 +422,13 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
             if (rc == 0 && !tr_buf_ok(&r->out)) {
                 rc = TR_ETOOBIG;
                 why = "transaction larger than the output buffer limit";
+            }
+            if (rc == TR_TRANSLATE_FILTERED) {
+                /* Every table it touches is filtered out (the same for every flavour):
+                 * nothing is written and no GTID is used, so the numbering stays
+                 * contiguous and identical in both flavours. */
+                r->filtered_txns++;
+                return 0;
             }
             if (rc == TR_ENOTFOUND && attempt == 0 && !st.flushed) {
                 /* A table the schema does not know yet: fetch newer history once. */
@@ -548,6 +562,68 @@ static int prepare_ddl(tr_relay_t *r, const tr_tidb_binlog_t *b, const tr_ddl_jo
 
 static int commit_group(tr_relay_t *r);
 
+/* [filter] on a DDL the rewriter lets through: names renamed in every flavour's statement
+ * (relay/filter.h tr_filter_ddl_text). A RENAME or CREATE TABLES across the filter
+ * boundary (cross_why) or a reference the filter cannot rewrite safely follows
+ * [upstream] ddl-unsupported like any unsafe DDL: stop, skip, or pass (written with the
+ * renames that could be made). */
+static int filter_ddl(tr_relay_t *r, const tr_tidb_binlog_t *b, const tr_ddl_job_t *job,
+                      const char *cross_why, bool *write)
+{
+    const char *bad_why = cross_why;
+    const char *db = job->schema_name;
+    for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
+        if (!tr_store_flavor_enabled(r->store, (tr_flavor_t)f)) {
+            continue;
+        }
+        tr_buf_reset(&r->ddl_tmp);
+        const char *why = NULL;
+        if (tr_filter_ddl_text(r->filter, db, (const char *)r->ddl_sql[f].data, r->ddl_sql[f].len,
+                               &r->ddl_tmp, &why) != 0 &&
+            bad_why == NULL) {
+            bad_why = why;
+        }
+        if (!tr_buf_ok(&r->ddl_tmp)) {
+            bad_why = "statement too large";
+            continue;
+        }
+        tr_buf_t t = r->ddl_sql[f];
+        r->ddl_sql[f] = r->ddl_tmp;
+        r->ddl_tmp = t;
+    }
+    if (bad_why == NULL) {
+        return 0;
+    }
+    const tr_buf_t *q = &r->ddl_sql[tr_store_flavor_enabled(r->store, TR_FLAVOR_MYSQL)
+                                        ? TR_FLAVOR_MYSQL
+                                        : TR_FLAVOR_MARIADB];
+    switch ((tr_ddl_policy_t)r->cfg->ddl_unsupported) {
+    case TR_DDL_POLICY_SKIP:
+        tr_log_warn("relay",
+                    "skipping a DDL the filter cannot apply safely (ddl-unsupported = skip): %s "
+                    "job_id=%" PRId64 " commit_ts=%" PRId64 " query=%.*s",
+                    bad_why, b->ddl_job_id, b->commit_ts, (int)q->len, (const char *)q->data);
+        *write = false;
+        return 0;
+    case TR_DDL_POLICY_PASS:
+        tr_log_warn("relay",
+                    "writing a DDL the filter cannot apply safely, a replica may reject it "
+                    "(ddl-unsupported = pass): %s job_id=%" PRId64 " query=%.*s",
+                    bad_why, b->ddl_job_id, (int)q->len, (const char *)q->data);
+        return 0;
+    case TR_DDL_POLICY_STOP:
+    default:
+        count_err(r, TR_RELAY_ERR_TRANSLATE);
+        tr_log_error("relay",
+                     "DDL cannot be filtered safely, relay stopped before writing it: %s "
+                     "job_id=%" PRId64 " commit_ts=%" PRId64 " query=%.*s "
+                     "([upstream] ddl-unsupported = skip or pass lets it through)",
+                     bad_why, b->ddl_job_id, b->commit_ts, (int)q->len, (const char *)q->data);
+        *write = false;
+        return TR_EUNSUPPORTED;
+    }
+}
+
 static int process(tr_relay_t *r, const pending_t *p)
 {
     tr_tidb_binlog_t b;
@@ -587,8 +663,21 @@ static int process(tr_relay_t *r, const pending_t *p)
                         b.ddl_job_id);
             return 0;
         }
+        const char *filter_why = NULL;
+        tr_filter_job_t fv = tr_filter_job(r->filter, r->schema, job, &r->ddl_db, &filter_why);
+        if (!tr_filter_has_rules(r->filter)) {
+            r->ddl_db = NULL; /* no renames: the job's schema as before */
+        }
+        if (fv == TR_FILTER_JOB_DROP) {
+            /* the schema still applies it when a later transaction needs its version */
+            tr_log_debug("relay", "DDL filtered out job_id=%" PRId64, b.ddl_job_id);
+            return 0;
+        }
         bool write = false;
         rc = prepare_ddl(r, &b, job, &write);
+        if (rc == 0 && write && tr_filter_has_rules(r->filter)) {
+            rc = filter_ddl(r, &b, job, filter_why, &write);
+        }
         if (rc == TR_EUNSUPPORTED) {
             /* Stop after what came before: the transactions already ended are whole and
              * valid, so make them durable before the relay stops translating. */
@@ -1069,6 +1158,12 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
         tr_buf_init(&r->ddl_sql[f], 64u * 1024 * 1024);
     }
 
+    tr_buf_init(&r->ddl_tmp, 64u * 1024 * 1024);
+    size_t bad_rule = 0;
+    if (tr_filter_new(cfg->filter_rules, cfg->n_filter_rules, &r->filter, &bad_rule, why) != 0) {
+        tr_relay_stop(r);
+        return TR_ECONFIG; /* --check-config reports it with its line */
+    }
     *why = NULL;
     int rc = tr_store_schema_jobs(store, load_job, r, why);
     if (rc != 0) {
@@ -1212,6 +1307,8 @@ void tr_relay_stop(tr_relay_t *r)
     tr_merge_free(r->merge);
     tr_schema_fetch_free(r->fetch);
     tr_schema_free(r->schema);
+    tr_filter_free(r->filter);
+    tr_buf_cleanup(&r->ddl_tmp);
     tr_arena_cleanup(&r->arena);
     tr_buf_cleanup(&r->out);
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {

@@ -619,7 +619,8 @@ static int put_row(tr_buf_t *out, row_ctx_t *rc, int32_t op, tr_slice_t row, con
  * kind becomes TABLE_MAP + rows events (a new one once the open one holds
  * split_bytes), the last of the run carrying STMT_END. */
 static int put_mutation(tr_evt_writer_t *w, const tr_txn_ctx_t *ctx, row_ctx_t *rc, const char *db,
-                        const tr_tidb_mutation_t *m, size_t split_bytes, const char **why)
+                        const char *tbl, const tr_tidb_mutation_t *m, size_t split_bytes,
+                        const char **why)
 {
     const tr_table_info_t *t = rc->t;
     rc->flavor = w->flavor;
@@ -640,7 +641,7 @@ static int put_mutation(tr_evt_writer_t *w, const tr_txn_ctx_t *ctx, row_ctx_t *
                     return fr;
                 }
             }
-            tr_evt_put_table_map(w, (uint64_t)t->id, db, strlen(db), t->name, strlen(t->name),
+            tr_evt_put_table_map(w, (uint64_t)t->id, db, strlen(db), tbl, strlen(tbl),
                                  t->public_defs, t->n_public);
             type = rows_type(w->flavor, op);
             tr_evt_rows_begin(w, type, (uint64_t)t->id, t->n_public);
@@ -671,6 +672,14 @@ static int put_mutation(tr_evt_writer_t *w, const tr_txn_ctx_t *ctx, row_ctx_t *
     return maybe_flush(ctx, w, why);
 }
 
+/* The filter's verdict and names for table t (cached by table id per schema version). */
+static const tr_filter_entry_t *table_entry(const tr_txn_ctx_t *ctx, const tr_schema_t *schema,
+                                            const tr_table_info_t *t)
+{
+    return tr_filter_lookup(ctx->filter, tr_schema_applied_version(schema), t->id,
+                            tr_schema_db_name(schema, t->schema_id), t->name);
+}
+
 static int translate_dml(const tr_tidb_binlog_t *b, tr_schema_t *schema, const tr_txn_ctx_t *ctx,
                          tr_evt_writer_t *w, tr_arena_t *arena, const char **why)
 {
@@ -690,6 +699,9 @@ static int translate_dml(const tr_tidb_binlog_t *b, tr_schema_t *schema, const t
             *why = "transaction touches a table the schema does not know";
             return TR_ENOTFOUND;
         }
+        if (ctx->filter != NULL && !table_entry(ctx, schema, t)->kept) {
+            continue; /* filtered out: its rows are not written (nor checked) */
+        }
         for (size_t k = 0; k < t->n_public; k++) {
             const tr_tidb_column_t *c = &t->cols[t->public_idx[k]];
             if (!c->is_supported) {
@@ -702,6 +714,9 @@ static int translate_dml(const tr_tidb_binlog_t *b, tr_schema_t *schema, const t
     if (r < 0) {
         return r;
     }
+    if (n_muts == 0 && it.n_mutations > 0 && ctx->filter != NULL) {
+        return TR_TRANSLATE_FILTERED;
+    }
     put_gtid(w, ctx, false);
     if (w->flavor == TR_FLAVOR_MYSQL) {
         put_query(w, "", 0, "BEGIN", 5, false, 0, COLLATION_SERVER);
@@ -711,12 +726,18 @@ static int translate_dml(const tr_tidb_binlog_t *b, tr_schema_t *schema, const t
     for (size_t i = 0; i < n_muts; i++) {
         const tr_table_info_t *t = tr_schema_table(schema, muts[i].table_id);
         const char *db = tr_schema_db_name(schema, t->schema_id);
+        const char *tbl = t->name;
+        if (ctx->filter != NULL) {
+            const tr_filter_entry_t *e = table_entry(ctx, schema, t);
+            db = e->db;
+            tbl = e->table;
+        }
         row_ctx_t rc;
         if (row_ctx_init(&rc, t, arena) != 0) {
             *why = "column ids out of range";
             return TR_ESCHEMA;
         }
-        r = put_mutation(w, ctx, &rc, db, &muts[i], split_bytes, why);
+        r = put_mutation(w, ctx, &rc, db, tbl, &muts[i], split_bytes, why);
         if (r != 0) {
             return r;
         }
@@ -751,7 +772,7 @@ static int translate_ddl(const tr_tidb_binlog_t *b, tr_schema_t *schema, const t
         sql = job->query;
         sql_len = strlen(job->query);
     }
-    const char *db = job->schema_name;
+    const char *db = ctx->ddl_db != NULL ? ctx->ddl_db : job->schema_name;
     uint16_t flags = 0;
     if (is_database_ddl(job->type)) {
         db = "";

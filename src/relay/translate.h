@@ -17,6 +17,7 @@
 #include "common/mem.h"
 #include "protocol/binlog_event.h"
 #include "protocol/tidb_binlog.h"
+#include "relay/filter.h"
 #include "relay/schema.h"
 
 /* Identity and numbering of the transaction being written. */
@@ -39,6 +40,11 @@ typedef struct {
      * NULL = the binlog's ddl_query (or the job's query) as is. */
     const char *ddl_sql;
     size_t ddl_sql_len;
+    const char *ddl_db;       /* DDL: default database to write; NULL = the job's schema */
+    /* DML: tables the filter drops are left out, kept ones carry the names it gives
+     * (TABLE_MAP); NULL = every table as TiDB names it. Looked up per table touched with
+     * the schema's applied version as cache generation. */
+    tr_filter_t *filter;
     int (*flush)(void *flush_arg, tr_evt_writer_t *w);
     void *flush_arg;
     size_t flush_bytes;
@@ -62,7 +68,8 @@ static inline uint64_t tr_tso_micros(int64_t tso)
  * columns) and never per row (reset by the caller after storing). DDL
  * (b->ddl_job_id > 0): the query is written as is in a QUERY event with the
  * job's schema as default db.
- * Returns 0, TR_ENOTFOUND (a table id the schema does not know: caller
+ * Returns 0, TR_TRANSLATE_FILTERED (ctx->filter drops every table touched: nothing
+ * written), TR_ENOTFOUND (a table id the schema does not know: caller
  * refreshes the schema and retries), TR_EMALFORMED/TR_ESCHEMA (row bytes do not
  * match the schema, or a malformed PrewriteValue), TR_ETOOBIG, or ctx->flush's
  * error; *why explains. TR_ENOTFOUND, TR_EUNSUPPORTED and a malformed
@@ -70,6 +77,10 @@ static inline uint64_t tr_tso_micros(int64_t tso)
  * event (and any flush). On error the caller discards w's buffer and what flush
  * stored (tr_store_abort).
  */
+/* tr_translate_txn's answer for a DML transaction whose every table the filter drops:
+ * nothing was written (and no GTID is to be used). */
+#define TR_TRANSLATE_FILTERED 1
+
 int tr_translate_txn(const tr_tidb_binlog_t *b, tr_schema_t *schema, const tr_txn_ctx_t *ctx,
                      tr_evt_writer_t *w, tr_arena_t *arena, const char **why) TR_MUSTCHECK;
 
