@@ -734,6 +734,11 @@ tr_filter_job_t tr_filter_job(const tr_filter_t *f, const tr_schema_t *s, const 
         if (name == NULL && old_names(s, j->table_id, &od, &on)) {
             name = on;
         }
+        if (j->type == TR_TIDB_ACTION_RENAME_TABLE && s != NULL &&
+            tr_schema_db_name(s, j->schema_id) != NULL) {
+            /* the job's schema id is the new database (its schema_name may be the old) */
+            db = tr_schema_db_name(s, j->schema_id);
+        }
         if (name == NULL) {
             count(&t, tr_filter_db_kept(f, db));
         } else {

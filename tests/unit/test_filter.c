@@ -337,6 +337,9 @@ TR_TEST(ddl_job_verdicts)
     /* RENAME TABLE app.keep -> app.kept2: both kept */
     EXPECT_EQ_INT(verdict(f, s, TABLE_JOB(9, 14, 1, "app", 50, "kept2", 14), &db),
                   TR_FILTER_JOB_KEEP);
+    /* RENAME TABLE app.keep -> junk.k whose job names the old database: schema_id decides */
+    EXPECT_EQ_INT(verdict(f, s, TABLE_JOB(10, 14, 2, "app", 50, "k", 14), &db),
+                  TR_FILTER_JOB_CROSS);
     /* RENAME TABLE app.keep -> junk.k: leaves the replicated set */
     EXPECT_EQ_INT(verdict(f, s, TABLE_JOB(10, 14, 2, "junk", 50, "k", 14), &db),
                   TR_FILTER_JOB_CROSS);
