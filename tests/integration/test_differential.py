@@ -92,8 +92,8 @@ def test_differential(seed, ops, cps, truth, replica, mariadb_instance, tidbsim,
     rnd = st["random"]
     assert rnd["seed"] == seed and rnd["ops"] >= ops
     kinds = rnd["kinds"]
-    for k in ("insert", "update", "update_pk", "update_noop", "delete", "ddl_create_table",
-              "ddl_add_column"):
+    for k in ("insert", "update", "update_pk", "update_noop", "replace", "upsert", "delete",
+              "ddl_create_table", "ddl_add_column"):
         assert kinds.get(k, 0) > 0, (k, kinds)
     assert len(st["tables"]) >= 9
     compare(seed, replicas, tconn, st)

@@ -152,6 +152,8 @@ DML = [
     ("update_multi", 5, "update_multi"),
     ("update_pk", 4, "update_pk"),
     ("update_noop", 3, "update_noop"),
+    ("replace", 3, "replace"),
+    ("upsert", 3, "upsert"),
     ("delete", 12, "delete_one"),
     ("delete_multi", 4, "delete_multi"),
 ]
@@ -341,6 +343,55 @@ class Txn:
         self.count("update_pk", 1)
         return True
 
+    def existing_with_changes(self, t):
+        """(key, before, after) for a row of a keyed table with new values in some non-key
+        columns (after == before when none came out different), or None."""
+        st = self.sim.state[t.id]
+        if not t.pk_cols or not st.keys:
+            return None
+        key = self.rng.choice(st.keys)
+        before = st.rows[key]
+        after = dict(before)
+        after.update(self.new_values(t, before, self.rng.randint(1, len(t.columns))))
+        return key, before, after
+
+    def values_sql(self, t, row):
+        return "(%s) VALUES (%s)" % (",".join("`%s`" % c.name for c in t.columns),
+                                     ",".join(self.esc(c, row[c.name]) for c in t.columns))
+
+    def replace(self, t):
+        """REPLACE of an existing key with other values: TiDB's ReplaceExec.replaceRow
+        removes the old record and adds the new one (pingcap/tidb pkg/executor/replace.go):
+        a delete and an insert of the same key; MariaDB counts 2 rows."""
+        got = self.existing_with_changes(t)
+        if got is None:
+            return self.insert_one(t)
+        key, before, after = got
+        if all(same(c, before[c.name], after[c.name]) for c in t.columns):
+            return False
+        st = self.sim.state[t.id]
+        self.sql.append(("REPLACE INTO %s %s" % (self.fq(t), self.values_sql(t, after)), 2))
+        self._delete_binlog(t, st, key)
+        self._insert_binlog(t, st, key, after)
+        self.count("replace", 1)
+        return True
+
+    def upsert(self, t):
+        """INSERT ... ON DUPLICATE KEY UPDATE every non-key column: an update of the existing
+        row (updateRecord with onDup), 2 rows for MariaDB; nothing when no value changes."""
+        got = self.existing_with_changes(t)
+        if got is None:
+            return self.insert_one(t)
+        key, before, after = got
+        changed = not all(same(c, before[c.name], after[c.name]) for c in t.columns)
+        upd = ",".join("`%s` = VALUES(`%s`)" % (c.name, c.name) for c in t.columns if not c.pk)
+        self.sql.append(("INSERT INTO %s %s ON DUPLICATE KEY UPDATE %s"
+                         % (self.fq(t), self.values_sql(t, after), upd), 2 if changed else 0))
+        if changed:
+            self._update_binlog(t, self.sim.state[t.id], key, before, after)
+            self.count("upsert", 1)
+        return True
+
     def update_noop(self, t):
         """SET columns to the values they hold: nothing changes, TiDB logs nothing."""
         st = self.sim.state[t.id]
@@ -436,7 +487,7 @@ class RandomLoad:
         self.max_stmts = r.choice([3, 8, 20])
         self.big_every = r.choice([2000, 8000, 30000])       # mean ops between large txns
         self.max_tables = 24
-        self.max_columns = 60
+        self.max_columns = r.choice([30, 70, 110])          # > 64: multi-word column bitmaps
         self.templates = self._templates()
         self.plain_templates = [c for c in self.templates if c.kind not in MARIADB_ONLY_KINDS]
         self.next_ddl = int(r.expovariate(1.0 / self.ddl_every))
@@ -566,7 +617,8 @@ class RandomLoad:
     def status(self, paused=False):
         self.sim.extra_status["random"] = {
             "seed": self.seed, "ops": self.ops, "target": self.target, "kinds": self.kinds,
-            "checkpoint": self.checkpoint, "paused": paused}
+            "checkpoint": self.checkpoint, "paused": paused,
+            "max_columns": max((len(t.columns) for t in self.sim.tables), default=0)}
 
     def maybe_checkpoint(self):
         """At each --checkpoints op count: write the status with paused=true and wait for
@@ -642,9 +694,9 @@ class RandomLoad:
         self.connect()
         log = self.simmod.log
         log("random workload: seed %d, %d operations, profile ddl_every=%d max_rows=%d "
-            "multi_max=%d max_stmts=%d big_every=%d"
+            "multi_max=%d max_stmts=%d big_every=%d max_columns=%d"
             % (self.seed, self.target, self.ddl_every, self.max_rows, self.multi_max,
-               self.max_stmts, self.big_every))
+               self.max_stmts, self.big_every, self.max_columns))
         sim.create_schema(self.db)
         # one table per shape, every column type in at least one of them; the
         # MARIADB_ONLY_KINDS columns in two more tables of random shapes
@@ -657,6 +709,9 @@ class RandomLoad:
         if special:
             initial += [(self.rng.choice(SHAPES), special + self.rng.sample(self.templates, 4))
                         for _ in range(2)]
+        # and one wide table (every plain type: more than 64 columns)
+        initial.append((self.rng.choice(SHAPES), self.rng.sample(self.plain_templates,
+                                                                 len(self.plain_templates))))
         for shape, picks in initial:
             self.create_random_table(shape, picks)
             self.ops += 1
