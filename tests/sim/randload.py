@@ -83,6 +83,22 @@ def _default_for(c):
 MARIADB_ONLY_KINDS = {"json"}
 
 
+def is_generated(c):
+    return bool(getattr(c, "gen_expr", ""))
+
+
+def writable(t):
+    """Columns an INSERT, REPLACE or UPDATE names (generated ones are computed)."""
+    return [c for c in t.columns if not is_generated(c)]
+
+
+def fill_generated(t, row):
+    """Computes the generated columns of row (tidbschema.Table.fill_generated)."""
+    if any(is_generated(c) for c in t.columns):
+        t.fill_generated(row)
+    return row
+
+
 def same(c, a, b):
     """Whether two values of column c are the same stored value (then an UPDATE changes
     nothing).  JSON compares by the text the truth stores (True, 1 and 1.0 differ)."""
@@ -200,7 +216,7 @@ class Txn:
             return " WHERE " + " AND ".join("`%s` = %s" % (c.name, self.esc(c, row[c.name]))
                                             for c in t.pk_cols)
         return " WHERE " + " AND ".join("`%s` <=> %s" % (c.name, self.esc(c, row[c.name]))
-                                        for c in t.columns) + " LIMIT 1"
+                                        for c in writable(t)) + " LIMIT 1"
 
     def key_in(self, t, rows):
         """WHERE <key> IN (...) for several rows of a table with a primary key."""
@@ -239,7 +255,7 @@ class Txn:
         m.sequence.append(self.pb.Update)
 
     def changeable(self, t):
-        return [c for c in t.columns if not c.pk]
+        return [c for c in t.columns if not c.pk and not is_generated(c)]
 
     def new_values(self, t, before, ncols):
         """{column: new value} for up to ncols non-key columns, only real changes."""
@@ -258,10 +274,12 @@ class Txn:
         rows = []
         for _ in range(n):
             key, row = self.load.new_row(st)
+            fill_generated(t, row)
             self._insert_binlog(t, st, key, row)
             rows.append(row)
-        names = ",".join("`%s`" % c.name for c in t.columns)
-        vals = ",".join("(%s)" % ",".join(self.esc(c, r[c.name]) for c in t.columns) for r in rows)
+        cols = writable(t)
+        names = ",".join("`%s`" % c.name for c in cols)
+        vals = ",".join("(%s)" % ",".join(self.esc(c, r[c.name]) for c in cols) for r in rows)
         self.sql.append(("INSERT INTO %s (%s) VALUES %s" % (self.fq(t), names, vals), n))
         self.count(kind, n)
         return True
@@ -281,8 +299,7 @@ class Txn:
         changes = self.new_values(t, before, self.rng.randint(1, 4))
         if not changes:
             return False
-        after = dict(before)
-        after.update(changes)
+        after = fill_generated(t, dict(before, **changes))
         sets = ",".join("`%s` = %s" % (n, self.esc(t.col(n), v)) for n, v in changes.items())
         self.sql.append(("UPDATE %s SET %s%s" % (self.fq(t), sets, self.where(t, before)), 1))
         self._update_binlog(t, st, key, before, after)
@@ -308,8 +325,7 @@ class Txn:
             before = st.rows[key]
             if all(same(t.col(n), before[n], v) for n, v in vals.items()):
                 continue
-            after = dict(before)
-            after.update(vals)
+            after = fill_generated(t, dict(before, **vals))
             self._update_binlog(t, st, key, before, after)
             changed += 1
         sets = ",".join("`%s` = %s" % (n, self.esc(t.col(n), v)) for n, v in vals.items())
@@ -335,7 +351,9 @@ class Txn:
             nkey = after[t.pk.name] if t.pk_is_handle else tuple(after[k.name] for k in t.pk_cols)
             if nkey not in st.rows:
                 break
-        changes = {n: v for n, v in after.items() if not same(t.col(n), v, before[n])}
+        fill_generated(t, after)
+        changes = {c.name: after[c.name] for c in writable(t)
+                   if not same(c, after[c.name], before[c.name])}
         sets = ",".join("`%s` = %s" % (n, self.esc(t.col(n), v)) for n, v in changes.items())
         self.sql.append(("UPDATE %s SET %s%s" % (self.fq(t), sets, self.where(t, before)), 1))
         self._delete_binlog(t, st, key)
@@ -351,13 +369,13 @@ class Txn:
             return None
         key = self.rng.choice(st.keys)
         before = st.rows[key]
-        after = dict(before)
-        after.update(self.new_values(t, before, self.rng.randint(1, len(t.columns))))
-        return key, before, after
+        after = dict(before, **self.new_values(t, before, self.rng.randint(1, len(t.columns))))
+        return key, before, fill_generated(t, after)
 
     def values_sql(self, t, row):
-        return "(%s) VALUES (%s)" % (",".join("`%s`" % c.name for c in t.columns),
-                                     ",".join(self.esc(c, row[c.name]) for c in t.columns))
+        cols = writable(t)
+        return "(%s) VALUES (%s)" % (",".join("`%s`" % c.name for c in cols),
+                                     ",".join(self.esc(c, row[c.name]) for c in cols))
 
     def replace(self, t):
         """REPLACE of an existing key with other values: TiDB's ReplaceExec.replaceRow
@@ -384,7 +402,7 @@ class Txn:
             return self.insert_one(t)
         key, before, after = got
         changed = not all(same(c, before[c.name], after[c.name]) for c in t.columns)
-        upd = ",".join("`%s` = VALUES(`%s`)" % (c.name, c.name) for c in t.columns if not c.pk)
+        upd = ",".join("`%s` = VALUES(`%s`)" % (c.name, c.name) for c in writable(t) if not c.pk)
         self.sql.append(("INSERT INTO %s %s ON DUPLICATE KEY UPDATE %s"
                          % (self.fq(t), self.values_sql(t, after), upd), 2 if changed else 0))
         if changed:
@@ -497,10 +515,21 @@ class RandomLoad:
     # ---- values
 
     def _templates(self):
+        """Single columns to copy under new names, and groups (self.groups): the generated
+        columns of a template table with the columns they read, copied with their names
+        (the expressions name them) into tables with a primary key."""
         out = []
+        self.groups = []
         for t in list(self.simmod.make_types_tables(self.db)[0]) + \
                 [t for ts_ in self.simmod.make_tables(self.db) for t in ts_]:
-            out += [c for c in t.columns if not c.pk]
+            out += [c for c in t.columns if not c.pk and not is_generated(c)]
+            gens = [c for c in t.columns if is_generated(c)]
+            if gens:
+                deps = set()
+                for c in gens:
+                    deps |= set(c.gen_deps)
+                self.groups.append([c for c in t.columns
+                                    if c in gens or (not c.pk and c.name.lower() in deps)])
         out += [f("x") for f in EXTRA_TYPES]
         return out
 
@@ -553,11 +582,14 @@ class RandomLoad:
             c.nullable = True        # keep clear of any implicit TIMESTAMP default
         return c
 
-    def create_random_table(self, shape, types=None, json=False):
-        """json: may hold MARIADB_ONLY_KINDS columns (name "j..."), else only the others."""
+    def create_random_table(self, shape, types=None, json=False, group=None):
+        """json: may hold MARIADB_ONLY_KINDS columns (name "j..."), else only the others;
+        group: a generated-column group (see _templates) copied in as it is."""
         name, make = shape
         keys, pk_order, uniques = make()
         cols = []
+        if group is None and self.groups and (keys and not uniques) and self.rng.random() < 0.2:
+            group = self.rng.choice(self.groups)
         picks = types if types is not None else self.pick_templates(json, self.rng.randint(2, 14))
         json = json or any(c.kind in MARIADB_ONLY_KINDS for c in picks)
         for i, tmpl in enumerate(picks):
@@ -567,6 +599,9 @@ class RandomLoad:
             c.default = None
             c.nullable = self.rng.random() < 0.75 or c.kind == "timestamp"
             cols.append(c)
+        for c in group or ():
+            json = json or c.kind in MARIADB_ONLY_KINDS
+            cols.insert(self.rng.randint(0, len(cols)), copy.copy(c))
         for k in keys:
             cols.insert(self.rng.randint(0, len(cols)), k)
         self.ntables += 1
@@ -712,8 +747,12 @@ class RandomLoad:
         # and one wide table (every plain type: more than 64 columns)
         initial.append((self.rng.choice(SHAPES), self.rng.sample(self.plain_templates,
                                                                  len(self.plain_templates))))
-        for shape, picks in initial:
-            self.create_random_table(shape, picks)
+        # the generated-column groups, each in a table with a primary key
+        keyed = [sh for sh in SHAPES if sh[1]()[0] and not sh[1]()[2]]
+        initial += [(self.rng.choice(keyed), self.rng.sample(self.plain_templates, 4), g)
+                    for g in self.groups]
+        for shape, picks, *group in initial:
+            self.create_random_table(shape, picks, group=group[0] if group else None)
             self.ops += 1
             self.kinds["ddl_create_table"] = self.kinds.get("ddl_create_table", 0) + 1
         self.status()
