@@ -73,7 +73,7 @@ def _default_for(c):
     if k == "set":
         return c.elems[0]
     if k == "str":
-        return "d" if c.charset == "latin1" else "dé😀"
+        return {"latin1": "dé", "utf8": "dé€"}.get(c.charset, "dé😀")
     return None
 
 
