@@ -17,10 +17,12 @@ from tirelay and from mariadbd, same events, same reader.
 Prints the medians and the tirelay/mariadbd ratio per N.
 
 Usage: bench/serve.py [--rows 5000000] [--clients 1,10,100,500] [--runs 3] [--seconds 20]
+                      [--perf FILE]   (perf record -g of tirelay during its reads)
 """
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -46,6 +48,10 @@ def main():
     p.add_argument("--clients", default="1,10,100,500")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--seconds", type=float, default=20)
+    p.add_argument("--tirelay-only", action="store_true",
+                   help="skip mariadbd (quick experiments on tirelay's serving path)")
+    p.add_argument("--perf", default="",
+                   help="perf record -g tirelay during its reads into FILE.<clients>.<run>")
     a = p.parse_args()
     print(bl.machine(), flush=True)
     meta = bl.streams("sysbench", a.rows, 1, 10)
@@ -64,6 +70,13 @@ def main():
         tbytes = bl.binlog_bytes(relay.binlog_dir())
         print("tirelay: %d files, %d bytes" % (len(tfiles), tbytes), flush=True)
 
+        if a.tirelay_only:
+            for n in [int(x) for x in a.clients.split(",")]:
+                for i in range(a.runs):
+                    r = read_run(relay.port, tfiles[0], n, a.seconds, 1000)
+                    print("clients=%d run %d: tirelay %.1f MB/s (%.1fs) load=%s"
+                          % (n, i + 1, r[2], r[1], bl.loadavg()), flush=True)
+            return
         maria = cluster.MariaDB(os.path.join(base, "maria"), server_id=2, log_bin=True,
                                 extra=["--log-slave-updates", "--binlog-format=ROW",
                                        "--max-connections=1100", "--max-binlog-size=256M"]).start()
@@ -96,7 +109,16 @@ def main():
         for n in [int(x) for x in a.clients.split(",")]:
             t_res, m_res = [], []
             for i in range(a.runs):
+                prof = None
+                if a.perf:
+                    prof = subprocess.Popen(["perf", "record", "-q", "-g", "--call-graph", "dwarf,16384",
+                                             "-F", "999", "-o", "%s.%d.%d" % (a.perf, n, i + 1),
+                                             "-p", str(relay.proc.pid)],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 t_res.append(read_run(relay.port, tfiles[0], n, a.seconds, 1000))
+                if prof is not None:
+                    prof.send_signal(signal.SIGINT)
+                    prof.wait(120)
                 m_res.append(read_run(maria.port, mlogs[0][0], n, a.seconds, 1000))
                 print("clients=%d run %d: tirelay %.1f MB/s (%.1fs)  mariadbd %.1f MB/s (%.1fs)  load=%s"
                       % (n, i + 1, t_res[-1][2], t_res[-1][1], m_res[-1][2], m_res[-1][1], bl.loadavg()),

@@ -609,6 +609,11 @@ static void pump(tr_dump_t *d)
      * waiting for tr_dump_notify, or the dump is closed. */
     while (!d->closed && writes < BATCHES_PER_PUMP &&
            tr_sess_queued_bytes(d->sess) <= TR_SRV_WRITE_HIGH) {
+        if (out.cap == 0) {
+            /* One allocation per batch (the connection takes it whole): growing from
+             * empty by doubling cost a chain of reallocs, the last ones mremaps. */
+            (void)tr_buf_reserve(&out, TR_DUMP_BATCH + TR_DUMP_BATCH / 4);
+        }
         ssize_t n = read_batch(d, &out);
         if (n < 0 || d->closed) {
             break;
