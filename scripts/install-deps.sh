@@ -6,6 +6,8 @@ set -euo pipefail
 PKGS=(
   # build
   build-essential cmake pkg-config clang
+  # libFuzzer and sanitizer runtimes for clang (scripts/fuzz): only Recommended by clang-14
+  libclang-rt-14-dev
   # libraries
   libuv1-dev libssl-dev libsqlite3-dev zlib1g-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler

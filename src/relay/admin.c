@@ -1019,7 +1019,10 @@ static void show_relay_status(job_t *j, const tr_admin_reply_t *r)
     tr_res_cell_str(&w, "relay");
     tr_res_cell_str(&w, st.is_discovery ? "discovery" : "static");
     tr_res_cell_str(&w, j->cfg->pd_urls[0] != '\0' ? j->cfg->pd_urls : NULL);
-    tr_res_cell_str(&w, !has_relay ? "stopping" : st.has_failed ? "failed" : "running");
+    tr_res_cell_str(&w, !has_relay           ? "stopping"
+                        : st.has_failed      ? "failed"
+                        : st.is_store_full   ? "disk full"
+                                             : "running");
     if (has_relay && st.merge_watermark > 0) {
         tr_res_cell_u64(&w, (uint64_t)st.merge_watermark);
         tr_res_cell_u64(&w, lag_ms(st.now_ms, st.merge_watermark));

@@ -146,6 +146,7 @@ struct tr_relay {
      * per group, never per row. */
     _Atomic uint64_t rows_written;
     _Atomic uint64_t errors[TR_RELAY_ERR_COUNT];
+    atomic_bool store_full;  /* wait_for_space is retrying a group (status, readiness) */
     _Atomic int64_t busy_since_ms; /* writer: monotonic ms it took the current step; 0 = idle */
     tr_spool_pager_t *pager; /* drops the pages of a spooled message being processed */
 };
@@ -724,6 +725,8 @@ static int wait_for_space(tr_relay_t *r, int rc)
                  r->group_txns, tr_strerror(rc));
     int delay_ms = 100;
     int tries = 0;
+    count_err(r, TR_RELAY_ERR_STORE);
+    atomic_store(&r->store_full, true);
     while (tr_store_err_is_full(rc)) {
         if (is_stopping(r)) {
             return TR_ECLOSED;
@@ -733,6 +736,7 @@ static int wait_for_space(tr_relay_t *r, int rc)
         tries++;
         rc = tr_store_commit(r->store);
     }
+    atomic_store(&r->store_full, false);
     if (rc == 0) {
         tr_log_info("store", "disk space available again, appending resumed retries=%d", tries);
     }
@@ -1334,6 +1338,7 @@ int tr_relay_status(tr_relay_t *r, tr_relay_status_t *out)
     out->now_ms = wall_ms();
     out->is_discovery = r->cfg->pd_urls[0] != '\0';
     out->has_failed = atomic_load(&r->failed);
+    out->is_store_full = atomic_load(&r->store_full);
     out->durable_ts = atomic_load(&r->durable_ts);
     out->rows = atomic_load_explicit(&r->rows_written, memory_order_relaxed);
     for (int k = 0; k < TR_RELAY_ERR_COUNT; k++) {
@@ -1402,6 +1407,10 @@ bool tr_relay_ready(tr_relay_t *r, int64_t stall_ms, char *why, size_t cap)
     bool ok = true;
     if (st.has_failed) {
         snprintf(why, cap, "writer failed: translation stopped (see the log); restart to resume");
+        ok = false;
+    }
+    if (ok && st.is_store_full) {
+        snprintf(why, cap, "disk full: appending paused, retrying with backoff (see the log)");
         ok = false;
     }
     for (size_t i = 0; ok && i < st.n_pumps; i++) {

@@ -72,6 +72,7 @@ typedef struct {
     int64_t now_ms;          /* wall clock when taken */
     bool is_discovery;       /* Pumps from etcd (else the static list) */
     bool has_failed;         /* translation stopped (tr_relay_failed) */
+    bool is_store_full;      /* the file system is full: appending paused, retried with backoff */
     int64_t merge_watermark; /* every binlog at or below it has been released or never comes */
     int64_t merge_last_ts;   /* commit_ts of the last released transaction */
     int64_t durable_ts;      /* watermark known durable (our Drainer maxCommitTS) */

@@ -12,6 +12,8 @@ Upstream (tirelay pulling from the TiDB simulator, a real MariaDB replica):
     backwards): each is reported and not written; the replica ends equal to the truth;
   * a DDL whose history row does not parse: translation stops before writing it, with a
     clear error naming the job; replicas keep being served what is durable.
+Faults: the store on a 1 MiB tmpfs fills up; appending pauses (SHOW RELAY STATUS "disk
+full"), resumes when the file system grows, and the replica ends equal to the truth.
 Every test ends by checking that mariadb-binlog decodes every stored file.
 
 Run: /usr/bin/python3 -m pytest -q tests/integration/test_bad_input.py
@@ -392,3 +394,60 @@ def test_ddl_history_row_that_does_not_parse(tirelay_built, truth, replica, tidb
             with open(os.path.join(relay.binlog_dir(), name), "rb") as f:
                 assert b"bad_ddl_t" not in f.read()
     files_decode(relay.binlog_dir())
+
+
+# ---------------------------------------------------------------- faults: a full disk
+
+
+def relay_state(port):
+    c = pymysql.connect(host="127.0.0.1", port=port, user="repl", password="pw", autocommit=True,
+                        connect_timeout=10, read_timeout=10)
+    with c.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute("SHOW RELAY STATUS")
+        rows = cur.fetchall()
+    c.close()
+    return [r["State"] for r in rows if r["Kind"] == "relay"][0]
+
+
+def test_disk_full_pauses_and_resumes(tirelay_built, truth, replica, tidbsim, tmp_path):
+    """The store on a 1 MiB tmpfs: the relay fills it, pauses appending (status "disk full",
+    replicas keep reading what is durable), and resumes when the file system grows; the
+    replica ends equal to the truth. Needs root (mount)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    sim = tidbsim(truth, seed=5, txns=2500, rate=150, pumps=1, fake_interval=0.5)
+    relay = cluster.Tirelay(str(tmp_path / "tirelay"), sim.pumps, sim.cluster_id, truth.port,
+                            tidb_user=TIDB_USER, tidb_password=TIDB_PASSWORD,
+                            max_binlog_size=256 * 1024)
+    os.makedirs(relay.store)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tirelay-test", relay.store],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    assert r.returncode == 0, "cannot mount a tmpfs: %s" % r.stdout
+    try:
+        relay.start()
+        rconn = attach_replica(replica, relay)
+        wait_until(lambda: "disk full, appending paused" in relay.log_text(), 180,
+                   what="the store filling up")
+        wait_until(lambda: relay_state(relay.port) == "disk full", 30, what="status: disk full")
+        # Paused: the published position stands still while the sim keeps writing, and a
+        # replica can read everything durable.
+        before = master_status(relay)
+        n0 = sim.status()["txns"]
+        wait_until(lambda: sim.status()["txns"] >= n0 + 50, 60, what="the simulator writing on")
+        assert master_status(relay) == before
+        files_decode(relay.binlog_dir())
+        r = subprocess.run(["mount", "-o", "remount,size=256m", relay.store],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           universal_newlines=True)
+        assert r.returncode == 0, r.stdout
+        wait_until(lambda: "appending resumed" in relay.log_text(), 60, what="appending resumed")
+        st = sim.wait_done(300)
+        wait_replica_equal(rconn, truth.connect(), st, 300, "replica equal to the truth")
+        assert relay_state(relay.port) == "running"
+        log = relay.log_text()
+        assert log.count("disk full, appending paused") >= 1
+        assert "translation stopped" not in log
+        files_decode(relay.binlog_dir())
+    finally:
+        relay.stop()
+        subprocess.run(["umount", "-l", relay.store])
