@@ -199,6 +199,10 @@ def main():
     put("wire", b"".join(client[:4]))
     put("wire", b"\x01" + b"\xff\xff\xff\x00" + b"a" * 16 + b"\x00\x00\x00\x01")
     put("handshake", bytes.fromhex("05a6ff0100000001ff") + b"\x00" * 23)  # SSLRequest
+    # caching_sha2_password full path: cleartext over TLS, public-key request, RSA ciphertext
+    put("handshake", b"pw\x00")
+    put("handshake", b"\x02")
+    put("handshake", bytes(range(256)))
     # COM_BINLOG_DUMP by file and by GTID set (MySQL 8.0 replica shape)
     put("command", b"\x12" + struct.pack("<IHI", 4, 0, 2) + b"tirelay-bin.000001")
     put("command", b"\x12" + struct.pack("<IHI", 4, 1, 0))
