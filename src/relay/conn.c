@@ -45,7 +45,58 @@ typedef struct {
     tr_conn_t *conn;
     uint8_t *data;
     size_t len;
+    size_t cap; /* data's allocated size (TR_CONN_POOL_BUF: back to the pool) */
 } write_req_t;
+
+/*
+ * Recycled write storage (loop thread only). Dump batches are written and
+ * freed at a high rate; from mmap (main.c's threshold) every one cost page
+ * faults, zeroing and an munmap (a fifth of the serving CPU under perf with
+ * 100 readers). A few buffers of one size are kept instead: POOL_MAX x
+ * TR_CONN_POOL_BUF bounds what stays resident after a burst.
+ */
+#define POOL_MAX 8
+static uint8_t *pool[POOL_MAX];
+static int pool_n;
+
+void tr_conn_pool_buf(tr_buf_t *b)
+{
+    if (b->cap != 0) {
+        return;
+    }
+    b->data = pool_n > 0 ? pool[--pool_n] : tr_malloc(TR_CONN_POOL_BUF);
+    b->cap = TR_CONN_POOL_BUF;
+    b->len = 0;
+    b->off = 0;
+}
+
+static void pool_put(uint8_t *data, size_t cap)
+{
+    if (cap == TR_CONN_POOL_BUF && pool_n < POOL_MAX) {
+        pool[pool_n++] = data;
+    } else {
+        tr_free(data);
+    }
+}
+
+void tr_conn_pool_done(tr_buf_t *b)
+{
+    if (b->data != NULL) {
+        pool_put(b->data, b->cap);
+    }
+    b->data = NULL;
+    b->cap = 0;
+    b->len = 0;
+    b->off = 0;
+    b->failed = false;
+}
+
+void tr_conn_pool_release(void)
+{
+    while (pool_n > 0) {
+        tr_free(pool[--pool_n]);
+    }
+}
 
 static void on_close(uv_handle_t *h)
 {
@@ -88,17 +139,18 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void on_write(uv_write_t *req, int status);
 
-/* Queues len bytes at data (takes data). */
-static int raw_write(tr_conn_t *c, uint8_t *data, size_t len)
+/* Queues len bytes at data (takes data, cap bytes allocated). */
+static int raw_write(tr_conn_t *c, uint8_t *data, size_t len, size_t cap)
 {
     write_req_t *w = tr_malloc(sizeof(*w));
     w->conn = c;
     w->data = data;
     w->len = len;
+    w->cap = cap;
     uv_buf_t ub = uv_buf_init((char *)w->data, (unsigned int)w->len);
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_write);
     if (rc != 0) {
-        tr_free(w->data);
+        pool_put(w->data, w->cap);
         tr_free(w);
         return rc;
     }
@@ -131,7 +183,7 @@ static int tls_flush(tr_conn_t *c)
         tr_free(data);
         return tls_fail(c);
     }
-    return raw_write(c, data, n);
+    return raw_write(c, data, n, n);
 }
 
 /*
@@ -342,7 +394,7 @@ static void on_write(uv_write_t *req, int status)
     write_req_t *w = (write_req_t *)req;
     tr_conn_t *c = w->conn;
     c->queued_bytes -= w->len;
-    tr_free(w->data);
+    pool_put(w->data, w->cap);
     tr_free(w);
     if (!c->closing && c->cbs.on_drain != NULL) {
         c->cbs.on_drain(c, status, c->arg);
@@ -369,9 +421,11 @@ int tr_conn_write(tr_conn_t *c, tr_buf_t *b)
         return tls_flush(c);
     }
     uint8_t *data;
+    size_t cap = n;
     if (b->off == 0) {
         /* Take the storage itself: no copy. */
         data = b->data;
+        cap = b->cap;
         size_t limit = b->limit;
         b->data = NULL;
         b->cap = 0;
@@ -384,7 +438,7 @@ int tr_conn_write(tr_conn_t *c, tr_buf_t *b)
         memcpy(data, tr_buf_head(b), n);
         tr_buf_reset(b);
     }
-    return raw_write(c, data, n);
+    return raw_write(c, data, n, cap);
 }
 
 size_t tr_conn_queued_bytes(const tr_conn_t *c)

@@ -53,6 +53,19 @@ tr_buf_t *tr_conn_input(tr_conn_t *c);
  */
 int tr_conn_write(tr_conn_t *c, tr_buf_t *b) TR_MUSTCHECK;
 
+/*
+ * Write storage recycled through a small pool (loop thread only; dump
+ * batches). tr_conn_pool_buf gives an empty b without storage
+ * TR_CONN_POOL_BUF bytes from the pool (no-op when b has storage);
+ * tr_conn_write returns storage of that size to the pool once written;
+ * tr_conn_pool_done hands b's storage back itself (b left empty);
+ * tr_conn_pool_release frees what the pool keeps (at shutdown).
+ */
+#define TR_CONN_POOL_BUF (320u * 1024)
+void tr_conn_pool_buf(tr_buf_t *b);
+void tr_conn_pool_done(tr_buf_t *b);
+void tr_conn_pool_release(void);
+
 /* Bytes accepted by tr_conn_write and not yet handed to the kernel. */
 size_t tr_conn_queued_bytes(const tr_conn_t *c);
 

@@ -28,12 +28,15 @@
 #include "protocol/handshake.h"
 #include "protocol/result.h"
 #include "protocol/wire.h"
+#include "relay/conn.h"
 
 #define FD_MAX_LEN       4096 /* sanity bound for a FORMAT_DESCRIPTION event */
 #define FD_CREATED_OFF   (TR_EVT_HEADER_LEN + 2 + 50) /* body: version u16, server version[50] */
 #define FD_MIN_LEN       (FD_CREATED_OFF + 4 + 1 + 1 + 4)
 #define BATCHES_PER_PUMP 4
 #define STALL_TICK_MS    1000 /* stall check period of dumps without heartbeats */
+_Static_assert(TR_CONN_POOL_BUF >= TR_DUMP_BATCH + TR_DUMP_BATCH / 4,
+               "a pooled write buffer holds a batch and its packet headers");
 
 /* How the dump chose its start and what it filters. */
 typedef enum {
@@ -609,11 +612,10 @@ static void pump(tr_dump_t *d)
      * waiting for tr_dump_notify, or the dump is closed. */
     while (!d->closed && writes < BATCHES_PER_PUMP &&
            tr_sess_queued_bytes(d->sess) <= TR_SRV_WRITE_HIGH) {
-        if (out.cap == 0) {
-            /* One allocation per batch (the connection takes it whole): growing from
-             * empty by doubling cost a chain of reallocs, the last ones mremaps. */
-            (void)tr_buf_reserve(&out, TR_DUMP_BATCH + TR_DUMP_BATCH / 4);
-        }
+        /* Storage for a whole batch from the connection's pool (it takes the
+         * storage with the write and recycles it): growing from empty by doubling
+         * cost a chain of reallocs, fresh mmaps their page faults. */
+        tr_conn_pool_buf(&out);
         ssize_t n = read_batch(d, &out);
         if (n < 0 || d->closed) {
             break;
@@ -635,7 +637,7 @@ static void pump(tr_dump_t *d)
     if (!d->closed && tr_buf_unread(&out) > 0 && send_out(d, &out) != 0) {
         tr_sess_close(d->sess);
     }
-    tr_buf_cleanup(&out);
+    tr_conn_pool_done(&out);
     rd_trim();
     d->pumping = false;
 }

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "relay/admin.h"
+#include "relay/conn.h"
 #include "relay/server_internal.h"
 #include "relay/session.h"
 
@@ -63,6 +64,7 @@ static void maybe_done(tr_server_t *srv)
     tr_log_info("server", "server closed");
     tr_tls_free(srv->tls);
     tr_free(srv);
+    tr_conn_pool_release();
     if (done != NULL) {
         done(arg);
     }
