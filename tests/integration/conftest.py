@@ -37,6 +37,30 @@ def _failed(request):
     return rep is not None and rep.failed
 
 
+def _child_failures():
+    fails = cluster.take_child_failures()
+    if fails:
+        pytest.fail("a child process stopped badly (sanitizer/valgrind report, crash or unclean "
+                    "stop):\n" + "\n\n".join(fails), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _children_clean_test():
+    """Fails the test when tirelay (or tr_serve_fixture) reported a sanitizer or valgrind
+    error, crashed, or did not stop cleanly (cluster.check_child). Autouse fixtures are set
+    up first, so this teardown runs after every fixture of the test has stopped its
+    processes."""
+    yield
+    _child_failures()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _children_clean_module():
+    """The same for processes of module-scoped fixtures (reported on the module's last test)."""
+    yield
+    _child_failures()
+
+
 @pytest.fixture
 def free_port():
     return cluster.free_port

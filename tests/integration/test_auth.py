@@ -67,8 +67,9 @@ class Server:
         self.logpath = os.path.join(base, "fixture.log")
         self.log = open(self.logpath, "w")
         env = dict(os.environ, TR_FIXTURE_SERVER_CONF=server_conf, TR_FIXTURE_USERS_CONF=USERS)
-        self.proc = subprocess.Popen([binary, os.path.join(base, "store"), str(self.port), str(n),
-                                      "65536", str(every_ms), "debug"],
+        self.proc = subprocess.Popen(cluster.wrap([binary, os.path.join(base, "store"),
+                                                   str(self.port), str(n), "65536", str(every_ms),
+                                                   "debug"]),
                                      stdout=subprocess.PIPE, stderr=self.log, env=env,
                                      universal_newlines=True)
         line = self.proc.stdout.readline()
@@ -87,8 +88,9 @@ class Server:
         return lines[-1] if lines else None
 
     def stop(self):
-        cluster.stop_process(self.proc)
+        ours = cluster.stop_process(self.proc, cluster.STOP_TIMEOUT)
         self.log.close()
+        cluster.check_child("tr_serve_fixture", self.proc, self.logpath, ours)
 
 
 @pytest.fixture(scope="module")

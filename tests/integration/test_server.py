@@ -45,8 +45,8 @@ class Fixture:
         self.port = cluster.free_port()
         self.store = os.path.join(base, "store")
         self.log = open(os.path.join(base, "fixture.log"), "w")
-        self.proc = subprocess.Popen([binary, self.store, str(self.port), str(n), str(max_size),
-                                      str(every_ms), "info"],
+        self.proc = subprocess.Popen(cluster.wrap([binary, self.store, str(self.port), str(n),
+                                                   str(max_size), str(every_ms), "info"]),
                                      stdout=subprocess.PIPE, stderr=self.log, universal_newlines=True)
         line = self.proc.stdout.readline()
         assert line.startswith("READY"), "fixture did not start: %r" % line
@@ -68,8 +68,10 @@ class Fixture:
                               universal_newlines=True)
 
     def stop(self):
-        cluster.stop_process(self.proc)
+        ours = cluster.stop_process(self.proc, cluster.STOP_TIMEOUT)
         self.log.close()
+        cluster.check_child("tr_serve_fixture", self.proc, os.path.join(self.base, "fixture.log"),
+                            ours)
 
 
 @pytest.fixture

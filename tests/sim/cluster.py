@@ -10,6 +10,8 @@ store layout).
 import fcntl
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import socket
@@ -26,6 +28,58 @@ PYTHON = "/usr/bin/python3"
 PORT_LOCK = "/tmp/tirelay-test-ports.lock"
 PORT_BOOK = "/tmp/tirelay-test-ports.json"
 PORT_HOLD_SECONDS = 300
+
+# TIRELAY_WRAPPER runs tirelay (and tests/tools/tr_serve_fixture) under a tool, e.g.
+# "valgrind --error-exitcode=99 --leak-check=full" (scripts/valgrind.sh);
+# TIRELAY_TIMEOUT_SCALE multiplies every wait_until timeout for such slow runs.
+WRAPPER = shlex.split(os.environ.get("TIRELAY_WRAPPER", ""))
+TIMEOUT_SCALE = float(os.environ.get("TIRELAY_TIMEOUT_SCALE", "1") or "1")
+STOP_TIMEOUT = 20.0 * max(TIMEOUT_SCALE, 6.0 if WRAPPER else 1.0)
+
+# A sanitizer or valgrind report in a child's output (ASan, LSan, UBSan, TSan, memcheck).
+REPORT_RE = re.compile(r"ERROR: (?:Address|Leak|Thread|Memory)Sanitizer|"
+                       r"WARNING: ThreadSanitizer|runtime error: |"
+                       r"==\d+== ERROR SUMMARY: [1-9]|==\d+== .*definitely lost: [1-9]")
+# Exit statuses that always mean a crash or a tool's report, however the process ended:
+# abort (ASan with abort_on_error, TR_ASSERT), SEGV, BUS, ILL, FPE; valgrind's 99.
+CRASH_CODES = (-6, -11, -7, -4, -8, 99, 134, 139)
+CHILD_FAILURES = []
+
+
+def wrap(cmd):
+    """cmd prefixed with $TIRELAY_WRAPPER (empty: unchanged)."""
+    return WRAPPER + list(cmd)
+
+
+def check_child(name, proc, log_path, stopped_by_us):
+    """After a child stopped: records (in CHILD_FAILURES, which the pytest fixtures turn
+    into a failure) a sanitizer/valgrind report in its log, a crash status, or, when we
+    stopped it with SIGTERM, any status but 0 (a clean stop). Returns the problem or None."""
+    problem = None
+    text = ""
+    try:
+        with open(log_path, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        pass
+    m = REPORT_RE.search(text)
+    rc = proc.returncode if proc is not None else None
+    if m:
+        problem = "%s: report in its output:\n%s" % (name, text[max(0, m.start() - 200):m.start() + 6000])
+    elif rc in CRASH_CODES:
+        problem = "%s: crashed with status %s:\n%s" % (name, rc, text[-6000:])
+    elif stopped_by_us and rc != 0:
+        problem = "%s: exit status %s after SIGTERM (expected a clean stop, 0):\n%s" % (
+            name, rc, text[-6000:])
+    if problem:
+        CHILD_FAILURES.append(problem)
+    return problem
+
+
+def take_child_failures():
+    out = list(CHILD_FAILURES)
+    del CHILD_FAILURES[:]
+    return out
 
 
 def free_port():
@@ -60,6 +114,7 @@ class ProcessDied(RuntimeError):
 
 def wait_until(cond, timeout=30.0, interval=0.05, what="condition"):
     """Polls cond() until it returns a truthy value, which is returned."""
+    timeout *= TIMEOUT_SCALE
     deadline = time.monotonic() + timeout
     last_exc = None
     while True:
@@ -79,14 +134,16 @@ def wait_until(cond, timeout=30.0, interval=0.05, what="condition"):
 
 
 def stop_process(proc, timeout=20.0):
+    """SIGTERM, then SIGKILL after timeout. True when the process was still running."""
     if proc is None or proc.poll() is not None:
-        return
+        return False
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    return True
 
 
 class MariaDB:
@@ -358,7 +415,7 @@ max-binlog-size = {mbs}
             raise FileNotFoundError("tirelay binary not found at %s (set TIRELAY_BIN)" % binary)
         self._logf = open(self.log, "a")      # a restart appends
         # own session: a terminal's Ctrl-C reaches only the driver, which stops us in order
-        self.proc = subprocess.Popen([binary, "--config", self.conf], stdout=self._logf,
+        self.proc = subprocess.Popen(wrap([binary, "--config", self.conf]), stdout=self._logf,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         wait_until(lambda: self._alive() and self._listening(), timeout, what="tirelay listening")
         return self
@@ -383,9 +440,14 @@ max-binlog-size = {mbs}
             return ""
 
     def stop(self):
-        stop_process(self.proc)
-        if self.proc is not None:
-            self._logf.close()
+        """Stops tirelay (SIGTERM) and checks it stopped cleanly (check_child)."""
+        if self.proc is None:
+            return
+        ours = stop_process(self.proc, STOP_TIMEOUT)
+        self._logf.close()
+        if getattr(self, "_checked", None) is not self.proc:
+            self._checked = self.proc
+            check_child("tirelay " + self.base, self.proc, self.log, ours)
 
 
 def table_rows(conn, db, table, pk="id"):
