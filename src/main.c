@@ -23,6 +23,7 @@
 #include "relay/pump_client.h"
 #include "relay/relay.h"
 #include "relay/server.h"
+#include "relay/tls.h"
 #include "store/store.h"
 
 #define EXIT_RUNTIME 1
@@ -178,6 +179,16 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (check_only) {
+        /* The TLS files are part of the configuration: load them as a start would. */
+        tr_tls_t *tls = NULL;
+        if (cfg.tls_cert[0] != '\0') {
+            if (tr_tls_new(cfg.tls_cert, cfg.tls_key, &tls, err, sizeof(err)) != 0) {
+                fprintf(stderr, "tirelay: configuration error: %s: %s\n", config_path, err);
+                fprintf(stderr, "tirelay: %s: 1 configuration error\n", config_path);
+                return EXIT_USAGE;
+            }
+            tr_tls_free(tls);
+        }
         printf("%s: configuration ok\n", config_path);
         return 0;
     }
@@ -211,6 +222,9 @@ int main(int argc, char **argv)
     rc = tr_server_start(&app.loop, &cfg, store, &app.server, &why);
     if (rc != 0) {
         tr_log_error("main", "cannot start the server: %s (%s)", why ? why : "", tr_strerror(rc));
+        /* Run the close callbacks of what the server had opened, then free the loop. */
+        (void)uv_run(&app.loop, UV_RUN_DEFAULT);
+        (void)uv_loop_close(&app.loop);
         tr_store_free(store);
         return EXIT_RUNTIME;
     }

@@ -565,11 +565,12 @@ static void show_grants(const tr_admin_reply_t *r)
     char col[128];
     char grant[256];
     const char *user = tr_sess_user(r->sess);
+    const tr_user_t *u = tr_config_user(tr_sess_server(r->sess)->cfg, user);
     snprintf(col, sizeof(col), "Grants for %s@%%", user);
-    snprintf(grant, sizeof(grant),
-             "GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT ON *.* "
-             "TO `%s`@`%%`",
-             user);
+    /* What the account may do here: a replication account reads the binlog
+     * only; an admin-users account also runs PURGE, SHOW RELAY STATUS, ... */
+    snprintf(grant, sizeof(grant), "GRANT %sREPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `%s`@`%%`",
+             u != NULL && u->is_admin ? "SELECT, RELOAD, SHOW DATABASES, SUPER, " : "", user);
     tr_res_col_t cols[1] = {tr_res_col_str(col)};
     tr_res_writer_t w;
     tr_res_begin(&w, r->out, r->seq, r->deprecate_eof, cols, 1);

@@ -2,7 +2,9 @@
  * Administration statements over the MySQL port (DESIGN.md "Administration"):
  * SHOW BINLOG EVENTS, SHOW REPLICAS / SHOW SLAVE HOSTS, PURGE BINARY LOGS
  * TO | BEFORE, FLUSH BINARY LOGS, and the CDC probes SHOW GRANTS / SHOW
- * DATABASES. The session parses the statement (protocol/sqlcmd) and hands
+ * DATABASES. The session parses the statement (protocol/sqlcmd), checks that
+ * the account may run it ([server] admin-users for PURGE, FLUSH, SHOW
+ * REPLICAS, SHOW RELAY STATUS and SHOW BINLOG POSITION) and hands
  * it here; answers are appended to the session's output buffer.
  *
  * PURGE follows MariaDB: files are deleted oldest first up to (not

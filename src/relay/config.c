@@ -15,7 +15,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <ini.h>
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include "common/buf.h"
@@ -40,6 +45,7 @@ static const tr_config_key_t known_keys[] = {
     {"server", "tls-key"},
     {"server", "require-tls"},
     {"server", "caching-sha2-prefill"},
+    {"server", "admin-users"},
     {"upstream", "pumps"},
     {"upstream", "pd-urls"},
     {"upstream", "node-id"},
@@ -96,6 +102,9 @@ typedef struct {
     size_t err_len;
     size_t err_used;
     int n_errors;
+    /* [server] admin-users, resolved against [users] once every line is read. */
+    char admin_users[1024];
+    int admin_users_line;
 } parse_ctx_t;
 
 TR_PRINTF(3, 4)
@@ -162,25 +171,33 @@ int tr_addr_parse(tr_addr_t *a, const char *text)
     if (*text == '\0') {
         return 0; /* disabled */
     }
+    /* "host:port", "[v6]:port", ":port" or a bare "port". */
     const char *colon = strrchr(text, ':');
-    if (colon == NULL || colon == text || (size_t)(colon - text) >= sizeof(a->host)) {
+    const char *portp = colon != NULL ? colon + 1 : text;
+    size_t hl = colon != NULL ? (size_t)(colon - text) : 0;
+    if ((colon == NULL && !isdigit((unsigned char)*text)) || hl >= sizeof(a->host)) {
         return TR_ECONFIG;
     }
     char *end = NULL;
     errno = 0;
-    unsigned long port = strtoul(colon + 1, &end, 10);
+    unsigned long port = strtoul(portp, &end, 10);
     while (end != NULL && isspace((unsigned char)*end)) {
         end++;
     }
-    if (errno != 0 || end == colon + 1 || (end != NULL && *end != '\0') || port == 0 ||
+    if (errno != 0 || end == portp || (end != NULL && *end != '\0') || port == 0 ||
         port > 65535) {
         return TR_ECONFIG;
     }
     const char *h = text;
-    size_t hl = (size_t)(colon - text);
     if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { /* [::1]:3307 */
         h++;
         hl -= 2;
+    }
+    if (hl == 0) {
+        /* No host: loopback only. Other interfaces are opened on purpose
+         * (0.0.0.0:port, [::]:port or an address), never by default. */
+        h = "127.0.0.1";
+        hl = strlen(h);
     }
     memcpy(a->host, h, hl);
     a->host[hl] = '\0';
@@ -322,6 +339,9 @@ static void hash_password(tr_user_t *u, const char *pw)
     uint8_t s1[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)pw, n, s1);
     SHA256(s1, sizeof(s1), u->sha2_hash);
+    /* SHA1(password) is what a mysql_native_password client proves it knows. */
+    OPENSSL_cleanse(h1, sizeof(h1));
+    OPENSSL_cleanse(s1, sizeof(s1));
 }
 
 /* [filter] key = rule[, rule ...]: each rule checked (relay/filter.h) and kept as written.
@@ -458,6 +478,14 @@ static int on_key(void *user, const char *section, const char *name, const char 
             c->mariadb_listen = a;
             return 1;
         }
+        if (strcmp(k, "admin-users") == 0) {
+            if (copy_str(p->admin_users, sizeof(p->admin_users), v) != 0) {
+                return fail(p, s, k, "too long (at most %zu characters)",
+                            sizeof(p->admin_users) - 1);
+            }
+            p->admin_users_line = p->line;
+            return 1;
+        }
         if (strcmp(k, "server-id") == 0) {
             if (parse_u64(v, UINT32_MAX, &u) != 0 || u == 0) {
                 return fail(p, s, k, "expected an integer 1..4294967295, got '%s'", v);
@@ -541,7 +569,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
         memset(usr, 0, sizeof(*usr));
         snprintf(usr->name, sizeof(usr->name), "%s", k);
         hash_password(usr, v);
-        usr->is_admin = true;
+        usr->is_admin = false; /* [server] admin-users marks admins (validate) */
         return 1;
     } else if (strcmp(s, "upstream") == 0) {
         if (strcmp(k, "pumps") == 0) {
@@ -719,9 +747,43 @@ static int on_key(void *user, const char *section, const char *name, const char 
     return fail(p, s, k, "unknown key (known: %s)", list);
 }
 
+/* [server] admin-users: a comma-separated list of [users] names, each marked
+ * is_admin; a name that is no [users] account is an error (on that line). */
+static void resolve_admins(parse_ctx_t *p)
+{
+    const char *t = p->admin_users;
+    while (*t != '\0') {
+        while (*t == ',' || isspace((unsigned char)*t)) {
+            t++;
+        }
+        size_t n = strcspn(t, ",");
+        size_t m = n;
+        while (m > 0 && isspace((unsigned char)t[m - 1])) {
+            m--;
+        }
+        if (m > 0) {
+            bool found = false;
+            for (size_t i = 0; i < p->c->n_users; i++) {
+                tr_user_t *u = &p->c->users[i];
+                if (strlen(u->name) == m && memcmp(u->name, t, m) == 0) {
+                    u->is_admin = true;
+                    found = true;
+                }
+            }
+            if (!found) {
+                add_error(p, p->admin_users_line,
+                          "[server] admin-users: '%.*s' is not a [users] account", (int)(m > 64 ? 64 : m),
+                          t);
+            }
+        }
+        t += n;
+    }
+}
+
 /* Cross-key checks, after every line was read; reported without a line number. */
 static void validate(parse_ctx_t *p)
 {
+    resolve_admins(p);
     const tr_config_t *c = p->c;
     if (c->listen.host[0] == '\0' && c->mariadb_listen.host[0] == '\0') {
         add_error(p, 0, "[server] listen: at least one of listen and mariadb-listen must be set");
@@ -849,6 +911,14 @@ static char *read_line(char *str, int num, void *stream)
     return str;
 }
 
+/* Overwrites the stack below the caller's frame, where inih kept its line
+ * buffer (the last line it read may be a [users] password). */
+static void __attribute__((noinline)) scrub_stack(void)
+{
+    unsigned char area[16384];
+    OPENSSL_cleanse(area, sizeof(area));
+}
+
 int tr_config_parse(tr_config_t *c, const char *text, const char *name, char *err, size_t err_len)
 {
     parse_ctx_t p;
@@ -863,6 +933,7 @@ int tr_config_parse(tr_config_t *c, const char *text, const char *name, char *er
         err[0] = '\0';
     }
     int line = ini_parse_stream(read_line, &p, on_key, &p);
+    scrub_stack();
     if (line != 0 && p.n_errors == 0) {
         /* A syntax error check_line did not foresee. */
         add_error(&p, line, "syntax error (expected [section] or key = value)");
@@ -880,30 +951,47 @@ int tr_config_parse(tr_config_t *c, const char *text, const char *name, char *er
 
 int tr_config_load(tr_config_t *c, const char *path, char *err, size_t err_len)
 {
+    /* Read with read(2) into one buffer of the file's size, no stdio buffer
+     * and no realloc, so the only copy of the file's passwords is wiped below. */
     tr_config_defaults(c);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         int e = errno;
         snprintf(err, err_len, "%s: cannot open: %s", path, strerror(e));
         return -e;
     }
-    tr_buf_t b;
-    tr_buf_init(&b, 4u << 20);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        tr_buf_append(&b, chunk, n);
-    }
-    int rerr = ferror(f);
-    (void)fclose(f);
-    tr_buf_put_u8(&b, 0);
-    if (rerr || !tr_buf_ok(&b)) {
-        snprintf(err, err_len, "%s: cannot read (or larger than 4 MiB)", path);
-        tr_buf_cleanup(&b);
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)(4u << 20)) {
+        (void)close(fd);
+        snprintf(err, err_len, "%s: cannot read (not a regular file, or larger than 4 MiB)", path);
         return TR_ECONFIG;
     }
-    int rc = tr_config_parse(c, (const char *)b.data, path, err, err_len);
-    tr_buf_cleanup(&b);
+    size_t cap = (size_t)st.st_size;
+    char *text = tr_malloc(cap + 1);
+    size_t len = 0;
+    int rerr = 0;
+    while (len < cap) {
+        ssize_t n = read(fd, text + len, cap - len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            rerr = n < 0 ? errno : 0;
+            break;
+        }
+        len += (size_t)n;
+    }
+    (void)close(fd);
+    text[len] = '\0';
+    int rc;
+    if (rerr != 0) {
+        snprintf(err, err_len, "%s: cannot read: %s", path, strerror(rerr));
+        rc = TR_ECONFIG;
+    } else {
+        rc = tr_config_parse(c, text, path, err, err_len);
+    }
+    OPENSSL_cleanse(text, cap + 1);
+    tr_free(text);
     return rc;
 }
 

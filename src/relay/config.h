@@ -59,7 +59,7 @@ typedef struct {
     uint8_t native_hash[20]; /* SHA1(SHA1(password)) */
     uint8_t sha2_hash[32];   /* SHA256(SHA256(password)) */
     bool empty_password;
-    bool is_admin;           /* may run SHOW/PURGE admin statements */
+    bool is_admin;           /* listed in [server] admin-users: may run admin statements */
 } tr_user_t;
 
 typedef struct {
@@ -147,7 +147,8 @@ int tr_config_parse(tr_config_t *c, const char *text, const char *name, char *er
 int tr_config_load(tr_config_t *c, const char *path, char *err, size_t err_len) TR_MUSTCHECK;
 /* Finds a user by name; NULL if unknown. */
 const tr_user_t *tr_config_user(const tr_config_t *c, const char *name);
-/* Parses "host:port". Returns 0 or TR_ECONFIG. */
+/* Parses "host:port" ("[v6]:port"); ":port" or a bare "port" means
+ * 127.0.0.1:port; "" leaves it disabled (host ""). Returns 0 or TR_ECONFIG. */
 int tr_addr_parse(tr_addr_t *a, const char *text) TR_MUSTCHECK;
 /* Parses a 36-char UUID into 16 bytes. Returns 0 or TR_EMALFORMED. */
 int tr_uuid_parse(const char *text, uint8_t out[16]) TR_MUSTCHECK;

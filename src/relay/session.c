@@ -941,10 +941,28 @@ static void answer_binary_logs(tr_sess_t *s)
     tr_free(files);
 }
 
+/* True when the session's account is listed in [server] admin-users. */
+static bool sess_is_admin(const tr_sess_t *s)
+{
+    const tr_user_t *u = tr_config_user(s->srv->cfg, s->user);
+    return u != NULL && u->is_admin;
+}
+
+static void put_denied(tr_sess_t *s)
+{
+    put_err(s, 1227, "Access denied; you need (at least one of) the SUPER, "
+                     "REPLICATION SLAVE ADMIN privilege(s) for this operation");
+}
+
 static void answer_kill(tr_sess_t *s, uint64_t id)
 {
     for (tr_sess_t *o = s->srv->sessions; o != NULL; o = o->next) {
         if (o->id == id && o->state != TR_SESS_CLOSING) {
+            if (o != s && !sess_is_admin(s)) {
+                /* MySQL: killing another account's thread needs CONNECTION_ADMIN. */
+                put_err(s, 1095, "You are not owner of thread %" PRIu64, id);
+                return;
+            }
             sess_log(TR_LOG_INFO, s, "kill session target=%" PRIu32, o->id);
             if (o != s) {
                 tr_sess_close(o);
@@ -1023,20 +1041,24 @@ static void handle_query(tr_sess_t *s, tr_slice_t text)
     case TR_SQL_KILL:
         answer_kill(s, s->sql->kill_id);
         break;
-    case TR_SQL_SHOW_BINLOG_EVENTS:
     case TR_SQL_SHOW_REPLICAS:
     case TR_SQL_PURGE_LOGS:
     case TR_SQL_FLUSH_LOGS:
-    case TR_SQL_SHOW_GRANTS:
-    case TR_SQL_SHOW_DATABASES:
     case TR_SQL_SHOW_RELAY_STATUS:
-    case TR_SQL_SHOW_BINLOG_POSITION: {
-        const tr_user_t *u = tr_config_user(s->srv->cfg, s->user);
-        if (u == NULL || !u->is_admin) {
-            put_err(s, 1227, "Access denied; you need (at least one of) the SUPER, "
-                             "REPLICATION SLAVE ADMIN privilege(s) for this operation");
+    case TR_SQL_SHOW_BINLOG_POSITION:
+        /* Statements that change state or show tirelay's internals and its other
+         * clients: [server] admin-users only. */
+        if (!sess_is_admin(s)) {
+            put_denied(s);
             break;
         }
+        /* fall through */
+    case TR_SQL_SHOW_BINLOG_EVENTS:
+    case TR_SQL_SHOW_GRANTS:
+    case TR_SQL_SHOW_DATABASES: {
+        /* Any account: what MySQL's REPLICATION SLAVE + REPLICATION CLIENT allow
+         * (reading the binlog), and the CDC probes' SHOW GRANTS / SHOW DATABASES
+         * (information_schema only: there is no table to read). */
         tr_admin_reply_t r = {s, &s->out, &s->seq, (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0};
         tr_admin_query(&r, s->sql);
         break;
@@ -1489,9 +1511,22 @@ static void handle_sha2_full(tr_sess_t *s, const uint8_t *p, size_t len)
         return;
     }
     switch (m.kind) {
-    case TR_AUTH_SHA2_MSG_CLEARTEXT:
-        check_sha2_cleartext(s, m.p, m.len, "full-tls");
+    case TR_AUTH_SHA2_MSG_CLEARTEXT: {
+        /* The password itself: checked from a copy, and the packet bytes (our
+         * input buffer) wiped first, so no clear copy outlives this call. A
+         * password longer than a config line cannot match anyway. */
+        uint8_t pw[256];
+        size_t n = m.len <= sizeof(pw) ? m.len : 0;
+        memcpy(pw, m.p, n);
+        OPENSSL_cleanse((void *)(uintptr_t)m.p, m.len);
+        if (m.len > sizeof(pw)) {
+            deny(s, true);
+            return;
+        }
+        check_sha2_cleartext(s, pw, n, "full-tls");
+        OPENSSL_cleanse(pw, sizeof(pw));
         return;
+    }
     case TR_AUTH_SHA2_MSG_REQUEST_KEY: {
         if (s->auth_step != AUTH_SHA2_FULL) {
             deny(s, true); /* asked twice */

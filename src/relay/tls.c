@@ -4,6 +4,8 @@
  */
 #include "relay/tls.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "common/err.h"
 #include "common/mem.h"
@@ -44,6 +47,19 @@ static int fail(char *err, size_t err_len, const char *what, const char *path)
     return TR_ECONFIG;
 }
 
+/* True (err set) when path cannot be opened for reading. */
+static bool unreadable(const char *path, const char *what, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        int e = errno;
+        snprintf(err, err_len, "%s %s: %s", what, path, strerror(e));
+        return true;
+    }
+    (void)fclose(f);
+    return false;
+}
+
 static int make_ctx(tr_tls_t *t, const char *cert_path, const char *key_path, char *err,
                     size_t err_len)
 {
@@ -56,19 +72,33 @@ static int make_ctx(tr_tls_t *t, const char *cert_path, const char *key_path, ch
         SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
         return fail(err, err_len, "cannot configure TLS versions/ciphers", NULL);
     }
+    /* CLEANSE_PLAINTEXT: OpenSSL wipes its copy of what it decrypted (a
+     * caching_sha2_password full-path login sends the password itself). */
     (void)SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                       SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
+                                       SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                       SSL_OP_CLEANSE_PLAINTEXT);
     (void)SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     if (SSL_CTX_set_num_tickets(ctx, 0) != 1) {
         return fail(err, err_len, "cannot disable TLS 1.3 session tickets", NULL);
     }
     /* Memory BIOs: SSL_write never writes partially, buffers are ours. */
     (void)SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* A file that cannot be opened gets the system's reason (OpenSSL would
+     * only say "system lib"). */
+    if (unreadable(cert_path, "[server] tls-cert: cannot load certificate", err, err_len) ||
+        unreadable(key_path, "[server] tls-key: cannot load private key", err, err_len)) {
+        return TR_ECONFIG;
+    }
     if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) {
         return fail(err, err_len, "[server] tls-cert: cannot load certificate", cert_path);
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1) {
-        return fail(err, err_len, "[server] tls-key: cannot load private key", key_path);
+        /* OpenSSL compares the key with the certificate as it loads it. */
+        bool mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
+        return fail(err, err_len,
+                    mismatch ? "[server] tls-key: does not match tls-cert"
+                             : "[server] tls-key: cannot load private key",
+                    key_path);
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
         return fail(err, err_len, "[server] tls-key: does not match tls-cert", key_path);

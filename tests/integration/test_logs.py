@@ -58,6 +58,7 @@ def row_strings(conn, db):
 def test_log_lines_and_secrets(tirelay_built, truth, mariadb_instance, tidbsim, tirelay, tmp_path):
     sim = tidbsim(truth, seed=SEED, rows=3000, rate=60, pumps=2, fake_interval=0.5)
     relay = tirelay(sim, truth, max_binlog_size=32 * 1024, mariadb_listen=True,
+                    admin_users="auditor",
                     extra_conf="\n[users]\nauditor = %s\n\n[log]\nlevel = trace\n" % REPL_PASSWORD)
     r1 = mariadb_instance("replica1", server_id=11)
     r2 = mariadb_instance("replica2", server_id=12)

@@ -371,7 +371,7 @@ class Tirelay:
 
     def __init__(self, base, pumps, cluster_id, tidb_port, tidb_user="tidb", tidb_password="tidbpw",
                  port=None, max_binlog_size=256 * 1024, server_id=1, initial_commit_ts=0,
-                 mariadb_listen=False, extra_conf="", upstream_conf=""):
+                 mariadb_listen=False, extra_conf="", upstream_conf="", admin_users="repl"):
         self.base = os.path.abspath(base)
         os.makedirs(self.base, exist_ok=True)
         self.port = port or free_port()
@@ -383,6 +383,7 @@ class Tirelay:
 listen = 127.0.0.1:{port}
 {mlisten}server-id = {server_id}
 server-uuid = 3e11fa47-71ca-11e1-9e33-c80aa9429562
+admin-users = {admin}
 
 [users]
 repl = pw
@@ -401,7 +402,7 @@ max-binlog-size = {mbs}
 """.format(port=self.port, mlisten=("mariadb-listen = 127.0.0.1:%d\n" % self.mariadb_port) if mariadb_listen else "",
            server_id=server_id, pumps=",".join(pumps), cluster_id=cluster_id, tuser=tidb_user,
            tpw=tidb_password, tport=tidb_port, ict=initial_commit_ts, store=self.store,
-           mbs=max_binlog_size, extra=extra_conf, upstream=upstream_conf)
+           mbs=max_binlog_size, extra=extra_conf, upstream=upstream_conf, admin=admin_users)
         with open(self.conf, "w") as f:
             f.write(text)
         self.proc = None

@@ -7,7 +7,7 @@
  * (0 = never), appends and commits one more transaction and notifies the
  * server. Prints "READY <port>" on stdout once listening. Environment
  * TR_FIXTURE_SERVER_CONF / TR_FIXTURE_USERS_CONF add config lines to [server]
- * and [users].
+ * and [users]; repl is in [server] admin-users unless the [server] lines set it.
  *
  * Usage: tr_serve_fixture DIR PORT N [MAX_BINLOG_SIZE [EVERY_MS [LOG_LEVEL]]]
  * Built by tests/integration/server_e2e.sh (test-only tooling).
@@ -129,11 +129,13 @@ int main(int argc, char **argv)
      * [users] (tests/integration/test_auth.py). */
     const char *xs = getenv("TR_FIXTURE_SERVER_CONF");
     const char *xu = getenv("TR_FIXTURE_USERS_CONF");
+    /* repl is an admin account unless the extra [server] lines say who is. */
+    bool xa = xs != NULL && strstr(xs, "admin-users") != NULL;
     snprintf(text, sizeof(text),
              "[server]\nlisten = 127.0.0.1:%u\nserver-id = 42\n"
-             "server-uuid = 3e11fa47-71ca-11e1-9e33-c80aa9429511\n%s\n"
+             "server-uuid = 3e11fa47-71ca-11e1-9e33-c80aa9429511\n%s\n%s\n"
              "[users]\nrepl = pw\n%s\n[upstream]\npumps = 127.0.0.1:1\ntidb = root:@127.0.0.1:1\n",
-             port, xs ? xs : "", xu ? xu : "");
+             port, xs ? xs : "", xa ? "" : "admin-users = repl", xu ? xu : "");
     tr_config_defaults(&cfg);
     if (tr_config_parse(&cfg, text, "fixture", err, sizeof(err)) != 0) {
         fprintf(stderr, "fixture: config: %s\n", err);

@@ -172,6 +172,34 @@ TR_TEST(values_and_defaults)
     }
 }
 
+TR_TEST(admin_users)
+{
+    tr_config_t c;
+    char err[512] = "";
+    /* Default: nobody is an admin. */
+    EXPECT_EQ_INT(parse("[users]\nrepl = pw\nops = x\n[upstream]\npumps = a:1\n"
+                        "tidb = root:@h:1\n",
+                        &c, err, sizeof(err)),
+                  0);
+    EXPECT_TRUE(!tr_config_user(&c, "repl")->is_admin);
+    EXPECT_TRUE(!tr_config_user(&c, "ops")->is_admin);
+    /* Marked before [users] is read; spaces and empty items are fine. */
+    EXPECT_EQ_INT(parse("[server]\nadmin-users = ops , ,root2\n[users]\nrepl = pw\nops = x\n"
+                        "root2 = y\n[upstream]\npumps = a:1\ntidb = root:@h:1\n",
+                        &c, err, sizeof(err)),
+                  0);
+    EXPECT_TRUE(!tr_config_user(&c, "repl")->is_admin);
+    EXPECT_TRUE(tr_config_user(&c, "ops")->is_admin);
+    EXPECT_TRUE(tr_config_user(&c, "root2")->is_admin);
+    /* A name that is no account is an error on its line; a prefix is not a match. */
+    EXPECT_EQ_INT(parse("[server]\nadmin-users = op\n[users]\nops = x\n[upstream]\n"
+                        "pumps = a:1\ntidb = root:@h:1\n",
+                        &c, err, sizeof(err)),
+                  TR_ECONFIG);
+    EXPECT_TRUE(strstr(err, "t.cnf:2: [server] admin-users: 'op' is not a [users] account") !=
+                NULL);
+}
+
 TR_TEST(errors_name_line_and_key)
 {
     tr_config_t c;
@@ -257,6 +285,26 @@ TR_TEST(uuid_and_addr)
     EXPECT_EQ_INT(tr_addr_parse(&a, "h:70000"), TR_ECONFIG);
     EXPECT_EQ_INT(tr_addr_parse(&a, ""), 0);
     EXPECT_EQ_STR(a.host, "");
+    /* No host: loopback, never every interface. */
+    EXPECT_EQ_INT(tr_addr_parse(&a, ":3307"), 0);
+    EXPECT_EQ_STR(a.host, "127.0.0.1");
+    EXPECT_EQ_INT(a.port, 3307);
+    EXPECT_EQ_INT(tr_addr_parse(&a, " 4406"), 0);
+    EXPECT_EQ_STR(a.host, "127.0.0.1");
+    EXPECT_EQ_INT(a.port, 4406);
+    EXPECT_EQ_INT(tr_addr_parse(&a, "[]:3307"), 0);
+    EXPECT_EQ_STR(a.host, "127.0.0.1");
+    EXPECT_EQ_INT(tr_addr_parse(&a, "0.0.0.0:3307"), 0);
+    EXPECT_EQ_STR(a.host, "0.0.0.0");
+    EXPECT_EQ_INT(tr_addr_parse(&a, "host"), TR_ECONFIG);
+    EXPECT_EQ_INT(tr_addr_parse(&a, "host:"), TR_ECONFIG);
+    EXPECT_EQ_INT(tr_addr_parse(&a, ":"), TR_ECONFIG);
+    /* Defaults: both listeners on loopback (or off). */
+    tr_config_t c;
+    tr_config_defaults(&c);
+    EXPECT_EQ_STR(c.listen.host, "127.0.0.1");
+    EXPECT_EQ_STR(c.mariadb_listen.host, "");
+    EXPECT_EQ_STR(c.metrics_listen.host, "");
 }
 
 TR_TEST_MAIN()
