@@ -13,6 +13,8 @@ PKGS=(
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libmariadb-dev libgrpc-dev libnghttp2-dev libjansson-dev libinih-dev libcurl4-openssl-dev
   libmicrohttpd-dev
+  # memcheck over the integration path (scripts/valgrind.sh)
+  valgrind
   # test peers and the TiDB simulator
   mariadb-server mariadb-client etcd-server
   python3 python3-pytest python3-grpcio python3-protobuf python3-pymysql python3-h2

@@ -4,7 +4,8 @@
 #   2. builds with AddressSanitizer + UBSan (build-asan/) and runs the unit tests (ctest);
 #   3. builds the libFuzzer targets (clang, build-fuzz/) and runs each briefly over its corpus;
 #   4. runs the integration tests (pytest): real mariadbd replicas, real mariadb-binlog,
-#      the TiDB simulator, tirelay itself (the sanitizer build).
+#      the TiDB simulator, tirelay itself (the sanitizer build);
+#   5. runs a short integration path under valgrind memcheck (scripts/valgrind.sh --short).
 # Usage: scripts/test.sh [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,3 +30,6 @@ echo "== integration tests"
 # Debian's interpreter: python3-grpcio, -protobuf, -pymysql and -pytest are installed for it.
 export TIRELAY_BIN="$build/tirelay"
 /usr/bin/python3 -m pytest -p no:cacheprovider -v tests/integration "$@"
+
+echo "== valgrind memcheck (short integration path)"
+bash scripts/valgrind.sh --short
