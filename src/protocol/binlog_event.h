@@ -190,6 +190,10 @@ typedef struct {
  * every query by default; TiDB behaves the same way). The encoder always sets it for
  * TR_FLAVOR_MARIADB; MySQL carries the setting elsewhere and gets flags2 as given. */
 #define TR_QF2_MARIA_EXPLICIT_DEFAULTS_FOR_TIMESTAMP 0x01000000u
+/* MariaDB's OPTION_NO_CHECK_CONSTRAINT_CHECKS (1 << 15, MariaDB/server sql/sql_priv.h), the
+ * session's check_constraint_checks=0, which a MariaDB replica takes from Q_FLAGS2
+ * (mariadb-binlog prints it as @@session.check_constraint_checks). */
+#define TR_QF2_MARIA_NO_CHECK_CONSTRAINT_CHECKS 0x00008000u
 /* QUERY (2) with status vars FLAGS2, SQL_MODE, CATALOG_NZ "std", CHARSET in that order
  * (the order MySQL and MariaDB write them), plus DEFAULT_COLLATION_FOR_UTF8MB4 = 255 last
  * for a MySQL-flavour DDL. */

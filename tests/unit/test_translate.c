@@ -332,6 +332,8 @@ TR_TEST(mariadb_flavor_decodes_with_mariadb_binlog)
         if (text != NULL) {
             check_output(text);
             EXPECT_CONTAINS(text, "GTID 0-1-3 trans");
+            /* the DDL runs without CHECK constraint checks on a MariaDB replica */
+            EXPECT_CONTAINS(text, "@@session.check_constraint_checks=0");
             if (getenv("TR_TEST_VERBOSE") != NULL) {
                 fputs(text, stderr);
             }
@@ -597,6 +599,14 @@ TR_TEST(ddl_query_charset_is_utf8mb4)
             found = memcmp(out.data + i, q_charset, sizeof(q_charset)) == 0;
         }
         EXPECT_TRUE(found);
+        /* Q_FLAGS2 (status var 0): MariaDB explicit_defaults_for_timestamp (1 << 24) and
+         * no CHECK constraint checks (1 << 15); MySQL 0 */
+        static const uint8_t f2_maria[] = {0, 0x00, 0x80, 0x00, 0x01};
+        found = false;
+        for (size_t i = 0; i + sizeof(f2_maria) <= out.len && !found; i++) {
+            found = memcmp(out.data + i, f2_maria, sizeof(f2_maria)) == 0;
+        }
+        EXPECT_TRUE(found == (flavor == 1));
         tr_arena_cleanup(&arena);
         tr_buf_cleanup(&out);
     }
