@@ -31,14 +31,17 @@ def main():
     p.add_argument("--seed", type=int, default=None, help="default: a fresh random seed")
     p.add_argument("--ops", type=int, default=2000000)
     p.add_argument("--check-every", type=int, default=250000)
+    p.add_argument("--known-bugs", default="avoid",
+                   help="avoid: stay clear of the cases in tests/sim/randload.py KNOWN_BUGS; "
+                        "run: run into them; or the name of one to run into")
     p.add_argument("--progress", type=float, default=10.0, help="seconds between progress lines")
     p.add_argument("--tirelay", default=os.path.join(os.path.dirname(HERE), "build", "tirelay"))
     p.add_argument("--keep", default="", help="work directory (default: a temp dir, removed "
                                               "after a PASS, kept after a FAIL)")
     a = p.parse_args()
     seed = a.seed if a.seed is not None else int.from_bytes(os.urandom(4), "big")
-    print("seed: %d  (reproduce: bench/soak.sh --seed %d --ops %d --check-every %d)"
-          % (seed, seed, a.ops, a.check_every), flush=True)
+    print("seed: %d  (reproduce: bench/soak.sh --seed %d --ops %d --check-every %d "
+          "--known-bugs %s)" % (seed, seed, a.ops, a.check_every, a.known_bugs), flush=True)
     os.environ["TIRELAY_BIN"] = os.path.abspath(a.tirelay)
 
     base = a.keep or tempfile.mkdtemp(prefix="tirelay-soak-")
@@ -52,7 +55,7 @@ def main():
         points = list(range(a.check_every, a.ops, a.check_every)) if a.check_every else []
         sim = cluster.TidbSim(os.path.join(base, "sim"), truth, pumps=4, fake_interval=1.0,
                               extra=["--random", str(seed), "--ops", str(a.ops),
-                                     "--idle-pumps", "3",
+                                     "--idle-pumps", "3", "--known-bugs", a.known_bugs,
                                      "--checkpoints", ",".join(map(str, points))]).start()
         procs.append(sim)
         relay = cluster.Tirelay(os.path.join(base, "tirelay"), sim.pumps, sim.cluster_id,

@@ -12,8 +12,9 @@ row, plus every column's definition, at a few mid-run checkpoints (the simulator
 there) and at the end. A mismatch names the seed, the replica, the table and the first
 differing rows; rerun one seed with
     TIRELAY_DIFF_SEED=<seed> TIRELAY_DIFF_OPS=<n> pytest tests/integration/test_differential.py
-A seed that hits a known, reported bug is kept in CASES with an explicit xfail marker that
-names the bug (KNOWN_BUGS), never dropped silently.
+A bug the workload finds is reported in randload.KNOWN_BUGS; the fixed seeds run with
+--known-bugs avoid (the workload stays clear of exactly those cases) and each bug runs as a
+strict xfail case with --known-bugs <its name> (BUG_CASES), never dropped silently.
 Run: /usr/bin/python3 -m pytest -q -s tests/integration/test_differential.py
 """
 
@@ -27,44 +28,60 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 
 import cluster  # noqa: E402
 import diffcheck  # noqa: E402
+import randload  # noqa: E402
 
-# (seed, operations, checkpoints as fractions of the operations).  >= 100,000 in total.
+# (seed, operations, checkpoints as fractions of the operations).  >= 100,000 in total;
+# these run with --known-bugs avoid: the workload stays clear of randload.KNOWN_BUGS.
 CASES = [
     (20240501, 60000, (0.3, 0.7)),
     (7, 45000, (0.5,)),
 ]
-# seed -> reason (a bug reported with seed, op, table and bytes); such a case runs as
-# xfail(strict=True) so that its fix is noticed.
-KNOWN_BUGS = {}
+# Each known bug runs as its own case with --known-bugs <its name> under xfail(strict=True,
+# raises=KnownBugHit) (the reason is the bug report in randload.KNOWN_BUGS): it counts as
+# expected only when a replica's failure names the bug's sign (marker), any other failure
+# fails, and a pass (the bug fixed) fails too, so that the entry then goes from
+# KNOWN_BUGS and BUG_CASES.  bug -> (seed, operations, marker in the failure text).
+BUG_CASES = {
+    "delete_only_nopk": (62, 12000, "Error_code: 1032"),
+}
 
 if os.environ.get("TIRELAY_DIFF_SEED"):
     CASES = [(int(os.environ["TIRELAY_DIFF_SEED"]),
               int(os.environ.get("TIRELAY_DIFF_OPS", "50000")), (0.5,))]
+    BUG_CASES = {}
+
+
+class KnownBugHit(Exception):
+    """A replica failed the way a KNOWN_BUGS entry describes."""
 
 
 def case_params():
-    out = []
-    for seed, ops, cps in CASES:
-        marks = ()
-        if seed in KNOWN_BUGS:
-            marks = pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[seed])
-        out.append(pytest.param(seed, ops, cps, marks=marks, id="seed%d-%dops" % (seed, ops)))
+    out = [pytest.param(seed, ops, cps, None, id="seed%d-%dops" % (seed, ops))
+           for seed, ops, cps in CASES]
+    for bug, (seed, ops, _marker) in sorted(BUG_CASES.items()):
+        out.append(pytest.param(seed, ops, (), bug, id="known-bug-%s-seed%d" % (bug, seed),
+                                marks=pytest.mark.xfail(strict=True, raises=KnownBugHit,
+                                                        reason=randload.KNOWN_BUGS[bug])))
     return out
 
 
-def compare(seed, replicas, tconn, st):
+def compare(seed, replicas, tconn, st, bug):
     err = diffcheck.check(seed, replicas, tconn, st, timeout=300)
     if err:
+        if bug is not None and BUG_CASES[bug][2] in err:
+            raise KnownBugHit(err)
         pytest.fail(err, pytrace=False)
 
 
-@pytest.mark.parametrize("seed,ops,cps", case_params())
-def test_differential(seed, ops, cps, truth, replica, mariadb_instance, tidbsim, tirelay):
+@pytest.mark.parametrize("seed,ops,cps,bug", case_params())
+def test_differential(seed, ops, cps, bug, truth, replica, mariadb_instance, tidbsim,
+                      tirelay):
     assert os.access(cluster.tirelay_bin(), os.X_OK), "tirelay binary not built"
     points = [int(ops * f) for f in cps]
     sim = tidbsim(truth, pumps=4, fake_interval=1.0,
                   extra=["--random", str(seed), "--ops", str(ops), "--idle-pumps", "3",
-                         "--checkpoints", ",".join(map(str, points))])
+                         "--checkpoints", ",".join(map(str, points)),
+                         "--known-bugs", bug or "avoid"])
     relay = tirelay(sim, truth, max_binlog_size=1 << 20, mariadb_listen=True)
     print("\ndifferential: seed %d, %d operations, checkpoints %s" % (seed, ops, points))
 
@@ -83,7 +100,7 @@ def test_differential(seed, ops, cps, truth, replica, mariadb_instance, tidbsim,
         st = cluster.wait_until(lambda: paused_at(k), 600,
                                 what="checkpoint %d of seed %d" % (k, seed))
         assert st["random"]["ops"] >= at
-        compare(seed, replicas, tconn, st)
+        compare(seed, replicas, tconn, st, bug)
         print("seed %d: checkpoint %d at %d ops: both replicas equal the truth (%d tables)"
               % (seed, k, st["random"]["ops"], len(st["tables"])))
         open("%s.resume-%d" % (sim.status_file, k), "w").close()
@@ -92,11 +109,13 @@ def test_differential(seed, ops, cps, truth, replica, mariadb_instance, tidbsim,
     rnd = st["random"]
     assert rnd["seed"] == seed and rnd["ops"] >= ops
     kinds = rnd["kinds"]
+    compare(seed, replicas, tconn, st, bug)
     for k in ("insert", "update", "update_pk", "update_noop", "replace", "upsert", "delete",
-              "ddl_create_table", "ddl_add_column"):
+              "ddl_create_table", "ddl_add_column", "ddl_drop_column", "ddl_modify_column",
+              "ddl_change_column", "ddl_add_index", "ddl_drop_table", "ddl_rename_table",
+              "ddl_add_partition", "ddl_create_view"):
         assert kinds.get(k, 0) > 0, (k, kinds)
     assert len(st["tables"]) >= 9
-    compare(seed, replicas, tconn, st)
     print("seed %d: %d operations (%s): both replicas equal the truth (%d tables)"
           % (seed, rnd["ops"], ", ".join("%s=%d" % kv for kv in sorted(kinds.items())),
              len(st["tables"])))

@@ -68,6 +68,35 @@ def columns(conn, db, table):
         return cur.fetchall()
 
 
+def structure(conn, db, table):
+    """Columns, indexes and partitions of a table, as information_schema shows them."""
+    return (columns(conn, db, table),
+            query(conn, "SELECT index_name, non_unique, column_name, seq_in_index FROM "
+                        "information_schema.statistics WHERE table_schema=%s AND table_name=%s "
+                        "ORDER BY index_name, seq_in_index", (db, table)),
+            query(conn, "SELECT partition_name, partition_method, partition_description FROM "
+                        "information_schema.partitions WHERE table_schema=%s AND table_name=%s "
+                        "ORDER BY partition_ordinal_position", (db, table)))
+
+
+def objects(conn, dbs, keep):
+    """{database: sorted (name, type) of its tables and views} (None: no such database)."""
+    out = {}
+    for db in dbs:
+        if not query(conn, "SELECT 1 FROM information_schema.schemata WHERE schema_name=%s", (db,)):
+            out[db] = None
+            continue
+        out[db] = sorted((n, ty) for n, ty in query(
+            conn, "SELECT table_name, table_type FROM information_schema.tables "
+                  "WHERE table_schema=%s", (db,)) if keep(n))
+    return out
+
+
+def short(v, n=300):
+    r = repr(v)
+    return r if len(r) <= n else r[:n] + "...(%d chars)" % len(r)
+
+
 def first_difference(want, got):
     """(index, truth row, replica row) of the first difference of two sorted row lists."""
     for i in range(max(len(want), len(got))):
@@ -78,7 +107,7 @@ def first_difference(want, got):
     return None
 
 
-def describe(seed, name, rconn, tconn, st):
+def describe(seed, name, rconn, tconn, st, keep=lambda n: True):
     """Everything that differs between one replica and the truth (over st's tables), as
     text."""
     out = []
@@ -87,8 +116,12 @@ def describe(seed, name, rconn, tconn, st):
                "Last_IO_Error=%r Last_SQL_Error=%r"
                % (seed, name, s["Slave_IO_Running"], s["Slave_SQL_Running"],
                   s["Last_IO_Error"], s["Last_SQL_Error"]))
-    db = st["db"]
+    dbs = st.get("random", {}).get("dbs", [st["db"]])
+    ow, og = objects(tconn, dbs, keep), objects(rconn, dbs, keep)
+    if ow != og:
+        out.append("  tables and views differ:\n    truth:   %r\n    replica: %r" % (ow, og))
     for t in st["tables"]:
+        db = t.get("db", st["db"])
         try:
             want = cluster.table_rows(tconn, db, t["name"], t["pk"])
             got = cluster.table_rows(rconn, db, t["name"], t["pk"])
@@ -97,13 +130,18 @@ def describe(seed, name, rconn, tconn, st):
             continue
         d = first_difference(want, got)
         cw, cg = columns(tconn, db, t["name"]), columns(rconn, db, t["name"])
+        sw, sg = structure(tconn, db, t["name"])[1:], structure(rconn, db, t["name"])[1:]
+        if sw != sg:
+            out.append("  table %s.%s: indexes/partitions differ:\n    truth:   %r\n    replica: %r"
+                       % (db, t["name"], sw, sg))
         if d:
-            out.append("  table %s: %d rows on the truth, %d on the replica; first difference "
-                       "at row %d:\n    truth:   %r\n    replica: %r"
-                       % (t["name"], len(want), len(got), d[0], d[1], d[2]))
+            out.append("  table %s.%s: %d rows on the truth, %d on the replica; first "
+                       "difference at row %d:\n    truth:   %r\n    replica: %r"
+                       % (db, t["name"], len(want), len(got), d[0], short(d[1], 1500),
+                          short(d[2], 1500)))
             if d[1] is not None and d[2] is not None and len(d[1]) == len(d[2]) == len(cw):
                 out.append("    differing columns: " + ", ".join(
-                    "%s truth=%r replica=%r" % (c[0], x, y)
+                    "%s truth=%s replica=%s" % (c[0], short(x), short(y))
                     for c, x, y in zip(cw, d[1], d[2]) if x != y))
         if cw != cg:
             out.append("  table %s: columns differ:\n    truth:   %r\n    replica: %r"
@@ -121,20 +159,28 @@ def check(seed, replicas, tconn, st, timeout=300):
     compares rows and column definitions.
     Returns None when all are equal, else the describe() text of the first replica that
     is not (a replica error or a timeout included)."""
-    db = st["db"]
+    dbs = st.get("random", {}).get("dbs", [st["db"]])
     all_st = st
     # CHECKSUM TABLE reads stale NULL bits of VIRTUAL columns: such tables compare rows
-    virtual = set(t for t, in query(tconn, "SELECT DISTINCT table_name FROM "
-                                    "information_schema.columns WHERE table_schema=%s "
-                                    "AND extra LIKE '%%VIRTUAL%%'", (db,)))
+    virtual = set(x for db in dbs for x in query(
+        tconn, "SELECT DISTINCT table_schema, table_name FROM information_schema.columns "
+               "WHERE table_schema=%s AND extra LIKE '%%VIRTUAL%%'", (db,)))
+
+    def tdb(t):
+        return t.get("db", all_st["db"])
 
     def caught_up(rconn):
         s = cluster.slave_status(rconn)
         if s["Last_SQL_Errno"] or s["Last_IO_Errno"]:
             raise ReplicaError(s["Last_SQL_Error"] or s["Last_IO_Error"])
+        if objects(rconn, dbs, keep) != objects(tconn, dbs, keep):
+            return False
         for t in st["tables"]:
+            db = tdb(t)
             try:
-                if t["name"] in virtual:
+                if structure(rconn, db, t["name"]) != structure(tconn, db, t["name"]):
+                    return False
+                if (db, t["name"]) in virtual:
                     if cluster.table_rows(rconn, db, t["name"], t["pk"]) != \
                             cluster.table_rows(tconn, db, t["name"], t["pk"]):
                         return False
@@ -151,10 +197,10 @@ def check(seed, replicas, tconn, st, timeout=300):
             cluster.wait_until(lambda: caught_up(rconn), timeout,
                                what="replica %s == truth (seed %d)" % (name, seed))
         except (TimeoutError, ReplicaError):
-            return describe(seed, name, rconn, tconn, st)
+            return describe(seed, name, rconn, tconn, st, keep)
         for t in st["tables"]:
+            db = tdb(t)
             if cluster.table_rows(rconn, db, t["name"], t["pk"]) != \
-                    cluster.table_rows(tconn, db, t["name"], t["pk"]) or \
-                    columns(rconn, db, t["name"]) != columns(tconn, db, t["name"]):
-                return describe(seed, name, rconn, tconn, st)
+                    cluster.table_rows(tconn, db, t["name"], t["pk"]):
+                return describe(seed, name, rconn, tconn, st, keep)
     return None

@@ -1671,6 +1671,9 @@ def parse_args(argv=None):
     p.add_argument("--checkpoints", default="",
                    help="--random: comma list of op counts at which to pause (status "
                         "random.paused) until <status-file>.resume-<k> exists")
+    p.add_argument("--known-bugs", default="avoid",
+                   help="--random: avoid (stay clear of the cases in randload.KNOWN_BUGS), "
+                        "run (run into them) or the name of one to run into")
     p.add_argument("--status-file", default="")
     p.add_argument("--gen-dir", default="")
     p.add_argument("--exit-when-done", action="store_true")
