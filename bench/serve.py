@@ -14,7 +14,8 @@ from tirelay and from mariadbd, same events, same reader.
    is the aggregate payload bytes read / seconds, in MB/s (10^6). Reading the whole binlog
    500 times (~550 GB) does not fit a benchmark run, hence the window; the binlog is in the
    page cache for both servers.
-Prints the medians and the tirelay/mariadbd ratio per N.
+Prints the medians and the tirelay/mariadbd ratio per N; per run each server's CPU
+(user + system, % of one core) while it served.
 
 Usage: bench/serve.py [--rows 5000000] [--clients 1,10,100,500] [--runs 3] [--seconds 20]
                       [--perf FILE]   (perf record -g of tirelay during its reads)
@@ -34,12 +35,28 @@ import benchlib as bl  # noqa: E402
 from benchlib import cluster  # noqa: E402
 
 
-def read_run(port, first_file, n, seconds, sid_base):
+def read_run(port, first_file, n, seconds, sid_base, pid=None, perf_out=""):
+    """One tr_dumpreader run; with pid, the server's CPU seconds during it (and perf record -g
+    into perf_out when given). Returns (bytes, seconds, MB/s, server CPU seconds or None)."""
     cmd = [bl.tool("tr_dumpreader"), "--port", str(port), "--clients", str(n), "--file", first_file,
            "--server-id-base", str(sid_base), "--seconds", str(seconds)]
+    prof = None
+    if perf_out:
+        prof = subprocess.Popen(["perf", "record", "-q", "-g", "--call-graph", "dwarf,16384",
+                                 "-F", "999", "-o", perf_out, "-p", str(pid)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cpu0 = bl.cpu_seconds(pid) if pid else 0.0
     out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, timeout=seconds + 600).stdout
+    cpu = bl.cpu_seconds(pid) - cpu0 if pid else None
+    if prof is not None:
+        prof.send_signal(signal.SIGINT)
+        prof.wait(120)
     m = re.search(r"bytes=(\d+) .*seconds=([\d.]+) MBps=([\d.]+)", out)
-    return int(m.group(1)), float(m.group(2)), float(m.group(3))
+    return int(m.group(1)), float(m.group(2)), float(m.group(3)), cpu
+
+
+def cpu_pct(r):
+    return 100.0 * r[3] / r[1] if r[1] > 0 else 0.0
 
 
 def main():
@@ -73,9 +90,10 @@ def main():
         if a.tirelay_only:
             for n in [int(x) for x in a.clients.split(",")]:
                 for i in range(a.runs):
-                    r = read_run(relay.port, tfiles[0], n, a.seconds, 1000)
-                    print("clients=%d run %d: tirelay %.1f MB/s (%.1fs) load=%s"
-                          % (n, i + 1, r[2], r[1], bl.loadavg()), flush=True)
+                    r = read_run(relay.port, tfiles[0], n, a.seconds, 1000, relay.proc.pid,
+                                 "%s.%d.%d" % (a.perf, n, i + 1) if a.perf else "")
+                    print("clients=%d run %d: tirelay %.1f MB/s (%.1fs, cpu %.0f%%) load=%s"
+                          % (n, i + 1, r[2], r[1], cpu_pct(r), bl.loadavg()), flush=True)
             return
         maria = cluster.MariaDB(os.path.join(base, "maria"), server_id=2, log_bin=True,
                                 extra=["--log-slave-updates", "--binlog-format=ROW",
@@ -109,20 +127,13 @@ def main():
         for n in [int(x) for x in a.clients.split(",")]:
             t_res, m_res = [], []
             for i in range(a.runs):
-                prof = None
-                if a.perf:
-                    prof = subprocess.Popen(["perf", "record", "-q", "-g", "--call-graph", "dwarf,16384",
-                                             "-F", "999", "-o", "%s.%d.%d" % (a.perf, n, i + 1),
-                                             "-p", str(relay.proc.pid)],
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                t_res.append(read_run(relay.port, tfiles[0], n, a.seconds, 1000))
-                if prof is not None:
-                    prof.send_signal(signal.SIGINT)
-                    prof.wait(120)
-                m_res.append(read_run(maria.port, mlogs[0][0], n, a.seconds, 1000))
-                print("clients=%d run %d: tirelay %.1f MB/s (%.1fs)  mariadbd %.1f MB/s (%.1fs)  load=%s"
-                      % (n, i + 1, t_res[-1][2], t_res[-1][1], m_res[-1][2], m_res[-1][1], bl.loadavg()),
-                      flush=True)
+                t_res.append(read_run(relay.port, tfiles[0], n, a.seconds, 1000, relay.proc.pid,
+                                      "%s.%d.%d" % (a.perf, n, i + 1) if a.perf else ""))
+                m_res.append(read_run(maria.port, mlogs[0][0], n, a.seconds, 1000, maria.proc.pid))
+                print("clients=%d run %d: tirelay %.1f MB/s (%.1fs, cpu %.0f%%)  "
+                      "mariadbd %.1f MB/s (%.1fs, cpu %.0f%%)  load=%s"
+                      % (n, i + 1, t_res[-1][2], t_res[-1][1], cpu_pct(t_res[-1]), m_res[-1][2],
+                         m_res[-1][1], cpu_pct(m_res[-1]), bl.loadavg()), flush=True)
             tm = bl.median([x[2] for x in t_res])
             mm = bl.median([x[2] for x in m_res])
             print("median of %d: clients=%d tirelay_MBps=%.1f mariadbd_MBps=%.1f ratio=%.2f"
