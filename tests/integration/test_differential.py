@@ -43,6 +43,7 @@ CASES = [
 # KNOWN_BUGS and BUG_CASES.  bug -> (seed, operations, marker in the failure text).
 BUG_CASES = {
     "delete_only_nopk": (62, 12000, "Error_code: 1032"),
+    "virtual_gen_nopk": (20240501, 12000, "Error_code: 1032"),
 }
 
 if os.environ.get("TIRELAY_DIFF_SEED"):

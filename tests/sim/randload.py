@@ -158,9 +158,8 @@ def setup_partitions(t):
 
 def has_primary_key(keys, pk_order):
     """Whether a shape's key columns form a primary key (list_nopk's are a plain NOT NULL
-    partitioning column).  Generated-column groups go only into such tables, as they did
-    before list_nopk: with one in list_nopk both replicas stopped on an UPDATE whose
-    before image they could not find (1032; seeds 20240501 and 7)."""
+    partitioning column).  Generated-column groups go only into such tables while
+    KNOWN_BUGS["virtual_gen_nopk"] is avoided."""
     return bool(pk_order) or any(k.pk for k in keys)
 
 
@@ -269,6 +268,16 @@ def ddl_rename_tables(load):
 # --known-bugs NAME it runs into that one (and still avoids the others), with --known-bugs
 # run into all of them, so a test can run each case as a strict xfail.
 KNOWN_BUGS = {
+    "virtual_gen_nopk": (
+        "an UPDATE of a table without a primary key that has a VIRTUAL generated column "
+        "stops both replicas with 1032 (Can't find record): TiDB leaves VIRTUAL columns out "
+        "of both update images (tables.go canSkipUpdateBinlog), tirelay writes NULL for them "
+        "(docs/decisions.md 'Generated columns') and MariaDB 10.11 compares whole records, "
+        "the VIRTUAL column's computed value included (NULL or leaving it out of the "
+        "columns-present bitmap both fail, the right value passes: checked with BINLOG "
+        "statements).  Seeds 20240501 and 7 hit it when a generated-column group went into "
+        "list_nopk (Update_rows on t22_list_nopk / t33_list_nopk).  A fix needs the "
+        "generated expression evaluated in tirelay"),
     "delete_only_nopk": (
         "rows written while a column is delete-only (DROP COLUMN's window) decode with the "
         "schema version before the drop and tirelay writes the column they lack as NULL/zero "
@@ -973,8 +982,10 @@ class RandomLoad:
         keys, pk_order, uniques, *part = make()
         part = part[0] if part else None
         cols = []
-        if group is None and self.groups and has_primary_key(keys, pk_order) and not uniques \
-                and self.rng.random() < 0.2:
+        keyless_group = not has_primary_key(keys, pk_order) and not self.avoid("virtual_gen_nopk")
+        if group is None and self.groups and not uniques and \
+                (has_primary_key(keys, pk_order) and self.rng.random() < 0.2 or
+                 keyless_group and self.rng.random() < 0.7):
             group = self.rng.choice(self.groups)
         picks = types if types is not None else self.pick_templates(json, self.rng.randint(2, 14))
         json = json or any(c.kind in MARIADB_ONLY_KINDS for c in picks)
