@@ -289,7 +289,8 @@ KNOWN_BUGS = {
         "inserted meanwhile hold NULL/zero instead of the column default until the drop "
         "completes.  Leaving the column out of the columns-present bitmap does not help a "
         "MariaDB 10.11 replica: it fills an absent column with its default and still compares "
-        "whole records (checked with BINLOG statements, docs/decisions.md 'DROP COLUMN')"),
+        "whole records (checked with BINLOG statements); the likely fix is writing the DROP "
+        "at the delete-only binlog (docs/decisions.md 'DROP COLUMN')"),
 }
 
 
