@@ -651,16 +651,26 @@ static int process(tr_relay_t *r, const pending_t *p)
             return 0;
         }
         const tr_ddl_job_t *job = tr_schema_job(r->schema, b.ddl_job_id);
-        if (b.ddl_schema_state == TR_TIDB_STATE_DELETE_ONLY &&
-            (job->type == TR_TIDB_ACTION_DROP_COLUMN || job->type == TR_TIDB_ACTION_DROP_COLUMNS)) {
+        bool drop_column =
+            job->type == TR_TIDB_ACTION_DROP_COLUMN || job->type == TR_TIDB_ACTION_DROP_COLUMNS;
+        if (drop_column && b.ddl_schema_state == TR_TIDB_STATE_DELETE_ONLY) {
             /* TiDB writes this binlog when a dropped column reaches delete-only (pkg/ddl
-             * job_worker.go writeBinlog): rows from now on lack the column, but the job's
-             * TableInfo (the history holds the finished job) is for the version after the
-             * drop. Replicas keep the column until the final binlog; the rows in between
-             * are decoded with the version before (their schema_version is older than the
-             * job's), their missing column written as NULL/zero. Nothing to write now. */
-            tr_log_info("relay", "DROP COLUMN reached delete-only, column kept until the job's "
-                                 "final binlog job_id=%" PRId64,
+             * job_worker.go writeBinlog): from here on its rows lack the column, and the
+             * binlog is there so that downstream applies the drop now. The DROP is written
+             * and the schema advanced to the job's version (the history holds the finished
+             * job), so the rows in the window are written without the column: a replica
+             * finds the rows of a table without a primary key by their whole image, which
+             * a NULL/zero in place of the column's value did not match. */
+            tr_log_info("relay", "DROP COLUMN reached delete-only, written now (TiDB's rows lack "
+                                 "the column from here on) job_id=%" PRId64,
+                        b.ddl_job_id);
+        } else if (drop_column && tr_schema_applied_version(r->schema) >= job->schema_version) {
+            /* The job's final binlog after its delete-only one was written (above; after a
+             * restart the schema starts at the last transaction's version, see
+             * tr_relay_start). A TiDB release that sends no delete-only binlog leaves the
+             * schema below the job's version here, and the DROP is written now. */
+            tr_log_info("relay", "DROP COLUMN already written at delete-only, final binlog "
+                                 "skipped job_id=%" PRId64,
                         b.ddl_job_id);
             return 0;
         }
@@ -1181,6 +1191,17 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
         tr_log_info("schema", "schema history loaded from the store: jobs up to job_id=%" PRId64
                               " schema_version=%" PRId64,
                     tr_schema_max_job_id(r->schema), tr_schema_max_version(r->schema));
+    }
+    if (cp->has_txn && cp->schema_version > 0) {
+        /* Start where the last transaction left the schema, as if the relay had not
+         * stopped: rows with an older version are decoded with the newer tables, as they
+         * are without a restart (a DROP COLUMN written at delete-only stays applied). */
+        const char *awhy = NULL;
+        if (tr_schema_advance(r->schema, cp->schema_version, &awhy) != 0) {
+            tr_log_warn("schema", "cannot apply the stored history up to schema_version=%" PRId64
+                                  " at start (retried with the first transaction): %s",
+                        cp->schema_version, awhy != NULL ? awhy : "?");
+        }
     }
     bool discovery = cfg->pd_urls[0] != '\0';
     if (!discovery && cfg->n_pumps == 0) {

@@ -42,7 +42,6 @@ CASES = [
 # fails, and a pass (the bug fixed) fails too, so that the entry then goes from
 # KNOWN_BUGS and BUG_CASES.  bug -> (seed, operations, marker in the failure text).
 BUG_CASES = {
-    "delete_only_nopk": (62, 12000, "Error_code: 1032"),
     "virtual_gen_nopk": (20240501, 12000, "Error_code: 1032"),
 }
 
@@ -111,6 +110,8 @@ def test_differential(seed, ops, cps, bug, truth, replica, mariadb_instance, tid
     assert rnd["seed"] == seed and rnd["ops"] >= ops
     kinds = rnd["kinds"]
     compare(seed, replicas, tconn, st, bug)
+    if bug is not None:
+        return      # a short run into one bug: its kinds are not the point
     for k in ("insert", "update", "update_pk", "update_noop", "replace", "upsert", "delete",
               "ddl_create_table", "ddl_add_column", "ddl_drop_column", "ddl_modify_column",
               "ddl_change_column", "ddl_add_index", "ddl_drop_table", "ddl_rename_table",

@@ -278,37 +278,22 @@ KNOWN_BUGS = {
         "statements).  Seeds 20240501 and 7 hit it when a generated-column group went into "
         "list_nopk (Update_rows on t22_list_nopk / t33_list_nopk).  A fix needs the "
         "generated expression evaluated in tirelay"),
-    "delete_only_nopk": (
-        "rows written while a column is delete-only (DROP COLUMN's window) decode with the "
-        "schema version before the drop and tirelay writes the column they lack as NULL/zero "
-        "(src/relay/translate.c put_image) instead of leaving it out of the row images: an "
-        "UPDATE or DELETE of a table without a primary key then misses its row on a replica, "
-        "which compares the whole before image (MariaDB error 1032, HA_ERR_END_OF_FILE; "
-        "seed 62, 12,000 ops with --known-bugs delete_only_nopk: Update_rows on a *_nopk "
-        "table with NULL for the dropping column while the replica holds a value); rows "
-        "inserted meanwhile hold NULL/zero instead of the column default until the drop "
-        "completes.  Leaving the column out of the columns-present bitmap does not help a "
-        "MariaDB 10.11 replica: it fills an absent column with its default and still compares "
-        "whole records (checked with BINLOG statements); the likely fix is writing the DROP "
-        "at the delete-only binlog (docs/decisions.md 'DROP COLUMN')"),
 }
 
 
 def ddl_drop_column(load):
     """DROP COLUMN; while the column is delete-only a few transactions write the table
-    (only keyed tables while KNOWN_BUGS["delete_only_nopk"] is avoided)."""
+    (tirelay writes the DROP at the delete-only binlog: on a table without a primary key a
+    replica finds the window's rows by their whole image, without the column)."""
     # the truth gets rows without the column meanwhile: it must have a default (or NULL)
     cands = [(t, c) for t in load.sim.tables for c in _free_columns(t)
              if len(t.columns) > 3 and (c.nullable or c.default is not None)]
     if not cands:
         return False
-    nopk = [tc for tc in cands if not tc[0].pk_cols]
-    if nopk and not load.avoid("delete_only_nopk"):
-        cands = nopk         # running the bug: keyless tables first, rows changed meanwhile
     t, c = load.rng.choice(cands)
     n = load.rng.randint(0, 3)
-    if not t.pk_cols:
-        n = 0 if load.avoid("delete_only_nopk") else max(n, 2)
+    if n and not t.pk_cols:      # shown in the kinds: keyless rows in the delete-only window
+        load.kinds["drop_column_nopk_window"] = load.kinds.get("drop_column_nopk_window", 0) + 1
     load.sim.ddl_drop_column(t, c.name, during=lambda sim: [
         load.run_txn(tables=[t]) for _ in range(n)])
     return True
