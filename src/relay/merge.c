@@ -177,7 +177,9 @@ static void take_head(merge_source_t *s, tr_merge_item_t *out)
     s->count--;
 }
 
-bool tr_merge_pop(tr_merge_t *m, tr_merge_item_t *out, bool *dropped)
+/* The source whose head pop would return next (*dropped: a head at or below
+ * last_ts), or NULL when nothing is releasable. */
+static merge_source_t *next_source(const tr_merge_t *m, bool *dropped)
 {
     /* Heads that can never be released (at or below last_ts) go back first,
      * whatever the other sources are doing. */
@@ -188,9 +190,8 @@ bool tr_merge_pop(tr_merge_t *m, tr_merge_item_t *out, bool *dropped)
             continue;
         }
         if (head_of(s)->commit_ts <= m->last_ts) {
-            take_head(s, out);
             *dropped = true;
-            return true;
+            return s;
         }
         if (best == NULL || head_of(s)->commit_ts < head_of(best)->commit_ts ||
             (head_of(s)->commit_ts == head_of(best)->commit_ts && s->id < best->id)) {
@@ -198,7 +199,7 @@ bool tr_merge_pop(tr_merge_t *m, tr_merge_item_t *out, bool *dropped)
         }
     }
     if (best == NULL) {
-        return false;
+        return NULL;
     }
     int64_t ts = head_of(best)->commit_ts;
     for (size_t i = 0; i < m->n_sources; i++) {
@@ -207,13 +208,30 @@ bool tr_merge_pop(tr_merge_t *m, tr_merge_item_t *out, bool *dropped)
             continue; /* a queued head is >= ts by the choice of best */
         }
         if (!s->has_seen || s->watermark < ts) {
-            return false; /* that source may still send something below ts */
+            return NULL; /* that source may still send something below ts */
         }
     }
-    take_head(best, out);
-    m->last_ts = ts;
     *dropped = false;
+    return best;
+}
+
+bool tr_merge_pop(tr_merge_t *m, tr_merge_item_t *out, bool *dropped)
+{
+    merge_source_t *s = next_source(m, dropped);
+    if (s == NULL) {
+        return false;
+    }
+    take_head(s, out);
+    if (!*dropped) {
+        m->last_ts = out->commit_ts;
+    }
     return true;
+}
+
+bool tr_merge_can_pop(const tr_merge_t *m)
+{
+    bool dropped;
+    return next_source(m, &dropped) != NULL;
 }
 
 size_t tr_merge_queued(const tr_merge_t *m, uint32_t source_id)

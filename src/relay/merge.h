@@ -43,6 +43,8 @@ int tr_merge_watermark(tr_merge_t *m, uint32_t source_id, int64_t commit_ts) TR_
 /* Releases the next item if it is safe; false if none. Duplicates/out-of-order
  * items are returned with *dropped = true so the caller can free them. */
 bool tr_merge_pop(tr_merge_t *m, tr_merge_item_t *out, bool *dropped);
+/* Whether tr_merge_pop would return an item now (released or dropped). */
+bool tr_merge_can_pop(const tr_merge_t *m);
 /* Number of items queued for a source. */
 size_t tr_merge_queued(const tr_merge_t *m, uint32_t source_id);
 /* Lowest commit_ts every source has reached (the merge watermark): once every

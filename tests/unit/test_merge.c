@@ -3,7 +3,8 @@
  * queued heads and watermarks, sources that have shown nothing, ties,
  * duplicates, removal, ring growth, and a randomized comparison against a
  * brute-force model (every release is safe, nothing safe is held back, and
- * the final output is the sorted set of distinct commit_ts).
+ * the final output is the sorted set of distinct commit_ts); tr_merge_can_pop
+ * predicts every pop.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -18,9 +19,12 @@ static int64_t pop1(tr_merge_t *m, uint32_t *src)
 {
     tr_merge_item_t it;
     bool dropped = false;
+    bool can = tr_merge_can_pop(m); /* must predict every pop */
     if (!tr_merge_pop(m, &it, &dropped)) {
+        EXPECT_TRUE(!can);
         return -1;
     }
+    EXPECT_TRUE(can);
     if (src != NULL) {
         *src = it.source_id;
     }
@@ -420,8 +424,10 @@ static void model_run(uint64_t seed, bool with_removal)
             bool expect = model_has_release(src, last);
             tr_merge_item_t it;
             bool dropped = false;
+            bool can = tr_merge_can_pop(m);
             bool got = tr_merge_pop(m, &it, &dropped);
             EXPECT_EQ_INT(got, expect);
+            EXPECT_EQ_INT(can, got);
             if (!got || !expect) {
                 break;
             }
