@@ -55,15 +55,18 @@ typedef struct {
  * 100 readers). A few buffers of one size are kept instead: POOL_MAX x
  * TR_CONN_POOL_BUF bounds what stays resident after a burst.
  */
-#define POOL_MAX 8
+#define POOL_MAX     8
+#define POOL_IDLE_MS 1000 /* unused this long: tr_conn_pool_trim frees it */
 static uint8_t *pool[POOL_MAX];
 static int pool_n;
+static uint64_t pool_used_ms;
 
-void tr_conn_pool_buf(tr_buf_t *b)
+void tr_conn_pool_buf(tr_buf_t *b, uint64_t now_ms)
 {
     if (b->cap != 0) {
         return;
     }
+    pool_used_ms = now_ms;
     b->data = pool_n > 0 ? pool[--pool_n] : tr_malloc(TR_CONN_POOL_BUF);
     b->cap = TR_CONN_POOL_BUF;
     b->len = 0;
@@ -89,6 +92,13 @@ void tr_conn_pool_done(tr_buf_t *b)
     b->len = 0;
     b->off = 0;
     b->failed = false;
+}
+
+void tr_conn_pool_trim(uint64_t now_ms)
+{
+    if (pool_n > 0 && now_ms - pool_used_ms >= POOL_IDLE_MS) {
+        tr_conn_pool_release();
+    }
 }
 
 void tr_conn_pool_release(void)

@@ -59,11 +59,14 @@ int tr_conn_write(tr_conn_t *c, tr_buf_t *b) TR_MUSTCHECK;
  * TR_CONN_POOL_BUF bytes from the pool (no-op when b has storage);
  * tr_conn_write returns storage of that size to the pool once written;
  * tr_conn_pool_done hands b's storage back itself (b left empty);
- * tr_conn_pool_release frees what the pool keeps (at shutdown).
+ * tr_conn_pool_trim frees what the pool keeps once no buffer was taken for a
+ * second (idle replicas then hold nothing); tr_conn_pool_release frees it
+ * now (at shutdown). now_ms: the loop's clock (uv_now).
  */
 #define TR_CONN_POOL_BUF (320u * 1024)
-void tr_conn_pool_buf(tr_buf_t *b);
+void tr_conn_pool_buf(tr_buf_t *b, uint64_t now_ms);
 void tr_conn_pool_done(tr_buf_t *b);
+void tr_conn_pool_trim(uint64_t now_ms);
 void tr_conn_pool_release(void);
 
 /* Bytes accepted by tr_conn_write and not yet handed to the kernel. */

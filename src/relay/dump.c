@@ -615,7 +615,7 @@ static void pump(tr_dump_t *d)
         /* Storage for a whole batch from the connection's pool (it takes the
          * storage with the write and recycles it): growing from empty by doubling
          * cost a chain of reallocs, fresh mmaps their page faults. */
-        tr_conn_pool_buf(&out);
+        tr_conn_pool_buf(&out, uv_now(d->srv->loop));
         ssize_t n = read_batch(d, &out);
         if (n < 0 || d->closed) {
             break;
@@ -681,6 +681,7 @@ static void on_timer(uv_timer_t *t)
         return;
     }
     uint64_t now = uv_now(d->srv->loop);
+    tr_conn_pool_trim(now); /* every dump ticks: a burst's buffers go once all are idle */
     if (check_stall(d, now) || d->hb_period_ms == 0 || !d->waiting) {
         return;
     }
