@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "common/err.h"
@@ -197,6 +198,39 @@ static int tls_flush(tr_conn_t *c)
 }
 
 /*
+ * Room for n more bytes in c->in under TLS. The plaintext there may be a
+ * password (caching_sha2_password's full path over TLS sends it itself, and
+ * the session wipes it where it reads it): making room must leave no other
+ * copy, so the tail tr_buf_compact vacates is wiped, and growing copies to a
+ * new block and wipes the old one instead of realloc (which would free it
+ * with the bytes in it).
+ */
+static uint8_t *tls_reserve(tr_buf_t *b, size_t n)
+{
+    size_t old_len = b->len;
+    tr_buf_compact(b);
+    if (b->len < old_len) {
+        OPENSSL_cleanse(b->data + b->len, old_len - b->len);
+    }
+    size_t limit = b->limit ? b->limit : SIZE_MAX;
+    if (b->failed || b->len == 0 || n > limit - b->len || b->len + n <= b->cap) {
+        return tr_buf_reserve(b, n); /* no data to move, or no growth */
+    }
+    tr_buf_t nb;
+    tr_buf_init(&nb, b->limit);
+    if (tr_buf_reserve(&nb, b->len + n) == NULL) {
+        tr_buf_cleanup(&nb);
+        return tr_buf_reserve(b, n);
+    }
+    memcpy(nb.data, b->data, b->len);
+    nb.len = b->len;
+    OPENSSL_cleanse(b->data, b->cap);
+    tr_buf_cleanup(b);
+    *b = nb;
+    return b->data + b->len;
+}
+
+/*
  * Advances the handshake and decrypts every complete record into c->in.
  * Returns 0 (*got_data tells whether plaintext arrived), UV_EOF on the
  * peer's close_notify, UV_ENOBUFS past the input limit, UV_EPROTO, or a
@@ -216,8 +250,7 @@ static int tls_pump(tr_conn_t *c, bool *got_data)
         }
     }
     for (;;) {
-        tr_buf_compact(&c->in);
-        uint8_t *p = tr_buf_reserve(&c->in, READ_CHUNK);
+        uint8_t *p = tls_reserve(&c->in, READ_CHUNK);
         if (p == NULL) {
             rc = UV_ENOBUFS;
             break;
