@@ -7,7 +7,9 @@ root and the tirelay group only, the systemd unit, docs), the maintainer scripts
 (postinst creates the system user), that Depends names the Debian package of every
 shared library the binary needs, that the installed binary accepts the installed
 configuration (--check-config) and really starts with it (data and ports moved to
-the test's directory), and `systemd-analyze verify` / `security` on the unit.
+the test's directory), and `systemd-analyze verify` / `security` on the unit. Then it
+installs the package for real with dpkg (root; CI machines are throw-away), runs the
+installed binary as the service user the postinst created, and purges it.
 Run: /usr/bin/python3 -m pytest -q tests/integration/test_package.py
 """
 
@@ -17,8 +19,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import urllib.error
 import urllib.request
 
+import pymysql
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -201,3 +206,108 @@ def test_cmake_install_layout(deb, tmp_path):
         unit = f.read()
     assert "ExecStart=/opt/tirelay/bin/tirelay --config /opt/tirelay/etc/tirelay/tirelay.cnf\n" in unit
     assert "/usr/bin/tirelay" not in unit
+
+
+def test_dpkg_install_start_purge(deb, tmp_path):
+    """Installs the .deb on this machine with dpkg (as an operator would on a fresh Debian 12;
+    CI runs as root on a throw-away machine), starts the installed binary as the unit does
+    (user tirelay, the installed configuration with its data directory made the way
+    systemd's StateDirectory= makes it; only the ports moved to free ones), and purges it."""
+    assert os.geteuid() == 0, "installing a package needs root (CI runs as root)"
+    pre = run(["dpkg-query", "-W", "-f=${Status}", "tirelay"])
+    assert "ok installed" not in pre.stdout, \
+        "a tirelay package is already installed here; this test installs and purges its own"
+    had_user = run(["getent", "passwd", "tirelay"]).returncode == 0
+    state = "/var/lib/tirelay"
+    had_state = os.path.exists(state)
+    rundir = None
+    proc = None
+    try:
+        r = run(["dpkg", "-i", deb], timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "install ok installed" in run(["dpkg-query", "-W", "-f=${Status}", "tirelay"]).stdout
+        pw = run(["getent", "passwd", "tirelay"])
+        assert pw.returncode == 0, "postinst did not create the tirelay user"
+        uid = int(pw.stdout.split(":")[2])
+        gid = int(pw.stdout.split(":")[3])
+        st = os.stat("/etc/tirelay/tirelay.cnf")
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (0, gid, 0o640)
+        r = run(["/usr/bin/tirelay", "--version"])
+        assert r.returncode == 0 and r.stdout.startswith("tirelay " + field(deb, "Version"))
+        as_user = ["setpriv", "--reuid=tirelay", "--regid=tirelay", "--init-groups", "--"]
+        r = run(as_user + ["/usr/bin/tirelay", "--config", "/etc/tirelay/tirelay.cnf",
+                           "--check-config"])
+        assert r.returncode == 0 and "configuration ok" in r.stdout, r.stdout + r.stderr
+
+        # StateDirectory=tirelay: systemd creates /var/lib/tirelay owned by the user.
+        if not had_state:
+            os.mkdir(state, 0o750)
+        os.chown(state, uid, gid)
+        with open("/etc/tirelay/tirelay.cnf") as f:
+            text = f.read()
+        port, mport = cluster.free_port(), cluster.free_port()
+        text = re.sub(r"^listen = 127.0.0.1:3307$", "listen = 127.0.0.1:%d" % port, text, flags=re.M)
+        text = re.sub(r"^listen = 127.0.0.1:9105$", "listen = 127.0.0.1:%d" % mport, text,
+                      flags=re.M)
+        text = re.sub(r"^pumps = .*$", "pumps = 127.0.0.1:%d" % cluster.free_port(), text,
+                      flags=re.M)
+        # A directory the service user can reach (pytest's tmp_path is private to root).
+        rundir = tempfile.mkdtemp(prefix="tirelay-pkg-")
+        os.chmod(rundir, 0o755)
+        moved = os.path.join(rundir, "tirelay.cnf")
+        with open(moved, "w") as f:
+            f.write(text)
+        os.chown(moved, 0, gid)
+        os.chmod(moved, 0o640)
+        log = open(str(tmp_path / "installed.log"), "w")
+        proc = subprocess.Popen(as_user + ["/usr/bin/tirelay", "--config", moved], stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+        def up():
+            assert proc.poll() is None, "installed tirelay exited with %s: %s" % (
+                proc.returncode, open(str(tmp_path / "installed.log")).read()[-2000:])
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % mport,
+                                            timeout=5) as resp:
+                    return resp.status in (200, 503)
+            except urllib.error.HTTPError as e:
+                return e.code == 503
+            except OSError:
+                return False
+        wait_until(up, 30, what="the installed tirelay answering /healthz")
+        with open("/proc/%d/status" % proc.pid) as f:
+            uids = re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1)
+        assert int(uids) == uid, "tirelay runs as uid %s, not the tirelay user" % uids
+        conn = pymysql.connect(host="127.0.0.1", port=port, user="repl", password="change-me",
+                               connect_timeout=10)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT @@server_id")
+                assert cur.fetchone()[0] == 1
+        finally:
+            conn.close()
+        owner = os.stat(os.path.join(state, "binlog", "mysql")).st_uid
+        assert owner == uid, "the binlog directory is not the service user's"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        log.close()
+        proc = None
+
+        r = run(["dpkg", "--purge", "tirelay"], timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert not os.path.exists("/usr/bin/tirelay")
+        assert not os.path.exists("/etc/tirelay/tirelay.cnf")
+        # Kept on purge by design (postrm): binlogs a replica may still need.
+        assert os.path.isdir(os.path.join(state, "binlog"))
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if "ok installed" in run(["dpkg-query", "-W", "-f=${Status}", "tirelay"]).stdout:
+            run(["dpkg", "--purge", "tirelay"], timeout=300)
+        if rundir:
+            shutil.rmtree(rundir, ignore_errors=True)
+        if not had_state:
+            shutil.rmtree(state, ignore_errors=True)
+        if not had_user:
+            run(["deluser", "--system", "tirelay"])
