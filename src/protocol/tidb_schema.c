@@ -75,7 +75,11 @@ static int64_t j_int(const json_t *o, const char *key, int64_t dflt, bool *bad)
         return (int64_t)json_integer_value(v);
     }
     if (json_is_real(v)) { /* large uint64 values (FinishedTS) parse as reals in jansson */
-        return (int64_t)json_real_value(v);
+        double d = json_real_value(v);
+        /* Outside int64 (or NaN) the cast is undefined: a malformed document. */
+        if (d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+            return (int64_t)d;
+        }
     }
     *bad = true;
     return dflt;

@@ -103,6 +103,25 @@ TR_TEST(parse_create_table_job)
     free(js);
 }
 
+/* A number outside int64 where an integer is expected is a malformed job, not an
+ * undefined conversion (found by fuzz_tidb_schema: "ta":1e28 next to a real job). */
+TR_TEST(out_of_range_numbers_are_malformed)
+{
+    static const char *const docs[] = {
+        "{\"id\":1e28,\"type\":3,\"schema_id\":104,\"table_id\":109}",
+        "{\"id\":-1e19,\"type\":3,\"schema_id\":104,\"table_id\":109}",
+        "{\"id\":110,\"type\":3,\"schema_id\":9.3e18,\"table_id\":109}",
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        tr_ddl_job_t job;
+        const char *why = NULL;
+        int rc = tr_ddl_job_parse(docs[i], strlen(docs[i]), &job, &why);
+        EXPECT_TRUE(rc != 0);
+        EXPECT_TRUE(why != NULL);
+        tr_ddl_job_cleanup(&job); /* also after an error (tidb_schema.h) */
+    }
+}
+
 TR_TEST(column_type_mapping)
 {
     /* A TableInfo with the other types: unsigned ints, char, binary, enum, set, bit, json. */
