@@ -13,6 +13,7 @@ import subprocess
 import dumpclient
 from conftest import wait_until, wait_replica_equal
 from test_admin import admin, q, start_replica
+from test_bad_input import control_of
 from test_cdc_clients import last_gtid_no
 
 
@@ -72,14 +73,23 @@ def test_expire_keeps_files_in_use(truth, tidbsim, tirelay):
         assert [ln.strip()[2:] for ln in f if ln.strip()] == [left[-1]]
 
 
-def test_total_size_limit(truth, replica, tidbsim, tirelay):
+def test_total_size_limit(truth, replica, tidbsim, tirelay, tmp_path):
     limit = 256 * 1024
-    sim = tidbsim(truth, seed=22, rows=8000, rate=400, fake_interval=1.0)
+    # The workload waits (frozen before its first transaction) until the replica's dump
+    # is attached: otherwise tirelay may fill 256K and purge file 1 before the replica
+    # asks for it, and the replica rightly gets 1236.
+    control_dir = str(tmp_path / "control")
+    sim = tidbsim(truth, seed=22, rows=8000, rate=400, fake_interval=1.0,
+                  extra=["--control-dir", control_dir, "--start-frozen"])
     relay = tirelay(sim, truth, max_binlog_size=64 * 1024,
                     extra_conf="max-binlog-total-size = 256K\n")
     wait_until(lambda: q(admin(relay.port), "SHOW BINARY LOGS"), 30, what="first file")
     # A replica following from the very start loses nothing to retention.
     rconn = start_replica(replica, relay.port, "tirelay-bin.000001")
+    wait_until(lambda: "binlog dump requested file=tirelay-bin.000001" in relay.log_text(), 60,
+               what="the replica's dump attached")
+    assert "purged binlog file" not in relay.log_text()
+    control_of(control_dir)("thaw")
     st = sim.wait_done(300)
     wait_replica_equal(rconn, truth.connect(), st, 180, "replica equal to truth")
     c = admin(relay.port)

@@ -23,7 +23,8 @@ What it does
     between two transactions (truth and Pumps agree: a TSO boundary) and the
     answer ("ok <tso> <last commit_ts>") is a fresh TSO above every commit so far, as Dumpling takes a
     snapshot TSO from PD; a dump of the truth taken while frozen is the
-    snapshot at that TSO (the runbook test).
+    snapshot at that TSO (the runbook test); --start-frozen freezes before
+    the first transaction, so a test can attach its readers before any row.
   * with --control-dir, also bad input on purpose (tests/integration/test_bad_input.py): `garbage N` (a
     payload that is no Binlog), `replay N` (an earlier DML commit sent again,
     commit_ts going backwards), `bad-ddl N` (a DDL binlog whose history row is
@@ -702,6 +703,8 @@ class Sim:
         self.big = None                  # --big-txn-bytes: what was published
         self.freeze_req = threading.Event()  # control "freeze": stop between transactions
         self.frozen = threading.Event()      # the workload is stopped at a boundary
+        if args.start_frozen:
+            self.freeze_req.set()
         self.extra_status = {}           # merged into the status file (randload.py)
 
     @property
@@ -1685,6 +1688,9 @@ def parse_args(argv=None):
     p.add_argument("--control-dir", default="",
                    help="directory of <name>.cmd files: 'pause|resume|offline|kill|restart N'; "
                         "each becomes <name>.done with the result")
+    p.add_argument("--start-frozen", action="store_true",
+                   help="freeze before the first workload transaction (after the tables are "
+                        "created) until a 'thaw 0' command")
     return p.parse_args(argv)
 
 
