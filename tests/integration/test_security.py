@@ -423,6 +423,8 @@ def client_ctx(min_v=None, max_v=None, ciphers=None):
     return ctx
 
 
+# Python deprecates these versions; asking for them is the point of the test.
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1],
                          ids=["tls1.0", "tls1.1"])
 def test_old_tls_versions_refused(relay, version):
