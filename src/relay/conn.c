@@ -216,14 +216,12 @@ static uint8_t *tls_reserve(tr_buf_t *b, size_t n)
     if (b->failed || b->len == 0 || n > limit - b->len || b->len + n <= b->cap) {
         return tr_buf_reserve(b, n); /* no data to move, or no growth */
     }
+    /* Within the limit (checked above), and tr_realloc does not return NULL:
+     * reserving the new block cannot fail. */
     tr_buf_t nb;
     tr_buf_init(&nb, b->limit);
-    if (tr_buf_reserve(&nb, b->len + n) == NULL) {
-        tr_buf_cleanup(&nb);
-        return tr_buf_reserve(b, n);
-    }
-    memcpy(nb.data, b->data, b->len);
-    nb.len = b->len;
+    tr_buf_reserve(&nb, b->len + n);
+    tr_buf_append(&nb, b->data, b->len);
     OPENSSL_cleanse(b->data, b->cap);
     tr_buf_cleanup(b);
     *b = nb;
