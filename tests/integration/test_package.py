@@ -65,6 +65,16 @@ def depends_packages(deb_path):
     return {re.split(r"[ (]", d.strip())[0] for d in field(deb_path, "Depends").split(",")}
 
 
+def move_ports(text):
+    """The installed configuration with its listeners (MySQL, metrics) and its Pump moved to
+    free loopback ports: (text, port, metrics port)."""
+    port, mport = cluster.free_port(), cluster.free_port()
+    text = re.sub(r"^listen = 127.0.0.1:3307$", "listen = 127.0.0.1:%d" % port, text, flags=re.M)
+    text = re.sub(r"^listen = 127.0.0.1:9105$", "listen = 127.0.0.1:%d" % mport, text, flags=re.M)
+    text = re.sub(r"^pumps = .*$", "pumps = 127.0.0.1:%d" % cluster.free_port(), text, flags=re.M)
+    return text, port, mport
+
+
 def test_layout_and_control(deb, tmp_path):
     root = str(tmp_path / "root")
     r = run(["dpkg-deb", "-x", deb, root])
@@ -130,11 +140,8 @@ def test_installed_binary_runs_with_installed_config(deb, tmp_path):
     assert re.search(r"^dir = /var/lib/tirelay$", text, re.M)
 
     # Start it for real with that file, moved to this test's ports and directory.
-    port, mport = cluster.free_port(), cluster.free_port()
     text = re.sub(r"^dir = .*$", "dir = %s" % (tmp_path / "data"), text, flags=re.M)
-    text = re.sub(r"^listen = 127.0.0.1:3307$", "listen = 127.0.0.1:%d" % port, text, flags=re.M)
-    text = re.sub(r"^listen = 127.0.0.1:9105$", "listen = 127.0.0.1:%d" % mport, text, flags=re.M)
-    text = re.sub(r"^pumps = .*$", "pumps = 127.0.0.1:%d" % cluster.free_port(), text, flags=re.M)
+    text, port, mport = move_ports(text)
     moved = str(tmp_path / "tirelay.cnf")
     with open(moved, "w") as f:
         f.write(text)
@@ -245,12 +252,7 @@ def test_dpkg_install_start_purge(deb, tmp_path):
         os.chown(state, uid, gid)
         with open("/etc/tirelay/tirelay.cnf") as f:
             text = f.read()
-        port, mport = cluster.free_port(), cluster.free_port()
-        text = re.sub(r"^listen = 127.0.0.1:3307$", "listen = 127.0.0.1:%d" % port, text, flags=re.M)
-        text = re.sub(r"^listen = 127.0.0.1:9105$", "listen = 127.0.0.1:%d" % mport, text,
-                      flags=re.M)
-        text = re.sub(r"^pumps = .*$", "pumps = 127.0.0.1:%d" % cluster.free_port(), text,
-                      flags=re.M)
+        text, port, mport = move_ports(text)
         # A directory the service user can reach (pytest's tmp_path is private to root).
         rundir = tempfile.mkdtemp(prefix="tirelay-pkg-")
         os.chmod(rundir, 0o755)
