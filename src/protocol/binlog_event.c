@@ -13,10 +13,10 @@
 #include "protocol/binlog_event.h"
 
 #include <string.h>
-#include <zlib.h>
 
 #include "common/endian.h"
 #include "common/err.h"
+#include "protocol/crc32.h"
 
 const uint8_t tr_binlog_magic[TR_BINLOG_MAGIC_LEN] = {0xFE, 0x62, 0x69, 0x6E};
 
@@ -72,17 +72,14 @@ ssize_t tr_evt_header_decode(const uint8_t *p, size_t len, tr_evt_header_t *out,
 /* CRC32 of ev[0..len) where a FORMAT_DESCRIPTION counts as if BINLOG_IN_USE were clear. */
 static uint32_t event_crc(const uint8_t *ev, size_t len)
 {
-    uLong crc = crc32(0L, Z_NULL, 0);
     if (len >= TR_EVT_HEADER_LEN && ev[4] == TR_EVT_FORMAT_DESCRIPTION &&
         (ev[17] & TR_EVF_BINLOG_IN_USE) != 0) {
         uint8_t flags[2] = {(uint8_t)(ev[17] & ~TR_EVF_BINLOG_IN_USE), ev[18]};
-        crc = crc32(crc, ev, 17);
-        crc = crc32(crc, flags, 2);
-        crc = crc32(crc, ev + 19, (uInt)(len - 19));
-        return (uint32_t)crc;
+        uint32_t crc = tr_crc32(0, ev, 17);
+        crc = tr_crc32(crc, flags, 2);
+        return tr_crc32(crc, ev + 19, len - 19);
     }
-    /* Events are at most 4 GiB (event_size is u32), so uInt holds len. */
-    return (uint32_t)crc32(crc, ev, (uInt)len);
+    return tr_crc32(0, ev, len);
 }
 
 int tr_evt_check_crc(const uint8_t *ev, size_t len)
