@@ -47,6 +47,8 @@ typedef struct {
     uint8_t *data;
     size_t len;
     size_t cap; /* data's allocated size (TR_CONN_POOL_BUF: back to the pool) */
+    void (*release)(void *ref); /* set: data is borrowed, release(ref) once written */
+    void *ref;
 } write_req_t;
 
 /*
@@ -54,9 +56,11 @@ typedef struct {
  * freed at a high rate; from mmap (main.c's threshold) every one cost page
  * faults, zeroing and an munmap (a fifth of the serving CPU under perf with
  * 100 readers). A few buffers of one size are kept instead: POOL_MAX x
- * TR_CONN_POOL_BUF bounds what stays resident after a burst.
+ * TR_CONN_POOL_BUF bounds what stays resident after a burst. Shared dump
+ * batches (dump.c) come from here too and return when evicted, so the pool
+ * also absorbs the churn of that cache.
  */
-#define POOL_MAX     8
+#define POOL_MAX     32
 #define POOL_IDLE_MS 1000 /* unused this long: tr_conn_pool_trim frees it */
 static uint8_t *pool[POOL_MAX];
 static int pool_n;
@@ -150,19 +154,32 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void on_write(uv_write_t *req, int status);
 
-/* Queues len bytes at data (takes data, cap bytes allocated). */
-static int raw_write(tr_conn_t *c, uint8_t *data, size_t len, size_t cap)
+static void write_done(write_req_t *w)
+{
+    if (w->release != NULL) {
+        w->release(w->ref);
+    } else {
+        pool_put(w->data, w->cap);
+    }
+    tr_free(w);
+}
+
+/* Queues len bytes at data: taken (cap bytes allocated) when release is NULL,
+ * else borrowed until release(ref), which runs exactly once. */
+static int raw_write(tr_conn_t *c, uint8_t *data, size_t len, size_t cap,
+                     void (*release)(void *ref), void *ref)
 {
     write_req_t *w = tr_malloc(sizeof(*w));
     w->conn = c;
     w->data = data;
     w->len = len;
     w->cap = cap;
+    w->release = release;
+    w->ref = ref;
     uv_buf_t ub = uv_buf_init((char *)w->data, (unsigned int)w->len);
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_write);
     if (rc != 0) {
-        pool_put(w->data, w->cap);
-        tr_free(w);
+        write_done(w);
         return rc;
     }
     c->queued_bytes += len;
@@ -194,7 +211,7 @@ static int tls_flush(tr_conn_t *c)
         tr_free(data);
         return tls_fail(c);
     }
-    return raw_write(c, data, n, n);
+    return raw_write(c, data, n, n, NULL, NULL);
 }
 
 /*
@@ -435,8 +452,7 @@ static void on_write(uv_write_t *req, int status)
     write_req_t *w = (write_req_t *)req;
     tr_conn_t *c = w->conn;
     c->queued_bytes -= w->len;
-    pool_put(w->data, w->cap);
-    tr_free(w);
+    write_done(w);
     if (!c->closing && c->cbs.on_drain != NULL) {
         c->cbs.on_drain(c, status, c->arg);
     }
@@ -479,7 +495,31 @@ int tr_conn_write(tr_conn_t *c, tr_buf_t *b)
         memcpy(data, tr_buf_head(b), n);
         tr_buf_reset(b);
     }
-    return raw_write(c, data, n, cap);
+    return raw_write(c, data, n, cap, NULL, NULL);
+}
+
+int tr_conn_write_ref(tr_conn_t *c, const uint8_t *data, size_t len, void (*release)(void *ref),
+                      void *ref)
+{
+    if (c->closing) {
+        release(ref);
+        return TR_ECLOSED;
+    }
+    if (len == 0) {
+        release(ref);
+        return 0;
+    }
+    if (c->ssl != NULL) {
+        /* Encrypted into the TLS output at once: the bytes are not kept. */
+        int r = len > INT32_MAX ? -1 : SSL_write(c->ssl, data, (int)len);
+        release(ref);
+        if (r != (int)len) {
+            return tls_fail(c);
+        }
+        return tls_flush(c);
+    }
+    /* libuv reads the bytes only (uv_buf_t has no const). */
+    return raw_write(c, (uint8_t *)(uintptr_t)data, len, 0, release, ref);
 }
 
 size_t tr_conn_queued_bytes(const tr_conn_t *c)

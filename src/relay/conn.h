@@ -54,6 +54,16 @@ tr_buf_t *tr_conn_input(tr_conn_t *c);
 int tr_conn_write(tr_conn_t *c, tr_buf_t *b) TR_MUSTCHECK;
 
 /*
+ * Queues len bytes at data without taking or copying them: the caller holds
+ * a reference that keeps them unchanged until release(ref), which runs
+ * exactly once — after the kernel took the bytes, at once (TLS encrypts them
+ * into its own output; closing; failure), or when the write is cancelled.
+ * Returns 0 or a negative code as tr_conn_write. Shared dump batches.
+ */
+int tr_conn_write_ref(tr_conn_t *c, const uint8_t *data, size_t len, void (*release)(void *ref),
+                      void *ref) TR_MUSTCHECK;
+
+/*
  * Write storage recycled through a small pool (loop thread only; dump
  * batches). tr_conn_pool_buf gives an empty b without storage
  * TR_CONN_POOL_BUF bytes from the pool (no-op when b has storage);

@@ -227,6 +227,16 @@ int tr_sess_send(tr_sess_t *s, tr_buf_t *b)
     return tr_conn_write(s->conn, b);
 }
 
+int tr_sess_send_ref(tr_sess_t *s, const uint8_t *data, size_t len, void (*release)(void *ref),
+                     void *ref)
+{
+    if (s->conn == NULL || s->state == TR_SESS_CLOSING) {
+        release(ref);
+        return TR_ECLOSED;
+    }
+    return tr_conn_write_ref(s->conn, data, len, release, ref);
+}
+
 size_t tr_sess_queued_bytes(const tr_sess_t *s)
 {
     return s->conn ? tr_conn_queued_bytes(s->conn) : 0;
