@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -55,6 +56,19 @@ def read_run(port, first_file, n, seconds, sid_base, pid=None, perf_out=""):
     return int(m.group(1)), float(m.group(2)), float(m.group(3)), cpu
 
 
+def batches(mport):
+    """tirelay's dump batches so far: (framed, shared) from /metrics."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=20) as r:
+        body = r.read().decode()
+    got = dict(re.findall(r'^tirelay_dump_batches_total\{how="(\w+)"\} (\S+)$', body, re.M))
+    return int(float(got["framed"])), int(float(got["shared"]))
+
+
+def shared_pct(b0, b1):
+    framed, shared = b1[0] - b0[0], b1[1] - b0[1]
+    return 100.0 * shared / (framed + shared) if framed + shared else 0.0
+
+
 def cpu_pct(r):
     return 100.0 * r[3] / r[1] if r[1] > 0 else 0.0
 
@@ -79,8 +93,11 @@ def main():
         ddl.load(meta)
         os.environ["TIRELAY_BIN"] = bl.tool("tirelay")
         feeder = bl.Feeder(base, meta).start()
+        mport = cluster.free_port()
         relay = cluster.Tirelay(os.path.join(base, "tirelay"), feeder.addrs, meta["cluster_id"],
-                                ddl.port, max_binlog_size=256 << 20, extra_conf="sync = none\n").start()
+                                ddl.port, max_binlog_size=256 << 20,
+                                extra_conf="sync = none\n[metrics]\nlisten = 127.0.0.1:%d\n"
+                                % mport).start()
         cluster.wait_until(lambda: bl.committed_ts(relay.store) >= meta["last_commit_ts"], 1800,
                            what="tirelay ingested the stream")
         tfiles = bl.binlog_files(relay.binlog_dir())
@@ -90,10 +107,13 @@ def main():
         if a.tirelay_only:
             for n in [int(x) for x in a.clients.split(",")]:
                 for i in range(a.runs):
+                    b0 = batches(mport)
                     r = read_run(relay.port, tfiles[0], n, a.seconds, 1000, relay.proc.pid,
                                  "%s.%d.%d" % (a.perf, n, i + 1) if a.perf else "")
-                    print("clients=%d run %d: tirelay %.1f MB/s (%.1fs, cpu %.0f%%) load=%s"
-                          % (n, i + 1, r[2], r[1], cpu_pct(r), bl.loadavg()), flush=True)
+                    print("clients=%d run %d: tirelay %.1f MB/s (%.1fs, cpu %.0f%%, batches shared "
+                          "%.0f%%) load=%s" % (n, i + 1, r[2], r[1], cpu_pct(r),
+                                              shared_pct(b0, batches(mport)), bl.loadavg()),
+                          flush=True)
             return
         maria = cluster.MariaDB(os.path.join(base, "maria"), server_id=2, log_bin=True,
                                 extra=["--log-slave-updates", "--binlog-format=ROW",
@@ -127,13 +147,15 @@ def main():
         for n in [int(x) for x in a.clients.split(",")]:
             t_res, m_res = [], []
             for i in range(a.runs):
+                b0 = batches(mport)
                 t_res.append(read_run(relay.port, tfiles[0], n, a.seconds, 1000, relay.proc.pid,
                                       "%s.%d.%d" % (a.perf, n, i + 1) if a.perf else ""))
+                shared = shared_pct(b0, batches(mport))
                 m_res.append(read_run(maria.port, mlogs[0][0], n, a.seconds, 1000, maria.proc.pid))
-                print("clients=%d run %d: tirelay %.1f MB/s (%.1fs, cpu %.0f%%)  "
-                      "mariadbd %.1f MB/s (%.1fs, cpu %.0f%%)  load=%s"
-                      % (n, i + 1, t_res[-1][2], t_res[-1][1], cpu_pct(t_res[-1]), m_res[-1][2],
-                         m_res[-1][1], cpu_pct(m_res[-1]), bl.loadavg()), flush=True)
+                print("clients=%d run %d: tirelay %.1f MB/s (%.1fs, cpu %.0f%%, batches shared "
+                      "%.0f%%)  mariadbd %.1f MB/s (%.1fs, cpu %.0f%%)  load=%s"
+                      % (n, i + 1, t_res[-1][2], t_res[-1][1], cpu_pct(t_res[-1]), shared,
+                         m_res[-1][2], m_res[-1][1], cpu_pct(m_res[-1]), bl.loadavg()), flush=True)
             tm = bl.median([x[2] for x in t_res])
             mm = bl.median([x[2] for x in m_res])
             print("median of %d: clients=%d tirelay_MBps=%.1f mariadbd_MBps=%.1f ratio=%.2f"

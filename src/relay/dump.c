@@ -35,6 +35,7 @@
 #define FD_MIN_LEN       (FD_CREATED_OFF + 4 + 1 + 1 + 4)
 #define BATCHES_PER_PUMP 4
 #define STALL_TICK_MS    1000 /* stall check period of dumps without heartbeats */
+#define SHARED_IDLE_MS   1000 /* a shared batch nobody sent this long is dropped */
 _Static_assert(TR_CONN_POOL_BUF >= TR_DUMP_BATCH + TR_DUMP_BATCH / 4,
                "a pooled write buffer holds a batch and its packet headers");
 
@@ -188,6 +189,94 @@ static void rd_trim(void)
     if (rd_scratch.cap > RD_KEEP) {
         tr_buf_cleanup(&rd_scratch);
     }
+}
+
+/*
+ * Framed batches shared between dumps. Two dumps that read the same file from
+ * the same offset with the same next packet sequence id send byte-identical
+ * packets: replicas attached alike (a fleet started from one position) and
+ * replicas waiting at the end of the binlog when a group commit lands. The
+ * first one reads and frames the batch and keeps it in srv->shared; the
+ * others write that storage (reference counted) instead of reading and
+ * framing it again, so a batch costs one pread and one framing per fleet,
+ * not per replica. Only batches that every event passes unfiltered are
+ * shared (file/position dumps, MariaDB GTID dumps past their start GTID).
+ * Committed bytes never change, so an entry serves any dump that knows the
+ * file to be at least that long. Loop thread only.
+ */
+typedef struct tr_shared_batch {
+    unsigned refs; /* srv->shared's + one per write in flight */
+    tr_flavor_t flavor;
+    uint32_t file_seq;
+    uint64_t pos;    /* file offset of the first event */
+    uint64_t end;    /* file offset after the last */
+    uint8_t seq_in;  /* packet sequence id of the first packet */
+    uint8_t seq_out; /* and the one after the last */
+    bool after_rotate;
+    uint32_t last_ts;    /* header timestamp of the last event that has one (0 = none) */
+    uint64_t events;
+    uint64_t used_ms;    /* uv_now of the last dump that sent it */
+    tr_buf_t buf;        /* the framed packets (pool storage) */
+} shared_batch_t;
+
+static void shared_unref(void *ref)
+{
+    shared_batch_t *sb = ref;
+    if (--sb->refs == 0) {
+        tr_conn_pool_done(&sb->buf);
+        tr_free(sb);
+    }
+}
+
+void tr_dump_shared_trim(tr_server_t *srv, uint64_t now_ms, uint64_t idle_ms)
+{
+    for (int i = 0; i < TR_SRV_SHARED_SLOTS; i++) {
+        shared_batch_t *sb = srv->shared[i];
+        if (sb != NULL && (idle_ms == 0 || now_ms - sb->used_ms >= idle_ms)) {
+            srv->shared[i] = NULL;
+            shared_unref(sb);
+        }
+    }
+}
+
+/* Whether every event from d->pos on is sent as it is (no GTID filtering left). */
+static bool shareable(const tr_dump_t *d)
+{
+    return d->mode == MODE_FILEPOS ||
+           (d->mode == MODE_MARIA_GTID && !d->m_has_req && d->m_skip == SKIP_NOT &&
+            !d->m_fake_list);
+}
+
+static shared_batch_t *shared_find(tr_dump_t *d, uint8_t seq)
+{
+    for (int i = 0; i < TR_SRV_SHARED_SLOTS; i++) {
+        shared_batch_t *sb = d->srv->shared[i];
+        if (sb != NULL && sb->pos == d->pos && sb->file_seq == d->file.seq &&
+            sb->seq_in == seq && sb->flavor == d->flavor && sb->end <= d->file.size) {
+            return sb;
+        }
+    }
+    return NULL;
+}
+
+/* Keeps sb in a free slot, else in place of the least recently used. */
+static void shared_keep(tr_server_t *srv, shared_batch_t *sb)
+{
+    int victim = 0;
+    for (int i = 0; i < TR_SRV_SHARED_SLOTS; i++) {
+        if (srv->shared[i] == NULL) {
+            victim = i;
+            break;
+        }
+        if (srv->shared[i]->used_ms < srv->shared[victim]->used_ms) {
+            victim = i;
+        }
+    }
+    if (srv->shared[victim] != NULL) {
+        shared_unref(srv->shared[victim]);
+    }
+    sb->refs++;
+    srv->shared[victim] = sb;
 }
 
 /* Appends "0x00 + ev" as one (possibly split) packet. */
@@ -550,6 +639,68 @@ static ssize_t read_batch(tr_dump_t *d, tr_buf_t *out)
     return (ssize_t)off;
 }
 
+/*
+ * Sends the next batch from srv->shared, or reads and frames it there for
+ * the next dump (a shareable dump with unread bytes). Whatever out holds is
+ * sent first. Returns 0 or -1 (failed, or the session is closing).
+ */
+static int send_shared(tr_dump_t *d, tr_buf_t *out)
+{
+    tr_server_t *srv = d->srv;
+    uint64_t now = uv_now(srv->loop);
+    if (tr_buf_unread(out) > 0 && send_out(d, out) != 0) {
+        tr_sess_close(d->sess);
+        return -1;
+    }
+    uint8_t *seq = tr_sess_seq(d->sess);
+    shared_batch_t *sb = shared_find(d, *seq);
+    if (sb != NULL) {
+        d->pos = sb->end;
+        *seq = sb->seq_out;
+        d->events_sent += sb->events;
+        d->last_event_ts = sb->last_ts != 0 ? sb->last_ts : d->last_event_ts;
+        d->after_rotate = sb->after_rotate;
+        sb->refs++; /* the write's */
+        srv->batches_shared++;
+    } else {
+        sb = tr_calloc(1, sizeof(*sb));
+        sb->refs = 1; /* the write's */
+        sb->flavor = d->flavor;
+        sb->file_seq = d->file.seq;
+        sb->pos = d->pos;
+        sb->seq_in = *seq;
+        tr_conn_pool_buf(&sb->buf, now);
+        uint64_t events = d->events_sent;
+        uint32_t last_ts = d->last_event_ts;
+        d->last_event_ts = 0;
+        ssize_t n = read_batch(d, &sb->buf);
+        sb->last_ts = d->last_event_ts;
+        d->last_event_ts = d->last_event_ts != 0 ? d->last_event_ts : last_ts;
+        if (n <= 0 || d->closed || !tr_buf_ok(&sb->buf)) {
+            shared_unref(sb);
+            if (n > 0 && !d->closed) {
+                tr_sess_close(d->sess); /* as send_out's TR_ETOOBIG */
+            }
+            return -1;
+        }
+        sb->end = d->pos;
+        sb->seq_out = *seq;
+        sb->events = d->events_sent - events;
+        sb->after_rotate = d->after_rotate;
+        srv->batches_framed++;
+        if (sb->buf.cap == TR_CONN_POOL_BUF) {
+            shared_keep(srv, sb); /* not an oversized event's batch */
+        }
+    }
+    sb->used_ms = now;
+    d->last_send_ms = now;
+    if (tr_sess_send_ref(d->sess, sb->buf.data, sb->buf.len, shared_unref, sb) != 0) {
+        tr_sess_close(d->sess);
+        return -1;
+    }
+    return 0;
+}
+
 /* At the end of the readable bytes: next file, more bytes, EOF or wait.
  * Returns 1 to keep pumping, 0 when done/waiting, -1 after failing. */
 static int at_end(tr_dump_t *d, tr_buf_t *out)
@@ -612,6 +763,13 @@ static void pump(tr_dump_t *d)
      * waiting for tr_dump_notify, or the dump is closed. */
     while (!d->closed && writes < BATCHES_PER_PUMP &&
            tr_sess_queued_bytes(d->sess) <= TR_SRV_WRITE_HIGH) {
+        if (shareable(d) && d->pos < d->file.size) {
+            if (send_shared(d, &out) != 0) {
+                break;
+            }
+            writes++;
+            continue;
+        }
         /* Storage for a whole batch from the connection's pool (it takes the
          * storage with the write and recycles it): growing from empty by doubling
          * cost a chain of reallocs, fresh mmaps their page faults. */
@@ -681,7 +839,9 @@ static void on_timer(uv_timer_t *t)
         return;
     }
     uint64_t now = uv_now(d->srv->loop);
-    tr_conn_pool_trim(now); /* every dump ticks: a burst's buffers go once all are idle */
+    /* Every dump ticks: a burst's buffers go once all are idle. */
+    tr_conn_pool_trim(now);
+    tr_dump_shared_trim(d->srv, now, SHARED_IDLE_MS);
     if (check_stall(d, now) || d->hb_period_ms == 0 || !d->waiting) {
         return;
     }

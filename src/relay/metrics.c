@@ -277,6 +277,14 @@ static void render_server(tr_buf_t *b, tr_store_t *store, const tr_server_stats_
     tr_prom_family(b, "tirelay_replicas_connected", "gauge",
                    "Connections running a binlog dump (replicas, mariadb-binlog, CDC clients).");
     tr_prom_sample(b, "tirelay_replicas_connected", (double)st->n_dumps, (const char *)NULL);
+    tr_prom_family(b, "tirelay_dump_batches_total", "counter",
+                   "Batches of binlog events sent to dumps since start: read from the binlog "
+                   "and framed (how=\"framed\"), or sent as framed for another dump at the same "
+                   "point (how=\"shared\").");
+    tr_prom_sample(b, "tirelay_dump_batches_total", (double)st->batches_framed, "how", "framed",
+                   (const char *)NULL);
+    tr_prom_sample(b, "tirelay_dump_batches_total", (double)st->batches_shared, "how", "shared",
+                   (const char *)NULL);
 
     tr_binlog_file_t *files[TR_FLAVOR_COUNT] = {NULL};
     size_t nfiles[TR_FLAVOR_COUNT] = {0};

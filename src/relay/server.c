@@ -35,6 +35,8 @@ void tr_server_stats(tr_server_t *srv, tr_server_stats_t *out)
     memset(out, 0, sizeof(*out));
     out->sessions = srv->n_sessions;
     memcpy(out->errors, srv->errors, sizeof(out->errors));
+    out->batches_framed = srv->batches_framed;
+    out->batches_shared = srv->batches_shared;
     size_t n = 0;
     for (tr_sess_t *s = srv->sessions; s != NULL; s = tr_sess_next(s)) {
         n += tr_sess_dump(s) != NULL;
@@ -63,6 +65,7 @@ static void maybe_done(tr_server_t *srv)
     void *arg = srv->done_arg;
     tr_log_info("server", "server closed");
     tr_tls_free(srv->tls);
+    tr_dump_shared_trim(srv, 0, 0);
     tr_free(srv);
     tr_conn_pool_release();
     if (done != NULL) {

@@ -69,6 +69,8 @@ typedef struct {
     tr_server_dump_stats_t *dumps;  /* returns owned: free with tr_free */
     size_t n_dumps;
     uint64_t errors[TR_SRV_ERR_COUNT];
+    uint64_t batches_framed; /* dump batches read from the binlog and framed */
+    uint64_t batches_shared; /* dump batches sent as another dump had framed them */
 } tr_server_stats_t;
 
 /* Fills out. Thread: loop. */

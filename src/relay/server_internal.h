@@ -48,6 +48,10 @@
 #define TR_SRV_MAX_EVENT    (1024u * 1024 * 1024) /* max_log_event_size */
 #define TR_SRV_WRITE_HIGH   (4u * 1024 * 1024)    /* stop reading binlog above this queue */
 #define TR_SRV_WRITE_LOW    (1u * 1024 * 1024)    /* resume below this */
+/* Framed dump batches kept for other dumps (dump.c): 128 x 256 KiB of binlog. With
+ * 32 a fleet of 100 readers drifted apart and half its batches were framed again;
+ * with 128, 99% were shared (bench/serve.py). Dropped after a second unused. */
+#define TR_SRV_SHARED_SLOTS 128
 
 typedef struct tr_sess tr_sess_t;
 typedef struct tr_dump tr_dump_t;
@@ -101,6 +105,10 @@ struct tr_server {
     bool has_retention;
     uint32_t retention_held_seq[TR_FLAVOR_COUNT]; /* last "file kept for a dump" logged */
     uint64_t errors[TR_SRV_ERR_COUNT]; /* tr_server_stats */
+    /* Framed dump batches kept for other dumps at the same point (dump.c). */
+    struct tr_shared_batch *shared[TR_SRV_SHARED_SLOTS];
+    uint64_t batches_framed; /* dump batches read and framed */
+    uint64_t batches_shared; /* dump batches sent from shared[] instead */
     void (*done)(void *arg);
     void *done_arg;
 };
@@ -125,6 +133,9 @@ const char *tr_sess_uvar(const tr_sess_t *s, const char *name);
 uint8_t *tr_sess_seq(tr_sess_t *s);
 /* Queues framed bytes (takes b's storage). Returns 0 or a negative code. */
 int tr_sess_send(tr_sess_t *s, tr_buf_t *b) TR_MUSTCHECK;
+/* Queues bytes borrowed until release(ref) (tr_conn_write_ref). */
+int tr_sess_send_ref(tr_sess_t *s, const uint8_t *data, size_t len, void (*release)(void *ref),
+                     void *ref) TR_MUSTCHECK;
 size_t tr_sess_queued_bytes(const tr_sess_t *s);
 /* Sends ERR (code, its SQLSTATE, formatted message), logs once, closes after the flush. */
 void tr_sess_fail(tr_sess_t *s, uint16_t code, const char *fmt, ...) TR_PRINTF(3, 4);
@@ -197,6 +208,8 @@ void tr_dump_notify(tr_dump_t *d);
 void tr_dump_drain(tr_dump_t *d);
 /* Stops the dump; done(arg) runs once its timer handle is closed. */
 void tr_dump_close(tr_dump_t *d, void (*done)(void *arg), void *arg);
+/* Drops the shared batches nobody used for a second (all of them: idle_ms 0). */
+void tr_dump_shared_trim(tr_server_t *srv, uint64_t now_ms, uint64_t idle_ms);
 
 /* ---- server.c ---- */
 
