@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #ifdef __GLIBC__
 #include <malloc.h>
+#include <pthread.h>
 #endif
 #include <signal.h>
 #include <stdio.h>
@@ -194,6 +195,15 @@ int main(int argc, char **argv)
     }
     tr_log_set_level((tr_log_level_t)cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
+    /* SIGTERM/SIGINT are held from here until the loop's handlers are installed: one
+     * that arrives while the store, the server or the relay starts is then a clean
+     * stop, not death by the default action. Threads started meanwhile inherit the
+     * mask, so the signals go to this thread. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    (void)pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
     tr_store_opts_t sopts;
     char dir[512];
@@ -255,6 +265,7 @@ int main(int argc, char **argv)
         tr_server_set_relay(app.server, app.relay);
         uv_signal_start(&app.sigterm, on_signal, SIGTERM);
         uv_signal_start(&app.sigint, on_signal, SIGINT);
+        (void)pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
         tr_log_info("main", "tirelay %s started listen=%s:%u mariadb-listen=%s:%u store=%s",
                     TR_VERSION, cfg.listen.host, cfg.listen.port, cfg.mariadb_listen.host,
                     cfg.mariadb_listen.port, cfg.store_dir);
