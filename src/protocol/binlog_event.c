@@ -495,15 +495,49 @@ static uint16_t col_collation(const tr_col_def_t *c)
 static void put_default_charset(tr_buf_t *b, uint8_t tlv, const tr_col_def_t *cols, size_t ncols,
                                 bool enum_set, bool maria)
 {
+    /* The most common collation, the first seen among equals. Tables have few distinct
+     * collations: they are counted in one pass (this runs for every TABLE_MAP). */
+    enum { MAX_DISTINCT = 32 };
+    uint16_t seen[MAX_DISTINCT];
+    size_t counts[MAX_DISTINCT];
+    size_t n_seen = 0;
     size_t nsel = 0;
-    uint16_t best = 0;
-    size_t best_n = 0;
-    for (size_t i = 0; i < ncols; i++) {
+    bool many = false;
+    for (size_t i = 0; i < ncols && !many; i++) {
         bool sel = enum_set ? is_enum_set_col(&cols[i], 0) : is_character_col(&cols[i], maria);
         if (!sel) {
             continue;
         }
         nsel++;
+        uint16_t cl = col_collation(&cols[i]);
+        size_t k = 0;
+        while (k < n_seen && seen[k] != cl) {
+            k++;
+        }
+        if (k == n_seen) {
+            many = n_seen == MAX_DISTINCT;
+            if (!many) {
+                seen[n_seen] = cl;
+                counts[n_seen++] = 0;
+            }
+        }
+        if (!many) {
+            counts[k]++;
+        }
+    }
+    uint16_t best = 0;
+    size_t best_n = 0;
+    for (size_t k = 0; k < n_seen && !many; k++) {
+        if (counts[k] > best_n) {
+            best_n = counts[k];
+            best = seen[k];
+        }
+    }
+    for (size_t i = 0; i < ncols && many; i++) {
+        /* More distinct collations than the table holds: count each against all. */
+        if (!(enum_set ? is_enum_set_col(&cols[i], 0) : is_character_col(&cols[i], maria))) {
+            continue;
+        }
         uint16_t cl = col_collation(&cols[i]);
         size_t cnt = 0;
         for (size_t j = 0; j < ncols; j++) {
@@ -515,7 +549,7 @@ static void put_default_charset(tr_buf_t *b, uint8_t tlv, const tr_col_def_t *co
             best = cl;
         }
     }
-    if (nsel == 0) {
+    if (nsel == 0 && !many) {
         return;
     }
     size_t len = tr_lenenc_size(best);
