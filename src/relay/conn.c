@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 #include "common/mem.h"
+#include "relay/sender.h"
 
 #define READ_CHUNK (64 * 1024)
 
@@ -32,6 +33,9 @@ struct tr_conn {
     size_t queued_bytes; /* written but not yet completed */
     bool closing;
     bool reading;
+    tr_send_chan_t *chan; /* writes offloaded to the sender (tr_conn_offload) */
+    bool flush_then_detach; /* closing gracefully: detach once the queue is empty */
+    bool graceful;          /* closing: shut down (not just close) once detached */
     SSL *ssl;            /* NULL: plaintext */
     BIO *rbio;           /* owned by ssl: ciphertext from the peer */
     BIO *wbio;           /* owned by ssl: ciphertext to the peer */
@@ -43,6 +47,7 @@ struct tr_conn {
 
 typedef struct {
     uv_write_t req;
+    tr_send_job_t job; /* when the connection's writes are offloaded */
     tr_conn_t *conn;
     uint8_t *data;
     size_t len;
@@ -176,6 +181,17 @@ static int raw_write(tr_conn_t *c, uint8_t *data, size_t len, size_t cap,
     w->cap = cap;
     w->release = release;
     w->ref = ref;
+    if (c->chan != NULL) {
+        w->job.data = data;
+        w->job.len = len;
+        int rc = tr_sender_queue(c->chan, &w->job);
+        if (rc != 0) {
+            write_done(w);
+            return rc;
+        }
+        c->queued_bytes += len;
+        return 0;
+    }
     uv_buf_t ub = uv_buf_init((char *)w->data, (unsigned int)w->len);
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_write);
     if (rc != 0) {
@@ -453,6 +469,11 @@ static void on_write(uv_write_t *req, int status)
     tr_conn_t *c = w->conn;
     c->queued_bytes -= w->len;
     write_done(w);
+    if (c->closing && c->flush_then_detach && c->queued_bytes == 0) {
+        /* The last bytes pending were libuv's, from before the offload. */
+        c->flush_then_detach = false;
+        tr_sender_detach(c->chan);
+    }
     if (!c->closing && c->cbs.on_drain != NULL) {
         c->cbs.on_drain(c, status, c->arg);
     }
@@ -522,6 +543,78 @@ int tr_conn_write_ref(tr_conn_t *c, const uint8_t *data, size_t len, void (*rele
     return raw_write(c, (uint8_t *)(uintptr_t)data, len, 0, release, ref);
 }
 
+/* ---------------------------------------------------------------- offloaded writes */
+
+static tr_sender_t *sender; /* loop thread; NULL: every write through libuv */
+
+static void close_now(tr_conn_t *c);
+
+static void on_sent(tr_send_job_t *job)
+{
+    write_req_t *w = (write_req_t *)(void *)((char *)job - offsetof(write_req_t, job));
+    tr_conn_t *c = w->conn;
+    int status = job->status;
+    c->queued_bytes -= w->len;
+    write_done(w);
+    if (c->closing) {
+        if (c->flush_then_detach && c->queued_bytes == 0) {
+            c->flush_then_detach = false;
+            tr_sender_detach(c->chan);
+        }
+        return;
+    }
+    if (c->cbs.on_drain != NULL) {
+        c->cbs.on_drain(c, status, c->arg);
+    }
+}
+
+static void on_detached(void *arg)
+{
+    tr_conn_t *c = arg;
+    c->chan = NULL;
+    close_now(c);
+}
+
+int tr_conn_sender_start(uv_loop_t *loop, int threads)
+{
+    static const tr_sender_cbs_t cbs = {.done = on_sent, .detached = on_detached};
+    if (sender != NULL) {
+        return 0;
+    }
+    return tr_sender_start(loop, threads, &cbs, &sender);
+}
+
+void tr_conn_sender_stop(void (*closed)(void *arg), void *arg)
+{
+    tr_sender_t *s = sender;
+    sender = NULL;
+    if (s != NULL) {
+        tr_sender_stop(s, closed, arg);
+    } else if (closed != NULL) {
+        closed(arg);
+    }
+}
+
+bool tr_conn_offload(tr_conn_t *c)
+{
+    if (c->chan != NULL) {
+        return true;
+    }
+    /* Not for TLS (its state is the loop's), and only once libuv has handed
+     * every byte to the kernel (callbacks may still be due): the byte stream
+     * keeps the order of the calls. */
+    if (sender == NULL || c->ssl != NULL || c->closing ||
+        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 0) {
+        return false;
+    }
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) {
+        return false;
+    }
+    c->chan = tr_sender_open(sender, fd, c);
+    return c->chan != NULL;
+}
+
 size_t tr_conn_queued_bytes(const tr_conn_t *c)
 {
     return c->queued_bytes;
@@ -564,11 +657,27 @@ void tr_conn_close(tr_conn_t *c, bool graceful)
         return;
     }
     c->closing = true;
+    c->graceful = graceful;
     if (c->reading) {
         (void)uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
     }
-    if (graceful) {
+    if (c->chan != NULL) {
+        /* The sender must forget the fd before it is closed: flush first when
+         * graceful, then detach (on_detached closes). */
+        if (graceful && c->queued_bytes > 0) {
+            c->flush_then_detach = true;
+        } else {
+            tr_sender_detach(c->chan);
+        }
+        return;
+    }
+    close_now(c);
+}
+
+static void close_now(tr_conn_t *c)
+{
+    if (c->graceful) {
         if (c->ssl != NULL && SSL_is_init_finished(c->ssl)) {
             /* close_notify; the peer's answer is not awaited. */
             (void)SSL_shutdown(c->ssl);

@@ -79,6 +79,19 @@ void tr_conn_pool_done(tr_buf_t *b);
 void tr_conn_pool_trim(uint64_t now_ms);
 void tr_conn_pool_release(void);
 
+/*
+ * Offloaded writes (relay/sender.h): tr_conn_sender_start starts sender
+ * threads for the loop (idempotent); tr_conn_offload moves a connection's
+ * later writes to one of them — plaintext connections only, and only once
+ * nothing is queued in libuv, so the byte stream keeps the order of the
+ * calls (false: it stays on the loop; try again later). Completions,
+ * on_drain and closing behave as before. tr_conn_sender_stop: once every
+ * offloaded connection is closed, the threads end and closed(arg) runs.
+ */
+int tr_conn_sender_start(uv_loop_t *loop, int threads);
+bool tr_conn_offload(tr_conn_t *c);
+void tr_conn_sender_stop(void (*closed)(void *arg), void *arg);
+
 /* Bytes accepted by tr_conn_write and not yet handed to the kernel. */
 size_t tr_conn_queued_bytes(const tr_conn_t *c);
 

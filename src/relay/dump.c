@@ -756,6 +756,10 @@ static void pump(tr_dump_t *d)
         return;
     }
     d->pumping = true;
+    /* A streaming dump's socket writes are done by a sender thread, so that
+     * serving a fleet is not capped at the loop's one core (tried again at
+     * every pump until libuv has nothing of the session's queued). */
+    (void)tr_sess_offload(d->sess);
     tr_buf_t out;
     tr_buf_init(&out, 0);
     int writes = 0;
@@ -993,6 +997,8 @@ static tr_dump_t *dump_begin(tr_dump_t *d, uint64_t pos)
              "dump started mode=%s server_id=%" PRIu32 " blocking=%d checksum=%s heartbeat_ms=%" PRIu64,
              mode_names[d->mode], d->server_id, (int)d->blocking, d->session_crc ? "CRC32" : "NONE",
              d->hb_period_ms);
+    /* Before the stream's first bytes, while libuv has nothing of the session's queued. */
+    (void)tr_sess_offload(d->sess);
     if (send_out(d, &out) != 0) {
         tr_sess_t *s = d->sess;
         tr_buf_cleanup(&out);

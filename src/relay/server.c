@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -81,6 +82,13 @@ void tr_server_sess_gone(tr_server_t *srv)
 static void on_handle_closed(uv_handle_t *h)
 {
     tr_server_t *srv = h->data;
+    srv->open_handles--;
+    maybe_done(srv);
+}
+
+static void on_sender_closed(void *arg)
+{
+    tr_server_t *srv = arg;
     srv->open_handles--;
     maybe_done(srv);
 }
@@ -233,6 +241,17 @@ int tr_server_start(uv_loop_t *loop, const tr_config_t *cfg, tr_store_t *store,
                     (unsigned long long)cfg->expire_logs_seconds,
                     (unsigned long long)cfg->max_binlog_total_size);
     }
+    /* Sender threads for dump writes: one per core, at most TR_SRV_SENDERS. */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int senders = cores < 1 ? 1 : cores > TR_SRV_SENDERS ? TR_SRV_SENDERS : (int)cores;
+    rc = tr_conn_sender_start(loop, senders);
+    if (rc == 0) {
+        srv->open_handles++;
+        srv->has_sender = true;
+    } else {
+        tr_log_warn("server", "sender threads not started, dumps write from the loop err=%s",
+                    tr_strerror(rc));
+    }
     *out = srv;
     return 0;
 }
@@ -296,5 +315,10 @@ void tr_server_close(tr_server_t *srv, void (*done)(void *arg), void *arg)
     }
     for (tr_sess_t *s = srv->sessions; s != NULL; s = tr_sess_next(s)) {
         tr_sess_close(s);
+    }
+    if (srv->has_sender) {
+        /* Its threads end once every offloaded connection is closed. */
+        srv->has_sender = false;
+        tr_conn_sender_stop(on_sender_closed, srv);
     }
 }

@@ -52,6 +52,7 @@
  * 32 a fleet of 100 readers drifted apart and half its batches were framed again;
  * with 128, 99% were shared (bench/serve.py). Dropped after a second unused. */
 #define TR_SRV_SHARED_SLOTS 128
+#define TR_SRV_SENDERS      4 /* sender threads for dump writes, at most (one per core) */
 
 typedef struct tr_sess tr_sess_t;
 typedef struct tr_dump tr_dump_t;
@@ -101,6 +102,7 @@ struct tr_server {
     int relay_users;
     void (*relay_released)(void *arg);
     void *relay_released_arg;
+    bool has_sender;         /* dump writes offloaded to sender threads (conn.h) */
     uv_timer_t retention;    /* expire-logs-seconds / max-binlog-total-size checks */
     bool has_retention;
     uint32_t retention_held_seq[TR_FLAVOR_COUNT]; /* last "file kept for a dump" logged */
@@ -137,6 +139,8 @@ int tr_sess_send(tr_sess_t *s, tr_buf_t *b) TR_MUSTCHECK;
 int tr_sess_send_ref(tr_sess_t *s, const uint8_t *data, size_t len, void (*release)(void *ref),
                      void *ref) TR_MUSTCHECK;
 size_t tr_sess_queued_bytes(const tr_sess_t *s);
+/* Moves the session's writes to a sender thread (tr_conn_offload); true once moved. */
+bool tr_sess_offload(tr_sess_t *s);
 /* Sends ERR (code, its SQLSTATE, formatted message), logs once, closes after the flush. */
 void tr_sess_fail(tr_sess_t *s, uint16_t code, const char *fmt, ...) TR_PRINTF(3, 4);
 /* tr_sess_fail with a va_list (for wrappers that add their own context). */

@@ -237,6 +237,11 @@ int tr_sess_send_ref(tr_sess_t *s, const uint8_t *data, size_t len, void (*relea
     return tr_conn_write_ref(s->conn, data, len, release, ref);
 }
 
+bool tr_sess_offload(tr_sess_t *s)
+{
+    return s->conn != NULL && s->state != TR_SESS_CLOSING && tr_conn_offload(s->conn);
+}
+
 size_t tr_sess_queued_bytes(const tr_sess_t *s)
 {
     return s->conn ? tr_conn_queued_bytes(s->conn) : 0;
