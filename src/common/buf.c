@@ -62,29 +62,13 @@ uint8_t *tr_buf_reserve(tr_buf_t *b, size_t n)
     return b->data + b->len;
 }
 
-uint8_t *tr_buf_extend(tr_buf_t *b, size_t n)
+uint8_t *tr_buf_extend_slow(tr_buf_t *b, size_t n)
 {
     uint8_t *p = tr_buf_reserve(b, n);
     if (p != NULL) {
         b->len += n;
     }
     return p;
-}
-
-void tr_buf_append(tr_buf_t *b, const void *p, size_t n)
-{
-    uint8_t *d = tr_buf_extend(b, n);
-    if (d != NULL && n > 0) {
-        memcpy(d, p, n);
-    }
-}
-
-void tr_buf_put_u8(tr_buf_t *b, uint8_t v)
-{
-    uint8_t *d = tr_buf_extend(b, 1);
-    if (d != NULL) {
-        d[0] = v;
-    }
 }
 
 void tr_buf_put_u16le(tr_buf_t *b, uint16_t v)

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/defs.h"
 
@@ -45,10 +46,37 @@ void tr_buf_reset(tr_buf_t *b);
 void tr_buf_compact(tr_buf_t *b);
 /* Makes room for n more bytes; returns a pointer to write them or NULL (and sets failed). */
 uint8_t *tr_buf_reserve(tr_buf_t *b, size_t n);
-/* Appends n uninitialised bytes and returns a pointer to them (NULL if failed). */
-uint8_t *tr_buf_extend(tr_buf_t *b, size_t n);
-void tr_buf_append(tr_buf_t *b, const void *p, size_t n);
-void tr_buf_put_u8(tr_buf_t *b, uint8_t v);
+/* tr_buf_extend when the room is not there yet (grows, or fails past the limit). */
+uint8_t *tr_buf_extend_slow(tr_buf_t *b, size_t n);
+
+/* Appends n uninitialised bytes and returns a pointer to them (NULL if failed).
+ * Inline: encoders call it for every field of every row. */
+static inline uint8_t *tr_buf_extend(tr_buf_t *b, size_t n)
+{
+    if (!b->failed && n <= b->cap - b->len && (b->limit == 0 || n <= b->limit - b->len)) {
+        uint8_t *p = b->data + b->len;
+        b->len += n;
+        return p;
+    }
+    return tr_buf_extend_slow(b, n);
+}
+
+static inline void tr_buf_append(tr_buf_t *b, const void *p, size_t n)
+{
+    uint8_t *d = tr_buf_extend(b, n);
+    if (d != NULL && n > 0) {
+        memcpy(d, p, n);
+    }
+}
+
+static inline void tr_buf_put_u8(tr_buf_t *b, uint8_t v)
+{
+    uint8_t *d = tr_buf_extend(b, 1);
+    if (d != NULL) {
+        d[0] = v;
+    }
+}
+
 void tr_buf_put_u16le(tr_buf_t *b, uint16_t v);
 void tr_buf_put_u24le(tr_buf_t *b, uint32_t v);
 void tr_buf_put_u32le(tr_buf_t *b, uint32_t v);
