@@ -490,66 +490,56 @@ static uint16_t col_collation(const tr_col_def_t *c)
     return c->collation ? c->collation : COLLATION_FALLBACK;
 }
 
+/* Whether the DEFAULT_CHARSET-style TLV lists c (enum_set: ENUM/SET, else character columns). */
+static bool charset_listed(const tr_col_def_t *c, bool enum_set, bool maria)
+{
+    return enum_set ? is_enum_set_col(c, 0) : is_character_col(c, maria);
+}
+
 /* DEFAULT_CHARSET-style TLV over the columns selected by enum_set (false: character
  * columns): lenenc(most common collation), then pairs lenenc(ordinal), lenenc(collation). */
 static void put_default_charset(tr_buf_t *b, uint8_t tlv, const tr_col_def_t *cols, size_t ncols,
                                 bool enum_set, bool maria)
 {
-    /* The most common collation, the first seen among equals. Tables have few distinct
-     * collations: they are counted in one pass (this runs for every TABLE_MAP). */
-    enum { MAX_DISTINCT = 32 };
-    uint16_t seen[MAX_DISTINCT];
-    size_t counts[MAX_DISTINCT];
+    /* The most common collation, the first seen among equals. Each distinct collation
+     * is counted once, at its first column (this runs for every TABLE_MAP; tables have
+     * few distinct collations). Whether one was seen before is looked up among the
+     * first MAX_SEEN distinct ones, past that among the earlier columns. */
+    enum { MAX_SEEN = 32 };
+    uint16_t seen[MAX_SEEN];
     size_t n_seen = 0;
     size_t nsel = 0;
-    bool many = false;
-    for (size_t i = 0; i < ncols && !many; i++) {
-        bool sel = enum_set ? is_enum_set_col(&cols[i], 0) : is_character_col(&cols[i], maria);
-        if (!sel) {
+    uint16_t best = 0;
+    size_t best_n = 0;
+    for (size_t i = 0; i < ncols; i++) {
+        if (!charset_listed(&cols[i], enum_set, maria)) {
             continue;
         }
         nsel++;
         uint16_t cl = col_collation(&cols[i]);
-        size_t k = 0;
-        while (k < n_seen && seen[k] != cl) {
-            k++;
+        bool counted = false;
+        for (size_t k = 0; k < n_seen && !counted; k++) {
+            counted = seen[k] == cl;
         }
-        if (k == n_seen) {
-            many = n_seen == MAX_DISTINCT;
-            if (!many) {
-                seen[n_seen] = cl;
-                counts[n_seen++] = 0;
-            }
+        for (size_t j = 0; j < i && !counted && n_seen == MAX_SEEN; j++) {
+            counted = charset_listed(&cols[j], enum_set, maria) && col_collation(&cols[j]) == cl;
         }
-        if (!many) {
-            counts[k]++;
-        }
-    }
-    uint16_t best = 0;
-    size_t best_n = 0;
-    for (size_t k = 0; k < n_seen && !many; k++) {
-        if (counts[k] > best_n) {
-            best_n = counts[k];
-            best = seen[k];
-        }
-    }
-    for (size_t i = 0; i < ncols && many; i++) {
-        /* More distinct collations than the table holds: count each against all. */
-        if (!(enum_set ? is_enum_set_col(&cols[i], 0) : is_character_col(&cols[i], maria))) {
+        if (counted) {
             continue;
         }
-        uint16_t cl = col_collation(&cols[i]);
+        if (n_seen < MAX_SEEN) {
+            seen[n_seen++] = cl;
+        }
         size_t cnt = 0;
-        for (size_t j = 0; j < ncols; j++) {
-            bool selj = enum_set ? is_enum_set_col(&cols[j], 0) : is_character_col(&cols[j], maria);
-            cnt += (selj && col_collation(&cols[j]) == cl) ? 1 : 0;
+        for (size_t j = i; j < ncols; j++) {
+            cnt += (charset_listed(&cols[j], enum_set, maria) && col_collation(&cols[j]) == cl);
         }
         if (cnt > best_n) {
             best_n = cnt;
             best = cl;
         }
     }
-    if (nsel == 0 && !many) {
+    if (nsel == 0) {
         return;
     }
     size_t len = tr_lenenc_size(best);
@@ -562,8 +552,7 @@ static void put_default_charset(tr_buf_t *b, uint8_t tlv, const tr_col_def_t *co
         }
         k = 0;
         for (size_t i = 0; i < ncols; i++) {
-            bool sel = enum_set ? is_enum_set_col(&cols[i], 0) : is_character_col(&cols[i], maria);
-            if (!sel) {
+            if (!charset_listed(&cols[i], enum_set, maria)) {
                 continue;
             }
             uint16_t cl = col_collation(&cols[i]);

@@ -586,4 +586,59 @@ TR_TEST(crc32_equals_zlib)
     free(buf);
 }
 
+/* The DEFAULT_CHARSET TLV of a TABLE_MAP (MariaDB flavour) for VARCHAR columns of the given
+ * collations, found in the event; 1 when want (type, length, bytes) is in it. */
+static int table_map_has_tlv(const uint16_t *coll, size_t n, const uint8_t *want, size_t wlen)
+{
+    tr_col_def_t cols[48];
+    static char names[48][24];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(names[i], sizeof(names[i]), "c%zu", i);
+        cols[i] = (tr_col_def_t){.type = TR_MYSQL_TYPE_VARCHAR, .meta = 40, .collation = coll[i],
+                                 .name = names[i]};
+    }
+    tr_buf_t b;
+    tr_buf_init(&b, 0);
+    tr_evt_writer_t w;
+    tr_evt_writer_init(&w, &b, 4, TR_FLAVOR_MARIADB, 1, false);
+    tr_evt_put_table_map(&w, 9, "d", 1, "t", 1, cols, n);
+    int found = 0;
+    for (size_t i = 0; !found && i + wlen <= b.len; i++) {
+        found = memcmp(b.data + i, want, wlen) == 0;
+    }
+    tr_buf_cleanup(&b);
+    return found;
+}
+
+TR_TEST(table_map_default_charset_most_common_first_seen)
+{
+    /* DEFAULT_CHARSET (TLV 2): lenenc(most common collation), then (ordinal, collation)
+     * for the others (MySQL sql/log_event.cc Table_map_log_event::init_charset_field). */
+    static const uint16_t a[] = {8, 46, 46}; /* 46 is the most common */
+    static const uint8_t ta[] = {0x02, 0x03, 46, 0x00, 8};
+    EXPECT_TRUE(table_map_has_tlv(a, 3, ta, sizeof(ta)));
+    static const uint16_t c[] = {8, 46}; /* a tie: the first seen */
+    static const uint8_t tc[] = {0x02, 0x03, 8, 0x01, 46};
+    EXPECT_TRUE(table_map_has_tlv(c, 2, tc, sizeof(tc)));
+    /* 40 distinct collations (more than the lookup keeps) then a repeat of the 35th:
+     * 35 is the most common (2), every other column is listed with its own. */
+    uint16_t m[41];
+    uint8_t tm[2 + 1 + 40 * 2];
+    size_t k = 0;
+    for (int i = 0; i < 40; i++) {
+        m[i] = (uint16_t)(i + 1);
+    }
+    m[40] = 35;
+    tm[k++] = 0x02;
+    tm[k++] = 1 + 39 * 2;
+    tm[k++] = 35;
+    for (int i = 0; i < 40; i++) {
+        if (i != 34) {
+            tm[k++] = (uint8_t)i;
+            tm[k++] = (uint8_t)(i + 1);
+        }
+    }
+    EXPECT_TRUE(table_map_has_tlv(m, 41, tm, k));
+}
+
 TR_TEST_MAIN()
