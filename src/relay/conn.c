@@ -463,20 +463,29 @@ tr_buf_t *tr_conn_input(tr_conn_t *c)
     return &c->in;
 }
 
-static void on_write(uv_write_t *req, int status)
+/* A write completed, through libuv or a sender thread: its storage goes, and the
+ * connection drains, or, closing gracefully with offloaded writes, detaches once
+ * nothing is left (the last bytes may be libuv's, from before the offload). */
+static void write_finished(write_req_t *w, int status)
 {
-    write_req_t *w = (write_req_t *)req;
     tr_conn_t *c = w->conn;
     c->queued_bytes -= w->len;
     write_done(w);
-    if (c->closing && c->flush_then_detach && c->queued_bytes == 0) {
-        /* The last bytes pending were libuv's, from before the offload. */
-        c->flush_then_detach = false;
-        tr_sender_detach(c->chan);
+    if (c->closing) {
+        if (c->flush_then_detach && c->queued_bytes == 0) {
+            c->flush_then_detach = false;
+            tr_sender_detach(c->chan);
+        }
+        return;
     }
-    if (!c->closing && c->cbs.on_drain != NULL) {
+    if (c->cbs.on_drain != NULL) {
         c->cbs.on_drain(c, status, c->arg);
     }
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    write_finished((write_req_t *)req, status);
 }
 
 int tr_conn_write(tr_conn_t *c, tr_buf_t *b)
@@ -551,21 +560,8 @@ static void close_now(tr_conn_t *c);
 
 static void on_sent(tr_send_job_t *job)
 {
-    write_req_t *w = (write_req_t *)(void *)((char *)job - offsetof(write_req_t, job));
-    tr_conn_t *c = w->conn;
-    int status = job->status;
-    c->queued_bytes -= w->len;
-    write_done(w);
-    if (c->closing) {
-        if (c->flush_then_detach && c->queued_bytes == 0) {
-            c->flush_then_detach = false;
-            tr_sender_detach(c->chan);
-        }
-        return;
-    }
-    if (c->cbs.on_drain != NULL) {
-        c->cbs.on_drain(c, status, c->arg);
-    }
+    write_finished((write_req_t *)(void *)((char *)job - offsetof(write_req_t, job)),
+                   job->status);
 }
 
 static void on_detached(void *arg)
