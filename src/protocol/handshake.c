@@ -153,6 +153,7 @@ ssize_t tr_hs_response_decode(const uint8_t *p, size_t len, tr_hs_response_t *ou
     }
     if ((out->caps & TR_CLIENT_PLUGIN_AUTH) && tr_rd_left(&r) > 0) {
         out->auth_plugin = rd_cstr_slice(&r);
+        out->has_auth_plugin = true;
     }
     if ((out->caps & TR_CLIENT_CONNECT_ATTRS) && tr_rd_left(&r) > 0 && !r.err) {
         uint64_t n = tr_rd_lenenc(&r, NULL);
@@ -209,7 +210,7 @@ void tr_hs_response_encode(tr_buf_t *b, const tr_hs_response_t *r)
         tr_buf_append(b, r->database.p, r->database.len);
         tr_buf_put_u8(b, 0);
     }
-    if (r->caps & TR_CLIENT_PLUGIN_AUTH) {
+    if ((r->caps & TR_CLIENT_PLUGIN_AUTH) && r->has_auth_plugin) {
         tr_buf_append(b, r->auth_plugin.p, r->auth_plugin.len);
         tr_buf_put_u8(b, 0);
     }

@@ -123,7 +123,9 @@ typedef struct {
     tr_slice_t user;          /* view, no NUL */
     tr_slice_t auth_response; /* view */
     tr_slice_t database;      /* view; len 0 if absent */
-    tr_slice_t auth_plugin;   /* view; len 0 if absent */
+    tr_slice_t auth_plugin;   /* view; len 0 if absent or empty */
+    bool has_auth_plugin;     /* the plugin name field was sent (CLIENT_PLUGIN_AUTH and bytes
+                                 left for it), possibly empty */
     tr_slice_t attrs;         /* raw connect attributes (view); len 0 if absent */
 } tr_hs_response_t;
 
@@ -146,7 +148,8 @@ void tr_hs_auth_switch_encode(tr_buf_t *b, const char *plugin,
 void tr_hs_auth_more_encode(tr_buf_t *b, const void *data, size_t len);
 
 /* Encodes a HandshakeResponse41 (client side; tests and tools). Fields as in
- * tr_hs_response_t; is_ssl_request writes only the 32-byte prefix. */
+ * tr_hs_response_t; is_ssl_request writes only the 32-byte prefix; the plugin
+ * name is written when CLIENT_PLUGIN_AUTH and has_auth_plugin are both set. */
 void tr_hs_response_encode(tr_buf_t *b, const tr_hs_response_t *r);
 
 #endif

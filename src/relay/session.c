@@ -1595,6 +1595,33 @@ static void auth_switch(tr_sess_t *s, const char *plugin)
     s->state = TR_SESS_AUTH_SWITCH;
 }
 
+/*
+ * The plugin the client's auth data was made for: mysql_native_password or
+ * caching_sha2_password, or NULL for a name we do not serve (an empty one
+ * included). Without CLIENT_PLUGIN_AUTH it is the 4.1 native scramble. A
+ * client that sets CLIENT_PLUGIN_AUTH but sends no name field follows each
+ * flavour's server: MySQL reads the missing name as "" and switches to the
+ * account's plugin (sql_authentication.cc parse_client_handshake_packet);
+ * MariaDB takes the data as a native scramble ("some clients lie", sql_acl.cc
+ * parse_client_handshake_packet).
+ */
+static const char *client_plugin(const tr_sess_t *s, const tr_hs_response_t *r)
+{
+    if (!(r->caps & TR_CLIENT_PLUGIN_AUTH)) {
+        return TR_AUTH_NATIVE;
+    }
+    if (!r->has_auth_plugin) {
+        return s->flavor == TR_FLAVOR_MARIADB ? TR_AUTH_NATIVE : NULL;
+    }
+    if (tr_sql_eq(r->auth_plugin, TR_AUTH_NATIVE)) {
+        return TR_AUTH_NATIVE;
+    }
+    if (tr_sql_eq(r->auth_plugin, TR_AUTH_SHA2)) {
+        return TR_AUTH_SHA2;
+    }
+    return NULL;
+}
+
 static void handle_auth(tr_sess_t *s, const uint8_t *p, size_t len)
 {
     tr_hs_response_t r;
@@ -1624,14 +1651,9 @@ static void handle_auth(tr_sess_t *s, const uint8_t *p, size_t len)
     if (r.database.len > 0) {
         snprintf(s->db, sizeof(s->db), "%.*s", (int)r.database.len, (const char *)r.database.p);
     }
-    bool has_plugin = (r.caps & TR_CLIENT_PLUGIN_AUTH) && r.auth_plugin.len > 0;
-    const char *client = !has_plugin                                ? TR_AUTH_NATIVE
-                         : tr_sql_eq(r.auth_plugin, TR_AUTH_NATIVE) ? TR_AUTH_NATIVE
-                         : tr_sql_eq(r.auth_plugin, TR_AUTH_SHA2)   ? TR_AUTH_SHA2
-                                                                    : NULL;
-    if (client != NULL && (!has_plugin || strcmp(client, s->auth_plugin) == 0)) {
-        /* The greeting's plugin (or a pre-plugin-auth client: native). */
-        s->auth_plugin = client;
+    const char *client = client_plugin(s, &r);
+    if (client != NULL && strcmp(client, s->auth_plugin) == 0) {
+        /* The greeting's plugin: its data answers our nonce. */
         if (strcmp(client, TR_AUTH_SHA2) == 0) {
             check_sha2(s, r.auth_response.p, r.auth_response.len);
         } else {
@@ -1639,9 +1661,16 @@ static void handle_auth(tr_sess_t *s, const uint8_t *p, size_t len)
         }
         return;
     }
-    /* The client's data was not made for the greeting's plugin (libmariadb
-     * even sends it empty): switch to the client's plugin when we have it,
-     * else to the listener's (e.g. client_ed25519, sha256_password). */
+    if (!(r.caps & TR_CLIENT_PLUGIN_AUTH)) {
+        /* A pre-plugin client (4.1 native scramble) on the caching_sha2_password
+         * greeting: it cannot be switched, and its account has the native verifier. */
+        s->auth_plugin = TR_AUTH_NATIVE;
+        check_native(s, r.auth_response.p, r.auth_response.len);
+        return;
+    }
+    /* The client's data was not made for the greeting's plugin (libmariadb even sends
+     * it empty), or it named no plugin we know (empty, or e.g. client_ed25519):
+     * switch to its plugin when we have it, else to the listener's. */
     const char *to = client != NULL ? client : s->auth_plugin;
     sess_log(TR_LOG_DEBUG, s, "auth switch from=%.*s to=%s", (int)r.auth_plugin.len,
              (const char *)r.auth_plugin.p, to);

@@ -208,4 +208,93 @@ TR_TEST(greeting_sha2_with_ssl_roundtrip)
     tr_buf_cleanup(&b);
 }
 
+/*
+ * Login shapes a real server accepts (issue 14), as HandshakeResponse41 bytes laid
+ * out by the servers' parsers (mysql-server sql/auth/sql_authentication.cc and
+ * MariaDB sql/sql_acl.cc, parse_client_handshake_packet): capabilities (4),
+ * max packet (4), charset (1), 23 filler bytes, user NUL, auth data, then the
+ * optional database, plugin name and attributes. The 32 auth bytes below are
+ * a caching_sha2_password scramble's length; their values do not matter here.
+ */
+#define AUTH32 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define FILL23 "0000000000000000000000000000000000000000000000"
+
+static void decode_hex(const char *hex, tr_hs_response_t *r, size_t *len, uint8_t *buf)
+{
+    *len = tr_test_unhex(hex, buf, 512);
+    const char *why = NULL;
+    EXPECT_EQ_INT(tr_hs_response_decode(buf, *len, r, &why), (ssize_t)*len);
+}
+
+TR_TEST(response_plugin_auth_without_plugin_name)
+{
+    /* caps PROTOCOL_41|SECURE_CONNECTION|PLUGIN_AUTH|LENENC|TRANSACTIONS|LONG_PASSWORD|
+     * MULTI_RESULTS, "repl", 32 bytes of auth data, and nothing after: the driver of
+     * issue 14 point 1. */
+    uint8_t buf[512];
+    size_t n;
+    tr_hs_response_t r;
+    decode_hex("01a22a00 00000001 2d" FILL23 "7265706c00 20" AUTH32, &r, &n, buf);
+    EXPECT_TRUE((r.caps & TR_CLIENT_PLUGIN_AUTH) != 0);
+    EXPECT_TRUE(!r.has_auth_plugin);
+    EXPECT_EQ_INT(r.auth_plugin.len, 0);
+    EXPECT_EQ_INT(r.auth_response.len, 32);
+    /* With an empty name: the field is there, empty (MySQL and MariaDB then switch to
+     * the account's plugin). */
+    decode_hex("01a22a00 00000001 2d" FILL23 "7265706c00 20" AUTH32 "00", &r, &n, buf);
+    EXPECT_TRUE(r.has_auth_plugin);
+    EXPECT_EQ_INT(r.auth_plugin.len, 0);
+    /* Unknown plugin name. */
+    decode_hex("01a22a00 00000001 2d" FILL23 "7265706c00 20" AUTH32
+               "636c69656e745f6564323535313900", /* client_ed25519 */
+               &r, &n, buf);
+    EXPECT_TRUE(r.has_auth_plugin);
+    EXPECT_EQ_MEM(r.auth_plugin.p, r.auth_plugin.len, "client_ed25519", 14);
+    /* Re-encoding keeps the field absent, empty or named as it came. */
+    tr_buf_t b;
+    tr_buf_init(&b, 0);
+    tr_hs_response_encode(&b, &r);
+    EXPECT_EQ_MEM(b.data, b.len, buf, n);
+    tr_buf_cleanup(&b);
+}
+
+TR_TEST(response_pre_plugin_auth_native_scramble)
+{
+    /* A 4.1 client without CLIENT_PLUGIN_AUTH: PROTOCOL_41|SECURE_CONNECTION|
+     * LONG_PASSWORD|TRANSACTIONS, a 1-byte length and the 20-byte native scramble. */
+    uint8_t buf[512];
+    size_t n;
+    tr_hs_response_t r;
+    decode_hex("01a20000 00000001 08" FILL23 "7265706c00 14"
+               "0102030405060708090a0b0c0d0e0f1011121314",
+               &r, &n, buf);
+    EXPECT_TRUE((r.caps & TR_CLIENT_PLUGIN_AUTH) == 0);
+    EXPECT_TRUE(!r.has_auth_plugin);
+    EXPECT_EQ_INT(r.auth_response.len, 20);
+    EXPECT_EQ_INT(r.charset, 8);
+}
+
+TR_TEST(response_connect_with_db_and_attrs)
+{
+    /* CONNECT_WITH_DB "information_schema", plugin mysql_native_password and
+     * CONNECT_ATTRS {_client_name: zongji, _pid: 42} (lenenc total, lenenc pairs). */
+    uint8_t buf[512];
+    size_t n;
+    tr_hs_response_t r;
+    decode_hex("09a23a00 00000001 21" FILL23 "7265706c00 14"
+               "0102030405060708090a0b0c0d0e0f1011121314"
+               "696e666f726d6174696f6e5f736368656d6100"                 /* database */
+               "6d7973716c5f6e61746976655f70617373776f726400"         /* plugin */
+               "1c 0c5f636c69656e745f6e616d65 067a6f6e676a69 045f706964 023432",
+               &r, &n, buf);
+    EXPECT_EQ_MEM(r.database.p, r.database.len, "information_schema", 18);
+    EXPECT_EQ_MEM(r.auth_plugin.p, r.auth_plugin.len, TR_AUTH_NATIVE, strlen(TR_AUTH_NATIVE));
+    EXPECT_EQ_INT(r.attrs.len, 0x1c);
+    EXPECT_EQ_MEM(r.attrs.p, 13, "\x0c_client_name", 13);
+    /* Attributes longer than the packet are malformed, as the servers refuse them. */
+    buf[n - 29] = 0x1d;
+    const char *why = NULL;
+    EXPECT_EQ_INT(tr_hs_response_decode(buf, n, &r, &why), TR_EMALFORMED);
+}
+
 TR_TEST_MAIN()
