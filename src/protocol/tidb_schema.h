@@ -137,6 +137,9 @@ typedef struct {
     bool is_view;               /* "view" non-null */
     bool is_sequence;           /* "sequence" non-null */
     int64_t max_col_id;
+    uint64_t binlog_table_id;   /* table_id of its TABLE_MAP and rows events: given by the
+                                   schema tracker when this version becomes current (0 until
+                                   then; relay/schema.h) */
 } tr_table_info_t;
 
 /* A DDL job (model.Job) with its HistoryInfo. */

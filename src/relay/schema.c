@@ -138,7 +138,27 @@ struct tr_schema {
     int64_t max_version;
     int64_t applied_version;     /* highest version asked for by tr_schema_advance */
     int64_t applied_job_version; /* SchemaVersion of the last job applied */
+    uint64_t last_table_id;      /* binlog table id given last (0: none yet) */
 };
+
+/* Binlog table ids clients treat as special: never handed out. */
+#define TABLE_ID_DUMMY_OLD 0x00FFFFFFull     /* MySQL's dummy id with 4-byte table ids */
+#define TABLE_ID_DUMMY     0xFFFFFFFFFFFFull /* the 6-byte field all ones */
+
+uint64_t tr_schema_table_id_after(uint64_t id)
+{
+    do {
+        id++;
+    } while (id == TABLE_ID_DUMMY_OLD || id == TABLE_ID_DUMMY);
+    return id;
+}
+
+/* 2^48 table versions (one per DDL that touches a table) cannot be reached. */
+static uint64_t next_table_id(tr_schema_t *s)
+{
+    s->last_table_id = tr_schema_table_id_after(s->last_table_id);
+    return s->last_table_id;
+}
 
 tr_schema_t *tr_schema_new(void)
 {
@@ -254,11 +274,13 @@ static void del_table(tr_schema_t *s, int64_t id)
     idmap_del(&s->tables, id);
 }
 
-/* Makes t the current version of table t->id in database schema_id. */
+/* Makes t the current version of table t->id in database schema_id, under a new binlog
+ * table id. */
 static void put_table_info(tr_schema_t *s, tr_table_info_t *t, int64_t schema_id)
 {
     del_table(s, t->id);
     t->schema_id = schema_id;
+    t->binlog_table_id = next_table_id(s);
     idmap_put(&s->tables, t->id, t);
     for (size_t i = 0; i < t->n_parts; i++) {
         idmap_put(&s->phys, t->part_ids[i], t);

@@ -26,6 +26,20 @@ int tr_schema_add_job(tr_schema_t *s, int64_t job_id, const char *json, size_t l
                       const char **why) TR_MUSTCHECK;
 /* Applies every queued job with SchemaVersion <= version. Returns 0 or TR_ESCHEMA. */
 int tr_schema_advance(tr_schema_t *s, int64_t version, const char **why) TR_MUSTCHECK;
+/*
+ * Table ids of the binlog (TABLE_MAP and rows events), as MySQL and MariaDB hand them
+ * out: a table gets a new one whenever a DDL job makes a new version of it current
+ * (CREATE, every ALTER, RENAME, TRUNCATE, partition DDL, both sides of EXCHANGE
+ * PARTITION), keeps it until the next such job, and no id is ever given twice. Ids
+ * count 1, 2, 3 ... in the order jobs are applied (schema-version order) and skip the
+ * values clients reserve (0x00FFFFFF, MySQL's old dummy id, and 0xFFFFFFFFFFFF), so
+ * they are a function of the DDL history alone: the same on every relay and after a
+ * restart, which replays the stored history (docs/decisions.md "Table ids").
+ * tr_table_info_t.binlog_table_id holds a table's current id.
+ */
+/* The binlog table id handed out after id (id + 1, past the reserved values). */
+uint64_t tr_schema_table_id_after(uint64_t id);
+
 /* Table by TiDB table id at the current version, or the partitioned table a partition's
  * physical id belongs to; NULL if unknown or dropped. */
 const tr_table_info_t *tr_schema_table(const tr_schema_t *s, int64_t table_id);

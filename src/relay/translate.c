@@ -648,10 +648,10 @@ static int put_mutation(tr_evt_writer_t *w, const tr_txn_ctx_t *ctx, row_ctx_t *
                     return fr;
                 }
             }
-            tr_evt_put_table_map(w, (uint64_t)t->id, db, strlen(db), tbl, strlen(tbl),
+            tr_evt_put_table_map(w, t->binlog_table_id, db, strlen(db), tbl, strlen(tbl),
                                  t->public_defs, t->n_public);
             type = rows_type(w->flavor, op);
-            tr_evt_rows_begin(w, type, (uint64_t)t->id, t->n_public);
+            tr_evt_rows_begin(w, type, t->binlog_table_id, t->n_public);
             run_op = op;
             in_event = 0;
         } else if (in_event > 0 && tr_evt_rows_size(w) >= split_bytes) {
@@ -660,7 +660,7 @@ static int put_mutation(tr_evt_writer_t *w, const tr_txn_ctx_t *ctx, row_ctx_t *
             if (fr != 0) {
                 return fr;
             }
-            tr_evt_rows_begin(w, type, (uint64_t)t->id, t->n_public);
+            tr_evt_rows_begin(w, type, t->binlog_table_id, t->n_public);
             in_event = 0;
         }
         r = put_row(w->out, rc, op, row, why);

@@ -239,4 +239,82 @@ TR_TEST(bad_multi_infos_rejected)
     tr_schema_free(s);
 }
 
+static uint64_t tid_of(tr_schema_t *s, int64_t id)
+{
+    const tr_table_info_t *t = tr_schema_table(s, id);
+    return t != NULL ? t->binlog_table_id : 0;
+}
+
+/* The whole history of table_ids_follow_definitions, applied up to version v. */
+static tr_schema_t *tid_history(int64_t v)
+{
+    tr_schema_t *s = tr_schema_new();
+    two_dbs(s);
+    add(s, 91, job(91, 3, 10, 90, 3, "null", table_json(90, "a", NULL), "null", "null"));
+    add(s, 93, job(93, 3, 10, 92, 4, "null", table_json(92, "pt", "94,95"), "null", "null"));
+    add(s, 96, job(96, 5, 10, 90, 5, "null", table_json(90, "a", NULL), "null", "null"));
+    add(s, 97, job(97, 14, 11, 90, 6, "null", table_json(90, "a2", NULL), "null", "null"));
+    add(s, 98, job(98, 11, 11, 90, 7, "null", table_json(99, "a2", NULL), "null", "null"));
+    add(s, 100, job(100, 23, 10, 92, 8, "null", table_json(92, "pt", "94,101"), "null", "null"));
+    add(s, 102, job(102, 42, 11, 99, 9, "null", table_json(92, "pt", "99,101"), "null",
+                    "[94,10,92,\"p0\",true]"));
+    add(s, 103, job(103, 26, 10, 0, 10, "{\"id\":10,\"db_name\":{\"O\":\"d\",\"L\":\"d\"}}",
+                    "null", "null", "null"));
+    advance(s, v);
+    return s;
+}
+
+/* Binlog table ids (issue 14): a new one for every DDL that makes a new version of a
+ * table current, the same one between two DDLs, never one given before, and a
+ * function of the history alone. */
+TR_TEST(table_ids_follow_definitions)
+{
+    tr_schema_t *s = tid_history(4);
+    uint64_t a = tid_of(s, 90);
+    uint64_t pt = tid_of(s, 92);
+    EXPECT_TRUE(a != 0 && pt != 0 && a != pt);
+    EXPECT_EQ_U64(tid_of(s, 95), pt); /* a partition's rows use the parent's id */
+    advance(s, 4);                    /* no DDL: same ids */
+    EXPECT_EQ_U64(tid_of(s, 90), a);
+    uint64_t seen[16] = {a, pt};
+    size_t n_seen = 2;
+    /* ADD COLUMN (5), RENAME to another database (6), TRUNCATE (7, new TiDB id 99),
+     * TRUNCATE PARTITION (8), EXCHANGE PARTITION (9: both tables): each a new id. */
+    const struct {
+        int64_t version;
+        int64_t table;
+    } steps[] = {{5, 90}, {6, 90}, {7, 99}, {8, 92}, {9, 92}, {9, 94}};
+    for (size_t i = 0; i < TR_ARRAY_LEN(steps); i++) {
+        advance(s, steps[i].version);
+        uint64_t id = tid_of(s, steps[i].table);
+        EXPECT_TRUE(id != 0);
+        for (size_t k = 0; k < n_seen; k++) {
+            EXPECT_TRUE(seen[k] != id);
+        }
+        seen[n_seen++] = id;
+    }
+    EXPECT_EQ_STR(name_of(s, 94), "a2"); /* the exchanged table lives on as 94 */
+    /* ALTER DATABASE touches no table: ids stay. */
+    uint64_t before = tid_of(s, 92);
+    advance(s, 10);
+    EXPECT_EQ_U64(tid_of(s, 92), before);
+    /* Replaying the stored history at once (a restart) gives the same ids. */
+    tr_schema_t *r = tid_history(10);
+    EXPECT_EQ_U64(tid_of(r, 92), tid_of(s, 92));
+    EXPECT_EQ_U64(tid_of(r, 94), tid_of(s, 94));
+    EXPECT_EQ_U64(tid_of(r, 99), tid_of(s, 99));
+    tr_schema_free(r);
+    tr_schema_free(s);
+}
+
+TR_TEST(table_ids_skip_reserved_values)
+{
+    EXPECT_EQ_U64(tr_schema_table_id_after(0), 1);
+    EXPECT_EQ_U64(tr_schema_table_id_after(41), 42);
+    /* 0x00FFFFFF (MySQL's dummy id with 4-byte table ids) and 0xFFFFFFFFFFFF (the 6-byte
+     * field all ones) are never handed out. */
+    EXPECT_EQ_U64(tr_schema_table_id_after(0x00FFFFFEull), 0x01000000ull);
+    EXPECT_EQ_U64(tr_schema_table_id_after(0xFFFFFFFFFFFEull), 0x1000000000000ull);
+}
+
 TR_TEST_MAIN()
