@@ -21,7 +21,7 @@
  *
  * File bytes are deterministic: FORMAT_DESCRIPTION has created = 0; header
  * events of a new file and the ROTATE closing the old one carry the timestamp
- * of the last transaction before them (0 for the first file).
+ * of the last transaction before them (opts->first_timestamp for the first file).
  */
 #include "store/store.h"
 
@@ -83,6 +83,7 @@ struct tr_store {
     uint8_t server_uuid[16];
     uint32_t gtid_domain_id;
     uint64_t gtid_start;
+    uint32_t first_timestamp;     /* opts->first_timestamp, never 0 */
 
     tr_index_t *idx;
     flavor_t fl[TR_FLAVOR_COUNT];
@@ -355,7 +356,7 @@ static int fresh_flavor(tr_store_t *s, tr_flavor_t f, const char **why)
     flavor_t *fl = &s->fl[f];
     int fd;
     uint64_t hend;
-    int r = create_file(s, f, 1, s->last.has_txn ? s->last_timestamp : 0,
+    int r = create_file(s, f, 1, s->last.has_txn ? s->last_timestamp : s->first_timestamp,
                         next_gno_after(s, &s->last), &fd, &hend);
     if (r != 0) {
         *why = s->msg;
@@ -549,6 +550,7 @@ int tr_store_open(const tr_store_opts_t *opts, tr_store_t **out, tr_store_checkp
     memcpy(s->server_uuid, opts->server_uuid, 16);
     s->gtid_domain_id = opts->gtid_domain_id;
     s->gtid_start = opts->gtid_start;
+    s->first_timestamp = opts->first_timestamp > 0 ? opts->first_timestamp : 1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->index_file_mu, NULL);
     pthread_mutex_init(&s->lookup_mu, NULL);

@@ -53,6 +53,9 @@ typedef struct {
     uint8_t server_uuid[16];    /* MySQL GTID source id */
     uint32_t gtid_domain_id;    /* MariaDB GTID domain */
     uint64_t gtid_start;        /* GTID number of the first transaction ever */
+    uint32_t first_timestamp;   /* header timestamp of a file created before any transaction;
+                                 * 0 is taken as 1: MariaDB marks fake events with timestamp 0
+                                 * and mariadb-binlog skips a GTID_LIST that carries it */
     bool flavors[TR_FLAVOR_COUNT]; /* which flavours have file sets */
     const char *server_version[TR_FLAVOR_COUNT]; /* FORMAT_DESCRIPTION server version per flavour */
     const struct tr_store_io *io; /* file-system calls (store/binlog_file.h); NULL = the real
