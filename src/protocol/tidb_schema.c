@@ -19,6 +19,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "protocol/rows.h"
+#include "protocol/tidb_node.h"
 
 /* ---------------------------------------------------------------- charsets */
 
@@ -106,6 +107,33 @@ static char *j_str(const json_t *o, const char *key, bool *bad)
         return tr_strdup("");
     }
     return tr_strndup(json_string_value(v), json_string_length(v));
+}
+
+/* String member duplicated, or NULL when absent or null; a number is written out as text
+ * (TiDB writes most defaults as strings, an older release some as numbers). */
+static char *j_text_or_null(const json_t *o, const char *key, bool *bad)
+{
+    json_t *v = json_object_get(o, key);
+    if (v == NULL || json_is_null(v)) {
+        return NULL;
+    }
+    if (json_is_string(v)) {
+        return tr_strndup(json_string_value(v), json_string_length(v));
+    }
+    char num[64];
+    if (json_is_integer(v)) {
+        snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+        return tr_strdup(num);
+    }
+    if (json_is_real(v)) {
+        snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+        return tr_strdup(num);
+    }
+    if (json_is_boolean(v)) {
+        return tr_strdup(json_is_true(v) ? "1" : "0");
+    }
+    *bad = true;
+    return NULL;
 }
 
 /* ---------------------------------------------------------------- columns */
@@ -201,6 +229,7 @@ static void map_column(tr_tidb_column_t *c)
         d->type = TR_MYSQL_TYPE_STRING;
         d->meta = tr_rows_string_meta(TR_MYSQL_TYPE_STRING, c->max_bytes);
         d->collation = coll;
+        c->pad_char = is_binary ? 0x00 : ' ';
         break;
     }
     case TR_TIDB_TP_TINY_BLOB:
@@ -269,10 +298,29 @@ static int parse_column(const json_t *jc, tr_tidb_column_t *c, const char **why)
     c->name = j_str(jc, "name", &bad);
     c->offset = (int)j_int(jc, "offset", 0, &bad);
     c->state = (int)j_int(jc, "state", 0, &bad);
-    char *gen = j_str(jc, "generated_expr_string", &bad);
-    c->is_generated = gen[0] != '\0';
-    tr_free(gen);
+    c->gen_expr = j_str(jc, "generated_expr_string", &bad);
+    c->is_generated = c->gen_expr[0] != '\0';
     c->is_stored = j_bool(jc, "generated_stored");
+    c->default_value = j_text_or_null(jc, "default", &bad);
+    c->default_is_expr = j_bool(jc, "default_is_expr");
+    c->comment = j_str(jc, "comment", &bad);
+    c->hidden = j_bool(jc, "hidden");
+    const json_t *bit = json_object_get(jc, "default_bit");
+    if (json_is_string(bit)) {
+        /* []byte in Go's JSON: base64 */
+        tr_buf_t b;
+        tr_buf_init(&b, 0);
+        if (tr_base64_decode(json_string_value(bit), json_string_length(bit), &b) != 0) {
+            bad = true;
+        } else {
+            c->default_bit = tr_malloc(b.len + 1);
+            memcpy(c->default_bit, b.data, b.len);
+            c->default_bit_len = b.len;
+        }
+        tr_buf_cleanup(&b);
+    } else if (bit != NULL && !json_is_null(bit)) {
+        bad = true;
+    }
     const json_t *ft = json_object_get(jc, "type");
     if (!json_is_object(ft)) {
         *why = "column: missing FieldType";
@@ -320,7 +368,30 @@ void tr_table_info_free(tr_table_info_t *t)
             tr_free(c->elems[k]);
         }
         tr_free(c->elems);
+        tr_free(c->default_value);
+        tr_free(c->default_bit);
+        tr_free(c->comment);
+        tr_free(c->gen_expr);
     }
+    for (size_t i = 0; i < t->n_indexes; i++) {
+        tr_free(t->indexes[i].name);
+        tr_free(t->indexes[i].comment);
+        tr_free(t->indexes[i].cols);
+    }
+    tr_free(t->indexes);
+    for (size_t i = 0; t->part_defs != NULL && i < t->n_parts; i++) {
+        tr_free(t->part_defs[i].name);
+        tr_free(t->part_defs[i].less_than);
+        tr_free(t->part_defs[i].in_values);
+        tr_free(t->part_defs[i].comment);
+    }
+    tr_free(t->part_defs);
+    tr_free(t->part_expr);
+    tr_free(t->part_columns);
+    tr_free(t->charset);
+    tr_free(t->collate);
+    tr_free(t->comment);
+    tr_free(t->view_select);
     tr_free(t->cols);
     tr_free(t->public_idx);
     tr_free(t->public_defs);
@@ -328,6 +399,123 @@ void tr_table_info_free(tr_table_info_t *t)
     tr_free(t->part_ids);
     tr_free(t->name);
     tr_free(t);
+}
+
+/* Values of one partition bound list joined with ",". */
+static char *join_texts(const json_t *arr, bool *bad)
+{
+    tr_buf_t b;
+    tr_buf_init(&b, 0);
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        const json_t *v = json_array_get(arr, i);
+        if (!json_is_string(v)) {
+            *bad = true;
+            break;
+        }
+        if (i > 0) {
+            tr_buf_put_u8(&b, ',');
+        }
+        tr_buf_append(&b, json_string_value(v), json_string_length(v));
+    }
+    char *out = tr_strndup(b.len > 0 ? (const char *)b.data : "", b.len);
+    tr_buf_cleanup(&b);
+    return out;
+}
+
+/* PartitionInfo: type, expr or columns, and per definition its physical id, name and
+ * bound (less_than for RANGE, in_values for LIST: one list of values per row of the
+ * VALUES IN clause, parenthesised when a row has several). */
+static void parse_partition(const json_t *part, tr_table_info_t *t, bool *bad)
+{
+    t->part_type = (int)j_int(part, "type", 0, bad);
+    t->part_expr = j_str(part, "expr", bad);
+    const json_t *pc = json_object_get(part, "columns");
+    tr_buf_t b;
+    tr_buf_init(&b, 0);
+    for (size_t i = 0; json_is_array(pc) && i < json_array_size(pc); i++) {
+        const json_t *o = json_object_get(json_array_get(pc, i), "O");
+        if (!json_is_string(o)) {
+            *bad = true;
+            break;
+        }
+        tr_buf_printf(&b, "%s`%s`", i > 0 ? "," : "", json_string_value(o));
+    }
+    t->part_columns = tr_strndup(b.len > 0 ? (const char *)b.data : "", b.len);
+    tr_buf_cleanup(&b);
+    const json_t *defs = json_object_get(part, "definitions");
+    size_t n = json_is_array(defs) ? json_array_size(defs) : 0;
+    t->part_ids = tr_calloc(n + 1, sizeof(int64_t));
+    t->part_defs = tr_calloc(n + 1, sizeof(*t->part_defs));
+    for (size_t i = 0; i < n; i++) {
+        const json_t *d = json_array_get(defs, i);
+        if (!json_is_object(d)) {
+            *bad = true;
+            break;
+        }
+        tr_tidb_partition_def_t *pd = &t->part_defs[t->n_parts];
+        t->part_ids[t->n_parts++] = j_int(d, "id", 0, bad);
+        pd->name = j_str(d, "name", bad);
+        pd->comment = j_str(d, "comment", bad);
+        const json_t *lt = json_object_get(d, "less_than");
+        if (json_is_array(lt)) {
+            pd->less_than = join_texts(lt, bad);
+        }
+        const json_t *iv = json_object_get(d, "in_values");
+        if (json_is_array(iv)) {
+            tr_buf_init(&b, 0);
+            for (size_t k = 0; k < json_array_size(iv); k++) {
+                const json_t *row = json_array_get(iv, k);
+                if (!json_is_array(row)) {
+                    *bad = true;
+                    break;
+                }
+                char *vals = join_texts(row, bad);
+                bool paren = json_array_size(row) > 1;
+                tr_buf_printf(&b, "%s%s%s%s", k > 0 ? "," : "", paren ? "(" : "", vals,
+                              paren ? ")" : "");
+                tr_free(vals);
+            }
+            pd->in_values = tr_strndup(b.len > 0 ? (const char *)b.data : "", b.len);
+            tr_buf_cleanup(&b);
+        }
+    }
+}
+
+/* The public indexes of index_info (IndexInfo: idx_name, idx_cols, state, is_unique, ...). */
+static void parse_indexes(const json_t *idx, tr_table_info_t *t, bool *bad)
+{
+    size_t n = json_is_array(idx) ? json_array_size(idx) : 0;
+    t->indexes = tr_calloc(n + 1, sizeof(*t->indexes));
+    for (size_t i = 0; i < n; i++) {
+        const json_t *ix = json_array_get(idx, i);
+        if (!json_is_object(ix)) {
+            *bad = true;
+            return;
+        }
+        if (j_int(ix, "state", TR_TIDB_STATE_PUBLIC, bad) != TR_TIDB_STATE_PUBLIC) {
+            continue; /* an index being added or dropped */
+        }
+        tr_tidb_index_t *x = &t->indexes[t->n_indexes++];
+        x->name = j_str(ix, "idx_name", bad);
+        x->comment = j_str(ix, "comment", bad);
+        x->is_primary = j_bool(ix, "is_primary");
+        x->is_unique = j_bool(ix, "is_unique") || x->is_primary;
+        x->is_invisible = j_bool(ix, "is_invisible");
+        x->type = (int)j_int(ix, "index_type", 1, bad);
+        const json_t *ic = json_object_get(ix, "idx_cols");
+        size_t nc = json_is_array(ic) ? json_array_size(ic) : 0;
+        x->cols = tr_calloc(nc + 1, sizeof(*x->cols));
+        for (size_t k = 0; k < nc; k++) {
+            const json_t *e = json_array_get(ic, k);
+            if (!json_is_object(e)) {
+                *bad = true;
+                return;
+            }
+            x->cols[x->n_cols].offset = (int)j_int(e, "offset", -1, bad);
+            x->cols[x->n_cols].length = (int)j_int(e, "length", -1, bad);
+            x->n_cols++;
+        }
+    }
 }
 
 static tr_table_info_t *parse_table(const json_t *jt, const char **why)
@@ -348,21 +536,18 @@ static tr_table_info_t *parse_table(const json_t *jt, const char **why)
     v = json_object_get(jt, "sequence");
     t->is_sequence = v != NULL && !json_is_null(v);
     t->handle_col_id = TR_TIDB_EXTRA_HANDLE_ID;
+    t->charset = j_str(jt, "charset", &bad);
+    t->collate = j_str(jt, "collate", &bad);
+    t->comment = j_str(jt, "comment", &bad);
+    if (t->is_view) {
+        const json_t *vs = json_object_get(json_object_get(jt, "view"), "view_select");
+        t->view_select = json_is_string(vs) ? tr_strndup(json_string_value(vs), json_string_length(vs))
+                                            : tr_strdup("");
+    }
     /* partition.definitions[].id: the physical ids of a partitioned table's partitions */
     const json_t *part = json_object_get(jt, "partition");
     if (json_is_object(part)) {
-        t->part_type = (int)j_int(part, "type", 0, &bad);
-        const json_t *defs = json_object_get(part, "definitions");
-        size_t n = json_is_array(defs) ? json_array_size(defs) : 0;
-        t->part_ids = tr_calloc(n + 1, sizeof(int64_t));
-        for (size_t i = 0; i < n; i++) {
-            const json_t *d = json_array_get(defs, i);
-            if (!json_is_object(d)) {
-                bad = true;
-                break;
-            }
-            t->part_ids[t->n_parts++] = j_int(d, "id", 0, &bad);
-        }
+        parse_partition(part, t, &bad);
     } else if (part != NULL && !json_is_null(part)) {
         bad = true;
     }
@@ -406,8 +591,13 @@ static tr_table_info_t *parse_table(const json_t *jt, const char **why)
         *why = "table info: pk_is_handle without a primary key column";
         goto fail;
     }
-    /* PRIMARY index columns (common handle). */
     const json_t *idx = json_object_get(jt, "index_info");
+    parse_indexes(idx, t, &bad);
+    if (bad) {
+        *why = "table info: an index has the wrong JSON type";
+        goto fail;
+    }
+    /* PRIMARY index columns (common handle). */
     for (size_t i = 0; json_is_array(idx) && i < json_array_size(idx); i++) {
         const json_t *ix = json_array_get(idx, i);
         if (!json_is_object(ix) || !j_bool(ix, "is_primary")) {
@@ -485,6 +675,7 @@ void tr_ddl_job_cleanup(tr_ddl_job_t *job)
     tr_free(job->table_name);
     tr_free(job->query);
     tr_free(job->db_name);
+    tr_free(job->db_charset);
     tr_free(job->db_collate);
     tr_table_info_free(job->table_info);
     for (size_t i = 0; i < job->n_multi; i++) {
@@ -527,6 +718,7 @@ int tr_ddl_job_parse(const char *json, size_t len, tr_ddl_job_t *out, const char
             out->has_db_info = true;
             out->db_id = j_int(db, "id", 0, &bad);
             out->db_name = j_str(db, "db_name", &bad);
+            out->db_charset = j_str(db, "charset", &bad);
             out->db_collate = j_str(db, "collate", &bad);
         }
         const json_t *ti = json_object_get(bl, "TableInfo");
@@ -575,6 +767,9 @@ int tr_ddl_job_parse(const char *json, size_t len, tr_ddl_job_t *out, const char
     }
     if (out->db_collate == NULL) {
         out->db_collate = tr_strdup("");
+    }
+    if (out->db_charset == NULL) {
+        out->db_charset = tr_strdup("");
     }
     if (bad) {
         *why = "ddl job: a field has the wrong JSON type";

@@ -55,7 +55,10 @@ enum {
     TR_TIDB_FLAG_NOT_NULL = 1u << 0,
     TR_TIDB_FLAG_PRI_KEY = 1u << 1,
     TR_TIDB_FLAG_UNSIGNED = 1u << 5,
+    TR_TIDB_FLAG_ZEROFILL = 1u << 6,
     TR_TIDB_FLAG_BINARY = 1u << 7,
+    TR_TIDB_FLAG_AUTO_INCREMENT = 1u << 9,
+    TR_TIDB_FLAG_ON_UPDATE_NOW = 1u << 13,
     TR_TIDB_FLAG_GENERATED = 1u << 23,
 };
 
@@ -113,7 +116,43 @@ typedef struct {
     uint8_t blob_prefix; /* BLOB/TEXT/JSON: length prefix bytes 1..4 */
     bool to_latin1;      /* latin1 string column: TiDB keeps the client's bytes (UTF-8), replicas
                             hold latin1 (tr_rows_latin1_from_utf8) */
+    uint8_t pad_char;    /* CHAR/BINARY: the pad byte row images leave out (' ', BINARY 0x00) */
+    /* Definition details for the schema catalogue (SHOW, information_schema): */
+    char *default_value; /* ColumnInfo.default as text; NULL when null or absent */
+    uint8_t *default_bit; /* ColumnInfo.default_bit (BIT columns), decoded; NULL if absent */
+    size_t default_bit_len;
+    bool default_is_expr; /* default_is_expr: default_value is an expression */
+    char *comment;       /* ColumnInfo.comment ("" when absent) */
+    char *gen_expr;      /* generated_expr_string ("" when not generated) */
+    bool hidden;         /* a hidden column (expression index): not shown */
 } tr_tidb_column_t;
+
+/* One column of an index (IndexColumn). */
+typedef struct {
+    int offset;          /* the column's ColumnInfo.offset */
+    int length;          /* prefix length in characters; -1 = the whole column */
+} tr_tidb_index_col_t;
+
+/* An index of TableInfo.index_info in public state (IndexInfo). The int primary key of a
+ * table with pk_is_handle has no entry (its column carries TR_TIDB_FLAG_PRI_KEY). */
+typedef struct {
+    char *name;          /* idx_name.O ("PRIMARY" for the primary key) */
+    bool is_primary;
+    bool is_unique;
+    bool is_invisible;
+    int type;            /* index_type: 0/1 BTREE, 2 HASH, 3 RTREE */
+    char *comment;
+    tr_tidb_index_col_t *cols;
+    size_t n_cols;
+} tr_tidb_index_t;
+
+/* A partition definition (PartitionDefinition). */
+typedef struct {
+    char *name;          /* name.O */
+    char *less_than;     /* RANGE: the less_than values joined with "," (NULL otherwise) */
+    char *in_values;     /* LIST: the value lists, "(v1,v2),(v3)" or "v1,v2" (NULL otherwise) */
+    char *comment;
+} tr_tidb_partition_def_t;
 
 /* TableInfo (the parts the relay needs). */
 typedef struct {
@@ -134,6 +173,15 @@ typedef struct {
     int part_type;              /* partition.type: 0 none, 1 range, 2 hash, 3 list, 4 key */
     int64_t *part_ids;          /* partition.definitions[].id: physical table ids */
     size_t n_parts;
+    char *part_expr;            /* partition.expr ("" when partitioned by columns) */
+    char *part_columns;         /* partition.columns names joined as "`a`,`b`" ("" if none) */
+    tr_tidb_partition_def_t *part_defs; /* n_parts entries, same order as part_ids */
+    char *charset;              /* table default charset ("" when absent) */
+    char *collate;              /* table default collation ("" when absent) */
+    char *comment;              /* table comment */
+    char *view_select;          /* view.view_select (views only, else NULL) */
+    tr_tidb_index_t *indexes;   /* public indexes of index_info, in TableInfo order */
+    size_t n_indexes;
     bool is_view;               /* "view" non-null */
     bool is_sequence;           /* "sequence" non-null */
     int64_t max_col_id;
@@ -157,6 +205,7 @@ typedef struct {
     bool has_db_info;
     int64_t db_id;              /* binlog.DBInfo.id */
     char *db_name;              /* binlog.DBInfo.db_name.O */
+    char *db_charset;           /* binlog.DBInfo.charset ("" when absent) */
     char *db_collate;           /* binlog.DBInfo.collate ("" when absent) */
     tr_table_info_t *table_info; /* binlog.TableInfo or NULL */
     tr_table_info_t **multi_infos; /* binlog.MultipleTableInfos (rename/create tables) */

@@ -122,6 +122,8 @@ static void idmap_del(idmap_t *m, int64_t k)
 typedef struct {
     int64_t id;
     char *name;
+    char *charset;   /* DBInfo.charset ("" when unknown) */
+    char *collation; /* DBInfo.collate */
 } db_t;
 
 struct tr_schema {
@@ -139,6 +141,7 @@ struct tr_schema {
     int64_t applied_version;     /* highest version asked for by tr_schema_advance */
     int64_t applied_job_version; /* SchemaVersion of the last job applied */
     uint64_t last_table_id;      /* binlog table id given last (0: none yet) */
+    uint64_t generation;         /* jobs applied */
 };
 
 /* Binlog table ids clients treat as special: never handed out. */
@@ -181,6 +184,8 @@ void tr_schema_free(tr_schema_t *s)
         if (s->dbs.vals[i] != NULL) {
             db_t *d = s->dbs.vals[i];
             tr_free(d->name);
+            tr_free(d->charset);
+            tr_free(d->collation);
             tr_free(d);
         }
     }
@@ -246,7 +251,8 @@ static int cmp_version(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static void put_db(tr_schema_t *s, int64_t id, const char *name)
+static void put_db(tr_schema_t *s, int64_t id, const char *name, const char *charset,
+                   const char *collation)
 {
     db_t *d = idmap_get(&s->dbs, id);
     if (d == NULL) {
@@ -255,8 +261,12 @@ static void put_db(tr_schema_t *s, int64_t id, const char *name)
         idmap_put(&s->dbs, id, d);
     } else {
         tr_free(d->name);
+        tr_free(d->charset);
+        tr_free(d->collation);
     }
     d->name = tr_strdup(name);
+    d->charset = tr_strdup(charset);
+    d->collation = tr_strdup(collation);
 }
 
 /* Removes table id (and the partition ids of its current version). */
@@ -298,6 +308,8 @@ static void drop_db(tr_schema_t *s, int64_t id)
     if (d != NULL) {
         idmap_del(&s->dbs, id);
         tr_free(d->name);
+        tr_free(d->charset);
+        tr_free(d->collation);
         tr_free(d);
     }
     /* Drop its tables; deleting while scanning would shift entries, so rescan. */
@@ -372,7 +384,7 @@ static int apply_job(tr_schema_t *s, tr_ddl_job_t *j, const char **why)
             *why = "schema job without binlog.DBInfo";
             return TR_ESCHEMA;
         }
-        put_db(s, j->db_id, j->db_name);
+        put_db(s, j->db_id, j->db_name, j->db_charset, j->db_collate);
         return 0;
     case TR_TIDB_ACTION_DROP_SCHEMA:
         drop_db(s, j->schema_id);
@@ -441,6 +453,7 @@ int tr_schema_advance(tr_schema_t *s, int64_t version, const char **why)
             return rc;
         }
         s->applied_job_version = s->queue[k]->schema_version;
+        s->generation++;
         if (s->applied_job_version > s->applied_version) {
             s->applied_version = s->applied_job_version;
         }
@@ -464,6 +477,42 @@ const char *tr_schema_db_name(const tr_schema_t *s, int64_t schema_id)
 {
     const db_t *d = idmap_get(&s->dbs, schema_id);
     return d != NULL ? d->name : NULL;
+}
+
+const char *tr_schema_db_charset(const tr_schema_t *s, int64_t schema_id)
+{
+    const db_t *d = idmap_get(&s->dbs, schema_id);
+    return d != NULL ? d->charset : NULL;
+}
+
+const char *tr_schema_db_collation(const tr_schema_t *s, int64_t schema_id)
+{
+    const db_t *d = idmap_get(&s->dbs, schema_id);
+    return d != NULL ? d->collation : NULL;
+}
+
+uint64_t tr_schema_generation(const tr_schema_t *s)
+{
+    return s->generation;
+}
+
+void tr_schema_each_db(const tr_schema_t *s, tr_schema_db_fn fn, void *arg)
+{
+    for (size_t i = 0; i < s->dbs.cap; i++) {
+        const db_t *d = s->dbs.vals[i];
+        if (d != NULL) {
+            fn(arg, d->id, d->name, d->charset, d->collation);
+        }
+    }
+}
+
+void tr_schema_each_table(const tr_schema_t *s, tr_schema_table_fn fn, void *arg)
+{
+    for (size_t i = 0; i < s->tables.cap; i++) {
+        if (s->tables.vals[i] != NULL) {
+            fn(arg, s->tables.vals[i]);
+        }
+    }
 }
 
 const tr_ddl_job_t *tr_schema_job(const tr_schema_t *s, int64_t job_id)

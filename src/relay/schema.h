@@ -49,6 +49,19 @@ const char *tr_schema_db_name(const tr_schema_t *s, int64_t schema_id);
 const tr_ddl_job_t *tr_schema_job(const tr_schema_t *s, int64_t job_id);
 /* Highest job id fetched so far (fetch newer ones with job_id > this). */
 int64_t tr_schema_max_job_id(const tr_schema_t *s);
+/* Counts the jobs applied so far: changes whenever a table or database definition does. */
+uint64_t tr_schema_generation(const tr_schema_t *s);
+/* Calls fn for every current database (id, name, default charset and collation as its
+ * last CREATE/ALTER DATABASE job set them, "" when unknown). */
+typedef void (*tr_schema_db_fn)(void *arg, int64_t id, const char *name, const char *charset,
+                                const char *collation);
+void tr_schema_each_db(const tr_schema_t *s, tr_schema_db_fn fn, void *arg);
+/* Calls fn for every current table, view and sequence (partitions are not separate). */
+typedef void (*tr_schema_table_fn)(void *arg, const tr_table_info_t *t);
+void tr_schema_each_table(const tr_schema_t *s, tr_schema_table_fn fn, void *arg);
+/* A database's default charset and collation ("" when unknown), NULL for an unknown id. */
+const char *tr_schema_db_charset(const tr_schema_t *s, int64_t schema_id);
+const char *tr_schema_db_collation(const tr_schema_t *s, int64_t schema_id);
 /* Highest SchemaVersion among fetched jobs, and the version applied so far. */
 int64_t tr_schema_max_version(const tr_schema_t *s);
 int64_t tr_schema_applied_version(const tr_schema_t *s);

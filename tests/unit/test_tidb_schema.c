@@ -122,6 +122,148 @@ TR_TEST(out_of_range_numbers_are_malformed)
     }
 }
 
+/* The definition details the schema catalogue shows: defaults (text, BIT bytes in base64,
+ * expressions), comments, generated expressions, hidden columns, flags, CHAR/BINARY pad
+ * bytes, public indexes with prefix lengths, RANGE and LIST partitions, view text. Field
+ * names and shapes as TiDB's model package writes them (pkg/meta/model: ColumnInfo,
+ * IndexInfo, PartitionInfo, ViewInfo). */
+TR_TEST(definition_details)
+{
+    static const char *const job =
+        "{\"id\":200,\"type\":3,\"schema_id\":104,\"table_id\":199,\"state\":6,\"query\":\"q\","
+        "\"binlog\":{\"SchemaVersion\":80,\"TableInfo\":{\"id\":199,\"name\":{\"O\":\"T\"},"
+        "\"charset\":\"utf8mb4\",\"collate\":\"utf8mb4_bin\",\"comment\":\"tc\","
+        "\"pk_is_handle\":false,\"cols\":["
+        "{\"id\":1,\"name\":{\"O\":\"a\"},\"offset\":0,\"state\":5,\"default\":\"7\","
+        "\"comment\":\"ca\",\"generated_expr_string\":\"\",\"type\":{\"Tp\":3,"
+        "\"Flag\":4163,\"Flen\":11,\"Decimal\":0,\"Charset\":\"binary\",\"Collate\":\"binary\"}},"
+        "{\"id\":2,\"name\":{\"O\":\"b\"},\"offset\":1,\"state\":5,\"default\":null,"
+        "\"default_bit\":\"AQI=\",\"generated_expr_string\":\"\",\"type\":{\"Tp\":16,"
+        "\"Flag\":0,\"Flen\":16,\"Decimal\":0,\"Charset\":\"binary\",\"Collate\":\"binary\"}},"
+        "{\"id\":3,\"name\":{\"O\":\"c\"},\"offset\":2,\"state\":5,\"default\":"
+        "\"CURRENT_TIMESTAMP\",\"default_is_expr\":false,\"generated_expr_string\":\"\","
+        "\"type\":{\"Tp\":12,\"Flag\":8192,\"Flen\":19,\"Decimal\":0,\"Charset\":\"binary\","
+        "\"Collate\":\"binary\"}},"
+        "{\"id\":4,\"name\":{\"O\":\"d\"},\"offset\":3,\"state\":5,\"default\":3,"
+        "\"generated_expr_string\":\"`a` * 2\",\"generated_stored\":true,\"type\":{\"Tp\":8,"
+        "\"Flag\":8388608,\"Flen\":20,\"Decimal\":0,\"Charset\":\"binary\","
+        "\"Collate\":\"binary\"}},"
+        "{\"id\":5,\"name\":{\"O\":\"e\"},\"offset\":4,\"state\":5,\"generated_expr_string\":"
+        "\"\",\"type\":{\"Tp\":254,\"Flag\":128,\"Flen\":8,\"Decimal\":0,\"Charset\":\"binary\","
+        "\"Collate\":\"binary\"}},"
+        "{\"id\":6,\"name\":{\"O\":\"f\"},\"offset\":5,\"state\":5,\"generated_expr_string\":"
+        "\"\",\"type\":{\"Tp\":254,\"Flag\":0,\"Flen\":4,\"Decimal\":0,\"Charset\":\"utf8mb4\","
+        "\"Collate\":\"utf8mb4_bin\"}},"
+        "{\"id\":7,\"name\":{\"O\":\"_V$_i_0\"},\"offset\":6,\"state\":5,\"hidden\":true,"
+        "\"generated_expr_string\":\"lower(`f`)\",\"type\":{\"Tp\":15,\"Flag\":0,\"Flen\":4,"
+        "\"Decimal\":0,\"Charset\":\"utf8mb4\",\"Collate\":\"utf8mb4_bin\"}}],"
+        "\"index_info\":["
+        "{\"id\":1,\"idx_name\":{\"O\":\"k_f\"},\"idx_cols\":[{\"name\":{\"O\":\"f\"},"
+        "\"offset\":5,\"length\":2}],\"state\":5,\"comment\":\"ic\",\"index_type\":1,"
+        "\"is_unique\":true},"
+        "{\"id\":2,\"idx_name\":{\"O\":\"k_new\"},\"idx_cols\":[{\"name\":{\"O\":\"a\"},"
+        "\"offset\":0,\"length\":-1}],\"state\":3,\"index_type\":1}],"
+        "\"partition\":{\"type\":1,\"expr\":\"`a`\",\"columns\":null,\"definitions\":["
+        "{\"id\":301,\"name\":{\"O\":\"p0\"},\"less_than\":[\"10\"],\"comment\":\"\"},"
+        "{\"id\":302,\"name\":{\"O\":\"p1\"},\"less_than\":[\"MAXVALUE\"],\"comment\":\"pc\"}]}"
+        "}}}";
+    tr_ddl_job_t j;
+    const char *why = NULL;
+    int rc = tr_ddl_job_parse(job, strlen(job), &j, &why);
+    EXPECT_EQ_INT(rc, 0);
+    if (rc != 0) {
+        fprintf(stderr, "why: %s\n", why);
+        tr_ddl_job_cleanup(&j);
+        return;
+    }
+    const tr_table_info_t *t = j.table_info;
+    EXPECT_EQ_STR(t->charset, "utf8mb4");
+    EXPECT_EQ_STR(t->collate, "utf8mb4_bin");
+    EXPECT_EQ_STR(t->comment, "tc");
+    EXPECT_TRUE(t->view_select == NULL);
+    const tr_tidb_column_t *a = tr_table_info_col(t, 1);
+    EXPECT_EQ_STR(a->default_value, "7");
+    EXPECT_EQ_STR(a->comment, "ca");
+    EXPECT_EQ_STR(a->gen_expr, "");
+    EXPECT_TRUE((a->flag & TR_TIDB_FLAG_ZEROFILL) != 0 && !a->hidden);
+    const tr_tidb_column_t *b = tr_table_info_col(t, 2);
+    EXPECT_TRUE(b->default_value == NULL);
+    EXPECT_EQ_INT(b->default_bit_len, 2);
+    EXPECT_TRUE(b->default_bit != NULL && b->default_bit[0] == 1 && b->default_bit[1] == 2);
+    const tr_tidb_column_t *c = tr_table_info_col(t, 3);
+    EXPECT_EQ_STR(c->default_value, "CURRENT_TIMESTAMP");
+    EXPECT_TRUE((c->flag & TR_TIDB_FLAG_ON_UPDATE_NOW) != 0);
+    const tr_tidb_column_t *d = tr_table_info_col(t, 4);
+    EXPECT_EQ_STR(d->default_value, "3"); /* a number written as text */
+    EXPECT_EQ_STR(d->gen_expr, "`a` * 2");
+    EXPECT_TRUE(d->is_generated && d->is_stored);
+    EXPECT_EQ_INT(tr_table_info_col(t, 5)->pad_char, 0x00); /* BINARY(8) */
+    EXPECT_EQ_INT(tr_table_info_col(t, 6)->pad_char, ' ');  /* CHAR(4) */
+    EXPECT_TRUE(tr_table_info_col(t, 7)->hidden);
+    /* only the public index; k_f's prefix length kept */
+    EXPECT_EQ_INT(t->n_indexes, 1);
+    EXPECT_EQ_STR(t->indexes[0].name, "k_f");
+    EXPECT_TRUE(t->indexes[0].is_unique && !t->indexes[0].is_primary);
+    EXPECT_EQ_STR(t->indexes[0].comment, "ic");
+    EXPECT_EQ_INT(t->indexes[0].n_cols, 1);
+    EXPECT_EQ_INT(t->indexes[0].cols[0].offset, 5);
+    EXPECT_EQ_INT(t->indexes[0].cols[0].length, 2);
+    /* RANGE partitions */
+    EXPECT_EQ_INT(t->part_type, 1);
+    EXPECT_EQ_STR(t->part_expr, "`a`");
+    EXPECT_EQ_STR(t->part_columns, "");
+    EXPECT_EQ_INT(t->n_parts, 2);
+    EXPECT_EQ_INT(t->part_ids[1], 302);
+    EXPECT_EQ_STR(t->part_defs[0].name, "p0");
+    EXPECT_EQ_STR(t->part_defs[0].less_than, "10");
+    EXPECT_EQ_STR(t->part_defs[1].less_than, "MAXVALUE");
+    EXPECT_EQ_STR(t->part_defs[1].comment, "pc");
+    EXPECT_TRUE(t->part_defs[0].in_values == NULL);
+    tr_ddl_job_cleanup(&j);
+
+    /* LIST COLUMNS partitions and a view */
+    static const char *const job2 =
+        "{\"id\":201,\"type\":3,\"schema_id\":104,\"table_id\":198,\"state\":6,\"query\":\"q\","
+        "\"binlog\":{\"SchemaVersion\":81,\"DBInfo\":{\"id\":104,\"db_name\":{\"O\":\"d\"},"
+        "\"charset\":\"latin1\",\"collate\":\"latin1_bin\"},\"TableInfo\":{\"id\":198,"
+        "\"name\":{\"O\":\"L\"},\"cols\":[{\"id\":1,\"name\":{\"O\":\"a\"},\"offset\":0,"
+        "\"state\":5,\"generated_expr_string\":\"\",\"type\":{\"Tp\":3,\"Flag\":0,\"Flen\":11,"
+        "\"Decimal\":0,\"Charset\":\"binary\",\"Collate\":\"binary\"}}],"
+        "\"partition\":{\"type\":3,\"expr\":\"\",\"columns\":[{\"O\":\"a\"}],\"definitions\":["
+        "{\"id\":311,\"name\":{\"O\":\"p0\"},\"in_values\":[[\"1\"],[\"2\"]]},"
+        "{\"id\":312,\"name\":{\"O\":\"p1\"},\"in_values\":[[\"3\",\"4\"]]}]},"
+        "\"view\":{\"view_select\":\"SELECT 1\"}}}}";
+    rc = tr_ddl_job_parse(job2, strlen(job2), &j, &why);
+    EXPECT_EQ_INT(rc, 0);
+    if (rc == 0) {
+        EXPECT_EQ_STR(j.db_charset, "latin1");
+        EXPECT_EQ_STR(j.db_collate, "latin1_bin");
+        t = j.table_info;
+        EXPECT_EQ_STR(t->part_columns, "`a`");
+        EXPECT_EQ_STR(t->part_defs[0].in_values, "1,2");
+        EXPECT_EQ_STR(t->part_defs[1].in_values, "(3,4)");
+        EXPECT_TRUE(t->is_view);
+        EXPECT_EQ_STR(t->view_select, "SELECT 1");
+        EXPECT_EQ_STR(t->comment, ""); /* absent */
+    }
+    tr_ddl_job_cleanup(&j);
+
+    /* wrong JSON types are malformed jobs, not crashes */
+    static const char *const bad[] = {
+        "{\"id\":1,\"type\":3,\"schema_id\":1,\"table_id\":2,\"binlog\":{\"SchemaVersion\":1,"
+        "\"TableInfo\":{\"id\":2,\"name\":{\"O\":\"t\"},\"cols\":[],\"index_info\":[7]}}}",
+        "{\"id\":1,\"type\":3,\"schema_id\":1,\"table_id\":2,\"binlog\":{\"SchemaVersion\":1,"
+        "\"TableInfo\":{\"id\":2,\"name\":{\"O\":\"t\"},\"cols\":[{\"id\":1,\"name\":{\"O\":"
+        "\"a\"},\"offset\":0,\"state\":5,\"default_bit\":\"@@@\",\"generated_expr_string\":\"\","
+        "\"type\":{\"Tp\":16,\"Flag\":0,\"Flen\":1,\"Decimal\":0}}]}}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        rc = tr_ddl_job_parse(bad[i], strlen(bad[i]), &j, &why);
+        EXPECT_TRUE(rc != 0);
+        tr_ddl_job_cleanup(&j);
+    }
+}
+
 TR_TEST(column_type_mapping)
 {
     /* A TableInfo with the other types: unsigned ints, char, binary, enum, set, bit, json. */
