@@ -394,8 +394,11 @@ void tr_rows_put_varchar(tr_buf_t *out, uint32_t max_len, const uint8_t *p, size
     }
 }
 
-void tr_rows_put_char(tr_buf_t *out, uint32_t max_len, const uint8_t *p, size_t n)
+void tr_rows_put_char(tr_buf_t *out, uint32_t max_len, uint8_t pad, const uint8_t *p, size_t n)
 {
+    while (n > 0 && p[n - 1] == pad) {
+        n--;
+    }
     tr_rows_put_varchar(out, max_len, p, n);
 }
 

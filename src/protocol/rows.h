@@ -110,8 +110,10 @@ void tr_rows_put_date(tr_buf_t *out, int year, int month, int day);
 void tr_rows_put_year(tr_buf_t *out, int year);
 /* VARCHAR/VARBINARY: max_len = column max bytes (meta); 1-byte length if max_len < 256. */
 void tr_rows_put_varchar(tr_buf_t *out, uint32_t max_len, const uint8_t *p, size_t n);
-/* CHAR/BINARY (STRING): max_len in bytes; 1-byte length if max_len < 256 else 2. */
-void tr_rows_put_char(tr_buf_t *out, uint32_t max_len, const uint8_t *p, size_t n);
+/* CHAR/BINARY (STRING): max_len in bytes; 1-byte length if max_len < 256 else 2. Trailing
+ * pad bytes are not written, as the servers write them (Field_string::pack in MySQL and
+ * MariaDB): pad is ' ' for CHAR, 0x00 for BINARY. */
+void tr_rows_put_char(tr_buf_t *out, uint32_t max_len, uint8_t pad, const uint8_t *p, size_t n);
 /* BLOB/TEXT/JSON: prefix_len = 1..4 bytes of LE length. */
 void tr_rows_put_blob(tr_buf_t *out, uint8_t prefix_len, const uint8_t *p, size_t n);
 /*

@@ -142,7 +142,7 @@ static int put_zero(tr_buf_t *out, const tr_tidb_column_t *c, tr_flavor_t flavor
         tr_rows_put_varchar(out, c->max_bytes, zero_dec, 0);
         return 0;
     case TR_TIDB_TP_STRING:
-        tr_rows_put_char(out, c->max_bytes, zero_dec, 0);
+        tr_rows_put_char(out, c->max_bytes, c->pad_char, zero_dec, 0);
         return 0;
     case TR_TIDB_TP_TINY_BLOB:
     case TR_TIDB_TP_BLOB:
@@ -222,6 +222,9 @@ static int put_latin1(tr_buf_t *out, const tr_tidb_column_t *c, const tr_datum_t
         return TR_ETOOBIG;
     }
     size_t n = tr_rows_latin1_from_utf8(out->data + at + prefix, d->bytes.len);
+    while (c->tp == TR_TIDB_TP_STRING && n > 0 && out->data[at + prefix + n - 1] == c->pad_char) {
+        n--; /* CHAR: trailing spaces are not written (tr_rows_put_char) */
+    }
     out->len = at + prefix + n;
     if (n > max) {
         *why = "latin1 string longer than its column";
@@ -356,7 +359,7 @@ static int put_value(tr_buf_t *out, const tr_tidb_column_t *c, const tr_datum_t 
             return TR_ESCHEMA;
         }
         if (c->tp == TR_TIDB_TP_STRING) {
-            tr_rows_put_char(out, c->max_bytes, d->bytes.p, d->bytes.len);
+            tr_rows_put_char(out, c->max_bytes, c->pad_char, d->bytes.p, d->bytes.len);
         } else {
             tr_rows_put_varchar(out, c->max_bytes, d->bytes.p, d->bytes.len);
         }

@@ -464,7 +464,7 @@ TR_TEST(mysql_flavour_file_decodes_with_mariadb_binlog)
         } else {
             tr_rows_image_null(&img, 9);
         }
-        tr_rows_put_char(&b, 12, (const uint8_t *)"chr", 3);
+        tr_rows_put_char(&b, 12, ' ', (const uint8_t *)"chr", 3);
         tr_rows_put_uint_n(&b, 2, 1);
         tr_rows_put_bit(&b, 10, 0x2AA);
         tr_rows_put_timestamp2(&b, 0, 1700000000, 0);

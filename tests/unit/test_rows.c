@@ -93,7 +93,14 @@ TR_TEST(numbers_strings_bits)
     CHECK(tr_rows_put_double(b, -2.0), "00 00 00 00 00 00 00 c0");
     CHECK(tr_rows_put_varchar(b, 10, (const uint8_t *)"ab", 2), "02 61 62");
     CHECK(tr_rows_put_varchar(b, 300, (const uint8_t *)"ab", 2), "02 00 61 62");
-    CHECK(tr_rows_put_char(b, 765, (const uint8_t *)"x", 1), "01 00 78");
+    CHECK(tr_rows_put_char(b, 765, ' ', (const uint8_t *)"x", 1), "01 00 78");
+    /* trailing pad bytes are left out, as Field_string::pack does: spaces of a CHAR,
+     * 0x00 of a BINARY; a value that is only padding is empty */
+    CHECK(tr_rows_put_char(b, 40, ' ', (const uint8_t *)"ab  ", 4), "02 61 62");
+    CHECK(tr_rows_put_char(b, 8, 0, (const uint8_t *)"ab\0\0\0", 5), "02 61 62");
+    CHECK(tr_rows_put_char(b, 8, 0, (const uint8_t *)"a\0b\0", 4), "03 61 00 62");
+    CHECK(tr_rows_put_char(b, 8, ' ', (const uint8_t *)"ab\0", 3), "03 61 62 00");
+    CHECK(tr_rows_put_char(b, 8, 0, (const uint8_t *)"\0\0", 2), "00");
     CHECK(tr_rows_put_blob(b, 3, (const uint8_t *)"xyz", 3), "03 00 00 78 79 7a");
     CHECK(tr_rows_put_uint_n(b, 0x0102, 2), "02 01");
     CHECK(tr_rows_put_bit(b, 10, 0x2AA), "02 aa");
