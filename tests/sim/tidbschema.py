@@ -204,12 +204,15 @@ class Column:
             f |= PRI_KEY_FLAG | NOT_NULL_FLAG | NO_DEFAULT_VALUE_FLAG
         elif self.nc_pk:
             f |= PRI_KEY_FLAG | NOT_NULL_FLAG
-        elif self.unique:
-            f |= UNIQUE_KEY_FLAG
-        elif not self.nullable:
-            f |= NOT_NULL_FLAG
-            if self.default is None:
-                f |= NO_DEFAULT_VALUE_FLAG
+        else:
+            if self.unique:
+                f |= UNIQUE_KEY_FLAG
+            if not self.nullable:
+                # a NOT NULL column keeps NotNullFlag whatever its keys (TiDB
+                # setColumnFlagWithConstraint only adds the key flags)
+                f |= NOT_NULL_FLAG
+                if self.default is None:
+                    f |= NO_DEFAULT_VALUE_FLAG
         return f
 
     def default_json(self):
