@@ -67,7 +67,16 @@ const char *tr_res_sqlstate(uint16_t code)
     case TR_ER_NET_PACKETS_OUT_OF_ORDER:
         return "08S01";
     case TR_ER_PARSE:
+    case TR_ER_BAD_DB:
+    case TR_ER_NOT_SUPPORTED_YET:
         return "42000";
+    case TR_ER_NO_DB:
+        return "3D000";
+    case TR_ER_BAD_FIELD:
+        return "42S22";
+    case TR_ER_UNKNOWN_TABLE:
+    case TR_ER_NO_SUCH_TABLE:
+        return "42S02";
     default:
         return "HY000";
     }

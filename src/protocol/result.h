@@ -48,6 +48,12 @@ enum {
     TR_ER_MASTER_FATAL_READ = 1236, /* HY000 */
     TR_ER_NET_PACKETS_OUT_OF_ORDER = 1156, /* 08S01 */
     TR_ER_HANDSHAKE = 1043,         /* 08S01 bad handshake */
+    TR_ER_NO_DB = 1046,             /* 3D000 No database selected */
+    TR_ER_BAD_DB = 1049,            /* 42000 Unknown database */
+    TR_ER_BAD_FIELD = 1054,         /* 42S22 Unknown column */
+    TR_ER_UNKNOWN_TABLE = 1109,     /* 42S02 Unknown table ... in information_schema */
+    TR_ER_NO_SUCH_TABLE = 1146,     /* 42S02 Table doesn't exist */
+    TR_ER_NOT_SUPPORTED_YET = 1235, /* 42000 */
 };
 
 typedef struct {

@@ -437,8 +437,8 @@ static bool is_select_stop(const tok_t *t)
            is_word(t, "INTO");
 }
 
-/* Index of the top-level FROM of a SELECT when it reads information_schema.<t>, else 0. */
-static size_t info_schema_from(const toks_t *tk)
+/* Index of the top-level FROM of a SELECT, else 0. */
+static size_t top_level_from(const toks_t *tk)
 {
     int depth = 0;
     for (size_t k = tk->i; k < tk->n; k++) {
@@ -448,70 +448,487 @@ static size_t info_schema_from(const toks_t *tk)
         } else if (is_punct(t, ')')) {
             depth--;
         } else if (depth == 0 && is_word(t, "FROM")) {
-            bool info = k + 3 < tk->n && tk->t[k + 1].type == T_WORD &&
-                        tr_sql_eq(tk->t[k + 1].val, "information_schema") &&
-                        is_punct(&tk->t[k + 2], '.') && tk->t[k + 3].type == T_WORD;
-            return info ? k : 0;
+            return k;
         }
     }
     return 0;
 }
 
-/*
- * SELECT col [[AS] alias], ... FROM information_schema.<t> [anything]: the
- * catalogue queries of CDC clients (Debezium's schemata charsets, zongji's
- * columns). tirelay serves no tables, so only the column names matter: each
- * item is a plain (optionally qualified) column name.
- */
-static void parse_select_info_schema(toks_t *tk, size_t from, tr_sql_cmd_t *out, const char **why)
+/* ---------------------------------------------------------------- catalogue grammar */
+
+/* A name: a word (keywords included, as MySQL allows most as names) or a backquoted one. */
+static bool accept_name(toks_t *tk, tr_slice_t *out, bool *quoted)
 {
+    const tok_t *t = peek(tk, 0);
+    if (t == NULL || t->type != T_WORD) {
+        return false;
+    }
+    *out = t->val;
+    if (quoted != NULL) {
+        *quoted = t->p[0] == '`';
+    }
+    tk->i++;
+    return true;
+}
+
+/* name | db.name */
+static bool parse_table_ref(toks_t *tk, tr_slice_t *db, tr_slice_t *name)
+{
+    tr_slice_t a;
+    if (!accept_name(tk, &a, NULL)) {
+        return false;
+    }
+    if (is_punct(peek(tk, 0), '.') && peek(tk, 1) != NULL && peek(tk, 1)->type == T_WORD) {
+        tk->i++;
+        *db = a;
+        return accept_name(tk, name, NULL);
+    }
+    *db = tr_slice(NULL, 0);
+    *name = a;
+    return true;
+}
+
+/* Words that end an operand list or clause (never a column name here). */
+static bool is_clause_word(const tok_t *t)
+{
+    static const char *const words[] = {"FROM", "WHERE", "ORDER", "LIMIT", "GROUP", "HAVING", "LEFT",
+                                        "JOIN", "INNER", "RIGHT", "ON", "AND", "OR", "NOT",
+                                        "LIKE", "IN", "IS", "FOR", "INTO", "UNION", "OFFSET",
+                                        "ASC", "DESC"};
+    for (size_t i = 0; i < TR_ARRAY_LEN(words); i++) {
+        if (is_word(t, words[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* operand: [qual.]column | 'string' | number | NULL | DATABASE() | SCHEMA() */
+static bool parse_operand(toks_t *tk, tr_sql_opd_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    bool neg = accept_punct(tk, '-');
+    const tok_t *t = peek(tk, 0);
+    if (t == NULL) {
+        return false;
+    }
+    if (t->type == T_NUM) {
+        o->kind = TR_SQL_OPD_NUM;
+        o->name = neg ? tr_slice(t->p - 1, t->n + 1) : t->val;
+        tk->i++;
+        return true;
+    }
+    if (neg) {
+        return false;
+    }
+    if (t->type == T_STR) {
+        o->kind = TR_SQL_OPD_STR;
+        o->name = t->val;
+        tk->i++;
+        return true;
+    }
+    if (t->type != T_WORD) {
+        return false;
+    }
+    if (is_word(t, "NULL")) {
+        o->kind = TR_SQL_OPD_NULL;
+        tk->i++;
+        return true;
+    }
+    if ((is_word(t, "DATABASE") || is_word(t, "SCHEMA")) && is_punct(peek(tk, 1), '(') &&
+        is_punct(peek(tk, 2), ')')) {
+        o->kind = TR_SQL_OPD_DATABASE;
+        tk->i += 3;
+        return true;
+    }
+    if (is_clause_word(t) || is_punct(peek(tk, 1), '(')) {
+        return false;
+    }
+    o->kind = TR_SQL_OPD_COLUMN;
+    o->is_quoted = t->p[0] == '`';
+    o->name = t->val;
+    tk->i++;
+    if (is_punct(peek(tk, 0), '.') && peek(tk, 1) != NULL && peek(tk, 1)->type == T_WORD) {
+        o->qual = o->name;
+        o->is_quoted = peek(tk, 1)->p[0] == '`';
+        o->name = peek(tk, 1)->val;
+        tk->i += 2;
+    }
+    return true;
+}
+
+static int new_cond(tr_sql_cmd_t *out, tr_sql_cond_kind_t kind)
+{
+    if (out->n_cond == TR_SQL_MAX_CONDS) {
+        return -1;
+    }
+    tr_sql_cond_t *c = &out->cond[out->n_cond];
+    memset(c, 0, sizeof(*c));
+    c->kind = kind;
+    return (int)out->n_cond++;
+}
+
+static int parse_or(toks_t *tk, tr_sql_cmd_t *out, int depth);
+
+/* predicate: operand [NOT] IN (list) | operand [NOT] LIKE operand | operand IS [NOT] NULL |
+ * operand cmp operand */
+static int parse_predicate(toks_t *tk, tr_sql_cmd_t *out)
+{
+    tr_sql_opd_t a;
+    if (!parse_operand(tk, &a)) {
+        return -1;
+    }
+    bool negate = accept_word(tk, "NOT");
+    if (accept_word(tk, "IN")) {
+        int n = new_cond(out, TR_SQL_COND_IN);
+        if (n < 0 || !accept_punct(tk, '(')) {
+            return -1;
+        }
+        tr_sql_cond_t *c = &out->cond[n];
+        c->a = a;
+        c->negate = negate;
+        c->list_first = (uint8_t)out->n_list;
+        do {
+            if (out->n_list == TR_SQL_MAX_LIST || !parse_operand(tk, &out->list[out->n_list])) {
+                return -1;
+            }
+            out->n_list++;
+            c->list_n++;
+        } while (accept_punct(tk, ','));
+        return accept_punct(tk, ')') ? n : -1;
+    }
+    if (accept_word(tk, "LIKE")) {
+        int n = new_cond(out, TR_SQL_COND_LIKE);
+        if (n < 0) {
+            return -1;
+        }
+        out->cond[n].a = a;
+        out->cond[n].negate = negate;
+        return parse_operand(tk, &out->cond[n].b) ? n : -1;
+    }
+    if (negate) {
+        return -1;
+    }
+    if (accept_word(tk, "IS")) {
+        int n = new_cond(out, TR_SQL_COND_IS_NULL);
+        if (n < 0) {
+            return -1;
+        }
+        out->cond[n].a = a;
+        out->cond[n].negate = accept_word(tk, "NOT");
+        return accept_word(tk, "NULL") ? n : -1;
+    }
+    tr_sql_cmp_t op;
+    if (accept_punct(tk, '=')) {
+        op = TR_SQL_CMP_EQ;
+    } else if (accept_punct(tk, '!')) {
+        if (!accept_punct(tk, '=')) {
+            return -1;
+        }
+        op = TR_SQL_CMP_NE;
+    } else if (accept_punct(tk, '<')) {
+        op = accept_punct(tk, '>') ? TR_SQL_CMP_NE : accept_punct(tk, '=') ? TR_SQL_CMP_LE
+                                                                            : TR_SQL_CMP_LT;
+    } else if (accept_punct(tk, '>')) {
+        op = accept_punct(tk, '=') ? TR_SQL_CMP_GE : TR_SQL_CMP_GT;
+    } else {
+        return -1;
+    }
+    int n = new_cond(out, TR_SQL_COND_CMP);
+    if (n < 0) {
+        return -1;
+    }
+    out->cond[n].a = a;
+    out->cond[n].op = op;
+    return parse_operand(tk, &out->cond[n].b) ? n : -1;
+}
+
+static int parse_not(toks_t *tk, tr_sql_cmd_t *out, int depth)
+{
+    if (depth > 32) {
+        return -1;
+    }
+    if (accept_word(tk, "NOT") || accept_punct(tk, '!')) {
+        int child = parse_not(tk, out, depth + 1);
+        int n = child < 0 ? -1 : new_cond(out, TR_SQL_COND_NOT);
+        if (n >= 0) {
+            out->cond[n].left = (uint8_t)child;
+        }
+        return n;
+    }
+    if (is_punct(peek(tk, 0), '(')) {
+        tk->i++;
+        int n = parse_or(tk, out, depth + 1);
+        return n >= 0 && accept_punct(tk, ')') ? n : -1;
+    }
+    return parse_predicate(tk, out);
+}
+
+static bool accept_and(toks_t *tk)
+{
+    if (accept_word(tk, "AND")) {
+        return true;
+    }
+    if (is_punct(peek(tk, 0), '&') && is_punct(peek(tk, 1), '&')) {
+        tk->i += 2;
+        return true;
+    }
+    return false;
+}
+
+static bool accept_or(toks_t *tk)
+{
+    if (accept_word(tk, "OR")) {
+        return true;
+    }
+    if (is_punct(peek(tk, 0), '|') && is_punct(peek(tk, 1), '|')) {
+        tk->i += 2;
+        return true;
+    }
+    return false;
+}
+
+/* left (op right)*: a left-leaning chain of one binary operator. */
+static int parse_chain(toks_t *tk, tr_sql_cmd_t *out, int depth, bool (*accept_op)(toks_t *),
+                       int (*operand)(toks_t *, tr_sql_cmd_t *, int), tr_sql_cond_kind_t kind)
+{
+    int left = operand(tk, out, depth);
+    while (left >= 0 && accept_op(tk)) {
+        int right = operand(tk, out, depth);
+        int n = right < 0 ? -1 : new_cond(out, kind);
+        if (n >= 0) {
+            out->cond[n].left = (uint8_t)left;
+            out->cond[n].right = (uint8_t)right;
+        }
+        left = n;
+    }
+    return left;
+}
+
+static int parse_and(toks_t *tk, tr_sql_cmd_t *out, int depth)
+{
+    return parse_chain(tk, out, depth, accept_and, parse_not, TR_SQL_COND_AND);
+}
+
+static int parse_or(toks_t *tk, tr_sql_cmd_t *out, int depth)
+{
+    return parse_chain(tk, out, depth, accept_or, parse_and, TR_SQL_COND_OR);
+}
+
+/* [LIKE 'pattern' | WHERE condition] at the end of a SHOW statement. */
+static bool parse_like_or_where(toks_t *tk, tr_sql_cmd_t *out, const char **why)
+{
+    if (accept_word(tk, "LIKE")) {
+        const tok_t *t = peek(tk, 0);
+        if (t == NULL || t->type != T_STR) {
+            *why = "LIKE needs a quoted pattern";
+            return false;
+        }
+        out->has_like = true;
+        out->like = t->val;
+        tk->i++;
+    } else if (accept_word(tk, "WHERE")) {
+        out->where = parse_or(tk, out, 0);
+        if (out->where < 0) {
+            *why = "unsupported WHERE condition";
+            return false;
+        }
+    }
+    if (!at_end(tk)) {
+        *why = "unexpected text after the statement";
+        return false;
+    }
+    return true;
+}
+
+/* [AS] alias (not a clause keyword). */
+static void accept_alias(toks_t *tk, tr_slice_t *alias)
+{
+    bool as = accept_word(tk, "AS");
+    const tok_t *t = peek(tk, 0);
+    if (t != NULL && (t->type == T_WORD || (as && t->type == T_STR)) &&
+        (as || !is_clause_word(t))) {
+        *alias = t->val;
+        tk->i++;
+    }
+}
+
+/* One item of a catalogue SELECT: *, qual.*, [qual.]column, a literal or COUNT(*). */
+static bool parse_catalog_item(toks_t *tk, tr_sql_sel_item_t *it)
+{
+    memset(it, 0, sizeof(*it));
+    const tok_t *first = peek(tk, 0);
+    if (first == NULL) {
+        return false;
+    }
+    tr_sql_expr_t *e = &it->expr;
+    if (is_punct(first, '*')) {
+        e->kind = TR_SQL_EXPR_STAR;
+        e->text = first->val;
+        tk->i++;
+        return true;
+    }
+    if (first->type == T_WORD && is_punct(peek(tk, 1), '.') && is_punct(peek(tk, 2), '*')) {
+        e->kind = TR_SQL_EXPR_STAR;
+        e->qual = first->val;
+        e->text = tr_slice(first->p, (size_t)(peek(tk, 2)->p + 1 - first->p));
+        tk->i += 3;
+        return true;
+    }
+    if (is_word(first, "COUNT") && is_punct(peek(tk, 1), '(') && is_punct(peek(tk, 2), '*') &&
+        is_punct(peek(tk, 3), ')')) {
+        e->kind = TR_SQL_EXPR_COUNT;
+        e->text = tr_slice(first->p, (size_t)(peek(tk, 3)->p + 1 - first->p));
+        tk->i += 4;
+    } else {
+        tr_sql_opd_t o;
+        size_t at = tk->i;
+        if (!parse_operand(tk, &o) || o.kind == TR_SQL_OPD_DATABASE) {
+            tk->i = at;
+            return parse_expr(tk, e, false); /* DATABASE(), VERSION(), @@var ... */
+        }
+        const tok_t *last = &tk->t[tk->i - 1];
+        e->text = tr_slice(first->p, (size_t)(last->p + last->n - first->p));
+        e->name = o.name;
+        e->qual = o.qual;
+        e->kind = o.kind == TR_SQL_OPD_COLUMN ? TR_SQL_EXPR_IDENT
+                  : o.kind == TR_SQL_OPD_STR  ? TR_SQL_EXPR_STR
+                  : o.kind == TR_SQL_OPD_NUM  ? TR_SQL_EXPR_NUM
+                                              : TR_SQL_EXPR_NULL;
+        if (e->kind == TR_SQL_EXPR_NUM) {
+            uint64_t v = 0;
+            e->is_int = parse_u64(o.name, &v) && v <= INT64_MAX;
+            e->ival = (int64_t)v;
+        }
+    }
+    accept_alias(tk, &it->alias);
+    return true;
+}
+
+/* SELECT items FROM table [alias] [LEFT [OUTER] JOIN table [alias] ON a = b] [WHERE ...]
+ * [ORDER BY key [ASC|DESC], ...] [LIMIT n [OFFSET m] | LIMIT m, n] */
+static void parse_select_from(toks_t *tk, size_t from, tr_sql_cmd_t *out, const char **why)
+{
+    /* The table first: a SELECT of a database's table is answered "no table data"
+     * whatever its select list (Flink's MIN/MAX chunking, Debezium's snapshot). */
+    size_t items = tk->i;
+    tk->i = from + 1;
+    if (!parse_table_ref(tk, &out->from_db, &out->from_table)) {
+        *why = "SELECT ... FROM needs a table name";
+        return;
+    }
+    size_t after_table = tk->i;
+    bool user_table =
+        out->from_db.len > 0 && !tr_sql_eq(out->from_db, "information_schema");
+    tk->i = items;
     do {
         if (out->n_sel == TR_SQL_MAX_ITEMS) {
             *why = "too many select items";
-            return;
+            break;
         }
-        tr_sql_sel_item_t *it = &out->sel[out->n_sel];
-        memset(it, 0, sizeof(*it));
-        const tok_t *first = peek(tk, 0);
-        if (first == NULL || first->type != T_WORD || tk->i >= from) {
-            *why = "unsupported information_schema select list";
-            return;
-        }
-        const tok_t *last = first;
-        tk->i++;
-        while (tk->i + 1 < from && is_punct(peek(tk, 0), '.') && peek(tk, 1)->type == T_WORD) {
-            last = peek(tk, 1);
-            tk->i += 2;
-        }
-        it->expr.kind = TR_SQL_EXPR_IDENT;
-        it->expr.name = last->val;
-        it->expr.text = tr_slice(first->p, (size_t)(last->p + last->n - first->p));
-        if (accept_word(tk, "AS") || (tk->i < from && !is_punct(peek(tk, 0), ','))) {
-            const tok_t *t = peek(tk, 0);
-            if (t == NULL || tk->i >= from || (t->type != T_WORD && t->type != T_STR)) {
-                *why = "bad alias";
-                return;
-            }
-            it->alias = t->val;
-            tk->i++;
-        } else {
-            it->alias = last->val;
+        if (tk->i >= from || !parse_catalog_item(tk, &out->sel[out->n_sel])) {
+            *why = "unsupported select list";
+            break;
         }
         out->n_sel++;
     } while (tk->i < from && accept_punct(tk, ','));
-    if (tk->i != from) {
-        *why = "unsupported information_schema select list";
+    if (*why == NULL && tk->i != from) {
+        *why = "unsupported select list";
+    }
+    if (user_table) {
+        out->kind = TR_SQL_SELECT_TABLE;
+        *why = NULL;
         return;
     }
-    out->kind = TR_SQL_SELECT_EMPTY;
+    if (*why != NULL) {
+        return;
+    }
+    tk->i = after_table;
+    accept_alias(tk, &out->from_alias);
+    if (accept_word(tk, "LEFT")) {
+        (void)accept_word(tk, "OUTER");
+        if (!accept_word(tk, "JOIN") || !parse_table_ref(tk, &out->join_db, &out->join_table)) {
+            *why = "unsupported JOIN";
+            return;
+        }
+        accept_alias(tk, &out->join_alias);
+        if (!accept_word(tk, "ON") || !parse_operand(tk, &out->join_a) || !accept_punct(tk, '=') ||
+            !parse_operand(tk, &out->join_b) || out->join_a.kind != TR_SQL_OPD_COLUMN ||
+            out->join_b.kind != TR_SQL_OPD_COLUMN) {
+            *why = "a JOIN needs ON column = column";
+            return;
+        }
+        out->has_join = true;
+    }
+    if (accept_word(tk, "WHERE")) {
+        out->where = parse_or(tk, out, 0);
+        if (out->where < 0) {
+            *why = "unsupported WHERE condition";
+            return;
+        }
+    }
+    if (accept_word(tk, "ORDER")) {
+        if (!accept_word(tk, "BY")) {
+            *why = "ORDER needs BY";
+            return;
+        }
+        do {
+            if (out->n_order == TR_SQL_MAX_ORDER) {
+                *why = "too many ORDER BY keys";
+                return;
+            }
+            tr_sql_order_t *o = &out->order[out->n_order];
+            if (!parse_operand(tk, &o->key) ||
+                (o->key.kind != TR_SQL_OPD_COLUMN && o->key.kind != TR_SQL_OPD_NUM)) {
+                *why = "ORDER BY takes column names or positions";
+                return;
+            }
+            o->desc = accept_word(tk, "DESC");
+            if (!o->desc) {
+                (void)accept_word(tk, "ASC");
+            }
+            out->n_order++;
+        } while (accept_punct(tk, ','));
+    }
+    if (accept_word(tk, "LIMIT")) {
+        const tok_t *t = peek(tk, 0);
+        uint64_t a = 0;
+        if (t == NULL || t->type != T_NUM || !parse_u64(t->val, &a)) {
+            *why = "bad LIMIT";
+            return;
+        }
+        tk->i++;
+        out->has_limit = true;
+        out->limit = a;
+        if (accept_punct(tk, ',') || accept_word(tk, "OFFSET")) {
+            bool comma = tk->t[tk->i - 1].type == T_PUNCT;
+            t = peek(tk, 0);
+            uint64_t b = 0;
+            if (t == NULL || t->type != T_NUM || !parse_u64(t->val, &b)) {
+                *why = "bad LIMIT";
+                return;
+            }
+            tk->i++;
+            out->limit_offset = comma ? a : b;
+            out->limit = comma ? b : a;
+        }
+    }
+    if (!at_end(tk)) {
+        *why = "unsupported clause in SELECT";
+        return;
+    }
+    out->kind = TR_SQL_SELECT_CATALOG; /* information_schema, or the session's database */
 }
 
 static void parse_select(toks_t *tk, tr_sql_cmd_t *out, const char **why)
 {
-    size_t from = info_schema_from(tk);
-    if (from > 0) {
-        parse_select_info_schema(tk, from, out, why);
+    size_t from = top_level_from(tk);
+    if (from > 0 && !(from + 2 == tk->n && is_word(&tk->t[from + 1], "DUAL"))) {
+        parse_select_from(tk, from, out, why);
         return;
+    }
+    if (from > 0) {
+        tk->n = from; /* FROM DUAL: no table */
     }
     do {
         if (out->n_sel == TR_SQL_MAX_ITEMS) {
@@ -823,26 +1240,95 @@ static void parse_show(toks_t *tk, tr_sql_cmd_t *out, const char **why)
         return;
     }
     if (accept_word(tk, "DATABASES") || accept_word(tk, "SCHEMAS")) {
-        out->kind = TR_SQL_SHOW_DATABASES; /* tirelay serves no tables: always empty */
+        if (parse_like_or_where(tk, out, why)) {
+            out->kind = TR_SQL_SHOW_DATABASES;
+        }
+        return;
+    }
+    if (accept_word(tk, "CREATE")) {
+        if (accept_word(tk, "TABLE") || accept_word(tk, "VIEW")) {
+            if (parse_table_ref(tk, &out->obj_db, &out->obj_name) && at_end(tk)) {
+                out->kind = TR_SQL_SHOW_CREATE_TABLE;
+            } else {
+                *why = "SHOW CREATE TABLE needs a table name";
+            }
+        } else if (accept_word(tk, "DATABASE") || accept_word(tk, "SCHEMA")) {
+            if (accept_word(tk, "IF")) {
+                out->if_not_exists = accept_word(tk, "NOT") && accept_word(tk, "EXISTS");
+                if (!out->if_not_exists) {
+                    *why = "expected IF NOT EXISTS";
+                    return;
+                }
+            }
+            if (accept_name(tk, &out->obj_name, NULL) && at_end(tk)) {
+                out->kind = TR_SQL_SHOW_CREATE_DB;
+            } else {
+                *why = "SHOW CREATE DATABASE needs a database name";
+            }
+        } else {
+            *why = "unsupported SHOW CREATE statement";
+        }
+        return;
+    }
+    if (accept_word(tk, "INDEX") || accept_word(tk, "INDEXES") || accept_word(tk, "KEYS")) {
+        if (!(accept_word(tk, "FROM") || accept_word(tk, "IN")) ||
+            !parse_table_ref(tk, &out->obj_db, &out->obj_name)) {
+            *why = "SHOW INDEX needs FROM table";
+            return;
+        }
+        if ((accept_word(tk, "FROM") || accept_word(tk, "IN")) &&
+            !accept_name(tk, &out->obj_db, NULL)) {
+            *why = "SHOW INDEX ... FROM needs a database name";
+            return;
+        }
+        if (!is_word(peek(tk, 0), "LIKE") && parse_like_or_where(tk, out, why)) {
+            out->kind = TR_SQL_SHOW_INDEX;
+        } else if (*why == NULL) {
+            *why = "SHOW INDEX takes WHERE, not LIKE";
+        }
+        return;
+    }
+    if (accept_word(tk, "TABLE")) {
+        if (!accept_word(tk, "STATUS")) {
+            *why = "unsupported SHOW TABLE statement";
+            return;
+        }
+        if ((accept_word(tk, "FROM") || accept_word(tk, "IN")) &&
+            !accept_name(tk, &out->show_db, NULL)) {
+            *why = "SHOW TABLE STATUS FROM needs a database name";
+            return;
+        }
+        if (parse_like_or_where(tk, out, why)) {
+            out->kind = TR_SQL_SHOW_TABLE_STATUS;
+        }
         return;
     }
     tk->i = 1;
     out->show_full = accept_word(tk, "FULL");
     if (accept_word(tk, "TABLES")) {
-        /* Catalogue probe: the answer is always empty, so LIKE / WHERE are not checked. */
-        if (accept_word(tk, "FROM") || accept_word(tk, "IN")) {
-            const tok_t *t = peek(tk, 0);
-            if (t == NULL || t->type != T_WORD) {
-                *why = "SHOW TABLES FROM needs a database name";
-                return;
-            }
-            out->show_db = t->val;
-            tk->i++;
+        if ((accept_word(tk, "FROM") || accept_word(tk, "IN")) &&
+            !accept_name(tk, &out->show_db, NULL)) {
+            *why = "SHOW TABLES FROM needs a database name";
+            return;
         }
-        if (at_end(tk) || is_word(peek(tk, 0), "LIKE") || is_word(peek(tk, 0), "WHERE")) {
+        if (parse_like_or_where(tk, out, why)) {
             out->kind = TR_SQL_SHOW_TABLES;
-        } else {
-            *why = "unsupported SHOW TABLES statement";
+        }
+        return;
+    }
+    if (accept_word(tk, "COLUMNS") || accept_word(tk, "FIELDS")) {
+        if (!(accept_word(tk, "FROM") || accept_word(tk, "IN")) ||
+            !parse_table_ref(tk, &out->obj_db, &out->obj_name)) {
+            *why = "SHOW COLUMNS needs FROM table";
+            return;
+        }
+        if ((accept_word(tk, "FROM") || accept_word(tk, "IN")) &&
+            !accept_name(tk, &out->obj_db, NULL)) {
+            *why = "SHOW COLUMNS ... FROM needs a database name";
+            return;
+        }
+        if (parse_like_or_where(tk, out, why)) {
+            out->kind = TR_SQL_SHOW_COLUMNS;
         }
         return;
     }
@@ -906,6 +1392,22 @@ void tr_sql_parse(const char *sql, size_t len, tr_sql_cmd_t *out, const char **w
     out->show_scope = TR_SQL_SCOPE_DEFAULT;
     out->show_full = false;
     out->show_db = tr_slice(NULL, 0);
+    out->has_like = false;
+    out->like = tr_slice(NULL, 0);
+    out->where = -1;
+    out->n_cond = 0;
+    out->n_list = 0;
+    out->obj_db = tr_slice(NULL, 0);
+    out->obj_name = tr_slice(NULL, 0);
+    out->if_not_exists = false;
+    out->from_db = tr_slice(NULL, 0);
+    out->from_table = tr_slice(NULL, 0);
+    out->from_alias = tr_slice(NULL, 0);
+    out->has_join = false;
+    out->join_db = tr_slice(NULL, 0);
+    out->join_table = tr_slice(NULL, 0);
+    out->join_alias = tr_slice(NULL, 0);
+    out->n_order = 0;
     out->kill_id = 0;
     out->kill_query_only = false;
     out->log_name = tr_slice(NULL, 0);
@@ -955,8 +1457,44 @@ void tr_sql_parse(const char *sql, size_t len, tr_sql_cmd_t *out, const char **w
         if ((accept_word(&tk, "BINARY") || accept_word(&tk, "MASTER")) && accept_word(&tk, "LOGS") &&
             at_end(&tk)) {
             out->kind = TR_SQL_FLUSH_LOGS;
+        } else if (accept_word(&tk, "TABLES") && tk.n >= 4 && is_word(&tk.t[tk.n - 3], "WITH") &&
+                   is_word(&tk.t[tk.n - 2], "READ") && is_word(&tk.t[tk.n - 1], "LOCK")) {
+            /* FLUSH TABLES [t, ...] WITH READ LOCK (Debezium's snapshot): nothing writes
+             * tables here, so the lock is held by construction. */
+            out->kind = TR_SQL_NOOP;
         } else {
             *why = "unsupported FLUSH statement";
+        }
+    } else if (is_word(first, "LOCK")) {
+        if (accept_word(&tk, "TABLES") && accept_word(&tk, "FOR") && accept_word(&tk, "BACKUP") &&
+            at_end(&tk)) {
+            out->kind = TR_SQL_NOOP;
+        } else {
+            *why = "unsupported LOCK statement";
+        }
+    } else if (is_word(first, "DESCRIBE") || is_word(first, "DESC") ||
+               (is_word(first, "EXPLAIN") && !is_word(peek(&tk, 0), "SELECT"))) {
+        /* DESCRIBE t [column | 'pattern']: SHOW COLUMNS FROM t [LIKE ...] */
+        if (!parse_table_ref(&tk, &out->obj_db, &out->obj_name)) {
+            *why = "DESCRIBE needs a table name";
+        } else {
+            const tok_t *t = peek(&tk, 0);
+            if (t != NULL && (t->type == T_WORD || t->type == T_STR) && tk.i + 1 == tk.n) {
+                out->has_like = true;
+                out->like = t->val;
+                tk.i++;
+            }
+            if (at_end(&tk)) {
+                out->kind = TR_SQL_SHOW_COLUMNS;
+            } else {
+                *why = "unexpected text after DESCRIBE";
+            }
+        }
+    } else if (is_word(first, "USE")) {
+        if (accept_name(&tk, &out->obj_name, NULL) && at_end(&tk)) {
+            out->kind = TR_SQL_USE;
+        } else {
+            *why = "USE needs a database name";
         }
     } else if (is_word(first, "KILL")) {
         if (accept_word(&tk, "QUERY")) {
@@ -971,7 +1509,7 @@ void tr_sql_parse(const char *sql, size_t len, tr_sql_cmd_t *out, const char **w
             *why = "bad KILL statement";
         }
     } else if (is_word(first, "COMMIT") || is_word(first, "ROLLBACK") || is_word(first, "BEGIN") ||
-               is_word(first, "USE") || (is_word(first, "START") && is_word(peek(&tk, 0), "TRANSACTION")) ||
+               (is_word(first, "START") && is_word(peek(&tk, 0), "TRANSACTION")) ||
                (is_word(first, "UNLOCK") && is_word(peek(&tk, 0), "TABLES"))) {
         out->kind = TR_SQL_NOOP;
     } else {
@@ -980,6 +1518,41 @@ void tr_sql_parse(const char *sql, size_t len, tr_sql_cmd_t *out, const char **w
     if (out->kind == TR_SQL_UNKNOWN && *why == NULL) {
         *why = "syntax error";
     }
+}
+
+size_t tr_sql_next_statement(const char *sql, size_t len, size_t *next)
+{
+    size_t i = 0;
+    while (i < len) {
+        char c = sql[i];
+        if (c == '\'' || c == '"' || c == '`') {
+            size_t end = scan_string(sql, len, i);
+            i = end == 0 ? len : end;
+        } else if (c == '/' && i + 1 < len && sql[i + 1] == '*') {
+            size_t j = i + 2;
+            while (j + 1 < len && !(sql[j] == '*' && sql[j + 1] == '/')) {
+                j++;
+            }
+            i = j + 1 < len ? j + 2 : len;
+        } else if (c == '#' || (c == '-' && i + 1 < len && sql[i + 1] == '-' &&
+                                (i + 2 == len || sql[i + 2] == ' ' || sql[i + 2] == '\t'))) {
+            while (i < len && sql[i] != '\n') {
+                i++;
+            }
+        } else if (c == ';') {
+            break;
+        } else {
+            i++;
+        }
+    }
+    size_t stmt = i;
+    size_t j = i;
+    while (j < len && (sql[j] == ';' || sql[j] == ' ' || sql[j] == '\t' || sql[j] == '\n' ||
+                       sql[j] == '\r')) {
+        j++;
+    }
+    *next = j;
+    return stmt;
 }
 
 size_t tr_sql_unquote(tr_slice_t raw, char *out, size_t cap)

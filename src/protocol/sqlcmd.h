@@ -5,10 +5,15 @@
  * MASTER STATUS / BINARY LOGS, KILL, transaction no-ops, the admin statements
  * (SHOW BINLOG EVENTS, SHOW REPLICAS / SLAVE HOSTS, PURGE / FLUSH BINARY
  * LOGS, tirelay's SHOW RELAY STATUS and SHOW BINLOG POSITION FOR TSO | GTID |
- * POSITION), the CDC probes SHOW GRANTS / SHOW DATABASES / SHOW STATUS /
- * SHOW [FULL] TABLES and column SELECTs from information_schema (answered
- * with an empty result: tirelay serves no tables). Everything else is
- * TR_SQL_UNKNOWN (the session answers ERR 1064).
+ * POSITION), SHOW GRANTS / SHOW STATUS, and the schema catalogue statements
+ * CDC clients send (SHOW DATABASES, SHOW [FULL] TABLES, SHOW [FULL] COLUMNS,
+ * DESCRIBE, SHOW CREATE TABLE | DATABASE, SHOW INDEX, SHOW TABLE STATUS, USE,
+ * and SELECT from information_schema with WHERE (=, <>, <, >, IN, LIKE,
+ * IS NULL, AND, OR, NOT), ORDER BY, LIMIT and one LEFT JOIN; answered by
+ * protocol/catalog_query.h). A SELECT from any other table is
+ * TR_SQL_SELECT_TABLE (tirelay holds no rows). Several statements separated by
+ * ';' are split by tr_sql_next_statement. Everything else is TR_SQL_UNKNOWN
+ * (the session answers ERR 1064).
  *
  * Pure: no I/O, no logging, no allocation; results are views into the
  * statement text. Keywords and @@ names are case-insensitive; whitespace,
@@ -28,6 +33,9 @@
 
 #define TR_SQL_MAX_ITEMS  32  /* SELECT / SET items, SHOW filters */
 #define TR_SQL_MAX_TOKENS 512 /* longer statements are TR_SQL_UNKNOWN */
+#define TR_SQL_MAX_CONDS  64  /* WHERE nodes */
+#define TR_SQL_MAX_LIST   64  /* IN list values, all IN lists of a WHERE together */
+#define TR_SQL_MAX_ORDER  8   /* ORDER BY keys */
 
 typedef enum {
     TR_SQL_UNKNOWN = 0,         /* not understood: ERR 1064 */
@@ -44,11 +52,24 @@ typedef enum {
     TR_SQL_PURGE_LOGS,          /* PURGE BINARY|MASTER LOGS TO 'f' | BEFORE 'datetime': admin */
     TR_SQL_FLUSH_LOGS,          /* FLUSH BINARY LOGS: admin */
     TR_SQL_SHOW_GRANTS,         /* SHOW GRANTS [FOR ...] (CDC probe) */
-    TR_SQL_SHOW_DATABASES,      /* SHOW DATABASES / SCHEMAS [LIKE ...] (CDC probe) */
+    TR_SQL_SHOW_DATABASES,      /* SHOW DATABASES / SCHEMAS [LIKE|WHERE]: like / where */
     TR_SQL_SHOW_STATUS,         /* SHOW [GLOBAL|SESSION] STATUS [filter] (filters in show) */
-    TR_SQL_SHOW_TABLES,         /* SHOW [FULL] TABLES [FROM|IN db] [LIKE|WHERE ...]: show_full, show_db */
-    TR_SQL_SELECT_EMPTY,        /* SELECT col [AS a], ... FROM information_schema.t ...: column
-                                 * names in sel[] (expr IDENT, alias); always zero rows */
+    TR_SQL_SHOW_TABLES,         /* SHOW [FULL] TABLES [FROM|IN db] [LIKE|WHERE]: show_full,
+                                 * show_db, like / where */
+    TR_SQL_SELECT_CATALOG,      /* SELECT items FROM information_schema.T [alias] [LEFT JOIN
+                                 * ...] [WHERE] [ORDER BY] [LIMIT]: sel[], from_*, join_*,
+                                 * where, order[], has_limit/limit/limit_offset */
+    TR_SQL_SELECT_TABLE,        /* SELECT ... FROM a table of a database (from_db may be empty:
+                                 * the session's): tirelay holds no rows */
+    TR_SQL_SHOW_COLUMNS,        /* SHOW [FULL] COLUMNS|FIELDS FROM t [FROM db], DESCRIBE t [col]:
+                                 * show_full, obj_db, obj_name, like / where */
+    TR_SQL_SHOW_CREATE_TABLE,   /* SHOW CREATE TABLE|VIEW [db.]t: obj_db, obj_name */
+    TR_SQL_SHOW_CREATE_DB,      /* SHOW CREATE DATABASE|SCHEMA [IF NOT EXISTS] db: obj_name,
+                                 * if_not_exists */
+    TR_SQL_SHOW_INDEX,          /* SHOW INDEX|INDEXES|KEYS FROM t [FROM db] [WHERE]: obj_db,
+                                 * obj_name, where */
+    TR_SQL_SHOW_TABLE_STATUS,   /* SHOW TABLE STATUS [FROM db] [LIKE|WHERE]: show_db, like, where */
+    TR_SQL_USE,                 /* USE db: obj_name */
     TR_SQL_SHOW_RELAY_STATUS,   /* SHOW RELAY STATUS: admin */
     TR_SQL_SHOW_BINLOG_POSITION, /* SHOW BINLOG POSITION FOR TSO n | GTID 'g' | POSITION 'f' n:
                                   * admin (pos_by, pos_tso, pos_arg, pos_pos) */
@@ -73,7 +94,10 @@ typedef enum {
     TR_SQL_EXPR_SYSVAR,  /* @@[scope.]name: name, scope */
     TR_SQL_EXPR_USERVAR, /* @name: name */
     TR_SQL_EXPR_FUNC,    /* fn(args): fn, args */
-    TR_SQL_EXPR_IDENT,   /* bare word (SET x = ON): name */
+    TR_SQL_EXPR_IDENT,   /* bare word (SET x = ON), or a column of a catalogue SELECT: name,
+                          * qual (the table or alias before the dot; len 0 if none) */
+    TR_SQL_EXPR_STAR,    /* * or qual.* in a catalogue SELECT */
+    TR_SQL_EXPR_COUNT,   /* COUNT(*) in a catalogue SELECT */
 } tr_sql_expr_kind_t;
 
 typedef enum {
@@ -101,6 +125,7 @@ typedef struct {
     tr_sql_expr_kind_t kind;
     tr_slice_t text;       /* the expression as written (default column name) */
     tr_slice_t name;       /* variable name / string contents / identifier */
+    tr_slice_t qual;       /* IDENT / STAR in a catalogue SELECT: qualifier (len 0 if none) */
     tr_sql_scope_t scope;  /* SYSVAR */
     bool is_int;           /* NUM fits int64 */
     int64_t ival;          /* NUM */
@@ -127,6 +152,59 @@ typedef struct {
     tr_slice_t pattern;    /* raw string contents */
 } tr_sql_show_filter_t;
 
+/* An operand of a WHERE condition. */
+typedef enum {
+    TR_SQL_OPD_COLUMN = 0, /* [qual.]name */
+    TR_SQL_OPD_STR,        /* quoted string: name = raw contents (tr_sql_unquote) */
+    TR_SQL_OPD_NUM,        /* number: name = its text */
+    TR_SQL_OPD_NULL,
+    TR_SQL_OPD_DATABASE,   /* DATABASE() / SCHEMA(): the session's database */
+} tr_sql_opd_kind_t;
+
+typedef struct {
+    tr_sql_opd_kind_t kind;
+    tr_slice_t qual;       /* COLUMN: table or alias before the dot (len 0 if none) */
+    tr_slice_t name;       /* COLUMN name (raw: backquoted names keep doubled backquotes),
+                            * STR raw contents, NUM text */
+    bool is_quoted;        /* COLUMN written in backquotes */
+} tr_sql_opd_t;
+
+typedef enum {
+    TR_SQL_COND_AND = 0,   /* left AND right */
+    TR_SQL_COND_OR,        /* left OR right */
+    TR_SQL_COND_NOT,       /* NOT left */
+    TR_SQL_COND_CMP,       /* a op b */
+    TR_SQL_COND_IN,        /* a [NOT] IN (list[list_first .. list_first + list_n)) */
+    TR_SQL_COND_LIKE,      /* a [NOT] LIKE b */
+    TR_SQL_COND_IS_NULL,   /* a IS [NOT] NULL */
+} tr_sql_cond_kind_t;
+
+typedef enum {
+    TR_SQL_CMP_EQ = 0,
+    TR_SQL_CMP_NE,
+    TR_SQL_CMP_LT,
+    TR_SQL_CMP_LE,
+    TR_SQL_CMP_GT,
+    TR_SQL_CMP_GE,
+} tr_sql_cmp_t;
+
+typedef struct {
+    tr_sql_cond_kind_t kind;
+    tr_sql_cmp_t op;       /* CMP */
+    bool negate;           /* NOT IN, NOT LIKE, IS NOT NULL */
+    uint8_t left;          /* AND / OR / NOT: child nodes */
+    uint8_t right;
+    tr_sql_opd_t a;
+    tr_sql_opd_t b;
+    uint8_t list_first;    /* IN */
+    uint8_t list_n;
+} tr_sql_cond_t;
+
+typedef struct {
+    tr_sql_opd_t key;      /* a column, or a NUM: the position of a select item */
+    bool desc;
+} tr_sql_order_t;
+
 typedef struct {
     tr_sql_kind_t kind;
     /* TR_SQL_SELECT */
@@ -141,9 +219,30 @@ typedef struct {
     tr_sql_scope_t show_scope;
     tr_sql_show_filter_t show[TR_SQL_MAX_ITEMS];
     size_t n_show;         /* 0 = every variable */
-    /* TR_SQL_SHOW_TABLES */
-    bool show_full;        /* SHOW FULL TABLES: adds the Table_type column */
-    tr_slice_t show_db;    /* FROM|IN db (len 0: the session's database) */
+    /* Catalogue statements */
+    bool show_full;        /* SHOW FULL TABLES / COLUMNS */
+    tr_slice_t show_db;    /* SHOW TABLES / TABLE STATUS FROM|IN db (len 0: the session's) */
+    bool has_like;         /* LIKE 'pattern' of a SHOW (like: raw contents) */
+    tr_slice_t like;
+    int where;             /* root of the WHERE condition in cond[], -1 = none */
+    tr_sql_cond_t cond[TR_SQL_MAX_CONDS];
+    size_t n_cond;
+    tr_sql_opd_t list[TR_SQL_MAX_LIST];
+    size_t n_list;
+    tr_slice_t obj_db;     /* the database of the table named (len 0: the session's) */
+    tr_slice_t obj_name;   /* the table (or database for SHOW CREATE DATABASE / USE) */
+    bool if_not_exists;    /* SHOW CREATE DATABASE IF NOT EXISTS */
+    tr_slice_t from_db;    /* SELECT: FROM [from_db.]from_table [[AS] from_alias] */
+    tr_slice_t from_table;
+    tr_slice_t from_alias;
+    bool has_join;         /* LEFT JOIN [join_db.]join_table [[AS] join_alias] ON join_a = join_b */
+    tr_slice_t join_db;
+    tr_slice_t join_table;
+    tr_slice_t join_alias;
+    tr_sql_opd_t join_a;
+    tr_sql_opd_t join_b;
+    tr_sql_order_t order[TR_SQL_MAX_ORDER];
+    size_t n_order;
     /* TR_SQL_KILL */
     uint64_t kill_id;
     bool kill_query_only;  /* KILL QUERY */
@@ -170,6 +269,14 @@ typedef struct {
  * callers keep one per session rather than on a small stack.
  */
 void tr_sql_parse(const char *sql, size_t len, tr_sql_cmd_t *out, const char **why);
+
+/*
+ * Splits a COM_QUERY text holding several statements: the length of the first one
+ * (up to, not including, a ';' outside strings, quoted names and comments; the whole
+ * text when there is none) and in *next the offset where the rest starts (len when
+ * nothing follows but whitespace and ';'). A trailing ';' alone ends the text.
+ */
+size_t tr_sql_next_statement(const char *sql, size_t len, size_t *next);
 
 /*
  * Unescapes the raw contents of a quoted string (backslash escapes and

@@ -60,7 +60,7 @@ static void reply_err(const tr_admin_reply_t *r, uint16_t code, const char *fmt,
 static void reply_ok(const tr_admin_reply_t *r, uint64_t affected)
 {
     size_t h = tr_wire_begin(r->out);
-    tr_res_put_ok(r->out, affected, 0, TR_SERVER_STATUS_AUTOCOMMIT, 0);
+    tr_res_put_ok(r->out, affected, 0, r->status, 0);
     tr_wire_end(r->out, h, r->seq);
 }
 
@@ -72,7 +72,6 @@ bool tr_admin_handles(const tr_sql_cmd_t *q)
     case TR_SQL_PURGE_LOGS:
     case TR_SQL_FLUSH_LOGS:
     case TR_SQL_SHOW_GRANTS:
-    case TR_SQL_SHOW_DATABASES:
     case TR_SQL_SHOW_RELAY_STATUS:
     case TR_SQL_SHOW_BINLOG_POSITION:
         return true;
@@ -389,7 +388,7 @@ static void show_binlog_events(const tr_admin_reply_t *r, tr_store_t *store, tr_
                   bad);
         return;
     }
-    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+    tr_res_end(&w, r->status);
     tr_buf_append(r->out, tr_buf_head(&rows), tr_buf_unread(&rows));
     tr_buf_cleanup(&rows);
 }
@@ -432,7 +431,7 @@ static void show_replicas(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
         }
         tr_res_row_end(&w);
     }
-    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+    tr_res_end(&w, r->status);
 }
 
 /* ---------------------------------------------------------------- PURGE */
@@ -577,19 +576,7 @@ static void show_grants(const tr_admin_reply_t *r)
     tr_res_row_begin(&w);
     tr_res_cell_str(&w, grant);
     tr_res_row_end(&w);
-    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
-}
-
-static void show_databases(const tr_admin_reply_t *r)
-{
-    /* tirelay has no tables to show; information_schema is what a server always lists. */
-    tr_res_col_t cols[1] = {tr_res_col_str("Database")};
-    tr_res_writer_t w;
-    tr_res_begin(&w, r->out, r->seq, r->deprecate_eof, cols, 1);
-    tr_res_row_begin(&w);
-    tr_res_cell_str(&w, "information_schema");
-    tr_res_row_end(&w);
-    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+    tr_res_end(&w, r->status);
 }
 
 /* ---------------------------------------------------------------- TSO and GTID helpers */
@@ -831,7 +818,7 @@ static void position_rows(job_t *j, const tr_admin_reply_t *r, const tr_store_tx
         tr_res_cell_str(&w, when);
         tr_res_row_end(&w);
     }
-    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+    tr_res_end(&w, r->status);
 }
 
 static void show_binlog_position(job_t *j, const tr_admin_reply_t *r)
@@ -1083,14 +1070,14 @@ static void show_relay_status(job_t *j, const tr_admin_reply_t *r)
         tr_res_row_end(&w);
         tr_free(files);
     }
-    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+    tr_res_end(&w, r->status);
     tr_relay_status_cleanup(&st);
 }
 
 static void job_work(uv_work_t *req)
 {
     job_t *j = req->data;
-    tr_admin_reply_t r = {NULL, &j->out, &j->seq, j->deprecate_eof};
+    tr_admin_reply_t r = {NULL, &j->out, &j->seq, j->deprecate_eof, TR_SERVER_STATUS_AUTOCOMMIT};
     switch (j->kind) {
     case TR_SQL_SHOW_BINLOG_EVENTS:
         show_binlog_events(&r, j->store, j->flavor, &j->ev);
@@ -1116,7 +1103,7 @@ static void job_done(uv_work_t *req, int status)
     if (tr_sess_is_live(j->sess)) {
         if (status != 0) { /* cancelled: never ran */
             tr_buf_reset(&j->out);
-            tr_admin_reply_t r = {NULL, &j->out, &j->seq, j->deprecate_eof};
+            tr_admin_reply_t r = {NULL, &j->out, &j->seq, j->deprecate_eof, TR_SERVER_STATUS_AUTOCOMMIT};
             reply_err(&r, ER_UNKNOWN_ERROR, "statement cancelled: %s", tr_strerror(status));
         }
         tr_buf_append(tr_sess_out(j->sess), tr_buf_head(&j->out), tr_buf_unread(&j->out));
@@ -1293,9 +1280,6 @@ void tr_admin_query(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
         return;
     case TR_SQL_SHOW_GRANTS:
         show_grants(r);
-        return;
-    case TR_SQL_SHOW_DATABASES:
-        show_databases(r);
         return;
     default:
         reply_err(r, TR_ER_PARSE, "not an admin statement");

@@ -41,6 +41,7 @@ typedef struct {
     tr_buf_t *out;
     uint8_t *seq;
     bool deprecate_eof;
+    uint16_t status;  /* server status of the answer (autocommit, MORE_RESULTS in a batch) */
 } tr_admin_reply_t;
 
 /* True when q is an admin or probe statement this module answers. */

@@ -51,6 +51,7 @@
 #include "protocol/ddl_rewrite.h"
 #include "protocol/tidb_binlog.h"
 #include "relay/discovery.h"
+#include "relay/catalog_build.h"
 #include "relay/filter.h"
 #include "relay/merge.h"
 #include "relay/pump_client.h"
@@ -139,6 +140,8 @@ struct tr_relay {
     tr_buf_t ddl_tmp;                  /* the filter's renaming of one ddl_sql */
     const char *ddl_db;                /* DDL default database after renames; NULL = as is */
     uint64_t filtered_txns;            /* DML transactions the filter dropped entirely */
+    tr_catalog_t *catalog;             /* the last catalogue built (shares unchanged tables) */
+    uint64_t catalog_gen;              /* tr_schema_generation it was built at */
     uint64_t next_gtid_no;
     size_t group_txns;       /* ended, not yet committed */
     uint64_t group_rows;     /* row changes of those */
@@ -762,11 +765,29 @@ static int wait_for_space(tr_relay_t *r, int rc)
     return rc;
 }
 
+/* The catalogue clients read follows the schema of the last transaction written: rebuilt
+ * when a DDL job was applied since the last one, handed to the store (now: at once; else
+ * published by the next group commit, before replicas are woken). */
+static void refresh_catalog(tr_relay_t *r, bool now)
+{
+    uint64_t gen = tr_schema_generation(r->schema);
+    if (r->catalog != NULL && gen == r->catalog_gen) {
+        return;
+    }
+    tr_catalog_t *cat = tr_catalog_build(r->schema, r->filter, r->catalog);
+    tr_catalog_unref(r->catalog);
+    r->catalog = cat;
+    r->catalog_gen = gen;
+    tr_catalog_ref(cat);
+    tr_store_set_catalog(r->store, cat, now);
+}
+
 static int commit_group(tr_relay_t *r)
 {
     if (r->group_txns == 0) {
         return 0;
     }
+    refresh_catalog(r, false);
     int rc = tr_store_commit(r->store);
     if (tr_store_err_is_full(rc)) {
         rc = wait_for_space(r, rc);
@@ -1218,6 +1239,7 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
                         cp->schema_version, awhy != NULL ? awhy : "?");
         }
     }
+    refresh_catalog(r, true);
     bool discovery = cfg->pd_urls[0] != '\0';
     if (!discovery && cfg->n_pumps == 0) {
         *why = "no Pump configured: set [upstream] pumps or pd-urls";
@@ -1346,6 +1368,7 @@ void tr_relay_stop(tr_relay_t *r)
     r->n_members = 0;
     tr_merge_free(r->merge);
     tr_schema_fetch_free(r->fetch);
+    tr_catalog_unref(r->catalog);
     tr_schema_free(r->schema);
     tr_filter_free(r->filter);
     tr_buf_cleanup(&r->ddl_tmp);

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "protocol/auth.h"
+#include "protocol/catalog_query.h"
 #include "protocol/command.h"
 #include "protocol/gtid.h"
 #include "protocol/handshake.h"
@@ -54,8 +55,10 @@ struct tr_sess {
     bool start_tls;            /* SSLRequest consumed: switch the connection to TLS */
     uint32_t caps;             /* negotiated */
     char user[64];
-    char db[64];
+    char db[256];              /* current database ("" = none) */
     uint8_t seq;               /* next sequence id to send */
+    uint16_t status;           /* server status of the answer being built (autocommit, and
+                                  MORE_RESULTS before the last statement of a batch) */
     tr_buf_t out;              /* pending output of the current read */
     uvar_t *vars;              /* user variables, grown on demand up to MAX_UVARS */
     size_t n_vars;
@@ -268,7 +271,7 @@ static void flush(tr_sess_t *s)
 static void put_ok(tr_sess_t *s)
 {
     size_t h = tr_wire_begin(&s->out);
-    tr_res_put_ok(&s->out, 0, 0, TR_SERVER_STATUS_AUTOCOMMIT, 0);
+    tr_res_put_ok(&s->out, 0, 0, s->status, 0);
     tr_wire_end(&s->out, h, &s->seq);
 }
 
@@ -660,6 +663,12 @@ static int eval(tr_sess_t *s, const tr_sql_expr_t *e, value_t *v)
     case TR_SQL_EXPR_IDENT:
         snprintf(v->text, sizeof(v->text), "%.*s", (int)e->name.len, (const char *)e->name.p);
         return 0;
+    case TR_SQL_EXPR_STAR:
+    case TR_SQL_EXPR_COUNT:
+        /* only in a SELECT ... FROM (catalogue statements) */
+        put_err(s, TR_ER_PARSE, "You have an error in your SQL syntax; %.*s needs FROM",
+                (int)e->text.len, (const char *)e->text.p);
+        return -1;
     case TR_SQL_EXPR_USERVAR: {
         lower_name(e->name, name, sizeof(name));
         const uvar_t *u = uvar_find(s, name);
@@ -775,7 +784,7 @@ static void answer_select(tr_sess_t *s)
         }
         tr_res_row_end(&w);
     }
-    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+    tr_res_end(&w, s->status);
 }
 
 static void answer_set(tr_sess_t *s)
@@ -840,7 +849,7 @@ static void answer_show_variables(tr_sess_t *s)
                                                             : "ON");
         tr_res_row_end(&w);
     }
-    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+    tr_res_end(&w, s->status);
 }
 
 /* SHOW [SESSION|GLOBAL] STATUS: the few counters clients probe (Debezium reads
@@ -868,39 +877,51 @@ static void answer_show_status(tr_sess_t *s)
         tr_res_cell_str(&w, rows[i][1]);
         tr_res_row_end(&w);
     }
-    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+    tr_res_end(&w, s->status);
 }
 
-/* SHOW [FULL] TABLES and SELECT ... FROM information_schema.*: tirelay serves
- * no tables, so the answer is the columns a server would send and no rows. */
-static void answer_empty(tr_sess_t *s)
+/* GLOBAL_VARIABLES / SESSION_VARIABLES rows: the variables SHOW VARIABLES lists. */
+static bool catq_var(void *arg, size_t i, const char **name, const char **value)
 {
-    const tr_sql_cmd_t *q = s->sql;
-    tr_res_col_t cols[TR_SQL_MAX_ITEMS];
-    char names[TR_SQL_MAX_ITEMS][256];
-    size_t n = 0;
-    if (q->kind == TR_SQL_SHOW_TABLES) {
-        tr_slice_t db = q->show_db.len > 0 ? q->show_db : tr_slice(s->db, strlen(s->db));
-        if (db.len == 0) {
-            put_err(s, 1046, "No database selected");
-            return;
+    static value_t v; /* loop thread only; the caller copies it before the next call */
+    const tr_sess_t *s = arg;
+    for (; i < TR_ARRAY_LEN(sysvar_names); i++) {
+        if (!sysvar_get(s, sysvar_names[i], &v)) {
+            continue; /* not a variable of this flavour: the rows after it shift down */
         }
-        snprintf(names[n], sizeof(names[n]), "Tables_in_%.*s", (int)db.len, (const char *)db.p);
-        cols[n] = tr_res_col_str(names[n]);
-        n++;
-        if (q->show_full) {
-            cols[n++] = tr_res_col_str("Table_type");
-        }
-    } else {
-        for (; n < q->n_sel; n++) {
-            tr_slice_t a = q->sel[n].alias;
-            snprintf(names[n], sizeof(names[n]), "%.*s", (int)a.len, (const char *)a.p);
-            cols[n] = tr_res_col_str(names[n]);
-        }
+        *name = sysvar_names[i];
+        *value = !sysvar_is_bool(sysvar_names[i]) ? v.text : strcmp(v.text, "0") == 0 ? "OFF"
+                                                                                       : "ON";
+        return true;
     }
-    tr_res_writer_t w;
-    tr_res_begin(&w, &s->out, &s->seq, (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0, cols, n);
-    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+    return false;
+}
+
+/* The schema catalogue statements (protocol/catalog_query.h), answered from the
+ * catalogue of the last transaction written. */
+static void answer_catalog(tr_sess_t *s)
+{
+    tr_catalog_t *cat = tr_store_catalog(s->srv->store);
+    tr_catq_ctx_t ctx = {cat, s->flavor, s->db, &s->out, &s->seq,
+                         (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0, s->status, catq_var, s};
+    (void)tr_catq_answer(&ctx, s->sql);
+    tr_catalog_unref(cat);
+}
+
+/* USE db, COM_INIT_DB and a handshake's database: information_schema or a database of the
+ * catalogue, else ERR 1049 as MySQL answers. Returns true when selected. */
+static bool select_db(tr_sess_t *s, const char *db, size_t len)
+{
+    char name[256];
+    snprintf(name, sizeof(name), "%.*s", (int)(len < sizeof(name) ? len : sizeof(name) - 1), db);
+    tr_catalog_t *cat = tr_store_catalog(s->srv->store);
+    bool ok = tr_catq_has_db(cat, name);
+    tr_catalog_unref(cat);
+    if (!ok) {
+        return false;
+    }
+    snprintf(s->db, sizeof(s->db), "%s", name);
+    return true;
 }
 
 static void answer_master_status(tr_sess_t *s)
@@ -926,7 +947,7 @@ static void answer_master_status(tr_sess_t *s)
         }
         tr_res_row_end(&w);
     }
-    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+    tr_res_end(&w, s->status);
 }
 
 static void answer_binary_logs(tr_sess_t *s)
@@ -952,7 +973,7 @@ static void answer_binary_logs(tr_sess_t *s)
         }
         tr_res_row_end(&w);
     }
-    tr_res_end(&w, TR_SERVER_STATUS_AUTOCOMMIT);
+    tr_res_end(&w, s->status);
     tr_free(files);
 }
 
@@ -1024,6 +1045,10 @@ static void handle_query(tr_sess_t *s, tr_slice_t text)
                      (int)(text.len < 200 ? text.len : 200), (const char *)text.p);
         }
     }
+    if (tr_catq_handles(s->sql->kind)) {
+        answer_catalog(s);
+        return;
+    }
     switch (s->sql->kind) {
     case TR_SQL_EMPTY:
         put_err(s, 1065, "Query was empty");
@@ -1043,10 +1068,16 @@ static void handle_query(tr_sess_t *s, tr_slice_t text)
     case TR_SQL_SHOW_STATUS:
         answer_show_status(s);
         break;
-    case TR_SQL_SHOW_TABLES:
-    case TR_SQL_SELECT_EMPTY:
-        answer_empty(s);
+    case TR_SQL_USE: {
+        char name[256];
+        size_t n = tr_sql_unquote(s->sql->obj_name, name, sizeof(name));
+        if (select_db(s, name, n)) {
+            put_ok(s);
+        } else {
+            put_err(s, TR_ER_BAD_DB, "Unknown database '%.200s'", name);
+        }
         break;
+    }
     case TR_SQL_SHOW_MASTER_STATUS:
         answer_master_status(s);
         break;
@@ -1069,12 +1100,11 @@ static void handle_query(tr_sess_t *s, tr_slice_t text)
         }
         /* fall through */
     case TR_SQL_SHOW_BINLOG_EVENTS:
-    case TR_SQL_SHOW_GRANTS:
-    case TR_SQL_SHOW_DATABASES: {
+    case TR_SQL_SHOW_GRANTS: {
         /* Any account: what MySQL's REPLICATION SLAVE + REPLICATION CLIENT allow
-         * (reading the binlog), and the CDC probes' SHOW GRANTS / SHOW DATABASES
-         * (information_schema only: there is no table to read). */
-        tr_admin_reply_t r = {s, &s->out, &s->seq, (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0};
+         * (reading the binlog) and the CDC probes' SHOW GRANTS. */
+        tr_admin_reply_t r = {s, &s->out, &s->seq, (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0,
+                              s->status};
         tr_admin_query(&r, s->sql);
         break;
     }
@@ -1084,7 +1114,57 @@ static void handle_query(tr_sess_t *s, tr_slice_t text)
                 "(%s)",
                 why ? why : "syntax error");
         break;
+    default: /* catalogue statements, answered above */
+        break;
     }
+}
+
+/* Statements answered off the loop (the session is held until the answer comes). */
+static bool answered_later(tr_sql_kind_t kind)
+{
+    return kind == TR_SQL_SHOW_BINLOG_EVENTS || kind == TR_SQL_SHOW_RELAY_STATUS ||
+           kind == TR_SQL_SHOW_BINLOG_POSITION;
+}
+
+/*
+ * COM_QUERY: one statement, or with CLIENT_MULTI_STATEMENTS several separated by ';'
+ * (Canal sends its SHOW CREATE TABLEs so), answered in order as one result per
+ * statement, each but the last with SERVER_MORE_RESULTS_EXISTS; the first error ends
+ * the batch, as in MySQL. A statement answered off the loop is refused inside a batch.
+ */
+static void handle_queries(tr_sess_t *s, tr_slice_t text)
+{
+    const char *p = (const char *)text.p;
+    size_t len = text.len;
+    size_t next = 0;
+    size_t first = tr_sql_next_statement(p, len, &next);
+    if (!(s->caps & TR_CLIENT_MULTI_STATEMENTS) || next >= len) {
+        handle_query(s, text);
+        return;
+    }
+    for (;;) {
+        size_t at = s->out.len;
+        s->status = next < len ? TR_SERVER_STATUS_AUTOCOMMIT | TR_SERVER_MORE_RESULTS_EXISTS
+                               : TR_SERVER_STATUS_AUTOCOMMIT;
+        static tr_sql_cmd_t probe; /* loop thread only */
+        const char *why = NULL;
+        tr_sql_parse(p, first, &probe, &why);
+        if (answered_later(probe.kind)) {
+            put_err(s, TR_ER_PARSE,
+                    "tirelay answers SHOW BINLOG EVENTS, SHOW RELAY STATUS and SHOW BINLOG "
+                    "POSITION one statement per query");
+        } else {
+            handle_query(s, tr_slice(p, first));
+        }
+        bool failed = s->out.len > at + 4 && s->out.data[at + 4] == 0xFF;
+        if (failed || next >= len || s->held || s->state == TR_SESS_CLOSING) {
+            break;
+        }
+        p += next;
+        len -= next;
+        first = tr_sql_next_statement(p, len, &next);
+    }
+    s->status = TR_SERVER_STATUS_AUTOCOMMIT;
 }
 
 /* ---------------------------------------------------------------- admin support */
@@ -1236,11 +1316,15 @@ static void handle_command(tr_sess_t *s, const uint8_t *p, size_t len)
         put_ok(s);
         return;
     case TR_COM_INIT_DB:
-        snprintf(s->db, sizeof(s->db), "%.*s", (int)c.u.text.len, (const char *)c.u.text.p);
-        put_ok(s);
+        if (select_db(s, (const char *)c.u.text.p, c.u.text.len)) {
+            put_ok(s);
+        } else {
+            put_err(s, TR_ER_BAD_DB, "Unknown database '%.*s'",
+                    (int)(c.u.text.len < 200 ? c.u.text.len : 200), (const char *)c.u.text.p);
+        }
         return;
     case TR_COM_QUERY:
-        handle_query(s, c.u.text);
+        handle_queries(s, c.u.text);
         return;
     case TR_COM_PROCESS_KILL:
         answer_kill(s, c.u.kill_id);
@@ -1417,6 +1501,17 @@ static bool is_tls(const tr_sess_t *s)
 
 static void auth_ok(tr_sess_t *s, const char *how)
 {
+    if (s->db[0] != '\0') {
+        /* CLIENT_CONNECT_WITH_DB: MySQL and MariaDB change to it once the account is
+         * authenticated; an unknown database ends the login with ERR 1049. */
+        char want[sizeof(s->db)];
+        snprintf(want, sizeof(want), "%s", s->db);
+        s->db[0] = '\0';
+        if (!select_db(s, want, strlen(want))) {
+            tr_sess_fail(s, TR_ER_BAD_DB, "Unknown database '%.200s'", want);
+            return;
+        }
+    }
     s->state = TR_SESS_COMMAND;
     put_ok(s);
     const char *ver = s->conn ? tr_conn_tls_version(s->conn) : NULL;
@@ -1815,6 +1910,7 @@ void tr_sess_accept(tr_server_t *srv, uv_stream_t *listener, tr_flavor_t flavor)
     s->state = TR_SESS_AUTH;
     s->id = ++srv->next_conn_id;
     s->refs = 1;
+    s->status = TR_SERVER_STATUS_AUTOCOMMIT;
     tr_buf_init(&s->out, 0);
     int rc = tr_conn_accept(listener, &conn_cbs, s, TR_SRV_MAX_PACKET + 2 * 65536, &s->conn);
     if (rc != 0) {

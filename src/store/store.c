@@ -99,6 +99,8 @@ struct tr_store {
     size_t nsjobs;
     tr_store_notify_cb notify;
     void *notify_arg;
+    tr_catalog_t *catalog;         /* the schema as of the last committed transaction (mu) */
+    tr_catalog_t *catalog_pending; /* the writer's next one, published at its commit */
     char msg[1400];
     /* Operators' lookups: their own connection, opened on first use. */
     pthread_mutex_t lookup_mu;
@@ -656,6 +658,8 @@ void tr_store_free(tr_store_t *s)
         tr_free(s->sjobs[i].json);
     }
     tr_free(s->sjobs);
+    tr_catalog_unref(s->catalog);
+    tr_catalog_unref(s->catalog_pending);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->index_file_mu);
     pthread_mutex_destroy(&s->lookup_mu);
@@ -999,7 +1003,17 @@ int tr_store_commit(tr_store_t *s)
     atomic_fetch_add_explicit(&s->st_commits, 1, memory_order_relaxed);
     s->npend = 0;
     s->full = false;
-    pthread_mutex_unlock(&s->mu);
+    if (s->catalog_pending != NULL) {
+        /* Before dumps are woken: a client that sees the new TABLE_MAPs and asks for the
+         * table's columns gets the new definition. */
+        tr_catalog_t *old = s->catalog;
+        s->catalog = s->catalog_pending;
+        s->catalog_pending = NULL;
+        pthread_mutex_unlock(&s->mu);
+        tr_catalog_unref(old);
+    } else {
+        pthread_mutex_unlock(&s->mu);
+    }
     tr_hist_observe_ns(&s->st_commit, mono_ns() - t0);
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
         if (!rot[f].rotate) {
@@ -1019,6 +1033,34 @@ int tr_store_commit(tr_store_t *s)
         s->notify(s->notify_arg);
     }
     return 0;
+}
+
+/* ------------------------------------------------------------ catalogue */
+
+void tr_store_set_catalog(tr_store_t *s, tr_catalog_t *cat, bool now)
+{
+    tr_catalog_t *old = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (now) {
+        old = s->catalog;
+        s->catalog = cat;
+    } else {
+        old = s->catalog_pending;
+        s->catalog_pending = cat;
+    }
+    pthread_mutex_unlock(&s->mu);
+    tr_catalog_unref(old);
+}
+
+tr_catalog_t *tr_store_catalog(tr_store_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    tr_catalog_t *c = s->catalog;
+    if (c != NULL) {
+        tr_catalog_ref(c);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return c;
 }
 
 /* ------------------------------------------------------------ statistics */

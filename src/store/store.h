@@ -36,6 +36,7 @@
 #include "common/defs.h"
 #include "common/metrics.h"
 #include "protocol/binlog_event.h"
+#include "protocol/catalog.h"
 
 typedef struct tr_store tr_store_t;
 
@@ -143,6 +144,12 @@ void tr_store_add_schema_job(tr_store_t *s, int64_t job_id, int64_t schema_versi
 typedef int (*tr_store_schema_job_fn)(void *arg, int64_t job_id, const char *json, size_t len);
 int tr_store_schema_jobs(tr_store_t *s, tr_store_schema_job_fn fn, void *arg,
                          const char **why) TR_MUSTCHECK;
+/* The schema catalogue clients read (protocol/catalog.h). takes cat (may be NULL). With now
+ * false it becomes current at the next successful tr_store_commit, before notify (the
+ * catalogue of the schema after the group's last transaction; replaces any pending one);
+ * with now true at once (at start). */
+void tr_store_set_catalog(tr_store_t *s, tr_catalog_t *cat, bool now);
+
 /* True when ended-but-uncommitted transactions are waiting. */
 bool tr_store_has_pending(const tr_store_t *s);
 
@@ -168,6 +175,8 @@ int tr_store_file_first(tr_store_t *s, tr_flavor_t f, tr_binlog_file_t *out);
 int tr_store_file_last(tr_store_t *s, tr_flavor_t f, tr_binlog_file_t *out);
 /* All files oldest first; returns owned array in *files (free with tr_free). */
 int tr_store_list_files(tr_store_t *s, tr_flavor_t f, tr_binlog_file_t **files, size_t *n);
+/* The current catalogue, referenced (tr_catalog_unref), or NULL before the first one. */
+tr_catalog_t *tr_store_catalog(tr_store_t *s);
 /* Last committed transaction (has_txn false if none). */
 void tr_store_last_txn(tr_store_t *s, tr_store_checkpoint_t *out);
 bool tr_store_flavor_enabled(const tr_store_t *s, tr_flavor_t f);

@@ -56,7 +56,10 @@ def relay(tmp_path_factory):
         sim = cluster.TidbSim(str(base / "sim"), truth, seed=7, rows=40, fake_interval=1.0).start()
         relay_ = cluster.Tirelay(str(base / "tirelay"), sim.pumps, sim.cluster_id, truth.port,
                                  mariadb_listen=True).start()
-        wait_until(lambda: _gtid_executed(relay_.port) != "", 120, what="a committed transaction")
+        st = sim.wait_done(120)
+        # every transaction and DDL written: the catalogue holds the four tables
+        wait_until(lambda: _gtid_executed(relay_.port).endswith(
+            ":1-%d" % (st["txns"] + st["ddls"])), 120, what="tirelay caught up")
         yield relay_
     finally:
         if relay_ is not None:
@@ -373,7 +376,8 @@ DEBEZIUM_JDBC_MYSQL = [  # Connector/J init + MySqlConnection / BinlogConnectorC
      EMPTY(("Tables_in_information_schema", "Table_type"))),
     ("SELECT schema_name, default_character_set_name, default_collation_name "
      "FROM information_schema.schemata",
-     EMPTY(("schema_name", "default_character_set_name", "default_collation_name"))),
+     ROWS(("schema_name", "default_character_set_name", "default_collation_name"),
+          lambda r: ["simdb", "utf8mb4", "utf8mb4_bin"] in r, 2)),
     ("USE `information_schema`;", OK()),
     ("SELECT @@global.gtid_executed", ROW(lambda v: MYSQL_SET_RE.match(v))),
     ("COMMIT", OK()),
@@ -469,6 +473,174 @@ ADMIN_CLI = [  # mysql / mariadb command-line client
     ("SELECT DATABASE(), USER() limit 1", ROW(None, lambda v: v.startswith("repl@"))),
 ]
 
+# ------------------------------------------------------------------ the catalogue they read
+# (issue 14 point 3; the statements as each client's source sends them: Debezium
+# BinlogConnectorConnection / BinlogSnapshotChangeEventSource, Canal TableMetaCache /
+# DatabaseTableMeta, Maxwell SchemaCapturer, go-mysql schema/schema.go, Flink CDC
+# TableDiscoveryUtils / StatementUtils / MySqlSchema, python-mysql-replication
+# binlogstream.py and row_event.py, the ZongJi family's _fetchTableInfo.) The fixture's
+# workload has simdb.t_orders (id BIGINT PRIMARY KEY, customer VARCHAR(64) NOT NULL,
+# amount DECIMAL(12,3), placed_at DATETIME(6), qty INT, note TEXT, flags BIGINT UNSIGNED).
+
+ORDERS_COLS = ["id", "customer", "amount", "placed_at", "qty", "note", "flags"]
+
+
+def _names(col=0):
+    return lambda r: [x[col] for x in r] == ORDERS_COLS
+
+
+def _create_orders(r):
+    return len(r) == 1 and r[0][0] == "t_orders" and r[0][1].startswith("CREATE TABLE `t_orders` (") \
+        and "PRIMARY KEY (`id`)" in r[0][1] and "`amount` decimal(12,3)" in r[0][1]
+
+
+DEBEZIUM_SCHEMA_SNAPSHOT = [  # snapshot.mode=no_data: schema only, under FLUSH TABLES WITH READ LOCK
+    ("SHOW DATABASES", ROWS(("Database",), lambda r: ["simdb"] in r, 2)),
+    ("SHOW FULL TABLES IN `simdb` where Table_Type = 'BASE TABLE'",
+     ROWS(("Tables_in_simdb", "Table_type"), lambda r: ["t_orders", "BASE TABLE"] in r, 1)),
+    ("SET SESSION lock_wait_timeout=10", OK()),
+    ("SET SESSION innodb_lock_wait_timeout=10", OK()),
+    ("FLUSH TABLES WITH READ LOCK", OK()),
+    ("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", OK()),
+    ("START TRANSACTION WITH CONSISTENT SNAPSHOT", OK()),
+    ("SHOW VARIABLES WHERE Variable_name IN ('character_set_server','collation_server')",
+     ROWS(("Variable_name", "Value"), lambda r: len(r) == 2, 2)),
+    ("SELECT schema_name, default_character_set_name, default_collation_name "
+     "FROM information_schema.schemata",
+     ROWS(("schema_name", "default_character_set_name", "default_collation_name"),
+          lambda r: ["simdb", "utf8mb4", "utf8mb4_bin"] in r, 2)),
+    ("SHOW CREATE TABLE `simdb`.`t_orders`", ROWS(("Table", "Create Table"), _create_orders, 1)),
+    ("FLUSH TABLES `simdb`.`t_orders`,`simdb`.`t_items` WITH READ LOCK", OK()),
+    ("USE `simdb`;", OK()),
+    ("SHOW TABLE STATUS LIKE 't_orders';", lambda a: a.kind == "rows" and len(a.rows) == 1
+     and a.cols[4] == "Rows" and is_int(a.rows[0][4])),
+    ("UNLOCK TABLES", OK()),
+    ("ROLLBACK", OK()),
+    # snapshot.mode=initial reads rows: tirelay has none, and says so
+    ("SELECT * FROM `simdb`.`t_orders`", lambda a: a.kind == "err" and a.code == 1235
+     and "no table data" in a.msg),
+]
+
+CANAL = [  # MysqlConnection on the meta connection; DatabaseTableMeta.dumpTableMeta
+    ("show global variables  like 'rds\\_%'", EMPTY(("Variable_name", "Value"))),
+    ("show global variables  like 'polarx\\_%'", EMPTY(("Variable_name", "Value"))),
+    ("show variables like 'binlog_format'", VAR("binlog_format", "ROW")),
+    ("show variables like 'binlog_row_image'", VAR("binlog_row_image", "FULL")),
+    ("show databases", ROWS(("Database",), lambda r: ["simdb"] in r, 2)),
+    ("show full tables from `simdb` where Table_type = 'BASE TABLE'",
+     ROWS(("Tables_in_simdb", "Table_type"), lambda r: ["t_orders", "BASE TABLE"] in r, 1)),
+    ("show create table `simdb`.`t_orders`", ROWS(("Table", "Create Table"), _create_orders, 1)),
+    ("desc `simdb`.`t_orders`", ROWS(("Field", "Type", "Null", "Key", "Default", "Extra"),
+                                     lambda r: _names()(r) and r[0][1:4] == ["bigint(20)", "NO",
+                                                                            "PRI"], 7)),
+]
+
+MAXWELL = [  # SchemaCapturer (prepared statements sent as text by Connector/J)
+    ("select @@character_set_server", ROW("utf8mb4", cols=["@@character_set_server"])),
+    ("select @@lower_case_table_names", ROW(0)),
+    ("SHOW VARIABLES LIKE 'log_bin'", VAR("log_bin", "ON")),
+    ("SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME FROM INFORMATION_SCHEMA.SCHEMATA "
+     "ORDER BY SCHEMA_NAME",
+     ROWS(("SCHEMA_NAME", "DEFAULT_CHARACTER_SET_NAME"), lambda r: ["simdb", "utf8mb4"] in r, 2)),
+    ("SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME FROM INFORMATION_SCHEMA.SCHEMATA "
+     "WHERE SCHEMA_NAME IN ('simdb') ORDER BY SCHEMA_NAME",
+     ROWS(("SCHEMA_NAME", "DEFAULT_CHARACTER_SET_NAME"), lambda r: r == [["simdb", "utf8mb4"]],
+          1)),
+    ("SELECT TABLES.TABLE_NAME, CCSA.CHARACTER_SET_NAME FROM INFORMATION_SCHEMA.TABLES "
+     "LEFT JOIN information_schema.COLLATION_CHARACTER_SET_APPLICABILITY AS CCSA ON "
+     "TABLES.TABLE_COLLATION = CCSA.COLLATION_NAME WHERE TABLES.TABLE_SCHEMA = 'simdb' ",
+     ROWS(("TABLE_NAME", "CHARACTER_SET_NAME"), lambda r: ["t_orders", "utf8mb4"] in r, 4)),
+    ("SELECT TABLES.TABLE_NAME, CCSA.CHARACTER_SET_NAME FROM INFORMATION_SCHEMA.TABLES "
+     "LEFT JOIN information_schema.COLLATION_CHARACTER_SET_APPLICABILITY AS CCSA ON "
+     "TABLES.TABLE_COLLATION = CCSA.COLLATION_NAME WHERE TABLES.TABLE_SCHEMA = 'simdb'  AND "
+     "TABLES.TABLE_NAME IN ('t_orders')",
+     ROWS(("TABLE_NAME", "CHARACTER_SET_NAME"), lambda r: r == [["t_orders", "utf8mb4"]], 1)),
+    ("SELECT TABLE_NAME,COLUMN_NAME, DATA_TYPE, CHARACTER_SET_NAME, ORDINAL_POSITION, "
+     "COLUMN_TYPE, DATETIME_PRECISION, COLUMN_KEY FROM `information_schema`.`COLUMNS` WHERE "
+     "TABLE_SCHEMA = 'simdb' ORDER BY TABLE_NAME, ORDINAL_POSITION",
+     ROWS(("TABLE_NAME", "COLUMN_NAME", "DATA_TYPE", "CHARACTER_SET_NAME", "ORDINAL_POSITION",
+           "COLUMN_TYPE", "DATETIME_PRECISION", "COLUMN_KEY"),
+          lambda r: [x[1] for x in r if x[0] == "t_orders"] == ORDERS_COLS
+          and all(x[7] is not None and x[5] is not None for x in r)
+          and ["t_orders", "placed_at", "datetime", None, 4, "datetime(6)", 6, ""] in r
+          and r == sorted(r, key=lambda x: (x[0], x[4])), 20)),
+    ("SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION FROM information_schema.KEY_COLUMN_USAGE "
+     "WHERE CONSTRAINT_NAME = 'PRIMARY' AND TABLE_SCHEMA = 'simdb' ORDER BY TABLE_NAME, "
+     "ORDINAL_POSITION",
+     ROWS(("TABLE_NAME", "COLUMN_NAME", "ORDINAL_POSITION"),
+          lambda r: ["t_orders", "id", 1] in r, 4)),
+]
+
+MAXWELL_MARIADB = MAXWELL + [  # detectMariaDBJSON (MariaDB 10.2+)
+    ("SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE from "
+     "INFORMATION_SCHEMA.CHECK_CONSTRAINTS where CHECK_CLAUSE LIKE 'json_valid(%)'",
+     ROWS(("CONSTRAINT_SCHEMA", "TABLE_NAME", "CONSTRAINT_NAME", "CHECK_CLAUSE"))),
+]
+
+GO_MYSQL_SCHEMA = [  # schema.NewTable: fetchColumns, fetchIndexes; IsTableExist
+    ("show full columns from `simdb`.`t_orders`",
+     ROWS(("Field", "Type", "Collation", "Null", "Key", "Default", "Extra", "Privileges",
+           "Comment"), lambda r: _names()(r) and r[1][2] == "utf8mb4_bin"
+          and r[6][1] == "bigint(20) unsigned", 7)),
+    ("show index from `simdb`.`t_orders`",
+     lambda a: a.kind == "rows" and a.rows[0][2] == "PRIMARY" and a.rows[0][4] == "id"
+     and a.cols[:5] == ["Table", "Non_unique", "Key_name", "Seq_in_index", "Column_name"]),
+    ("SELECT * FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = 'simdb' and "
+     "TABLE_NAME = 't_orders' LIMIT 1", lambda a: a.kind == "rows" and len(a.rows) == 1),
+    ("SELECT * FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = 'simdb' and "
+     "TABLE_NAME = 'gone' LIMIT 1", EMPTY()),
+]
+
+FLINK_CDC = [  # TableDiscoveryUtils, MySqlSchema, StatementUtils; the pipeline connector
+    ("SHOW DATABASES WHERE `database` NOT IN ('information_schema', 'mysql', "
+     "'performance_schema', 'sys')", ROWS(("Database",), lambda r: r == [["simdb"]], 1)),
+    ("SHOW FULL TABLES IN `simdb` where Table_Type = 'BASE TABLE'",
+     ROWS(("Tables_in_simdb", "Table_type"), None, 4)),
+    ("SHOW CREATE TABLE `simdb`.`t_orders`", ROWS(("Table", "Create Table"), _create_orders, 1)),
+    ("DESC `simdb`.`t_orders`", ROWS(("Field", "Type", "Null", "Key", "Default", "Extra"),
+                                     _names(), 7)),
+    ("USE `simdb`;", OK()),
+    ("SHOW TABLE STATUS LIKE 't_orders';", lambda a: a.kind == "rows" and len(a.rows) == 1
+     and len(a.cols) >= 5 and is_int(a.rows[0][4])),
+    ("SELECT MIN(`id`), MAX(`id`) FROM `simdb`.`t_orders`",
+     lambda a: a.kind == "err" and a.code == 1235),
+]
+
+PYTHON_MYSQL_REPLICATION_COLUMNS = [
+    # 1.x row_event.py fetch_column_names (use_column_name_cache=True), as PyMySQL sends it
+    ("\n            SELECT COLUMN_NAME\n            FROM INFORMATION_SCHEMA.COLUMNS\n"
+     "            WHERE TABLE_SCHEMA = 'simdb' AND TABLE_NAME = 't_orders'\n"
+     "            ORDER BY ORDINAL_POSITION\n        ", ROWS(("COLUMN_NAME",), _names(), 7)),
+    # 0.x binlogstream.py __get_table_information (no ORDER BY; sorted client-side)
+    ("\n                    SELECT\n                        COLUMN_NAME, COLLATION_NAME, "
+     "CHARACTER_SET_NAME,\n                        COLUMN_COMMENT, COLUMN_TYPE, COLUMN_KEY, "
+     "ORDINAL_POSITION,\n                        DATA_TYPE, CHARACTER_OCTET_LENGTH\n"
+     "                    FROM\n                        information_schema.columns\n"
+     "                    WHERE\n                        table_schema = 'simdb' AND "
+     "table_name = 't_orders'\n                    ",
+     ROWS(("COLUMN_NAME", "COLLATION_NAME", "CHARACTER_SET_NAME", "COLUMN_COMMENT", "COLUMN_TYPE",
+           "COLUMN_KEY", "ORDINAL_POSITION", "DATA_TYPE", "CHARACTER_OCTET_LENGTH"),
+          lambda r: _names()(r) and r[0][5] == "PRI" and r[1][8] == 256, 7)),
+]
+
+ZONGJI_COLUMNS = [
+    # nevill/zongji 0.5 (and mysqlrepl, @rodrigogs/zongji): no ORDER BY, ordinal order needed
+    ("SELECT COLUMN_NAME, COLLATION_NAME, CHARACTER_SET_NAME, COLUMN_COMMENT, COLUMN_TYPE FROM "
+     "information_schema.columns WHERE table_schema='simdb' AND table_name='t_orders'",
+     ROWS(("COLUMN_NAME", "COLLATION_NAME", "CHARACTER_SET_NAME", "COLUMN_COMMENT",
+           "COLUMN_TYPE"), lambda r: _names()(r) and r[6][4] == "bigint(20) unsigned", 7)),
+    # @vlasky/zongji 0.5.7 and @powersync/mysql-zongji
+    ("SELECT \n  COLUMN_NAME, COLLATION_NAME, CHARACTER_SET_NAME, \n  COLUMN_COMMENT, "
+     "COLUMN_TYPE \n  FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA='simdb' AND "
+     "TABLE_NAME='t_orders' \n  ORDER BY ORDINAL_POSITION", ROWS(("COLUMN_NAME", "COLLATION_NAME",
+                                                                  "CHARACTER_SET_NAME",
+                                                                  "COLUMN_COMMENT", "COLUMN_TYPE"),
+                                                                 _names(), 7)),
+    # zero rows is fatal for ZongJi: a table that is gone gives zero rows, as on a server
+    ("SELECT COLUMN_NAME FROM information_schema.columns WHERE table_schema='simdb' AND "
+     "table_name='gone'", EMPTY(("COLUMN_NAME",))),
+]
+
 CLIENTS = [
     ("mariadb-10.11-replica-gtid", "mariadb", MARIADB_1011_GTID),
     ("mariadb-10.11-replica-gtid-on-mysql-listener", "mysql", MARIADB_1011_GTID),
@@ -488,6 +660,20 @@ CLIENTS = [
     ("python-mysql-replication-mariadb", "mariadb", PYTHON_MYSQL_REPLICATION_MARIADB),
     ("zongji", "mysql", ZONGJI),
     ("cli-mysql", "mysql", ADMIN_CLI),
+    ("debezium-schema-snapshot-mysql", "mysql", DEBEZIUM_SCHEMA_SNAPSHOT),
+    ("debezium-schema-snapshot-mariadb", "mariadb", DEBEZIUM_SCHEMA_SNAPSHOT),
+    ("canal-mysql", "mysql", CANAL),
+    ("canal-mariadb", "mariadb", CANAL),
+    ("maxwell-mysql", "mysql", MAXWELL),
+    ("maxwell-mariadb", "mariadb", MAXWELL_MARIADB),
+    ("go-mysql-schema-mysql", "mysql", GO_MYSQL_SCHEMA),
+    ("go-mysql-schema-mariadb", "mariadb", GO_MYSQL_SCHEMA),
+    ("flink-cdc-mysql", "mysql", FLINK_CDC),
+    ("flink-cdc-mariadb", "mariadb", FLINK_CDC),
+    ("python-mysql-replication-columns-mysql", "mysql", PYTHON_MYSQL_REPLICATION_COLUMNS),
+    ("python-mysql-replication-columns-mariadb", "mariadb", PYTHON_MYSQL_REPLICATION_COLUMNS),
+    ("zongji-columns-mysql", "mysql", ZONGJI_COLUMNS),
+    ("zongji-columns-mariadb", "mariadb", ZONGJI_COLUMNS),
     ("cli-mariadb", "mariadb", [ADMIN_CLI[0][:1] + (ROW("tirelay (MariaDB flavour)"),),
                                 ADMIN_CLI[1]]),
 ]
@@ -514,7 +700,6 @@ def test_client_sequence(relay, name, listener, steps):
 
 
 UNKNOWN = [
-    "SELECT * FROM d.t",
     "INSERT INTO t VALUES (1)",
     "CREATE TABLE t (a int)",
     "SHOW ENGINE INNODB STATUS",

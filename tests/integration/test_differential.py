@@ -21,11 +21,13 @@ Run: /usr/bin/python3 -m pytest -q -s tests/integration/test_differential.py
 import os
 import sys
 
+import pymysql
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 
+import catalogcheck  # noqa: E402
 import cluster  # noqa: E402
 import diffcheck  # noqa: E402
 import randload  # noqa: E402
@@ -65,12 +67,24 @@ def case_params():
     return out
 
 
-def compare(seed, replicas, tconn, st, bug):
+def compare(seed, replicas, tconn, st, bug, relay):
     err = diffcheck.check(seed, replicas, tconn, st, timeout=300)
     if err:
         if bug is not None and BUG_CASES[bug][2] in err:
             raise KnownBugHit(err)
         pytest.fail(err, pytrace=False)
+    # The replicas hold every transaction written: tirelay's schema catalogue (MariaDB
+    # listener) must be the MariaDB-listener replica's own (tests/sim/catalogcheck.py).
+    dbs = st.get("random", {}).get("dbs", [st["db"]])
+    conn = pymysql.connect(host="127.0.0.1", port=relay.mariadb_port, user="repl",
+                           password="pw", charset="utf8mb4")
+    try:
+        diffs = catalogcheck.compare(conn, replicas[1][1], dbs)
+    finally:
+        conn.close()
+    if diffs:
+        pytest.fail("seed %d: tirelay's catalogue differs from the replica's:\n%s"
+                    % (seed, "\n".join(diffs[:20])), pytrace=False)
 
 
 @pytest.mark.parametrize("seed,ops,cps,bug", case_params())
@@ -100,7 +114,7 @@ def test_differential(seed, ops, cps, bug, truth, replica, mariadb_instance, tid
         st = cluster.wait_until(lambda: paused_at(k), 600,
                                 what="checkpoint %d of seed %d" % (k, seed))
         assert st["random"]["ops"] >= at
-        compare(seed, replicas, tconn, st, bug)
+        compare(seed, replicas, tconn, st, bug, relay)
         print("seed %d: checkpoint %d at %d ops: both replicas equal the truth (%d tables)"
               % (seed, k, st["random"]["ops"], len(st["tables"])))
         open("%s.resume-%d" % (sim.status_file, k), "w").close()
@@ -109,7 +123,7 @@ def test_differential(seed, ops, cps, bug, truth, replica, mariadb_instance, tid
     rnd = st["random"]
     assert rnd["seed"] == seed and rnd["ops"] >= ops
     kinds = rnd["kinds"]
-    compare(seed, replicas, tconn, st, bug)
+    compare(seed, replicas, tconn, st, bug, relay)
     if bug is not None:
         return      # a short run into one bug: its kinds are not the point
     for k in ("insert", "update", "update_pk", "update_noop", "replace", "upsert", "delete",

@@ -57,7 +57,7 @@ TR_TEST(greeting_golden_tirelay)
     uint8_t want[256];
     size_t wn = tr_test_unhex("0a 382e302e33362d7469726 56c617900" /* 10, "8.0.36-tirelay\0" */
                               "07000000 4142434445464748 00"     /* conn id, scramble[0..8), filler */
-                              "0fa2 2d 0200 3e00 15"             /* caps lo, charset, status, caps hi, 21 */
+                              "0fa2 2d 0200 3f00 15"             /* caps lo, charset, status, caps hi, 21 */
                               "00000000000000000000"             /* reserved */
                               "494a4b4c4d4e4f5051525354 00"      /* scramble[8..20) NUL */
                               "6d7973716c5f6e61746976655f70617373776f726400",

@@ -154,19 +154,25 @@ TR_TEST(cdc_probes)
     EXPECT_EQ_INT(parse("SHOW TABLES d"), TR_SQL_UNKNOWN);
     EXPECT_EQ_INT(parse("SELECT schema_name, default_character_set_name, default_collation_name "
                         "FROM information_schema.schemata"),
-                  TR_SQL_SELECT_EMPTY);
+                  TR_SQL_SELECT_CATALOG);
     EXPECT_EQ_INT(cmd.n_sel, 3);
-    EXPECT_TRUE(slice_is(cmd.sel[2].alias, "default_collation_name"));
+    EXPECT_TRUE(slice_is(cmd.sel[2].expr.name, "default_collation_name"));
+    EXPECT_TRUE(slice_is(cmd.from_db, "information_schema") && slice_is(cmd.from_table, "schemata"));
     EXPECT_EQ_INT(parse("SELECT c.COLUMN_NAME AS n, COLLATION_NAME coll FROM "
                         "`INFORMATION_SCHEMA`.`columns` c WHERE table_schema='d' AND "
                         "table_name='t' ORDER BY ORDINAL_POSITION"),
-                  TR_SQL_SELECT_EMPTY);
+                  TR_SQL_SELECT_CATALOG);
     EXPECT_EQ_INT(cmd.n_sel, 2);
     EXPECT_TRUE(slice_is(cmd.sel[0].alias, "n") && slice_is(cmd.sel[0].expr.name, "COLUMN_NAME"));
+    EXPECT_TRUE(slice_is(cmd.sel[0].expr.qual, "c") && slice_is(cmd.from_alias, "c"));
     EXPECT_TRUE(slice_is(cmd.sel[1].alias, "coll"));
-    EXPECT_EQ_INT(parse("SELECT * FROM information_schema.tables"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(cmd.n_order, 1);
+    EXPECT_TRUE(cmd.where >= 0 && cmd.cond[cmd.where].kind == TR_SQL_COND_AND);
+    EXPECT_EQ_INT(parse("SELECT * FROM information_schema.tables"), TR_SQL_SELECT_CATALOG);
+    EXPECT_EQ_INT(cmd.sel[0].expr.kind, TR_SQL_EXPR_STAR);
     EXPECT_EQ_INT(parse("SELECT a, FROM information_schema.tables"), TR_SQL_UNKNOWN);
-    EXPECT_EQ_INT(parse("SELECT a FROM mysql.user"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("SELECT a FROM mysql.user"), TR_SQL_SELECT_TABLE);
+    EXPECT_TRUE(slice_is(cmd.from_db, "mysql") && slice_is(cmd.from_table, "user"));
     EXPECT_EQ_INT(parse("SELECT GTID_SUBTRACT('u:1-10', 'u:1-3')"), TR_SQL_SELECT);
     EXPECT_EQ_INT(cmd.sel[0].expr.fn, TR_SQL_FN_GTID_SUBTRACT);
     EXPECT_EQ_INT(cmd.sel[0].expr.nargs, 2);
@@ -205,7 +211,7 @@ TR_TEST(normalisation_and_noops)
 TR_TEST(unknown_and_malformed)
 {
     const char *bad[] = {
-        "SELECT * FROM t", "SELECT 1; SELECT 2", "SELECT 'unterminated", "SELECT @@", "SELECT @",
+        "SELECT * FROM", "SELECT 1; SELECT 2", "SELECT 'unterminated", "SELECT @@", "SELECT @",
         "SET @a = ", "SET @a", "DROP TABLE x", "SELECT a", "SELECT f(", "SELECT f(1,", "/* open",
         "SELECT 1e5", "KILL x", "SELECT @@foo.bar", "SET @a = 1 2",
     };
@@ -312,6 +318,102 @@ TR_TEST(relay_statements)
     EXPECT_EQ_INT(parse("SHOW BINLOG POSITION FOR POSITION 'f'"), TR_SQL_UNKNOWN);
     EXPECT_EQ_INT(parse("SHOW BINLOG POSITION FOR POSITION f 4"), TR_SQL_UNKNOWN);
     EXPECT_EQ_INT(parse("SHOW BINLOG POSITION FOR TIME 4"), TR_SQL_UNKNOWN);
+}
+
+/* The catalogue statements CDC clients send (/work notes: Debezium, Canal, Maxwell,
+ * go-mysql, Flink CDC, python-mysql-replication, the ZongJi family), as they send them. */
+TR_TEST(catalogue_statements)
+{
+    EXPECT_EQ_INT(parse("SHOW DATABASES WHERE `database` NOT IN ('information_schema', 'mysql', "
+                        "'performance_schema', 'sys')"),
+                  TR_SQL_SHOW_DATABASES);
+    EXPECT_TRUE(cmd.where >= 0 && cmd.cond[cmd.where].kind == TR_SQL_COND_IN &&
+                cmd.cond[cmd.where].negate && cmd.cond[cmd.where].list_n == 4);
+    EXPECT_EQ_INT(parse("show full columns from `shop`.`t1`"), TR_SQL_SHOW_COLUMNS);
+    EXPECT_TRUE(cmd.show_full && slice_is(cmd.obj_db, "shop") && slice_is(cmd.obj_name, "t1"));
+    EXPECT_EQ_INT(parse("SHOW COLUMNS FROM t1 FROM shop LIKE 'a%'"), TR_SQL_SHOW_COLUMNS);
+    EXPECT_TRUE(slice_is(cmd.obj_db, "shop") && cmd.has_like && slice_is(cmd.like, "a%"));
+    EXPECT_EQ_INT(parse("desc `db`.`t`"), TR_SQL_SHOW_COLUMNS);
+    EXPECT_TRUE(!cmd.show_full && slice_is(cmd.obj_db, "db") && slice_is(cmd.obj_name, "t"));
+    EXPECT_EQ_INT(parse("DESCRIBE t id"), TR_SQL_SHOW_COLUMNS);
+    EXPECT_TRUE(cmd.has_like && slice_is(cmd.like, "id"));
+    EXPECT_EQ_INT(parse("EXPLAIN SELECT 1"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("SHOW CREATE TABLE `db`.`t`"), TR_SQL_SHOW_CREATE_TABLE);
+    EXPECT_EQ_INT(parse("show create view v"), TR_SQL_SHOW_CREATE_TABLE);
+    EXPECT_EQ_INT(parse("SHOW CREATE DATABASE IF NOT EXISTS d"), TR_SQL_SHOW_CREATE_DB);
+    EXPECT_TRUE(cmd.if_not_exists && slice_is(cmd.obj_name, "d"));
+    EXPECT_EQ_INT(parse("show index from `shop`.`t1`"), TR_SQL_SHOW_INDEX);
+    EXPECT_EQ_INT(parse("SHOW KEYS IN t FROM d WHERE Key_name = 'PRIMARY'"), TR_SQL_SHOW_INDEX);
+    EXPECT_TRUE(slice_is(cmd.obj_db, "d") && cmd.where >= 0);
+    EXPECT_EQ_INT(parse("SHOW TABLE STATUS LIKE 't';"), TR_SQL_SHOW_TABLE_STATUS);
+    EXPECT_TRUE(cmd.has_like && cmd.show_db.len == 0);
+    EXPECT_EQ_INT(parse("USE `d`;"), TR_SQL_USE);
+    EXPECT_TRUE(slice_is(cmd.obj_name, "d"));
+    EXPECT_EQ_INT(parse("FLUSH TABLES WITH READ LOCK"), TR_SQL_NOOP);
+    EXPECT_EQ_INT(parse("FLUSH TABLES `db`.`t1`,`db`.`t2` WITH READ LOCK"), TR_SQL_NOOP);
+    EXPECT_EQ_INT(parse("LOCK TABLES FOR BACKUP"), TR_SQL_NOOP);
+    /* Maxwell: LEFT JOIN with aliases and qualified columns. */
+    EXPECT_EQ_INT(parse("SELECT TABLES.TABLE_NAME, CCSA.CHARACTER_SET_NAME FROM "
+                        "INFORMATION_SCHEMA.TABLES LEFT JOIN "
+                        "information_schema.COLLATION_CHARACTER_SET_APPLICABILITY AS CCSA ON "
+                        "TABLES.TABLE_COLLATION = CCSA.COLLATION_NAME WHERE TABLES.TABLE_SCHEMA = "
+                        "'db'  AND TABLES.TABLE_NAME IN ('t')"),
+                  TR_SQL_SELECT_CATALOG);
+    EXPECT_TRUE(cmd.has_join && slice_is(cmd.join_alias, "CCSA") &&
+                slice_is(cmd.join_a.qual, "TABLES") && slice_is(cmd.join_b.name, "COLLATION_NAME"));
+    EXPECT_TRUE(slice_is(cmd.sel[0].expr.qual, "TABLES") && cmd.sel[0].alias.len == 0);
+    EXPECT_EQ_INT(parse("SELECT TABLE_NAME,COLUMN_NAME, DATA_TYPE FROM `information_schema`.`COLUMNS` "
+                        "WHERE TABLE_SCHEMA = 'db' ORDER BY TABLE_NAME, ORDINAL_POSITION"),
+                  TR_SQL_SELECT_CATALOG);
+    EXPECT_EQ_INT(cmd.n_order, 2);
+    /* go-mysql: lower-case and, LIMIT */
+    EXPECT_EQ_INT(parse("SELECT * FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = 'd' and "
+                        "TABLE_NAME = 't' LIMIT 1"),
+                  TR_SQL_SELECT_CATALOG);
+    EXPECT_TRUE(cmd.has_limit && cmd.limit == 1);
+    /* vlasky/zongji: newlines and trailing spaces; mysql-events: unqualified, double quotes */
+    EXPECT_EQ_INT(parse("SELECT \n  COLUMN_NAME, COLLATION_NAME, CHARACTER_SET_NAME, \n  "
+                        "COLUMN_COMMENT, COLUMN_TYPE \n  FROM INFORMATION_SCHEMA.COLUMNS WHERE "
+                        "TABLE_SCHEMA='d' AND TABLE_NAME='t' \n  ORDER BY ORDINAL_POSITION"),
+                  TR_SQL_SELECT_CATALOG);
+    EXPECT_EQ_INT(parse("SELECT COLUMN_NAME FROM columns WHERE table_schema=\"shop\" AND "
+                        "table_name=\"t1\""),
+                  TR_SQL_SELECT_CATALOG);
+    EXPECT_TRUE(cmd.from_db.len == 0 && slice_is(cmd.from_table, "columns"));
+    /* operators and precedence: a OR b AND NOT c */
+    EXPECT_EQ_INT(parse("SELECT COUNT(*) FROM information_schema.statistics WHERE a <> 1 OR b >= "
+                        "'x' AND NOT (c IS NOT NULL) LIMIT 2, 3"),
+                  TR_SQL_SELECT_CATALOG);
+    EXPECT_EQ_INT(cmd.sel[0].expr.kind, TR_SQL_EXPR_COUNT);
+    EXPECT_TRUE(cmd.where >= 0 && cmd.cond[cmd.where].kind == TR_SQL_COND_OR);
+    EXPECT_EQ_INT(cmd.cond[cmd.cond[cmd.where].right].kind, TR_SQL_COND_AND);
+    EXPECT_TRUE(cmd.limit_offset == 2 && cmd.limit == 3);
+    /* Flink's chunking query reads table rows: no data here, said clearly. */
+    EXPECT_EQ_INT(parse("SELECT MIN(`id`), MAX(`id`) FROM `db`.`t`"), TR_SQL_SELECT_TABLE);
+    EXPECT_EQ_INT(parse("SELECT 1 FROM DUAL"), TR_SQL_SELECT);
+    /* Malformed conditions are errors, not guesses. */
+    EXPECT_EQ_INT(parse("SELECT a FROM information_schema.columns WHERE a ="), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("SELECT a FROM information_schema.columns WHERE (a = 1"), TR_SQL_UNKNOWN);
+    EXPECT_EQ_INT(parse("SHOW DATABASES LIKE"), TR_SQL_UNKNOWN);
+}
+
+TR_TEST(multi_statement_split)
+{
+    const char *q = "show create table `d`.`a`;show create table `d`.`b`;";
+    size_t next = 0;
+    size_t n = tr_sql_next_statement(q, strlen(q), &next);
+    EXPECT_EQ_INT(n, strlen("show create table `d`.`a`"));
+    const char *r = q + next;
+    n = tr_sql_next_statement(r, strlen(r), &next);
+    EXPECT_EQ_INT(n, strlen("show create table `d`.`b`"));
+    EXPECT_EQ_INT(next, strlen(r)); /* nothing after the last ';' */
+    /* ';' inside strings, names and comments does not split */
+    q = "SELECT 'a;b', `c;d` /* ; */ -- ;\n; SELECT 2";
+    n = tr_sql_next_statement(q, strlen(q), &next);
+    EXPECT_EQ_INT(n, strlen("SELECT 'a;b', `c;d` /* ; */ -- ;\n"));
+    EXPECT_TRUE(strcmp(q + next, "SELECT 2") == 0);
+    n = tr_sql_next_statement("SELECT 1", 8, &next);
+    EXPECT_TRUE(n == 8 && next == 8);
 }
 
 TR_TEST_MAIN()
