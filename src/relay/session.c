@@ -1271,9 +1271,11 @@ static void start_dump(tr_sess_t *s, const tr_cmd_dump_t *d, bool is_gtid)
     s->state = TR_SESS_DUMP;
     if (d->server_id != 0) {
         /* One dump per replica server_id: the newcomer replaces the old one
-         * (MySQL kill_zombie_dump_threads, spec 4.4). */
+         * (MySQL kill_zombie_dump_threads, spec 4.4). Per listener: each listener is a
+         * primary of its own, so one server_id may follow both. */
         for (tr_sess_t *o = s->srv->sessions; o != NULL; o = o->next) {
-            if (o != s && o->state == TR_SESS_DUMP && o->dump_server_id == d->server_id) {
+            if (o != s && o->state == TR_SESS_DUMP && o->dump_server_id == d->server_id &&
+                o->flavor == s->flavor) {
                 sess_log(TR_LOG_INFO, o, "replaced by a new dump server_id=%" PRIu32 " new_sess=%" PRIu32,
                          d->server_id, s->id);
                 tr_sess_fail(o, TR_ER_MASTER_FATAL_READ,

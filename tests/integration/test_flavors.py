@@ -151,3 +151,38 @@ def test_both_flavours(truth, replica, tidbsim, tirelay, tmp_path):
         assert r.returncode == 0, r.stderr.decode(errors="replace")
     print("\n[flavors] %d row changes; %d mysql files, %d mariadb files byte-identical via "
           "both listeners; last GTID %s / %s" % (st["rows"], n_my, n_ma, last_my, last_ma))
+
+
+def test_one_server_id_follows_both_listeners(truth, tidbsim, tirelay):
+    """Each listener is a primary of its own: a dump replaces an older dump of the same
+    replica server_id on its own listener only (a client may follow both flavours under one
+    server_id, as go-mysql's canal does when two start within the same second)."""
+    sim = tidbsim(truth, seed=SEED + 12, rows=200, fake_interval=1.0)
+    relay = tirelay(sim, truth, mariadb_listen=True)
+    sim.wait_done(120)
+
+    def follow(port):
+        return subprocess.Popen(
+            ["mariadb-binlog", "--no-defaults", "--read-from-remote-server", "-h127.0.0.1",
+             "-P%d" % port, "-urepl", "-ppw", "--stop-never", "--stop-never-slave-server-id=77",
+             "tirelay-bin.000001"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            universal_newlines=True)
+
+    def dumps():
+        return relay.log_text().count("dump started")
+
+    on_my = follow(relay.port)
+    wait_until(lambda: dumps() >= 1, 20, what="dump on the MySQL listener")
+    on_ma = follow(relay.mariadb_port)
+    again = None
+    try:
+        wait_until(lambda: dumps() >= 2, 20, what="dump on the MariaDB listener")
+        assert on_my.poll() is None and on_ma.poll() is None  # both keep streaming
+        again = follow(relay.port)
+        _, err = on_my.communicate(timeout=20)
+        assert "same server_uuid/server_id" in err, err
+        assert on_ma.poll() is None and again.poll() is None
+    finally:
+        for p in (on_my, on_ma, again):
+            if p is not None:
+                cluster.stop_process(p)
