@@ -1328,12 +1328,19 @@ class Sim:
         muts = {k: v for k, v in muts.items() if len(v.sequence)}
         if not sql:
             return
+        self._commit(start_ts, version, muts, sql, primary)
+
+    def _commit(self, start_ts, version, muts, sql, primary, rows=None):
+        """Runs sql on the truth in one transaction (each statement must change `rows` rows,
+        default 1) and publishes the binlog of muts (table id -> TableMutation) at the next
+        commit TSO; primary is the (table id, handle) of the transaction's primary key."""
         # the same transaction on the truth, then the binlog
         with self.conn.cursor() as cur:
             cur.execute("BEGIN")
             for q, params in sql:
                 n = cur.execute(q, params)
-                if n != 1:
+                want = 1 if rows is None else rows
+                if n != want:
                     raise RuntimeError("truth affected %d rows: %s %r" % (n, q, params))
             cur.execute("COMMIT")
         pv = binlog_pb2.PrewriteValue(schema_version=version)
@@ -1356,7 +1363,77 @@ class Sim:
 
         self.publish(self.pick_pump(), make)
         self.txns += 1
-        self.rows += len(sql)
+        self.rows += len(sql) if rows is None else rows * len(sql)
+
+    def run_statement(self, t, op, n):
+        """One statement changing n rows of t (op "insert", "update" or "delete"), alone in
+        its transaction, with its rows in primary key order: one multi-row statement on the
+        truth, one TableMutation in the binlog. A real primary writes such a statement as
+        one rows event, as tirelay writes the mutation (tests/integration/test_real_clients.py
+        compares clients of both). t needs an int primary key. Returns the keys changed."""
+        assert t.pk_is_handle
+        st = self.state[t.id]
+        start_ts = self.tso.next()
+        m = binlog_pb2.TableMutation(table_id=t.id)
+        fq = "`%s`.`%s`" % (t.db, t.name)
+        pk = t.pk.name
+        if op == "insert":
+            rows = sorted((self.new_row(st) for _ in range(n)), key=lambda kr: kr[0])
+            keys = [k for k, _ in rows]
+            if len(set(keys)) != len(keys):
+                return self.run_statement(t, op, n)
+            names = [c.name for c in t.writable_columns()]
+            params = []
+            for key, row in rows:
+                t.fill_generated(row)
+                st.put(key, row)
+                m.inserted_rows.append(codec.insert_row(t, row, key))
+                m.sequence.append(binlog_pb2.Insert)
+                params += [c.sql_param(row[c.name]) for c in t.writable_columns()]
+            one = "(%s)" % ",".join(["%s"] * len(names))
+            sql = [("INSERT INTO %s (%s) VALUES %s" % (fq, ",".join("`%s`" % x for x in names),
+                                                       ",".join([one] * n)), params)]
+        else:
+            keys = sorted(self.rng.sample(st.keys, min(n, len(st.keys))))
+            n = len(keys)
+            if n == 0:
+                return []
+            inlist = "`%s` IN (%s)" % (pk, ",".join(["%s"] * n))
+            if op == "delete":
+                for key in keys:
+                    m.deleted_rows.append(codec.delete_row(t, st.rows[key], key))
+                    m.sequence.append(binlog_pb2.DeleteRow)
+                    st.remove(key)
+                sql = [("DELETE FROM %s WHERE %s" % (fq, inlist), keys)]
+            else:
+                cols = [c for c in t.writable_columns() if not c.pk and not c.unique]
+                cols = self.rng.sample(cols, min(len(cols), self.rng.randint(1, 3)))
+                sets, params = [], []
+                afters = {}
+                for key in keys:
+                    before = st.rows[key]
+                    after = dict(before)
+                    for c in cols:
+                        for _ in range(20):   # a value that changes the row, or it is not logged
+                            v = self.value(c)
+                            if not c.same_stored(v, before[c.name]):
+                                break
+                        after[c.name] = v
+                    t.fill_generated(after)
+                    afters[key] = after
+                for c in cols:
+                    sets.append("`%s` = CASE `%s` %s END" % (
+                        c.name, pk, " ".join(["WHEN %s THEN %s"] * n)))
+                    for key in keys:
+                        params += [key, c.sql_param(afters[key][c.name])]
+                for key in keys:
+                    m.updated_rows.append(codec.update_row(t, st.rows[key], afters[key], key))
+                    m.sequence.append(binlog_pb2.Update)
+                    st.put(key, afters[key])
+                sql = [("UPDATE %s SET %s WHERE %s" % (fq, ", ".join(sets), inlist),
+                        params + keys)]
+        self._commit(start_ts, self.schema_version, {t.id: m}, sql, (t.id, keys[0]), rows=n)
+        return keys
 
     def big_txn(self, total_bytes, row_bytes, truth):
         """--big-txn-bytes: one INSERT transaction of about total_bytes of row data into
