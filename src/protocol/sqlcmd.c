@@ -1459,16 +1459,15 @@ void tr_sql_parse(const char *sql, size_t len, tr_sql_cmd_t *out, const char **w
             out->kind = TR_SQL_FLUSH_LOGS;
         } else if (accept_word(&tk, "TABLES") && tk.n >= 4 && is_word(&tk.t[tk.n - 3], "WITH") &&
                    is_word(&tk.t[tk.n - 2], "READ") && is_word(&tk.t[tk.n - 1], "LOCK")) {
-            /* FLUSH TABLES [t, ...] WITH READ LOCK (Debezium's snapshot): nothing writes
-             * tables here, so the lock is held by construction. */
-            out->kind = TR_SQL_NOOP;
+            /* FLUSH TABLES [t, ...] WITH READ LOCK (Debezium's snapshot) */
+            out->kind = TR_SQL_LOCK_FOR_SNAPSHOT;
         } else {
             *why = "unsupported FLUSH statement";
         }
     } else if (is_word(first, "LOCK")) {
-        if (accept_word(&tk, "TABLES") && accept_word(&tk, "FOR") && accept_word(&tk, "BACKUP") &&
-            at_end(&tk)) {
-            out->kind = TR_SQL_NOOP;
+        if ((accept_word(&tk, "TABLES") || accept_word(&tk, "INSTANCE")) &&
+            accept_word(&tk, "FOR") && accept_word(&tk, "BACKUP") && at_end(&tk)) {
+            out->kind = TR_SQL_LOCK_FOR_SNAPSHOT;
         } else {
             *why = "unsupported LOCK statement";
         }
@@ -1508,9 +1507,14 @@ void tr_sql_parse(const char *sql, size_t len, tr_sql_cmd_t *out, const char **w
         } else {
             *why = "bad KILL statement";
         }
+    } else if (is_word(first, "UNLOCK")) {
+        if ((accept_word(&tk, "TABLES") || accept_word(&tk, "INSTANCE")) && at_end(&tk)) {
+            out->kind = TR_SQL_UNLOCK;
+        } else {
+            *why = "unsupported UNLOCK statement";
+        }
     } else if (is_word(first, "COMMIT") || is_word(first, "ROLLBACK") || is_word(first, "BEGIN") ||
-               (is_word(first, "START") && is_word(peek(&tk, 0), "TRANSACTION")) ||
-               (is_word(first, "UNLOCK") && is_word(peek(&tk, 0), "TABLES"))) {
+               (is_word(first, "START") && is_word(peek(&tk, 0), "TRANSACTION"))) {
         out->kind = TR_SQL_NOOP;
     } else {
         *why = "unsupported statement";

@@ -73,6 +73,9 @@ typedef enum {
     TR_SQL_SHOW_RELAY_STATUS,   /* SHOW RELAY STATUS: admin */
     TR_SQL_SHOW_BINLOG_POSITION, /* SHOW BINLOG POSITION FOR TSO n | GTID 'g' | POSITION 'f' n:
                                   * admin (pos_by, pos_tso, pos_arg, pos_pos) */
+    TR_SQL_LOCK_FOR_SNAPSHOT,   /* FLUSH TABLES [t, ...] WITH READ LOCK, LOCK TABLES FOR BACKUP,
+                                 * LOCK INSTANCE FOR BACKUP (a snapshot tool's global lock) */
+    TR_SQL_UNLOCK,              /* UNLOCK TABLES | INSTANCE */
 } tr_sql_kind_t;
 
 typedef enum {

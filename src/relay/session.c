@@ -75,6 +75,12 @@ struct tr_sess {
     uv_timer_t *deny_timer;    /* a throttled peer's failed login: ERR sent when it fires */
     char deny_msg[200];        /* that ERR's message */
     bool quiet;                /* from a throttled peer: (dis)connects logged at DEBUG */
+    /* Held from FLUSH TABLES WITH READ LOCK (or LOCK TABLES|INSTANCE FOR BACKUP) to UNLOCK:
+     * the catalogue, SHOW MASTER STATUS and the GTID variables answer from this one view,
+     * as a primary whose writes the lock stops would (a snapshot tool reads the position
+     * and then the schema). */
+    bool locked;
+    tr_store_view_t view;
 };
 
 const char *tr_sess_state_name(tr_sess_state_t st)
@@ -137,6 +143,7 @@ static void sess_unref(tr_sess_t *s)
     }
     tr_free(s->vars);
     tr_buf_cleanup(&s->out);
+    tr_catalog_unref(s->view.cat);
     tr_server_t *srv = s->srv;
     tr_free(s);
     tr_server_sess_gone(srv);
@@ -416,7 +423,11 @@ static bool sysvar_is_bool(const char *lname)
 static uint64_t own_last_gno(const tr_sess_t *s)
 {
     tr_store_checkpoint_t cp;
-    tr_store_last_txn(s->srv->store, &cp);
+    if (s->locked) {
+        cp = s->view.last;
+    } else {
+        tr_store_last_txn(s->srv->store, &cp);
+    }
     if (cp.has_txn) {
         return cp.gtid_no;
     }
@@ -899,9 +910,33 @@ static bool catq_var(void *arg, size_t i, const char **name, const char **value)
 
 /* The schema catalogue statements (protocol/catalog_query.h), answered from the
  * catalogue of the last transaction written. */
+/* The catalogue the session reads: its locked view's, else the store's current one. */
+static tr_catalog_t *sess_catalog(tr_sess_t *s)
+{
+    if (s->locked) {
+        if (s->view.cat != NULL) {
+            tr_catalog_ref(s->view.cat);
+        }
+        return s->view.cat;
+    }
+    return tr_store_catalog(s->srv->store);
+}
+
+/* FLUSH TABLES WITH READ LOCK and friends take a view (a second lock replaces it, as the
+ * servers keep one global read lock per session); UNLOCK releases it. */
+static void lock_for_snapshot(tr_sess_t *s, bool lock)
+{
+    tr_catalog_unref(s->view.cat);
+    memset(&s->view, 0, sizeof(s->view));
+    s->locked = lock;
+    if (lock) {
+        tr_store_view(s->srv->store, s->flavor, &s->view);
+    }
+}
+
 static void answer_catalog(tr_sess_t *s)
 {
-    tr_catalog_t *cat = tr_store_catalog(s->srv->store);
+    tr_catalog_t *cat = sess_catalog(s);
     tr_catq_ctx_t ctx = {cat, s->flavor, s->db, &s->out, &s->seq,
                          (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0, s->status, catq_var, s};
     (void)tr_catq_answer(&ctx, s->sql);
@@ -914,7 +949,7 @@ static bool select_db(tr_sess_t *s, const char *db, size_t len)
 {
     char name[256];
     snprintf(name, sizeof(name), "%.*s", (int)(len < sizeof(name) ? len : sizeof(name) - 1), db);
-    tr_catalog_t *cat = tr_store_catalog(s->srv->store);
+    tr_catalog_t *cat = sess_catalog(s);
     bool ok = tr_catq_has_db(cat, name);
     tr_catalog_unref(cat);
     if (!ok) {
@@ -931,7 +966,13 @@ static void answer_master_status(tr_sess_t *s)
                             tr_res_col_str("Executed_Gtid_Set")};
     size_t ncols = s->flavor == TR_FLAVOR_MYSQL ? 5 : 4;
     tr_binlog_file_t f;
-    int rc = tr_store_file_last(s->srv->store, s->flavor, &f);
+    int rc;
+    if (s->locked) {
+        f = s->view.file;
+        rc = s->view.has_file ? 0 : TR_ENOTFOUND;
+    } else {
+        rc = tr_store_file_last(s->srv->store, s->flavor, &f);
+    }
     tr_res_writer_t w;
     tr_res_begin(&w, &s->out, &s->seq, (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0, cols, ncols);
     if (rc == 0) {
@@ -1054,6 +1095,11 @@ static void handle_query(tr_sess_t *s, tr_slice_t text)
         put_err(s, 1065, "Query was empty");
         break;
     case TR_SQL_NOOP:
+        put_ok(s);
+        break;
+    case TR_SQL_LOCK_FOR_SNAPSHOT:
+    case TR_SQL_UNLOCK:
+        lock_for_snapshot(s, s->sql->kind == TR_SQL_LOCK_FOR_SNAPSHOT);
         put_ok(s);
         break;
     case TR_SQL_SET:

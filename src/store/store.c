@@ -1178,6 +1178,23 @@ void tr_store_last_txn(tr_store_t *s, tr_store_checkpoint_t *out)
     pthread_mutex_unlock(&s->mu);
 }
 
+void tr_store_view(tr_store_t *s, tr_flavor_t f, tr_store_view_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    bool enabled = (unsigned)f < TR_FLAVOR_COUNT && s->fl[f].enabled;
+    pthread_mutex_lock(&s->mu);
+    out->cat = s->catalog;
+    if (out->cat != NULL) {
+        tr_catalog_ref(out->cat);
+    }
+    if (enabled && s->fl[f].nfiles > 0) {
+        out->file = s->fl[f].files[s->fl[f].nfiles - 1];
+        out->has_file = true;
+    }
+    out->last = s->last;
+    pthread_mutex_unlock(&s->mu);
+}
+
 bool tr_store_flavor_enabled(const tr_store_t *s, tr_flavor_t f)
 {
     return (unsigned)f < TR_FLAVOR_COUNT && s->fl[f].enabled;

@@ -179,6 +179,16 @@ int tr_store_list_files(tr_store_t *s, tr_flavor_t f, tr_binlog_file_t **files, 
 tr_catalog_t *tr_store_catalog(tr_store_t *s);
 /* Last committed transaction (has_txn false if none). */
 void tr_store_last_txn(tr_store_t *s, tr_store_checkpoint_t *out);
+/* One consistent view for a session holding FLUSH TABLES WITH READ LOCK: the catalogue,
+ * flavour f's last file and the last committed transaction, taken together under the
+ * store lock (a commit publishes all three at once). */
+typedef struct {
+    tr_catalog_t *cat;          /* referenced (tr_catalog_unref), NULL before the first */
+    bool has_file;
+    tr_binlog_file_t file;      /* flavour f's last file, valid when has_file */
+    tr_store_checkpoint_t last; /* tr_store_last_txn */
+} tr_store_view_t;
+void tr_store_view(tr_store_t *s, tr_flavor_t f, tr_store_view_t *out);
 bool tr_store_flavor_enabled(const tr_store_t *s, tr_flavor_t f);
 
 /* ---- statistics (any thread) ---- */

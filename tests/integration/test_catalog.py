@@ -19,7 +19,9 @@ Run: /usr/bin/python3 -m pytest -q tests/integration/test_catalog.py
 """
 
 import os
+import re
 import sys
+import types
 
 import pymysql
 import pytest
@@ -30,6 +32,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 
 import catalogcheck  # noqa: E402
 import cluster  # noqa: E402
+import tidbschema as ts  # noqa: E402
+import tidbsim  # noqa: E402
 from conftest import wait_replica_equal  # noqa: E402
 
 SEED = int(os.environ.get("TIRELAY_TEST_SEED", "20240501")) + 141
@@ -194,3 +198,65 @@ def test_multi_statement_query(setup):
             with c.cursor() as cur:
                 cur.execute("SHOW TABLES FROM nosuchdb; SELECT 1")
         c.close()
+
+
+def test_snapshot_lock_holds_one_view(mariadb_instance, tirelay, tmp_path):
+    """FLUSH TABLES WITH READ LOCK (Debezium's snapshot: lock, SHOW MASTER STATUS, read the
+    schema, UNLOCK TABLES) gives the session one view until UNLOCK: while tirelay writes an
+    ALTER and more rows, the locked session keeps answering the position, GTID set and
+    columns of the moment it locked; another session sees the new ones; UNLOCK catches up.
+    Also for LOCK TABLES FOR BACKUP and LOCK INSTANCE FOR BACKUP (Percona, MySQL 8)."""
+    truth = mariadb_instance("truth", server_id=1)
+    truth.create_user("tidb", "tidbpw")
+    sim = tidbsim.embedded(["--mysql-socket", truth.socket, "--mysql-user", "root",
+                            "--cluster-id", "6789", "--pumps", "1", "--pump-ports",
+                            str(cluster.free_port()), "--fake-interval", "0.5", "--seed",
+                            str(SEED), "--gen-dir", str(tmp_path / "gen")])
+    try:
+        relay = tirelay(types.SimpleNamespace(pumps=sim.pump_addrs, cluster_id=6789), truth,
+                        mariadb_listen=True)
+        t = ts.Table("lockdb", "t", [ts.c_int("id", pk=True), ts.c_varchar("v", 20)])
+        sim.ddl_create_database("lockdb")
+        sim.ddl_create_table(t)
+        sim.run_statement(t, "insert", 2)
+        written = 3              # transactions (each DDL is one) the relay must have written
+        cases = ((relay.port, "FLUSH TABLES WITH READ LOCK", "@@GLOBAL.gtid_executed"),
+                 (relay.mariadb_port, "LOCK TABLES FOR BACKUP", "@@GLOBAL.gtid_binlog_pos"),
+                 (relay.port, "LOCK INSTANCE FOR BACKUP", "@@GLOBAL.gtid_executed"))
+        for k, (port, lock, gtid_var) in enumerate(cases):
+            def state(c):
+                with c.cursor() as cur:
+                    cur.execute("SHOW MASTER STATUS")
+                    pos = cur.fetchone()[:2]
+                    cur.execute("SELECT " + gtid_var)
+                    gtids = cur.fetchone()[0]
+                    cur.execute("SHOW COLUMNS FROM lockdb.t")
+                    cols = [r[0] for r in cur.fetchall()]
+                return pos, gtids, cols
+
+            def caught_up(c):
+                # the last GTID number: 'uuid:1-N' (MySQL), '0-1-N' (MariaDB)
+                g = state(c)[1]
+                return g != "" and int(re.split("[-:]", g)[-1]) == written
+
+            other = connect(port)
+            cluster.wait_until(lambda: caught_up(other), 30, what="every transaction written")
+            locked = connect(port)
+            with locked.cursor() as cur:
+                cur.execute(lock)
+            before = state(locked)
+            assert before == state(other)
+            col = "c%d" % k
+            sim.ddl_add_column(t, ts.c_int(col))       # tirelay writes an ALTER and rows
+            sim.run_statement(t, "insert", 2)
+            written += 2
+            cluster.wait_until(lambda: caught_up(other), 30, what="ALTER and rows written")
+            assert col in state(other)[2]
+            assert state(locked) == before, (lock, state(locked), before)
+            with locked.cursor() as cur:
+                cur.execute("UNLOCK TABLES")
+            assert state(locked) == state(other)
+            locked.close()
+            other.close()
+    finally:
+        sim.close()

@@ -196,7 +196,9 @@ TR_TEST(normalisation_and_noops)
     EXPECT_EQ_INT(parse("COMMIT"), TR_SQL_NOOP);
     EXPECT_EQ_INT(parse("rollback"), TR_SQL_NOOP);
     EXPECT_EQ_INT(parse("START TRANSACTION"), TR_SQL_NOOP);
-    EXPECT_EQ_INT(parse("UNLOCK TABLES"), TR_SQL_NOOP);
+    EXPECT_EQ_INT(parse("UNLOCK TABLES"), TR_SQL_UNLOCK);
+    EXPECT_EQ_INT(parse("unlock instance"), TR_SQL_UNLOCK);
+    EXPECT_EQ_INT(parse("UNLOCK TABLES now"), TR_SQL_UNKNOWN);
     EXPECT_EQ_INT(parse("KILL 17"), TR_SQL_KILL);
     EXPECT_EQ_U64(cmd.kill_id, 17);
     EXPECT_EQ_INT(parse("KILL CONNECTION 18"), TR_SQL_KILL);
@@ -349,9 +351,11 @@ TR_TEST(catalogue_statements)
     EXPECT_TRUE(cmd.has_like && cmd.show_db.len == 0);
     EXPECT_EQ_INT(parse("USE `d`;"), TR_SQL_USE);
     EXPECT_TRUE(slice_is(cmd.obj_name, "d"));
-    EXPECT_EQ_INT(parse("FLUSH TABLES WITH READ LOCK"), TR_SQL_NOOP);
-    EXPECT_EQ_INT(parse("FLUSH TABLES `db`.`t1`,`db`.`t2` WITH READ LOCK"), TR_SQL_NOOP);
-    EXPECT_EQ_INT(parse("LOCK TABLES FOR BACKUP"), TR_SQL_NOOP);
+    EXPECT_EQ_INT(parse("FLUSH TABLES WITH READ LOCK"), TR_SQL_LOCK_FOR_SNAPSHOT);
+    EXPECT_EQ_INT(parse("FLUSH TABLES `db`.`t1`,`db`.`t2` WITH READ LOCK"),
+                  TR_SQL_LOCK_FOR_SNAPSHOT);
+    EXPECT_EQ_INT(parse("LOCK TABLES FOR BACKUP"), TR_SQL_LOCK_FOR_SNAPSHOT);
+    EXPECT_EQ_INT(parse("LOCK INSTANCE FOR BACKUP"), TR_SQL_LOCK_FOR_SNAPSHOT);
     /* Maxwell: LEFT JOIN with aliases and qualified columns. */
     EXPECT_EQ_INT(parse("SELECT TABLES.TABLE_NAME, CCSA.CHARACTER_SET_NAME FROM "
                         "INFORMATION_SCHEMA.TABLES LEFT JOIN "
