@@ -6,6 +6,9 @@
  * The read scratch is shared by all dumps and each batch's output is handed
  * to the connection, so a dump waiting at the end of the binlog holds no
  * buffers: an idle replica costs its session, connection and this struct.
+ * Events are sent as stored, except where a filter applies: the GTID start of
+ * either flavour, and MariaDB's replacement events for MariaDB-listener
+ * clients below capability 4 (compat_event, rewritten in the read scratch).
  */
 #include "relay/dump.h"
 
@@ -26,6 +29,7 @@
 #include "protocol/command.h"
 #include "protocol/gtid.h"
 #include "protocol/handshake.h"
+#include "protocol/maria_compat.h"
 #include "protocol/result.h"
 #include "protocol/wire.h"
 #include "relay/conn.h"
@@ -111,6 +115,13 @@ struct tr_dump {
     uint64_t stalled_since_ms; /* first tick with bytes queued and no write completed since; 0 = not */
 
     dump_mode_t mode;
+    /* MariaDB listener, @mariadb_slave_capability below 4: MariaDB's replacement events
+     * (protocol/maria_compat; sql_repl.cc send_event_to_slave). */
+    bool compat;
+    int capability;         /* the client's @mariadb_slave_capability (0 = unset) */
+    bool send_annotate;     /* MariaDB dump flag 0x02 (BINLOG_SEND_ANNOTATE_ROWS_EVENT) */
+    uint8_t compat_key;     /* 0 = events as stored; else which replacements (shared batches) */
+    bool per_event;         /* events pass filter_event and/or compat_event */
     bool hb_v2;             /* MySQL flavour, dump flag 0x02: HEARTBEAT_LOG_EVENT_V2 */
     /* MariaDB GTID positioning (mode MARIA_GTID; sql_repl.cc send_event_to_slave). */
     bool m_has_req;         /* our domain still has a start GTID to reach */
@@ -201,12 +212,16 @@ static void rd_trim(void)
  * framing it again, so a batch costs one pread and one framing per fleet,
  * not per replica. Only batches that every event passes unfiltered are
  * shared (file/position dumps, MariaDB GTID dumps past their start GTID).
+ * A client without MariaDB's GTID capability gets replacement events in place
+ * of MariaDB's own (compat_event), so a batch also carries which replacements
+ * it holds (compat_key) and serves only dumps that need the same ones.
  * Committed bytes never change, so an entry serves any dump that knows the
  * file to be at least that long. Loop thread only.
  */
 typedef struct tr_shared_batch {
     unsigned refs; /* srv->shared's + one per write in flight */
     tr_flavor_t flavor;
+    uint8_t compat_key; /* the framing dump's (0 = events as stored) */
     uint32_t file_seq;
     uint64_t pos;    /* file offset of the first event */
     uint64_t end;    /* file offset after the last */
@@ -252,7 +267,8 @@ static shared_batch_t *shared_find(tr_dump_t *d, uint8_t seq)
     for (int i = 0; i < TR_SRV_SHARED_SLOTS; i++) {
         shared_batch_t *sb = d->srv->shared[i];
         if (sb != NULL && sb->pos == d->pos && sb->file_seq == d->file.seq &&
-            sb->seq_in == seq && sb->flavor == d->flavor && sb->end <= d->file.size) {
+            sb->seq_in == seq && sb->flavor == d->flavor && sb->compat_key == d->compat_key &&
+            sb->end <= d->file.size) {
             return sb;
         }
     }
@@ -494,6 +510,27 @@ static int filter_event(tr_dump_t *d, const uint8_t *ev, size_t len, uint64_t en
 }
 
 /*
+ * MariaDB's replacement of MariaDB-only events for a client below capability 4
+ * (maria_compat.h has the rules): ev, an event about to be sent, is rewritten
+ * in place (it lives in the read scratch) or left out. Applied after the GTID
+ * filters, as send_event_to_slave does; the fake GTID_LIST of a GTID start
+ * does not come through here, so such a client gets it as it is, as from
+ * MariaDB. Returns EV_SEND, EV_SKIP or EV_FAILED (session failed with
+ * MariaDB's text).
+ */
+static int compat_event(tr_dump_t *d, uint8_t *ev, size_t len)
+{
+    const char *why = NULL;
+    int act = tr_maria_compat_rewrite(ev, len, d->capability, d->send_annotate, d->fd_has_crc,
+                                      &why);
+    if (act < 0) {
+        fail(d, "%s", why);
+        return EV_FAILED;
+    }
+    return act == TR_MCOMPAT_OMIT ? EV_SKIP : EV_SEND;
+}
+
+/*
  * Starts d->file at start_pos: fake ROTATE (checksummed per the session's
  * variable for the first file, else per the last FD), then the file's FD.
  * For the first file, validates start_pos (> size, not an event boundary).
@@ -612,8 +649,13 @@ static ssize_t read_batch(tr_dump_t *d, tr_buf_t *out)
             want = h.event_size;
         }
         int act = EV_SEND;
-        if (d->mode != MODE_FILEPOS) {
-            act = filter_event(d, p + off, h.event_size, d->pos + off + h.event_size, out);
+        if (d->per_event) {
+            if (d->mode != MODE_FILEPOS) {
+                act = filter_event(d, p + off, h.event_size, d->pos + off + h.event_size, out);
+            }
+            if (act == EV_SEND && d->compat) {
+                act = compat_event(d, p + off, h.event_size);
+            }
             if (act == EV_FAILED) {
                 return -1;
             }
@@ -666,6 +708,7 @@ static int send_shared(tr_dump_t *d, tr_buf_t *out)
         sb = tr_calloc(1, sizeof(*sb));
         sb->refs = 1; /* the write's */
         sb->flavor = d->flavor;
+        sb->compat_key = d->compat_key;
         sb->file_seq = d->file.seq;
         sb->pos = d->pos;
         sb->seq_in = *seq;
@@ -969,6 +1012,19 @@ static tr_dump_t *dump_new(tr_sess_t *s, const tr_binlog_file_t *f, uint16_t fla
     /* Flag 0x02 is USE_HEARTBEAT_EVENT_V2 from MySQL 8.0.26+ replicas, but
      * BINLOG_SEND_ANNOTATE_ROWS_EVENT from MariaDB clients (spec 4.2). */
     d->hb_v2 = d->flavor == TR_FLAVOR_MYSQL && (flags & TR_DUMP_FLAG_2) != 0;
+    if (d->flavor == TR_FLAVOR_MARIADB) {
+        d->capability = tr_maria_compat_capability(tr_sess_uvar(s, "mariadb_slave_capability"));
+        d->send_annotate = (flags & TR_DUMP_FLAG_2) != 0;
+        /* A capable client (every MariaDB replica, mariadb-binlog) gets the stored bytes:
+         * the one rule left for it, leaving ANNOTATE_ROWS out unless flag 0x02 asks for
+         * them, never applies because our files hold none (translate.c writes no 160). */
+        d->compat = d->capability < TR_MARIA_CAP_GTID;
+    }
+    if (d->compat) {
+        /* Clients of one key get identical bytes: capabilities below 0 act as 0. */
+        int level = d->capability < 0 ? 0 : d->capability;
+        d->compat_key = (uint8_t)(1 + level * 2 + (d->send_annotate ? 1 : 0));
+    }
     tr_gtid_set_init(&d->exclude);
     int rc = uv_timer_init(srv->loop, &d->timer);
     TR_ASSERT(rc == 0); /* uv_timer_init cannot fail on a live loop */
@@ -982,6 +1038,7 @@ static const char *const mode_names[] = {"file", "mariadb-gtid", "mysql-gtid"};
 
 static tr_dump_t *dump_begin(tr_dump_t *d, uint64_t pos)
 {
+    d->per_event = d->mode != MODE_FILEPOS || d->compat;
     tr_buf_t out;
     tr_buf_init(&out, 0);
     if (start_file(d, pos, true, &out) != 0) {
@@ -993,10 +1050,16 @@ static tr_dump_t *dump_begin(tr_dump_t *d, uint64_t pos)
         return NULL;
     }
     /* file= and pos= of this line are where the stream starts. */
+    char compat[48] = "";
+    if (d->compat) {
+        /* Told once: this client gets MariaDB's replacement events. */
+        snprintf(compat, sizeof(compat), " mariadb_slave_capability=%d", d->capability);
+    }
     dump_log(TR_LOG_INFO, d,
-             "dump started mode=%s server_id=%" PRIu32 " blocking=%d checksum=%s heartbeat_ms=%" PRIu64,
+             "dump started mode=%s server_id=%" PRIu32 " blocking=%d checksum=%s heartbeat_ms=%" PRIu64
+             "%s",
              mode_names[d->mode], d->server_id, (int)d->blocking, d->session_crc ? "CRC32" : "NONE",
-             d->hb_period_ms);
+             d->hb_period_ms, compat);
     /* Before the stream's first bytes, while libuv has nothing of the session's queued. */
     (void)tr_sess_offload(d->sess);
     if (send_out(d, &out) != 0) {

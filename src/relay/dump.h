@@ -3,7 +3,10 @@
  * start file and position, sends the fake ROTATE and the file's
  * FORMAT_DESCRIPTION (IN_USE flag cleared, log_pos/created zeroed when
  * starting past 4, CRC recomputed), then the file's committed events as
- * "0x00 + event" packets, follows real ROTATEs into the next file, and at
+ * "0x00 + event" packets (on the MariaDB listener, a client whose
+ * @mariadb_slave_capability is below 4 gets MariaDB's same-length
+ * replacements of MariaDB-only events, protocol/maria_compat), follows real
+ * ROTATEs into the next file, and at
  * the readable end either ends with EOF (non-blocking) or waits for
  * tr_server_notify and sends HEARTBEATs while idle.
  *
