@@ -10,7 +10,7 @@
  * and tirelay as well), then speaks the raw protocol on the socket: COM_REGISTER_SLAVE, then
  * COM_BINLOG_DUMP from NAME:pos with BINLOG_DUMP_NON_BLOCK (the server ends the dump with an
  * EOF packet at the end of its last file; MariaDB sql/sql_repl.cc mysql_binlog_send,
- * tirelay src/relay/dump.c). All clients are read by one thread through epoll; a read only
+ * tirelay src/server/dump.c). All clients are read by one thread through epoll; a read only
  * walks the packet headers. Prints the bytes read (packet payloads), the seconds from the
  * first dump command to the last EOF (or --seconds, whichever comes first), and the aggregate
  * MB/s (10^6 bytes).

@@ -17,14 +17,15 @@
 
 #include <uv.h>
 
+#include "common/config.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "relay/config.h"
-#include "relay/metrics.h"
+#include "metrics.h"
+#include "relay/filter.h"
 #include "relay/pump_client.h"
 #include "relay/relay.h"
-#include "relay/server.h"
-#include "relay/tls.h"
+#include "server/server.h"
+#include "server/tls.h"
 #include "store/store.h"
 
 #define EXIT_RUNTIME 1
@@ -79,6 +80,12 @@ static void on_relay_released(void *arg)
     }
 }
 
+/* The server's view of the upstream (server/server.h tr_server_upstream_t). */
+static int relay_status(void *arg, tr_upstream_status_t *out)
+{
+    return tr_relay_status(arg, out);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     app_t *app = h->data;
@@ -90,7 +97,7 @@ static void on_signal(uv_signal_t *h, int signum)
     tr_metrics_stop(app->metrics); /* reads the relay, the store and the server: first */
     app->metrics = NULL;
     if (app->server != NULL) {
-        tr_server_release_relay(app->server, on_relay_released, app);
+        tr_server_release_upstream(app->server, on_relay_released, app);
     } else {
         on_relay_released(app);
     }
@@ -167,7 +174,7 @@ int main(int argc, char **argv)
 
     static tr_config_t cfg;
     static char err[16384];
-    if (tr_config_load(&cfg, config_path, err, sizeof(err)) != 0) {
+    if (tr_config_load(&cfg, config_path, &tr_filter_config_checks, err, sizeof(err)) != 0) {
         /* One line per error, each naming file, line and key. */
         int n_errors = 0;
         for (char *line = err, *next = NULL; line != NULL && *line != '\0'; line = next) {
@@ -265,7 +272,8 @@ int main(int argc, char **argv)
         app.relay = NULL;
         tr_server_close(app.server, on_server_closed, &app);
     } else {
-        tr_server_set_relay(app.server, app.relay);
+        tr_server_upstream_t up = {relay_status, app.relay};
+        tr_server_set_upstream(app.server, &up);
         uv_signal_start(&app.sigterm, on_signal, SIGTERM);
         uv_signal_start(&app.sigint, on_signal, SIGINT);
         (void)pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);

@@ -4,7 +4,7 @@
  * and a writer of the Prometheus text exposition format (version 0.0.4,
  * https://prometheus.io/docs/instrumenting/exposition_formats/) into a
  * tr_buf_t. Pure: no I/O, no clock, no globals; each module keeps its own
- * counters and relay/metrics.c gathers them when scraped.
+ * counters and src/metrics.c gathers them when scraped.
  */
 #ifndef TR_COMMON_METRICS_H
 #define TR_COMMON_METRICS_H

@@ -15,7 +15,7 @@
  * server answers AuthMoreData 0x01 0x04; over TLS the client then sends the
  * password NUL-terminated; without TLS it sends 0x02 (request the public
  * key), receives 0x01 + PEM and sends RSA-OAEP((password || 0x00) XOR
- * scramble repeated). The RSA step itself (a key) lives in relay/tls.c; the
+ * scramble repeated). The RSA step itself (a key) lives in server/tls.c; the
  * byte handling and the check live here.
  */
 #ifndef TR_PROTOCOL_AUTH_H

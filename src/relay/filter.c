@@ -45,16 +45,6 @@ struct tr_filter {
     tr_filter_entry_t scratch; /* for ids that cannot be cached (<= 0) */
 };
 
-static const char *const kind_keys[TR_FILTER_KIND_COUNT] = {
-    "do-db",         "ignore-db",         "do-table",   "ignore-table",
-    "wild-do-table", "wild-ignore-table", "rewrite-db", "rewrite-table",
-};
-
-const char *tr_filter_kind_key(tr_filter_kind_t kind)
-{
-    return (unsigned)kind < TR_FILTER_KIND_COUNT ? kind_keys[kind] : NULL;
-}
-
 bool tr_filter_is_system_db(const char *db)
 {
     static const char *const sys[] = {"mysql",          "sys",
@@ -338,6 +328,16 @@ void tr_filter_free(tr_filter_t *f)
     tr_free(f->slots);
     tr_free(f);
 }
+
+int tr_filter_check(const tr_filter_rule_t *rules, size_t n, size_t *bad, const char **why)
+{
+    tr_filter_t *f = NULL;
+    int rc = tr_filter_new(rules, n, &f, bad, why);
+    tr_filter_free(f);
+    return rc;
+}
+
+const tr_config_checks_t tr_filter_config_checks = {tr_filter_rule_check, tr_filter_check};
 
 int tr_filter_new(const tr_filter_rule_t *rules, size_t n, tr_filter_t **out, size_t *bad,
                   const char **why)

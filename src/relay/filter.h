@@ -42,13 +42,10 @@
 
 #include "common/buf.h"
 #include "common/defs.h"
-#include "relay/config.h"
+#include "common/config.h"
 #include "relay/schema.h"
 
 typedef struct tr_filter tr_filter_t;
-
-/* The configuration key of a rule kind ("do-db", ...); NULL for an unknown kind. */
-const char *tr_filter_kind_key(tr_filter_kind_t kind);
 
 /*
  * Checks the syntax of one rule (text without surrounding spaces). Returns 0,
@@ -65,6 +62,11 @@ int tr_filter_rule_check(tr_filter_kind_t kind, const char *text, const char **w
 int tr_filter_new(const tr_filter_rule_t *rules, size_t n, tr_filter_t **out, size_t *bad,
                   const char **why) TR_MUSTCHECK;
 void tr_filter_free(tr_filter_t *f);
+/* tr_filter_new without keeping the filter: the loader's check (tr_config_checks_t). */
+int tr_filter_check(const tr_filter_rule_t *rules, size_t n, size_t *bad,
+                    const char **why) TR_MUSTCHECK;
+/* The checks of the configuration loader that belong to this module. */
+extern const tr_config_checks_t tr_filter_config_checks;
 
 /* True when the filter has any rule (the system schemas are dropped either way). */
 bool tr_filter_has_rules(const tr_filter_t *f);

@@ -149,7 +149,7 @@ struct tr_relay {
     /* Statistics (tr_relay_status), relaxed atomics: updated per transaction or
      * per group, never per row. */
     _Atomic uint64_t rows_written;
-    _Atomic uint64_t errors[TR_RELAY_ERR_COUNT];
+    _Atomic uint64_t errors[TR_UPSTREAM_ERR_COUNT];
     atomic_bool store_full;  /* wait_for_space is retrying a group (status, readiness) */
     _Atomic int64_t busy_since_ms; /* writer: monotonic ms it took the current step; 0 = idle */
     tr_spool_pager_t *pager; /* drops the pages of a spooled message being processed */
@@ -162,7 +162,7 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void count_err(tr_relay_t *r, tr_relay_err_t kind)
+static void count_err(tr_relay_t *r, tr_upstream_err_t kind)
 {
     atomic_fetch_add_explicit(&r->errors[kind], 1, memory_order_relaxed);
 }
@@ -269,7 +269,7 @@ static int on_binlog(void *arg, uint32_t pump_id, tr_spool_msg_t **msg, const ui
     }
     pthread_mutex_unlock(&r->mu);
     if (rc != 0) {
-        count_err(r, TR_RELAY_ERR_REFUSED);
+        count_err(r, TR_UPSTREAM_ERR_REFUSED);
         tr_log_warn("relay", "merge refused a binlog pump=%" PRIu32 " commit_ts=%" PRId64 " err=%s",
                     pump_id, b->commit_ts, tr_strerror(rc));
     }
@@ -306,7 +306,7 @@ static int fetch_jobs(tr_relay_t *r)
     const char *why = NULL;
     int rc = tr_schema_fetch_new_jobs(r->fetch, r->schema, &why);
     if (rc < 0) {
-        count_err(r, TR_RELAY_ERR_SCHEMA);
+        count_err(r, TR_UPSTREAM_ERR_SCHEMA);
         tr_log_warn("schema", "cannot read DDL history: %s", why ? why : tr_strerror(rc));
     }
     return rc;
@@ -346,7 +346,7 @@ static int advance_schema(tr_relay_t *r, int64_t version)
     const char *why = NULL;
     int rc = tr_schema_advance(r->schema, version, &why);
     if (rc != 0) {
-        count_err(r, TR_RELAY_ERR_SCHEMA);
+        count_err(r, TR_UPSTREAM_ERR_SCHEMA);
         tr_log_error("schema", "cannot apply DDL history up to version %" PRId64 ": %s", version,
                      why ? why : tr_strerror(rc));
     }
@@ -452,7 +452,7 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
                 continue;
             }
             if (rc != 0) {
-                count_err(r, TR_RELAY_ERR_TRANSLATE);
+                count_err(r, TR_UPSTREAM_ERR_TRANSLATE);
                 tr_log_error("translate",
                              "cannot translate transaction, relay stopped before writing it: %s "
                              "commit_ts=%" PRId64 " start_ts=%" PRId64 " flavor=%s",
@@ -467,7 +467,7 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
         }
         rc = tr_store_txn_append(r->store, (tr_flavor_t)f, r->out.data, r->out.len);
         if (rc != 0) {
-            count_err(r, TR_RELAY_ERR_STORE);
+            count_err(r, TR_UPSTREAM_ERR_STORE);
             tr_log_error("store", "append failed: %s", tr_strerror(rc));
             return rc;
         }
@@ -480,7 +480,7 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
     };
     int rc = tr_store_txn_end(r->store, &info);
     if (rc != 0) {
-        count_err(r, TR_RELAY_ERR_STORE);
+        count_err(r, TR_UPSTREAM_ERR_STORE);
         tr_log_error("store", "cannot end transaction: %s", tr_strerror(rc));
         return rc;
     }
@@ -626,7 +626,7 @@ static int filter_ddl(tr_relay_t *r, const tr_tidb_binlog_t *b, const tr_ddl_job
         return 0;
     case TR_DDL_POLICY_STOP:
     default:
-        count_err(r, TR_RELAY_ERR_TRANSLATE);
+        count_err(r, TR_UPSTREAM_ERR_TRANSLATE);
         tr_log_error("relay",
                      "DDL cannot be filtered safely, relay stopped before writing it: %s "
                      "job_id=%" PRId64 " commit_ts=%" PRId64 " query=%.*s "
@@ -643,7 +643,7 @@ static int process(tr_relay_t *r, const pending_t *p)
     const char *why = NULL;
     ssize_t n = tr_tidb_binlog_decode(p->payload, p->len, &b, &why);
     if (n < 0) {
-        count_err(r, TR_RELAY_ERR_MALFORMED);
+        count_err(r, TR_UPSTREAM_ERR_MALFORMED);
         tr_log_error("relay", "malformed binlog payload, relay stopped: %s", why ? why : "?");
         return (int)n;
     }
@@ -719,7 +719,7 @@ static int process(tr_relay_t *r, const pending_t *p)
         int rc = tr_tidb_prewrite_schema_version(b.prewrite_value.p, b.prewrite_value.len, &version,
                                                  &why);
         if (rc != 0) {
-            count_err(r, TR_RELAY_ERR_MALFORMED);
+            count_err(r, TR_UPSTREAM_ERR_MALFORMED);
             tr_log_error("relay", "malformed prewrite value, relay stopped: %s commit_ts=%" PRId64,
                          why ? why : "?", b.commit_ts);
             return rc;
@@ -747,7 +747,7 @@ static int wait_for_space(tr_relay_t *r, int rc)
                  r->group_txns, tr_strerror(rc));
     int delay_ms = 100;
     int tries = 0;
-    count_err(r, TR_RELAY_ERR_STORE);
+    count_err(r, TR_UPSTREAM_ERR_STORE);
     atomic_store(&r->store_full, true);
     while (tr_store_err_is_full(rc)) {
         if (is_stopping(r)) {
@@ -793,7 +793,7 @@ static int commit_group(tr_relay_t *r)
         rc = wait_for_space(r, rc);
     }
     if (rc != 0) {
-        count_err(r, TR_RELAY_ERR_STORE);
+        count_err(r, TR_UPSTREAM_ERR_STORE);
         tr_log_error("store", "group commit failed, nothing new became visible: %s",
                      tr_strerror(rc));
         tr_store_abort(r->store);
@@ -923,7 +923,7 @@ static void *writer_main(void *arg)
 
         pending_t *p = item.data;
         if (dropped) {
-            count_err(r, TR_RELAY_ERR_DROPPED);
+            count_err(r, TR_UPSTREAM_ERR_DROPPED);
             tr_log_warn("relay", "dropped duplicate or out-of-order binlog commit_ts=%" PRId64
                                  " pump=%" PRIu32,
                         item.commit_ts, item.source_id);
@@ -1391,7 +1391,7 @@ bool tr_relay_failed(tr_relay_t *r)
 
 /* ---------------------------------------------------------------- status */
 
-int tr_relay_status(tr_relay_t *r, tr_relay_status_t *out)
+int tr_relay_status(tr_relay_t *r, tr_upstream_status_t *out)
 {
     memset(out, 0, sizeof(*out));
     out->now_ms = wall_ms();
@@ -1400,7 +1400,7 @@ int tr_relay_status(tr_relay_t *r, tr_relay_status_t *out)
     out->is_store_full = atomic_load(&r->store_full);
     out->durable_ts = atomic_load(&r->durable_ts);
     out->rows = atomic_load_explicit(&r->rows_written, memory_order_relaxed);
-    for (int k = 0; k < TR_RELAY_ERR_COUNT; k++) {
+    for (int k = 0; k < TR_UPSTREAM_ERR_COUNT; k++) {
         out->errors[k] = atomic_load_explicit(&r->errors[k], memory_order_relaxed);
     }
     int64_t busy = atomic_load_explicit(&r->busy_since_ms, memory_order_relaxed);
@@ -1412,13 +1412,13 @@ int tr_relay_status(tr_relay_t *r, tr_relay_status_t *out)
     pthread_mutex_lock(&r->members_mu);
     pthread_mutex_lock(&r->mu);
     size_t n = r->n_members;
-    out->pumps = n ? tr_calloc(n, sizeof(*out->pumps)) : NULL;
+    out->sources = n ? tr_calloc(n, sizeof(*out->sources)) : NULL;
     for (size_t i = 0; i < n; i++) {
         const member_t *m = r->members[i];
-        tr_relay_pump_status_t *p = &out->pumps[i];
+        tr_upstream_source_t *p = &out->sources[i];
         snprintf(p->node_id, sizeof(p->node_id), "%s", m->node_id);
         snprintf(p->addr, sizeof(p->addr), "%s", m->host);
-        p->state = m->state;
+        p->state = tr_node_state_name(m->state);
         p->is_pulling = m->client != NULL;
         p->in_merge = m->in_merge;
         p->last_ts = m->recv_ms != 0 ? m->pulled_ts : 0;
@@ -1428,9 +1428,9 @@ int tr_relay_status(tr_relay_t *r, tr_relay_status_t *out)
         int64_t since = m->recv_ms != 0 ? m->recv_ms : m->joined_ms;
         p->silent_ms = out->now_ms - since;
         p->is_unreachable = p->is_pulling && m->state == TR_NODE_ONLINE &&
-                            out->now_ms - since > TR_RELAY_UNREACHABLE_MS;
+                            out->now_ms - since > TR_UPSTREAM_UNREACHABLE_MS;
     }
-    out->n_pumps = n;
+    out->n_sources = n;
     out->merge_watermark = tr_merge_watermark_ts(r->merge);
     out->merge_last_ts = tr_merge_last_ts(r->merge);
     pthread_mutex_unlock(&r->mu);
@@ -1438,27 +1438,11 @@ int tr_relay_status(tr_relay_t *r, tr_relay_status_t *out)
     return 0;
 }
 
-void tr_relay_status_cleanup(tr_relay_status_t *st)
-{
-    tr_free(st->pumps);
-    st->pumps = NULL;
-    st->n_pumps = 0;
-}
-
 /* ---------------------------------------------------------------- metrics */
-
-const char *tr_relay_err_name(tr_relay_err_t kind)
-{
-    static const char *const names[TR_RELAY_ERR_COUNT] = {
-        "malformed_binlog", "binlog_dropped", "merge_refused",
-        "schema",           "translate",      "store",
-    };
-    return (unsigned)kind < TR_RELAY_ERR_COUNT ? names[kind] : "unknown";
-}
 
 bool tr_relay_ready(tr_relay_t *r, int64_t stall_ms, char *why, size_t cap)
 {
-    tr_relay_status_t st;
+    tr_upstream_status_t st;
     if (tr_relay_status(r, &st) != 0) {
         snprintf(why, cap, "relay status unavailable");
         return false;
@@ -1472,13 +1456,13 @@ bool tr_relay_ready(tr_relay_t *r, int64_t stall_ms, char *why, size_t cap)
         snprintf(why, cap, "disk full: appending paused, retrying with backoff (see the log)");
         ok = false;
     }
-    for (size_t i = 0; ok && i < st.n_pumps; i++) {
-        const tr_relay_pump_status_t *p = &st.pumps[i];
+    for (size_t i = 0; ok && i < st.n_sources; i++) {
+        const tr_upstream_source_t *p = &st.sources[i];
         if (p->in_merge && p->silent_ms > stall_ms) {
             snprintf(why, cap,
                      "merge stalled: pump %s (%s, state %s, %s) sent nothing for %" PRId64
                      " s; last commit_ts %" PRId64,
-                     p->node_id, p->addr, tr_node_state_name(p->state),
+                     p->node_id, p->addr, p->state,
                      p->is_pulling ? "pulling" : "not pulling", p->silent_ms / 1000, p->last_ts);
             ok = false;
         }
@@ -1489,10 +1473,10 @@ bool tr_relay_ready(tr_relay_t *r, int64_t stall_ms, char *why, size_t cap)
                  st.writer_busy_ms / 1000);
         ok = false;
     }
-    if (ok && st.n_pumps == 0) {
+    if (ok && st.n_sources == 0) {
         snprintf(why, cap, "no pump known yet");
         ok = false;
     }
-    tr_relay_status_cleanup(&st);
+    tr_upstream_status_cleanup(&st);
     return ok;
 }

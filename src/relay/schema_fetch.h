@@ -8,7 +8,7 @@
 #define TR_RELAY_SCHEMA_FETCH_H
 
 #include "common/defs.h"
-#include "relay/config.h"
+#include "common/config.h"
 #include "relay/schema.h"
 
 typedef struct tr_schema_fetch tr_schema_fetch_t;

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Enforces STYLE.md section 3: lower layers never include upper layers or I/O headers.
+# Enforces STYLE.md section 3 and the layout: lower layers never include upper layers or I/O
+# headers; the upstream (src/relay/) and the serving side (src/server/) never include each
+# other and meet at the store; only src/main.c and src/metrics.c see both.
 set -u
 src="$1/src"; fail=0
 check() { # dir, forbidden-regex, why
@@ -7,10 +9,17 @@ check() { # dir, forbidden-regex, why
   hits=$(grep -nE "$2" "$src/$1"/*.[ch] 2>/dev/null)
   if [ -n "$hits" ]; then echo "layering violation in src/$1 ($3):"; echo "$hits"; fail=1; fi
 }
-io='#include[[:space:]]*[<"](uv\.h|mysql\.h|openssl/ssl\.h|sys/socket\.h|grpc/|nghttp2/|sqlite3\.h)'
-check common "$io|#include \"(protocol|store|relay)/" "common is layer 0"
-check protocol "$io|#include \"(store|relay)/" "protocol is pure"
-check store '#include[[:space:]]*[<"](uv\.h|mysql\.h|openssl/ssl\.h|sys/socket\.h|grpc/)|#include "relay/' "store is layer 2"
+io='#include[[:space:]]*[<"](uv\.h|mysql\.h|openssl/ssl\.h|sys/socket\.h|grpc/|nghttp2/|sqlite3\.h|microhttpd\.h|curl/)'
+check common "$io|#include \"(protocol|store|relay|server)/" "common is layer 0"
+check protocol "$io|#include \"(store|relay|server)/" "protocol is pure"
+# protocol/ does no I/O: no file, socket or process calls in code (comments aside); codecs
+# take bytes and return bytes.
+hits=$(grep -nE '(^|[^_.>[:alnum:]])(open|openat|fopen|pread|pwrite|read|write|socket|connect|recv|send|mmap|unlink|rename|fsync|fdatasync|system|popen)[[:space:]]*\(' \
+       "$src"/protocol/*.c 2>/dev/null | grep -vE '^[^:]+:[0-9]+:[[:space:]]*(\*|//|/\*)')
+[ -n "$hits" ] && { echo "layering violation in src/protocol (protocol does no I/O):"; echo "$hits"; fail=1; }
+check store '#include[[:space:]]*[<"](uv\.h|mysql\.h|openssl/ssl\.h|sys/socket\.h|grpc/|nghttp2/)|#include "(relay|server)/' "store is layer 2"
+check relay '#include "server/|#include "metrics\.h"' "the upstream does not see the serving side"
+check server '#include "relay/|#include "metrics\.h"|#include[[:space:]]*[<"](mysql\.h|grpc/|nghttp2/|curl/)' "the serving side does not see the upstream"
 # Only schema_fetch.c may include mysql.h, only pump_client/discovery may include gRPC.
 hits=$(grep -lE '#include[[:space:]]*[<"]mysql\.h' "$src"/relay/*.[ch] 2>/dev/null | grep -v schema_fetch)
 [ -n "$hits" ] && { echo "mysql.h outside schema_fetch: $hits"; fail=1; }

@@ -24,8 +24,8 @@
 #include "common/log.h"
 #include "protocol/binlog_event.h"
 #include "protocol/rows.h"
-#include "relay/config.h"
-#include "relay/server.h"
+#include "common/config.h"
+#include "server/server.h"
 #include "store/store.h"
 
 static const uint8_t uuid[16] = {0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1,
@@ -137,7 +137,7 @@ int main(int argc, char **argv)
              "[users]\nrepl = pw\n%s\n[upstream]\npumps = 127.0.0.1:1\ntidb = root:@127.0.0.1:1\n",
              port, xs ? xs : "", xa ? "" : "admin-users = repl", xu ? xu : "");
     tr_config_defaults(&cfg);
-    if (tr_config_parse(&cfg, text, "fixture", err, sizeof(err)) != 0) {
+    if (tr_config_parse(&cfg, text, "fixture", NULL, err, sizeof(err)) != 0) {
         fprintf(stderr, "fixture: config: %s\n", err);
         return 1;
     }

@@ -5,7 +5,7 @@
  * Python connector (vector published in Boost.MySQL's unit tests,
  * test/unit/test/impl/internal/sansio/caching_sha2_password.cpp: password
  * "hola"), its full-path packets (every truncation), and the RSA path by a
- * client-side OAEP encryption against relay/tls's key. */
+ * client-side OAEP encryption against server/tls's key. */
 #include "tr_test.h"
 
 #include <openssl/bio.h>
@@ -16,7 +16,7 @@
 #include "common/err.h"
 #include "protocol/auth.h"
 #include "protocol/handshake.h"
-#include "relay/tls.h"
+#include "server/tls.h"
 
 #include "vec_packets.inc"
 

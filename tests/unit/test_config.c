@@ -1,4 +1,4 @@
-/* Unit tests for relay/config.c: every file in conf/ parses, and bad input is
+/* Unit tests for common/config.c: every file in conf/ parses, and bad input is
  * reported with file, line and key. */
 #include "tr_test.h"
 
@@ -6,7 +6,8 @@
 #include <stdbool.h>
 
 #include "common/err.h"
-#include "relay/config.h"
+#include "common/config.h"
+#include "relay/filter.h"
 
 /* Every *.cnf in conf/ (listed at test time, so a new example is covered
  * without touching this test) parses without errors. */
@@ -30,7 +31,7 @@ TR_TEST(conf_files_parse)
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         tr_config_t c;
         char err[4096] = "";
-        int rc = tr_config_load(&c, path, err, sizeof(err));
+        int rc = tr_config_load(&c, path, &tr_filter_config_checks, err, sizeof(err));
         if (rc != 0) {
             TR_FAIL_AT("%s: %s", e->d_name, err);
         }
@@ -116,7 +117,7 @@ TR_TEST(every_key_documented)
 static int parse(const char *text, tr_config_t *c, char *err, size_t n)
 {
     tr_config_defaults(c);
-    return tr_config_parse(c, text, "t.cnf", err, n);
+    return tr_config_parse(c, text, "t.cnf", &tr_filter_config_checks, err, n);
 }
 
 TR_TEST(ddl_unsupported_policy)

@@ -1,12 +1,12 @@
 /* Unit tests for relay/filter.c: rule syntax, MySQL's evaluation order for
  * tables and database-level statements, LIKE patterns, renames, the per-table
  * cache, DDL job verdicts (RENAME across the filter boundary) and the renaming
- * of names in DDL text; and [filter] in relay/config.c. */
+ * of names in DDL text; and [filter] in common/config.c. */
 #include "tr_test.h"
 
 #include "common/err.h"
 #include "common/mem.h"
-#include "relay/config.h"
+#include "common/config.h"
 #include "relay/filter.h"
 #include "relay/schema.h"
 
@@ -19,7 +19,7 @@ static tr_filter_t *make(const char *const *rules, size_t n)
         const char *eq = strchr(rules[i], '=');
         bool found = false;
         for (int k = 0; k < TR_FILTER_KIND_COUNT; k++) {
-            const char *key = tr_filter_kind_key((tr_filter_kind_t)k);
+            const char *key = tr_config_filter_key((tr_filter_kind_t)k);
             if (strlen(key) == (size_t)(eq - rules[i]) && strncmp(rules[i], key, strlen(key)) == 0) {
                 fr[i].kind = (tr_filter_kind_t)k;
                 found = true;
@@ -468,7 +468,7 @@ TR_TEST(ddl_text_renames)
 static int parse(const char *text, tr_config_t *c, char *err, size_t n)
 {
     tr_config_defaults(c);
-    return tr_config_parse(c, text, "t.cnf", err, n);
+    return tr_config_parse(c, text, "t.cnf", &tr_filter_config_checks, err, n);
 }
 
 #define BASE "[upstream]\npumps = 127.0.0.1:8250\ntidb = u:p@127.0.0.1:4000\n[users]\nrepl = pw\n"

@@ -1,5 +1,5 @@
 /*
- * Sender threads (relay/sender.h) over real sockets (a UNIX stream
+ * Sender threads (server/sender.h) over real sockets (a UNIX stream
  * socketpair) on a real libuv loop: jobs arrive complete and in order while
  * the reader is slow (the socket fills, EPOLLOUT), a detach cancels what was
  * not written and is reported after every job, a closed peer fails the
@@ -16,7 +16,7 @@
 
 #include <uv.h>
 
-#include "relay/sender.h"
+#include "server/sender.h"
 #include "tr_test.h"
 
 #define JOB_LEN (64 * 1024)

@@ -9,7 +9,7 @@
 #include "common/err.h"
 #include "protocol/rows.h"
 #include "protocol/tidb_schema.h"
-#include "relay/config.h"
+#include "common/config.h"
 #include "relay/schema.h"
 #include "relay/schema_fetch.h"
 

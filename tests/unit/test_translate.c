@@ -891,8 +891,8 @@ static int translate_filtered(const char *const *rules, size_t n_rules, tr_buf_t
     for (size_t i = 0; i < n_rules; i++) {
         const char *eq = strchr(rules[i], '=');
         for (int k = 0; k < TR_FILTER_KIND_COUNT; k++) {
-            if (strncmp(rules[i], tr_filter_kind_key((tr_filter_kind_t)k), (size_t)(eq - rules[i])) == 0 &&
-                strlen(tr_filter_kind_key((tr_filter_kind_t)k)) == (size_t)(eq - rules[i])) {
+            if (strncmp(rules[i], tr_config_filter_key((tr_filter_kind_t)k), (size_t)(eq - rules[i])) == 0 &&
+                strlen(tr_config_filter_key((tr_filter_kind_t)k)) == (size_t)(eq - rules[i])) {
                 fr[i].kind = (tr_filter_kind_t)k;
             }
         }

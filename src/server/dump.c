@@ -10,7 +10,7 @@
  * either flavour, and MariaDB's replacement events for MariaDB-listener
  * clients below capability 4 (compat_event, rewritten in the read scratch).
  */
-#include "relay/dump.h"
+#include "server/dump.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +32,7 @@
 #include "protocol/maria_compat.h"
 #include "protocol/result.h"
 #include "protocol/wire.h"
-#include "relay/conn.h"
+#include "server/conn.h"
 
 #define FD_MAX_LEN       4096 /* sanity bound for a FORMAT_DESCRIPTION event */
 #define FD_CREATED_OFF   (TR_EVT_HEADER_LEN + 2 + 50) /* body: version u16, server version[50] */

@@ -3,14 +3,14 @@
  * loop, client sessions (handshake, auth, the queries replicas and tools send,
  * admin statements) and binlog dumps served from the store's files.
  */
-#ifndef TR_RELAY_SERVER_H
-#define TR_RELAY_SERVER_H
+#ifndef TR_SERVER_SERVER_H
+#define TR_SERVER_SERVER_H
 
 #include <uv.h>
 
 #include "common/defs.h"
-#include "relay/config.h"
-#include "relay/relay.h"
+#include "common/upstream.h"
+#include "common/config.h"
 #include "store/store.h"
 
 typedef struct tr_server tr_server_t;
@@ -27,12 +27,23 @@ int tr_server_start(uv_loop_t *loop, const tr_config_t *cfg, tr_store_t *store,
  * (uses uv_async_send); safe to call from the store's notify callback. */
 void tr_server_notify(tr_server_t *srv);
 
-/* Gives the server the relay for SHOW RELAY STATUS (keeps it). Thread: loop. */
-void tr_server_set_relay(tr_server_t *srv, tr_relay_t *relay);
+/*
+ * Where the server reads the upstream's status (SHOW RELAY STATUS, SHOW BINLOG POSITION):
+ * main wires the relay in, so this side includes nothing of the upstream. status fills
+ * *out (sources owned: tr_upstream_status_cleanup) and returns 0; it may wait on the
+ * upstream's locks, so admin jobs call it off the loop thread.
+ */
+typedef struct {
+    int (*status)(void *arg, tr_upstream_status_t *out);
+    void *arg;
+} tr_server_upstream_t;
 
-/* Detaches the relay: released(arg) runs on the loop once no admin job uses
+/* Gives the server its upstream (copied). Thread: loop. */
+void tr_server_set_upstream(tr_server_t *srv, const tr_server_upstream_t *up);
+
+/* Detaches the upstream: released(arg) runs on the loop once no admin job uses
  * it any more (at once when none does); then it may be stopped. Thread: loop. */
-void tr_server_release_relay(tr_server_t *srv, void (*released)(void *arg), void *arg);
+void tr_server_release_upstream(tr_server_t *srv, void (*released)(void *arg), void *arg);
 
 /* ---- statistics (loop thread; /metrics) ---- */
 

@@ -4,7 +4,7 @@
  * unknown section or key is an error reported with its line. Pure apart from
  * tr_config_load reading the file.
  */
-#include "relay/config.h"
+#include "common/config.h"
 
 #include <errno.h>
 #include <ctype.h>
@@ -27,7 +27,6 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
-#include "relay/filter.h"
 
 /* Every key the parser accepts, by section ([users] takes any name). The
  * unit test checks that each one is documented in conf/tirelay.cnf. */
@@ -105,7 +104,18 @@ typedef struct {
     /* [server] admin-users, resolved against [users] once every line is read. */
     char admin_users[1024];
     int admin_users_line;
+    const tr_config_checks_t *checks; /* may be NULL */
 } parse_ctx_t;
+
+static const char *const filter_keys[TR_FILTER_KIND_COUNT] = {
+    "do-db",         "ignore-db",         "do-table",   "ignore-table",
+    "wild-do-table", "wild-ignore-table", "rewrite-db", "rewrite-table",
+};
+
+const char *tr_config_filter_key(tr_filter_kind_t kind)
+{
+    return (unsigned)kind < TR_FILTER_KIND_COUNT ? filter_keys[kind] : NULL;
+}
 
 TR_PRINTF(3, 4)
 static void add_error(parse_ctx_t *p, int line, const char *fmt, ...)
@@ -382,7 +392,7 @@ static int filter_rules(parse_ctx_t *p, const char *s, const char *k, tr_filter_
             memcpy(r->text, item, len);
             r->text[len] = '\0';
             const char *why = NULL;
-            if (tr_filter_rule_check(kind, r->text, &why) != 0) {
+            if (p->checks != NULL && p->checks->filter_rule(kind, r->text, &why) != 0) {
                 if (strncmp(why, "expected", 8) == 0) {
                     fail(p, s, k, "%s, got '%s'", why, r->text);
                 } else {
@@ -712,7 +722,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
         }
     } else if (strcmp(s, "filter") == 0) {
         for (int kind = 0; kind < TR_FILTER_KIND_COUNT; kind++) {
-            if (strcmp(k, tr_filter_kind_key((tr_filter_kind_t)kind)) == 0) {
+            if (strcmp(k, filter_keys[kind]) == 0) {
                 return filter_rules(p, s, k, (tr_filter_kind_t)kind, v);
             }
         }
@@ -802,16 +812,14 @@ static void validate(parse_ctx_t *p)
     if (c->require_tls && c->tls_cert[0] == '\0') {
         add_error(p, 0, "[server] require-tls: needs tls-cert and tls-key");
     }
-    /* Rules across lines (a source renamed twice): compile them as the relay will. */
-    tr_filter_t *f = NULL;
+    /* Rules across lines (a source renamed twice): compiled as the relay will. */
     size_t bad = 0;
     const char *why = NULL;
-    if (tr_filter_new(c->filter_rules, c->n_filter_rules, &f, &bad, &why) != 0) {
+    if (p->checks != NULL &&
+        p->checks->filter_rules(c->filter_rules, c->n_filter_rules, &bad, &why) != 0) {
         const tr_filter_rule_t *r = &c->filter_rules[bad];
-        add_error(p, r->line, "[filter] %s: %s in '%s'", tr_filter_kind_key(r->kind), why,
-                  r->text);
+        add_error(p, r->line, "[filter] %s: %s in '%s'", filter_keys[r->kind], why, r->text);
     }
-    tr_filter_free(f);
 }
 
 /* True when name is one of known_sections. */
@@ -919,11 +927,13 @@ static void __attribute__((noinline)) scrub_stack(void)
     OPENSSL_cleanse(area, sizeof(area));
 }
 
-int tr_config_parse(tr_config_t *c, const char *text, const char *name, char *err, size_t err_len)
+int tr_config_parse(tr_config_t *c, const char *text, const char *name,
+                    const tr_config_checks_t *checks, char *err, size_t err_len)
 {
     parse_ctx_t p;
     memset(&p, 0, sizeof(p));
     p.c = c;
+    p.checks = checks;
     p.name = name;
     p.text = text;
     p.section_ok = true;
@@ -949,7 +959,8 @@ int tr_config_parse(tr_config_t *c, const char *text, const char *name, char *er
     return p.n_errors > 0 ? TR_ECONFIG : 0;
 }
 
-int tr_config_load(tr_config_t *c, const char *path, char *err, size_t err_len)
+int tr_config_load(tr_config_t *c, const char *path, const tr_config_checks_t *checks, char *err,
+                   size_t err_len)
 {
     /* Read with read(2) into one buffer of the file's size, no stdio buffer
      * and no realloc, so the only copy of the file's passwords is wiped below. */
@@ -988,7 +999,7 @@ int tr_config_load(tr_config_t *c, const char *path, char *err, size_t err_len)
         snprintf(err, err_len, "%s: cannot read: %s", path, strerror(rerr));
         rc = TR_ECONFIG;
     } else {
-        rc = tr_config_parse(c, text, path, err, err_len);
+        rc = tr_config_parse(c, text, path, checks, err, err_len);
     }
     OPENSSL_cleanse(text, cap + 1);
     tr_free(text);

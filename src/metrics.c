@@ -11,7 +11,7 @@
  * `cond` (at most SCRAPE_WAIT_MS, and never once stopping is set, so
  * tr_metrics_stop on the loop cannot deadlock with a waiting scrape).
  */
-#include "relay/metrics.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -114,56 +114,56 @@ static double tso_s(int64_t tso)
     return tso > 0 ? (double)((uint64_t)tso >> 18) / 1000.0 : 0.0;
 }
 
-static void render_relay(tr_buf_t *b, const tr_relay_status_t *st, double now)
+static void render_relay(tr_buf_t *b, const tr_upstream_status_t *st, double now)
 {
     tr_prom_family(b, "tirelay_pump_info", "gauge",
                    "A Pump the relay knows (value 1): its address, etcd state and whether it is "
                    "being pulled.");
-    for (size_t i = 0; i < st->n_pumps; i++) {
-        const tr_relay_pump_status_t *p = &st->pumps[i];
+    for (size_t i = 0; i < st->n_sources; i++) {
+        const tr_upstream_source_t *p = &st->sources[i];
         tr_prom_sample(b, "tirelay_pump_info", 1, "pump", p->node_id, "addr", p->addr, "state",
-                       tr_node_state_name(p->state), "pulling", p->is_pulling ? "true" : "false",
+                       p->state, "pulling", p->is_pulling ? "true" : "false",
                        "in_merge", p->in_merge ? "true" : "false", (const char *)NULL);
     }
     tr_prom_family(b, "tirelay_pump_received_commit_ts", "gauge",
                    "Last commit_ts (TSO) received from the Pump, fake binlogs included (0: none "
                    "since start).");
-    for (size_t i = 0; i < st->n_pumps; i++) {
-        tr_prom_sample_i64(b, "tirelay_pump_received_commit_ts", st->pumps[i].last_ts, "pump",
-                           st->pumps[i].node_id, (const char *)NULL);
+    for (size_t i = 0; i < st->n_sources; i++) {
+        tr_prom_sample_i64(b, "tirelay_pump_received_commit_ts", st->sources[i].last_ts, "pump",
+                           st->sources[i].node_id, (const char *)NULL);
     }
     tr_prom_family(b, "tirelay_pump_received_timestamp_seconds", "gauge",
                    "Physical time of the last commit_ts received from the Pump (Unix seconds).");
-    for (size_t i = 0; i < st->n_pumps; i++) {
-        tr_prom_sample(b, "tirelay_pump_received_timestamp_seconds", tso_s(st->pumps[i].last_ts),
-                       "pump", st->pumps[i].node_id, (const char *)NULL);
+    for (size_t i = 0; i < st->n_sources; i++) {
+        tr_prom_sample(b, "tirelay_pump_received_timestamp_seconds", tso_s(st->sources[i].last_ts),
+                       "pump", st->sources[i].node_id, (const char *)NULL);
     }
     tr_prom_family(b, "tirelay_pump_lag_seconds", "gauge",
                    "Now minus the physical time of the last commit_ts received from the Pump "
                    "(an idle Pump sends a fake binlog every few seconds; 0 before the first).");
-    for (size_t i = 0; i < st->n_pumps; i++) {
-        int64_t ts = st->pumps[i].last_ts;
+    for (size_t i = 0; i < st->n_sources; i++) {
+        int64_t ts = st->sources[i].last_ts;
         tr_prom_sample(b, "tirelay_pump_lag_seconds", ts > 0 ? now - tso_s(ts) : 0.0, "pump",
-                       st->pumps[i].node_id, (const char *)NULL);
+                       st->sources[i].node_id, (const char *)NULL);
     }
     tr_prom_family(b, "tirelay_pump_last_receive_age_seconds", "gauge",
                    "Seconds since the Pump delivered anything (or since it joined).");
-    for (size_t i = 0; i < st->n_pumps; i++) {
+    for (size_t i = 0; i < st->n_sources; i++) {
         tr_prom_sample(b, "tirelay_pump_last_receive_age_seconds",
-                       (double)st->pumps[i].silent_ms / 1000.0, "pump", st->pumps[i].node_id,
+                       (double)st->sources[i].silent_ms / 1000.0, "pump", st->sources[i].node_id,
                        (const char *)NULL);
     }
     tr_prom_family(b, "tirelay_pump_binlogs_received_total", "counter",
                    "Binlogs received from the Pump, fake binlogs included.");
-    for (size_t i = 0; i < st->n_pumps; i++) {
-        tr_prom_sample(b, "tirelay_pump_binlogs_received_total", (double)st->pumps[i].binlogs,
-                       "pump", st->pumps[i].node_id, (const char *)NULL);
+    for (size_t i = 0; i < st->n_sources; i++) {
+        tr_prom_sample(b, "tirelay_pump_binlogs_received_total", (double)st->sources[i].binlogs,
+                       "pump", st->sources[i].node_id, (const char *)NULL);
     }
     tr_prom_family(b, "tirelay_pump_queued_transactions", "gauge",
                    "Transactions from the Pump waiting in the merge.");
-    for (size_t i = 0; i < st->n_pumps; i++) {
-        tr_prom_sample(b, "tirelay_pump_queued_transactions", (double)st->pumps[i].queued, "pump",
-                       st->pumps[i].node_id, (const char *)NULL);
+    for (size_t i = 0; i < st->n_sources; i++) {
+        tr_prom_sample(b, "tirelay_pump_queued_transactions", (double)st->sources[i].queued, "pump",
+                       st->sources[i].node_id, (const char *)NULL);
     }
 
     tr_prom_family(b, "tirelay_merge_watermark_commit_ts", "gauge",
@@ -190,15 +190,15 @@ static void render_relay(tr_buf_t *b, const tr_relay_status_t *st, double now)
     tr_prom_sample(b, "tirelay_writer_failed", st->has_failed ? 1 : 0, (const char *)NULL);
 }
 
-static void render_errors(tr_buf_t *b, const tr_relay_status_t *rs, const tr_server_stats_t *ss)
+static void render_errors(tr_buf_t *b, const tr_upstream_status_t *rs, const tr_server_stats_t *ss)
 {
     tr_prom_family(b, "tirelay_errors_total", "counter",
                    "Errors since start by kind: upstream and writer (malformed_binlog, "
                    "binlog_dropped, merge_refused, schema, translate, store) and clients "
                    "(auth_denied, client_error, dump_failed, dump_stalled, tls_handshake).");
-    for (int k = 0; k < TR_RELAY_ERR_COUNT; k++) {
+    for (int k = 0; k < TR_UPSTREAM_ERR_COUNT; k++) {
         tr_prom_sample(b, "tirelay_errors_total", (double)rs->errors[k], "kind",
-                       tr_relay_err_name((tr_relay_err_t)k), (const char *)NULL);
+                       tr_upstream_err_name((tr_upstream_err_t)k), (const char *)NULL);
     }
     for (int k = 0; k < TR_SRV_ERR_COUNT; k++) {
         tr_prom_sample(b, "tirelay_errors_total", (double)ss->errors[k], "kind",
@@ -387,7 +387,7 @@ static enum MHD_Result serve_metrics(tr_metrics_t *m, struct MHD_Connection *con
     bool ready = tr_relay_ready(m->relay, m->cfg->health_stall_ms, why, sizeof(why));
     tr_prom_family(&b, "tirelay_ready", "gauge", "1 when /healthz answers 200.");
     tr_prom_sample(&b, "tirelay_ready", ready ? 1 : 0, (const char *)NULL);
-    tr_relay_status_t rs;
+    tr_upstream_status_t rs;
     if (tr_relay_status(m->relay, &rs) != 0) {
         memset(&rs, 0, sizeof(rs));
     }
@@ -395,7 +395,7 @@ static enum MHD_Result serve_metrics(tr_metrics_t *m, struct MHD_Connection *con
     render_store(&b, m->store, &st);
     render_server(&b, m->store, &ss);
     render_errors(&b, &rs, &ss);
-    tr_relay_status_cleanup(&rs);
+    tr_upstream_status_cleanup(&rs);
     tr_free(ss.dumps);
     enum MHD_Result r;
     if (!tr_buf_ok(&b)) {

@@ -14,8 +14,8 @@
  *
  * Thread: every function on the loop thread.
  */
-#ifndef TR_RELAY_SENDER_H
-#define TR_RELAY_SENDER_H
+#ifndef TR_SERVER_SENDER_H
+#define TR_SERVER_SENDER_H
 
 #include <stddef.h>
 #include <stdint.h>

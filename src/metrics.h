@@ -12,15 +12,15 @@
  * are copied on the loop thread (uv_async round trip) since only it may
  * touch sessions.
  */
-#ifndef TR_RELAY_METRICS_H
-#define TR_RELAY_METRICS_H
+#ifndef TR_METRICS_H
+#define TR_METRICS_H
 
 #include <uv.h>
 
 #include "common/defs.h"
-#include "relay/config.h"
+#include "common/config.h"
 #include "relay/relay.h"
-#include "relay/server.h"
+#include "server/server.h"
 #include "store/store.h"
 
 typedef struct tr_metrics tr_metrics_t;

@@ -3,8 +3,8 @@
  * dump.c): the server object and the session services the dump uses.
  * Not a public interface. Thread: loop, everything.
  */
-#ifndef TR_RELAY_SERVER_INTERNAL_H
-#define TR_RELAY_SERVER_INTERNAL_H
+#ifndef TR_SERVER_SERVER_INTERNAL_H
+#define TR_SERVER_SERVER_INTERNAL_H
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -15,10 +15,9 @@
 
 #include "common/defs.h"
 #include "protocol/binlog_event.h"
-#include "relay/config.h"
-#include "relay/relay.h"
-#include "relay/server.h"
-#include "relay/tls.h"
+#include "common/config.h"
+#include "server/server.h"
+#include "server/tls.h"
 #include "store/store.h"
 
 /*
@@ -96,12 +95,13 @@ struct tr_server {
     uint32_t next_conn_id;
     bool closing;
     int open_handles;        /* listener + async (+ retention timer) still open */
-    /* The relay, for SHOW RELAY STATUS (tr_server_set_relay); admin jobs that
-     * use it off the loop are counted so that it is stopped only after them. */
-    tr_relay_t *relay;
-    int relay_users;
-    void (*relay_released)(void *arg);
-    void *relay_released_arg;
+    /* The upstream's status (tr_server_set_upstream); admin jobs that use it off
+     * the loop are counted so that it is stopped only after them. */
+    tr_server_upstream_t upstream;
+    bool has_upstream;
+    int upstream_users;
+    void (*upstream_released)(void *arg);
+    void *upstream_released_arg;
     bool has_sender;         /* dump writes offloaded to sender threads (conn.h) */
     uv_timer_t retention;    /* expire-logs-seconds / max-binlog-total-size checks */
     bool has_retention;
@@ -220,8 +220,9 @@ void tr_dump_shared_trim(tr_server_t *srv, uint64_t now_ms, uint64_t idle_ms);
 /* A session was freed (and unlinked from srv->sessions): finishes a pending close. */
 void tr_server_sess_gone(tr_server_t *srv);
 
-/* The relay for an admin job (NULL when detached); counted until tr_server_relay_done. */
-tr_relay_t *tr_server_relay_use(tr_server_t *srv);
-void tr_server_relay_done(tr_server_t *srv);
+/* The upstream for an admin job, copied into *out: false when detached. Counted until
+ * tr_server_upstream_done. */
+bool tr_server_upstream_use(tr_server_t *srv, tr_server_upstream_t *out);
+void tr_server_upstream_done(tr_server_t *srv);
 
 #endif

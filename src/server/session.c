@@ -4,7 +4,7 @@
  * the session state, answer into one output buffer written once per read.
  * Never logs passwords, scrambles or row data.
  */
-#include "relay/session.h"
+#include "server/session.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -27,8 +27,8 @@
 #include "protocol/result.h"
 #include "protocol/sqlcmd.h"
 #include "protocol/wire.h"
-#include "relay/admin.h"
-#include "relay/conn.h"
+#include "server/admin.h"
+#include "server/conn.h"
 
 #define MAX_UVARS     64
 #define MAX_VALUE_LEN 4096

@@ -13,7 +13,7 @@
  * channel is one sendmsg of up to IOV_MAX_JOBS queued jobs; a channel with
  * more goes to the back of the list, so channels take turns.
  */
-#include "relay/sender.h"
+#include "server/sender.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -9,8 +9,8 @@
  *
  * I/O layer: owns a uv_tcp_t; holds no protocol knowledge. Thread: loop.
  */
-#ifndef TR_RELAY_CONN_H
-#define TR_RELAY_CONN_H
+#ifndef TR_SERVER_CONN_H
+#define TR_SERVER_CONN_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,7 +20,7 @@
 
 #include "common/buf.h"
 #include "common/defs.h"
-#include "relay/tls.h"
+#include "server/tls.h"
 
 typedef struct tr_conn tr_conn_t;
 
@@ -80,7 +80,7 @@ void tr_conn_pool_trim(uint64_t now_ms);
 void tr_conn_pool_release(void);
 
 /*
- * Offloaded writes (relay/sender.h): tr_conn_sender_start starts sender
+ * Offloaded writes (server/sender.h): tr_conn_sender_start starts sender
  * threads for the loop (idempotent); tr_conn_offload moves a connection's
  * later writes to one of them — plaintext connections only, and only once
  * nothing is queued in libuv, so the byte stream keeps the order of the

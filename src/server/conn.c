@@ -9,7 +9,7 @@
  * BIO and queued as one uv_write, so the order of the byte stream is the
  * order of the calls.
  */
-#include "relay/conn.h"
+#include "server/conn.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +19,7 @@
 
 #include "common/err.h"
 #include "common/mem.h"
-#include "relay/sender.h"
+#include "server/sender.h"
 
 #define READ_CHUNK (64 * 1024)
 

@@ -6,8 +6,8 @@
  * caching_sha2_password verifier hashes.
  * Pure: reads no files itself except through tr_config_load.
  */
-#ifndef TR_RELAY_CONFIG_H
-#define TR_RELAY_CONFIG_H
+#ifndef TR_COMMON_CONFIG_H
+#define TR_COMMON_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,8 +31,8 @@ typedef enum {
     TR_DDL_POLICY_PASS = 2, /* write TiDB's text as is */
 } tr_ddl_policy_t;
 
-/* [filter] rules, kept as written (relay/filter.c compiles them; tr_filter_rule_check
- * validates one while the file is read). */
+/* [filter] rules, kept as written (relay/filter.c compiles them; the loader checks them
+ * through tr_config_checks_t while the file is read). */
 #define TR_CONFIG_MAX_FILTER_RULES 256
 #define TR_FILTER_RULE_MAX         200 /* bytes of one rule's text, NUL included */
 
@@ -53,6 +53,21 @@ typedef struct {
     int line;                      /* line in the configuration file (messages) */
     char text[TR_FILTER_RULE_MAX]; /* one rule, surrounding spaces removed */
 } tr_filter_rule_t;
+
+/* The configuration key of a rule kind ("do-db", ...); NULL for an unknown kind. */
+const char *tr_config_filter_key(tr_filter_kind_t kind);
+
+/*
+ * Checks the loader cannot make itself: the [filter] rules are compiled by the relay
+ * (relay/filter.h tr_filter_rule_check, tr_filter_new), which main passes in, so this
+ * module depends on no upper one. Each returns 0, or TR_ECONFIG with *why (static).
+ */
+typedef struct {
+    /* One rule, as its line is read. */
+    int (*filter_rule)(tr_filter_kind_t kind, const char *text, const char **why);
+    /* All rules together (a source renamed twice): *bad is the offending rule. */
+    int (*filter_rules)(const tr_filter_rule_t *rules, size_t n, size_t *bad, const char **why);
+} tr_config_checks_t;
 
 typedef struct {
     char name[64];
@@ -141,10 +156,12 @@ const tr_config_key_t *tr_config_keys(size_t *n);
  * Unknown sections and keys, keys outside a section, lines inih cannot read
  * and lines longer than 198 characters are errors. name is used in messages.
  */
-int tr_config_parse(tr_config_t *c, const char *text, const char *name, char *err,
-                    size_t err_len) TR_MUSTCHECK;
-/* Reads and parses a file (tr_config_defaults first). Same errors plus -errno. */
-int tr_config_load(tr_config_t *c, const char *path, char *err, size_t err_len) TR_MUSTCHECK;
+int tr_config_parse(tr_config_t *c, const char *text, const char *name,
+                    const tr_config_checks_t *checks, char *err, size_t err_len) TR_MUSTCHECK;
+/* Reads and parses a file (tr_config_defaults first). Same errors plus -errno. checks may
+ * be NULL: the [filter] rules are then kept unchecked. */
+int tr_config_load(tr_config_t *c, const char *path, const tr_config_checks_t *checks, char *err,
+                   size_t err_len) TR_MUSTCHECK;
 /* Finds a user by name; NULL if unknown. */
 const tr_user_t *tr_config_user(const tr_config_t *c, const char *name);
 /* Parses "host:port" ("[v6]:port"); ":port" or a bare "port" means

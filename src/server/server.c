@@ -7,7 +7,7 @@
  *
  * I/O layer, loop thread (tr_server_notify: any thread).
  */
-#include "relay/server.h"
+#include "server/server.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,10 +16,10 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
-#include "relay/admin.h"
-#include "relay/conn.h"
-#include "relay/server_internal.h"
-#include "relay/session.h"
+#include "server/admin.h"
+#include "server/conn.h"
+#include "server/server_internal.h"
+#include "server/session.h"
 
 #define LISTEN_BACKLOG 128
 
@@ -256,37 +256,40 @@ int tr_server_start(uv_loop_t *loop, const tr_config_t *cfg, tr_store_t *store,
     return 0;
 }
 
-void tr_server_set_relay(tr_server_t *srv, tr_relay_t *relay)
+void tr_server_set_upstream(tr_server_t *srv, const tr_server_upstream_t *up)
 {
-    srv->relay = relay;
+    srv->upstream = *up;
+    srv->has_upstream = true;
 }
 
-void tr_server_release_relay(tr_server_t *srv, void (*released)(void *arg), void *arg)
+void tr_server_release_upstream(tr_server_t *srv, void (*released)(void *arg), void *arg)
 {
-    srv->relay = NULL;
-    if (srv->relay_users == 0) {
+    srv->has_upstream = false;
+    if (srv->upstream_users == 0) {
         released(arg);
         return;
     }
-    srv->relay_released = released;
-    srv->relay_released_arg = arg;
+    srv->upstream_released = released;
+    srv->upstream_released_arg = arg;
 }
 
-tr_relay_t *tr_server_relay_use(tr_server_t *srv)
+bool tr_server_upstream_use(tr_server_t *srv, tr_server_upstream_t *out)
 {
-    if (srv->relay != NULL) {
-        srv->relay_users++;
+    if (!srv->has_upstream) {
+        return false;
     }
-    return srv->relay;
+    srv->upstream_users++;
+    *out = srv->upstream;
+    return true;
 }
 
-void tr_server_relay_done(tr_server_t *srv)
+void tr_server_upstream_done(tr_server_t *srv)
 {
-    TR_ASSERT(srv->relay_users > 0);
-    if (--srv->relay_users == 0 && srv->relay_released != NULL) {
-        void (*cb)(void *) = srv->relay_released;
-        srv->relay_released = NULL;
-        cb(srv->relay_released_arg);
+    TR_ASSERT(srv->upstream_users > 0);
+    if (--srv->upstream_users == 0 && srv->upstream_released != NULL) {
+        void (*cb)(void *) = srv->upstream_released;
+        srv->upstream_released = NULL;
+        cb(srv->upstream_released_arg);
     }
 }
 

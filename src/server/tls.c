@@ -2,7 +2,7 @@
  * Server TLS context and RSA key (see tls.h). Errors carry OpenSSL's reason
  * string; nothing here logs or touches sockets.
  */
-#include "relay/tls.h"
+#include "server/tls.h"
 
 #include <errno.h>
 #include <stdbool.h>

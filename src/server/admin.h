@@ -25,15 +25,15 @@
  * pool; PURGE and retention delete files on the loop thread, where the dumps
  * in use are known (rare operator actions).
  */
-#ifndef TR_RELAY_ADMIN_H
-#define TR_RELAY_ADMIN_H
+#ifndef TR_SERVER_ADMIN_H
+#define TR_SERVER_ADMIN_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "common/buf.h"
 #include "protocol/sqlcmd.h"
-#include "relay/server_internal.h"
+#include "server/server_internal.h"
 
 /* Where an admin answer goes: the session's pending output. */
 typedef struct {

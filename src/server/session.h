@@ -4,16 +4,16 @@
  * password authentication against the configured users, the answers to the
  * queries replicas, tools and CDC clients send before a dump (spec 3.4), and
  * per-connection user variables. The session-level API used by server.c and
- * dump.c is declared in relay/server_internal.h.
+ * dump.c is declared in server/server_internal.h.
  *
  * I/O layer: runs on the loop thread; bytes are decoded by src/protocol
- * codecs and written through relay/conn. Follows
+ * codecs and written through server/conn. Follows
  * shared/spec/mysql-replication-source.md sections 2-4.
  */
-#ifndef TR_RELAY_SESSION_H
-#define TR_RELAY_SESSION_H
+#ifndef TR_SERVER_SESSION_H
+#define TR_SERVER_SESSION_H
 
-#include "relay/server_internal.h"
+#include "server/server_internal.h"
 
 typedef enum {
     TR_SESS_AUTH = 0,     /* greeting sent, waiting for HandshakeResponse41 */

@@ -16,12 +16,12 @@
  * produced by protocol/binlog_event and protocol/wire. Follows
  * shared/spec/mysql-replication-source.md sections 4.2, 4.4 and 5 (MySQL
  * rpl_binlog_sender.cc, MariaDB sql_repl.cc mysql_binlog_send).
- * The entry points are declared in relay/server_internal.h.
+ * The entry points are declared in server/server_internal.h.
  */
-#ifndef TR_RELAY_DUMP_H
-#define TR_RELAY_DUMP_H
+#ifndef TR_SERVER_DUMP_H
+#define TR_SERVER_DUMP_H
 
-#include "relay/server_internal.h"
+#include "server/server_internal.h"
 
 #define TR_DUMP_BATCH (256u * 1024) /* bytes of events read and written per batch */
 

@@ -10,8 +10,8 @@
  * I/O layer (layer 3: the only includer of openssl/ssl.h besides conn.c).
  * Built once at start on the loop thread; read-only afterwards (thread: any).
  */
-#ifndef TR_RELAY_TLS_H
-#define TR_RELAY_TLS_H
+#ifndef TR_SERVER_TLS_H
+#define TR_SERVER_TLS_H
 
 #include <stdbool.h>
 #include <stddef.h>

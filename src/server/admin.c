@@ -6,7 +6,7 @@
  * COM_REGISTER_SLAVE; PURGE asks the store to delete files after checking
  * that no dump reads them.
  */
-#include "relay/admin.h"
+#include "server/admin.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -704,7 +704,8 @@ typedef struct {
     tr_sess_t *sess;
     tr_store_t *store;
     const tr_config_t *cfg;
-    tr_relay_t *relay;          /* counted use (tr_server_relay_use), may be NULL */
+    tr_server_upstream_t upstream; /* counted use (tr_server_upstream_use) when has_upstream */
+    bool has_upstream;
     tr_flavor_t flavor;         /* the session's listener */
     tr_sql_kind_t kind;
     tr_buf_t out;
@@ -838,12 +839,12 @@ static void show_binlog_position(job_t *j, const tr_admin_reply_t *r)
     switch (j->pos_by) {
     case TR_SQL_POS_BY_TSO: {
         int64_t complete = last.has_txn ? last.commit_ts : 0;
-        if (j->relay != NULL) {
-            tr_relay_status_t st;
-            if (tr_relay_status(j->relay, &st) == 0 && st.durable_ts > complete) {
+        tr_upstream_status_t st;
+        if (j->has_upstream && j->upstream.status(j->upstream.arg, &st) == 0) {
+            if (st.durable_ts > complete) {
                 complete = st.durable_ts; /* nothing at or below it is still to come */
             }
-            tr_relay_status_cleanup(&st);
+            tr_upstream_status_cleanup(&st);
         }
         if (j->pos_tso > complete) {
             reply_err(r, ER_UNKNOWN_ERROR,
@@ -931,7 +932,7 @@ static void show_binlog_position(job_t *j, const tr_admin_reply_t *r)
     position_rows(j, r, &t);
 }
 
-static const char *pump_state(const tr_relay_pump_status_t *p)
+static const char *pump_state(const tr_upstream_source_t *p)
 {
     if (p->is_unreachable) {
         return "unreachable";
@@ -939,7 +940,7 @@ static const char *pump_state(const tr_relay_pump_status_t *p)
     if (!p->in_merge) {
         return "offline";
     }
-    return tr_node_state_name(p->state);
+    return p->state;
 }
 
 static uint64_t lag_ms(int64_t now_ms, int64_t ts)
@@ -958,9 +959,9 @@ static uint64_t lag_ms(int64_t now_ms, int64_t ts)
  */
 static void show_relay_status(job_t *j, const tr_admin_reply_t *r)
 {
-    tr_relay_status_t st;
+    tr_upstream_status_t st;
     memset(&st, 0, sizeof(st));
-    bool has_relay = j->relay != NULL && tr_relay_status(j->relay, &st) == 0;
+    bool has_relay = j->has_upstream && j->upstream.status(j->upstream.arg, &st) == 0;
     if (!has_relay) {
         struct timespec now;
         (void)clock_gettime(CLOCK_REALTIME, &now);
@@ -979,8 +980,8 @@ static void show_relay_status(job_t *j, const tr_admin_reply_t *r)
     };
     tr_res_writer_t w;
     tr_res_begin(&w, r->out, r->seq, r->deprecate_eof, cols, NCOLS);
-    for (size_t i = 0; i < st.n_pumps; i++) {
-        const tr_relay_pump_status_t *p = &st.pumps[i];
+    for (size_t i = 0; i < st.n_sources; i++) {
+        const tr_upstream_source_t *p = &st.sources[i];
         tr_res_row_begin(&w);
         tr_res_cell_str(&w, "pump");
         tr_res_cell_str(&w, p->node_id);
@@ -1071,7 +1072,7 @@ static void show_relay_status(job_t *j, const tr_admin_reply_t *r)
         tr_free(files);
     }
     tr_res_end(&w, r->status);
-    tr_relay_status_cleanup(&st);
+    tr_upstream_status_cleanup(&st);
 }
 
 static void job_work(uv_work_t *req)
@@ -1097,8 +1098,8 @@ static void job_work(uv_work_t *req)
 static void job_done(uv_work_t *req, int status)
 {
     job_t *j = req->data;
-    if (j->relay != NULL) {
-        tr_server_relay_done(j->srv);
+    if (j->has_upstream) {
+        tr_server_upstream_done(j->srv);
     }
     if (tr_sess_is_live(j->sess)) {
         if (status != 0) { /* cancelled: never ran */
@@ -1150,11 +1151,11 @@ static void queue_job(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
             j->pos_arg_too_long = n >= sizeof(j->pos_arg);
         }
         if (q->pos_by == TR_SQL_POS_BY_TSO) {
-            j->relay = tr_server_relay_use(srv);
+            j->has_upstream = tr_server_upstream_use(srv, &j->upstream);
         }
         break;
     case TR_SQL_SHOW_RELAY_STATUS:
-        j->relay = tr_server_relay_use(srv);
+        j->has_upstream = tr_server_upstream_use(srv, &j->upstream);
         for (tr_sess_t *o = srv->sessions; o != NULL; o = tr_sess_next(o)) {
             if (tr_sess_dump(o) != NULL) {
                 j->replicas[tr_sess_flavor(o)]++;
@@ -1173,8 +1174,8 @@ static void queue_job(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
     job_work(&j->req);
     tr_buf_append(r->out, tr_buf_head(&j->out), tr_buf_unread(&j->out));
     *r->seq = j->seq;
-    if (j->relay != NULL) {
-        tr_server_relay_done(srv);
+    if (j->has_upstream) {
+        tr_server_upstream_done(srv);
     }
     tr_buf_cleanup(&j->out);
     tr_free(j);
