@@ -9,7 +9,6 @@
 #include "server/admin.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,7 +17,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "common/endian.h"
 #include "common/err.h"
@@ -29,6 +27,7 @@
 #include "protocol/result.h"
 #include "protocol/gtid.h"
 #include "protocol/wire.h"
+#include "store/reader.h"
 
 #define COMP "admin"
 
@@ -39,7 +38,7 @@
 #define ER_WRONG_VALUE           1525
 #define ER_ERROR_WHEN_EXECUTING  1220
 
-#define SCAN_CHUNK (256u * 1024) /* bytes read per pread while walking a file */
+#define SCAN_CHUNK (256u * 1024) /* bytes read per batch while walking a file */
 
 static void reply_err(const tr_admin_reply_t *r, uint16_t code, const char *fmt, ...)
     TR_PRINTF(3, 4);
@@ -290,10 +289,11 @@ static void show_binlog_events(const tr_admin_reply_t *r, tr_store_t *store, tr_
         return;
     }
     uint64_t pos = q->has_from ? (q->from_pos < 4 ? 4 : q->from_pos) : 4;
-    int fd = open(f.path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    tr_store_reader_t rd;
+    rc = tr_store_reader_open(&rd, store, flavor, &f, TR_BINLOG_MAGIC_LEN);
+    if (rc != 0) {
         reply_err(r, ER_ERROR_WHEN_EXECUTING,
-                  "Error when executing command SHOW BINLOG EVENTS: %s", strerror(errno));
+                  "Error when executing command SHOW BINLOG EVENTS: %s", tr_strerror(rc));
         return;
     }
     tr_res_col_t cols[6] = {tr_res_col_str("Log_name"),  tr_res_col_num("Pos"),
@@ -304,84 +304,60 @@ static void show_binlog_events(const tr_admin_reply_t *r, tr_store_t *store, tr_
     uint8_t seq0 = *r->seq;
     tr_res_writer_t w;
     tr_res_begin(&w, &rows, r->seq, r->deprecate_eof, cols, 6);
-    uint8_t *chunk = tr_malloc(SCAN_CHUNK);
-    uint8_t *big = NULL;
+    tr_buf_t batch;
+    tr_buf_init(&batch, 0);
+    const char *why = NULL;
+    const char *bad = NULL;
+    /* The FORMAT_DESCRIPTION says whether events end with a CRC32; FROM must be a boundary. */
     bool has_crc = true;
-    uint64_t off = 4;
+    if (tr_store_reader_event_at(&rd, TR_BINLOG_MAGIC_LEN, &batch, &why) == 0) {
+        has_crc = fde_has_crc(tr_buf_head(&batch), tr_buf_unread(&batch));
+    }
+    if (tr_store_reader_walk(&rd, pos, &batch, NULL, NULL, &why) != 0) {
+        bad = "Wrong offset or I/O error";
+    }
     uint64_t skipped = 0;
     uint64_t shown = 0;
-    const char *bad = NULL;
     char info[1024];
-    while (off + TR_EVT_HEADER_LEN <= f.size) {
-        if (q->has_limit && shown >= q->limit) {
+    while (bad == NULL && !(q->has_limit && shown >= q->limit)) {
+        uint64_t start = rd.pos;
+        int64_t n = tr_store_reader_read(&rd, &batch, SCAN_CHUNK, &why);
+        if (n <= 0) {
+            bad = n < 0 ? "Wrong offset or I/O error" : NULL;
             break;
         }
-        uint8_t hdr[TR_EVT_HEADER_LEN];
-        tr_evt_header_t h;
-        const char *why = NULL;
-        if (pread(fd, hdr, sizeof(hdr), (off_t)off) != (ssize_t)sizeof(hdr) ||
-            tr_evt_header_decode(hdr, sizeof(hdr), &h, &why) < 0 ||
-            h.event_size < TR_EVT_HEADER_LEN || off + h.event_size > f.size) {
-            bad = "Wrong offset or I/O error";
-            break;
-        }
-        bool want = off >= pos;
-        if (want || h.type == TR_EVT_FORMAT_DESCRIPTION) {
-            /* Read the body when it is shown, or to learn the checksum setting. */
-            const uint8_t *ev = NULL;
-            if (h.event_size <= SCAN_CHUNK) {
-                if (pread(fd, chunk, h.event_size, (off_t)off) != (ssize_t)h.event_size) {
-                    bad = "I/O error reading log event";
-                    break;
-                }
-                ev = chunk;
-            } else {
-                big = tr_realloc(big, h.event_size);
-                if (pread(fd, big, h.event_size, (off_t)off) != (ssize_t)h.event_size) {
-                    bad = "I/O error reading log event";
-                    break;
-                }
-                ev = big;
+        size_t off = 0;
+        tr_store_event_t ev;
+        while (tr_store_batch_next(&batch, start, &off, &ev) &&
+               !(q->has_limit && shown >= q->limit)) {
+            if (skipped < q->limit_offset) {
+                skipped++;
+                continue;
             }
-            if (h.type == TR_EVT_FORMAT_DESCRIPTION) {
-                has_crc = fde_has_crc(ev, h.event_size);
-            }
-            size_t body_len = h.event_size - TR_EVT_HEADER_LEN;
+            size_t body_len = ev.len - TR_EVT_HEADER_LEN;
             if (has_crc && body_len >= TR_EVT_CRC_LEN) {
                 body_len -= TR_EVT_CRC_LEN;
             }
-            if (want) {
-                if (skipped < q->limit_offset) {
-                    skipped++;
-                } else {
-                    if (h.type == TR_EVT_MARIA_GTID) {
-                        maria_gtid_info(h.server_id, ev + TR_EVT_HEADER_LEN, body_len, info,
-                                        sizeof(info));
-                    } else {
-                        event_info(h.type, ev + TR_EVT_HEADER_LEN, body_len, info, sizeof(info));
-                    }
-                    tr_res_row_begin(&w);
-                    tr_res_cell_str(&w, f.name);
-                    tr_res_cell_u64(&w, off);
-                    tr_res_cell_str(&w, event_type_name(h.type));
-                    tr_res_cell_u64(&w, h.server_id);
-                    tr_res_cell_u64(&w, h.log_pos);
-                    tr_res_cell_str(&w, info);
-                    tr_res_row_end(&w);
-                    shown++;
-                }
+            if (ev.h.type == TR_EVT_MARIA_GTID) {
+                maria_gtid_info(ev.h.server_id, ev.p + TR_EVT_HEADER_LEN, body_len, info,
+                                sizeof(info));
+            } else {
+                event_info(ev.h.type, ev.p + TR_EVT_HEADER_LEN, body_len, info, sizeof(info));
             }
-        }
-        off += h.event_size;
-        if (q->has_from && off > pos && off - h.event_size < pos) {
-            bad = "Wrong offset or I/O error"; /* FROM inside an event */
-            break;
+            tr_res_row_begin(&w);
+            tr_res_cell_str(&w, f.name);
+            tr_res_cell_u64(&w, ev.end_pos - ev.len);
+            tr_res_cell_str(&w, event_type_name(ev.h.type));
+            tr_res_cell_u64(&w, ev.h.server_id);
+            tr_res_cell_u64(&w, ev.h.log_pos);
+            tr_res_cell_str(&w, info);
+            tr_res_row_end(&w);
+            shown++;
         }
     }
-    (void)close(fd);
-    tr_free(chunk);
-    tr_free(big);
-    if (bad != NULL && !(q->has_limit && shown >= q->limit)) {
+    tr_buf_cleanup(&batch);
+    tr_store_reader_close(&rd);
+    if (bad != NULL) {
         tr_buf_cleanup(&rows);
         *r->seq = seq0;
         reply_err(r, ER_ERROR_WHEN_EXECUTING, "Error when executing command SHOW BINLOG EVENTS: %s",

@@ -13,13 +13,11 @@
 #include "server/dump.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "common/endian.h"
 #include "common/err.h"
@@ -33,6 +31,7 @@
 #include "protocol/result.h"
 #include "protocol/wire.h"
 #include "server/conn.h"
+#include "store/reader.h"
 
 #define FD_MAX_LEN       4096 /* sanity bound for a FORMAT_DESCRIPTION event */
 #define FD_CREATED_OFF   (TR_EVT_HEADER_LEN + 2 + 50) /* body: version u16, server version[50] */
@@ -102,10 +101,9 @@ struct tr_dump {
     uint64_t hb_period_ms;  /* 0 = no heartbeats */
     uint64_t last_send_ms;  /* uv_now of the last packet sent */
 
-    tr_binlog_file_t file;  /* current file (size refreshed at its end) */
-    int fd;                 /* -1 when none */
+    tr_store_reader_t rd;   /* the file read (rd.file, its size refreshed at its end) and
+                             * rd.pos, the offset of the next event to send */
     bool fd_has_crc;        /* checksum algorithm of the FD last sent */
-    uint64_t pos;           /* file offset of the next event to send */
     bool after_rotate;      /* the last event sent was the file's real ROTATE */
     bool waiting;           /* caught up: waiting for tr_dump_notify */
     bool pumping;           /* re-entrancy guard */
@@ -139,7 +137,7 @@ struct tr_dump {
 
 #define dump_log(lvl, d, fmt, ...)                                                                 \
     tr_log(lvl, "dump", fmt " sess=%" PRIu32 " peer=%s file=%s pos=%" PRIu64, __VA_ARGS__,        \
-           tr_sess_id((d)->sess), tr_sess_peer((d)->sess), (d)->file.name, (d)->pos)
+           tr_sess_id((d)->sess), tr_sess_peer((d)->sess), (d)->rd.file.name, (d)->rd.pos)
 
 static void fail(tr_dump_t *d, const char *fmt, ...) TR_PRINTF(2, 3);
 static void fail(tr_dump_t *d, const char *fmt, ...)
@@ -150,34 +148,6 @@ static void fail(tr_dump_t *d, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Reads exactly len bytes at off (fewer only at end of file). Returns the count or -errno. */
-static ssize_t read_at(int fd, uint64_t off, uint8_t *dst, size_t len)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = pread(fd, dst + got, len - got, (off_t)(off + got));
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -errno;
-        }
-        if (n == 0) {
-            break;
-        }
-        got += (size_t)n;
-    }
-    return (ssize_t)got;
-}
-
-static int open_current(tr_dump_t *d)
-{
-    if (d->fd >= 0) {
-        (void)close(d->fd);
-    }
-    d->fd = open(d->file.path, O_RDONLY | O_CLOEXEC);
-    return d->fd < 0 ? -errno : 0;
-}
 
 /*
  * Read scratch shared by every dump (loop thread only): a batch is read,
@@ -188,11 +158,9 @@ static int open_current(tr_dump_t *d)
 #define RD_KEEP (2u * TR_DUMP_BATCH)
 static tr_buf_t rd_scratch;
 
-static uint8_t *rd_space(tr_dump_t *d, size_t n)
+static tr_buf_t *rd_scratch_buf(void)
 {
-    (void)d;
-    tr_buf_reset(&rd_scratch);
-    return tr_buf_extend(&rd_scratch, n);
+    return &rd_scratch;
 }
 
 static void rd_trim(void)
@@ -254,7 +222,7 @@ void tr_dump_shared_trim(tr_server_t *srv, uint64_t now_ms, uint64_t idle_ms)
     }
 }
 
-/* Whether every event from d->pos on is sent as it is (no GTID filtering left). */
+/* Whether every event from d->rd.pos on is sent as it is (no GTID filtering left). */
 static bool shareable(const tr_dump_t *d)
 {
     return d->mode == MODE_FILEPOS ||
@@ -266,9 +234,9 @@ static shared_batch_t *shared_find(tr_dump_t *d, uint8_t seq)
 {
     for (int i = 0; i < TR_SRV_SHARED_SLOTS; i++) {
         shared_batch_t *sb = d->srv->shared[i];
-        if (sb != NULL && sb->pos == d->pos && sb->file_seq == d->file.seq &&
+        if (sb != NULL && sb->pos == d->rd.pos && sb->file_seq == d->rd.file.seq &&
             sb->seq_in == seq && sb->flavor == d->flavor && sb->compat_key == d->compat_key &&
-            sb->end <= d->file.size) {
+            sb->end <= d->rd.file.size) {
             return sb;
         }
     }
@@ -337,9 +305,9 @@ static void put_heartbeat(tr_dump_t *d, tr_buf_t *out, uint64_t pos)
     tr_evt_writer_t w;
     tr_evt_writer_init(&w, out, 0, d->flavor, d->srv->cfg->server_id, d->fd_has_crc);
     if (d->hb_v2) {
-        tr_evt_put_heartbeat_v2(&w, pos, d->file.name, strlen(d->file.name));
+        tr_evt_put_heartbeat_v2(&w, pos, d->rd.file.name, strlen(d->rd.file.name));
     } else {
-        tr_evt_put_heartbeat(&w, (uint32_t)pos, d->file.name, strlen(d->file.name));
+        tr_evt_put_heartbeat(&w, (uint32_t)pos, d->rd.file.name, strlen(d->rd.file.name));
     }
     tr_wire_end(out, ph, tr_sess_seq(d->sess));
 }
@@ -531,47 +499,40 @@ static int compat_event(tr_dump_t *d, uint8_t *ev, size_t len)
 }
 
 /*
- * Starts d->file at start_pos: fake ROTATE (checksummed per the session's
+ * Starts d->rd.file at start_pos: fake ROTATE (checksummed per the session's
  * variable for the first file, else per the last FD), then the file's FD.
  * For the first file, validates start_pos (> size, not an event boundary).
  * Returns 0 or -1 after failing the session.
  */
 static int start_file(tr_dump_t *d, uint64_t start_pos, bool first, tr_buf_t *out)
 {
-    int rc = open_current(d);
-    if (rc != 0) {
-        fail(d, "Could not open log file: %s", tr_strerror(rc));
-        return -1;
-    }
-    uint8_t hdr[TR_EVT_HEADER_LEN];
-    tr_evt_header_t h;
     const char *why = NULL;
-    if (d->file.size < TR_BINLOG_MAGIC_LEN + TR_EVT_HEADER_LEN ||
-        read_at(d->fd, TR_BINLOG_MAGIC_LEN, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
-        tr_evt_header_decode(hdr, sizeof(hdr), &h, &why) < 0 ||
-        h.type != TR_EVT_FORMAT_DESCRIPTION || h.event_size < FD_MIN_LEN ||
-        h.event_size > FD_MAX_LEN || TR_BINLOG_MAGIC_LEN + (uint64_t)h.event_size > d->file.size) {
-        fail(d, "Could not find format_description_event in binlog file");
-        return -1;
-    }
-    uint8_t *fde = rd_space(d, h.event_size);
-    if (read_at(d->fd, TR_BINLOG_MAGIC_LEN, fde, h.event_size) != (ssize_t)h.event_size) {
-        fail(d, "Could not find format_description_event in binlog file");
-        return -1;
-    }
-    uint64_t fde_end = TR_BINLOG_MAGIC_LEN + (uint64_t)h.event_size;
-    if (first && start_pos > 4) {
-        /* Walk event headers from the FD to start_pos: it must be a boundary. */
-        uint64_t off = fde_end;
-        while (off < start_pos) {
-            tr_evt_header_t eh;
-            if (read_at(d->fd, off, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
-                tr_evt_header_decode(hdr, sizeof(hdr), &eh, &why) < 0) {
-                break;
-            }
-            off += eh.event_size;
+    tr_buf_t *scratch = rd_scratch_buf();
+    if (first) {
+        tr_binlog_file_t f = d->rd.file;
+        int rc = tr_store_reader_open(&d->rd, d->srv->store, d->flavor, &f, TR_BINLOG_MAGIC_LEN);
+        if (rc != 0) {
+            fail(d, "Could not open log file: %s", tr_strerror(rc));
+            return -1;
         }
-        if (off != start_pos) {
+    }
+    /* The file's FORMAT_DESCRIPTION, copied: the walk below reuses the scratch. */
+    uint8_t fde[FD_MAX_LEN];
+    tr_evt_header_t h;
+    int rc = tr_store_reader_event_at(&d->rd, TR_BINLOG_MAGIC_LEN, scratch, &why);
+    if (rc != 0 || tr_evt_header_decode(tr_buf_head(scratch), tr_buf_unread(scratch), &h, &why) < 0 ||
+        h.type != TR_EVT_FORMAT_DESCRIPTION || h.event_size < FD_MIN_LEN ||
+        h.event_size > FD_MAX_LEN) {
+        fail(d, "Could not find format_description_event in binlog file");
+        return -1;
+    }
+    memcpy(fde, tr_buf_head(scratch), h.event_size);
+    uint64_t fde_end = TR_BINLOG_MAGIC_LEN + (uint64_t)h.event_size;
+    d->rd.pos = fde_end;
+    if (first && start_pos > 4) {
+        /* start_pos must be an event boundary. */
+        rc = tr_store_reader_walk(&d->rd, start_pos, scratch, NULL, NULL, &why);
+        if (rc != 0) {
             fail(d, "Client requested master to start replication from impossible position");
             return -1;
         }
@@ -584,7 +545,7 @@ static int start_file(tr_dump_t *d, uint64_t start_pos, bool first, tr_buf_t *ou
     size_t ph = tr_wire_begin(out);
     tr_buf_put_u8(out, 0x00);
     tr_evt_writer_init(&w, out, 0, d->flavor, d->srv->cfg->server_id, rotate_crc);
-    tr_evt_put_rotate(&w, start_pos, d->file.name, strlen(d->file.name), true);
+    tr_evt_put_rotate(&w, start_pos, d->rd.file.name, strlen(d->rd.file.name), true);
     tr_wire_end(out, ph, tr_sess_seq(d->sess));
 
     /* FORMAT_DESCRIPTION as the file has it, IN_USE cleared; past 4, log_pos and created 0. */
@@ -598,87 +559,61 @@ static int start_file(tr_dump_t *d, uint64_t start_pos, bool first, tr_buf_t *ou
         tr_evt_update_crc(fde, h.event_size);
     }
     put_event_packet(d, out, fde, h.event_size);
-    d->pos = start_pos > 4 ? start_pos : fde_end;
+    d->rd.pos = start_pos > 4 ? start_pos : fde_end;
+    tr_buf_reset(scratch);
     d->after_rotate = false;
     d->y_skipping = false; /* transactions never span files */
     return 0;
 }
 
 /*
- * Appends up to TR_DUMP_BATCH bytes of complete events from d->pos. Returns
+ * Appends up to TR_DUMP_BATCH bytes of complete events from d->rd.pos. Returns
  * the bytes of events consumed (0 when caught up) or -1 after failing.
  */
 static ssize_t read_batch(tr_dump_t *d, tr_buf_t *out)
 {
-    if (d->pos >= d->file.size) {
-        return 0;
-    }
-    uint64_t avail = d->file.size - d->pos;
-    size_t want = avail < TR_DUMP_BATCH ? (size_t)avail : TR_DUMP_BATCH;
-    uint8_t *p = rd_space(d, want);
-    ssize_t got = read_at(d->fd, d->pos, p, want);
-    if (got != (ssize_t)want) {
-        fail(d, "I/O error reading log event: %s", got < 0 ? tr_strerror((int)got) : "short read");
-        return -1;
-    }
-    size_t off = 0;
-    while (want - off >= TR_EVT_HEADER_LEN) {
-        tr_evt_header_t h;
-        const char *why = NULL;
-        if (tr_evt_header_decode(p + off, want - off, &h, &why) < 0 ||
-            h.event_size > TR_SRV_MAX_EVENT) {
-            fail(d, "bogus data in log event");
+    uint64_t start = d->rd.pos;
+    tr_buf_t *batch = rd_scratch_buf();
+    const char *why = NULL;
+    int64_t n = tr_store_reader_read(&d->rd, batch, TR_DUMP_BATCH, &why);
+    if (n <= 0) {
+        if (n < 0) {
+            if (n == TR_ECORRUPT) {
+                fail(d, "%s", why);
+            } else {
+                fail(d, "I/O error reading log event: %s", tr_strerror((int)n));
+            }
             return -1;
         }
-        if (h.event_size > want - off) {
-            if (off > 0) {
-                break; /* next batch starts with this event */
-            }
-            /* One event larger than the batch: read it whole. */
-            if (h.event_size > avail) {
-                fail(d, "binlog truncated in the middle of event; consider out of disk space on "
-                        "master");
-                return -1;
-            }
-            p = rd_space(d, h.event_size);
-            got = read_at(d->fd, d->pos, p, h.event_size);
-            if (got != (ssize_t)h.event_size) {
-                fail(d, "I/O error reading log event: %s", "short read");
-                return -1;
-            }
-            want = h.event_size;
-        }
+        return 0;
+    }
+    size_t off = 0;
+    tr_store_event_t ev;
+    while (tr_store_batch_next(batch, start, &off, &ev)) {
         int act = EV_SEND;
         if (d->per_event) {
             if (d->mode != MODE_FILEPOS) {
-                act = filter_event(d, p + off, h.event_size, d->pos + off + h.event_size, out);
+                act = filter_event(d, ev.p, ev.len, ev.end_pos, out);
             }
             if (act == EV_SEND && d->compat) {
-                act = compat_event(d, p + off, h.event_size);
+                act = compat_event(d, ev.p, ev.len);
             }
             if (act == EV_FAILED) {
                 return -1;
             }
         }
         if (act == EV_SEND) {
-            put_event_packet(d, out, p + off, h.event_size);
+            put_event_packet(d, out, ev.p, ev.len);
             d->events_sent++;
-            d->last_event_ts = h.timestamp != 0 ? h.timestamp : d->last_event_ts;
+            d->last_event_ts = ev.h.timestamp != 0 ? ev.h.timestamp : d->last_event_ts;
         }
-        d->after_rotate = h.type == TR_EVT_ROTATE && !(h.flags & TR_EVF_ARTIFICIAL);
-        off += h.event_size;
+        d->after_rotate = ev.h.type == TR_EVT_ROTATE && !(ev.h.flags & TR_EVF_ARTIFICIAL);
         if (d->m_fake_list && d->m_skip == SKIP_NOT) {
-            put_fake_gtid_list(d, out, d->pos + off);
+            put_fake_gtid_list(d, out, ev.end_pos);
             d->m_fake_list = false;
         }
     }
-    if (off == 0) {
-        /* Fewer than 19 bytes left below the committed end. */
-        fail(d, "binlog truncated in the middle of event; consider out of disk space on master");
-        return -1;
-    }
-    d->pos += off;
-    return (ssize_t)off;
+    return (ssize_t)n;
 }
 
 /*
@@ -697,7 +632,7 @@ static int send_shared(tr_dump_t *d, tr_buf_t *out)
     uint8_t *seq = tr_sess_seq(d->sess);
     shared_batch_t *sb = shared_find(d, *seq);
     if (sb != NULL) {
-        d->pos = sb->end;
+        d->rd.pos = sb->end;
         *seq = sb->seq_out;
         d->events_sent += sb->events;
         d->last_event_ts = sb->last_ts != 0 ? sb->last_ts : d->last_event_ts;
@@ -709,8 +644,8 @@ static int send_shared(tr_dump_t *d, tr_buf_t *out)
         sb->refs = 1; /* the write's */
         sb->flavor = d->flavor;
         sb->compat_key = d->compat_key;
-        sb->file_seq = d->file.seq;
-        sb->pos = d->pos;
+        sb->file_seq = d->rd.file.seq;
+        sb->pos = d->rd.pos;
         sb->seq_in = *seq;
         tr_conn_pool_buf(&sb->buf, now);
         uint64_t events = d->events_sent;
@@ -726,7 +661,7 @@ static int send_shared(tr_dump_t *d, tr_buf_t *out)
             }
             return -1;
         }
-        sb->end = d->pos;
+        sb->end = d->rd.pos;
         sb->seq_out = *seq;
         sb->events = d->events_sent - events;
         sb->after_rotate = d->after_rotate;
@@ -748,13 +683,10 @@ static int send_shared(tr_dump_t *d, tr_buf_t *out)
  * Returns 1 to keep pumping, 0 when done/waiting, -1 after failing. */
 static int at_end(tr_dump_t *d, tr_buf_t *out)
 {
-    tr_store_t *store = d->srv->store;
     if (d->after_rotate) {
-        tr_binlog_file_t next;
-        int rc = tr_store_file_next(store, d->flavor, d->file.seq, &next);
+        int rc = tr_store_reader_next_file(&d->rd);
         if (rc == 0) {
-            dump_log(TR_LOG_DEBUG, d, "switching to next file next=%s", next.name);
-            d->file = next;
+            dump_log(TR_LOG_DEBUG, d, "switched to the next file%s", "");
             return start_file(d, 4, false, out) == 0 ? 1 : -1;
         }
         if (rc != TR_ENOTFOUND) {
@@ -762,17 +694,14 @@ static int at_end(tr_dump_t *d, tr_buf_t *out)
             return -1;
         }
     } else {
-        tr_binlog_file_t cur;
-        int rc = tr_store_file_by_name(store, d->flavor, d->file.name, &cur);
-        if (rc != 0) {
+        int rc = tr_store_reader_refresh(&d->rd);
+        if (rc < 0) {
             fail(d, "could not find log file: %s", tr_strerror(rc));
             return -1;
         }
-        if (cur.size > d->file.size) {
-            d->file = cur;
+        if (rc > 0) {
             return 1;
         }
-        d->file = cur;
     }
     if (d->y_skipped_end > 0) {
         /* Caught up inside skipped transactions: tell the replica where we are. */
@@ -810,7 +739,7 @@ static void pump(tr_dump_t *d)
      * waiting for tr_dump_notify, or the dump is closed. */
     while (!d->closed && writes < BATCHES_PER_PUMP &&
            tr_sess_queued_bytes(d->sess) <= TR_SRV_WRITE_HIGH) {
-        if (shareable(d) && d->pos < d->file.size) {
+        if (shareable(d) && d->rd.pos < d->rd.file.size) {
             if (send_shared(d, &out) != 0) {
                 break;
             }
@@ -898,7 +827,7 @@ static void on_timer(uv_timer_t *t)
     /* Idle: a HEARTBEAT at the end of what was sent in the current file. */
     tr_buf_t out;
     tr_buf_init(&out, 0);
-    put_heartbeat(d, &out, d->y_skipped_end > 0 ? d->y_skipped_end : d->pos);
+    put_heartbeat(d, &out, d->y_skipped_end > 0 ? d->y_skipped_end : d->rd.pos);
     d->y_skipped_end = 0;
     if (send_out(d, &out) != 0) {
         tr_sess_close(d->sess);
@@ -1002,8 +931,8 @@ static tr_dump_t *dump_new(tr_sess_t *s, const tr_binlog_file_t *f, uint16_t fla
     d->sess = s;
     d->srv = srv;
     d->flavor = tr_sess_flavor(s);
-    d->fd = -1;
-    d->file = *f;
+    d->rd.fd = -1;
+    d->rd.file = *f;
     d->server_id = replica_server_id;
     d->blocking = !(flags & TR_DUMP_NON_BLOCK) && replica_server_id != 0;
     d->session_crc = is_crc32(tr_sess_uvar(s, "source_binlog_checksum")) ||
@@ -1032,7 +961,7 @@ static tr_dump_t *dump_new(tr_sess_t *s, const tr_binlog_file_t *f, uint16_t fla
     return d;
 }
 
-/* Sends the start of d->file at pos and arms the timer. Returns d, or NULL
+/* Sends the start of d->rd.file at pos and arms the timer. Returns d, or NULL
  * after failing / closing the session (d is released). */
 static const char *const mode_names[] = {"file", "mariadb-gtid", "mysql-gtid"};
 
@@ -1188,7 +1117,7 @@ tr_dump_t *tr_dump_start(tr_sess_t *s, uint64_t pos, uint16_t flags, uint32_t re
     if (gtid) {
         /* The file and position of the request are ignored (spec 4.5). */
         d->mode = MODE_MARIA_GTID;
-        if (maria_position(d, state, &d->file) != 0) {
+        if (maria_position(d, state, &d->rd.file) != 0) {
             d->closed = true;
             tr_dump_close(d, NULL, NULL);
             return NULL;
@@ -1300,6 +1229,18 @@ tr_dump_t *tr_dump_start_gtid(tr_sess_t *s, uint16_t flags, uint32_t replica_ser
     return dump_begin(d, start);
 }
 
+/* tr_dump_gtid_pos_at: counts the GTID events of a walk. */
+typedef struct {
+    uint8_t type_gtid;
+    uint64_t count;
+} gtid_count_t;
+
+static void count_gtid(void *arg, const tr_store_event_t *ev)
+{
+    gtid_count_t *c = arg;
+    c->count += ev->h.type == c->type_gtid;
+}
+
 int tr_dump_gtid_pos_at(tr_server_t *srv, tr_flavor_t flavor, const char *name, uint64_t pos,
                         char *out, size_t cap)
 {
@@ -1307,36 +1248,22 @@ int tr_dump_gtid_pos_at(tr_server_t *srv, tr_flavor_t flavor, const char *name, 
     if (tr_store_file_by_name(srv->store, flavor, name, &f) != 0 || pos > f.size) {
         return TR_ENOTFOUND;
     }
-    int fd = open(f.path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return -errno;
-    }
-    /* Walk event headers from the magic to pos, counting GTID events (every
-     * transaction has one, numbered without gaps from the file's first). */
-    uint8_t type_gtid = flavor == TR_FLAVOR_MARIADB ? TR_EVT_MARIA_GTID : TR_EVT_GTID;
-    uint64_t off = TR_BINLOG_MAGIC_LEN;
-    uint64_t count = 0;
-    int rc = 0;
-    pos = pos < TR_BINLOG_MAGIC_LEN ? TR_BINLOG_MAGIC_LEN : pos;
-    while (off < pos) {
-        uint8_t hdr[TR_EVT_HEADER_LEN];
-        tr_evt_header_t h;
-        const char *why = NULL;
-        if (read_at(fd, off, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
-            tr_evt_header_decode(hdr, sizeof(hdr), &h, &why) < 0) {
-            rc = TR_EMALFORMED;
-            break;
-        }
-        count += h.type == type_gtid;
-        off += h.event_size;
-    }
-    (void)close(fd);
-    if (rc == 0 && off != pos) {
-        rc = TR_EMALFORMED; /* not an event boundary */
-    }
+    tr_store_reader_t rd;
+    int rc = tr_store_reader_open(&rd, srv->store, flavor, &f, TR_BINLOG_MAGIC_LEN);
     if (rc != 0) {
         return rc;
     }
+    /* Walk the events from the magic to pos, counting GTID events (every transaction
+     * has one, numbered without gaps from the file's first). */
+    gtid_count_t c = {flavor == TR_FLAVOR_MARIADB ? TR_EVT_MARIA_GTID : TR_EVT_GTID, 0};
+    const char *why = NULL;
+    rc = tr_store_reader_walk(&rd, pos < TR_BINLOG_MAGIC_LEN ? TR_BINLOG_MAGIC_LEN : pos,
+                              rd_scratch_buf(), count_gtid, &c, &why);
+    tr_store_reader_close(&rd);
+    if (rc != 0) {
+        return rc == TR_ECORRUPT ? TR_EMALFORMED : rc; /* TR_EMALFORMED: not an event boundary */
+    }
+    uint64_t count = c.count;
     uint64_t gno = f.first_gno - 1 + count;
     const tr_config_t *cfg = srv->cfg;
     if (gno == 0) {
@@ -1381,9 +1308,7 @@ static void on_timer_closed(uv_handle_t *h)
     tr_dump_t *d = h->data;
     void (*done)(void *) = d->done;
     void *arg = d->done_arg;
-    if (d->fd >= 0) {
-        (void)close(d->fd);
-    }
+    tr_store_reader_close(&d->rd);
     tr_gtid_set_cleanup(&d->exclude);
     tr_free(d);
     if (done != NULL) {
@@ -1408,16 +1333,16 @@ void tr_dump_close(tr_dump_t *d, void (*done)(void *arg), void *arg)
 
 uint32_t tr_dump_file_seq(const tr_dump_t *d)
 {
-    return d->file.seq;
+    return d->rd.file.seq;
 }
 
 void tr_dump_stats(const tr_dump_t *d, tr_server_dump_stats_t *out)
 {
     out->server_id = d->server_id;
     out->mode = mode_names[d->mode];
-    snprintf(out->file, sizeof(out->file), "%s", d->file.name);
-    out->file_seq = d->file.seq;
-    out->pos = d->pos;
+    snprintf(out->file, sizeof(out->file), "%s", d->rd.file.name);
+    out->file_seq = d->rd.file.seq;
+    out->pos = d->rd.pos;
     out->caught_up = d->waiting;
     out->last_event_ts = d->last_event_ts;
 }

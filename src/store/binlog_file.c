@@ -1,6 +1,6 @@
 /*
  * Binlog file I/O helpers (see binlog_file.h). No logging, no format
- * knowledge beyond the event framing needed by tr_bfile_verify.
+ * knowledge of events (store/reader.c walks them).
  */
 #include "store/binlog_file.h"
 
@@ -129,60 +129,4 @@ int tr_bfile_size(int fd, uint64_t *size)
     }
     *size = (uint64_t)st.st_size;
     return 0;
-}
-
-int tr_bfile_verify(const tr_store_io_t *io, int fd, uint64_t end, uint64_t *good_end,
-                    const char **why)
-{
-    *good_end = 0;
-    uint8_t magic[TR_BINLOG_MAGIC_LEN];
-    int r = tr_bfile_pread(io, fd, magic, sizeof(magic), 0);
-    if (r == TR_EINCOMPLETE || (r == 0 && memcmp(magic, tr_binlog_magic, sizeof(magic)) != 0)) {
-        *why = "missing binlog magic";
-        return TR_ECORRUPT;
-    }
-    if (r < 0) {
-        return r;
-    }
-    uint64_t pos = TR_BINLOG_MAGIC_LEN;
-    *good_end = pos;
-    size_t cap = 64 * 1024;
-    uint8_t *ev = tr_malloc(cap);
-    int rc = 0;
-    while (pos < end) {
-        uint8_t hdr[TR_EVT_HEADER_LEN];
-        r = tr_bfile_pread(io, fd, hdr, sizeof(hdr), pos);
-        if (r != 0) {
-            rc = r == TR_EINCOMPLETE ? TR_ECORRUPT : r;
-            *why = "event header cut short";
-            break;
-        }
-        tr_evt_header_t h;
-        const char *hwhy = NULL;
-        if (tr_evt_header_decode(hdr, sizeof(hdr), &h, &hwhy) < 0 ||
-            h.event_size < TR_EVT_HEADER_LEN + TR_EVT_CRC_LEN || pos + h.event_size > end) {
-            rc = TR_ECORRUPT;
-            *why = "event size does not fit";
-            break;
-        }
-        if (h.event_size > cap) {
-            cap = h.event_size;
-            ev = tr_realloc(ev, cap);
-        }
-        r = tr_bfile_pread(io, fd, ev, h.event_size, pos);
-        if (r != 0) {
-            rc = r == TR_EINCOMPLETE ? TR_ECORRUPT : r;
-            *why = "event cut short";
-            break;
-        }
-        if (tr_evt_check_crc(ev, h.event_size) != 0) {
-            rc = TR_ECORRUPT;
-            *why = "event CRC32 mismatch";
-            break;
-        }
-        pos += h.event_size;
-        *good_end = pos;
-    }
-    tr_free(ev);
-    return rc;
 }

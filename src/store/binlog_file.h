@@ -1,6 +1,6 @@
 /*
- * One binlog file on disk: create, positional append, sync, truncate, and a
- * structural check that walks its events from offset 4 (sizes and CRC32).
+ * One binlog file on disk: create, positional append, sync, truncate (its
+ * events are walked by store/reader.h).
  * Thin I/O helpers for store.c; they never log and return 0 or -errno /
  * TR_ECORRUPT with a static `why`. Layout of the bytes: spec section 6.1.
  *
@@ -60,13 +60,5 @@ int tr_bfile_truncate(const tr_store_io_t *io, int fd, uint64_t size) TR_MUSTCHE
 void tr_bfile_close(const tr_store_io_t *io, int fd);
 int tr_bfile_size(int fd, uint64_t *size) TR_MUSTCHECK;
 
-/*
- * Checks that the file starts with the binlog magic and that its events, walked
- * by event_size from offset 4, end exactly at `end`, each with a valid CRC32.
- * Returns 0; TR_ECORRUPT with *why (and *good_end = last valid event boundary)
- * when they do not; or -errno.
- */
-int tr_bfile_verify(const tr_store_io_t *io, int fd, uint64_t end, uint64_t *good_end,
-                    const char **why) TR_MUSTCHECK;
 
 #endif

@@ -42,6 +42,7 @@
 #include "common/mem.h"
 #include "store/binlog_file.h"
 #include "store/index.h"
+#include "store/reader.h"
 
 #define COMP "store"
 /* Pending bytes of one flavour are written early past this size (memory bound). */
@@ -469,7 +470,7 @@ static int recover_flavor(tr_store_t *s, tr_flavor_t f, const char **why)
                  "(%llu): committed bytes were lost",
                  path, (unsigned long long)size, (unsigned long long)end);
         r = TR_ECORRUPT;
-    } else if ((r = tr_bfile_verify(s->io, fd, end, &good, &vwhy)) != 0) {
+    } else if ((r = tr_store_reader_verify(s->io, fd, end, &good, &vwhy)) != 0) {
         snprintf(s->msg, sizeof(s->msg), "binlog file %s is damaged before its committed end %llu"
                  " at offset %llu: %s", path, (unsigned long long)end, (unsigned long long)good,
                  vwhy ? vwhy : tr_strerror(r));
@@ -1193,6 +1194,11 @@ void tr_store_view(tr_store_t *s, tr_flavor_t f, tr_store_view_t *out)
     }
     out->last = s->last;
     pthread_mutex_unlock(&s->mu);
+}
+
+const tr_store_io_t *tr_store_io(const tr_store_t *s)
+{
+    return s->io;
 }
 
 bool tr_store_flavor_enabled(const tr_store_t *s, tr_flavor_t f)

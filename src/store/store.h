@@ -190,6 +190,8 @@ typedef struct {
 } tr_store_view_t;
 void tr_store_view(tr_store_t *s, tr_flavor_t f, tr_store_view_t *out);
 bool tr_store_flavor_enabled(const tr_store_t *s, tr_flavor_t f);
+/* The file-system calls the store makes (its readers make the same). */
+const struct tr_store_io *tr_store_io(const tr_store_t *s);
 
 /* ---- statistics (any thread) ---- */
 

@@ -1,6 +1,6 @@
 /*
  * Fuzz target: the binlog file reader used at recovery (store/binlog_file.c
- * tr_bfile_verify, which store.c runs over the active file on start), on a
+ * tr_store_reader_verify, which store.c runs over the active file on start), on a
  * temporary file holding the input, against the whole file and against a
  * committed end taken from the input's last 2 bytes; then the event headers
  * and GTID peeks the dump and SHOW BINLOG EVENTS paths apply to the same
@@ -15,6 +15,7 @@
 #include "protocol/binlog_event.h"
 #include "protocol/gtid.h"
 #include "store/binlog_file.h"
+#include "store/reader.h"
 
 static int g_fd = -1;
 
@@ -63,13 +64,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     uint64_t good = 0;
     const char *why = NULL;
-    int r = tr_bfile_verify(NULL, g_fd, size, &good, &why);
+    int r = tr_store_reader_verify(NULL, g_fd, size, &good, &why);
     FUZZ_CHECK(r == 0 || r == TR_ECORRUPT);
     FUZZ_CHECK(good <= size);
     FUZZ_CHECK(r == 0 ? good == size || size < TR_BINLOG_MAGIC_LEN : why != NULL);
     if (size >= 2) {
         uint64_t end = (uint64_t)data[size - 2] << 8 | data[size - 1];
-        r = tr_bfile_verify(NULL, g_fd, end, &good, &why);
+        r = tr_store_reader_verify(NULL, g_fd, end, &good, &why);
         FUZZ_CHECK(r == 0 || r == TR_ECORRUPT);
         FUZZ_CHECK(good <= size);
     }

@@ -20,6 +20,13 @@ hits=$(grep -nE '(^|[^_.>[:alnum:]])(open|openat|fopen|pread|pwrite|read|write|s
 check store '#include[[:space:]]*[<"](uv\.h|mysql\.h|openssl/ssl\.h|sys/socket\.h|grpc/|nghttp2/)|#include "(relay|server)/' "store is layer 2"
 check relay '#include "server/|#include "metrics\.h"' "the upstream does not see the serving side"
 check server '#include "relay/|#include "metrics\.h"|#include[[:space:]]*[<"](mysql\.h|grpc/|nghttp2/|curl/)' "the serving side does not see the upstream"
+# Binlog files are read through the store (store/reader.h): no file I/O calls in the
+# serving side (tls.c reads the PEM files it is configured with) nor in the upstream
+# (spool.c keeps large messages in its own unlinked spool files).
+hits=$(grep -nE '(^|[^_.>[:alnum:]])(open|openat|fopen|pread|pwrite|mmap|sendfile)[[:space:]]*\(' \
+       "$src"/server/*.c "$src"/relay/*.c 2>/dev/null | grep -vE '^[^:]+:[0-9]+:[[:space:]]*(\*|//|/\*)' \
+       | grep -vE '^[^:]*/(server/tls|relay/spool)\.c:')
+[ -n "$hits" ] && { echo "file I/O outside src/store/ (read binlogs with store/reader.h):"; echo "$hits"; fail=1; }
 # Only schema_fetch.c may include mysql.h, only pump_client/discovery may include gRPC.
 hits=$(grep -lE '#include[[:space:]]*[<"]mysql\.h' "$src"/relay/*.[ch] 2>/dev/null | grep -v schema_fetch)
 [ -n "$hits" ] && { echo "mysql.h outside schema_fetch: $hits"; fail=1; }

@@ -19,6 +19,7 @@
 #include "protocol/binlog_event.h"
 #include "protocol/rows.h"
 #include "store/binlog_file.h"
+#include "store/reader.h"
 #include "store/store.h"
 #include "tr_test.h"
 
@@ -557,7 +558,7 @@ static void expect_no_torn_tail(tr_store_t *s)
         int fd = open(bf.path, O_RDONLY);
         uint64_t good = 0;
         const char *why = NULL;
-        EXPECT_EQ_INT(tr_bfile_verify(NULL, fd, size, &good, &why), 0);
+        EXPECT_EQ_INT(tr_store_reader_verify(NULL, fd, size, &good, &why), 0);
         close(fd);
     }
 }
@@ -873,6 +874,123 @@ TR_TEST(crc_corrupt_event_at_start)
     }
     EXPECT_EQ_U64(file_size(bf.path), bf.size); /* nothing was cut */
     free(bytes);
+    rm_rf(dir);
+}
+
+/* Counts the events of a batch and the GTID events among them. */
+static void count_batch(tr_buf_t *batch, uint64_t start, uint64_t *events, uint64_t *gtids,
+                        uint64_t *last_end)
+{
+    size_t off = 0;
+    tr_store_event_t ev;
+    while (tr_store_batch_next(batch, start, &off, &ev)) {
+        (*events)++;
+        *gtids += ev.h.type == TR_EVT_GTID;
+        EXPECT_EQ_U64(ev.end_pos - ev.len, *last_end); /* events follow each other */
+        *last_end = ev.end_pos;
+    }
+}
+
+/* The store's reader: whole events in batches of any size, only what is committed, the
+ * next file after a ROTATE, walks to boundaries, and bytes that are no events. */
+TR_TEST(reader_walks_committed_events)
+{
+    char dir[64];
+    make_tmpdir(dir, sizeof(dir));
+    tr_store_opts_t o = opts_for(dir, true, false, 700); /* rotate after every few txns */
+    tr_store_t *s = NULL;
+    tr_store_checkpoint_t cp;
+    const char *why = NULL;
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), 0);
+    if (s == NULL) {
+        return;
+    }
+    for (uint64_t g = 1; g <= 6; g++) {
+        EXPECT_EQ_INT(add_txn(s, g), 0);
+        EXPECT_EQ_INT(tr_store_commit(s), 0);
+    }
+    tr_binlog_file_t first;
+    EXPECT_EQ_INT(tr_store_file_first(s, TR_FLAVOR_MYSQL, &first), 0);
+    tr_store_reader_t rd;
+    EXPECT_EQ_INT(tr_store_reader_open(&rd, s, TR_FLAVOR_MYSQL, &first, 4), 0);
+    tr_buf_t batch;
+    tr_buf_init(&batch, 0);
+    /* FORMAT_DESCRIPTION at 4 */
+    EXPECT_EQ_INT(tr_store_reader_event_at(&rd, 4, &batch, &why), 0);
+    EXPECT_EQ_INT(tr_buf_head(&batch)[4], TR_EVT_FORMAT_DESCRIPTION);
+    EXPECT_EQ_INT(tr_store_reader_event_at(&rd, 5, &batch, &why), TR_ECORRUPT);
+    /* Every batch size, down to one byte (always one whole event): the same events. */
+    uint64_t files = 0;
+    uint64_t gtids = 0;
+    size_t sizes[] = {1, 40, 300, 1 << 20};
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        tr_store_reader_close(&rd);
+        EXPECT_EQ_INT(tr_store_reader_open(&rd, s, TR_FLAVOR_MYSQL, &first, 4), 0);
+        uint64_t events = 0;
+        gtids = 0;
+        files = 1;
+        uint64_t last_end = 4;
+        for (;;) {
+            uint64_t start = rd.pos;
+            int64_t n = tr_store_reader_read(&rd, &batch, sizes[k], &why);
+            EXPECT_TRUE(n >= 0);
+            if (n <= 0) {
+                if (tr_store_reader_next_file(&rd) != 0) {
+                    break;
+                }
+                files++;
+                last_end = 4;
+                continue;
+            }
+            count_batch(&batch, start, &events, &gtids, &last_end);
+            EXPECT_EQ_U64(last_end, rd.pos);
+        }
+        EXPECT_TRUE(events > 6 * 6);
+    }
+    EXPECT_EQ_U64(gtids, 6);
+    EXPECT_TRUE(files >= 3);
+    /* At the end of the last file: nothing more until a commit. */
+    EXPECT_EQ_INT(tr_store_reader_refresh(&rd), 0);
+    EXPECT_EQ_INT(add_txn(s, 7), 0);
+    EXPECT_EQ_INT(tr_store_reader_refresh(&rd), 0); /* ended, not committed */
+    EXPECT_EQ_INT(tr_store_reader_read(&rd, &batch, 1 << 20, &why), 0);
+    EXPECT_EQ_INT(tr_store_commit(s), 0);
+    EXPECT_EQ_INT(tr_store_reader_refresh(&rd), 1);
+    uint64_t start = rd.pos;
+    EXPECT_TRUE(tr_store_reader_read(&rd, &batch, 1 << 20, &why) > 0);
+    uint64_t events = 0;
+    gtids = 0;
+    uint64_t last_end = start;
+    count_batch(&batch, start, &events, &gtids, &last_end);
+    EXPECT_EQ_U64(gtids, 1);
+    tr_store_reader_close(&rd);
+
+    /* Walks: to a boundary, into an event, past the end. */
+    EXPECT_EQ_INT(tr_store_reader_open(&rd, s, TR_FLAVOR_MYSQL, &first, 4), 0);
+    EXPECT_EQ_INT(tr_store_reader_walk(&rd, 4 + 122, &batch, NULL, NULL, &why), 0);
+    EXPECT_EQ_U64(rd.pos, 4 + 122);
+    EXPECT_EQ_INT(tr_store_reader_walk(&rd, 4 + 122 + 10, &batch, NULL, NULL, &why),
+                  TR_EMALFORMED);
+    EXPECT_EQ_INT(tr_store_reader_walk(&rd, first.size + 100, &batch, NULL, NULL, &why),
+                  TR_EMALFORMED);
+    tr_store_reader_close(&rd);
+
+    /* A header that is no event: the events before it first, then the error. */
+    tr_binlog_file_t bf;
+    EXPECT_EQ_INT(tr_store_file_first(s, TR_FLAVOR_MYSQL, &bf), 0);
+    uint8_t junk[19];
+    memset(junk, 0xff, sizeof(junk)); /* event_size 0xffffffff */
+    patch_file(bf.path, 4 + 122 + 31, junk, sizeof(junk));
+    EXPECT_EQ_INT(tr_store_reader_open(&rd, s, TR_FLAVOR_MYSQL, &bf, 4), 0);
+    EXPECT_EQ_INT(tr_store_reader_read(&rd, &batch, 1 << 20, &why), 122 + 31);
+    why = NULL;
+    EXPECT_EQ_INT(tr_store_reader_read(&rd, &batch, 1 << 20, &why), TR_ECORRUPT);
+    EXPECT_TRUE(why != NULL);
+    EXPECT_EQ_U64(rd.pos, 4 + 122 + 31);
+    tr_store_reader_close(&rd);
+    tr_store_reader_close(&rd); /* idempotent */
+    tr_buf_cleanup(&batch);
+    tr_store_free(s);
     rm_rf(dir);
 }
 
