@@ -7,6 +7,7 @@
  * that no dump reads them.
  */
 #include "server/admin.h"
+#include "server/dump.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -61,22 +62,6 @@ static void reply_ok(const tr_admin_reply_t *r, uint64_t affected)
     size_t h = tr_wire_begin(r->out);
     tr_res_put_ok(r->out, affected, 0, r->status, 0);
     tr_wire_end(r->out, h, r->seq);
-}
-
-bool tr_admin_handles(const tr_sql_cmd_t *q)
-{
-    switch (q->kind) {
-    case TR_SQL_SHOW_BINLOG_EVENTS:
-    case TR_SQL_SHOW_REPLICAS:
-    case TR_SQL_PURGE_LOGS:
-    case TR_SQL_FLUSH_LOGS:
-    case TR_SQL_SHOW_GRANTS:
-    case TR_SQL_SHOW_RELAY_STATUS:
-    case TR_SQL_SHOW_BINLOG_POSITION:
-        return true;
-    default:
-        return false;
-    }
 }
 
 /* ---------------------------------------------------------------- SHOW BINLOG EVENTS */
@@ -371,10 +356,35 @@ static void show_binlog_events(const tr_admin_reply_t *r, tr_store_t *store, tr_
 
 /* ---------------------------------------------------------------- SHOW REPLICAS */
 
+/* SHOW REPLICAS: one row per registered replica. */
+typedef struct {
+    const tr_admin_reply_t *r;
+    tr_res_writer_t *w;
+    size_t ncols;
+} replicas_walk_t;
+
+static bool replica_row(void *arg, const tr_sess_info_t *s)
+{
+    replicas_walk_t *rw = arg;
+    if (!s->is_replica) {
+        return true;
+    }
+    const tr_sess_replica_t *rep = &s->replica;
+    tr_res_row_begin(rw->w);
+    tr_res_cell_u64(rw->w, rep->server_id);
+    tr_res_cell_str(rw->w, rep->host);
+    tr_res_cell_u64(rw->w, rep->port);
+    tr_res_cell_u64(rw->w, rep->master_id ? rep->master_id : rw->r->srv->cfg->server_id);
+    if (rw->ncols == 5) {
+        tr_res_cell_str(rw->w, rep->uuid);
+    }
+    tr_res_row_end(rw->w);
+    return true;
+}
+
 static void show_replicas(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
 {
-    tr_server_t *srv = tr_sess_server(r->sess);
-    bool mysql = tr_sess_flavor(r->sess) == TR_FLAVOR_MYSQL;
+    bool mysql = r->flavor == TR_FLAVOR_MYSQL;
     tr_res_col_t cols[5];
     if (q->is_slave_hosts) {
         cols[0] = tr_res_col_num("Server_id");
@@ -392,42 +402,39 @@ static void show_replicas(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
     size_t ncols = mysql ? 5 : 4;
     tr_res_writer_t w;
     tr_res_begin(&w, r->out, r->seq, r->deprecate_eof, cols, ncols);
-    for (tr_sess_t *o = srv->sessions; o != NULL; o = tr_sess_next(o)) {
-        tr_sess_replica_t rep;
-        if (!tr_sess_replica(o, &rep)) {
-            continue;
-        }
-        tr_res_row_begin(&w);
-        tr_res_cell_u64(&w, rep.server_id);
-        tr_res_cell_str(&w, rep.host);
-        tr_res_cell_u64(&w, rep.port);
-        tr_res_cell_u64(&w, rep.master_id ? rep.master_id : srv->cfg->server_id);
-        if (ncols == 5) {
-            tr_res_cell_str(&w, rep.uuid);
-        }
-        tr_res_row_end(&w);
-    }
+    replicas_walk_t rw = {r, &w, ncols};
+    tr_sess_each(r->srv, replica_row, &rw);
     tr_res_end(&w, r->status);
 }
 
 /* ---------------------------------------------------------------- PURGE */
 
-/* Lowest file number a dump of flavour f reads (UINT32_MAX when none). */
-static uint32_t oldest_in_use(tr_server_t *srv, tr_flavor_t f, const tr_sess_t **who)
+typedef struct {
+    tr_flavor_t flavor;
+    uint32_t min;            /* lowest file number read (UINT32_MAX when none) */
+    uint32_t who;            /* the connection id of its reader */
+} in_use_walk_t;
+
+static bool note_in_use(void *arg, const tr_sess_info_t *s)
 {
-    uint32_t min = UINT32_MAX;
-    for (tr_sess_t *o = srv->sessions; o != NULL; o = tr_sess_next(o)) {
-        const tr_dump_t *d = tr_sess_dump(o);
-        if (d == NULL || tr_sess_flavor(o) != f) {
-            continue;
-        }
-        uint32_t seq = tr_dump_file_seq(d);
-        if (seq < min) {
-            min = seq;
-            *who = o;
+    in_use_walk_t *u = arg;
+    if (s->dump != NULL && s->flavor == u->flavor) {
+        uint32_t seq = tr_dump_file_seq(s->dump);
+        if (seq < u->min) {
+            u->min = seq;
+            u->who = s->id;
         }
     }
-    return min;
+    return true;
+}
+
+/* Lowest file number a dump of flavour f reads (UINT32_MAX when none), and its reader. */
+static uint32_t oldest_in_use(tr_server_t *srv, tr_flavor_t f, uint32_t *who)
+{
+    in_use_walk_t u = {f, UINT32_MAX, 0};
+    tr_sess_each(srv, note_in_use, &u);
+    *who = u.who;
+    return u.min;
 }
 
 /* Parses 'YYYY-MM-DD[ HH:MM:SS[.frac]]' as UTC seconds. */
@@ -461,8 +468,8 @@ static bool parse_datetime(const char *s, int64_t *out)
 
 static void purge_logs(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
 {
-    tr_server_t *srv = tr_sess_server(r->sess);
-    tr_flavor_t flavor = tr_sess_flavor(r->sess);
+    tr_server_t *srv = r->srv;
+    tr_flavor_t flavor = r->flavor;
     char arg[128];
     size_t n = tr_sql_unquote(q->purge_arg, arg, sizeof(arg));
     if (n >= sizeof(arg)) {
@@ -509,7 +516,7 @@ static void purge_logs(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
     if (target > active) {
         target = active;
     }
-    const tr_sess_t *reader = NULL;
+    uint32_t reader = 0;
     uint32_t in_use = oldest_in_use(srv, flavor, &reader);
     uint32_t upto = target < in_use ? target : in_use;
     size_t purged = 0;
@@ -523,10 +530,10 @@ static void purge_logs(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
     }
     tr_log_info(COMP, "purge binary logs flavor=%s %s=%s files=%zu sess=%" PRIu32,
                 tr_flavor_name(flavor), q->purge_before ? "before" : "to", arg, purged,
-                tr_sess_id(r->sess));
+                r->sess_id);
     if (in_use < target) {
         tr_log_info(COMP, "purge stopped at a file in use seq=%" PRIu32 " reader_sess=%" PRIu32,
-                    in_use, reader ? tr_sess_id(reader) : 0);
+                    in_use, reader);
         reply_err(r, ER_LOG_IN_USE, "A purgeable log is in use, will not purge");
         return;
     }
@@ -539,8 +546,8 @@ static void show_grants(const tr_admin_reply_t *r)
 {
     char col[128];
     char grant[256];
-    const char *user = tr_sess_user(r->sess);
-    const tr_user_t *u = tr_config_user(tr_sess_server(r->sess)->cfg, user);
+    const char *user = r->user;
+    const tr_user_t *u = tr_config_user(r->srv->cfg, user);
     snprintf(col, sizeof(col), "Grants for %s@%%", user);
     /* What the account may do here: a replication account reads the binlog
      * only; an admin-users account also runs PURGE, SHOW RELAY STATUS, ... */
@@ -677,7 +684,8 @@ static uint64_t parse_own_gtid(const tr_config_t *cfg, const char *g, const char
 typedef struct {
     uv_work_t req;
     tr_server_t *srv;
-    tr_sess_t *sess;
+    void *ctx;                  /* the asker (tr_admin_reply_t) */
+    void (*deliver)(void *ctx, const tr_buf_t *answer, uint8_t seq);
     tr_store_t *store;
     const tr_config_t *cfg;
     tr_server_upstream_t upstream; /* counted use (tr_server_upstream_use) when has_upstream */
@@ -1054,7 +1062,8 @@ static void show_relay_status(job_t *j, const tr_admin_reply_t *r)
 static void job_work(uv_work_t *req)
 {
     job_t *j = req->data;
-    tr_admin_reply_t r = {NULL, &j->out, &j->seq, j->deprecate_eof, TR_SERVER_STATUS_AUTOCOMMIT};
+    tr_admin_reply_t r = {.srv = j->srv, .flavor = j->flavor, .out = &j->out, .seq = &j->seq,
+                          .deprecate_eof = j->deprecate_eof, .status = TR_SERVER_STATUS_AUTOCOMMIT};
     switch (j->kind) {
     case TR_SQL_SHOW_BINLOG_EVENTS:
         show_binlog_events(&r, j->store, j->flavor, &j->ev);
@@ -1077,30 +1086,37 @@ static void job_done(uv_work_t *req, int status)
     if (j->has_upstream) {
         tr_server_upstream_done(j->srv);
     }
-    if (tr_sess_is_live(j->sess)) {
-        if (status != 0) { /* cancelled: never ran */
-            tr_buf_reset(&j->out);
-            tr_admin_reply_t r = {NULL, &j->out, &j->seq, j->deprecate_eof, TR_SERVER_STATUS_AUTOCOMMIT};
-            reply_err(&r, ER_UNKNOWN_ERROR, "statement cancelled: %s", tr_strerror(status));
-        }
-        tr_buf_append(tr_sess_out(j->sess), tr_buf_head(&j->out), tr_buf_unread(&j->out));
-        *tr_sess_seq(j->sess) = j->seq;
+    if (status != 0) { /* cancelled: never ran */
+        tr_buf_reset(&j->out);
+        tr_admin_reply_t r = {.srv = j->srv, .flavor = j->flavor, .out = &j->out, .seq = &j->seq,
+                              .deprecate_eof = j->deprecate_eof,
+                              .status = TR_SERVER_STATUS_AUTOCOMMIT};
+        reply_err(&r, ER_UNKNOWN_ERROR, "statement cancelled: %s", tr_strerror(status));
     }
-    tr_sess_unhold(j->sess); /* may free the session */
+    j->deliver(j->ctx, &j->out, j->seq); /* may free the asker */
     tr_buf_cleanup(&j->out);
     tr_free(j);
 }
 
+/* SHOW RELAY STATUS: dumps per flavour (arg: size_t[TR_FLAVOR_COUNT]). */
+static bool count_replica(void *arg, const tr_sess_info_t *s)
+{
+    size_t *replicas = arg;
+    replicas[s->flavor] += s->dump != NULL;
+    return true;
+}
+
 static void queue_job(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
 {
-    tr_server_t *srv = tr_sess_server(r->sess);
+    tr_server_t *srv = r->srv;
     job_t *j = tr_calloc(1, sizeof(*j));
     j->req.data = j;
     j->srv = srv;
-    j->sess = r->sess;
+    j->ctx = r->ctx;
+    j->deliver = r->deliver;
     j->store = srv->store;
     j->cfg = srv->cfg;
-    j->flavor = tr_sess_flavor(r->sess);
+    j->flavor = r->flavor;
     j->kind = q->kind;
     j->seq = *r->seq;
     j->deprecate_eof = r->deprecate_eof;
@@ -1132,18 +1148,14 @@ static void queue_job(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
         break;
     case TR_SQL_SHOW_RELAY_STATUS:
         j->has_upstream = tr_server_upstream_use(srv, &j->upstream);
-        for (tr_sess_t *o = srv->sessions; o != NULL; o = tr_sess_next(o)) {
-            if (tr_sess_dump(o) != NULL) {
-                j->replicas[tr_sess_flavor(o)]++;
-            }
-        }
+        tr_sess_each(srv, count_replica, j->replicas);
         break;
     default:
         break;
     }
     int rc = uv_queue_work(srv->loop, &j->req, job_work, job_done);
     if (rc == 0) {
-        tr_sess_hold(r->sess); /* nothing else is answered until job_done */
+        r->defer(r->ctx); /* nothing else is answered until job_done */
         return;
     }
     /* uv_queue_work refused (it only checks its arguments): answer here, on the loop. */
@@ -1178,7 +1190,7 @@ void tr_admin_retention(tr_server_t *srv)
         for (size_t i = 0; i < nf; i++) {
             total += files[i].size;
         }
-        const tr_sess_t *reader = NULL;
+        uint32_t reader = 0;
         uint32_t in_use = oldest_in_use(srv, f, &reader);
         uint32_t upto = 0; /* purge files numbered below this */
         const char *reason = NULL;
@@ -1216,7 +1228,7 @@ void tr_admin_retention(tr_server_t *srv)
             tr_log_info(COMP,
                         "retention keeps a file a dump still reads flavor=%s seq=%" PRIu32
                         " reader_sess=%" PRIu32,
-                        tr_flavor_name(f), in_use, reader ? tr_sess_id(reader) : 0);
+                        tr_flavor_name(f), in_use, reader);
         }
         if (upto == 0) {
             continue;

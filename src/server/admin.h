@@ -35,21 +35,32 @@
 #include "protocol/sqlcmd.h"
 #include "server/server_internal.h"
 
-/* Where an admin answer goes: the session's pending output. */
+/*
+ * The statement's asker and where its answer goes (the session fills it; this module
+ * never sees a session). An answer computed on the loop is appended to out with the
+ * sequence ids of seq. One computed off the loop calls defer(ctx) first (the session
+ * stops answering its client) and later deliver(ctx, answer, seq): the session appends
+ * the answer if its client is still there, takes the sequence id and resumes (it may be
+ * freed then).
+ */
 typedef struct {
-    tr_sess_t *sess;
+    tr_server_t *srv;
+    tr_flavor_t flavor;       /* the listener's */
+    uint32_t sess_id;         /* the asker's connection id (logs) */
+    const char *user;         /* the asker's account */
     tr_buf_t *out;
     uint8_t *seq;
     bool deprecate_eof;
-    uint16_t status;  /* server status of the answer (autocommit, MORE_RESULTS in a batch) */
+    uint16_t status;          /* server status of the answer (autocommit, MORE_RESULTS) */
+    void *ctx;
+    void (*defer)(void *ctx);
+    void (*deliver)(void *ctx, const tr_buf_t *answer, uint8_t seq);
 } tr_admin_reply_t;
 
-/* True when q is an admin or probe statement this module answers. */
-bool tr_admin_handles(const tr_sql_cmd_t *q);
-
-/* Answers q (a kind tr_admin_handles accepted) into r. SHOW BINLOG EVENTS,
- * SHOW BINLOG POSITION and SHOW RELAY STATUS are answered from libuv's thread
- * pool: the session is held (tr_sess_hold) and gets the answer later. Thread: loop. */
+/* Answers q (an operator or probe statement: SHOW BINLOG EVENTS, SHOW REPLICAS, PURGE,
+ * FLUSH, SHOW GRANTS, SHOW RELAY STATUS, SHOW BINLOG POSITION) into r. SHOW BINLOG
+ * EVENTS, SHOW BINLOG POSITION and SHOW RELAY STATUS are answered from libuv's thread
+ * pool through r->defer / r->deliver. Thread: loop. */
 void tr_admin_query(const tr_admin_reply_t *r, const tr_sql_cmd_t *q);
 
 /*

@@ -88,7 +88,7 @@ enum { SKIP_NOT = 0, SKIP_STANDALONE, SKIP_TRANSACTION };
     "is too old and required binlog files have been purged."
 
 struct tr_dump {
-    tr_sess_t *sess;
+    tr_dump_sink_t sink;    /* the session's side (copied at start) */
     tr_server_t *srv;
     tr_flavor_t flavor;
     uv_timer_t timer;
@@ -137,15 +137,29 @@ struct tr_dump {
 
 #define dump_log(lvl, d, fmt, ...)                                                                 \
     tr_log(lvl, "dump", fmt " sess=%" PRIu32 " peer=%s file=%s pos=%" PRIu64, __VA_ARGS__,        \
-           tr_sess_id((d)->sess), tr_sess_peer((d)->sess), (d)->rd.file.name, (d)->rd.pos)
+           (d)->sink.id, (d)->sink.peer, (d)->rd.file.name, (d)->rd.pos)
 
-static void fail(tr_dump_t *d, const char *fmt, ...) TR_PRINTF(2, 3);
-static void fail(tr_dump_t *d, const char *fmt, ...)
+/* Ends the dump with ERR 1236 and the formatted message (the sink logs and closes). */
+static void sink_fail(const tr_dump_sink_t *k, const char *fmt, ...) TR_PRINTF(2, 3);
+static void sink_fail(const tr_dump_sink_t *k, const char *fmt, ...)
 {
+    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    tr_sess_vfail(d->sess, TR_ER_MASTER_FATAL_READ, fmt, ap);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (n < 0) {
+        msg[0] = '\0';
+    }
+    k->fail(k->ctx, TR_ER_MASTER_FATAL_READ, msg);
+}
+
+#define fail(d, ...) sink_fail(&(d)->sink, __VA_ARGS__)
+
+/* Closes the connection at once (queued output dropped). */
+static void sink_close(tr_dump_t *d)
+{
+    d->sink.close(d->sink.ctx, false);
 }
 
 
@@ -269,7 +283,7 @@ static void put_event_packet(tr_dump_t *d, tr_buf_t *out, const uint8_t *ev, siz
     size_t h = tr_wire_begin(out);
     tr_buf_put_u8(out, 0x00);
     tr_buf_append(out, ev, len);
-    tr_wire_end(out, h, tr_sess_seq(d->sess));
+    tr_wire_end(out, h, d->sink.seq);
 }
 
 static int send_out(tr_dump_t *d, tr_buf_t *out)
@@ -278,7 +292,7 @@ static int send_out(tr_dump_t *d, tr_buf_t *out)
         return TR_ETOOBIG;
     }
     d->last_send_ms = uv_now(d->srv->loop);
-    return tr_sess_send(d->sess, out);
+    return d->sink.send(d->sink.ctx, out);
 }
 
 /* Our own last GTID number: the last committed transaction, else what the
@@ -309,7 +323,7 @@ static void put_heartbeat(tr_dump_t *d, tr_buf_t *out, uint64_t pos)
     } else {
         tr_evt_put_heartbeat(&w, (uint32_t)pos, d->rd.file.name, strlen(d->rd.file.name));
     }
-    tr_wire_end(out, ph, tr_sess_seq(d->sess));
+    tr_wire_end(out, ph, d->sink.seq);
 }
 
 /*
@@ -337,7 +351,7 @@ static void put_fake_gtid_list(tr_dump_t *d, tr_buf_t *out, uint64_t end_pos)
             tr_evt_update_crc(e, len);
         }
     }
-    tr_wire_end(out, ph, tr_sess_seq(d->sess));
+    tr_wire_end(out, ph, d->sink.seq);
 }
 
 /* MariaDB Log_event::is_part_of_group: events that never end a group. */
@@ -366,13 +380,13 @@ static void fail_gtid(tr_dump_t *d, int which, const tr_maria_gtid_t *g)
     unsigned long long seq = (unsigned long long)g->seq_no;
     switch (which) {
     case GTID_ERR_DIVERGED:
-        tr_sess_fail(d->sess, TR_ER_MASTER_FATAL_READ, MSG_MARIA_DIVERGED, dom, srv, seq);
+        fail(d, MSG_MARIA_DIVERGED, dom, srv, seq);
         break;
     case GTID_ERR_HOLE:
-        tr_sess_fail(d->sess, TR_ER_MASTER_FATAL_READ, MSG_MARIA_HOLE, dom, srv, seq);
+        fail(d, MSG_MARIA_HOLE, dom, srv, seq);
         break;
     default:
-        tr_sess_fail(d->sess, TR_ER_MASTER_FATAL_READ, MSG_MARIA_NOT_IN_BINLOG, dom, srv, seq);
+        fail(d, MSG_MARIA_NOT_IN_BINLOG, dom, srv, seq);
         break;
     }
 }
@@ -546,7 +560,7 @@ static int start_file(tr_dump_t *d, uint64_t start_pos, bool first, tr_buf_t *ou
     tr_buf_put_u8(out, 0x00);
     tr_evt_writer_init(&w, out, 0, d->flavor, d->srv->cfg->server_id, rotate_crc);
     tr_evt_put_rotate(&w, start_pos, d->rd.file.name, strlen(d->rd.file.name), true);
-    tr_wire_end(out, ph, tr_sess_seq(d->sess));
+    tr_wire_end(out, ph, d->sink.seq);
 
     /* FORMAT_DESCRIPTION as the file has it, IN_USE cleared; past 4, log_pos and created 0. */
     uint16_t flags = tr_load_u16le(fde + 17);
@@ -626,10 +640,10 @@ static int send_shared(tr_dump_t *d, tr_buf_t *out)
     tr_server_t *srv = d->srv;
     uint64_t now = uv_now(srv->loop);
     if (tr_buf_unread(out) > 0 && send_out(d, out) != 0) {
-        tr_sess_close(d->sess);
+        sink_close(d);
         return -1;
     }
-    uint8_t *seq = tr_sess_seq(d->sess);
+    uint8_t *seq = d->sink.seq;
     shared_batch_t *sb = shared_find(d, *seq);
     if (sb != NULL) {
         d->rd.pos = sb->end;
@@ -657,7 +671,7 @@ static int send_shared(tr_dump_t *d, tr_buf_t *out)
         if (n <= 0 || d->closed || !tr_buf_ok(&sb->buf)) {
             shared_unref(sb);
             if (n > 0 && !d->closed) {
-                tr_sess_close(d->sess); /* as send_out's TR_ETOOBIG */
+                sink_close(d); /* as send_out's TR_ETOOBIG */
             }
             return -1;
         }
@@ -672,8 +686,8 @@ static int send_shared(tr_dump_t *d, tr_buf_t *out)
     }
     sb->used_ms = now;
     d->last_send_ms = now;
-    if (tr_sess_send_ref(d->sess, sb->buf.data, sb->buf.len, shared_unref, sb) != 0) {
-        tr_sess_close(d->sess);
+    if (d->sink.send_ref(d->sink.ctx, sb->buf.data, sb->buf.len, shared_unref, sb) != 0) {
+        sink_close(d);
         return -1;
     }
     return 0;
@@ -711,11 +725,11 @@ static int at_end(tr_dump_t *d, tr_buf_t *out)
     if (!d->blocking) {
         size_t h = tr_wire_begin(out);
         tr_res_put_eof(out, 0, TR_SERVER_STATUS_AUTOCOMMIT);
-        tr_wire_end(out, h, tr_sess_seq(d->sess));
+        tr_wire_end(out, h, d->sink.seq);
         if (send_out(d, out) == 0) {
             dump_log(TR_LOG_INFO, d, "non-blocking dump complete events=%" PRIu64, d->events_sent);
         }
-        tr_sess_finish(d->sess);
+        d->sink.close(d->sink.ctx, true);
         return 0;
     }
     d->waiting = true;
@@ -731,14 +745,14 @@ static void pump(tr_dump_t *d)
     /* A streaming dump's socket writes are done by a sender thread, so that
      * serving a fleet is not capped at the loop's one core (tried again at
      * every pump until libuv has nothing of the session's queued). */
-    (void)tr_sess_offload(d->sess);
+    (void)d->sink.offload(d->sink.ctx);
     tr_buf_t out;
     tr_buf_init(&out, 0);
     int writes = 0;
     /* Every exit either has a write in flight (tr_dump_drain continues), is
      * waiting for tr_dump_notify, or the dump is closed. */
     while (!d->closed && writes < BATCHES_PER_PUMP &&
-           tr_sess_queued_bytes(d->sess) <= TR_SRV_WRITE_HIGH) {
+           d->sink.queued(d->sink.ctx) <= TR_SRV_WRITE_HIGH) {
         if (shareable(d) && d->rd.pos < d->rd.file.size) {
             if (send_shared(d, &out) != 0) {
                 break;
@@ -762,14 +776,14 @@ static void pump(tr_dump_t *d)
         }
         if (tr_buf_unread(&out) >= TR_DUMP_BATCH) {
             if (send_out(d, &out) != 0) {
-                tr_sess_close(d->sess);
+                sink_close(d);
                 break;
             }
             writes++;
         }
     }
     if (!d->closed && tr_buf_unread(&out) > 0 && send_out(d, &out) != 0) {
-        tr_sess_close(d->sess);
+        sink_close(d);
     }
     tr_conn_pool_done(&out);
     rd_trim();
@@ -788,7 +802,7 @@ static void pump(tr_dump_t *d)
  */
 static bool check_stall(tr_dump_t *d, uint64_t now)
 {
-    size_t queued = tr_sess_queued_bytes(d->sess);
+    size_t queued = d->sink.queued(d->sink.ctx);
     if (queued == 0) {
         d->stalled_since_ms = 0;
         return false;
@@ -804,7 +818,7 @@ static bool check_stall(tr_dump_t *d, uint64_t now)
     dump_log(TR_LOG_WARN, d,
              "dump stalled: client read nothing, closing queued_bytes=%zu stalled_ms=%" PRIu64,
              queued, now - d->stalled_since_ms);
-    tr_sess_close(d->sess);
+    sink_close(d);
     return true;
 }
 
@@ -830,7 +844,7 @@ static void on_timer(uv_timer_t *t)
     put_heartbeat(d, &out, d->y_skipped_end > 0 ? d->y_skipped_end : d->rd.pos);
     d->y_skipped_end = 0;
     if (send_out(d, &out) != 0) {
-        tr_sess_close(d->sess);
+        sink_close(d);
     }
     tr_buf_cleanup(&out);
 }
@@ -840,11 +854,11 @@ static bool is_crc32(const char *v)
     return v != NULL && strcasecmp(v, "CRC32") == 0;
 }
 
-static uint64_t heartbeat_ms(tr_sess_t *s, const tr_config_t *cfg)
+static uint64_t heartbeat_ms(const tr_dump_sink_t *k, const tr_config_t *cfg)
 {
-    const char *v = tr_sess_uvar(s, "source_heartbeat_period");
+    const char *v = k->uvar(k->ctx, "source_heartbeat_period");
     if (v == NULL) {
-        v = tr_sess_uvar(s, "master_heartbeat_period");
+        v = k->uvar(k->ctx, "master_heartbeat_period");
     }
     if (v == NULL) {
         return cfg->heartbeat_default_ms;
@@ -863,11 +877,10 @@ static uint64_t heartbeat_ms(tr_sess_t *s, const tr_config_t *cfg)
 
 /* Resolves file/pos of a dump request (empty name = first file). Returns 0, or
  * -1 after failing the session with MySQL's message. */
-static int resolve_file(tr_sess_t *s, const char *file, size_t file_len, uint64_t pos,
-                        tr_binlog_file_t *f)
+static int resolve_file(tr_server_t *srv, const tr_dump_sink_t *k, const char *file,
+                        size_t file_len, uint64_t pos, tr_binlog_file_t *f)
 {
-    tr_server_t *srv = tr_sess_server(s);
-    tr_flavor_t flavor = tr_sess_flavor(s);
+    tr_flavor_t flavor = k->flavor;
     int rc;
     if (file_len == 0) {
         rc = tr_store_file_first(srv->store, flavor, f);
@@ -882,17 +895,17 @@ static int resolve_file(tr_sess_t *s, const char *file, size_t file_len, uint64_
         }
     }
     if (rc != 0) {
-        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ,
+        sink_fail(k,
                      "Could not find first log file name in binary log index file");
         return -1;
     }
     if (pos < 4) {
-        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ,
+        sink_fail(k,
                      "Client requested master to start replication from position < 4");
         return -1;
     }
     if (pos > f->size) {
-        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ,
+        sink_fail(k,
                      "Client requested master to start replication from position > file size");
         return -1;
     }
@@ -913,36 +926,35 @@ static int resolve_file(tr_sess_t *s, const char *file, size_t file_len, uint64_
  * event sizes while log_pos still counts stored bytes, which MySQL replicas
  * use for their positions.) Returns false after failing the session.
  */
-static bool checksum_aware(tr_sess_t *s)
+static bool checksum_aware(const tr_dump_sink_t *k)
 {
-    if (tr_sess_uvar(s, "master_binlog_checksum") != NULL ||
-        tr_sess_uvar(s, "source_binlog_checksum") != NULL) {
+    if (k->uvar(k->ctx, "master_binlog_checksum") != NULL ||
+        k->uvar(k->ctx, "source_binlog_checksum") != NULL) {
         return true;
     }
-    tr_sess_fail(s, TR_ER_MASTER_FATAL_READ, "%s", MSG_CHECKSUM_UNAWARE);
+    sink_fail(k, "%s", MSG_CHECKSUM_UNAWARE);
     return false;
 }
 
-static tr_dump_t *dump_new(tr_sess_t *s, const tr_binlog_file_t *f, uint16_t flags,
-                           uint32_t replica_server_id)
+static tr_dump_t *dump_new(tr_server_t *srv, const tr_dump_sink_t *k, const tr_binlog_file_t *f,
+                           uint16_t flags, uint32_t replica_server_id)
 {
-    tr_server_t *srv = tr_sess_server(s);
     tr_dump_t *d = tr_calloc(1, sizeof(*d));
-    d->sess = s;
+    d->sink = *k;
     d->srv = srv;
-    d->flavor = tr_sess_flavor(s);
+    d->flavor = k->flavor;
     d->rd.fd = -1;
     d->rd.file = *f;
     d->server_id = replica_server_id;
     d->blocking = !(flags & TR_DUMP_NON_BLOCK) && replica_server_id != 0;
-    d->session_crc = is_crc32(tr_sess_uvar(s, "source_binlog_checksum")) ||
-                     is_crc32(tr_sess_uvar(s, "master_binlog_checksum"));
-    d->hb_period_ms = d->blocking ? heartbeat_ms(s, srv->cfg) : 0;
+    d->session_crc = is_crc32(k->uvar(k->ctx, "source_binlog_checksum")) ||
+                     is_crc32(k->uvar(k->ctx, "master_binlog_checksum"));
+    d->hb_period_ms = d->blocking ? heartbeat_ms(k, srv->cfg) : 0;
     /* Flag 0x02 is USE_HEARTBEAT_EVENT_V2 from MySQL 8.0.26+ replicas, but
      * BINLOG_SEND_ANNOTATE_ROWS_EVENT from MariaDB clients (spec 4.2). */
     d->hb_v2 = d->flavor == TR_FLAVOR_MYSQL && (flags & TR_DUMP_FLAG_2) != 0;
     if (d->flavor == TR_FLAVOR_MARIADB) {
-        d->capability = tr_maria_compat_capability(tr_sess_uvar(s, "mariadb_slave_capability"));
+        d->capability = tr_maria_compat_capability(k->uvar(k->ctx, "mariadb_slave_capability"));
         d->send_annotate = (flags & TR_DUMP_FLAG_2) != 0;
         /* A capable client (every MariaDB replica, mariadb-binlog) gets the stored bytes:
          * the one rule left for it, leaving ANNOTATE_ROWS out unless flag 0x02 asks for
@@ -990,12 +1002,12 @@ static tr_dump_t *dump_begin(tr_dump_t *d, uint64_t pos)
              mode_names[d->mode], d->server_id, (int)d->blocking, d->session_crc ? "CRC32" : "NONE",
              d->hb_period_ms, compat);
     /* Before the stream's first bytes, while libuv has nothing of the session's queued. */
-    (void)tr_sess_offload(d->sess);
+    (void)d->sink.offload(d->sink.ctx);
     if (send_out(d, &out) != 0) {
-        tr_sess_t *s = d->sess;
+        tr_dump_sink_t k = d->sink;
         tr_buf_cleanup(&out);
         tr_dump_close(d, NULL, NULL);
-        tr_sess_close(s);
+        k.close(k.ctx, false);
         return NULL;
     }
     tr_buf_cleanup(&out);
@@ -1006,9 +1018,9 @@ static tr_dump_t *dump_begin(tr_dump_t *d, uint64_t pos)
     return d;
 }
 
-static bool uvar_true(tr_sess_t *s, const char *name)
+static bool uvar_true(const tr_dump_sink_t *k, const char *name)
 {
-    const char *v = tr_sess_uvar(s, name);
+    const char *v = k->uvar(k->ctx, name);
     return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
 }
 
@@ -1024,20 +1036,20 @@ static bool uvar_true(tr_sess_t *s, const char *name)
  */
 static int maria_position(tr_dump_t *d, const char *state, tr_binlog_file_t *f)
 {
-    tr_sess_t *s = d->sess;
+    const tr_dump_sink_t *k = &d->sink;
     const tr_config_t *cfg = d->srv->cfg;
     tr_maria_gtid_t req[MAX_STATE_GTIDS];
     size_t n = 0;
     const char *why = NULL;
     if (tr_maria_gtid_list_parse(state, strlen(state), req, MAX_STATE_GTIDS, &n, &why) != 0) {
-        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ,
+        sink_fail(k,
                      "Out of memory or malformed slave request when obtaining start position "
                      "from GTID state (%s)",
                      why);
         return -1;
     }
-    d->m_strict = uvar_true(s, "slave_gtid_strict_mode");
-    bool ignore_dup = uvar_true(s, "slave_gtid_ignore_duplicates");
+    d->m_strict = uvar_true(&d->sink, "slave_gtid_strict_mode");
+    bool ignore_dup = uvar_true(&d->sink, "slave_gtid_ignore_duplicates");
     uint64_t have = last_gno(d->srv, TR_FLAVOR_MARIADB); /* our binlog state: D-S-have */
     const tr_maria_gtid_t *ours = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -1065,7 +1077,7 @@ static int maria_position(tr_dump_t *d, const char *state, tr_binlog_file_t *f)
     size_t nf = 0;
     if (tr_store_list_files(d->srv->store, TR_FLAVOR_MARIADB, &files, &nf) != 0 || nf == 0) {
         tr_free(files);
-        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ, "Binary log is not open");
+        sink_fail(k, "Binary log is not open");
         return -1;
     }
     bool found = false;
@@ -1091,29 +1103,28 @@ static int maria_position(tr_dump_t *d, const char *state, tr_binlog_file_t *f)
     }
     tr_free(files);
     if (!found) {
-        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ, "%s", MSG_MARIA_TOO_OLD);
+        sink_fail(k, "%s", MSG_MARIA_TOO_OLD);
         return -1;
     }
     d->m_fake_list = false;
     return 0;
 }
 
-tr_dump_t *tr_dump_start(tr_sess_t *s, uint64_t pos, uint16_t flags, uint32_t replica_server_id,
-                         const char *file, size_t file_len)
+tr_dump_t *tr_dump_start(tr_server_t *srv, const tr_dump_sink_t *k, uint64_t pos, uint16_t flags,
+                         uint32_t replica_server_id, const char *file, size_t file_len)
 {
-    tr_server_t *srv = tr_sess_server(s);
-    tr_flavor_t flavor = tr_sess_flavor(s);
-    const char *state = tr_sess_uvar(s, "slave_connect_state");
+    tr_flavor_t flavor = k->flavor;
+    const char *state = k->uvar(k->ctx, "slave_connect_state");
     tr_binlog_file_t f;
     memset(&f, 0, sizeof(f));
     bool gtid = flavor == TR_FLAVOR_MARIADB && state != NULL;
-    if (!gtid && resolve_file(s, file, file_len, pos, &f) != 0) {
+    if (!gtid && resolve_file(srv, k, file, file_len, pos, &f) != 0) {
         return NULL;
     }
-    if (!checksum_aware(s)) {
+    if (!checksum_aware(k)) {
         return NULL;
     }
-    tr_dump_t *d = dump_new(s, &f, flags, replica_server_id);
+    tr_dump_t *d = dump_new(srv, k, &f, flags, replica_server_id);
     if (gtid) {
         /* The file and position of the request are ignored (spec 4.5). */
         d->mode = MODE_MARIA_GTID;
@@ -1125,20 +1136,18 @@ tr_dump_t *tr_dump_start(tr_sess_t *s, uint64_t pos, uint16_t flags, uint32_t re
         pos = 4;
         dump_log(TR_LOG_INFO, d, "gtid start state='%.200s' strict=%d", state, (int)d->m_strict);
     }
-    (void)srv;
     return dump_begin(d, pos);
 }
 
-tr_dump_t *tr_dump_start_gtid(tr_sess_t *s, uint16_t flags, uint32_t replica_server_id,
-                              const char *file, size_t file_len, uint64_t pos,
-                              const uint8_t *gtid_data, size_t gtid_len)
+tr_dump_t *tr_dump_start_gtid(tr_server_t *srv, const tr_dump_sink_t *k, uint16_t flags,
+                              uint32_t replica_server_id, const char *file, size_t file_len,
+                              uint64_t pos, const uint8_t *gtid_data, size_t gtid_len)
 {
-    tr_server_t *srv = tr_sess_server(s);
     const tr_config_t *cfg = srv->cfg;
-    if (tr_sess_flavor(s) != TR_FLAVOR_MYSQL) {
+    if (k->flavor != TR_FLAVOR_MYSQL) {
         /* The MariaDB flavour has no MySQL GTIDs (a MariaDB primary would not
          * know the command at all). */
-        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ, "%s", MSG_NO_AUTO_POSITION);
+        sink_fail(k, "%s", MSG_NO_AUTO_POSITION);
         return NULL;
     }
     tr_gtid_set_t set;
@@ -1147,7 +1156,7 @@ tr_dump_t *tr_dump_start_gtid(tr_sess_t *s, uint16_t flags, uint32_t replica_ser
     ssize_t used = tr_gtid_set_decode(gtid_data, gtid_len, &set, &why);
     if (used < 0) {
         tr_gtid_set_cleanup(&set);
-        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ, "Malformed GTID_set encoding (%s)", why);
+        sink_fail(k, "Malformed GTID_set encoding (%s)", why);
         return NULL;
     }
     uint64_t have = last_gno(srv, TR_FLAVOR_MYSQL);
@@ -1157,7 +1166,7 @@ tr_dump_t *tr_dump_start_gtid(tr_sess_t *s, uint16_t flags, uint32_t replica_ser
         if (e->n > 0 && memcmp(e->uuid, cfg->server_uuid_bin, 16) == 0 &&
             (e->tag[0] != '\0' || e->iv[e->n - 1].end - 1 > have)) {
             tr_gtid_set_cleanup(&set);
-            tr_sess_fail(s, TR_ER_MASTER_FATAL_READ, "%s", MSG_SLAVE_HAS_MORE);
+            sink_fail(k, "%s", MSG_SLAVE_HAS_MORE);
             return NULL;
         }
     }
@@ -1167,7 +1176,7 @@ tr_dump_t *tr_dump_start_gtid(tr_sess_t *s, uint16_t flags, uint32_t replica_ser
     if (tr_store_list_files(srv->store, TR_FLAVOR_MYSQL, &files, &nf) != 0 || nf == 0) {
         tr_free(files);
         tr_gtid_set_cleanup(&set);
-        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ, "Binary log is not open");
+        sink_fail(k, "Binary log is not open");
         return NULL;
     }
     tr_gtid_set_t missing;
@@ -1181,7 +1190,7 @@ tr_dump_t *tr_dump_start_gtid(tr_sess_t *s, uint16_t flags, uint32_t replica_ser
         char *b = tr_malloc(4096);
         (void)tr_gtid_set_format(&set, ",\n", a, 4096);
         (void)tr_gtid_set_format(&missing, ",\n", b, 4096);
-        tr_sess_fail(s, TR_ER_MASTER_FATAL_READ, MSG_PURGED_REQUIRED, a, b);
+        sink_fail(k, MSG_PURGED_REQUIRED, a, b);
         tr_free(a);
         tr_free(b);
         tr_free(files);
@@ -1207,17 +1216,17 @@ tr_dump_t *tr_dump_start_gtid(tr_sess_t *s, uint16_t flags, uint32_t replica_ser
     tr_free(files);
     uint64_t start = 4;
     if (file_len > 0 && file[0] != '\0') {
-        if (resolve_file(s, file, file_len, pos, &f) != 0) {
+        if (resolve_file(srv, k, file, file_len, pos, &f) != 0) {
             tr_gtid_set_cleanup(&set);
             return NULL;
         }
         start = pos;
     }
-    if (!checksum_aware(s)) {
+    if (!checksum_aware(k)) {
         tr_gtid_set_cleanup(&set);
         return NULL;
     }
-    tr_dump_t *d = dump_new(s, &f, flags, replica_server_id);
+    tr_dump_t *d = dump_new(srv, k, &f, flags, replica_server_id);
     d->mode = MODE_MYSQL_GTID;
     tr_gtid_set_cleanup(&d->exclude);
     d->exclude = set; /* takes the storage */
@@ -1295,10 +1304,10 @@ void tr_dump_notify(tr_dump_t *d)
     pump(d);
 }
 
-void tr_dump_drain(tr_dump_t *d)
+void tr_dump_proceed(tr_dump_t *d)
 {
     d->stalled_since_ms = 0; /* a write completed: the client is reading */
-    if (!d->closed && !d->waiting && tr_sess_queued_bytes(d->sess) < TR_SRV_WRITE_LOW) {
+    if (!d->closed && !d->waiting && d->sink.queued(d->sink.ctx) < TR_SRV_WRITE_LOW) {
         pump(d);
     }
 }

@@ -18,6 +18,7 @@
 #include "common/mem.h"
 #include "server/admin.h"
 #include "server/conn.h"
+#include "server/dump.h"
 #include "server/server_internal.h"
 #include "server/session.h"
 
@@ -31,6 +32,36 @@ const char *tr_server_err_name(tr_server_err_t kind)
     return (unsigned)kind < TR_SRV_ERR_COUNT ? names[kind] : "unknown";
 }
 
+typedef struct {
+    tr_server_stats_t *out;
+    size_t cap;
+} stats_walk_t;
+
+static bool count_dump(void *arg, const tr_sess_info_t *s)
+{
+    stats_walk_t *w = arg;
+    w->cap += s->dump != NULL;
+    return true;
+}
+
+static bool add_dump(void *arg, const tr_sess_info_t *s)
+{
+    stats_walk_t *w = arg;
+    if (s->dump == NULL) {
+        return true;
+    }
+    if (w->out->n_dumps == w->cap) {
+        return false;
+    }
+    tr_server_dump_stats_t *o = &w->out->dumps[w->out->n_dumps++];
+    o->sess_id = s->id;
+    snprintf(o->peer, sizeof(o->peer), "%s", s->peer);
+    snprintf(o->user, sizeof(o->user), "%s", s->user);
+    o->flavor = s->flavor;
+    tr_dump_stats(s->dump, o);
+    return true;
+}
+
 void tr_server_stats(tr_server_t *srv, tr_server_stats_t *out)
 {
     memset(out, 0, sizeof(*out));
@@ -38,23 +69,10 @@ void tr_server_stats(tr_server_t *srv, tr_server_stats_t *out)
     memcpy(out->errors, srv->errors, sizeof(out->errors));
     out->batches_framed = srv->batches_framed;
     out->batches_shared = srv->batches_shared;
-    size_t n = 0;
-    for (tr_sess_t *s = srv->sessions; s != NULL; s = tr_sess_next(s)) {
-        n += tr_sess_dump(s) != NULL;
-    }
-    out->dumps = tr_calloc(n ? n : 1, sizeof(*out->dumps));
-    for (tr_sess_t *s = srv->sessions; s != NULL && out->n_dumps < n; s = tr_sess_next(s)) {
-        const tr_dump_t *d = tr_sess_dump(s);
-        if (d == NULL) {
-            continue;
-        }
-        tr_server_dump_stats_t *o = &out->dumps[out->n_dumps++];
-        o->sess_id = tr_sess_id(s);
-        snprintf(o->peer, sizeof(o->peer), "%s", tr_sess_peer(s));
-        snprintf(o->user, sizeof(o->user), "%s", tr_sess_user(s));
-        o->flavor = tr_sess_flavor(s);
-        tr_dump_stats(d, o);
-    }
+    stats_walk_t w = {out, 0};
+    tr_sess_each(srv, count_dump, &w);
+    out->dumps = tr_calloc(w.cap ? w.cap : 1, sizeof(*out->dumps));
+    tr_sess_each(srv, add_dump, &w);
 }
 
 static void maybe_done(tr_server_t *srv)
@@ -111,11 +129,7 @@ static void on_connection(uv_stream_t *listener, int status)
 static void on_notify(uv_async_t *a)
 {
     tr_server_t *srv = a->data;
-    for (tr_sess_t *s = srv->sessions; s != NULL;) {
-        tr_sess_t *next = tr_sess_next(s); /* notify may close s (not free it) */
-        tr_sess_notify(s);
-        s = next;
-    }
+    tr_sess_notify_all(srv);
 }
 
 static int bind_listener(tr_server_t *srv, const tr_addr_t *a, uv_tcp_t *tcp, const char **why)
@@ -316,9 +330,7 @@ void tr_server_close(tr_server_t *srv, void (*done)(void *arg), void *arg)
         uv_close((uv_handle_t *)&srv->retention, on_handle_closed);
         srv->has_retention = false;
     }
-    for (tr_sess_t *s = srv->sessions; s != NULL; s = tr_sess_next(s)) {
-        tr_sess_close(s);
-    }
+    tr_sess_close_all(srv);
     if (srv->has_sender) {
         /* Its threads end once every offloaded connection is closed. */
         srv->has_sender = false;

@@ -123,33 +123,13 @@ void tr_sess_accept(tr_server_t *srv, uv_stream_t *listener, tr_flavor_t flavor)
 void tr_sess_notify(tr_sess_t *s);
 /* Closes the session (drops unsent output). Idempotent. */
 void tr_sess_close(tr_sess_t *s);
-uint32_t tr_sess_id(const tr_sess_t *s);
-tr_sess_t *tr_sess_next(const tr_sess_t *s);
+/* Wakes every session's dump (new committed bytes). */
+void tr_sess_notify_all(tr_server_t *srv);
+/* Closes every session (the server is closing). */
+void tr_sess_close_all(tr_server_t *srv);
 
-/* Services used by dump.c. */
-tr_server_t *tr_sess_server(const tr_sess_t *s);
-tr_flavor_t tr_sess_flavor(const tr_sess_t *s);
-/* Value of a user variable (NUL-terminated) or NULL when unset / NULL. */
-const char *tr_sess_uvar(const tr_sess_t *s, const char *name);
-/* Next packet sequence id (advanced by the writer). */
-uint8_t *tr_sess_seq(tr_sess_t *s);
-/* Queues framed bytes (takes b's storage). Returns 0 or a negative code. */
-int tr_sess_send(tr_sess_t *s, tr_buf_t *b) TR_MUSTCHECK;
-/* Queues bytes borrowed until release(ref) (tr_conn_write_ref). */
-int tr_sess_send_ref(tr_sess_t *s, const uint8_t *data, size_t len, void (*release)(void *ref),
-                     void *ref) TR_MUSTCHECK;
-size_t tr_sess_queued_bytes(const tr_sess_t *s);
-/* Moves the session's writes to a sender thread (tr_conn_offload); true once moved. */
-bool tr_sess_offload(tr_sess_t *s);
-/* Sends ERR (code, its SQLSTATE, formatted message), logs once, closes after the flush. */
-void tr_sess_fail(tr_sess_t *s, uint16_t code, const char *fmt, ...) TR_PRINTF(3, 4);
-/* tr_sess_fail with a va_list (for wrappers that add their own context). */
-void tr_sess_vfail(tr_sess_t *s, uint16_t code, const char *fmt, va_list ap) TR_PRINTF(3, 0);
-/* Closes after the queued output has been flushed (end of a non-blocking dump). */
-void tr_sess_finish(tr_sess_t *s);
-const char *tr_sess_peer(const tr_sess_t *s);
 
-/* Admin support (session.c): a registered replica as SHOW REPLICAS lists it. */
+/* A registered replica as SHOW REPLICAS lists it. */
 typedef struct {
     uint32_t server_id;
     char host[64];           /* report_host from COM_REGISTER_SLAVE, else the peer address */
@@ -157,63 +137,22 @@ typedef struct {
     uint32_t master_id;
     char uuid[64];           /* @replica_uuid / @slave_uuid ("" if unset) */
 } tr_sess_replica_t;
-/* True (and *out filled) when s sent COM_REGISTER_SLAVE and is not closing. */
-bool tr_sess_replica(const tr_sess_t *s, tr_sess_replica_t *out);
-/* The session's running dump, or NULL. */
-const tr_dump_t *tr_sess_dump(const tr_sess_t *s);
-/* The authenticated user name. */
-const char *tr_sess_user(const tr_sess_t *s);
 
-/*
- * Answers computed off the loop (admin lookups in uv_queue_work): tr_sess_hold
- * stops reading and answering the session's statements and keeps it
- * allocated; the answer is then appended to tr_sess_out (with the sequence
- * ids of tr_sess_seq) and tr_sess_unhold sends it, answers whatever the
- * client sent meanwhile and drops the reference (the session may be freed:
- * do not touch it afterwards). If the client went away meanwhile,
- * tr_sess_is_live is false and unhold just drops the reference.
- */
-void tr_sess_hold(tr_sess_t *s);
-void tr_sess_unhold(tr_sess_t *s);
-bool tr_sess_is_live(const tr_sess_t *s);
-tr_buf_t *tr_sess_out(tr_sess_t *s);
-bool tr_sess_deprecate_eof(const tr_sess_t *s);
+/* One live session as the operator statements and the statistics see it (session.c
+ * fills it; nothing outside session.c sees the session itself). */
+typedef struct {
+    uint32_t id;
+    tr_flavor_t flavor;      /* the listener's */
+    const char *user;        /* "" before login */
+    const char *peer;        /* ip:port */
+    bool is_replica;         /* sent COM_REGISTER_SLAVE (replica valid) */
+    tr_sess_replica_t replica;
+    const tr_dump_t *dump;   /* its running dump, or NULL */
+} tr_sess_info_t;
 
-/* ---- dump.c ---- */
-
-/* Number of the file the dump currently reads (admin: PURGE never removes it). */
-uint32_t tr_dump_file_seq(const tr_dump_t *d);
-/* Fills the dump's mode, server_id, file, pos, caught_up and last_event_ts. */
-void tr_dump_stats(const tr_dump_t *d, tr_server_dump_stats_t *out);
-
-/* Validates a COM_BINLOG_DUMP and sends the fake ROTATE + FD; on a bad
- * request it answers ERR 1236 through tr_sess_fail itself and returns NULL.
- * The session stores the returned dump (so tr_dump_close can reach it),
- * then calls tr_dump_run to stream. */
-tr_dump_t *tr_dump_start(tr_sess_t *s, uint64_t pos, uint16_t flags, uint32_t replica_server_id,
-                         const char *file, size_t file_len);
-/* COM_BINLOG_DUMP_GTID (MySQL auto-positioning, spec 4.3/4.4): gtid_data is
- * the replica's encoded executed set; file (may be empty) and pos as sent.
- * Same contract as tr_dump_start. */
-tr_dump_t *tr_dump_start_gtid(tr_sess_t *s, uint16_t flags, uint32_t replica_server_id,
-                              const char *file, size_t file_len, uint64_t pos,
-                              const uint8_t *gtid_data, size_t gtid_len);
-/* GTID position of file name at pos in flavour f, as binlog_gtid_pos() answers it:
- * "D-S-N" (MariaDB) or "uuid:1-N" (MySQL), "" before the first GTID. Reads the
- * file (loop thread, headers only). Returns 0, TR_ENOTFOUND (no such file, pos
- * past its end), TR_EMALFORMED (pos is not an event boundary) or -errno. */
-int tr_dump_gtid_pos_at(tr_server_t *srv, tr_flavor_t f, const char *name, uint64_t pos,
-                        char *out, size_t cap);
-/* Streams events (may finish or fail the session before returning). */
-void tr_dump_run(tr_dump_t *d);
-/* New readable bytes may exist. */
-void tr_dump_notify(tr_dump_t *d);
-/* A write completed: continue if the queue drained. */
-void tr_dump_drain(tr_dump_t *d);
-/* Stops the dump; done(arg) runs once its timer handle is closed. */
-void tr_dump_close(tr_dump_t *d, void (*done)(void *arg), void *arg);
-/* Drops the shared batches nobody used for a second (all of them: idle_ms 0). */
-void tr_dump_shared_trim(tr_server_t *srv, uint64_t now_ms, uint64_t idle_ms);
+/* Calls fn for every live session (not closing), in connection order, until it returns
+ * false. Thread: loop. */
+void tr_sess_each(tr_server_t *srv, bool (*fn)(void *arg, const tr_sess_info_t *s), void *arg);
 
 /* ---- server.c ---- */
 

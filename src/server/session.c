@@ -29,6 +29,7 @@
 #include "protocol/wire.h"
 #include "server/admin.h"
 #include "server/conn.h"
+#include "server/dump.h"
 
 #define MAX_UVARS     64
 #define MAX_VALUE_LEN 4096
@@ -193,42 +194,17 @@ void tr_sess_close(tr_sess_t *s)
     sess_close(s, false);
 }
 
-void tr_sess_finish(tr_sess_t *s)
+static void sess_finish(tr_sess_t *s)
 {
     sess_close(s, true);
 }
 
-uint32_t tr_sess_id(const tr_sess_t *s)
-{
-    return s->id;
-}
-
-tr_sess_t *tr_sess_next(const tr_sess_t *s)
-{
-    return s->next;
-}
-
-tr_server_t *tr_sess_server(const tr_sess_t *s)
-{
-    return s->srv;
-}
-
-tr_flavor_t tr_sess_flavor(const tr_sess_t *s)
-{
-    return s->flavor;
-}
-
-uint8_t *tr_sess_seq(tr_sess_t *s)
-{
-    return &s->seq;
-}
-
-const char *tr_sess_peer(const tr_sess_t *s)
+static const char *sess_peer(const tr_sess_t *s)
 {
     return s->conn ? tr_conn_peer(s->conn) : "?";
 }
 
-int tr_sess_send(tr_sess_t *s, tr_buf_t *b)
+static int sess_send(tr_sess_t *s, tr_buf_t *b)
 {
     if (s->conn == NULL || s->state == TR_SESS_CLOSING) {
         tr_buf_reset(b);
@@ -237,7 +213,7 @@ int tr_sess_send(tr_sess_t *s, tr_buf_t *b)
     return tr_conn_write(s->conn, b);
 }
 
-int tr_sess_send_ref(tr_sess_t *s, const uint8_t *data, size_t len, void (*release)(void *ref),
+static int sess_send_ref(tr_sess_t *s, const uint8_t *data, size_t len, void (*release)(void *ref),
                      void *ref)
 {
     if (s->conn == NULL || s->state == TR_SESS_CLOSING) {
@@ -247,12 +223,12 @@ int tr_sess_send_ref(tr_sess_t *s, const uint8_t *data, size_t len, void (*relea
     return tr_conn_write_ref(s->conn, data, len, release, ref);
 }
 
-bool tr_sess_offload(tr_sess_t *s)
+static bool sess_offload(tr_sess_t *s)
 {
     return s->conn != NULL && s->state != TR_SESS_CLOSING && tr_conn_offload(s->conn);
 }
 
-size_t tr_sess_queued_bytes(const tr_sess_t *s)
+static size_t sess_queued_bytes(const tr_sess_t *s)
 {
     return s->conn ? tr_conn_queued_bytes(s->conn) : 0;
 }
@@ -268,10 +244,13 @@ static void flush(tr_sess_t *s)
         tr_sess_close(s);
         return;
     }
-    if (tr_sess_send(s, &s->out) != 0) {
+    if (sess_send(s, &s->out) != 0) {
         tr_sess_close(s);
     }
 }
+
+static void admin_defer(void *ctx);
+static void admin_deliver(void *ctx, const tr_buf_t *answer, uint8_t seq);
 
 /* ---------------------------------------------------------------- responses */
 
@@ -299,18 +278,15 @@ static void put_err(tr_sess_t *s, uint16_t code, const char *fmt, ...)
     tr_wire_end(&s->out, h, &s->seq);
 }
 
-void tr_sess_fail(tr_sess_t *s, uint16_t code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    tr_sess_vfail(s, code, fmt, ap);
-    va_end(ap);
-}
-
-void tr_sess_vfail(tr_sess_t *s, uint16_t code, const char *fmt, va_list ap)
+/* Sends ERR (code, its SQLSTATE, formatted message), logs once, closes after the flush. */
+static void sess_fail(tr_sess_t *s, uint16_t code, const char *fmt, ...) TR_PRINTF(3, 4);
+static void sess_fail(tr_sess_t *s, uint16_t code, const char *fmt, ...)
 {
     char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
     int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
     if (n < 0) {
         msg[0] = '\0';
     }
@@ -323,7 +299,7 @@ void tr_sess_vfail(tr_sess_t *s, uint16_t code, const char *fmt, va_list ap)
         put_err(s, code, "%s", msg);
         flush(s);
     }
-    tr_sess_finish(s);
+    sess_close(s, true);
 }
 
 /* ---------------------------------------------------------------- user variables */
@@ -348,7 +324,7 @@ static void lower_name(tr_slice_t in, char *out, size_t cap)
     out[n] = '\0';
 }
 
-const char *tr_sess_uvar(const tr_sess_t *s, const char *name)
+static const char *sess_uvar(const tr_sess_t *s, const char *name)
 {
     char lname[64];
     lower_name(tr_slice(name, strlen(name)), lname, sizeof(lname));
@@ -1045,7 +1021,7 @@ static void answer_kill(tr_sess_t *s, uint64_t id)
                 tr_sess_close(o);
                 put_ok(s);
             } else {
-                tr_sess_finish(s);
+                sess_finish(s);
             }
             return;
         }
@@ -1149,8 +1125,17 @@ static void handle_query(tr_sess_t *s, tr_slice_t text)
     case TR_SQL_SHOW_GRANTS: {
         /* Any account: what MySQL's REPLICATION SLAVE + REPLICATION CLIENT allow
          * (reading the binlog) and the CDC probes' SHOW GRANTS. */
-        tr_admin_reply_t r = {s, &s->out, &s->seq, (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0,
-                              s->status};
+        tr_admin_reply_t r = {s->srv,
+                              s->flavor,
+                              s->id,
+                              s->user,
+                              &s->out,
+                              &s->seq,
+                              (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0,
+                              s->status,
+                              s,
+                              admin_defer,
+                              admin_deliver};
         tr_admin_query(&r, s->sql);
         break;
     }
@@ -1217,7 +1202,7 @@ static void handle_queries(tr_sess_t *s, tr_slice_t text)
 
 static void on_data(tr_conn_t *c, void *arg);
 
-bool tr_sess_replica(const tr_sess_t *s, tr_sess_replica_t *out)
+static bool sess_replica(const tr_sess_t *s, tr_sess_replica_t *out)
 {
     if (!s->registered || s->state == TR_SESS_CLOSING) {
         return false;
@@ -1228,25 +1213,20 @@ bool tr_sess_replica(const tr_sess_t *s, tr_sess_replica_t *out)
              s->replica_host[0] ? s->replica_host : (s->conn ? tr_conn_peer_ip(s->conn) : ""));
     out->port = s->replica_port;
     out->master_id = s->replica_master_id;
-    const char *uuid = tr_sess_uvar(s, "replica_uuid");
+    const char *uuid = sess_uvar(s, "replica_uuid");
     if (uuid == NULL) {
-        uuid = tr_sess_uvar(s, "slave_uuid");
+        uuid = sess_uvar(s, "slave_uuid");
     }
     snprintf(out->uuid, sizeof(out->uuid), "%s", uuid ? uuid : "");
     return true;
 }
 
-const tr_dump_t *tr_sess_dump(const tr_sess_t *s)
+static const tr_dump_t *sess_dump(const tr_sess_t *s)
 {
     return s->state == TR_SESS_DUMP ? s->dump : NULL;
 }
 
-const char *tr_sess_user(const tr_sess_t *s)
-{
-    return s->user;
-}
-
-void tr_sess_hold(tr_sess_t *s)
+static void sess_hold(tr_sess_t *s)
 {
     TR_ASSERT(!s->held);
     s->held = true;
@@ -1256,29 +1236,19 @@ void tr_sess_hold(tr_sess_t *s)
     }
 }
 
-bool tr_sess_is_live(const tr_sess_t *s)
+static bool sess_is_live(const tr_sess_t *s)
 {
     return s->state != TR_SESS_CLOSING && s->conn != NULL;
 }
 
-tr_buf_t *tr_sess_out(tr_sess_t *s)
-{
-    return &s->out;
-}
-
-bool tr_sess_deprecate_eof(const tr_sess_t *s)
-{
-    return (s->caps & TR_CLIENT_DEPRECATE_EOF) != 0;
-}
-
-void tr_sess_unhold(tr_sess_t *s)
+static void sess_unhold(tr_sess_t *s)
 {
     TR_ASSERT(s->held);
     s->held = false;
-    if (tr_sess_is_live(s)) {
+    if (sess_is_live(s)) {
         flush(s);
     }
-    if (tr_sess_is_live(s)) {
+    if (sess_is_live(s)) {
         tr_conn_resume(s->conn);
         if (tr_buf_unread(tr_conn_input(s->conn)) > 0) {
             on_data(s->conn, s); /* statements the client sent meanwhile */
@@ -1289,18 +1259,71 @@ void tr_sess_unhold(tr_sess_t *s)
     sess_unref(s);
 }
 
+/* An operator statement answered off the loop (server/admin.h tr_admin_reply_t). */
+static void admin_defer(void *ctx)
+{
+    sess_hold(ctx);
+}
+
+static void admin_deliver(void *ctx, const tr_buf_t *answer, uint8_t seq)
+{
+    tr_sess_t *s = ctx;
+    if (sess_is_live(s)) {
+        tr_buf_append(&s->out, tr_buf_head(answer), tr_buf_unread(answer));
+        s->seq = seq;
+    }
+    sess_unhold(s); /* may free s */
+}
+
 /* ---------------------------------------------------------------- commands */
+
+/* The session as a dump's sink (server/dump.h tr_dump_sink_t). */
+static const char *sink_uvar(void *ctx, const char *name)
+{
+    return sess_uvar(ctx, name);
+}
+
+static int sink_send(void *ctx, tr_buf_t *b)
+{
+    return sess_send(ctx, b);
+}
+
+static int sink_send_ref(void *ctx, const uint8_t *p, size_t len, void (*release)(void *ref),
+                         void *ref)
+{
+    return sess_send_ref(ctx, p, len, release, ref);
+}
+
+static size_t sink_queued(void *ctx)
+{
+    return sess_queued_bytes(ctx);
+}
+
+static bool sink_offload(void *ctx)
+{
+    return sess_offload(ctx);
+}
+
+static void sink_fail(void *ctx, uint16_t code, const char *msg)
+{
+    sess_fail(ctx, code, "%s", msg);
+}
+
+static void sink_close(void *ctx, bool flush)
+{
+    sess_close(ctx, flush);
+}
 
 static void start_dump(tr_sess_t *s, const tr_cmd_dump_t *d, bool is_gtid)
 {
-    const char *state = is_gtid ? NULL : tr_sess_uvar(s, "slave_connect_state");
+    const char *state = is_gtid ? NULL : sess_uvar(s, "slave_connect_state");
     const char *file = (const char *)d->file.p;
     size_t file_len = d->file.len;
     uint64_t pos = d->pos;
     if (state != NULL && s->flavor == TR_FLAVOR_MYSQL) {
         /* MariaDB GTID positioning needs the MariaDB file set (mariadb-listen). */
         if (state[0] != '\0') {
-            tr_sess_fail(s, TR_ER_MASTER_FATAL_READ,
+            sess_fail(s, TR_ER_MASTER_FATAL_READ,
                          "MariaDB GTID positioning (@slave_connect_state='%.64s') is served on "
                          "tirelay's MariaDB listener (mariadb-listen); use MASTER_USE_GTID=no here",
                          state);
@@ -1324,16 +1347,20 @@ static void start_dump(tr_sess_t *s, const tr_cmd_dump_t *d, bool is_gtid)
                 o->flavor == s->flavor) {
                 sess_log(TR_LOG_INFO, o, "replaced by a new dump server_id=%" PRIu32 " new_sess=%" PRIu32,
                          d->server_id, s->id);
-                tr_sess_fail(o, TR_ER_MASTER_FATAL_READ,
+                sess_fail(o, TR_ER_MASTER_FATAL_READ,
                              "A slave with the same server_uuid/server_id as this slave has "
                              "connected to the master");
             }
         }
     }
     s->dump_server_id = d->server_id;
-    tr_dump_t *dump = is_gtid ? tr_dump_start_gtid(s, d->flags, d->server_id, file, file_len, pos,
-                                                   d->gtid_data.p, d->gtid_data.len)
-                              : tr_dump_start(s, pos, d->flags, d->server_id, file, file_len);
+    tr_dump_sink_t sink = {s, s->id, sess_peer(s), s->flavor, &s->seq, sink_uvar,
+                           sink_send, sink_send_ref, sink_queued, sink_offload, sink_fail,
+                           sink_close};
+    tr_dump_t *dump = is_gtid ? tr_dump_start_gtid(s->srv, &sink, d->flags, d->server_id, file,
+                                                   file_len, pos, d->gtid_data.p, d->gtid_data.len)
+                              : tr_dump_start(s->srv, &sink, pos, d->flags, d->server_id, file,
+                                              file_len);
     if (dump == NULL) {
         return;
     }
@@ -1352,7 +1379,7 @@ static void handle_command(tr_sess_t *s, const uint8_t *p, size_t len)
     tr_cmd_t c;
     const char *why = NULL;
     if (tr_cmd_decode(p, len, &c, &why) < 0) {
-        tr_sess_fail(s, TR_ER_PARSE, "malformed command packet: %s", why);
+        sess_fail(s, TR_ER_PARSE, "malformed command packet: %s", why);
         return;
     }
     switch (c.com) {
@@ -1482,7 +1509,7 @@ static void on_deny_timer(uv_timer_t *t)
     /* Counted for the peer, not logged: the session closes quietly after the ERR. */
     put_err(s, TR_ER_ACCESS_DENIED, "%s", s->deny_msg);
     flush(s);
-    tr_sess_finish(s);
+    sess_finish(s);
 }
 
 static void deny(tr_sess_t *s, bool used_password)
@@ -1506,7 +1533,7 @@ static void deny(tr_sess_t *s, bool used_password)
     p->fails++;
     p->last_fail_ms = now;
     if (p->fails <= TR_SRV_AUTH_FREE_FAILS) {
-        tr_sess_fail(s, TR_ER_ACCESS_DENIED, "%s", msg);
+        sess_fail(s, TR_ER_ACCESS_DENIED, "%s", msg);
         return;
     }
     if (!p->throttled) {
@@ -1530,7 +1557,7 @@ static void deny(tr_sess_t *s, bool used_password)
     if (s->conn == NULL || p->delayed >= TR_SRV_AUTH_MAX_DELAYED) {
         put_err(s, TR_ER_ACCESS_DENIED, "%s", msg);
         flush(s);
-        tr_sess_finish(s);
+        sess_finish(s);
         return;
     }
     snprintf(s->deny_msg, sizeof(s->deny_msg), "%s", msg);
@@ -1556,7 +1583,7 @@ static void auth_ok(tr_sess_t *s, const char *how)
         snprintf(want, sizeof(want), "%s", s->db);
         s->db[0] = '\0';
         if (!select_db(s, want, strlen(want))) {
-            tr_sess_fail(s, TR_ER_BAD_DB, "Unknown database '%.200s'", want);
+            sess_fail(s, TR_ER_BAD_DB, "Unknown database '%.200s'", want);
             return;
         }
     }
@@ -1770,12 +1797,12 @@ static void handle_auth(tr_sess_t *s, const uint8_t *p, size_t len)
     tr_hs_response_t r;
     const char *why = NULL;
     if (tr_hs_response_decode(p, len, &r, &why) < 0) {
-        tr_sess_fail(s, TR_ER_HANDSHAKE, "Bad handshake (%s)", why);
+        sess_fail(s, TR_ER_HANDSHAKE, "Bad handshake (%s)", why);
         return;
     }
     if (r.is_ssl_request) {
         if (!tr_tls_enabled(s->srv->tls) || is_tls(s)) {
-            tr_sess_fail(s, TR_ER_HANDSHAKE, "Bad handshake (%s)",
+            sess_fail(s, TR_ER_HANDSHAKE, "Bad handshake (%s)",
                          is_tls(s) ? "second SSLRequest" : "TLS is not configured");
             return;
         }
@@ -1785,7 +1812,7 @@ static void handle_auth(tr_sess_t *s, const uint8_t *p, size_t len)
     }
     snprintf(s->user, sizeof(s->user), "%.*s", (int)r.user.len, (const char *)r.user.p);
     if (s->srv->cfg->require_tls && !is_tls(s)) {
-        tr_sess_fail(s, TR_ER_SECURE_TRANSPORT_REQUIRED,
+        sess_fail(s, TR_ER_SECURE_TRANSPORT_REQUIRED,
                      "Connections using insecure transport are prohibited while "
                      "--require_secure_transport=ON.");
         return;
@@ -1856,7 +1883,7 @@ static void on_data(tr_conn_t *c, void *arg)
             break;
         }
         if (n < 0) {
-            tr_sess_fail(s, TR_ER_NET_PACKETS_OUT_OF_ORDER, "bad packet: %s", why);
+            sess_fail(s, TR_ER_NET_PACKETS_OUT_OF_ORDER, "bad packet: %s", why);
             break;
         }
         const uint8_t *payload = pkt.payload.p;
@@ -1897,7 +1924,7 @@ static void on_data(tr_conn_t *c, void *arg)
                 s->srv->errors[TR_SRV_ERR_TLS]++;
                 sess_log(TR_LOG_WARN, s, "TLS handshake failed err=%s tls_err=%s", tr_strerror(rc),
                          tw ? tw : "-");
-                tr_sess_finish(s); /* flushes the alert, if OpenSSL made one */
+                sess_finish(s); /* flushes the alert, if OpenSSL made one */
                 break;
             }
         }
@@ -1924,7 +1951,7 @@ static void on_drain(tr_conn_t *c, int status, void *arg)
         return;
     }
     if (s->state == TR_SESS_DUMP && s->dump != NULL) {
-        tr_dump_drain(s->dump);
+        tr_dump_proceed(s->dump);
     }
 }
 
@@ -1942,7 +1969,7 @@ static void on_error(tr_conn_t *c, int status, void *arg)
              "client disconnected state=%s err=%s%s%s", tr_sess_state_name(s->state),
              status_text(status), tw ? " tls_err=" : "", tw ? tw : "");
     if (tw != NULL) {
-        tr_sess_finish(s); /* let the TLS alert already queued reach the peer */
+        sess_finish(s); /* let the TLS alert already queued reach the peer */
     } else {
         tr_sess_close(s);
     }
@@ -1989,6 +2016,42 @@ void tr_sess_accept(tr_server_t *srv, uv_stream_t *listener, tr_flavor_t flavor)
     tr_hs_greeting_encode(&s->out, &g);
     tr_wire_end(&s->out, h, &s->seq);
     flush(s);
+}
+
+void tr_sess_each(tr_server_t *srv, bool (*fn)(void *arg, const tr_sess_info_t *s), void *arg)
+{
+    for (tr_sess_t *s = srv->sessions; s != NULL; s = s->next) {
+        if (s->state == TR_SESS_CLOSING) {
+            continue;
+        }
+        tr_sess_info_t info;
+        memset(&info, 0, sizeof(info));
+        info.id = s->id;
+        info.flavor = s->flavor;
+        info.user = s->user;
+        info.peer = sess_peer(s);
+        info.is_replica = sess_replica(s, &info.replica);
+        info.dump = sess_dump(s);
+        if (!fn(arg, &info)) {
+            return;
+        }
+    }
+}
+
+void tr_sess_notify_all(tr_server_t *srv)
+{
+    for (tr_sess_t *s = srv->sessions; s != NULL;) {
+        tr_sess_t *next = s->next; /* notify may close s (not free it) */
+        tr_sess_notify(s);
+        s = next;
+    }
+}
+
+void tr_sess_close_all(tr_server_t *srv)
+{
+    for (tr_sess_t *s = srv->sessions; s != NULL; s = s->next) {
+        tr_sess_close(s);
+    }
 }
 
 void tr_sess_notify(tr_sess_t *s)

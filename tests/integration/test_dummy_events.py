@@ -253,8 +253,9 @@ def run(tmp_path, truth, tidbsim, tirelay):
                     extra_conf="\n[metrics]\nlisten = 127.0.0.1:%d\n" % mport)
     st = sim.wait_done(300)
     ma = relay.mariadb_port
-    wait_until(lambda: int((gtid_pos(ma, "repl", "pw") or "0-0-0").split("-")[2]) >= st["txns"],
-               120, what="tirelay has every transaction")
+    # every transaction and DDL (each has a GTID): the files read below are then final
+    wait_until(lambda: int((gtid_pos(ma, "repl", "pw") or "0-0-0").split("-")[2])
+               >= st["txns"] + st["ddls"], 120, what="tirelay has every transaction")
     tfiles = truth_files(truth)
     rfiles = tirelay_files(relay)
     assert len(rfiles) >= 3, sorted(rfiles)
