@@ -1,14 +1,17 @@
 /*
  * INI configuration parsing and validation (see config.h and conf/tirelay.cnf).
- * Parsing is done by libinih over the text; every key is checked here and an
- * unknown section or key is an error reported with its line. Pure apart from
- * tr_config_load reading the file.
+ * Parsing is done by libinih over the text. Every key is one row of a table
+ * (config_keys below): the key handler checks and stores a value by its row,
+ * tr_config_defaults applies each row's default, and the unknown-key message
+ * lists the rows of the section. An unknown section or key is an error
+ * reported with its line. Pure apart from tr_config_load reading the file.
  */
 #include "common/config.h"
 
 #include <errno.h>
 #include <ctype.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,66 +31,9 @@
 #include "common/log.h"
 #include "common/mem.h"
 
-/* Every key the parser accepts, by section ([users] takes any name). The
- * unit test checks that each one is documented in conf/tirelay.cnf. */
-static const tr_config_key_t known_keys[] = {
-    {"server", "listen"},
-    {"server", "mariadb-listen"},
-    {"server", "server-id"},
-    {"server", "server-uuid"},
-    {"server", "gtid-domain-id"},
-    {"server", "gtid-start"},
-    {"server", "heartbeat-period-ms"},
-    {"server", "binlog-row-event-max-size"},
-    {"server", "dump-stall-timeout-ms"},
-    {"server", "tls-cert"},
-    {"server", "tls-key"},
-    {"server", "require-tls"},
-    {"server", "caching-sha2-prefill"},
-    {"server", "admin-users"},
-    {"upstream", "pumps"},
-    {"upstream", "pd-urls"},
-    {"upstream", "node-id"},
-    {"upstream", "notify-listen"},
-    {"upstream", "advertise-addr"},
-    {"upstream", "detect-interval"},
-    {"upstream", "stop-state"},
-    {"upstream", "cluster-id"},
-    {"upstream", "tidb"},
-    {"upstream", "tidb-status"},
-    {"upstream", "initial-commit-ts"},
-    {"upstream", "ddl-unsupported"},
-    {"store", "dir"},
-    {"store", "binlog-basename"},
-    {"store", "max-binlog-size"},
-    {"store", "expire-logs-seconds"},
-    {"store", "max-binlog-total-size"},
-    {"store", "sync"},
-    {"metrics", "listen"},
-    {"metrics", "health-stall-seconds"},
-    {"filter", "do-db"},
-    {"filter", "ignore-db"},
-    {"filter", "do-table"},
-    {"filter", "ignore-table"},
-    {"filter", "wild-do-table"},
-    {"filter", "wild-ignore-table"},
-    {"filter", "rewrite-db"},
-    {"filter", "rewrite-table"},
-    {"log", "level"},
-};
-
-static const char *const known_sections[] = {"server", "users",  "upstream", "store",
-                                             "metrics", "filter", "log"};
-
-const tr_config_key_t *tr_config_keys(size_t *n)
-{
-    *n = sizeof(known_keys) / sizeof(known_keys[0]);
-    return known_keys;
-}
-
 #define MAX_ERRORS 64
 
-typedef struct {
+typedef struct tr_config_parse {
     tr_config_t *c;
     const char *name;   /* file name for messages */
     /* The text being read, line by line (so every message carries its line). */
@@ -106,16 +52,6 @@ typedef struct {
     int admin_users_line;
     const tr_config_checks_t *checks; /* may be NULL */
 } parse_ctx_t;
-
-static const char *const filter_keys[TR_FILTER_KIND_COUNT] = {
-    "do-db",         "ignore-db",         "do-table",   "ignore-table",
-    "wild-do-table", "wild-ignore-table", "rewrite-db", "rewrite-table",
-};
-
-const char *tr_config_filter_key(tr_filter_kind_t kind)
-{
-    return (unsigned)kind < TR_FILTER_KIND_COUNT ? filter_keys[kind] : NULL;
-}
 
 TR_PRINTF(3, 4)
 static void add_error(parse_ctx_t *p, int line, const char *fmt, ...)
@@ -144,33 +80,7 @@ static void add_error(parse_ctx_t *p, int line, const char *fmt, ...)
     }
 }
 
-void tr_config_defaults(tr_config_t *c)
-{
-    memset(c, 0, sizeof(*c));
-    snprintf(c->listen.host, sizeof(c->listen.host), "127.0.0.1");
-    c->listen.port = 3307;
-    c->server_id = 1;
-    snprintf(c->server_uuid, sizeof(c->server_uuid), "3e11fa47-71ca-11e1-9e33-c80aa9429562");
-    int rc = tr_uuid_parse(c->server_uuid, c->server_uuid_bin);
-    TR_ASSERT(rc == 0);
-    c->gtid_domain_id = 0;
-    c->gtid_start = 1;
-    c->heartbeat_default_ms = 0;
-    c->row_event_max_bytes = 8192;
-    c->dump_stall_timeout_ms = 60000;
-    c->caching_sha2_prefill = true;
-    c->cluster_id = 0;
-    c->detect_interval_ms = 5000;
-    c->health_stall_ms = 30000;
-    c->initial_commit_ts = 0;
-    c->ddl_unsupported = TR_DDL_POLICY_STOP;
-    snprintf(c->store_dir, sizeof(c->store_dir), "tirelay-data");
-    snprintf(c->binlog_basename, sizeof(c->binlog_basename), "tirelay-bin");
-    c->max_binlog_size = 1073741824ull;
-    c->expire_logs_seconds = 0;
-    c->sync = 0;
-    c->log_level = TR_LOG_INFO;
-}
+/* ---------------------------------------------------------------- values */
 
 int tr_addr_parse(tr_addr_t *a, const char *text)
 {
@@ -354,89 +264,49 @@ static void hash_password(tr_user_t *u, const char *pw)
     OPENSSL_cleanse(s1, sizeof(s1));
 }
 
-/* [filter] key = rule[, rule ...]: each rule checked (relay/filter.h) and kept as written.
- * A key may repeat, as MySQL's replicate-* options do. */
-static int filter_rules(parse_ctx_t *p, const char *s, const char *k, tr_filter_kind_t kind,
-                        const char *v)
+/* ---------------------------------------------------------------- keys with their own parser */
+
+/* [server] admin-users: kept as written, resolved against [users] once every line is read
+ * (resolve_admins). */
+static int parse_admin_users(parse_ctx_t *p, const tr_config_key_t *k, const char *v)
 {
-    static const char *const forms[TR_FILTER_KIND_COUNT] = {
-        "a database name",
-        "a database name",
-        "db.table",
-        "db.table",
-        "db_pattern.table_pattern with LIKE wildcards % and _",
-        "db_pattern.table_pattern with LIKE wildcards % and _",
-        "from_db->to_db",
-        "db.table->db.table",
-    };
+    if (copy_str(p->admin_users, sizeof(p->admin_users), v) != 0) {
+        fail(p, k->section, k->key, "too long (at most %zu characters)",
+             sizeof(p->admin_users) - 1);
+        return 0;
+    }
+    p->admin_users_line = p->line;
+    return 0;
+}
+
+/* [users] name = password: an account, its password kept only as hashes. */
+static void parse_user(parse_ctx_t *p, const char *k, const char *v)
+{
     tr_config_t *c = p->c;
-    const char *item = v;
-    for (;;) {
-        const char *end = strchr(item, ',');
-        size_t len = end != NULL ? (size_t)(end - item) : strlen(item);
-        while (len > 0 && isspace((unsigned char)*item)) {
-            item++;
-            len--;
-        }
-        while (len > 0 && isspace((unsigned char)item[len - 1])) {
-            len--;
-        }
-        if (len == 0 || len >= TR_FILTER_RULE_MAX) {
-            fail(p, s, k, "expected %s (comma-separated list allowed), got '%s'", forms[kind], v);
-        } else if (c->n_filter_rules == TR_CONFIG_MAX_FILTER_RULES) {
-            return fail(p, s, k, "too many filter rules (max %d)", TR_CONFIG_MAX_FILTER_RULES);
-        } else {
-            tr_filter_rule_t *r = &c->filter_rules[c->n_filter_rules];
-            r->kind = kind;
-            r->line = p->line;
-            memcpy(r->text, item, len);
-            r->text[len] = '\0';
-            const char *why = NULL;
-            if (p->checks != NULL && p->checks->filter_rule(kind, r->text, &why) != 0) {
-                if (strncmp(why, "expected", 8) == 0) {
-                    fail(p, s, k, "%s, got '%s'", why, r->text);
-                } else {
-                    fail(p, s, k, "%s in '%s' (expected %s)", why, r->text, forms[kind]);
-                }
-            } else {
-                c->n_filter_rules++;
-            }
-        }
-        if (end == NULL) {
-            return 1;
-        }
-        item = end + 1;
+    const char *s = "users";
+    if (c->n_users == TR_CONFIG_MAX_USERS) {
+        fail(p, s, k, "too many users (max %d)", TR_CONFIG_MAX_USERS);
+        return;
     }
+    if (strlen(k) >= sizeof(c->users[0].name) || k[0] == '\0') {
+        fail(p, s, k, "user name too long: '%s'", k);
+        return;
+    }
+    if (tr_config_user(c, k) != NULL) {
+        fail(p, s, k, "user '%s' listed twice", k);
+        return;
+    }
+    tr_user_t *usr = &c->users[c->n_users++];
+    memset(usr, 0, sizeof(*usr));
+    snprintf(usr->name, sizeof(usr->name), "%s", k);
+    hash_password(usr, v);
+    usr->is_admin = false; /* [server] admin-users marks admins (validate) */
 }
 
-/* "user:password@host:port" */
-static int parse_tidb_dsn(tr_config_t *c, const char *v)
+/* [upstream] pumps: a comma-separated host:port list (a repeated key replaces it). */
+static int parse_pumps(parse_ctx_t *p, const tr_config_key_t *k, const char *v)
 {
-    const char *at = strrchr(v, '@');
-    if (at == NULL) {
-        return TR_ECONFIG;
-    }
-    const char *colon = memchr(v, ':', (size_t)(at - v));
-    size_t ul = colon ? (size_t)(colon - v) : (size_t)(at - v);
-    if (ul == 0 || ul >= sizeof(c->tidb_user)) {
-        return TR_ECONFIG;
-    }
-    memcpy(c->tidb_user, v, ul);
-    c->tidb_user[ul] = '\0';
-    c->tidb_password[0] = '\0';
-    if (colon != NULL) {
-        size_t pl = (size_t)(at - colon - 1);
-        if (pl >= sizeof(c->tidb_password)) {
-            return TR_ECONFIG;
-        }
-        memcpy(c->tidb_password, colon + 1, pl);
-        c->tidb_password[pl] = '\0';
-    }
-    return tr_addr_parse(&c->tidb, at + 1) == 0 && c->tidb.port != 0 ? 0 : TR_ECONFIG;
-}
-
-static int parse_pumps(tr_config_t *c, const char *v)
-{
+    tr_config_t *c = p->c;
     c->n_pumps = 0;
     char tmp[4096];
     if (copy_str(tmp, sizeof(tmp), v) != 0) {
@@ -461,300 +331,455 @@ static int parse_pumps(tr_config_t *c, const char *v)
     return 0;
 }
 
-static int on_key(void *user, const char *section, const char *name, const char *value)
+/* [upstream] tidb: user:password@host:port (a SECRET row: the value is never shown). */
+static int parse_tidb(parse_ctx_t *p, const tr_config_key_t *k, const char *v)
 {
-    parse_ctx_t *p = user;
     tr_config_t *c = p->c;
-    uint64_t u = 0;
-    const char *s = section;
-    const char *k = name;
-    const char *v = value;
-
-    if (strcmp(s, "server") == 0) {
-        /* A bad address leaves the default in place, so that only its own
-         * error is reported (not also "no listener"). */
-        tr_addr_t a;
-        if (strcmp(k, "listen") == 0) {
-            if (tr_addr_parse(&a, v) != 0) {
-                return fail(p, s, k, "expected host:port or empty, got '%s'", v);
-            }
-            c->listen = a;
-            return 1;
-        }
-        if (strcmp(k, "mariadb-listen") == 0) {
-            if (tr_addr_parse(&a, v) != 0) {
-                return fail(p, s, k, "expected host:port or empty, got '%s'", v);
-            }
-            c->mariadb_listen = a;
-            return 1;
-        }
-        if (strcmp(k, "admin-users") == 0) {
-            if (copy_str(p->admin_users, sizeof(p->admin_users), v) != 0) {
-                return fail(p, s, k, "too long (at most %zu characters)",
-                            sizeof(p->admin_users) - 1);
-            }
-            p->admin_users_line = p->line;
-            return 1;
-        }
-        if (strcmp(k, "server-id") == 0) {
-            if (parse_u64(v, UINT32_MAX, &u) != 0 || u == 0) {
-                return fail(p, s, k, "expected an integer 1..4294967295, got '%s'", v);
-            }
-            c->server_id = (uint32_t)u;
-            return 1;
-        }
-        if (strcmp(k, "server-uuid") == 0) {
-            if (tr_uuid_parse(v, c->server_uuid_bin) != 0) {
-                return fail(p, s, k, "expected a UUID like 3e11fa47-71ca-11e1-9e33-c80aa9429562, got '%s'", v);
-            }
-            snprintf(c->server_uuid, sizeof(c->server_uuid), "%s", v);
-            for (char *q = c->server_uuid; *q; q++) {
-                *q = (char)tolower((unsigned char)*q);
-            }
-            return 1;
-        }
-        if (strcmp(k, "gtid-domain-id") == 0) {
-            if (parse_u64(v, UINT32_MAX, &u) != 0) {
-                return fail(p, s, k, "expected an integer 0..4294967295, got '%s'", v);
-            }
-            c->gtid_domain_id = (uint32_t)u;
-            return 1;
-        }
-        if (strcmp(k, "gtid-start") == 0) {
-            if (parse_u64(v, INT64_MAX, &u) != 0 || u == 0) {
-                return fail(p, s, k, "expected an integer >= 1, got '%s'", v);
-            }
-            c->gtid_start = u;
-            return 1;
-        }
-        if (strcmp(k, "tls-cert") == 0) {
-            return copy_str(c->tls_cert, sizeof(c->tls_cert), v) == 0 ? 1
-                                                                       : fail(p, s, k, "path too long: '%s'", v);
-        }
-        if (strcmp(k, "tls-key") == 0) {
-            return copy_str(c->tls_key, sizeof(c->tls_key), v) == 0 ? 1
-                                                                     : fail(p, s, k, "path too long: '%s'", v);
-        }
-        if (strcmp(k, "require-tls") == 0) {
-            return parse_bool(v, &c->require_tls) == 0 ? 1
-                                                        : fail(p, s, k, "expected on or off, got '%s'", v);
-        }
-        if (strcmp(k, "caching-sha2-prefill") == 0) {
-            return parse_bool(v, &c->caching_sha2_prefill) == 0
-                       ? 1
-                       : fail(p, s, k, "expected on or off, got '%s'", v);
-        }
-        if (strcmp(k, "heartbeat-period-ms") == 0) {
-            if (parse_u64(v, 3600000, &u) != 0) {
-                return fail(p, s, k, "expected milliseconds 0..3600000, got '%s'", v);
-            }
-            c->heartbeat_default_ms = (uint32_t)u;
-            return 1;
-        }
-        if (strcmp(k, "binlog-row-event-max-size") == 0) {
-            if (parse_u64(v, 64u * 1024 * 1024, &u) != 0 || u < 256) {
-                return fail(p, s, k, "expected bytes 256..67108864, got '%s'", v);
-            }
-            c->row_event_max_bytes = (uint32_t)u;
-            return 1;
-        }
-        if (strcmp(k, "dump-stall-timeout-ms") == 0) {
-            if (parse_u64(v, 86400000, &u) != 0 || u < 100) {
-                return fail(p, s, k, "expected milliseconds 100..86400000, got '%s'", v);
-            }
-            c->dump_stall_timeout_ms = (uint32_t)u;
-            return 1;
-        }
-    } else if (strcmp(s, "users") == 0) {
-        if (c->n_users == TR_CONFIG_MAX_USERS) {
-            return fail(p, s, k, "too many users (max %d)", TR_CONFIG_MAX_USERS);
-        }
-        if (strlen(k) >= sizeof(c->users[0].name) || k[0] == '\0') {
-            return fail(p, s, k, "user name too long: '%s'", k);
-        }
-        if (tr_config_user(c, k) != NULL) {
-            return fail(p, s, k, "user '%s' listed twice", k);
-        }
-        tr_user_t *usr = &c->users[c->n_users++];
-        memset(usr, 0, sizeof(*usr));
-        snprintf(usr->name, sizeof(usr->name), "%s", k);
-        hash_password(usr, v);
-        usr->is_admin = false; /* [server] admin-users marks admins (validate) */
-        return 1;
-    } else if (strcmp(s, "upstream") == 0) {
-        if (strcmp(k, "pumps") == 0) {
-            return parse_pumps(c, v) == 0
-                       ? 1
-                       : fail(p, s, k, "expected a comma-separated host:port list, got '%s'", v);
-        }
-        if (strcmp(k, "pd-urls") == 0) {
-            return copy_str(c->pd_urls, sizeof(c->pd_urls), v) == 0 ? 1
-                                                                     : fail(p, s, k, "too long: '%s'", v);
-        }
-        if (strcmp(k, "node-id") == 0) {
-            return copy_str(c->node_id, sizeof(c->node_id), v) == 0 ? 1
-                                                                     : fail(p, s, k, "too long: '%s'", v);
-        }
-        if (strcmp(k, "notify-listen") == 0) {
-            if (v[0] == '\0') {
-                memset(&c->notify_listen, 0, sizeof(c->notify_listen));
-                return 1;
-            }
-            if (tr_addr_parse(&c->notify_listen, v) != 0 || c->notify_listen.port == 0) {
-                return fail(p, s, k, "expected host:port, got '%s'", v);
-            }
-            return 1;
-        }
-        if (strcmp(k, "advertise-addr") == 0) {
-            tr_addr_t a;
-            if (tr_addr_parse(&a, v) != 0 || copy_str(c->advertise_addr, sizeof(c->advertise_addr), v) != 0) {
-                return fail(p, s, k, "expected host:port, got '%s'", v);
-            }
-            return 1;
-        }
-        if (strcmp(k, "detect-interval") == 0) {
-            if (parse_u64(v, 3600, &u) != 0 || u == 0) {
-                return fail(p, s, k, "expected seconds 1..3600, got '%s'", v);
-            }
-            c->detect_interval_ms = (uint32_t)u * 1000;
-            return 1;
-        }
-        if (strcmp(k, "stop-state") == 0) {
-            if (strcmp(v, "paused") != 0 && strcmp(v, "offline") != 0) {
-                return fail(p, s, k, "expected paused or offline, got '%s'", v);
-            }
-            c->stop_offline = strcmp(v, "offline") == 0;
-            return 1;
-        }
-        if (strcmp(k, "cluster-id") == 0) {
-            if (parse_u64(v, UINT64_MAX, &u) != 0) {
-                return fail(p, s, k, "expected an unsigned integer, got '%s'", v);
-            }
-            c->cluster_id = u;
-            return 1;
-        }
-        if (strcmp(k, "tidb") == 0) {
-            return parse_tidb_dsn(c, v) == 0
-                       ? 1
-                       : fail(p, s, k, "expected user:password@host:port (value not shown: it holds a password)");
-        }
-        if (strcmp(k, "tidb-status") == 0) {
-            return copy_str(c->tidb_status, sizeof(c->tidb_status), v) == 0
-                       ? 1
-                       : fail(p, s, k, "too long: '%s'", v);
-        }
-        if (strcmp(k, "ddl-unsupported") == 0) {
-            static const char *const names[] = {"stop", "skip", "pass"};
-            for (int i = 0; i < 3; i++) {
-                if (strcmp(v, names[i]) == 0) {
-                    c->ddl_unsupported = i;
-                    return 1;
-                }
-            }
-            return fail(p, s, k, "expected stop, skip or pass, got '%s'", v);
-        }
-        if (strcmp(k, "initial-commit-ts") == 0) {
-            int64_t ts = 0;
-            if (parse_i64(v, &ts) != 0 || ts < 0) {
-                return fail(p, s, k, "expected a TSO >= 0, got '%s'", v);
-            }
-            c->initial_commit_ts = ts;
-            return 1;
-        }
-    } else if (strcmp(s, "store") == 0) {
-        if (strcmp(k, "dir") == 0) {
-            return copy_str(c->store_dir, sizeof(c->store_dir), v) == 0 && v[0] != '\0'
-                       ? 1
-                       : fail(p, s, k, "expected a directory path, got '%s'", v);
-        }
-        if (strcmp(k, "binlog-basename") == 0) {
-            bool ok = v[0] != '\0' && strlen(v) < 48 && strchr(v, '/') == NULL;
-            return ok && copy_str(c->binlog_basename, sizeof(c->binlog_basename), v) == 0
-                       ? 1
-                       : fail(p, s, k, "expected a file name without '/' (< 48 chars), got '%s'", v);
-        }
-        if (strcmp(k, "max-binlog-size") == 0) {
-            if (parse_u64(v, 1073741824ull, &u) != 0 || u < 4096) {
-                return fail(p, s, k, "expected bytes 4096..1G (K/M/G suffixes allowed), got '%s'", v);
-            }
-            c->max_binlog_size = u;
-            return 1;
-        }
-        if (strcmp(k, "expire-logs-seconds") == 0) {
-            if (parse_u64(v, UINT32_MAX, &u) != 0) {
-                return fail(p, s, k, "expected seconds (0 = never), got '%s'", v);
-            }
-            c->expire_logs_seconds = u;
-            return 1;
-        }
-        if (strcmp(k, "max-binlog-total-size") == 0) {
-            if (parse_u64(v, UINT64_MAX / 2, &u) != 0 || (u != 0 && u < 4096)) {
-                return fail(p, s, k,
-                            "expected bytes (K/M/G suffixes allowed), 0 = no limit or >= 4096, "
-                            "got '%s'",
-                            v);
-            }
-            c->max_binlog_total_size = u;
-            return 1;
-        }
-        if (strcmp(k, "sync") == 0) {
-            if (strcasecmp(v, "commit") == 0) {
-                c->sync = 0;
-            } else if (strcasecmp(v, "none") == 0) {
-                c->sync = 1;
-            } else {
-                return fail(p, s, k, "expected commit or none, got '%s'", v);
-            }
-            return 1;
-        }
-    } else if (strcmp(s, "metrics") == 0) {
-        if (strcmp(k, "listen") == 0) {
-            return tr_addr_parse(&c->metrics_listen, v) == 0
-                       ? 1
-                       : fail(p, s, k, "expected host:port or empty, got '%s'", v);
-        }
-        if (strcmp(k, "health-stall-seconds") == 0) {
-            if (parse_u64(v, 86400, &u) != 0 || u == 0) {
-                return fail(p, s, k, "expected seconds 1..86400, got '%s'", v);
-            }
-            c->health_stall_ms = (uint32_t)u * 1000;
-            return 1;
-        }
-    } else if (strcmp(s, "filter") == 0) {
-        for (int kind = 0; kind < TR_FILTER_KIND_COUNT; kind++) {
-            if (strcmp(k, filter_keys[kind]) == 0) {
-                return filter_rules(p, s, k, (tr_filter_kind_t)kind, v);
-            }
-        }
-    } else if (strcmp(s, "log") == 0) {
-        if (strcmp(k, "level") == 0) {
-            int lvl = tr_log_level_parse(v);
-            if (lvl < 0) {
-                return fail(p, s, k, "expected error, warn, info, debug or trace, got '%s'", v);
-            }
-            c->log_level = lvl;
-            return 1;
-        }
-    } else {
-        if (s[0] == '\0') {
-            add_error(p, p->line, "%s: key outside any [section]", k);
-        } else if (p->section_ok) {
-            add_error(p, p->line, "[%s]: unknown section", s);
-        }
-        return 1;
+    const char *at = strrchr(v, '@');
+    if (at == NULL) {
+        return TR_ECONFIG;
     }
-    /* Unknown key: name the accepted ones. */
+    const char *colon = memchr(v, ':', (size_t)(at - v));
+    size_t ul = colon ? (size_t)(colon - v) : (size_t)(at - v);
+    if (ul == 0 || ul >= sizeof(c->tidb_user)) {
+        return TR_ECONFIG;
+    }
+    memcpy(c->tidb_user, v, ul);
+    c->tidb_user[ul] = '\0';
+    c->tidb_password[0] = '\0';
+    if (colon != NULL) {
+        size_t pl = (size_t)(at - colon - 1);
+        if (pl >= sizeof(c->tidb_password)) {
+            return TR_ECONFIG;
+        }
+        memcpy(c->tidb_password, colon + 1, pl);
+        c->tidb_password[pl] = '\0';
+    }
+    return tr_addr_parse(&c->tidb, at + 1) == 0 && c->tidb.port != 0 ? 0 : TR_ECONFIG;
+}
+
+/* [filter] key = rule[, rule ...]: each rule checked (relay/filter.h) and kept as written.
+ * A key may repeat, as MySQL's replicate-* options do. The row's arg is the rule kind, its
+ * accepted text the form of one rule. */
+static int parse_filter(parse_ctx_t *p, const tr_config_key_t *k, const char *v)
+{
+    tr_filter_kind_t kind = (tr_filter_kind_t)k->arg;
+    const char *s = k->section;
+    const char *form = k->accepted;
+    tr_config_t *c = p->c;
+    const char *item = v;
+    for (;;) {
+        const char *end = strchr(item, ',');
+        size_t len = end != NULL ? (size_t)(end - item) : strlen(item);
+        while (len > 0 && isspace((unsigned char)*item)) {
+            item++;
+            len--;
+        }
+        while (len > 0 && isspace((unsigned char)item[len - 1])) {
+            len--;
+        }
+        if (len == 0 || len >= TR_FILTER_RULE_MAX) {
+            fail(p, s, k->key, "expected %s (comma-separated list allowed), got '%s'", form, v);
+        } else if (c->n_filter_rules == TR_CONFIG_MAX_FILTER_RULES) {
+            fail(p, s, k->key, "too many filter rules (max %d)", TR_CONFIG_MAX_FILTER_RULES);
+            return 0;
+        } else {
+            tr_filter_rule_t *r = &c->filter_rules[c->n_filter_rules];
+            r->kind = kind;
+            r->line = p->line;
+            memcpy(r->text, item, len);
+            r->text[len] = '\0';
+            const char *why = NULL;
+            if (p->checks != NULL && p->checks->filter_rule(kind, r->text, &why) != 0) {
+                if (strncmp(why, "expected", 8) == 0) {
+                    fail(p, s, k->key, "%s, got '%s'", why, r->text);
+                } else {
+                    fail(p, s, k->key, "%s in '%s' (expected %s)", why, r->text, form);
+                }
+            } else {
+                c->n_filter_rules++;
+            }
+        }
+        if (end == NULL) {
+            return 0;
+        }
+        item = end + 1;
+    }
+}
+
+/* ---------------------------------------------------------------- the table of keys */
+
+static const char *const stop_state_names[] = {"paused", "offline", NULL}; /* stop_offline */
+static const char *const ddl_policy_names[] = {
+    [TR_DDL_POLICY_STOP] = "stop",
+    [TR_DDL_POLICY_SKIP] = "skip",
+    [TR_DDL_POLICY_PASS] = "pass",
+    NULL,
+};
+/* store/store.h tr_sync_mode_t (a layer above, not included): commit = 0, none = 1. */
+static const char *const sync_names[] = {"commit", "none", NULL};
+static const char *const level_names[] = {
+    [TR_LOG_ERROR] = "error", [TR_LOG_WARN] = "warn",   [TR_LOG_INFO] = "info",
+    [TR_LOG_DEBUG] = "debug", [TR_LOG_TRACE] = "trace", NULL,
+};
+
+/* The C type of a tr_config_t field, taken from its declaration, so that a row stores
+ * only what fits its field (store_int, set_value). */
+#define FIELD_TYPE(x)                                                                              \
+    _Generic((x),                                                                                  \
+        bool: TR_CONFIG_FIELD_BOOL,                                                                \
+        int: TR_CONFIG_FIELD_INT,                                                                  \
+        uint32_t: TR_CONFIG_FIELD_U32,                                                             \
+        uint64_t: TR_CONFIG_FIELD_U64,                                                             \
+        int64_t: TR_CONFIG_FIELD_I64,                                                              \
+        char *: TR_CONFIG_FIELD_CHARS,                                                             \
+        tr_addr_t: TR_CONFIG_FIELD_ADDR,                                                           \
+        default: TR_CONFIG_FIELD_NONE)
+
+#define KEY(sec, name, t) .section = (sec), .key = (name), .type = TR_CONFIG_TYPE_##t
+#define FIELD(f)                                                                                   \
+    .off = offsetof(tr_config_t, f), .size = sizeof(((tr_config_t *)0)->f),                        \
+    .field = FIELD_TYPE(((tr_config_t *)0)->f)
+#define FILTER(kind, name, form)                                                                   \
+    {                                                                                              \
+        KEY("filter", name, CUSTOM), .parse = parse_filter, .arg = (kind), .accepted = (form)      \
+    }
+
+/*
+ * Every fixed key, by section, in the order the unknown-key message lists them. Each row:
+ * where its value goes (FIELD, or a parser of its own), the range or names it accepts, its
+ * default (parsed like a value, so it is one the row accepts) and the accepted values that
+ * messages quote. conf/tirelay.cnf documents each row (tests/unit/test_config_table.c).
+ */
+static const tr_config_key_t config_keys[] = {
+    /* [server] */
+    {KEY("server", "listen", ADDR), FIELD(listen), .def = "127.0.0.1:3307",
+     .accepted = "host:port or empty"},
+    {KEY("server", "mariadb-listen", ADDR), FIELD(mariadb_listen), .def = "",
+     .accepted = "host:port or empty"},
+    {KEY("server", "server-id", UINT), FIELD(server_id), .min = 1, .max = UINT32_MAX, .def = "1",
+     .accepted = "an integer 1..4294967295"},
+    {KEY("server", "server-uuid", UUID), FIELD(server_uuid),
+     .aux_off = offsetof(tr_config_t, server_uuid_bin),
+     .def = "3e11fa47-71ca-11e1-9e33-c80aa9429562",
+     .accepted = "a UUID like 3e11fa47-71ca-11e1-9e33-c80aa9429562"},
+    {KEY("server", "gtid-domain-id", UINT), FIELD(gtid_domain_id), .max = UINT32_MAX, .def = "0",
+     .accepted = "an integer 0..4294967295"},
+    {KEY("server", "gtid-start", UINT), FIELD(gtid_start), .min = 1, .max = INT64_MAX, .def = "1",
+     .accepted = "an integer >= 1"},
+    {KEY("server", "heartbeat-period-ms", UINT), FIELD(heartbeat_default_ms), .max = 3600000,
+     .def = "0", .accepted = "milliseconds 0..3600000"},
+    {KEY("server", "binlog-row-event-max-size", UINT), FIELD(row_event_max_bytes), .min = 256,
+     .max = 64u * 1024 * 1024, .def = "8192", .accepted = "bytes 256..67108864"},
+    {KEY("server", "dump-stall-timeout-ms", UINT), FIELD(dump_stall_timeout_ms), .min = 100,
+     .max = 86400000, .def = "60000", .accepted = "milliseconds 100..86400000"},
+    {KEY("server", "tls-cert", PATH), FIELD(tls_cert), .def = ""},
+    {KEY("server", "tls-key", PATH), FIELD(tls_key), .def = ""},
+    {KEY("server", "require-tls", BOOL), FIELD(require_tls), .def = "off", .accepted = "on or off"},
+    {KEY("server", "caching-sha2-prefill", BOOL), FIELD(caching_sha2_prefill), .def = "on",
+     .accepted = "on or off"},
+    {KEY("server", "admin-users", CUSTOM), .parse = parse_admin_users},
+
+    /* [upstream] */
+    {KEY("upstream", "pumps", CUSTOM), .parse = parse_pumps,
+     .accepted = "a comma-separated host:port list"},
+    {KEY("upstream", "pd-urls", TEXT), FIELD(pd_urls), .def = ""},
+    {KEY("upstream", "node-id", TEXT), FIELD(node_id), .def = ""},
+    {KEY("upstream", "notify-listen", ADDR), FIELD(notify_listen), .def = "",
+     .accepted = "host:port"},
+    {KEY("upstream", "advertise-addr", ADDR_TEXT), FIELD(advertise_addr), .def = "",
+     .accepted = "host:port"},
+    {KEY("upstream", "detect-interval", SECONDS_MS), FIELD(detect_interval_ms), .min = 1,
+     .max = 3600, .def = "5", .accepted = "seconds 1..3600"},
+    {KEY("upstream", "stop-state", ENUM), FIELD(stop_offline), .names = stop_state_names,
+     .def = "paused", .accepted = "paused or offline"},
+    {KEY("upstream", "cluster-id", UINT), FIELD(cluster_id), .max = UINT64_MAX, .def = "0",
+     .accepted = "an unsigned integer"},
+    {KEY("upstream", "tidb", CUSTOM), .parse = parse_tidb, .flags = TR_CONFIG_F_SECRET,
+     .accepted = "user:password@host:port"},
+    {KEY("upstream", "tidb-status", TEXT), FIELD(tidb_status), .def = ""},
+    {KEY("upstream", "initial-commit-ts", I64), FIELD(initial_commit_ts), .def = "0",
+     .accepted = "a TSO >= 0"},
+    {KEY("upstream", "ddl-unsupported", ENUM), FIELD(ddl_unsupported), .names = ddl_policy_names,
+     .def = "stop", .accepted = "stop, skip or pass"},
+
+    /* [store] */
+    {KEY("store", "dir", PATH), FIELD(store_dir), .flags = TR_CONFIG_F_NONEMPTY,
+     .def = "tirelay-data", .accepted = "a directory path"},
+    {KEY("store", "binlog-basename", TEXT), FIELD(binlog_basename), .max = 47,
+     .flags = TR_CONFIG_F_NONEMPTY | TR_CONFIG_F_FILE_NAME, .def = "tirelay-bin",
+     .accepted = "a file name without '/' (< 48 chars)"},
+    {KEY("store", "max-binlog-size", UINT), FIELD(max_binlog_size), .min = 4096, .max = 1073741824,
+     .def = "1G", .accepted = "bytes 4096..1G (K/M/G suffixes allowed)"},
+    {KEY("store", "expire-logs-seconds", UINT), FIELD(expire_logs_seconds), .max = UINT32_MAX,
+     .def = "0", .accepted = "seconds (0 = never)"},
+    {KEY("store", "max-binlog-total-size", UINT), FIELD(max_binlog_total_size), .min = 4096,
+     .max = UINT64_MAX / 2, .flags = TR_CONFIG_F_ZERO_OK, .def = "0",
+     .accepted = "bytes (K/M/G suffixes allowed), 0 = no limit or >= 4096"},
+    {KEY("store", "sync", ENUM), FIELD(sync), .names = sync_names, .flags = TR_CONFIG_F_NOCASE,
+     .def = "commit", .accepted = "commit or none"},
+
+    /* [metrics] */
+    {KEY("metrics", "listen", ADDR), FIELD(metrics_listen), .def = "",
+     .accepted = "host:port or empty"},
+    {KEY("metrics", "health-stall-seconds", SECONDS_MS), FIELD(health_stall_ms), .min = 1,
+     .max = 86400, .def = "30", .accepted = "seconds 1..86400"},
+
+    /* [filter]: rules kept as written (no default: no rule) */
+    FILTER(TR_FILTER_DO_DB, "do-db", "a database name"),
+    FILTER(TR_FILTER_IGNORE_DB, "ignore-db", "a database name"),
+    FILTER(TR_FILTER_DO_TABLE, "do-table", "db.table"),
+    FILTER(TR_FILTER_IGNORE_TABLE, "ignore-table", "db.table"),
+    FILTER(TR_FILTER_WILD_DO_TABLE, "wild-do-table",
+           "db_pattern.table_pattern with LIKE wildcards % and _"),
+    FILTER(TR_FILTER_WILD_IGNORE_TABLE, "wild-ignore-table",
+           "db_pattern.table_pattern with LIKE wildcards % and _"),
+    FILTER(TR_FILTER_REWRITE_DB, "rewrite-db", "from_db->to_db"),
+    FILTER(TR_FILTER_REWRITE_TABLE, "rewrite-table", "db.table->db.table"),
+
+    /* [log] */
+    {KEY("log", "level", ENUM), FIELD(log_level), .names = level_names, .flags = TR_CONFIG_F_NOCASE,
+     .def = "info", .accepted = "error, warn, info, debug or trace"},
+};
+
+/* The sections, in the order messages list them. [users] has no rows: any key is an
+ * account name. */
+static const struct {
+    const char *name;
+    void (*any_key)(parse_ctx_t *p, const char *key, const char *value);
+} sections[] = {
+    {"server", NULL},  {"users", parse_user}, {"upstream", NULL}, {"store", NULL},
+    {"metrics", NULL}, {"filter", NULL},      {"log", NULL},
+};
+
+const tr_config_key_t *tr_config_keys(size_t *n)
+{
+    *n = TR_ARRAY_LEN(config_keys);
+    return config_keys;
+}
+
+const tr_config_key_t *tr_config_key_find(const char *section, const char *key)
+{
+    for (size_t i = 0; i < TR_ARRAY_LEN(config_keys); i++) {
+        if (strcmp(config_keys[i].key, key) == 0 && strcmp(config_keys[i].section, section) == 0) {
+            return &config_keys[i];
+        }
+    }
+    return NULL;
+}
+
+const char *tr_config_filter_key(tr_filter_kind_t kind)
+{
+    for (size_t i = 0; i < TR_ARRAY_LEN(config_keys); i++) {
+        const tr_config_key_t *k = &config_keys[i];
+        if (k->parse == parse_filter && k->arg == (int)kind) {
+            return k->key;
+        }
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- typed values */
+
+/* Stores an integer into the row's field, whatever its width. Each row's range fits its
+ * field (the unit test checks it); a row that does not is a mistake in the table. */
+static void store_int(tr_config_t *c, const tr_config_key_t *k, uint64_t x)
+{
+    void *f = (char *)c + k->off;
+    switch (k->field) {
+    case TR_CONFIG_FIELD_BOOL:
+        *(bool *)f = x != 0;
+        return;
+    case TR_CONFIG_FIELD_INT:
+        TR_ASSERT(x <= INT_MAX);
+        *(int *)f = (int)x;
+        return;
+    case TR_CONFIG_FIELD_U32:
+        TR_ASSERT(x <= UINT32_MAX);
+        *(uint32_t *)f = (uint32_t)x;
+        return;
+    case TR_CONFIG_FIELD_U64:
+        *(uint64_t *)f = x;
+        return;
+    case TR_CONFIG_FIELD_I64:
+        TR_ASSERT(x <= INT64_MAX);
+        *(int64_t *)f = (int64_t)x;
+        return;
+    case TR_CONFIG_FIELD_NONE:
+    case TR_CONFIG_FIELD_CHARS:
+    case TR_CONFIG_FIELD_ADDR:
+        break;
+    }
+    tr_fatal("config", "[%s] %s: an integer row whose field holds none", k->section, k->key);
+}
+
+/* Checks the value of a typed row and stores it in its field. Returns 0, or TR_ECONFIG
+ * with the field unchanged. */
+static int set_value(tr_config_t *c, const tr_config_key_t *k, const char *v)
+{
+    char *f = (char *)c + k->off;
+    switch (k->type) {
+    case TR_CONFIG_TYPE_BOOL: {
+        bool b = false;
+        if (parse_bool(v, &b) != 0) {
+            return TR_ECONFIG;
+        }
+        store_int(c, k, b);
+        return 0;
+    }
+    case TR_CONFIG_TYPE_UINT:
+    case TR_CONFIG_TYPE_SECONDS_MS: {
+        uint64_t u = 0;
+        bool zero_ok = (k->flags & TR_CONFIG_F_ZERO_OK) != 0;
+        if (parse_u64(v, k->max, &u) != 0 || (u < k->min && !(u == 0 && zero_ok))) {
+            return TR_ECONFIG;
+        }
+        store_int(c, k, k->type == TR_CONFIG_TYPE_SECONDS_MS ? u * 1000 : u);
+        return 0;
+    }
+    case TR_CONFIG_TYPE_I64: {
+        int64_t x = 0;
+        if (parse_i64(v, &x) != 0 || x < 0 || (uint64_t)x < k->min) {
+            return TR_ECONFIG;
+        }
+        store_int(c, k, (uint64_t)x);
+        return 0;
+    }
+    case TR_CONFIG_TYPE_ENUM:
+        for (size_t i = 0; k->names[i] != NULL; i++) {
+            bool nocase = (k->flags & TR_CONFIG_F_NOCASE) != 0;
+            if ((nocase ? strcasecmp(v, k->names[i]) : strcmp(v, k->names[i])) == 0) {
+                store_int(c, k, i);
+                return 0;
+            }
+        }
+        return TR_ECONFIG;
+    case TR_CONFIG_TYPE_TEXT:
+    case TR_CONFIG_TYPE_PATH: {
+        size_t len = strlen(v);
+        size_t longest = k->max != 0 ? (size_t)k->max : k->size - 1;
+        if (len > longest || (len == 0 && (k->flags & TR_CONFIG_F_NONEMPTY) != 0) ||
+            ((k->flags & TR_CONFIG_F_FILE_NAME) != 0 && strchr(v, '/') != NULL)) {
+            return TR_ECONFIG;
+        }
+        TR_ASSERT(k->field == TR_CONFIG_FIELD_CHARS && longest < k->size);
+        memcpy(f, v, len + 1);
+        return 0;
+    }
+    case TR_CONFIG_TYPE_ADDR: {
+        /* A bad address leaves the field as it was, so that only its own error is
+         * reported (not also "no listener"). */
+        tr_addr_t a;
+        if (tr_addr_parse(&a, v) != 0) {
+            return TR_ECONFIG;
+        }
+        TR_ASSERT(k->field == TR_CONFIG_FIELD_ADDR);
+        memcpy(f, &a, sizeof(a));
+        return 0;
+    }
+    case TR_CONFIG_TYPE_ADDR_TEXT: {
+        tr_addr_t a;
+        size_t len = strlen(v);
+        if (tr_addr_parse(&a, v) != 0 || len >= k->size) {
+            return TR_ECONFIG;
+        }
+        TR_ASSERT(k->field == TR_CONFIG_FIELD_CHARS);
+        memcpy(f, v, len + 1);
+        return 0;
+    }
+    case TR_CONFIG_TYPE_UUID: {
+        uint8_t bin[16];
+        if (tr_uuid_parse(v, bin) != 0) {
+            return TR_ECONFIG;
+        }
+        TR_ASSERT(k->field == TR_CONFIG_FIELD_CHARS && k->size == 37);
+        for (size_t i = 0; i < 36; i++) {
+            f[i] = (char)tolower((unsigned char)v[i]);
+        }
+        f[36] = '\0';
+        memcpy((char *)c + k->aux_off, bin, sizeof(bin));
+        return 0;
+    }
+    case TR_CONFIG_TYPE_CUSTOM:
+        break;
+    }
+    tr_fatal("config", "[%s] %s: a CUSTOM row goes through its parse()", k->section, k->key);
+}
+
+void tr_config_defaults(tr_config_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < TR_ARRAY_LEN(config_keys); i++) {
+        const tr_config_key_t *k = &config_keys[i];
+        if (k->def != NULL && set_value(c, k, k->def) != 0) {
+            tr_fatal("config", "[%s] %s: its row rejects its default '%s'", k->section, k->key,
+                     k->def);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- the key handler */
+
+/* A value its row rejected: what the row accepts, and the value unless it is secret. */
+static void report_rejected(parse_ctx_t *p, const tr_config_key_t *k, const char *v)
+{
+    const char *s = k->section;
+    if ((k->flags & TR_CONFIG_F_SECRET) != 0) {
+        fail(p, s, k->key, "expected %s (value not shown: it holds a password)", k->accepted);
+    } else if (k->accepted != NULL) {
+        fail(p, s, k->key, "expected %s, got '%s'", k->accepted, v);
+    } else if (k->type == TR_CONFIG_TYPE_PATH) {
+        fail(p, s, k->key, "path too long: '%s'", v);
+    } else {
+        fail(p, s, k->key, "too long: '%s'", v);
+    }
+}
+
+/* A key its section does not have: name the ones it has. */
+static void report_unknown_key(parse_ctx_t *p, const char *s, const char *k)
+{
     char list[512];
     size_t used = 0;
     list[0] = '\0';
-    for (size_t i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++) {
-        if (strcmp(known_keys[i].section, s) == 0 && used < sizeof(list)) {
+    for (size_t i = 0; i < TR_ARRAY_LEN(config_keys); i++) {
+        if (strcmp(config_keys[i].section, s) == 0 && used < sizeof(list)) {
             int n = snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "",
-                             known_keys[i].key);
+                             config_keys[i].key);
             used = n < 0 ? sizeof(list) : used + (size_t)n;
         }
     }
-    return fail(p, s, k, "unknown key (known: %s)", list);
+    fail(p, s, k, "unknown key (known: %s)", list);
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+    parse_ctx_t *p = user;
+    size_t si = 0;
+    while (si < TR_ARRAY_LEN(sections) && strcmp(sections[si].name, section) != 0) {
+        si++;
+    }
+    if (si == TR_ARRAY_LEN(sections)) {
+        if (section[0] == '\0') {
+            add_error(p, p->line, "%s: key outside any [section]", name);
+        } else if (p->section_ok) {
+            add_error(p, p->line, "[%s]: unknown section", section);
+        }
+        return 1;
+    }
+    if (sections[si].any_key != NULL) {
+        sections[si].any_key(p, name, value);
+        return 1;
+    }
+    const tr_config_key_t *k = tr_config_key_find(section, name);
+    if (k == NULL) {
+        report_unknown_key(p, section, name);
+        return 1;
+    }
+    int rc = k->type == TR_CONFIG_TYPE_CUSTOM ? k->parse(p, k, value) : set_value(p->c, k, value);
+    if (rc != 0) {
+        report_rejected(p, k, value);
+    }
+    return 1; /* keep going: every error is reported */
 }
 
 /* [server] admin-users: a comma-separated list of [users] names, each marked
@@ -818,19 +843,35 @@ static void validate(parse_ctx_t *p)
     if (p->checks != NULL &&
         p->checks->filter_rules(c->filter_rules, c->n_filter_rules, &bad, &why) != 0) {
         const tr_filter_rule_t *r = &c->filter_rules[bad];
-        add_error(p, r->line, "[filter] %s: %s in '%s'", filter_keys[r->kind], why, r->text);
+        add_error(p, r->line, "[filter] %s: %s in '%s'", tr_config_filter_key(r->kind), why,
+                  r->text);
     }
 }
 
-/* True when name is one of known_sections. */
+/* True when name is one of the sections. */
 static bool section_known(const char *name, size_t len)
 {
-    for (size_t i = 0; i < sizeof(known_sections) / sizeof(known_sections[0]); i++) {
-        if (strlen(known_sections[i]) == len && strncmp(known_sections[i], name, len) == 0) {
+    for (size_t i = 0; i < TR_ARRAY_LEN(sections); i++) {
+        if (strlen(sections[i].name) == len && strncmp(sections[i].name, name, len) == 0) {
             return true;
         }
     }
     return false;
+}
+
+/* An unknown section: name the known ones. */
+static void report_unknown_section(parse_ctx_t *p, const char *name, size_t len)
+{
+    char list[128];
+    size_t used = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < TR_ARRAY_LEN(sections) && used < sizeof(list); i++) {
+        int n =
+            snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "", sections[i].name);
+        used = n < 0 ? sizeof(list) : used + (size_t)n;
+    }
+    add_error(p, p->line, "[%.*s]: unknown section (known: %s)", (int)(len > 64 ? 64 : len), name,
+              list);
 }
 
 /*
@@ -870,10 +911,7 @@ static void check_line(parse_ctx_t *p, const char *l, size_t len)
         p->after_key = false;
         p->section_ok = section_known(name, nl);
         if (!p->section_ok) {
-            add_error(p, p->line,
-                      "[%.*s]: unknown section (known: server, users, upstream, store, metrics, "
-                      "filter, log)",
-                      (int)(nl > 64 ? 64 : nl), name);
+            report_unknown_section(p, name, nl);
         }
         return;
     }

@@ -135,17 +135,81 @@ typedef struct {
     int log_level;             /* tr_log_level_t */
 } tr_config_t;
 
-/* Fills defaults (every key's documented default). */
+/* Fills defaults: zero, then every typed row's default (tr_config_keys). */
 void tr_config_defaults(tr_config_t *c);
 
-/* A key the parser accepts (section without brackets). */
-typedef struct {
-    const char *section;
-    const char *key;
-} tr_config_key_t;
+/*
+ * The table of configuration keys: one row per fixed key ([users] takes any name and is
+ * handled as a section). The parser, tr_config_defaults, the unknown-key message and the
+ * unit tests all read it, so a key cannot be half-added.
+ *
+ * A typed row names the tr_config_t field it fills (offset, size, C type); its value is
+ * checked and stored by its type. A CUSTOM row's parse function fills the configuration
+ * itself (keys that fill several fields or report their own errors). A value the row
+ * rejects is reported as "expected <accepted>, got '<value>'" (SECRET rows never show the
+ * value; TEXT and PATH rows without accepted text fail only by length: "too long: '<value>'",
+ * "path too long: '<value>'").
+ */
+typedef enum {
+    TR_CONFIG_TYPE_BOOL = 0,       /* 1/on/true/yes, 0/off/false/no (any case) -> bool */
+    TR_CONFIG_TYPE_UINT = 1,       /* decimal, K/M/G suffix (x1024^n) allowed; min..max */
+    TR_CONFIG_TYPE_SECONDS_MS = 2, /* as UINT, in seconds; stored as milliseconds */
+    TR_CONFIG_TYPE_I64 = 3,        /* signed decimal without suffix; >= min */
+    TR_CONFIG_TYPE_ENUM = 4,       /* one of names; stores its index */
+    TR_CONFIG_TYPE_TEXT = 5,       /* text into a char array: at most max (else size - 1) bytes */
+    TR_CONFIG_TYPE_PATH = 6,       /* as TEXT; a file or directory path */
+    TR_CONFIG_TYPE_ADDR = 7,       /* tr_addr_parse: host:port, or empty = off */
+    TR_CONFIG_TYPE_ADDR_TEXT = 8,  /* checked as ADDR, kept as written into a char array */
+    TR_CONFIG_TYPE_UUID = 9,       /* 36-character UUID: lower-case text; 16 bytes at aux_off */
+    TR_CONFIG_TYPE_CUSTOM = 10,    /* parse() fills the configuration */
+} tr_config_type_t;
 
-/* Every fixed key the parser accepts ([users] takes any name): a static table. */
+/* The C type of the field a typed row fills (taken from the field's declaration). */
+typedef enum {
+    TR_CONFIG_FIELD_NONE = 0, /* CUSTOM rows: no field */
+    TR_CONFIG_FIELD_BOOL = 1,
+    TR_CONFIG_FIELD_INT = 2,
+    TR_CONFIG_FIELD_U32 = 3,
+    TR_CONFIG_FIELD_U64 = 4,
+    TR_CONFIG_FIELD_I64 = 5,
+    TR_CONFIG_FIELD_CHARS = 6, /* char array of size bytes */
+    TR_CONFIG_FIELD_ADDR = 7,  /* tr_addr_t */
+} tr_config_field_t;
+
+#define TR_CONFIG_F_NOCASE    0x01u /* ENUM: names match in any case */
+#define TR_CONFIG_F_ZERO_OK   0x02u /* UINT: 0 is accepted besides min..max */
+#define TR_CONFIG_F_SECRET    0x04u /* the value holds a password: never shown in messages */
+#define TR_CONFIG_F_NONEMPTY  0x08u /* TEXT, PATH: the empty value is rejected */
+#define TR_CONFIG_F_FILE_NAME 0x10u /* TEXT: no '/' */
+
+struct tr_config_parse; /* the parser's state (config.c) */
+typedef struct tr_config_key tr_config_key_t;
+
+struct tr_config_key {
+    const char *section; /* without brackets */
+    const char *key;
+    tr_config_type_t type;
+    size_t off;               /* typed rows: offsetof(tr_config_t, field) */
+    size_t size;              /* typed rows: sizeof the field */
+    tr_config_field_t field;  /* typed rows: the field's C type */
+    size_t aux_off;           /* UUID: offset of the uint8_t[16] binary form */
+    uint64_t min;             /* UINT, SECONDS_MS, I64: smallest value */
+    uint64_t max;             /* UINT, SECONDS_MS: largest; TEXT, PATH: longest (0: size - 1) */
+    unsigned flags;           /* TR_CONFIG_F_* */
+    const char *const *names; /* ENUM: NULL-terminated; value = index */
+    /* CUSTOM: fills the configuration from value. Returns 0 (accepted, or its own errors
+     * already reported) or TR_ECONFIG (reported by the caller from accepted). */
+    int (*parse)(struct tr_config_parse *p, const tr_config_key_t *k, const char *value);
+    int arg;              /* CUSTOM: the parser's argument ([filter]: tr_filter_kind_t) */
+    const char *def;      /* typed rows: the default, as text parsed like a value */
+    const char *accepted; /* accepted values, for messages; NULL: TEXT, PATH, some CUSTOM */
+};
+
+/* Every fixed key the parser accepts ([users] takes any name): the static table, in the
+ * order the unknown-key message lists them. */
 const tr_config_key_t *tr_config_keys(size_t *n);
+/* The row of [section] key; NULL when there is none. */
+const tr_config_key_t *tr_config_key_find(const char *section, const char *key);
 
 /*
  * Parses INI text. Every error is reported, not just the first: on error
