@@ -1247,31 +1247,42 @@ void tr_admin_retention(tr_server_t *srv)
     }
 }
 
-void tr_admin_query(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
+void tr_admin_show_binlog_events(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
 {
-    switch (q->kind) {
-    case TR_SQL_SHOW_BINLOG_EVENTS:
-    case TR_SQL_SHOW_RELAY_STATUS:
-    case TR_SQL_SHOW_BINLOG_POSITION:
-        queue_job(r, q);
-        return;
-    case TR_SQL_SHOW_REPLICAS:
-        show_replicas(r, q);
-        return;
-    case TR_SQL_PURGE_LOGS:
-        purge_logs(r, q);
-        return;
-    case TR_SQL_FLUSH_LOGS:
-        /* Rotation belongs to the writer thread, at transaction boundaries. */
-        reply_err(r, ER_NOT_SUPPORTED_YET,
-                  "This version of tirelay doesn't yet support 'FLUSH BINARY LOGS' (files rotate "
-                  "at max-binlog-size)");
-        return;
-    case TR_SQL_SHOW_GRANTS:
-        show_grants(r);
-        return;
-    default:
-        reply_err(r, TR_ER_PARSE, "not an admin statement");
-        return;
-    }
+    queue_job(r, q);
+}
+
+void tr_admin_show_relay_status(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
+{
+    queue_job(r, q);
+}
+
+void tr_admin_show_binlog_position(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
+{
+    queue_job(r, q);
+}
+
+void tr_admin_show_replicas(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
+{
+    show_replicas(r, q);
+}
+
+void tr_admin_purge_logs(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
+{
+    purge_logs(r, q);
+}
+
+void tr_admin_flush_logs(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
+{
+    (void)q;
+    /* Rotation belongs to the writer thread, at transaction boundaries. */
+    reply_err(r, ER_NOT_SUPPORTED_YET,
+              "This version of tirelay doesn't yet support 'FLUSH BINARY LOGS' (files rotate "
+              "at max-binlog-size)");
+}
+
+void tr_admin_show_grants(const tr_admin_reply_t *r, const tr_sql_cmd_t *q)
+{
+    (void)q;
+    show_grants(r);
 }

@@ -57,11 +57,17 @@ typedef struct {
     void (*deliver)(void *ctx, const tr_buf_t *answer, uint8_t seq);
 } tr_admin_reply_t;
 
-/* Answers q (an operator or probe statement: SHOW BINLOG EVENTS, SHOW REPLICAS, PURGE,
- * FLUSH, SHOW GRANTS, SHOW RELAY STATUS, SHOW BINLOG POSITION) into r. SHOW BINLOG
- * EVENTS, SHOW BINLOG POSITION and SHOW RELAY STATUS are answered from libuv's thread
- * pool through r->defer / r->deliver. Thread: loop. */
-void tr_admin_query(const tr_admin_reply_t *r, const tr_sql_cmd_t *q);
+/* The operator and probe statements, each answering q into r. SHOW BINLOG EVENTS, SHOW
+ * BINLOG POSITION and SHOW RELAY STATUS are answered from libuv's thread pool through
+ * r->defer / r->deliver (session_sql.c's statement table marks them off_loop). Thread:
+ * loop. */
+void tr_admin_show_binlog_events(const tr_admin_reply_t *r, const tr_sql_cmd_t *q);
+void tr_admin_show_binlog_position(const tr_admin_reply_t *r, const tr_sql_cmd_t *q);
+void tr_admin_show_relay_status(const tr_admin_reply_t *r, const tr_sql_cmd_t *q);
+void tr_admin_show_replicas(const tr_admin_reply_t *r, const tr_sql_cmd_t *q);
+void tr_admin_purge_logs(const tr_admin_reply_t *r, const tr_sql_cmd_t *q);
+void tr_admin_flush_logs(const tr_admin_reply_t *r, const tr_sql_cmd_t *q);
+void tr_admin_show_grants(const tr_admin_reply_t *r, const tr_sql_cmd_t *q);
 
 /*
  * Retention ([store] expire-logs-seconds, max-binlog-total-size), run every

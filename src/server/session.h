@@ -3,8 +3,11 @@
  * machine (greeting -> auth -> command phase -> dump -> closed), native
  * password authentication against the configured users, the answers to the
  * queries replicas, tools and CDC clients send before a dump (spec 3.4), and
- * per-connection user variables. The session-level API used by server.c and
- * dump.c is declared in server/server_internal.h.
+ * per-connection user variables. Three files make it (session_internal.h holds
+ * what they share): session.c (lifetime, input loop, commands, the dump's sink),
+ * session_sql.c (the statement table and the answers) and session_auth.c (login
+ * and failed-login throttling). What server.c and admin.c use of it is declared
+ * in server/server_internal.h.
  *
  * I/O layer: runs on the loop thread; bytes are decoded by src/protocol
  * codecs and written through server/conn. Follows
