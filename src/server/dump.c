@@ -38,7 +38,6 @@
 #define FD_MIN_LEN       (FD_CREATED_OFF + 4 + 1 + 1 + 4)
 #define BATCHES_PER_PUMP 4
 #define STALL_TICK_MS    1000 /* stall check period of dumps without heartbeats */
-#define SHARED_IDLE_MS   1000 /* a shared batch nobody sent this long is dropped */
 _Static_assert(TR_CONN_POOL_BUF >= TR_DUMP_BATCH + TR_DUMP_BATCH / 4,
                "a pooled write buffer holds a batch and its packet headers");
 
@@ -829,9 +828,6 @@ static void on_timer(uv_timer_t *t)
         return;
     }
     uint64_t now = uv_now(d->srv->loop);
-    /* Every dump ticks: a burst's buffers go once all are idle. */
-    tr_conn_pool_trim(now);
-    tr_dump_shared_trim(d->srv, now, SHARED_IDLE_MS);
     if (check_stall(d, now) || d->hb_period_ms == 0 || !d->waiting) {
         return;
     }

@@ -24,6 +24,7 @@
 #include "server/server_internal.h"
 
 #define TR_DUMP_BATCH (256u * 1024) /* bytes of events read and written per batch */
+#define TR_DUMP_SHARED_IDLE_MS 1000 /* a shared batch nobody sent this long is dropped */
 
 /*
  * The consumer a dump writes into; the session implements it, so the dump never sees a

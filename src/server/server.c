@@ -19,6 +19,7 @@
 #include "server/admin.h"
 #include "server/conn.h"
 #include "server/dump.h"
+#include "server/janitor.h"
 #include "server/server_internal.h"
 #include "server/session.h"
 
@@ -161,13 +162,6 @@ static int bind_listener(tr_server_t *srv, const tr_addr_t *a, uv_tcp_t *tcp, co
     return 0;
 }
 
-#define RETENTION_CHECK_MS 1000
-
-static void on_retention(uv_timer_t *t)
-{
-    tr_admin_retention(t->data);
-}
-
 int tr_server_start(uv_loop_t *loop, const tr_config_t *cfg, tr_store_t *store,
                     tr_server_t **out, const char **why)
 {
@@ -244,13 +238,8 @@ int tr_server_start(uv_loop_t *loop, const tr_config_t *cfg, tr_store_t *store,
                     TR_SRV_MARIA_VERSION_HANDSHAKE, tr_tls_enabled(srv->tls) ? "on" : "off",
                     cfg->require_tls ? "on" : "off");
     }
+    tr_janitor_start(srv);
     if (cfg->expire_logs_seconds > 0 || cfg->max_binlog_total_size > 0) {
-        (void)uv_timer_init(loop, &srv->retention);
-        srv->retention.data = srv;
-        srv->open_handles++;
-        srv->has_retention = true;
-        (void)uv_timer_start(&srv->retention, on_retention, RETENTION_CHECK_MS,
-                             RETENTION_CHECK_MS);
         tr_log_info("server", "retention expire_logs_seconds=%llu max_binlog_total_size=%llu",
                     (unsigned long long)cfg->expire_logs_seconds,
                     (unsigned long long)cfg->max_binlog_total_size);
@@ -326,10 +315,7 @@ void tr_server_close(tr_server_t *srv, void (*done)(void *arg), void *arg)
         srv->has_mariadb = false;
     }
     uv_close((uv_handle_t *)&srv->notify, on_handle_closed);
-    if (srv->has_retention) {
-        uv_close((uv_handle_t *)&srv->retention, on_handle_closed);
-        srv->has_retention = false;
-    }
+    tr_janitor_stop(srv, on_handle_closed);
     tr_sess_close_all(srv);
     if (srv->has_sender) {
         /* Its threads end once every offloaded connection is closed. */

@@ -94,7 +94,7 @@ struct tr_server {
     size_t n_sessions;
     uint32_t next_conn_id;
     bool closing;
-    int open_handles;        /* listener + async (+ retention timer) still open */
+    int open_handles;        /* listeners + async + janitor still open */
     /* The upstream's status (tr_server_set_upstream); admin jobs that use it off
      * the loop are counted so that it is stopped only after them. */
     tr_server_upstream_t upstream;
@@ -103,8 +103,8 @@ struct tr_server {
     void (*upstream_released)(void *arg);
     void *upstream_released_arg;
     bool has_sender;         /* dump writes offloaded to sender threads (conn.h) */
-    uv_timer_t retention;    /* expire-logs-seconds / max-binlog-total-size checks */
-    bool has_retention;
+    uv_timer_t janitor;      /* periodic maintenance (janitor.h) */
+    bool has_janitor;
     uint32_t retention_held_seq[TR_FLAVOR_COUNT]; /* last "file kept for a dump" logged */
     uint64_t errors[TR_SRV_ERR_COUNT]; /* tr_server_stats */
     /* Framed dump batches kept for other dumps at the same point (dump.c). */
