@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -162,9 +163,22 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void count_err(tr_relay_t *r, tr_upstream_err_t kind)
+/*
+ * The upstream's one failure path: counts the error for tirelay_errors_total{kind} and
+ * logs it once, at the level its consequence has (WARN when the relay goes on, ERROR when
+ * it stops or loses what it was doing), under the component that knows the detail. Every
+ * error the upstream meets goes through here, so a count never lacks its line.
+ */
+static void upstream_error(tr_relay_t *r, tr_upstream_err_t kind, tr_log_level_t level,
+                           const char *comp, const char *fmt, ...) TR_PRINTF(5, 6);
+static void upstream_error(tr_relay_t *r, tr_upstream_err_t kind, tr_log_level_t level,
+                           const char *comp, const char *fmt, ...)
 {
     atomic_fetch_add_explicit(&r->errors[kind], 1, memory_order_relaxed);
+    va_list ap;
+    va_start(ap, fmt);
+    tr_vlog(level, comp, fmt, ap);
+    va_end(ap);
 }
 
 static bool is_stopping(tr_relay_t *r)
@@ -269,9 +283,9 @@ static int on_binlog(void *arg, uint32_t pump_id, tr_spool_msg_t **msg, const ui
     }
     pthread_mutex_unlock(&r->mu);
     if (rc != 0) {
-        count_err(r, TR_UPSTREAM_ERR_REFUSED);
-        tr_log_warn("relay", "merge refused a binlog pump=%" PRIu32 " commit_ts=%" PRId64 " err=%s",
-                    pump_id, b->commit_ts, tr_strerror(rc));
+        upstream_error(r, TR_UPSTREAM_ERR_REFUSED, TR_LOG_WARN, "relay",
+                       "merge refused a binlog pump=%" PRIu32 " commit_ts=%" PRId64 " err=%s",
+                       pump_id, b->commit_ts, tr_strerror(rc));
     }
     return rc;
 }
@@ -306,8 +320,8 @@ static int fetch_jobs(tr_relay_t *r)
     const char *why = NULL;
     int rc = tr_schema_fetch_new_jobs(r->fetch, r->schema, &why);
     if (rc < 0) {
-        count_err(r, TR_UPSTREAM_ERR_SCHEMA);
-        tr_log_warn("schema", "cannot read DDL history: %s", why ? why : tr_strerror(rc));
+        upstream_error(r, TR_UPSTREAM_ERR_SCHEMA, TR_LOG_WARN, "schema",
+                       "cannot read DDL history: %s", why ? why : tr_strerror(rc));
     }
     return rc;
 }
@@ -346,9 +360,9 @@ static int advance_schema(tr_relay_t *r, int64_t version)
     const char *why = NULL;
     int rc = tr_schema_advance(r->schema, version, &why);
     if (rc != 0) {
-        count_err(r, TR_UPSTREAM_ERR_SCHEMA);
-        tr_log_error("schema", "cannot apply DDL history up to version %" PRId64 ": %s", version,
-                     why ? why : tr_strerror(rc));
+        upstream_error(r, TR_UPSTREAM_ERR_SCHEMA, TR_LOG_ERROR, "schema",
+                       "cannot apply DDL history up to version %" PRId64 ": %s", version,
+                       why ? why : tr_strerror(rc));
     }
     return rc;
 }
@@ -452,12 +466,11 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
                 continue;
             }
             if (rc != 0) {
-                count_err(r, TR_UPSTREAM_ERR_TRANSLATE);
-                tr_log_error("translate",
-                             "cannot translate transaction, relay stopped before writing it: %s "
-                             "commit_ts=%" PRId64 " start_ts=%" PRId64 " flavor=%s",
-                             why ? why : tr_strerror(rc), b->commit_ts, b->start_ts,
-                             tr_flavor_name((tr_flavor_t)f));
+                upstream_error(r, TR_UPSTREAM_ERR_TRANSLATE, TR_LOG_ERROR, "translate",
+                               "cannot translate transaction, relay stopped before writing it: %s "
+                               "commit_ts=%" PRId64 " start_ts=%" PRId64 " flavor=%s",
+                               why ? why : tr_strerror(rc), b->commit_ts, b->start_ts,
+                               tr_flavor_name((tr_flavor_t)f));
                 return rc;
             }
             break;
@@ -467,8 +480,8 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
         }
         rc = tr_store_txn_append(r->store, (tr_flavor_t)f, r->out.data, r->out.len);
         if (rc != 0) {
-            count_err(r, TR_UPSTREAM_ERR_STORE);
-            tr_log_error("store", "append failed: %s", tr_strerror(rc));
+            upstream_error(r, TR_UPSTREAM_ERR_STORE, TR_LOG_ERROR, "store", "append failed: %s",
+                           tr_strerror(rc));
             return rc;
         }
     }
@@ -480,8 +493,8 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
     };
     int rc = tr_store_txn_end(r->store, &info);
     if (rc != 0) {
-        count_err(r, TR_UPSTREAM_ERR_STORE);
-        tr_log_error("store", "cannot end transaction: %s", tr_strerror(rc));
+        upstream_error(r, TR_UPSTREAM_ERR_STORE, TR_LOG_ERROR, "store",
+                       "cannot end transaction: %s", tr_strerror(rc));
         return rc;
     }
     r->next_gtid_no++;
@@ -626,12 +639,11 @@ static int filter_ddl(tr_relay_t *r, const tr_tidb_binlog_t *b, const tr_ddl_job
         return 0;
     case TR_DDL_POLICY_STOP:
     default:
-        count_err(r, TR_UPSTREAM_ERR_TRANSLATE);
-        tr_log_error("relay",
-                     "DDL cannot be filtered safely, relay stopped before writing it: %s "
-                     "job_id=%" PRId64 " commit_ts=%" PRId64 " query=%.*s "
-                     "([upstream] ddl-unsupported = skip or pass lets it through)",
-                     bad_why, b->ddl_job_id, b->commit_ts, (int)q->len, (const char *)q->data);
+        upstream_error(r, TR_UPSTREAM_ERR_TRANSLATE, TR_LOG_ERROR, "relay",
+                       "DDL cannot be filtered safely, relay stopped before writing it: %s "
+                       "job_id=%" PRId64 " commit_ts=%" PRId64 " query=%.*s "
+                       "([upstream] ddl-unsupported = skip or pass lets it through)",
+                       bad_why, b->ddl_job_id, b->commit_ts, (int)q->len, (const char *)q->data);
         *write = false;
         return TR_EUNSUPPORTED;
     }
@@ -643,14 +655,15 @@ static int process(tr_relay_t *r, const pending_t *p)
     const char *why = NULL;
     ssize_t n = tr_tidb_binlog_decode(p->payload, p->len, &b, &why);
     if (n < 0) {
-        count_err(r, TR_UPSTREAM_ERR_MALFORMED);
-        tr_log_error("relay", "malformed binlog payload, relay stopped: %s", why ? why : "?");
+        upstream_error(r, TR_UPSTREAM_ERR_MALFORMED, TR_LOG_ERROR, "relay",
+                       "malformed binlog payload, relay stopped: %s", why ? why : "?");
         return (int)n;
     }
     int64_t version;
     if (b.ddl_job_id > 0) {
         /* Sequence setval pseudo-DDLs carry fabricated job ids that never reach the history. */
-        if (b.ddl_query.len >= 13 && strncasecmp((const char *)b.ddl_query.p, "select setval", 13) == 0) {
+        if (b.ddl_query.len >= 13 &&
+            strncasecmp((const char *)b.ddl_query.p, "select setval", 13) == 0) {
             tr_log_info("relay", "skipping pseudo-DDL job_id=%" PRId64, b.ddl_job_id);
             return 0;
         }
@@ -719,9 +732,9 @@ static int process(tr_relay_t *r, const pending_t *p)
         int rc = tr_tidb_prewrite_schema_version(b.prewrite_value.p, b.prewrite_value.len, &version,
                                                  &why);
         if (rc != 0) {
-            count_err(r, TR_UPSTREAM_ERR_MALFORMED);
-            tr_log_error("relay", "malformed prewrite value, relay stopped: %s commit_ts=%" PRId64,
-                         why ? why : "?", b.commit_ts);
+            upstream_error(r, TR_UPSTREAM_ERR_MALFORMED, TR_LOG_ERROR, "relay",
+                           "malformed prewrite value, relay stopped: %s commit_ts=%" PRId64,
+                           why ? why : "?", b.commit_ts);
             return rc;
         }
     }
@@ -741,13 +754,12 @@ static int process(tr_relay_t *r, const pending_t *p)
  * result, or TR_ECLOSED when the relay stops first. */
 static int wait_for_space(tr_relay_t *r, int rc)
 {
-    tr_log_error("store",
-                 "disk full, appending paused (replicas keep being served what is durable); "
-                 "retrying with backoff txns=%zu err=%s",
-                 r->group_txns, tr_strerror(rc));
+    upstream_error(r, TR_UPSTREAM_ERR_STORE, TR_LOG_ERROR, "store",
+                   "disk full, appending paused (replicas keep being served what is durable); "
+                   "retrying with backoff txns=%zu err=%s",
+                   r->group_txns, tr_strerror(rc));
     int delay_ms = 100;
     int tries = 0;
-    count_err(r, TR_UPSTREAM_ERR_STORE);
     atomic_store(&r->store_full, true);
     while (tr_store_err_is_full(rc)) {
         if (is_stopping(r)) {
@@ -793,9 +805,8 @@ static int commit_group(tr_relay_t *r)
         rc = wait_for_space(r, rc);
     }
     if (rc != 0) {
-        count_err(r, TR_UPSTREAM_ERR_STORE);
-        tr_log_error("store", "group commit failed, nothing new became visible: %s",
-                     tr_strerror(rc));
+        upstream_error(r, TR_UPSTREAM_ERR_STORE, TR_LOG_ERROR, "store",
+                       "group commit failed, nothing new became visible: %s", tr_strerror(rc));
         tr_store_abort(r->store);
         return rc;
     }
@@ -923,10 +934,10 @@ static void *writer_main(void *arg)
 
         pending_t *p = item.data;
         if (dropped) {
-            count_err(r, TR_UPSTREAM_ERR_DROPPED);
-            tr_log_warn("relay", "dropped duplicate or out-of-order binlog commit_ts=%" PRId64
-                                 " pump=%" PRIu32,
-                        item.commit_ts, item.source_id);
+            upstream_error(r, TR_UPSTREAM_ERR_DROPPED, TR_LOG_WARN, "relay",
+                           "dropped duplicate or out-of-order binlog commit_ts=%" PRId64
+                           " pump=%" PRIu32,
+                           item.commit_ts, item.source_id);
             pending_free(p);
             continue;
         }
