@@ -88,3 +88,25 @@ size_t tr_grpc_message_decode(const uint8_t *p, size_t len, char *out, size_t ca
     out[n] = '\0';
     return n;
 }
+
+size_t tr_grpc_message_encode(const char *text, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (const uint8_t *p = (const uint8_t *)text; *p != 0; p++) {
+        bool plain = *p >= 0x20 && *p <= 0x7e && *p != '%';
+        size_t need = plain ? 1 : 3;
+        if (n + need + 1 > cap) {
+            break;
+        }
+        if (plain) {
+            out[n++] = (char)*p;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[*p >> 4];
+            out[n++] = hex[*p & 15];
+        }
+    }
+    out[n] = '\0';
+    return n;
+}

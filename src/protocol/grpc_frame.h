@@ -24,6 +24,20 @@
 
 #define TR_GRPC_PREFIX_LEN 5
 
+/* Status codes (grpc/grpc doc/statuscodes.md) this project sends or tests for. */
+enum {
+    TR_GRPC_OK = 0,
+    TR_GRPC_CANCELLED = 1,
+    TR_GRPC_UNKNOWN = 2,
+    TR_GRPC_INVALID_ARGUMENT = 3,
+    TR_GRPC_DEADLINE_EXCEEDED = 4,
+    TR_GRPC_RESOURCE_EXHAUSTED = 8,
+    TR_GRPC_FAILED_PRECONDITION = 9,
+    TR_GRPC_UNIMPLEMENTED = 12,
+    TR_GRPC_INTERNAL = 13,
+    TR_GRPC_UNAVAILABLE = 14,
+};
+
 typedef struct {
     bool compressed;
     uint32_t len; /* message bytes after the prefix */
@@ -56,5 +70,13 @@ const char *tr_grpc_status_name(int code);
  * Returns the length written.
  */
 size_t tr_grpc_message_decode(const uint8_t *p, size_t len, char *out, size_t cap);
+
+/*
+ * Percent-encodes text as a grpc-message value into out (NUL-terminated, cap >
+ * 0): bytes outside 0x20-0x7E, and '%', become "%XX" (upper-case hex). Output
+ * that would not fit is cut before a whole character or escape. Returns the
+ * length written.
+ */
+size_t tr_grpc_message_encode(const char *text, char *out, size_t cap);
 
 #endif

@@ -79,4 +79,24 @@ TR_TEST(grpc_message_percent_decoding)
     EXPECT_EQ_STR(out, "??");
 }
 
+TR_TEST(grpc_message_percent_encoding)
+{
+    char out[64];
+    EXPECT_EQ_INT(tr_grpc_message_encode("unknown method", out, sizeof(out)), 14);
+    EXPECT_EQ_STR(out, "unknown method");
+    /* '%' and bytes outside 0x20-0x7E are escaped; the decoder gives the text back. */
+    tr_grpc_message_encode("50% \xc3\xa9\n", out, sizeof(out));
+    EXPECT_EQ_STR(out, "50%25 %C3%A9%0A");
+    char back[64];
+    tr_grpc_message_decode((const uint8_t *)"50%25 ok", 8, back, sizeof(back));
+    EXPECT_EQ_STR(back, "50% ok");
+    /* Cut before a whole escape, never inside one. */
+    tr_grpc_message_encode("ab%", out, 5);
+    EXPECT_EQ_STR(out, "ab");
+    tr_grpc_message_encode("abcdef", out, 4);
+    EXPECT_EQ_STR(out, "abc");
+    tr_grpc_message_encode("", out, 1);
+    EXPECT_EQ_STR(out, "");
+}
+
 TR_TEST_MAIN()
