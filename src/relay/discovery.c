@@ -12,8 +12,9 @@
  * does not talk to PD's TSO service, and Drainer's own value is also an
  * estimate (last TSO + elapsed time).
  *
- * The Notify server (end of file) is a second thread with its own gRPC
- * completion queue; it only asks the discovery thread for a list and waits.
+ * The Notify server (end of file) runs on relay/h2_server.c's thread: a call
+ * asks the discovery thread for a list (a ticket) and is answered when that
+ * list has finished; the discovery thread wakes the server through a hook.
  */
 #include "relay/discovery.h"
 
@@ -26,15 +27,14 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <grpc/byte_buffer.h>
-#include <grpc/grpc.h>
-#include <grpc/grpc_security.h>
-#include <grpc/support/alloc.h>
 
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "protocol/grpc_frame.h"
+#include "protocol/grpc_request.h"
+#include "relay/h2_server.h"
 
 #define MAX_URLS          16
 #define MAX_PUMPS         256
@@ -63,6 +63,8 @@ struct tr_discovery {
     uint64_t refresh_asked; /* under mu: tr_discovery_refresh requests so far */
     uint64_t refresh_done;  /* under mu: requests answered by a finished list */
     int refresh_rc;         /* under mu: result of that list */
+    void (*refresh_hook)(void *); /* under mu: called (under mu) when requests are answered */
+    void *refresh_hook_arg;
 
     /* Discovery thread only. */
     CURL *curl;
@@ -279,6 +281,9 @@ static void *discovery_thread(void *arg)
                 d->refresh_done = asked;
                 d->refresh_rc = rc;
                 pthread_cond_broadcast(&d->cond);
+                if (d->refresh_hook != NULL) {
+                    d->refresh_hook(d->refresh_hook_arg);
+                }
             }
             pthread_mutex_unlock(&d->mu);
         }
@@ -415,39 +420,47 @@ void tr_discovery_notify(tr_discovery_t *d)
     pthread_mutex_unlock(&d->mu);
 }
 
-int tr_discovery_refresh(tr_discovery_t *d, uint32_t timeout_ms)
+uint64_t tr_discovery_refresh_ask(tr_discovery_t *d)
 {
     if (d == NULL) {
         return 0;
     }
-    struct timespec until;
-    (void)clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(timeout_ms / 1000);
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&d->mu);
-    uint64_t mine = ++d->refresh_asked;
+    uint64_t ticket = ++d->refresh_asked;
     d->notify = true;
     pthread_cond_broadcast(&d->cond);
-    int rc = 0;
-    while (d->refresh_done < mine) {
-        if (d->stopping) {
-            rc = -ECANCELED;
-            break;
-        }
-        if (pthread_cond_timedwait(&d->cond, &d->mu, &until) == ETIMEDOUT) {
-            rc = -ETIMEDOUT;
-            break;
-        }
+    pthread_mutex_unlock(&d->mu);
+    return ticket;
+}
+
+bool tr_discovery_refresh_result(tr_discovery_t *d, uint64_t ticket, int *rc)
+{
+    if (d == NULL) {
+        *rc = 0;
+        return true;
     }
-    if (rc == 0) {
-        rc = d->refresh_rc;
+    pthread_mutex_lock(&d->mu);
+    bool done = true;
+    if (d->refresh_done >= ticket) {
+        *rc = d->refresh_rc;
+    } else if (d->stopping) {
+        *rc = -ECANCELED;
+    } else {
+        done = false;
     }
     pthread_mutex_unlock(&d->mu);
-    return rc;
+    return done;
+}
+
+void tr_discovery_set_refresh_hook(tr_discovery_t *d, void (*fn)(void *arg), void *arg)
+{
+    if (d == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&d->mu);
+    d->refresh_hook = fn;
+    d->refresh_hook_arg = arg;
+    pthread_mutex_unlock(&d->mu);
 }
 
 void tr_discovery_stop(tr_discovery_t *d)
@@ -479,216 +492,180 @@ void tr_discovery_stop(tr_discovery_t *d)
 /* ---------------------------------------------------------------- Notify */
 
 /*
- * /binlog.Cistern/Notify (TB proto binlog.proto, drainer/collector.go): a
- * Pump starting for the first time calls it on every online Drainer and
- * exits when one fails. Drainer answers after its Pump list was re-read,
- * with that read's error; so do we (tr_discovery_refresh). NotifyReq and
- * NotifyResp are empty messages, so no protobuf is decoded or encoded here:
- * the request bytes are ignored and the answer is a zero-length message.
+ * /binlog.Cistern/Notify (TB proto pump.proto, drainer/server.go): a Pump
+ * starting for the first time calls it on every online Drainer and exits when
+ * one fails. Drainer answers after its Pump list was re-read, with that
+ * read's error; so do we. NotifyReq and NotifyResp are empty messages: the
+ * request is only checked to be protobuf wire format (proto3 skips unknown
+ * fields) and the answer is a zero-length message.
  *
- * One thread drives one completion queue; one call is served at a time (a
- * new call is requested only when the previous one is finished), which is
- * plenty for a Pump's once-per-life notification.
+ * Served by relay/h2_server.c (gRPC over cleartext HTTP/2, see its header for
+ * what it accepts and its bounds). A call never blocks that thread: it takes
+ * a ticket from tr_discovery_refresh_ask, and proceed answers once the list
+ * is done (the discovery thread's hook wakes the server) or NOTIFY_REFRESH_MS
+ * have passed. Concurrent calls share one list.
  */
 
-#define NOTIFY_METHOD     "/binlog.Cistern/Notify"
+#define NOTIFY_PATH       "/binlog.Cistern/Notify"
 #define NOTIFY_REFRESH_MS 10000
-
-enum { NTAG_NEW = 1, NTAG_RECV, NTAG_DONE, NTAG_SHUTDOWN };
+#define NOTIFY_POLL_NS    (500 * 1000000LL) /* fallback if a wake-up was missed */
+#define NOTIFY_WARN_NS    (10 * 1000000000LL)
 
 struct tr_notify_server {
-    grpc_server *server;
-    grpc_completion_queue *cq;
-    tr_discovery_t *disc;   /* borrowed; NULL in static mode */
+    _Atomic(tr_h2_server_t *) h2;
+    tr_discovery_t *disc; /* borrowed; NULL in static mode */
     char addr[300];
-    pthread_t thread;
-    bool thread_started;
 
-    /* Thread only: the call being served. */
-    grpc_call *call;
-    grpc_call_details details;
-    grpc_metadata_array req_md;
-    grpc_byte_buffer *req_msg;
-    grpc_metadata_array trail_md;
-    int cancelled;
+    /* Server thread only. */
     uint64_t served;
+    int64_t last_warn_ns;
+    uint64_t warns_suppressed;
 };
 
-static void notify_request_next(tr_notify_server_t *s)
+typedef struct {
+    uint64_t ticket;
+    int64_t deadline_ns;
+} notify_call_t;
+
+static const char *const notify_paths[] = {NOTIFY_PATH};
+
+static int64_t notify_now_ns(void)
 {
-    s->call = NULL;
-    grpc_call_details_init(&s->details);
-    grpc_metadata_array_init(&s->req_md);
-    grpc_call_error e = grpc_server_request_call(s->server, &s->call, &s->details, &s->req_md, s->cq,
-                                                 s->cq, (void *)(intptr_t)NTAG_NEW);
-    if (e != GRPC_CALL_OK) {
-        tr_log_error("discovery", "Notify server cannot request a call addr=%s err=%d", s->addr,
-                     (int)e);
-    }
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void notify_release_call(tr_notify_server_t *s)
+/* Answers a call with the result of its list. */
+static void notify_answer(tr_notify_server_t *s, tr_h2_call_t *call, int rc)
 {
-    if (s->req_msg != NULL) {
-        grpc_byte_buffer_destroy(s->req_msg);
-        s->req_msg = NULL;
-    }
-    if (s->call != NULL) {
-        grpc_call_unref(s->call);
-        s->call = NULL;
-    }
-    grpc_call_details_destroy(&s->details);
-    grpc_metadata_array_destroy(&s->req_md);
-}
-
-/* Sends the answer: an empty message with OK, or only a status. */
-static void notify_answer(tr_notify_server_t *s, grpc_status_code code, const char *msg)
-{
-    grpc_slice empty = grpc_empty_slice();
-    grpc_byte_buffer *resp = grpc_raw_byte_buffer_create(&empty, 1);
-    grpc_slice details = grpc_slice_from_copied_string(msg);
-    grpc_op ops[4];
-    memset(ops, 0, sizeof(ops));
-    size_t n = 0;
-    ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
-    if (code == GRPC_STATUS_OK) {
-        ops[n].op = GRPC_OP_SEND_MESSAGE;
-        ops[n++].data.send_message.send_message = resp;
-    }
-    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    ops[n].data.send_status_from_server.status = code;
-    ops[n++].data.send_status_from_server.status_details = &details;
-    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    ops[n++].data.recv_close_on_server.cancelled = &s->cancelled;
-    grpc_call_error e = grpc_call_start_batch(s->call, ops, n, (void *)(intptr_t)NTAG_DONE, NULL);
-    grpc_byte_buffer_destroy(resp);
-    grpc_slice_unref(details);
-    if (e != GRPC_CALL_OK) {
-        tr_log_warn("discovery", "Notify: cannot answer err=%d", (int)e);
-        notify_release_call(s);
-        notify_request_next(s);
-    }
-}
-
-/* A new call arrived: read its (empty) request. */
-static void notify_on_call(tr_notify_server_t *s)
-{
-    if (!grpc_slice_eq(s->details.method, grpc_slice_from_static_string(NOTIFY_METHOD))) {
-        char *m = grpc_slice_to_c_string(s->details.method);
-        tr_log_warn("discovery", "Notify server: unknown method %.200s", m);
-        gpr_free(m);
-        notify_answer(s, GRPC_STATUS_UNIMPLEMENTED, "tirelay serves only /binlog.Cistern/Notify");
-        return;
-    }
-    grpc_op op;
-    memset(&op, 0, sizeof(op));
-    op.op = GRPC_OP_RECV_MESSAGE;
-    op.data.recv_message.recv_message = &s->req_msg;
-    if (grpc_call_start_batch(s->call, &op, 1, (void *)(intptr_t)NTAG_RECV, NULL) != GRPC_CALL_OK) {
-        notify_answer(s, GRPC_STATUS_INTERNAL, "cannot read the request");
-    }
-}
-
-/* The request was read: re-read the Pump list, then answer with its result. */
-static void notify_on_request(tr_notify_server_t *s)
-{
-    int rc = tr_discovery_refresh(s->disc, NOTIFY_REFRESH_MS);
     s->served++;
     if (rc == 0) {
-        tr_log_info("discovery", "Notify: Pump list re-read (notification %" PRIu64 ")", s->served);
-        notify_answer(s, GRPC_STATUS_OK, "");
+        tr_h2_call_send(call, "", 0); /* NotifyResp{} */
+        tr_h2_call_finish(call, TR_GRPC_OK, NULL);
+        tr_log_info("discovery", "Notify: %s (notification %" PRIu64 ") peer=%s",
+                    s->disc != NULL ? "Pump list re-read" : "answered, static mode has no Pump list",
+                    s->served, tr_h2_call_peer(call));
         return;
     }
     char msg[200];
     snprintf(msg, sizeof(msg), "tirelay cannot re-read the Pump list from etcd: %s",
              tr_strerror(rc));
-    tr_log_warn("discovery", "Notify: %s", msg);
-    notify_answer(s, GRPC_STATUS_UNAVAILABLE, msg);
+    tr_log_warn("discovery", "Notify: %s peer=%s", msg, tr_h2_call_peer(call));
+    tr_h2_call_finish(call, TR_GRPC_UNAVAILABLE, msg);
 }
 
-static void *notify_thread(void *arg)
+static void notify_on_call(void *arg, tr_h2_call_t *call, int path_idx, tr_slice_t msg)
 {
     tr_notify_server_t *s = arg;
-    bool shutting = false;
-    notify_request_next(s);
-    for (;;) {
-        grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-        if (ev.type == GRPC_QUEUE_SHUTDOWN) {
-            break;
+    const char *why = NULL;
+    if (tr_grpc_req_check_protobuf(msg.p, msg.len, &why) != 0) {
+        int64_t now = notify_now_ns();
+        if (s->last_warn_ns == 0 || now - s->last_warn_ns >= NOTIFY_WARN_NS) {
+            tr_log_warn("discovery", "Notify: request is not a NotifyReq peer=%s why=\"%s\" "
+                        "bytes=%zu suppressed=%" PRIu64,
+                        tr_h2_call_peer(call), why, msg.len, s->warns_suppressed);
+            s->last_warn_ns = now;
+            s->warns_suppressed = 0;
+        } else {
+            s->warns_suppressed++;
         }
-        if (ev.type != GRPC_OP_COMPLETE) {
-            continue;
-        }
-        switch ((intptr_t)ev.tag) {
-        case NTAG_NEW:
-            if (!ev.success || shutting) {
-                notify_release_call(s); /* the server is shutting down */
-                break;
-            }
-            notify_on_call(s);
-            break;
-        case NTAG_RECV:
-            if (!ev.success || shutting) {
-                notify_answer(s, GRPC_STATUS_CANCELLED, "tirelay is stopping");
-                break;
-            }
-            notify_on_request(s);
-            break;
-        case NTAG_DONE:
-            notify_release_call(s);
-            if (!shutting) {
-                notify_request_next(s);
-            }
-            break;
-        case NTAG_SHUTDOWN:
-            shutting = true;
-            grpc_completion_queue_shutdown(s->cq);
-            break;
-        default:
-            break;
-        }
+        char text[160];
+        snprintf(text, sizeof(text), "NotifyReq does not decode: %s", why);
+        tr_h2_call_finish(call, TR_GRPC_INVALID_ARGUMENT, text);
+        return;
     }
-    return NULL;
+    if (s->disc == NULL) {
+        notify_answer(s, call, 0); /* static mode: no list to re-read */
+        return;
+    }
+    notify_call_t *nc = tr_calloc(1, sizeof(*nc));
+    nc->ticket = tr_discovery_refresh_ask(s->disc);
+    nc->deadline_ns = notify_now_ns() + (int64_t)NOTIFY_REFRESH_MS * 1000000LL;
+    tr_h2_call_set_data(call, nc);
+}
+
+static int64_t notify_proceed(void *arg, tr_h2_call_t *call, int64_t now_ns)
+{
+    tr_notify_server_t *s = arg;
+    notify_call_t *nc = tr_h2_call_data(call);
+    if (nc == NULL) {
+        return INT64_MAX; /* answered in notify_on_call */
+    }
+    int rc = 0;
+    if (tr_discovery_refresh_result(s->disc, nc->ticket, &rc)) {
+        notify_answer(s, call, rc);
+        return INT64_MAX;
+    }
+    if (now_ns >= nc->deadline_ns) {
+        notify_answer(s, call, -ETIMEDOUT);
+        return INT64_MAX;
+    }
+    int64_t next = now_ns + NOTIFY_POLL_NS;
+    return next < nc->deadline_ns ? next : nc->deadline_ns;
+}
+
+static void notify_on_close(void *arg, tr_h2_call_t *call)
+{
+    tr_free(tr_h2_call_data(call));
+}
+
+/* Discovery thread, under its lock: a list finished. */
+static void notify_wake(void *arg)
+{
+    tr_notify_server_t *s = arg;
+    tr_h2_server_t *h2 = atomic_load(&s->h2);
+    if (h2 != NULL) {
+        tr_h2_server_wake(h2);
+    }
 }
 
 int tr_notify_server_start(const char *addr, tr_discovery_t *d, tr_notify_server_t **out,
                            const char **why)
 {
     *out = NULL;
-    grpc_init();
     tr_notify_server_t *s = tr_calloc(1, sizeof(*s));
     snprintf(s->addr, sizeof(s->addr), "%s", addr);
     s->disc = d;
-    s->cq = grpc_completion_queue_create_for_next(NULL);
-    s->server = grpc_server_create(NULL, NULL);
-    grpc_server_register_completion_queue(s->server, s->cq, NULL);
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
-    int port = grpc_server_add_http2_port(s->server, s->addr, creds);
-    grpc_server_credentials_release(creds);
-    if (port <= 0) {
-        *why = "cannot listen on [upstream] notify-listen (address in use or not local?)";
-        grpc_server_destroy(s->server);
-        grpc_completion_queue_shutdown(s->cq);
-        while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-               GRPC_QUEUE_SHUTDOWN) {
-        }
-        grpc_completion_queue_destroy(s->cq);
-        tr_free(s);
-        grpc_shutdown();
-        return -EADDRINUSE;
-    }
-    grpc_server_start(s->server);
-    int rc = pthread_create(&s->thread, NULL, notify_thread, s);
+    atomic_init(&s->h2, NULL);
+    tr_h2_server_opts_t o = {
+        .addr = s->addr,
+        .log_name = "notify",
+        .paths = notify_paths,
+        .n_paths = TR_ARRAY_LEN(notify_paths),
+        .on_call = notify_on_call,
+        .proceed = notify_proceed,
+        .on_close = notify_on_close,
+        .arg = s,
+    };
+    tr_h2_server_t *h2 = NULL;
+    const char *what = NULL;
+    int rc = tr_h2_server_start(&o, &h2, &what);
+    (void)what;
     if (rc != 0) {
-        *why = "cannot start the Notify thread";
-        s->thread_started = false;
-        tr_notify_server_stop(s);
-        return -rc;
+        /* The caller logs *why once; name the setting. */
+        if (rc == -EADDRINUSE) {
+            *why = "cannot listen on [upstream] notify-listen: address in use";
+        } else if (rc == TR_ECONFIG) {
+            *why = "[upstream] notify-listen is not host:port";
+        } else {
+            *why = "cannot listen on [upstream] notify-listen (cannot resolve it, or not a local "
+                   "address?)";
+        }
+        tr_free(s);
+        return rc;
     }
-    s->thread_started = true;
-    tr_log_info("discovery", "serving /binlog.Cistern/Notify addr=%s", s->addr);
+    atomic_store(&s->h2, h2);
+    tr_discovery_set_refresh_hook(d, notify_wake, s);
+    tr_log_info("discovery", "serving /binlog.Cistern/Notify addr=%s port=%d", s->addr,
+                tr_h2_server_port(h2));
     *out = s;
     return 0;
+}
+
+int tr_notify_server_port(const tr_notify_server_t *s)
+{
+    return tr_h2_server_port(atomic_load(&s->h2));
 }
 
 void tr_notify_server_stop(tr_notify_server_t *s)
@@ -696,19 +673,7 @@ void tr_notify_server_stop(tr_notify_server_t *s)
     if (s == NULL) {
         return;
     }
-    grpc_server_shutdown_and_notify(s->server, s->cq, (void *)(intptr_t)NTAG_SHUTDOWN);
-    grpc_server_cancel_all_calls(s->server);
-    if (s->thread_started) {
-        int rc = pthread_join(s->thread, NULL);
-        TR_ASSERT(rc == 0);
-    } else {
-        grpc_completion_queue_shutdown(s->cq);
-        while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-               GRPC_QUEUE_SHUTDOWN) {
-        }
-    }
-    grpc_server_destroy(s->server);
-    grpc_completion_queue_destroy(s->cq);
+    tr_discovery_set_refresh_hook(s->disc, NULL, NULL); /* no wake-up after this */
+    tr_h2_server_stop(atomic_load(&s->h2));
     tr_free(s);
-    grpc_shutdown();
 }

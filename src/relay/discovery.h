@@ -12,11 +12,13 @@
  * protocol/tidb_node.c. This file does I/O and owns a thread; it holds no
  * byte layouts.
  *
- * It also serves /binlog.Cistern/Notify (gRPC core server API, insecure
- * HTTP/2) on [upstream] notify-listen, the address we advertise in etcd: a
- * Pump starting for the first time calls it on every online Drainer and
- * exits if a call fails. The answer (empty NotifyResp, status OK) is sent
- * once the Pump list has been re-read; a failed read is answered UNAVAILABLE.
+ * It also serves /binlog.Cistern/Notify (gRPC over cleartext HTTP/2 with
+ * prior knowledge, relay/h2_server.c on libnghttp2) on [upstream]
+ * notify-listen, the address we advertise in etcd: a Pump starting for the
+ * first time calls it on every online Drainer and exits if a call fails. The
+ * answer (empty NotifyResp, status OK) is sent once the Pump list has been
+ * re-read; a failed or timed-out read is answered UNAVAILABLE, a request that
+ * is not a NotifyReq INVALID_ARGUMENT, another method UNIMPLEMENTED.
  */
 #ifndef TR_RELAY_DISCOVERY_H
 #define TR_RELAY_DISCOVERY_H
@@ -54,23 +56,35 @@ typedef struct {
 int tr_discovery_start(const tr_discovery_opts_t *opts, tr_discovery_t **out) TR_MUSTCHECK;
 /* Asks for an immediate re-read of the Pump list (any thread). */
 void tr_discovery_notify(tr_discovery_t *d);
-/* Asks for an immediate re-read of the Pump list and waits until a list
- * started after this call has finished: 0, its error, -ETIMEDOUT after
- * timeout_ms or -ECANCELED when stopping. NULL (static mode) returns 0.
- * Any thread but the discovery thread. */
-int tr_discovery_refresh(tr_discovery_t *d, uint32_t timeout_ms) TR_MUSTCHECK;
+/* Asks for an immediate re-read of the Pump list without waiting; returns a
+ * ticket for tr_discovery_refresh_result. NULL (static mode): 0. Any thread. */
+uint64_t tr_discovery_refresh_ask(tr_discovery_t *d);
+/* True once a list started after the ask of ticket has finished, with its
+ * result in *rc (0 or its error; -ECANCELED when stopping); false while it
+ * runs. NULL (static mode): true and 0. Any thread. */
+bool tr_discovery_refresh_result(tr_discovery_t *d, uint64_t ticket, int *rc) TR_MUSTCHECK;
+/* fn(arg) runs on the discovery thread, under the discovery lock (it may
+ * only signal), whenever a finished list answers refresh tickets. NULL
+ * clears it; once that call returns fn is not running and will not run.
+ * NULL d: no-op. Any thread. */
+void tr_discovery_set_refresh_hook(tr_discovery_t *d, void (*fn)(void *arg), void *arg);
 /* Stops the thread, writes our final state (paused/offline) once, frees.
  * NULL is a no-op. */
 void tr_discovery_stop(tr_discovery_t *d);
 
 typedef struct tr_notify_server tr_notify_server_t;
 
-/* Serves /binlog.Cistern/Notify on addr ("host:port"); each call runs
- * tr_discovery_refresh(d) (d borrowed, may be NULL: answered OK at once).
- * Returns 0 or a negative code with *why. Stop it before d. */
+/* Serves /binlog.Cistern/Notify on addr ("host:port", "[v6]:port"; port 0:
+ * a free one); each call re-reads the Pump list of d (keeps d; NULL: static
+ * mode, answered OK at once) and is answered with the result. Returns 0 or a
+ * negative code (TR_ECONFIG, -EADDRINUSE, ...) with *why. Stop it before d.
+ * Any thread. */
 int tr_notify_server_start(const char *addr, tr_discovery_t *d, tr_notify_server_t **out,
                            const char **why) TR_MUSTCHECK;
-/* Shuts the server down (in-flight calls cancelled), joins, frees. NULL: no-op. */
+/* The TCP port served (useful with port 0). */
+int tr_notify_server_port(const tr_notify_server_t *s);
+/* Closes every connection (calls in progress get no answer), joins the
+ * server thread, frees. NULL: no-op. Any thread. */
 void tr_notify_server_stop(tr_notify_server_t *s);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * The gRPC server on libnghttp2 (relay/h2_server.c), over loopback sockets
- * only. A small
+ * The gRPC server on libnghttp2 (relay/h2_server.c) and the Notify server on
+ * it (relay/discovery.c, static mode), over loopback sockets only. A small
  * HTTP/2 client written here with nghttp2 plays gRPC clients, good and bad:
  * a unary call (HEADERS, DATA, trailers grpc-status 0), refusals with their
  * grpc-status (unknown method 12, not POST 405, not application/grpc 415,
@@ -28,6 +28,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "protocol/grpc_frame.h"
+#include "relay/discovery.h"
 #include "relay/h2_server.h"
 #include "tr_test.h"
 
@@ -648,6 +649,54 @@ TR_TEST(h2_bad_options_and_addresses)
         tr_h2_server_stop(a);
     }
     tr_h2_server_stop(NULL);
+}
+
+/* ---------------------------------------------------------------- Notify */
+
+TR_TEST(notify_server_static_mode)
+{
+    tr_notify_server_t *ns = NULL;
+    const char *why = NULL;
+    int rc = tr_notify_server_start("127.0.0.1:0", NULL, &ns, &why);
+    EXPECT_EQ_INT(rc, 0);
+    if (rc != 0) {
+        return;
+    }
+    int port = tr_notify_server_port(ns);
+    /* NotifyReq{}: an empty NotifyResp and OK. */
+    static const uint8_t empty[] = {0, 0, 0, 0, 0};
+    client_t c;
+    call_once(&c, port, "POST", "/binlog.Cistern/Notify", "application/grpc", empty, 5);
+    EXPECT_TRUE(c.closed);
+    EXPECT_EQ_INT(c.http_status, 200);
+    EXPECT_EQ_INT(c.grpc_status, 0);
+    EXPECT_EQ_MEM(c.data, c.data_len, empty, sizeof(empty));
+    client_close(&c);
+    /* Unknown fields are fine (proto3). */
+    static const uint8_t unknown[] = {0, 0, 0, 0, 2, 0x08, 0x01};
+    call_once(&c, port, "POST", "/binlog.Cistern/Notify", "application/grpc", unknown, 7);
+    EXPECT_EQ_INT(c.grpc_status, 0);
+    client_close(&c);
+    /* Not protobuf: INVALID_ARGUMENT. */
+    static const uint8_t junk[] = {0, 0, 0, 0, 3, 0xff, 0xff, 0xff};
+    call_once(&c, port, "POST", "/binlog.Cistern/Notify", "application/grpc", junk, 8);
+    EXPECT_EQ_INT(c.grpc_status, TR_GRPC_INVALID_ARGUMENT);
+    EXPECT_TRUE(strstr(c.grpc_message, "NotifyReq") != NULL);
+    client_close(&c);
+    /* Other Cistern methods are not served. */
+    call_once(&c, port, "POST", "/binlog.Cistern/DumpBinlog", "application/grpc", empty, 5);
+    EXPECT_EQ_INT(c.grpc_status, TR_GRPC_UNIMPLEMENTED);
+    client_close(&c);
+    /* Garbage on the port, then a good call. */
+    int fd = connect_port(port);
+    static const char junk_bytes[] = "\x01\x02\x03 not http/2 at all";
+    EXPECT_TRUE(send_all(fd, junk_bytes, sizeof(junk_bytes) - 1));
+    EXPECT_TRUE(closed_by_peer(fd, 2000));
+    close(fd);
+    call_once(&c, port, "POST", "/binlog.Cistern/Notify", "application/grpc", empty, 5);
+    EXPECT_EQ_INT(c.grpc_status, 0);
+    client_close(&c);
+    tr_notify_server_stop(ns);
 }
 
 TR_TEST_MAIN()
