@@ -1,15 +1,17 @@
 /*
  * feeder: serves /binlog.Pump/PullBinlogs from pre-encoded files (bench/gen_stream.py)
- * as fast as gRPC core sends, for the benchmarks of issue 8.
+ * as fast as HTTP/2 flow control lets it, for the benchmarks of issue 8.
  *
  *   feeder --cluster-id N [--fake-ms 200] [--rate TXN/S] [--log FILE]
  *          --pump HOST:PORT=FILE [--pump HOST:PORT=FILE | --pump HOST:PORT=-]...
  *
- * One gRPC core server (grpc/grpc.h, as src/relay/discovery.c serves Notify) and one
- * thread per Pump address. A file is a sequence of [u32 LE length][u64 LE commit_ts]
- * [PullBinlogResp] records in commit_ts order; '-' is an idle Pump (fake binlogs only).
- * A call gets every record with commit_ts > startFrom.offset, one message at a time
- * (gRPC allows one outstanding send per call), then, like a Pump that gets no writes,
+ * One gRPC server per Pump address, each on its own thread: src/relay/h2_server.c, the
+ * cleartext HTTP/2 server on libnghttp2 that also serves tirelay's Notify (gRPC core is
+ * not used). A file is a sequence of [u32 LE length][u64 LE commit_ts][PullBinlogResp]
+ * records in commit_ts order; '-' is an idle Pump (fake binlogs only). A call gets every
+ * record with commit_ts > startFrom.offset, queued while less than OUT_HIGH_WATER bytes
+ * wait for the connection (HTTP/2 flow control paces it), then, like a Pump that gets no
+ * writes,
  * a fake binlog (tp=Rollback, start_ts = commit_ts = a fresh TSO; shared/spec/tidb-binlog.md
  * section 5.1, pingcap/tidb-binlog pump/storage genFakeBinlog) every --fake-ms, so the
  * relay's merge releases the last transaction.
@@ -20,7 +22,9 @@
  * --marker) gets the send time as CLOCK_MONOTONIC nanoseconds (absolute: the same clock for
  * every process on the machine). --log FILE records
  * "T <pump> <commit_ts> <ns>" for every transaction sent and "F <pump> <commit_ts> <ns>" for
- * every fake binlog sent (ns: CLOCK_MONOTONIC just before the send was handed to gRPC).
+ * every fake binlog sent (ns: CLOCK_MONOTONIC just before the message was queued on the
+ * HTTP/2 stream; it is written to the socket in the same loop turn unless flow control
+ * holds it).
  *
  * TSOs come from one allocator for all Pumps: max(previous + 1, wall clock ms << 18), so
  * commit_ts grows across Pumps as PD's oracle makes it (pingcap/tidb oracle: physical << 18
@@ -44,21 +48,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <grpc/byte_buffer_reader.h>
-#include <grpc/grpc.h>
-#include <grpc/grpc_security.h>
-#include <grpc/support/alloc.h>
-#include <grpc/support/time.h>
-
 #include "proto/binlog.pb-c.h"
 #include "proto/pump.pb-c.h"
+#include "common/err.h"
+#include "protocol/grpc_frame.h"
+#include "relay/h2_server.h"
 
-#define MAX_PUMPS   64
-#define PULL_METHOD "/binlog.Pump/PullBinlogs"
-#define MARKER      "@@TS"
-#define MARKER_DIG  20
-
-enum { TAG_NEW = 1, TAG_RECV, TAG_SEND, TAG_CLOSE, TAG_STATUS, TAG_SHUTDOWN };
+#define MAX_PUMPS      64
+#define PULL_METHOD    "/binlog.Pump/PullBinlogs"
+#define MARKER         "@@TS"
+#define MARKER_DIG     20
+#define OUT_HIGH_WATER (4u << 20)   /* queued bytes per call before waiting for the socket */
+#define FRAME_BYTES    (256u << 10) /* DATA frames (tirelay accepts up to 1 MiB) */
 
 typedef struct {
     const uint8_t *data; /* PullBinlogResp bytes */
@@ -72,9 +73,7 @@ typedef struct {
     const char *path; /* NULL: idle */
     rec_t *recs;
     size_t nrecs;
-    pthread_t thread;
-    grpc_server *server;
-    grpc_completion_queue *cq;
+    tr_h2_server_t *server;
 } pump_t;
 
 static pump_t g_pumps[MAX_PUMPS];
@@ -86,8 +85,6 @@ static FILE *g_log;
 static pthread_mutex_t g_log_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_uint_fast64_t g_tso;
 static atomic_uint_fast64_t g_sent_txns; /* latency mode: the global send schedule */
-static volatile sig_atomic_t g_stop;
-static uint64_t g_t0_ns;
 static _Atomic uint64_t g_sched_t0; /* latency mode: set when the first Pump with a file is pulled */
 
 static uint64_t mono_ns(void)
@@ -111,7 +108,7 @@ static uint64_t tso_next(void)
     }
 }
 
-__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...)
+TR_PRINTF(1, 2) TR_NORETURN static void die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -171,8 +168,9 @@ static void log_line(char kind, int pump, uint64_t ts, uint64_t ns)
     pthread_mutex_unlock(&g_log_mu);
 }
 
-/* A fake binlog: PullBinlogResp{entity{pos{}, payload=Binlog{tp=Rollback, ts, ts}, meta}}. */
-static grpc_byte_buffer *fake_message(uint64_t ts)
+/* A fake binlog: PullBinlogResp{entity{pos{}, payload=Binlog{tp=Rollback, ts, ts}, meta}}
+ * into out (160 bytes). Returns its length. */
+static size_t fake_message(uint64_t ts, uint8_t *out)
 {
     Binlog__Binlog b = BINLOG__BINLOG__INIT;
     b.has_tp = 1;
@@ -192,16 +190,12 @@ static grpc_byte_buffer *fake_message(uint64_t ts)
     ent.meta = &meta;
     Binlog__PullBinlogResp resp = BINLOG__PULL_BINLOG_RESP__INIT;
     resp.entity = &ent;
-    uint8_t out[160];
-    size_t n = binlog__pull_binlog_resp__pack(&resp, out);
-    grpc_slice s = grpc_slice_from_copied_buffer((const char *)out, n);
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
-    return bb;
+    return binlog__pull_binlog_resp__pack(&resp, out);
 }
 
-/* Latency mode: the record re-stamped with a fresh TSO and the marker with the send time. */
-static grpc_byte_buffer *stamped_message(const rec_t *r, uint64_t *ts_out, uint64_t *ns_out)
+/* Latency mode: the record re-stamped with a fresh TSO and the marker with the send time,
+ * queued on the call. */
+static void send_stamped(tr_h2_call_t *call, const rec_t *r, uint64_t *ts_out, uint64_t *ns_out)
 {
     Binlog__PullBinlogResp *resp = binlog__pull_binlog_resp__unpack(NULL, r->len, r->data);
     if (resp == NULL || resp->entity == NULL) {
@@ -236,76 +230,76 @@ static grpc_byte_buffer *stamped_message(const rec_t *r, uint64_t *ts_out, uint6
     resp->entity->payload.data = bbuf;
     resp->entity->payload.len = blen;
     size_t n = binlog__pull_binlog_resp__get_packed_size(resp);
-    grpc_slice s = grpc_slice_malloc(n);
-    binlog__pull_binlog_resp__pack(resp, GRPC_SLICE_START_PTR(s));
+    uint8_t *out = malloc(n);
+    binlog__pull_binlog_resp__pack(resp, out);
     resp->entity->payload.data = old_payload;
     free(bbuf);
     binlog__binlog__free_unpacked(b, NULL);
     binlog__pull_binlog_resp__free_unpacked(resp, NULL);
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
+    tr_h2_call_send(call, out, n);
+    free(out);
     *ts_out = ts;
     *ns_out = ns;
-    return bb;
 }
 
+/* One PullBinlogs call. */
 typedef struct {
     pump_t *p;
-    grpc_call *call;
-    grpc_call_details details;
-    grpc_metadata_array md;
-    grpc_byte_buffer *req;
-    int cancelled;
-    bool closed;      /* RECV_CLOSE_ON_SERVER completed: the client went away */
-    bool send_busy;   /* one send outstanding */
-    bool md_sent;
-    bool active;      /* the request was read */
-    bool status_sent, status_done, close_done;
-    size_t next;      /* next record */
-    uint64_t last_ts; /* last commit_ts sent */
-    uint64_t last_send_ns;
+    size_t next;           /* next record */
+    uint64_t last_ts;      /* last commit_ts sent */
+    uint64_t last_send_ns; /* CLOCK_MONOTONIC of the last message queued */
 } call_t;
 
-static void start_send(call_t *c, grpc_byte_buffer *bb)
+static void on_call(void *arg, tr_h2_call_t *call, int path_idx, tr_slice_t msg)
 {
-    grpc_op ops[2];
-    memset(ops, 0, sizeof(ops));
-    size_t n = 0;
-    if (!c->md_sent) {
-        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
-        c->md_sent = true;
-    }
-    ops[n].op = GRPC_OP_SEND_MESSAGE;
-    ops[n++].data.send_message.send_message = bb;
-    grpc_call_error e = grpc_call_start_batch(c->call, ops, n, (void *)(intptr_t)TAG_SEND, NULL);
-    grpc_byte_buffer_destroy(bb);
-    if (e != GRPC_CALL_OK) {
-        fprintf(stderr, "feeder: pump %d: send refused (%d)\n", c->p->idx, (int)e);
-        c->closed = true;
+    pump_t *p = arg;
+    Binlog__PullBinlogReq *req = binlog__pull_binlog_req__unpack(NULL, msg.len, msg.p);
+    if (req == NULL) {
+        tr_h2_call_finish(call, TR_GRPC_INVALID_ARGUMENT, "bad PullBinlogs request");
         return;
     }
-    c->send_busy = true;
+    uint64_t cid = req->clusterid;
+    uint64_t offset = req->startfrom ? (uint64_t)req->startfrom->offset : 0;
+    binlog__pull_binlog_req__free_unpacked(req, NULL);
+    if (cid != g_cluster_id) {
+        tr_h2_call_finish(call, TR_GRPC_FAILED_PRECONDITION, "cluster ID are mismatch");
+        return;
+    }
+    fprintf(stderr, "feeder: pump %d: PullBinlogs from %" PRIu64 "\n", p->idx, offset);
+    call_t *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        die("%s", "out of memory");
+    }
+    c->p = p;
+    while (c->next < p->nrecs && p->recs[c->next].commit_ts <= offset) {
+        c->next++;
+    }
+    c->last_ts = offset;
+    c->last_send_ns = p->path == NULL ? 0 : mono_ns(); /* idle: a fake at once */
+    if (p->path != NULL) {
+        uint64_t zero = 0;
+        atomic_compare_exchange_strong(&g_sched_t0, &zero, mono_ns() + 500000000u);
+    }
+    tr_h2_call_set_data(call, c);
 }
 
-static gpr_timespec short_wait(void)
+/* Queues what is due now, while the call takes more; returns when to look again. */
+static int64_t proceed(void *arg, tr_h2_call_t *call, int64_t now_ns)
 {
-    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(50, GPR_TIMESPAN));
-}
-
-/* Sends what is due now; returns the deadline of the next thing to send. */
-static gpr_timespec pump_due(call_t *c)
-{
+    call_t *c = tr_h2_call_data(call);
+    if (c == NULL) {
+        return INT64_MAX; /* refused in on_call */
+    }
     pump_t *p = c->p;
-    uint64_t now = mono_ns();
-    uint64_t wake = now + (uint64_t)g_fake_ms * 1000000u;
-    {
+    while (tr_h2_call_queued(call) < OUT_HIGH_WATER) {
+        uint64_t now = mono_ns();
+        uint64_t wake = now + (uint64_t)g_fake_ms * 1000000u;
         if (c->next < p->nrecs && g_rate <= 0) {
             const rec_t *r = &p->recs[c->next++];
-            grpc_slice s = grpc_slice_from_static_buffer(r->data, r->len);
+            tr_h2_call_send(call, r->data, r->len);
             c->last_ts = r->commit_ts;
             c->last_send_ns = now;
-            start_send(c, grpc_raw_byte_buffer_create(&s, 1));
-            return short_wait();
+            continue;
         }
         if (c->next < p->nrecs) {
             /* latency mode: transaction k of all is due at t0 + k / rate */
@@ -313,12 +307,11 @@ static gpr_timespec pump_due(call_t *c)
             uint64_t due = g_sched_t0 + (uint64_t)((double)k * 1e9 / g_rate);
             if (now >= due && atomic_compare_exchange_strong(&g_sent_txns, &k, k + 1)) {
                 uint64_t ts, ns;
-                grpc_byte_buffer *bb = stamped_message(&p->recs[c->next++], &ts, &ns);
+                send_stamped(call, &p->recs[c->next++], &ts, &ns);
                 c->last_ts = ts;
                 c->last_send_ns = ns;
-                start_send(c, bb);
                 log_line('T', p->idx, ts, ns);
-                return short_wait();
+                continue;
             }
             if (due > now && due < wake) {
                 wake = due;
@@ -329,204 +322,27 @@ static gpr_timespec pump_due(call_t *c)
         uint64_t fake_due = c->last_send_ns + (uint64_t)g_fake_ms * 1000000u;
         if (now >= fake_due) {
             uint64_t ts = tso_next();
+            uint8_t out[160];
+            tr_h2_call_send(call, out, fake_message(ts, out));
             c->last_ts = ts;
             c->last_send_ns = now;
-            start_send(c, fake_message(ts));
             log_line('F', p->idx, ts, now);
-            return short_wait();
+            continue;
         }
         if (fake_due < wake) {
             wake = fake_due;
         }
+        return (int64_t)wake;
     }
-    if (g_stop) {
-        wake = now + 1000000u;
-    }
-    int64_t d = (int64_t)(wake - now);
-    if (d > 50000000) {
-        d = 50000000; /* notice g_stop */
-    }
-    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(d, GPR_TIMESPAN));
+    return INT64_MAX; /* full: called again once the connection has taken some */
 }
 
-static void request_call(call_t *c)
+static void on_close(void *arg, tr_h2_call_t *call)
 {
-    c->call = NULL;
-    grpc_call_details_init(&c->details);
-    grpc_metadata_array_init(&c->md);
-    if (grpc_server_request_call(c->p->server, &c->call, &c->details, &c->md, c->p->cq, c->p->cq,
-                                 (void *)(intptr_t)TAG_NEW) != GRPC_CALL_OK) {
-        die("%s", "cannot request a call");
-    }
+    free(tr_h2_call_data(call));
 }
 
-static void finish_call(call_t *c, grpc_status_code code, const char *msg)
-{
-    grpc_slice details = grpc_slice_from_copied_string(msg);
-    grpc_op ops[2];
-    memset(ops, 0, sizeof(ops));
-    size_t n = 0;
-    if (!c->md_sent) {
-        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
-        c->md_sent = true;
-    }
-    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    ops[n].data.send_status_from_server.status = code;
-    ops[n++].data.send_status_from_server.status_details = &details;
-    if (grpc_call_start_batch(c->call, ops, n, (void *)(intptr_t)TAG_STATUS, NULL) ==
-        GRPC_CALL_OK) {
-        c->status_sent = true;
-    } else {
-        c->status_sent = c->status_done = true;
-    }
-    grpc_slice_unref(details);
-}
-
-/* The call can go once its status is sent, its close seen and no send is outstanding. */
-static bool call_over(const call_t *c)
-{
-    return c->status_sent && c->status_done && c->close_done && !c->send_busy;
-}
-
-static void maybe_finish(call_t *c)
-{
-    if (c->closed && !c->send_busy && !c->status_sent) {
-        finish_call(c, GRPC_STATUS_CANCELLED, "closed");
-    }
-}
-
-static void *pump_thread(void *arg)
-{
-    pump_t *p = arg;
-    call_t c;
-    memset(&c, 0, sizeof(c));
-    c.p = p;
-    request_call(&c);
-    bool shutting = false;
-    for (;;) {
-        gpr_timespec deadline;
-        if (c.active && !shutting && !c.send_busy && !c.closed) {
-            deadline = pump_due(&c);
-        } else {
-            deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                    gpr_time_from_millis(50, GPR_TIMESPAN));
-        }
-        grpc_event ev = grpc_completion_queue_next(p->cq, deadline, NULL);
-        if (g_stop && !shutting) {
-            shutting = true;
-            grpc_server_shutdown_and_notify(p->server, p->cq, (void *)(intptr_t)TAG_SHUTDOWN);
-            grpc_server_cancel_all_calls(p->server);
-        }
-        if (ev.type == GRPC_QUEUE_SHUTDOWN) {
-            break;
-        }
-        if (ev.type != GRPC_OP_COMPLETE) {
-            continue;
-        }
-        switch ((intptr_t)ev.tag) {
-        case TAG_NEW: {
-            if (!ev.success) {
-                break; /* shutting down */
-            }
-            grpc_op op;
-            memset(&op, 0, sizeof(op));
-            op.op = GRPC_OP_RECV_MESSAGE;
-            op.data.recv_message.recv_message = &c.req;
-            grpc_call_start_batch(c.call, &op, 1, (void *)(intptr_t)TAG_RECV, NULL);
-            break;
-        }
-        case TAG_RECV: {
-            uint64_t offset = 0;
-            uint64_t cid = 0;
-            bool ok = ev.success && c.req != NULL &&
-                      grpc_slice_eq(c.details.method, grpc_slice_from_static_string(PULL_METHOD));
-            if (ok) {
-                grpc_byte_buffer_reader rd;
-                grpc_byte_buffer_reader_init(&rd, c.req);
-                grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
-                grpc_byte_buffer_reader_destroy(&rd);
-                Binlog__PullBinlogReq *req = binlog__pull_binlog_req__unpack(
-                    NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
-                grpc_slice_unref(all);
-                if (req == NULL) {
-                    ok = false;
-                } else {
-                    cid = req->clusterid;
-                    offset = req->startfrom ? (uint64_t)req->startfrom->offset : 0;
-                    binlog__pull_binlog_req__free_unpacked(req, NULL);
-                }
-            }
-            if (c.req != NULL) {
-                grpc_byte_buffer_destroy(c.req);
-                c.req = NULL;
-            }
-            grpc_op op;
-            memset(&op, 0, sizeof(op));
-            op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-            op.data.recv_close_on_server.cancelled = &c.cancelled;
-            grpc_call_start_batch(c.call, &op, 1, (void *)(intptr_t)TAG_CLOSE, NULL);
-            c.active = true;
-            if (!ok) {
-                finish_call(&c, GRPC_STATUS_INVALID_ARGUMENT, "bad PullBinlogs request");
-                break;
-            }
-            if (cid != g_cluster_id) {
-                finish_call(&c, GRPC_STATUS_FAILED_PRECONDITION, "cluster ID are mismatch");
-                break;
-            }
-            fprintf(stderr, "feeder: pump %d: PullBinlogs from %" PRIu64 "\n", p->idx, offset);
-            c.next = 0;
-            while (c.next < p->nrecs && p->recs[c.next].commit_ts <= offset) {
-                c.next++;
-            }
-            c.last_ts = offset;
-            c.last_send_ns = p->path == NULL ? 0 : mono_ns(); /* idle: a fake at once */
-            if (p->path != NULL) {
-                uint64_t zero = 0;
-                atomic_compare_exchange_strong(&g_sched_t0, &zero, mono_ns() + 500000000u);
-            }
-            break;
-        }
-        case TAG_SEND:
-            c.send_busy = false;
-            if (!ev.success) {
-                c.closed = true;
-            }
-            maybe_finish(&c);
-            break;
-        case TAG_CLOSE:
-            c.close_done = true;
-            c.closed = true;
-            maybe_finish(&c);
-            break;
-        case TAG_STATUS:
-            c.status_done = true;
-            break;
-        case TAG_SHUTDOWN:
-            grpc_completion_queue_shutdown(p->cq);
-            break;
-        default:
-            break;
-        }
-        if (c.active && call_over(&c)) {
-            grpc_call_unref(c.call);
-            grpc_call_details_destroy(&c.details);
-            grpc_metadata_array_destroy(&c.md);
-            memset(&c, 0, sizeof(c));
-            c.p = p;
-            if (!shutting) {
-                request_call(&c); /* serve the next call (a relay that reconnects) */
-            }
-        }
-    }
-    return NULL;
-}
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
+static const char *const g_paths[] = {PULL_METHOD};
 
 int main(int argc, char **argv)
 {
@@ -579,43 +395,43 @@ int main(int argc, char **argv)
             total += g_pumps[i].nrecs;
         }
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    grpc_init();
+    /* The server threads inherit the blocked signals; main waits for them. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     for (int i = 0; i < g_npumps; i++) {
         pump_t *p = &g_pumps[i];
-        p->cq = grpc_completion_queue_create_for_next(NULL);
-        grpc_arg args[1];
-        args[0].type = GRPC_ARG_INTEGER;
-        args[0].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
-        args[0].value.integer = -1;
-        grpc_channel_args ca = {1, args};
-        p->server = grpc_server_create(&ca, NULL);
-        grpc_server_register_completion_queue(p->server, p->cq, NULL);
-        grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
-        int port = grpc_server_add_http2_port(p->server, p->addr, creds);
-        grpc_server_credentials_release(creds);
-        if (port <= 0) {
-            die("cannot listen on %s", p->addr);
+        tr_h2_server_opts_t o = {
+            .addr = p->addr,
+            .log_name = "feeder",
+            .paths = g_paths,
+            .n_paths = 1,
+            .on_call = on_call,
+            .proceed = proceed,
+            .on_close = on_close,
+            .arg = p,
+            .max_conns = 16,
+            .write_timeout_ms = UINT32_MAX, /* tirelay may stop reading (backpressure) */
+            .conn_mem_bytes = 64u << 20,
+            .out_high_water = OUT_HIGH_WATER,
+            .max_frame_bytes = FRAME_BYTES,
+        };
+        const char *why = NULL;
+        int rc = tr_h2_server_start(&o, &p->server, &why);
+        if (rc != 0) {
+            die("cannot listen on %s: %s (%s)", p->addr, why, tr_strerror(rc));
         }
-        grpc_server_start(p->server);
-    }
-    g_t0_ns = mono_ns();
-    for (int i = 0; i < g_npumps; i++) {
-        pthread_create(&g_pumps[i].thread, NULL, pump_thread, &g_pumps[i]);
     }
     fprintf(stderr, "feeder: %d pumps, %zu records, serving\n", g_npumps, total);
+    int sig = 0;
+    sigwait(&sigs, &sig);
     for (int i = 0; i < g_npumps; i++) {
-        pthread_join(g_pumps[i].thread, NULL);
-        grpc_server_destroy(g_pumps[i].server);
-        grpc_completion_queue_destroy(g_pumps[i].cq);
+        tr_h2_server_stop(g_pumps[i].server);
     }
     if (g_log != NULL) {
         fclose(g_log);
     }
-    grpc_shutdown();
     return 0;
 }
