@@ -11,7 +11,7 @@ PKGS=(
   # libraries
   libuv1-dev libssl-dev libsqlite3-dev zlib1g-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
-  libmariadb-dev libgrpc-dev libnghttp2-dev libjansson-dev libinih-dev libcurl4-openssl-dev
+  libmariadb-dev libnghttp2-dev libjansson-dev libinih-dev libcurl4-openssl-dev
   libmicrohttpd-dev
   # memcheck over the integration path (scripts/valgrind.sh)
   valgrind

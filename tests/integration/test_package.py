@@ -35,8 +35,13 @@ from conftest import wait_until  # noqa: E402
 
 # Libraries every tirelay links, by Debian runtime package (Debian 12 names).
 EXPECTED_DEPENDS = ["adduser", "libc6", "libuv1", "libssl3", "libsqlite3-0", "libmariadb3",
-                    "libgrpc29", "libnghttp2-14", "libmicrohttpd12", "libinih1", "libcurl4", "libjansson4",
+                    "libnghttp2-14", "libmicrohttpd12", "libinih1", "libcurl4", "libjansson4",
                     "zlib1g"]
+# gRPC core is not linked (Notify is served on our own HTTP/2, relay/h2_server.c), and with it
+# went absl, re2, c-ares, libprotobuf and the C++ runtime.
+UNWANTED_DEPENDS = re.compile(r"^(libgrpc|libgrpc\+\+|libabsl|libre2|libc-ares|libprotobuf\d|libstdc\+\+)")
+UNWANTED_SONAMES = re.compile(r"^(libgrpc|libgpr|libupb|libaddress_sorting|libabsl_|libre2|libcares|"
+                              r"libprotobuf\.|libstdc\+\+)")
 
 
 def run(cmd, **kw):
@@ -107,12 +112,18 @@ def test_depends_cover_every_library(deb, tmp_path):
     deps = depends_packages(deb)
     for p in EXPECTED_DEPENDS:
         assert p in deps, "Depends lacks %s: %s" % (p, sorted(deps))
+    unwanted = sorted(d for d in deps if UNWANTED_DEPENDS.match(d))
+    assert not unwanted, "Depends names gRPC core or its C++ dependencies: %s" % unwanted
     root = str(tmp_path / "root")
     assert run(["dpkg-deb", "-x", deb, root]).returncode == 0
     binary = os.path.join(root, "usr/bin/tirelay")
     needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]",
                         run(["readelf", "-d", binary]).stdout)
     assert needed
+    # Nothing loaded at run time either (ldd follows the libraries' own dependencies).
+    loaded = [line.split()[0] for line in run(["ldd", binary]).stdout.splitlines() if line.strip()]
+    unwanted = [so for so in needed + loaded if UNWANTED_SONAMES.match(os.path.basename(so))]
+    assert not unwanted, "the binary loads gRPC core or the C++ runtime: %s" % unwanted
     ldcache = run(["ldconfig", "-p"]).stdout
     for soname in needed:
         m = re.search(r"^\s+%s \(libc6,x86-64[^)]*\) => (\S+)$" % re.escape(soname), ldcache, re.M)
