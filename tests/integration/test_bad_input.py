@@ -12,6 +12,10 @@ Upstream (tirelay pulling from the TiDB simulator, a real MariaDB replica):
     backwards): each is reported and not written; the replica ends equal to the truth;
   * a DDL whose history row does not parse: translation stops before writing it, with a
     clear error naming the job; replicas keep being served what is durable.
+Notify port ([upstream] notify-listen, relay/h2_server.c): garbage instead of the HTTP/2
+preface, half a frame and silence, half a gRPC message, a message length of 2 GiB, more
+connections than allowed: each is answered or closed as documented while tirelay keeps
+relaying, and a real grpcio Notify call still succeeds afterwards.
 Faults: the store on a 1 MiB tmpfs fills up; appending pauses (SHOW RELAY STATUS "disk
 full"), resumes when the file system grows, and the replica ends equal to the truth.
 Every test ends by checking that mariadb-binlog decodes every stored file.
@@ -22,12 +26,17 @@ Run: /usr/bin/python3 -m pytest -q tests/integration/test_bad_input.py
 import os
 import re
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
 import threading
 import time
 
+import grpc
+import h2.config
+import h2.connection
+import h2.events
 import pymysql
 import pytest
 
@@ -35,6 +44,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 
 import cluster  # noqa: E402
+import protogen  # noqa: E402
 from conftest import wait_until, wait_replica_equal, slave_status  # noqa: E402
 from test_server import Fixture, fixture_bin  # noqa: E402,F401 (fixture_bin is a fixture)
 
@@ -393,6 +403,153 @@ def test_ddl_history_row_that_does_not_parse(tirelay_built, truth, replica, tidb
         if name[-6:].isdigit():
             with open(os.path.join(relay.binlog_dir(), name), "rb") as f:
                 assert b"bad_ddl_t" not in f.read()
+    files_decode(relay.binlog_dir())
+
+
+# ---------------------------------------------------------------- Notify port
+
+NOTIFY = "/binlog.Cistern/Notify"
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def closed_by_peer(s, timeout):
+    """True when the peer closes s within timeout (bytes it sends before are dropped)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            if not s.recv(65536):
+                return True
+        except socket.timeout:
+            continue
+        except OSError:
+            return True
+    return False
+
+
+def h2_call(port, body, end_stream=True, path=NOTIFY, timeout=15):
+    """One gRPC request written with python3-h2 (bytes a gRPC library would never send):
+    returns the response headers and trailers merged into one dict."""
+    s = socket.create_connection(("127.0.0.1", port), 10)
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True,
+                                                                header_encoding="utf-8"))
+    conn.initiate_connection()
+    sid = conn.get_next_available_stream_id()
+    conn.send_headers(sid, [(":method", "POST"), (":scheme", "http"), (":path", path),
+                            (":authority", "127.0.0.1:%d" % port),
+                            ("content-type", "application/grpc"), ("te", "trailers")])
+    conn.send_data(sid, body, end_stream=end_stream)
+    s.sendall(conn.data_to_send())
+    got = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            s.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                data = s.recv(65536)
+            except socket.timeout:
+                continue
+            if not data:
+                break
+            for ev in conn.receive_data(data):
+                if isinstance(ev, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
+                    got.update(dict(ev.headers))
+                elif isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset)):
+                    return got
+            out = conn.data_to_send()
+            if out:
+                s.sendall(out)
+    finally:
+        s.close()
+    return got
+
+
+def grpc_notify(port, pump_pb2):
+    with grpc.insecure_channel("127.0.0.1:%d" % port) as ch:
+        call = ch.unary_unary(NOTIFY, request_serializer=lambda m: m.SerializeToString(),
+                              response_deserializer=pump_pb2.NotifyResp.FromString)
+        return call(pump_pb2.NotifyReq(), timeout=15)
+
+
+def stored_txns(relay):
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(relay.store, "index.sqlite"), uri=True,
+                         timeout=10)
+    try:
+        return db.execute("SELECT COUNT(*), MAX(commit_ts) FROM txns").fetchone()
+    finally:
+        db.close()
+
+
+def test_notify_port_garbage_and_half_frames(tirelay_built, truth, replica, tidbsim, tirelay):
+    """tirelay serves Notify in static mode (notify-listen set, answered at once) while
+    relaying; the port is abused in every way below, and the relay neither stops nor
+    stalls: the replica ends equal to the truth."""
+    _, pump_pb2 = protogen.load()
+    sim = tidbsim(truth, seed=17, txns=400, rate=40, pumps=1, fake_interval=0.5)
+    nport = cluster.free_port()
+    relay = tirelay(sim, truth, upstream_conf="notify-listen = 127.0.0.1:%d\n" % nport)
+    rconn = attach_replica(replica, relay)
+    assert grpc_notify(nport, pump_pb2).SerializeToString() == b""
+    wait_until(lambda: stored_txns(relay)[0] > 0, 60, what="first transactions stored")
+
+    # Garbage instead of the preface: an HTTP/1.1 request, a TLS ClientHello, random bytes,
+    # 1 MiB of zeros. Each connection is closed at once.
+    for junk in (b"GET /binlog.Cistern/Notify HTTP/1.1\r\nHost: x\r\n\r\n",
+                 bytes.fromhex("16030100c4010000c00303") + os.urandom(64),
+                 os.urandom(4096), b"\0" * (1 << 20)):
+        s = socket.create_connection(("127.0.0.1", nport), 10)
+        try:
+            s.sendall(junk)
+        except OSError:
+            pass  # closed while we were still sending
+        assert closed_by_peer(s, 5), junk[:16]
+        s.close()
+
+    # The preface and half a frame header, then silence (also: a connection that sends
+    # nothing): closed after the 10 s request timeout, not kept forever.
+    half = socket.create_connection(("127.0.0.1", nport), 10)
+    half.sendall(PREFACE + b"\x00\x00\x06\x04")
+    mute = socket.create_connection(("127.0.0.1", nport), 10)
+    t0 = time.monotonic()
+    assert closed_by_peer(half, 20) and closed_by_peer(mute, 5)
+    assert time.monotonic() - t0 < 15
+    half.close()
+    mute.close()
+
+    # Half a gRPC message then END_STREAM; no message; a 2 GiB length (refused from the
+    # prefix: nothing is allocated); a NotifyReq that is not protobuf; another method.
+    assert h2_call(nport, b"\0\0\0\0\x08\x01\x02").get("grpc-status") == "3"
+    assert h2_call(nport, b"").get("grpc-status") == "3"
+    assert h2_call(nport, b"\0\x7f\xff\xff\xff", end_stream=False).get("grpc-status") == "8"
+    assert h2_call(nport, b"\0\0\0\0\x03\xff\xff\xff").get("grpc-status") == "3"
+    assert h2_call(nport, b"\0\0\0\0\0", path="/binlog.Cistern/DumpBinlog") \
+        .get("grpc-status") == "12"
+    # Half a message and the client goes away.
+    s = socket.create_connection(("127.0.0.1", nport), 10)
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    conn.initiate_connection()
+    conn.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":path", NOTIFY),
+                          (":authority", "x"), ("content-type", "application/grpc")])
+    conn.send_data(1, b"\0\0\0\0\x10abc")
+    s.sendall(conn.data_to_send()[:-2])  # and cut the last DATA frame short
+    s.close()
+
+    # More connections than the server keeps (32): the rest are closed at once.
+    many = [socket.create_connection(("127.0.0.1", nport), 10) for _ in range(60)]
+    closed = sum(1 for c in many if closed_by_peer(c, 0.2))
+    assert closed >= 60 - 32, closed
+    for c in many:
+        c.close()
+
+    # A real gRPC client is still answered, and the relay kept relaying throughout.
+    wait_until(lambda: grpc_notify(nport, pump_pb2).SerializeToString() == b"", 30,
+               what="Notify answered after the abuse")
+    st = sim.wait_done(300)
+    wait_replica_equal(rconn, truth.connect(), st, 300, "replica equal to the truth")
+    assert relay.proc.poll() is None
+    log = relay.log_text()
+    assert "not the HTTP/2 client preface" in log, log[-4000:]
+    assert "call refused" in log and "too many connections" in log, log[-4000:]
     files_decode(relay.binlog_dir())
 
 
