@@ -9,7 +9,7 @@ PKGS=(
   # libFuzzer and sanitizer runtimes for clang (scripts/fuzz): only Recommended by clang-14
   libclang-rt-14-dev
   # libraries
-  libuv1-dev libssl-dev libsqlite3-dev zlib1g-dev
+  libuv1-dev libssl-dev libsqlite3-dev libdeflate-dev zlib1g-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libmariadb-dev libnghttp2-dev libjansson-dev libinih-dev libcurl4-openssl-dev
   libmicrohttpd-dev
