@@ -547,7 +547,6 @@ TR_TEST(crc32_equals_zlib)
 {
     /* The CRC-32/ISO-HDLC check value (the catalogue's "123456789" vector). */
     EXPECT_EQ_U64(tr_crc32(0, "123456789", 9), 0xCBF43926u);
-    printf("  crc32: %s\n", tr_crc32_accelerated() ? "PCLMULQDQ folding" : "zlib only");
     /* Every length up to 1,100 at every alignment within 16 bytes, a few long ones,
      * continued from a previous value and in two pieces, against zlib itself. */
     enum { N = 70000 };
@@ -575,7 +574,6 @@ TR_TEST(crc32_equals_zlib)
     static const size_t longs[] = {4096, 65536, 65537, N - 1, N};
     for (size_t i = 0; i < sizeof(longs) / sizeof(longs[0]); i++) {
         bad += tr_crc32(0, buf + 3, longs[i]) != (uint32_t)crc32_z(0, buf + 3, longs[i]);
-        bad += tr_crc32_portable(0, buf, longs[i]) != (uint32_t)crc32_z(0, buf, longs[i]);
     }
     /* All-ones and all-zero blocks (the register XOR and an empty fold). */
     memset(buf, 0xFF, 256);
