@@ -36,6 +36,7 @@
 
 #include "common/endian.h"
 #include "common/err.h"
+#include "protocol/base64.h"
 #include "protocol/tidb_datum.h"
 
 enum {
@@ -765,24 +766,6 @@ static void text_string(tr_buf_t *out, const uint8_t *s, size_t n)
     tr_buf_put_u8(out, '"');
 }
 
-static void text_base64(tr_buf_t *out, const uint8_t *p, size_t n)
-{
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        size_t k = n - i;
-        if (k > 1) {
-            v |= (uint32_t)p[i + 1] << 8;
-        }
-        if (k > 2) {
-            v |= p[i + 2];
-        }
-        char q[4] = {b64[v >> 18 & 63], b64[v >> 12 & 63], k > 1 ? b64[v >> 6 & 63] : '=',
-                     k > 2 ? b64[v & 63] : '='};
-        tr_buf_append(out, q, 4);
-    }
-}
-
 static int text_value(tr_buf_t *out, const jv_t *v, int depth, const char **why)
 {
     if (depth > TR_JSON_MAX_DEPTH) {
@@ -853,7 +836,7 @@ static int text_value(tr_buf_t *out, const jv_t *v, int depth, const char **why)
         uint64_t n = 0;
         ssize_t k = tr_datum_uvarint(v->p + 1, v->len - 1, &n);
         tr_buf_printf(out, "\"base64:type%u:", (unsigned)v->p[0]);
-        text_base64(out, v->p + 1 + k, (size_t)n);
+        tr_base64_encode(v->p + 1 + k, (size_t)n, out);
         tr_buf_put_u8(out, '"');
         break;
     }

@@ -1,7 +1,7 @@
 /*
  * TiDB Binlog node registry formats (see tidb_node.h): Status JSON and the
- * etcd v3 HTTP/JSON gateway bodies. Pure codec: jansson does the JSON, the
- * base64 codec is here; no I/O, no logging, no clock.
+ * etcd v3 HTTP/JSON gateway bodies. Pure codec: jansson does the JSON,
+ * protocol/base64 the keys and values; no I/O, no logging, no clock.
  */
 #include "protocol/tidb_node.h"
 
@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "common/err.h"
+#include "protocol/base64.h"
 
 static const char *const state_names[] = {"unknown", "online", "pausing", "paused", "closing",
                                           "offline"};
@@ -131,78 +132,6 @@ void tr_node_status_encode(const tr_node_status_t *st, tr_buf_t *out)
     }
     tr_buf_append(out, s, strlen(s));
     free(s);
-}
-
-/* ---------------------------------------------------------------- base64 */
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-void tr_base64_encode(const uint8_t *p, size_t len, tr_buf_t *out)
-{
-    size_t i = 0;
-    for (; i + 3 <= len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        char q[4] = {b64_alphabet[v >> 18], b64_alphabet[(v >> 12) & 63],
-                     b64_alphabet[(v >> 6) & 63], b64_alphabet[v & 63]};
-        tr_buf_append(out, q, 4);
-    }
-    if (len - i == 1) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        char q[4] = {b64_alphabet[v >> 18], b64_alphabet[(v >> 12) & 63], '=', '='};
-        tr_buf_append(out, q, 4);
-    } else if (len - i == 2) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-        char q[4] = {b64_alphabet[v >> 18], b64_alphabet[(v >> 12) & 63],
-                     b64_alphabet[(v >> 6) & 63], '='};
-        tr_buf_append(out, q, 4);
-    }
-}
-
-static int b64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '+') {
-        return 62;
-    }
-    if (c == '/') {
-        return 63;
-    }
-    return -1;
-}
-
-int tr_base64_decode(const char *s, size_t len, tr_buf_t *out)
-{
-    while (len > 0 && s[len - 1] == '=') {
-        len--;
-    }
-    if (len % 4 == 1) {
-        return TR_EMALFORMED;
-    }
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64_value(s[i]);
-        if (v < 0) {
-            return TR_EMALFORMED;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            tr_buf_put_u8(out, (uint8_t)(acc >> bits));
-            acc &= (1u << bits) - 1;
-        }
-    }
-    return 0;
 }
 
 /* ---------------------------------------------------------------- etcd gateway */

@@ -67,11 +67,6 @@ int tr_node_status_decode(const uint8_t *p, size_t len, tr_node_status_t *out,
 /* Appends the Status JSON of st to out (isAlive = state is online). */
 void tr_node_status_encode(const tr_node_status_t *st, tr_buf_t *out);
 
-/* Standard base64 with padding: appends the encoding of p[0..len) to out. */
-void tr_base64_encode(const uint8_t *p, size_t len, tr_buf_t *out);
-/* Decodes standard base64 (padding optional) into out. Returns 0 or TR_EMALFORMED. */
-int tr_base64_decode(const char *s, size_t len, tr_buf_t *out) TR_MUSTCHECK;
-
 /* Body of POST /v3/kv/range listing every key that starts with prefix. */
 void tr_etcd_range_prefix_body(const char *prefix, tr_buf_t *out);
 /*

@@ -18,8 +18,8 @@
 
 #include "common/err.h"
 #include "common/mem.h"
+#include "protocol/base64.h"
 #include "protocol/rows.h"
-#include "protocol/tidb_node.h"
 
 /* ---------------------------------------------------------------- charsets */
 

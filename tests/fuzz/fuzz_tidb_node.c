@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "protocol/base64.h"
 #include "protocol/tidb_node.h"
 
 static void on_kv(void *arg, const uint8_t *key, size_t key_len, const uint8_t *value,
