@@ -36,6 +36,7 @@
 
 #include "common/endian.h"
 #include "common/err.h"
+#include "common/utf8.h"
 #include "protocol/base64.h"
 #include "protocol/tidb_datum.h"
 
@@ -678,42 +679,6 @@ size_t tr_json_format_double(double v, char *out, size_t cap)
     return n;
 }
 
-/* Length of the valid UTF-8 sequence at p (as Go's utf8.DecodeRune accepts it), 0 if invalid. */
-static size_t utf8_seq(const uint8_t *p, size_t n, uint32_t *cp)
-{
-    uint8_t b = p[0];
-    size_t need;
-    uint8_t lo = 0x80;
-    uint8_t hi = 0xBF;
-    if (b >= 0xC2 && b <= 0xDF) {
-        need = 2;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-        need = 3;
-        lo = b == 0xE0 ? 0xA0 : 0x80;
-        hi = b == 0xED ? 0x9F : 0xBF;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-        need = 4;
-        lo = b == 0xF0 ? 0x90 : 0x80;
-        hi = b == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    if (n < need || p[1] < lo || p[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < need; i++) {
-        if (p[i] < 0x80 || p[i] > 0xBF) {
-            return 0;
-        }
-    }
-    uint32_t c = b & (need == 2 ? 0x1F : need == 3 ? 0x0F : 0x07);
-    for (size_t i = 1; i < need; i++) {
-        c = c << 6 | (p[i] & 0x3F);
-    }
-    *cp = c;
-    return need;
-}
-
 static void text_string(tr_buf_t *out, const uint8_t *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -747,7 +712,7 @@ static void text_string(tr_buf_t *out, const uint8_t *s, size_t n)
             continue;
         }
         uint32_t cp = 0;
-        size_t k = utf8_seq(s + i, n - i, &cp);
+        size_t k = tr_utf8_decode(s + i, n - i, &cp);
         if (k == 0 || cp == 0x2028 || cp == 0x2029) {
             tr_buf_append(out, s + start, i - start);
             if (k == 0) {

@@ -15,6 +15,7 @@
 
 #include "common/endian.h"
 #include "common/err.h"
+#include "common/utf8.h"
 
 /* ------------------------------------------------------------ metadata */
 
@@ -438,51 +439,13 @@ static int latin1_byte(uint32_t cp)
     return -1;
 }
 
-/* Decodes one valid UTF-8 sequence (no overlongs, surrogates or > U+10FFFF); 0 if invalid. */
-static size_t utf8_decode(const uint8_t *p, size_t n, uint32_t *cp)
-{
-    uint8_t b = p[0];
-    size_t need;
-    uint8_t lo = 0x80;
-    uint8_t hi = 0xBF;
-    if (b < 0x80) {
-        *cp = b;
-        return 1;
-    }
-    if (b >= 0xC2 && b <= 0xDF) {
-        need = 2;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-        need = 3;
-        lo = b == 0xE0 ? 0xA0 : 0x80;
-        hi = b == 0xED ? 0x9F : 0xBF;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-        need = 4;
-        lo = b == 0xF0 ? 0x90 : 0x80;
-        hi = b == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    if (n < need || p[1] < lo || p[1] > hi) {
-        return 0;
-    }
-    uint32_t c = b & (need == 2 ? 0x1F : need == 3 ? 0x0F : 0x07);
-    for (size_t i = 1; i < need; i++) {
-        if (i >= 2 && (p[i] < 0x80 || p[i] > 0xBF)) {
-            return 0;
-        }
-        c = c << 6 | (p[i] & 0x3F);
-    }
-    *cp = c;
-    return need;
-}
-
 size_t tr_rows_latin1_from_utf8(uint8_t *p, size_t n)
 {
     size_t r = 0;
     size_t w = 0;
     while (r < n) {
         uint32_t cp;
-        size_t k = utf8_decode(p + r, n - r, &cp);
+        size_t k = tr_utf8_decode(p + r, n - r, &cp);
         if (k == 0) {
             p[w++] = p[r++]; /* not UTF-8: already a latin1 byte */
             continue;
