@@ -6,6 +6,7 @@
 
 #include "common/endian.h"
 #include "common/err.h"
+#include "common/hex.h"
 
 void tr_grpc_prefix_encode(uint8_t out[TR_GRPC_PREFIX_LEN], uint32_t len)
 {
@@ -60,27 +61,13 @@ const char *tr_grpc_status_name(int code)
     return names[code];
 }
 
-static int hex_value(uint8_t c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 size_t tr_grpc_message_decode(const uint8_t *p, size_t len, char *out, size_t cap)
 {
     size_t n = 0;
     for (size_t i = 0; i < len && n + 1 < cap; i++) {
         uint8_t c = p[i];
-        if (c == '%' && i + 2 < len && hex_value(p[i + 1]) >= 0 && hex_value(p[i + 2]) >= 0) {
-            c = (uint8_t)(hex_value(p[i + 1]) * 16 + hex_value(p[i + 2]));
+        if (c == '%' && i + 2 < len && tr_hex_digit(p[i + 1]) >= 0 && tr_hex_digit(p[i + 2]) >= 0) {
+            c = (uint8_t)(tr_hex_digit(p[i + 1]) * 16 + tr_hex_digit(p[i + 2]));
             i += 2;
         }
         out[n++] = (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? (char)c : '?';

@@ -11,6 +11,7 @@
 
 #include "common/endian.h"
 #include "common/err.h"
+#include "common/hex.h"
 #include "common/mem.h"
 
 /* ------------------------------------------------------------ set basics */
@@ -291,20 +292,6 @@ void tr_gtid_set_subtract(tr_gtid_set_t *dst, const tr_gtid_set_t *src)
 
 /* ------------------------------------------------------------ text form */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* 32 hex digits with optional dashes at the canonical places (MySQL also
  * accepts the undashed and braced forms; we accept the two common ones). */
 static bool parse_uuid(const char *p, size_t len, uint8_t out[16])
@@ -317,7 +304,7 @@ static bool parse_uuid(const char *p, size_t len, uint8_t out[16])
             }
             continue;
         }
-        int v = hexval(p[i]);
+        int v = tr_hex_digit((unsigned char)p[i]);
         if (v < 0 || nib >= 32) {
             return false;
         }
