@@ -30,6 +30,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/uuid.h"
 
 #define MAX_ERRORS 64
 
@@ -123,42 +124,6 @@ int tr_addr_parse(tr_addr_t *a, const char *text)
     a->host[hl] = '\0';
     a->port = (uint16_t)port;
     return 0;
-}
-
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    ch = tolower(ch);
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    return -1;
-}
-
-int tr_uuid_parse(const char *text, uint8_t out[16])
-{
-    if (strlen(text) != 36) {
-        return TR_EMALFORMED;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (text[i] != '-') {
-                return TR_EMALFORMED;
-            }
-            continue;
-        }
-        int hi = hexval((unsigned char)text[i]);
-        int lo = hexval((unsigned char)text[i + 1]);
-        if (hi < 0 || lo < 0) {
-            return TR_EMALFORMED;
-        }
-        out[n++] = (uint8_t)(hi << 4 | lo);
-        i++;
-    }
-    return n == 16 ? 0 : TR_EMALFORMED;
 }
 
 /* Unsigned integer with optional K/M/G suffix (powers of 1024). */
@@ -689,7 +654,7 @@ static int set_value(tr_config_t *c, const tr_config_key_t *k, const char *v)
     }
     case TR_CONFIG_TYPE_UUID: {
         uint8_t bin[16];
-        if (tr_uuid_parse(v, bin) != 0) {
+        if (tr_uuid_parse(v, strlen(v), false, bin) != 0) {
             return TR_ECONFIG;
         }
         TR_ASSERT(k->field == TR_CONFIG_FIELD_CHARS && k->size == 37);

@@ -231,7 +231,5 @@ const tr_user_t *tr_config_user(const tr_config_t *c, const char *name);
 /* Parses "host:port" ("[v6]:port"); ":port" or a bare "port" means
  * 127.0.0.1:port; "" leaves it disabled (host ""). Returns 0 or TR_ECONFIG. */
 int tr_addr_parse(tr_addr_t *a, const char *text) TR_MUSTCHECK;
-/* Parses a 36-char UUID into 16 bytes. Returns 0 or TR_EMALFORMED. */
-int tr_uuid_parse(const char *text, uint8_t out[16]) TR_MUSTCHECK;
 
 #endif

@@ -11,8 +11,8 @@
 
 #include "common/endian.h"
 #include "common/err.h"
-#include "common/hex.h"
 #include "common/mem.h"
+#include "common/uuid.h"
 
 /* ------------------------------------------------------------ set basics */
 
@@ -292,32 +292,6 @@ void tr_gtid_set_subtract(tr_gtid_set_t *dst, const tr_gtid_set_t *src)
 
 /* ------------------------------------------------------------ text form */
 
-/* 32 hex digits with optional dashes at the canonical places (MySQL also
- * accepts the undashed and braced forms; we accept the two common ones). */
-static bool parse_uuid(const char *p, size_t len, uint8_t out[16])
-{
-    size_t nib = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (p[i] == '-') {
-            if (nib != 8 && nib != 12 && nib != 16 && nib != 20) {
-                return false;
-            }
-            continue;
-        }
-        int v = tr_hex_digit((unsigned char)p[i]);
-        if (v < 0 || nib >= 32) {
-            return false;
-        }
-        if (nib % 2 == 0) {
-            out[nib / 2] = (uint8_t)(v << 4);
-        } else {
-            out[nib / 2] |= (uint8_t)v;
-        }
-        nib++;
-    }
-    return nib == 32 && (len == 32 || len == 36);
-}
-
 static bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -357,7 +331,8 @@ static int parse_item(tr_gtid_set_t *s, const char *p, size_t len, const char **
     while (ulen > 0 && is_space(p[ulen - 1])) {
         ulen--;
     }
-    if (!parse_uuid(p, ulen, uuid)) {
+    /* MySQL also reads the braced form; we take the dashed and undashed ones. */
+    if (tr_uuid_parse(p, ulen, true, uuid) != 0) {
         *why = "malformed uuid in GTID set";
         return TR_EMALFORMED;
     }

@@ -116,14 +116,6 @@ static const char *event_type_name(uint8_t type)
     }
 }
 
-static void uuid_text(const uint8_t *u, char *out, size_t cap)
-{
-    snprintf(out, cap,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
-             u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
-             u[15]);
-}
-
 /* The Info column of one event (body = bytes after the header, without the CRC). */
 static void event_info(uint8_t type, const uint8_t *body, size_t len, char *out, size_t cap)
 {
@@ -203,7 +195,7 @@ static void event_info(uint8_t type, const uint8_t *body, size_t len, char *out,
         uint64_t gno = tr_rd_u64le(&rd);
         if (!rd.err) {
             char u[40];
-            uuid_text(sid, u, sizeof(u));
+            tr_gtid_uuid_format(sid, u);
             snprintf(out, cap, "SET @@SESSION.GTID_NEXT= '%s:%" PRIu64 "'", u, gno);
         }
         break;

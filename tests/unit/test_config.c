@@ -277,9 +277,18 @@ TR_TEST(every_error_reported)
 
 TR_TEST(uuid_and_addr)
 {
-    uint8_t u[16];
-    EXPECT_EQ_INT(tr_uuid_parse("00000000-0000-0000-0000-00000000000g", u), TR_EMALFORMED);
-    EXPECT_EQ_INT(tr_uuid_parse("0000000000000000000000000000000000ab", u), TR_EMALFORMED);
+    /* server-uuid takes the dashed form only (tests/unit/test_uuid.c has the parser's tests). */
+    static const char *const bad_uuids[] = {"00000000-0000-0000-0000-00000000000g",
+                                            "0000000000000000000000000000000000ab",
+                                            "3e11fa4771ca11e19e33c80aa9429562"};
+    for (size_t i = 0; i < sizeof(bad_uuids) / sizeof(bad_uuids[0]); i++) {
+        tr_config_t uc;
+        char err[256] = "";
+        char text[128];
+        snprintf(text, sizeof(text), "[server]\nserver-uuid = %s\n", bad_uuids[i]);
+        EXPECT_EQ_INT(parse(text, &uc, err, sizeof(err)), TR_ECONFIG);
+        EXPECT_TRUE(strstr(err, "[server] server-uuid") != NULL);
+    }
     tr_addr_t a;
     EXPECT_EQ_INT(tr_addr_parse(&a, "[::1]:3307"), 0);
     EXPECT_EQ_STR(a.host, "::1");
