@@ -20,6 +20,7 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/tso.h"
 #include "metrics.h"
 #include "relay/filter.h"
 #include "relay/pump_client.h"
@@ -115,9 +116,8 @@ static void fill_store_opts(const tr_config_t *cfg, tr_store_opts_t *o, char *di
     memcpy(o->server_uuid, cfg->server_uuid_bin, 16);
     o->gtid_domain_id = cfg->gtid_domain_id;
     o->gtid_start = cfg->gtid_start;
-    /* TSO: physical milliseconds << 18. Derived from the configuration, so relays configured
-     * alike write the same first file. */
-    o->first_timestamp = (uint32_t)(((uint64_t)cfg->initial_commit_ts >> 18) / 1000u);
+    /* Derived from the configuration, so relays configured alike write the same first file. */
+    o->first_timestamp = tr_tso_seconds(cfg->initial_commit_ts);
     /* Each listener serves its own flavour's file set. */
     o->flavors[TR_FLAVOR_MYSQL] = cfg->listen.host[0] != '\0';
     o->flavors[TR_FLAVOR_MARIADB] = cfg->mariadb_listen.host[0] != '\0';

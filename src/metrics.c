@@ -31,7 +31,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/metrics.h"
-#include "relay/translate.h"
+#include "common/tso.h"
 
 #define SCRAPE_WAIT_MS   5000 /* the loop must answer a statistics request within this */
 #define MAX_CONNECTIONS  32
@@ -108,12 +108,6 @@ static double wall_now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Physical part of a TSO in seconds (ms << 18 | logical). */
-static double tso_s(int64_t tso)
-{
-    return tso > 0 ? (double)((uint64_t)tso >> 18) / 1000.0 : 0.0;
-}
-
 static void render_relay(tr_buf_t *b, const tr_upstream_status_t *st, double now)
 {
     tr_prom_family(b, "tirelay_pump_info", "gauge",
@@ -135,16 +129,17 @@ static void render_relay(tr_buf_t *b, const tr_upstream_status_t *st, double now
     tr_prom_family(b, "tirelay_pump_received_timestamp_seconds", "gauge",
                    "Physical time of the last commit_ts received from the Pump (Unix seconds).");
     for (size_t i = 0; i < st->n_sources; i++) {
-        tr_prom_sample(b, "tirelay_pump_received_timestamp_seconds", tso_s(st->sources[i].last_ts),
-                       "pump", st->sources[i].node_id, (const char *)NULL);
+        tr_prom_sample(b, "tirelay_pump_received_timestamp_seconds",
+                       tr_tso_unix_s(st->sources[i].last_ts), "pump", st->sources[i].node_id,
+                       (const char *)NULL);
     }
     tr_prom_family(b, "tirelay_pump_lag_seconds", "gauge",
                    "Now minus the physical time of the last commit_ts received from the Pump "
                    "(an idle Pump sends a fake binlog every few seconds; 0 before the first).");
     for (size_t i = 0; i < st->n_sources; i++) {
         int64_t ts = st->sources[i].last_ts;
-        tr_prom_sample(b, "tirelay_pump_lag_seconds", ts > 0 ? now - tso_s(ts) : 0.0, "pump",
-                       st->sources[i].node_id, (const char *)NULL);
+        tr_prom_sample(b, "tirelay_pump_lag_seconds", ts > 0 ? now - tr_tso_unix_s(ts) : 0.0,
+                       "pump", st->sources[i].node_id, (const char *)NULL);
     }
     tr_prom_family(b, "tirelay_pump_last_receive_age_seconds", "gauge",
                    "Seconds since the Pump delivered anything (or since it joined).");
@@ -172,8 +167,8 @@ static void render_relay(tr_buf_t *b, const tr_upstream_status_t *st, double now
                        (const char *)NULL);
     tr_prom_family(b, "tirelay_merge_watermark_timestamp_seconds", "gauge",
                    "Physical time of the merge watermark (Unix seconds).");
-    tr_prom_sample(b, "tirelay_merge_watermark_timestamp_seconds", tso_s(st->merge_watermark),
-                   (const char *)NULL);
+    tr_prom_sample(b, "tirelay_merge_watermark_timestamp_seconds",
+                   tr_tso_unix_s(st->merge_watermark), (const char *)NULL);
     tr_prom_family(b, "tirelay_merge_released_commit_ts", "gauge",
                    "Last commit_ts the merge released to the writer.");
     tr_prom_sample_i64(b, "tirelay_merge_released_commit_ts", st->merge_last_ts,

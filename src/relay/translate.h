@@ -15,6 +15,7 @@
 
 #include "common/defs.h"
 #include "common/mem.h"
+#include "common/tso.h"
 #include "protocol/binlog_event.h"
 #include "protocol/tidb_binlog.h"
 #include "relay/filter.h"
@@ -50,16 +51,6 @@ typedef struct {
     size_t flush_bytes;
     uint64_t *rows_out;       /* optional: row changes written are added here (metrics) */
 } tr_txn_ctx_t;
-
-/* Seconds and microseconds of a TSO's physical part (ms << 18 | logical). */
-static inline uint32_t tr_tso_seconds(int64_t tso)
-{
-    return (uint32_t)(((uint64_t)tso >> 18) / 1000u);
-}
-static inline uint64_t tr_tso_micros(int64_t tso)
-{
-    return ((uint64_t)tso >> 18) * 1000u;
-}
 
 /*
  * Appends the events of binlog b (tp Commit, not fake) to w (whose timestamp

@@ -23,6 +23,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/tso.h"
 #include "protocol/binlog_event.h"
 #include "protocol/handshake.h"
 #include "protocol/result.h"
@@ -556,12 +557,6 @@ static void show_grants(const tr_admin_reply_t *r)
 
 /* ---------------------------------------------------------------- TSO and GTID helpers */
 
-/* Physical part of a TiDB TSO: milliseconds since the epoch (PD: ts >> 18). */
-static int64_t tso_ms(int64_t ts)
-{
-    return ts >> 18;
-}
-
 /* "YYYY-MM-DD HH:MM:SS.mmm" (UTC) of a TSO, "" for 0. */
 static void tso_time(int64_t ts, char *out, size_t cap)
 {
@@ -569,7 +564,7 @@ static void tso_time(int64_t ts, char *out, size_t cap)
     if (ts <= 0) {
         return;
     }
-    int64_t ms = tso_ms(ts);
+    int64_t ms = tr_tso_ms(ts);
     time_t sec = (time_t)(ms / 1000);
     struct tm tm;
     if (gmtime_r(&sec, &tm) == NULL) {
@@ -924,7 +919,7 @@ static uint64_t lag_ms(int64_t now_ms, int64_t ts)
     if (ts <= 0) {
         return 0;
     }
-    int64_t d = now_ms - tso_ms(ts);
+    int64_t d = now_ms - tr_tso_ms(ts);
     return d > 0 ? (uint64_t)d : 0;
 }
 
