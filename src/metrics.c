@@ -27,6 +27,7 @@
 #include <microhttpd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -100,13 +101,6 @@ static bool fetch_server_stats(tr_metrics_t *m, tr_server_stats_t *out)
 }
 
 /* ------------------------------------------------------------ rendering */
-
-static double wall_now_s(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void render_relay(tr_buf_t *b, const tr_upstream_status_t *st, double now)
 {
@@ -373,7 +367,7 @@ static enum MHD_Result serve_metrics(tr_metrics_t *m, struct MHD_Connection *con
     }
     tr_store_stats_t st;
     tr_store_stats(m->store, &st);
-    double now = wall_now_s();
+    double now = tr_clock_wall_s();
     tr_buf_t b;
     tr_buf_init(&b, 64u << 20);
     tr_prom_family(&b, "tirelay_build_info", "gauge", "tirelay version (value 1).");

@@ -65,12 +65,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -161,18 +161,11 @@ typedef struct {
     bool progressed; /* a binlog was delivered */
 } call_t;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Returns true if a warning should be written now; *suppressed gets the count
  * of warnings swallowed since the previous line. */
 static bool warn_allowed(warn_limit_t *w, uint64_t *suppressed)
 {
-    int64_t now = now_ms();
+    int64_t now = tr_clock_mono_ms();
     if (w->last_ms != 0 && now - w->last_ms < WARN_INTERVAL_MS) {
         w->suppressed++;
         return false;
@@ -270,7 +263,7 @@ static int message_done(call_t *c)
     }
     bool delivered = false;
     rc = handle_message(pc, msg, &delivered);
-    c->last_rx_ms = now_ms(); /* time spent blocked in the callback is not silence */
+    c->last_rx_ms = tr_clock_mono_ms(); /* time spent blocked in the callback is not silence */
     if (delivered) {
         c->progressed = true;
         if (!pc->connected) {
@@ -635,7 +628,7 @@ static int flush_send(call_t *c)
 static int keepalive(call_t *c)
 {
     tr_pump_client_t *pc = c->pc;
-    int64_t now = now_ms();
+    int64_t now = tr_clock_mono_ms();
     if (c->ping_sent_ms != 0) {
         if (c->last_rx_ms > c->ping_sent_ms) {
             c->ping_sent_ms = 0; /* anything received proves the peer alive */
@@ -671,7 +664,7 @@ static int keepalive(call_t *c)
 static void run_session(call_t *c)
 {
     tr_pump_client_t *pc = c->pc;
-    c->last_rx_ms = now_ms();
+    c->last_rx_ms = tr_clock_mono_ms();
     while (!c->stream_closed && !c->failed && c->cb_rc == 0) {
         if (flush_send(c) != 0) {
             return;
@@ -711,7 +704,7 @@ static void run_session(call_t *c)
                 call_fail(c, "connection closed by the Pump");
                 return;
             }
-            c->last_rx_ms = now_ms();
+            c->last_rx_ms = tr_clock_mono_ms();
             ssize_t used = nghttp2_session_mem_recv(c->h2, pc->rbuf, (size_t)n);
             if (used < 0) {
                 if (!c->failed && c->cb_rc == 0 && !is_stopping(pc)) {
@@ -798,7 +791,7 @@ static int run_call(tr_pump_client_t *pc, bool *progressed)
             if (pc->connected) {
                 /* First failure after streaming: logged at once (above); the
                  * failures that follow are counted per interval. */
-                pc->warn_stream.last_ms = now_ms();
+                pc->warn_stream.last_ms = tr_clock_mono_ms();
                 pc->warn_stream.suppressed = 0;
             }
         }
@@ -821,9 +814,9 @@ static int run_call(tr_pump_client_t *pc, bool *progressed)
 /* Sleeps up to ms unless stopped; returns true if stopping. */
 static bool backoff_sleep(tr_pump_client_t *pc, int64_t ms)
 {
-    int64_t until = now_ms() + ms;
+    int64_t until = tr_clock_mono_ms() + ms;
     for (;;) {
-        int64_t left = until - now_ms();
+        int64_t left = until - tr_clock_mono_ms();
         if (left <= 0) {
             return is_stopping(pc);
         }

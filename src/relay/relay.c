@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -156,13 +157,6 @@ struct tr_relay {
     tr_spool_pager_t *pager; /* drops the pages of a spooled message being processed */
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * The upstream's one failure path: counts the error for tirelay_errors_total{kind} and
  * logs it once, at the level its consequence has (WARN when the relay goes on, ERROR when
@@ -221,13 +215,6 @@ static member_t *member_by_source(tr_relay_t *r, uint32_t source_id)
 }
 
 /* Whether deliveries from m are refused now. Caller holds mu. */
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool refuses(tr_relay_t *r, const member_t *m)
 {
     return r->stopping || m == NULL || m->cancelling || !m->in_merge;
@@ -269,7 +256,7 @@ static int on_binlog(void *arg, uint32_t pump_id, tr_spool_msg_t **msg, const ui
         if (b->commit_ts > m->pulled_ts) {
             m->pulled_ts = b->commit_ts;
         }
-        m->recv_ms = wall_ms();
+        m->recv_ms = tr_clock_wall_ms();
         m->binlogs++;
         /* Wake the writer only when it has something to do: a binlog queued
          * behind another Pump's watermark releases nothing, and waking it for
@@ -865,7 +852,7 @@ static void reap_offline(tr_relay_t *r)
             tr_discovery_notify(r->discovery); /* stop its client soon */
             continue;
         }
-        int64_t now = mono_ms();
+        int64_t now = tr_clock_mono_ms();
         if (now - m->warned_ms >= OFFLINE_WARN_MS) {
             if (m->warned_ms != 0) {
                 tr_log_warn("relay",
@@ -922,7 +909,7 @@ static void *writer_main(void *arg)
             atomic_store_explicit(&r->busy_since_ms, 0, memory_order_relaxed);
             pthread_cond_wait(&r->ready, &r->mu);
         }
-        atomic_store_explicit(&r->busy_since_ms, mono_ms(), memory_order_relaxed);
+        atomic_store_explicit(&r->busy_since_ms, tr_clock_mono_ms(), memory_order_relaxed);
         /* A Pump blocks at MAX_QUEUED_PER_PUMP; waking it for every pop cost a
          * context switch per binlog (a quarter of the ingest CPU under perf).
          * It is woken once its queue has drained to the low mark, and then
@@ -1091,7 +1078,7 @@ static void reconcile(tr_relay_t *r, const tr_node_status_t *pumps, size_t n)
         m->resume_ts = join_ts;
         m->pulled_ts = join_ts;
         m->in_merge = true;
-        m->joined_ms = wall_ms();
+        m->joined_ms = tr_clock_wall_ms();
         int rc = tr_merge_add_source(r->merge, m->source_id);
         TR_ASSERT(rc == 0); /* source ids are never reused */
         r->members[r->n_members++] = m;
@@ -1200,7 +1187,7 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
     tr_relay_t *r = tr_calloc(1, sizeof(*r));
     r->cfg = cfg;
     r->store = store;
-    r->started_ms = wall_ms();
+    r->started_ms = tr_clock_wall_ms();
     pthread_mutex_init(&r->mu, NULL);
     pthread_mutex_init(&r->members_mu, NULL);
     pthread_cond_init(&r->ready, NULL);
@@ -1405,7 +1392,7 @@ bool tr_relay_failed(tr_relay_t *r)
 int tr_relay_status(tr_relay_t *r, tr_upstream_status_t *out)
 {
     memset(out, 0, sizeof(*out));
-    out->now_ms = wall_ms();
+    out->now_ms = tr_clock_wall_ms();
     out->is_discovery = r->cfg->pd_urls[0] != '\0';
     out->has_failed = atomic_load(&r->failed);
     out->is_store_full = atomic_load(&r->store_full);
@@ -1415,7 +1402,7 @@ int tr_relay_status(tr_relay_t *r, tr_upstream_status_t *out)
         out->errors[k] = atomic_load_explicit(&r->errors[k], memory_order_relaxed);
     }
     int64_t busy = atomic_load_explicit(&r->busy_since_ms, memory_order_relaxed);
-    out->writer_busy_ms = busy != 0 && !out->has_failed ? mono_ms() - busy : 0;
+    out->writer_busy_ms = busy != 0 && !out->has_failed ? tr_clock_mono_ms() - busy : 0;
     /* members_mu for the membership fields (state, host: written under it
      * alone), then mu for what pump threads and the writer change; both only
      * for the copy. members_mu can be held while a Pump client is stopped,

@@ -34,9 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -115,19 +115,12 @@ struct tr_store {
     tr_hist_t st_commit;
 };
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* fdatasync of a binlog file, timed for the fsync latency histogram. */
 static int timed_sync(tr_store_t *s, int fd)
 {
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = tr_clock_mono_ns();
     int r = tr_bfile_sync(s->io, fd);
-    tr_hist_observe_ns(&s->st_fsync, mono_ns() - t0);
+    tr_hist_observe_ns(&s->st_fsync, tr_clock_mono_ns() - t0);
     return r;
 }
 
@@ -895,7 +888,7 @@ int tr_store_commit(tr_store_t *s)
     if (s->npend == 0) {
         return 0;
     }
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = tr_clock_mono_ns();
     const tr_index_txn_t *lastt = &s->pend[s->npend - 1];
     rotation_t rot[TR_FLAVOR_COUNT];
     memset(rot, 0, sizeof(rot));
@@ -1015,7 +1008,7 @@ int tr_store_commit(tr_store_t *s)
     } else {
         pthread_mutex_unlock(&s->mu);
     }
-    tr_hist_observe_ns(&s->st_commit, mono_ns() - t0);
+    tr_hist_observe_ns(&s->st_commit, tr_clock_mono_ns() - t0);
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
         if (!rot[f].rotate) {
             continue;
