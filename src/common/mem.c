@@ -136,13 +136,6 @@ void *tr_arena_alloc(tr_arena_t *a, size_t n)
     return p;
 }
 
-void *tr_arena_calloc(tr_arena_t *a, size_t n)
-{
-    void *p = tr_arena_alloc(a, n);
-    memset(p, 0, n);
-    return p;
-}
-
 char *tr_arena_strndup(tr_arena_t *a, const char *s, size_t n)
 {
     char *p = tr_arena_alloc(a, n + 1);

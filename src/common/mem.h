@@ -32,7 +32,6 @@ void tr_arena_cleanup(tr_arena_t *a);
 void tr_arena_reset(tr_arena_t *a);
 /* Returns 16-byte aligned memory valid until the next reset; never NULL. */
 void *tr_arena_alloc(tr_arena_t *a, size_t n);
-void *tr_arena_calloc(tr_arena_t *a, size_t n);
 char *tr_arena_strndup(tr_arena_t *a, const char *s, size_t n);
 
 #endif

@@ -99,12 +99,6 @@ ssize_t tr_cmd_decode(const uint8_t *p, size_t len, tr_cmd_t *out, const char **
     return (ssize_t)len;
 }
 
-void tr_cmd_encode_query(tr_buf_t *b, const char *sql, size_t len)
-{
-    tr_buf_put_u8(b, TR_COM_QUERY);
-    tr_buf_append(b, sql, len);
-}
-
 void tr_cmd_encode_register(tr_buf_t *b, const tr_cmd_register_t *r)
 {
     tr_buf_put_u8(b, TR_COM_REGISTER_SLAVE);

@@ -86,7 +86,6 @@ typedef struct {
 ssize_t tr_cmd_decode(const uint8_t *p, size_t len, tr_cmd_t *out, const char **why);
 
 /* Encoders (client side; tests and tools). Each appends a payload. */
-void tr_cmd_encode_query(tr_buf_t *b, const char *sql, size_t len);
 void tr_cmd_encode_register(tr_buf_t *b, const tr_cmd_register_t *r);
 void tr_cmd_encode_dump(tr_buf_t *b, const tr_cmd_dump_t *d);
 void tr_cmd_encode_dump_gtid(tr_buf_t *b, const tr_cmd_dump_t *d);

@@ -1382,11 +1382,6 @@ void tr_relay_stop(tr_relay_t *r)
     tr_free(r);
 }
 
-bool tr_relay_failed(tr_relay_t *r)
-{
-    return atomic_load(&r->failed);
-}
-
 /* ---------------------------------------------------------------- status */
 
 int tr_relay_status(tr_relay_t *r, tr_upstream_status_t *out)

@@ -32,9 +32,6 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
  * the threads and frees. NULL is a no-op. Thread: the one that started it. */
 void tr_relay_stop(tr_relay_t *r);
 
-/* True once translation stopped on an error it cannot get past (see the log). */
-bool tr_relay_failed(tr_relay_t *r);
-
 /*
  * Copies the relay's status into *out (sources owned: release with
  * tr_upstream_status_cleanup). Takes the membership lock and the merge lock
