@@ -36,7 +36,7 @@ from conftest import wait_until  # noqa: E402
 # Libraries every tirelay links, by Debian runtime package (Debian 12 names).
 EXPECTED_DEPENDS = ["adduser", "libc6", "libuv1", "libssl3", "libsqlite3-0", "libmariadb3",
                     "libnghttp2-14", "libmicrohttpd12", "libinih1", "libcurl4", "libjansson4",
-                    "zlib1g", "libdeflate0"]
+                    "libdeflate0"]
 # gRPC core is not linked (Notify is served on our own HTTP/2, relay/h2_server.c), and with it
 # went absl, re2, c-ares, libprotobuf and the C++ runtime.
 UNWANTED_DEPENDS = re.compile(r"^(libgrpc|libgrpc\+\+|libabsl|libre2|libc-ares|libprotobuf\d|libstdc\+\+)")
