@@ -26,11 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <libdeflate.h>
 #include <zlib.h>
 
+#include "common/clock.h"
 #include "common/endian.h"
 #include "protocol/crc32.h"
 
@@ -56,13 +56,6 @@ static const struct {
 };
 enum { N_IMPLS = sizeof(impls) / sizeof(impls[0]), ROUNDS = 5 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* One buffer: where it starts and how long it is. */
 typedef struct {
     const uint8_t *p;
@@ -81,14 +74,14 @@ static void measure(const span_t *spans, size_t n, double round_s, double best[N
         for (int i = 0; i < N_IMPLS; i++) {
             uint32_t acc = 0;
             size_t passes = 0;
-            double t0 = now_s();
+            double t0 = (double)tr_clock_mono_ns() / 1e9;
             double t = t0;
             do {
                 for (size_t k = 0; k < n; k++) {
                     acc ^= impls[i].fn(0, spans[k].p, spans[k].len);
                 }
                 passes++;
-                t = now_s();
+                t = (double)tr_clock_mono_ns() / 1e9;
             } while (t - t0 < round_s);
             sink ^= acc;
             double per_pass = (t - t0) / (double)passes;

@@ -36,6 +36,8 @@
 
 #include <mysql.h>
 
+#include "common/clock.h"
+
 #define COM_BINLOG_DUMP     0x12
 #define COM_REGISTER_SLAVE  0x15
 #define DUMP_NON_BLOCK      1
@@ -68,13 +70,6 @@ static FILE *g_lat;
 static long g_markers;
 static long g_markers_seen;
 static double g_seconds; /* stop after this long (0: at every client's EOF) */
-
-static uint64_t mono_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 static void die(const char *what, const char *detail)
 {
@@ -203,7 +198,7 @@ static void on_event(client_t *c)
             v = v * 10 + (uint64_t)(m[k] - '0');
         }
         if (ok && v != 0) {
-            fprintf(g_lat, "%" PRIu64 " %" PRIu64 "\n", v, mono_ns());
+            fprintf(g_lat, "%" PRIu64 " %" PRIu64 "\n", v, tr_clock_mono_ns());
             g_markers_seen++;
         }
         p = m + 4;
@@ -321,7 +316,7 @@ int main(int argc, char **argv)
         client_start(&cl[i], i);
     }
     int ep = epoll_create1(0);
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = tr_clock_mono_ns();
     for (int i = 0; i < g_clients; i++) {
         client_dump(&cl[i], i);
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &cl[i]};
@@ -334,7 +329,7 @@ int main(int argc, char **argv)
     uint64_t stop_at = g_seconds > 0 ? t0 + (uint64_t)(g_seconds * 1e9) : UINT64_MAX;
     bool cut = false;
     while (live > 0) {
-        if (mono_ns() >= stop_at) {
+        if (tr_clock_mono_ns() >= stop_at) {
             cut = true;
             break;
         }
@@ -365,7 +360,7 @@ int main(int argc, char **argv)
             }
         }
     }
-    double secs = (double)(mono_ns() - t0) / 1e9;
+    double secs = (double)(tr_clock_mono_ns() - t0) / 1e9;
     uint64_t total = 0;
     for (int i = 0; i < g_clients; i++) {
         total += cl[i].bytes;

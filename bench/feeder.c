@@ -50,7 +50,9 @@
 
 #include "proto/binlog.pb-c.h"
 #include "proto/pump.pb-c.h"
+#include "common/clock.h"
 #include "common/err.h"
+#include "common/tso.h"
 #include "protocol/grpc_frame.h"
 #include "relay/h2_server.h"
 
@@ -87,18 +89,9 @@ static atomic_uint_fast64_t g_tso;
 static atomic_uint_fast64_t g_sent_txns; /* latency mode: the global send schedule */
 static _Atomic uint64_t g_sched_t0; /* latency mode: set when the first Pump with a file is pulled */
 
-static uint64_t mono_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static uint64_t tso_next(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    uint64_t now = ((uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u) << 18;
+    uint64_t now = (uint64_t)tr_clock_wall_ms() << TR_TSO_LOGICAL_BITS;
     uint64_t prev = atomic_load(&g_tso);
     for (;;) {
         uint64_t next = now > prev ? now : prev + 1;
@@ -207,7 +200,7 @@ static void send_stamped(tr_h2_call_t *call, const rec_t *r, uint64_t *ts_out, u
         die("%s", "a record's payload is not a Binlog");
     }
     uint64_t ts = tso_next();
-    uint64_t ns = mono_ns();
+    uint64_t ns = tr_clock_mono_ns();
     b->start_ts = (int64_t)ts - 1;
     b->commit_ts = (int64_t)ts;
     if (resp->entity->meta != NULL) {
@@ -275,10 +268,10 @@ static void on_call(void *arg, tr_h2_call_t *call, int path_idx, tr_slice_t msg)
         c->next++;
     }
     c->last_ts = offset;
-    c->last_send_ns = p->path == NULL ? 0 : mono_ns(); /* idle: a fake at once */
+    c->last_send_ns = p->path == NULL ? 0 : tr_clock_mono_ns(); /* idle: a fake at once */
     if (p->path != NULL) {
         uint64_t zero = 0;
-        atomic_compare_exchange_strong(&g_sched_t0, &zero, mono_ns() + 500000000u);
+        atomic_compare_exchange_strong(&g_sched_t0, &zero, tr_clock_mono_ns() + 500000000u);
     }
     tr_h2_call_set_data(call, c);
 }
@@ -292,7 +285,7 @@ static int64_t proceed(void *arg, tr_h2_call_t *call, int64_t now_ns)
     }
     pump_t *p = c->p;
     while (tr_h2_call_queued(call) < OUT_HIGH_WATER) {
-        uint64_t now = mono_ns();
+        uint64_t now = tr_clock_mono_ns();
         uint64_t wake = now + (uint64_t)g_fake_ms * 1000000u;
         if (c->next < p->nrecs && g_rate <= 0) {
             const rec_t *r = &p->recs[c->next++];

@@ -74,9 +74,7 @@ static void on_async(uv_async_t *h)
 /* HTTP thread: a copy of the server statistics, or false when the loop did not answer. */
 static bool fetch_server_stats(tr_metrics_t *m, tr_server_stats_t *out)
 {
-    struct timespec deadline;
-    (void)clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += SCRAPE_WAIT_MS / 1000;
+    struct timespec deadline = tr_clock_deadline(CLOCK_REALTIME, SCRAPE_WAIT_MS);
     pthread_mutex_lock(&m->mu);
     if (m->stopping) {
         pthread_mutex_unlock(&m->mu);

@@ -33,6 +33,22 @@ static inline int64_t tr_clock_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The time on clock ms milliseconds from now (ms >= 0): the deadline pthread_cond_timedwait
+ * takes (CLOCK_REALTIME, unless the condition variable was set up with
+ * pthread_condattr_setclock). */
+static inline struct timespec tr_clock_deadline(clockid_t clock, int64_t ms)
+{
+    struct timespec ts;
+    (void)clock_gettime(clock, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
 /* CLOCK_REALTIME in seconds since the Unix epoch, with its fraction. */
 static inline double tr_clock_wall_s(void)
 {

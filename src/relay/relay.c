@@ -186,14 +186,7 @@ static bool is_stopping(tr_relay_t *r)
 /* Sleeps up to ms, returning early when the relay stops. */
 static void nap(tr_relay_t *r, int ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = tr_clock_deadline(CLOCK_REALTIME, ms);
     pthread_mutex_lock(&r->mu);
     if (!r->stopping) {
         (void)pthread_cond_timedwait(&r->space, &r->mu, &ts);

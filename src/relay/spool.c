@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/mem.h"
 
@@ -210,11 +211,7 @@ static void *pager_main(void *arg)
             pthread_cond_wait(&pg->cond, &pg->mu); /* idle: no wakeups */
             continue;
         }
-        struct timespec until;
-        (void)clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += (long)pg->interval_ms * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
+        struct timespec until = tr_clock_deadline(CLOCK_MONOTONIC, pg->interval_ms);
         (void)pthread_cond_timedwait(&pg->cond, &pg->mu, &until);
         if (pg->watched != NULL && !pg->stopping) {
             /* Under mu: unwatch (and so the free) waits for this call. */

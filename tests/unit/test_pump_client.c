@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/mem.h"
 #include "protocol/tidb_binlog.h"
@@ -36,13 +37,6 @@ extern char **environ;
 
 #define BASE       445644800000000000LL /* fake_pump.py BASE */
 #define CLUSTER_ID 6789ULL
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -80,7 +74,8 @@ static bool pump_script_start(fake_pump_t *fp, const char *script_name, const ch
     if (posix_spawn(&fp->pid, argv[0], NULL, NULL, argv, environ) != 0) {
         return false;
     }
-    for (int64_t deadline = mono_ms() + 8000; mono_ms() < deadline; sleep_ms(20)) {
+    for (int64_t deadline = tr_clock_mono_ms() + 8000; tr_clock_mono_ms() < deadline;
+         sleep_ms(20)) {
         FILE *f = fopen(fp->port_file, "r");
         if (f != NULL) {
             int ok = fscanf(f, "%d", &fp->port);
@@ -108,7 +103,8 @@ static void fake_pump_stop(fake_pump_t *fp)
     if (fp->pid > 0) {
         (void)kill(fp->pid, SIGTERM);
         int status;
-        for (int64_t deadline = mono_ms() + 3000; mono_ms() < deadline; sleep_ms(10)) {
+        for (int64_t deadline = tr_clock_mono_ms() + 3000; tr_clock_mono_ms() < deadline;
+             sleep_ms(10)) {
             if (waitpid(fp->pid, &status, WNOHANG) == fp->pid) {
                 fp->pid = 0;
                 break;
@@ -192,14 +188,7 @@ static int sink_deliver(void *arg, uint32_t pump_id, const uint8_t *payload, siz
 
 static bool sink_wait(sink_t *s, int n, int timeout_ms)
 {
-    struct timespec until;
-    (void)clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = tr_clock_deadline(CLOCK_REALTIME, timeout_ms);
     pthread_mutex_lock(&s->mu);
     while (s->n < n) {
         if (pthread_cond_timedwait(&s->cond, &s->mu, &until) == ETIMEDOUT) {
@@ -243,15 +232,15 @@ TR_TEST(pump_client_streams_resumes_and_stops)
     bool all = sink_wait(&sink, 7, 8000);
     EXPECT_TRUE(all);
     /* last_ts moves once the callback has returned. */
-    for (int64_t deadline = mono_ms() + 2000;
-         tr_pump_client_last_ts(pc) != BASE + 160 && mono_ms() < deadline;) {
+    for (int64_t deadline = tr_clock_mono_ms() + 2000;
+         tr_pump_client_last_ts(pc) != BASE + 160 && tr_clock_mono_ms() < deadline;) {
         sleep_ms(5);
     }
     EXPECT_EQ_INT(tr_pump_client_last_ts(pc), BASE + 160);
 
-    int64_t t0 = mono_ms();
+    int64_t t0 = tr_clock_mono_ms();
     tr_pump_client_stop(pc);
-    int64_t stop_ms = mono_ms() - t0;
+    int64_t stop_ms = tr_clock_mono_ms() - t0;
     EXPECT_TRUE(stop_ms < 1000);
 
     static const int64_t want_ts[] = {100, 110, 120, 130, 140, 150, 160};
@@ -322,9 +311,9 @@ TR_TEST(pump_client_unreachable_stops_promptly)
     tr_pump_client_t *pc = NULL;
     EXPECT_EQ_INT(tr_pump_client_start(&opts, &pc), 0);
     sleep_ms(700); /* a few failed attempts and backoffs */
-    int64_t t0 = mono_ms();
+    int64_t t0 = tr_clock_mono_ms();
     tr_pump_client_stop(pc);
-    EXPECT_TRUE(mono_ms() - t0 < 1000);
+    EXPECT_TRUE(tr_clock_mono_ms() - t0 < 1000);
     EXPECT_EQ_INT(sink.n, 0);
     pthread_mutex_destroy(&sink.mu);
     pthread_cond_destroy(&sink.cond);
@@ -355,9 +344,9 @@ TR_TEST(pump_client_backs_off_on_rejection)
     tr_pump_client_t *pc = NULL;
     EXPECT_EQ_INT(tr_pump_client_start(&opts, &pc), 0);
     sleep_ms(1200);
-    int64_t t0 = mono_ms();
+    int64_t t0 = tr_clock_mono_ms();
     tr_pump_client_stop(pc);
-    EXPECT_TRUE(mono_ms() - t0 < 1000);
+    EXPECT_TRUE(tr_clock_mono_ms() - t0 < 1000);
     EXPECT_EQ_INT(sink.n, 0);
     uint64_t cluster[16];
     int64_t offsets[16];
@@ -677,8 +666,8 @@ TR_TEST(pump_client_spool_write_error_reconnects_without_loss)
     tr_pump_client_t *pc = NULL;
     EXPECT_EQ_INT(tr_pump_client_start(&opts, &pc), 0);
     /* 100 arrives, then 110 cannot be spooled: the client asks again from 100. */
-    int64_t deadline = mono_ms() + 10000;
-    while (count_log_lines(&fp, "6789 ") < 2 && mono_ms() < deadline) {
+    int64_t deadline = tr_clock_mono_ms() + 10000;
+    while (count_log_lines(&fp, "6789 ") < 2 && tr_clock_mono_ms() < deadline) {
         sleep_ms(20);
     }
     EXPECT_TRUE(count_log_lines(&fp, "6789 ") >= 2);
@@ -748,9 +737,9 @@ static void run_fault_opts(const char *scenario, int keepalive_ms)
         fprintf(stderr, "scenario %s: only %d binlogs delivered\n", scenario, so->o.sink.n);
     }
     EXPECT_TRUE(got);
-    int64_t t0 = mono_ms();
+    int64_t t0 = tr_clock_mono_ms();
     tr_pump_client_stop(pc);
-    EXPECT_TRUE(mono_ms() - t0 < 1000);
+    EXPECT_TRUE(tr_clock_mono_ms() - t0 < 1000);
     EXPECT_EQ_INT(so->o.sink.n, 2);
     if (so->o.sink.n == 2) {
         EXPECT_EQ_INT(so->o.sink.ts[0], 100);
