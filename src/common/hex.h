@@ -1,5 +1,5 @@
 /*
- * Hexadecimal digits. Pure.
+ * Hexadecimal digits, both ways. Pure.
  */
 #ifndef TR_COMMON_HEX_H
 #define TR_COMMON_HEX_H
@@ -18,6 +18,12 @@ static inline int tr_hex_digit(int c)
         return c - 'A' + 10;
     }
     return -1;
+}
+
+/* The lower-case hex digit of the low 4 bits of v. */
+static inline char tr_hex_char(unsigned v)
+{
+    return "0123456789abcdef"[v & 15];
 }
 
 #endif

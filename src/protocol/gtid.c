@@ -11,6 +11,7 @@
 
 #include "common/endian.h"
 #include "common/err.h"
+#include "common/hex.h"
 #include "common/mem.h"
 #include "common/uuid.h"
 
@@ -439,14 +440,13 @@ int tr_gtid_set_parse(tr_gtid_set_t *s, const char *text, size_t len, const char
 
 void tr_gtid_uuid_format(const uint8_t uuid[16], char out[37])
 {
-    static const char hex[] = "0123456789abcdef";
     size_t o = 0;
     for (size_t i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10) {
             out[o++] = '-';
         }
-        out[o++] = hex[uuid[i] >> 4];
-        out[o++] = hex[uuid[i] & 15];
+        out[o++] = tr_hex_char(uuid[i] >> 4);
+        out[o++] = tr_hex_char(uuid[i]);
     }
     out[o] = '\0';
 }

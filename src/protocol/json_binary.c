@@ -36,6 +36,7 @@
 
 #include "common/endian.h"
 #include "common/err.h"
+#include "common/hex.h"
 #include "common/utf8.h"
 #include "protocol/base64.h"
 #include "protocol/tidb_datum.h"
@@ -681,7 +682,6 @@ size_t tr_json_format_double(double v, char *out, size_t cap)
 
 static void text_string(tr_buf_t *out, const uint8_t *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     tr_buf_put_u8(out, '"');
     size_t start = 0;
     size_t i = 0;
@@ -703,8 +703,8 @@ static void text_string(tr_buf_t *out, const uint8_t *s, size_t n)
                 esc[1] = 't';
             } else if (b < 0x20) {
                 memcpy(esc, "\\u00", 4);
-                esc[4] = hex[b >> 4];
-                esc[5] = hex[b & 0xF];
+                esc[4] = tr_hex_char(b >> 4);
+                esc[5] = tr_hex_char(b);
                 el = 6;
             }
             tr_buf_append(out, esc, el);
