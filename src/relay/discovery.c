@@ -29,9 +29,11 @@
 #include <curl/curl.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/tso.h"
 #include "protocol/grpc_frame.h"
 #include "protocol/grpc_request.h"
 #include "relay/h2_server.h"
@@ -82,20 +84,6 @@ static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void)
 {
     (void)curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---------------------------------------------------------------- HTTP */
@@ -197,7 +185,7 @@ static int put_status(tr_discovery_t *d, tr_node_state_t state, const char **why
     snprintf(st.host, sizeof(st.host), "%s", d->host);
     st.state = state;
     st.max_commit_ts = d->progress(d->arg);
-    st.update_ts = now_ms() << 18;
+    st.update_ts = tr_clock_wall_ms() << TR_TSO_LOGICAL_BITS;
     tr_buf_t value;
     tr_buf_init(&value, 64 * 1024);
     tr_node_status_encode(&st, &value);
@@ -268,14 +256,14 @@ static void *discovery_thread(void *arg)
         if (stopping) {
             break;
         }
-        int64_t now = mono_ms();
+        int64_t now = tr_clock_mono_ms();
         if (now >= next_beat) {
             heartbeat(d);
-            next_beat = mono_ms() + d->heartbeat_ms;
+            next_beat = tr_clock_mono_ms() + d->heartbeat_ms;
         }
         if (notify || now >= next_list) {
             int rc = list_pumps(d);
-            next_list = mono_ms() + d->detect_interval_ms;
+            next_list = tr_clock_mono_ms() + d->detect_interval_ms;
             pthread_mutex_lock(&d->mu);
             if (asked > d->refresh_done) {
                 d->refresh_done = asked;
@@ -288,18 +276,11 @@ static void *discovery_thread(void *arg)
             pthread_mutex_unlock(&d->mu);
         }
         int64_t wake = next_beat < next_list ? next_beat : next_list;
-        int64_t delay = wake - mono_ms();
+        int64_t delay = wake - tr_clock_mono_ms();
         if (delay <= 0) {
             continue;
         }
-        struct timespec until;
-        (void)clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += (time_t)(delay / 1000);
-        until.tv_nsec += (long)(delay % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = tr_clock_deadline(CLOCK_MONOTONIC, delay);
         pthread_mutex_lock(&d->mu);
         while (!d->stopping && !d->notify) {
             if (pthread_cond_timedwait(&d->cond, &d->mu, &until) == ETIMEDOUT) {
@@ -529,13 +510,6 @@ typedef struct {
 
 static const char *const notify_paths[] = {NOTIFY_PATH};
 
-static int64_t notify_now_ns(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Answers a call with the result of its list. */
 static void notify_answer(tr_notify_server_t *s, tr_h2_call_t *call, int rc)
 {
@@ -560,7 +534,7 @@ static void notify_on_call(void *arg, tr_h2_call_t *call, int path_idx, tr_slice
     tr_notify_server_t *s = arg;
     const char *why = NULL;
     if (tr_grpc_req_check_protobuf(msg.p, msg.len, &why) != 0) {
-        int64_t now = notify_now_ns();
+        int64_t now = (int64_t)tr_clock_mono_ns();
         if (s->last_warn_ns == 0 || now - s->last_warn_ns >= NOTIFY_WARN_NS) {
             tr_log_warn("discovery", "Notify: request is not a NotifyReq peer=%s why=\"%s\" "
                         "bytes=%zu suppressed=%" PRIu64,
@@ -581,7 +555,7 @@ static void notify_on_call(void *arg, tr_h2_call_t *call, int path_idx, tr_slice
     }
     notify_call_t *nc = tr_calloc(1, sizeof(*nc));
     nc->ticket = tr_discovery_refresh_ask(s->disc);
-    nc->deadline_ns = notify_now_ns() + (int64_t)NOTIFY_REFRESH_MS * 1000000LL;
+    nc->deadline_ns = (int64_t)tr_clock_mono_ns() + (int64_t)NOTIFY_REFRESH_MS * 1000000LL;
     tr_h2_call_set_data(call, nc);
 }
 

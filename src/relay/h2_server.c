@@ -46,6 +46,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -141,13 +142,6 @@ struct tr_h2_server {
 
     _Atomic uint64_t st_accepted, st_refused, st_dropped, st_open, st_served, st_call_refused;
 };
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* True when a rate-limited warning may be written now (*n: swallowed since). */
 static bool warn_allowed(warn_limit_t *w, int64_t now, uint64_t *n)
@@ -255,7 +249,7 @@ static void call_free(tr_h2_call_t *call)
     }
     c->n_calls--;
     if (c->n_calls == 0) {
-        c->idle_since_ns = mono_ns();
+        c->idle_since_ns = (int64_t)tr_clock_mono_ns();
     }
     if (call->handed && c->s->o.on_close != NULL) {
         c->s->o.on_close(c->s->o.arg, call);
@@ -272,7 +266,7 @@ static void call_finish(tr_h2_call_t *call, int http_status, int grpc_status, co
         return;
     }
     call->finished = true;
-    call->finish_ns = mono_ns();
+    call->finish_ns = (int64_t)tr_clock_mono_ns();
     call->http_status = http_status;
     call->grpc_status = grpc_status;
     call->message[0] = '\0';
@@ -293,7 +287,7 @@ static void call_refuse(tr_h2_call_t *call, const tr_grpc_verdict_t *v)
     call_finish(call, v->http_status, v->grpc_status, v->message);
     atomic_fetch_add(&s->st_call_refused, 1);
     uint64_t n = 0;
-    if (warn_allowed(&s->warn_call, mono_ns(), &n)) {
+    if (warn_allowed(&s->warn_call, (int64_t)tr_clock_mono_ns(), &n)) {
         tr_log_warn(s->name,
                     "call refused peer=%s path=%.64s http_status=%d grpc_status=%d(%s) why=\"%s\" "
                     "suppressed=%" PRIu64,
@@ -470,7 +464,7 @@ static int on_begin_headers(nghttp2_session *h2, const nghttp2_frame *frame, voi
     tr_h2_call_t *call = tr_calloc(1, sizeof(*call));
     call->conn = c;
     call->stream_id = frame->hd.stream_id;
-    call->start_ns = mono_ns();
+    call->start_ns = (int64_t)tr_clock_mono_ns();
     call->path_idx = -1;
     tr_grpc_req_init(&call->req, c->s->o.max_request_bytes);
     tr_buf_init(&call->out, 0);
@@ -611,7 +605,7 @@ static void conn_close(tr_h2_server_t *s, size_t idx)
     if (c->why_is_bad) {
         atomic_fetch_add(&s->st_dropped, 1);
         uint64_t n = 0;
-        if (warn_allowed(&s->warn_conn, mono_ns(), &n)) {
+        if (warn_allowed(&s->warn_conn, (int64_t)tr_clock_mono_ns(), &n)) {
             char hex[72];
             hex32(c->head, c->head_len, hex, sizeof(hex));
             tr_log_warn(s->name,
@@ -930,7 +924,7 @@ static void *server_thread(void *arg)
     struct pollfd *pfd = tr_calloc(max_fds, sizeof(*pfd));
     conn_t **polled = tr_calloc(max_fds, sizeof(*polled));
     while (!atomic_load(&s->stopping)) {
-        int64_t now = mono_ns();
+        int64_t now = (int64_t)tr_clock_mono_ns();
         if (atomic_exchange(&s->woken, false)) {
             for (size_t i = 0; i < s->n_conns; i++) {
                 for (tr_h2_call_t *call = s->conns[i]->calls; call != NULL; call = call->next) {
@@ -990,7 +984,7 @@ static void *server_thread(void *arg)
         struct timespec ts;
         struct timespec *tsp = NULL;
         if (next != INT64_MAX) {
-            int64_t d = next - mono_ns();
+            int64_t d = next - (int64_t)tr_clock_mono_ns();
             d = d < 0 ? 0 : d;
             ts.tv_sec = (time_t)(d / 1000000000LL);
             ts.tv_nsec = (long)(d % 1000000000LL);
@@ -1003,7 +997,7 @@ static void *server_thread(void *arg)
         if (pfd[0].revents != 0) {
             drain_wake(s);
         }
-        now = mono_ns();
+        now = (int64_t)tr_clock_mono_ns();
         for (size_t i = first_conn; i < n; i++) {
             if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
                 conn_t *c = polled[i];

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/endian.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -934,9 +935,7 @@ static void show_relay_status(job_t *j, const tr_admin_reply_t *r)
     memset(&st, 0, sizeof(st));
     bool has_relay = j->has_upstream && j->upstream.status(j->upstream.arg, &st) == 0;
     if (!has_relay) {
-        struct timespec now;
-        (void)clock_gettime(CLOCK_REALTIME, &now);
-        st.now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        st.now_ms = tr_clock_wall_ms();
     }
     tr_store_checkpoint_t last;
     tr_store_last_txn(j->store, &last);
