@@ -155,6 +155,12 @@ static void sink_fail(const tr_dump_sink_t *k, const char *fmt, ...)
 
 #define fail(d, ...) sink_fail(&(d)->sink, __VA_ARGS__)
 
+/*
+ * One return convention in this file: a function that may end the dump returns 0, or
+ * TR_ECLOSED once it has ended the sink (an ERR sent, or the connection closed), and
+ * the caller then stops; anything else it produces comes back through out-parameters.
+ */
+
 /* Closes the connection at once (queued output dropped). */
 static void sink_close(tr_dump_t *d)
 {
@@ -285,13 +291,16 @@ static void put_event_packet(tr_dump_t *d, tr_buf_t *out, const uint8_t *ev, siz
     tr_wire_end(out, h, d->sink.seq);
 }
 
+/* Sends out (taking its storage): 0, or TR_ECLOSED after closing the sink (an answer
+ * past its size limit, or the connection is gone). */
 static int send_out(tr_dump_t *d, tr_buf_t *out)
 {
-    if (!tr_buf_ok(out)) {
-        return TR_ETOOBIG;
-    }
     d->last_send_ms = uv_now(d->srv->loop);
-    return d->sink.send(d->sink.ctx, out);
+    if (!tr_buf_ok(out) || d->sink.send(d->sink.ctx, out) != 0) {
+        sink_close(d);
+        return TR_ECLOSED;
+    }
+    return 0;
 }
 
 /* Our own last GTID number: the last committed transaction, else what the
@@ -398,16 +407,15 @@ static void fail_missing(tr_dump_t *d, const tr_maria_gtid_t *req)
     fail_gtid(d, diverged ? GTID_ERR_DIVERGED : GTID_ERR_NOT_IN_BINLOG, req);
 }
 
-enum { EV_SEND = 1, EV_SKIP = 0, EV_FAILED = -1 };
 
 /*
  * The GTID filters, per event read from the file (ev, len bytes, ending at
  * file offset end_pos). May append a HEARTBEAT to out first (MySQL: the end
  * of a skipped range is announced before the next event sent, as
- * Binlog_sender does). Returns EV_SEND, EV_SKIP or EV_FAILED (session failed).
+ * Binlog_sender does). Sets *send (false: the event is skipped); 0 or TR_ECLOSED.
  */
 static int filter_event(tr_dump_t *d, const uint8_t *ev, size_t len, uint64_t end_pos,
-                        tr_buf_t *out)
+                        tr_buf_t *out, bool *send)
 {
     uint8_t type = ev[4];
     const char *why = NULL;
@@ -417,7 +425,7 @@ static int filter_event(tr_dump_t *d, const uint8_t *ev, size_t len, uint64_t en
             uint64_t gno;
             if (tr_gtid_peek_mysql(ev, len, uuid, &gno, &why) != 0) {
                 fail(d, "Failed to read Gtid_log_event: corrupt binlog");
-                return EV_FAILED;
+                return TR_ECLOSED;
             }
             d->y_skipping = tr_gtid_set_contains(&d->exclude, uuid, NULL, gno);
         } else if (type == TR_EVT_ANONYMOUS_GTID || type == TR_EVT_ROTATE ||
@@ -430,24 +438,27 @@ static int filter_event(tr_dump_t *d, const uint8_t *ev, size_t len, uint64_t en
         }
         if (d->y_skipping) {
             d->y_skipped_end = end_pos;
-            return EV_SKIP;
+            *send = false;
+            return 0;
         }
     send_mysql:
         if (d->y_skipped_end > 0) {
             put_heartbeat(d, out, d->y_skipped_end);
             d->y_skipped_end = 0;
         }
-        return EV_SEND;
+        *send = true;
+        return 0;
     }
     if (d->mode != MODE_MARIA_GTID) {
-        return EV_SEND;
+        *send = true;
+        return 0;
     }
     if (type == TR_EVT_MARIA_GTID) {
         tr_maria_gtid_t g;
         uint8_t flags2;
         if (tr_gtid_peek_maria(ev, len, &g, &flags2, &why) != 0) {
             fail(d, "Failed to read Gtid_log_event: corrupt binlog");
-            return EV_FAILED;
+            return TR_ECLOSED;
         }
         if (g.domain_id == d->srv->cfg->gtid_domain_id) {
             d->m_state_seq = g.seq_no;
@@ -457,7 +468,7 @@ static int filter_event(tr_dump_t *d, const uint8_t *ev, size_t len, uint64_t en
                 /* START_ON_EMPTY_DOMAIN: the domain appeared; the request must be in it. */
                 if (g.server_id != d->m_req.server_id || g.seq_no < d->m_req.seq_no) {
                     fail_missing(d, &d->m_req);
-                    return EV_FAILED;
+                    return TR_ECLOSED;
                 }
                 d->m_empty_domain = false;
             }
@@ -467,7 +478,7 @@ static int filter_event(tr_dump_t *d, const uint8_t *ev, size_t len, uint64_t en
             if (g.server_id == d->m_req.server_id && g.seq_no >= d->m_req.seq_no) {
                 if (d->m_strict && g.seq_no > d->m_req.seq_no) {
                     fail_gtid(d, GTID_ERR_HOLE, &d->m_req);
-                    return EV_FAILED;
+                    return TR_ECLOSED;
                 }
                 d->m_fake_list = true;
                 d->m_has_req = false;
@@ -479,14 +490,17 @@ static int filter_event(tr_dump_t *d, const uint8_t *ev, size_t len, uint64_t en
         if (!part_of_group(type)) {
             d->m_skip = SKIP_NOT;
         }
-        return EV_SKIP;
+        *send = false;
+        return 0;
     case SKIP_TRANSACTION:
         if (type == TR_EVT_XID || (type == TR_EVT_QUERY && tr_gtid_peek_is_commit(ev, len, d->fd_has_crc))) {
             d->m_skip = SKIP_NOT;
         }
-        return EV_SKIP;
+        *send = false;
+        return 0;
     default:
-        return EV_SEND;
+        *send = true;
+        return 0;
     }
 }
 
@@ -496,26 +510,27 @@ static int filter_event(tr_dump_t *d, const uint8_t *ev, size_t len, uint64_t en
  * in place (it lives in the read scratch) or left out. Applied after the GTID
  * filters, as send_event_to_slave does; the fake GTID_LIST of a GTID start
  * does not come through here, so such a client gets it as it is, as from
- * MariaDB. Returns EV_SEND, EV_SKIP or EV_FAILED (session failed with
- * MariaDB's text).
+ * MariaDB. Sets *send (false: left out); 0, or TR_ECLOSED after failing the
+ * dump with MariaDB's text.
  */
-static int compat_event(tr_dump_t *d, uint8_t *ev, size_t len)
+static int compat_event(tr_dump_t *d, uint8_t *ev, size_t len, bool *send)
 {
     const char *why = NULL;
     int act = tr_maria_compat_rewrite(ev, len, d->capability, d->send_annotate, d->fd_has_crc,
                                       &why);
     if (act < 0) {
         fail(d, "%s", why);
-        return EV_FAILED;
+        return TR_ECLOSED;
     }
-    return act == TR_MCOMPAT_OMIT ? EV_SKIP : EV_SEND;
+    *send = act != TR_MCOMPAT_OMIT;
+    return 0;
 }
 
 /*
  * Starts d->rd.file at start_pos: fake ROTATE (checksummed per the session's
  * variable for the first file, else per the last FD), then the file's FD.
  * For the first file, validates start_pos (> size, not an event boundary).
- * Returns 0 or -1 after failing the session.
+ * 0 or TR_ECLOSED.
  */
 static int start_file(tr_dump_t *d, uint64_t start_pos, bool first, tr_buf_t *out)
 {
@@ -526,7 +541,7 @@ static int start_file(tr_dump_t *d, uint64_t start_pos, bool first, tr_buf_t *ou
         int rc = tr_store_reader_open(&d->rd, d->srv->store, d->flavor, &f, TR_BINLOG_MAGIC_LEN);
         if (rc != 0) {
             fail(d, "Could not open log file: %s", tr_strerror(rc));
-            return -1;
+            return TR_ECLOSED;
         }
     }
     /* The file's FORMAT_DESCRIPTION, copied: the walk below reuses the scratch. */
@@ -537,7 +552,7 @@ static int start_file(tr_dump_t *d, uint64_t start_pos, bool first, tr_buf_t *ou
         h.type != TR_EVT_FORMAT_DESCRIPTION || h.event_size < FD_MIN_LEN ||
         h.event_size > FD_MAX_LEN) {
         fail(d, "Could not find format_description_event in binlog file");
-        return -1;
+        return TR_ECLOSED;
     }
     memcpy(fde, tr_buf_head(scratch), h.event_size);
     uint64_t fde_end = TR_BINLOG_MAGIC_LEN + (uint64_t)h.event_size;
@@ -547,7 +562,7 @@ static int start_file(tr_dump_t *d, uint64_t start_pos, bool first, tr_buf_t *ou
         rc = tr_store_reader_walk(&d->rd, start_pos, scratch, NULL, NULL, &why);
         if (rc != 0) {
             fail(d, "Client requested master to start replication from impossible position");
-            return -1;
+            return TR_ECLOSED;
         }
     }
     bool rotate_crc = first ? d->session_crc : d->fd_has_crc;
@@ -580,42 +595,38 @@ static int start_file(tr_dump_t *d, uint64_t start_pos, bool first, tr_buf_t *ou
 }
 
 /*
- * Appends up to TR_DUMP_BATCH bytes of complete events from d->rd.pos. Returns
- * the bytes of events consumed (0 when caught up) or -1 after failing.
+ * Appends up to TR_DUMP_BATCH bytes of complete events from d->rd.pos; *consumed is
+ * their size in the file (0 when caught up). 0 or TR_ECLOSED.
  */
-static ssize_t read_batch(tr_dump_t *d, tr_buf_t *out)
+static int read_batch(tr_dump_t *d, tr_buf_t *out, uint64_t *consumed)
 {
     uint64_t start = d->rd.pos;
     tr_buf_t *batch = rd_scratch_buf();
     const char *why = NULL;
+    *consumed = 0;
     int64_t n = tr_store_reader_read(&d->rd, batch, TR_DUMP_BATCH, &why);
-    if (n <= 0) {
-        if (n < 0) {
-            if (n == TR_ECORRUPT) {
-                fail(d, "%s", why);
-            } else {
-                fail(d, "I/O error reading log event: %s", tr_strerror((int)n));
-            }
-            return -1;
+    if (n < 0) {
+        if (n == TR_ECORRUPT) {
+            fail(d, "%s", why);
+        } else {
+            fail(d, "I/O error reading log event: %s", tr_strerror((int)n));
         }
-        return 0;
+        return TR_ECLOSED;
     }
     size_t off = 0;
     tr_store_event_t ev;
     while (tr_store_batch_next(batch, start, &off, &ev)) {
-        int act = EV_SEND;
+        bool send = true;
         if (d->per_event) {
-            if (d->mode != MODE_FILEPOS) {
-                act = filter_event(d, ev.p, ev.len, ev.end_pos, out);
+            if (d->mode != MODE_FILEPOS &&
+                filter_event(d, ev.p, ev.len, ev.end_pos, out, &send) != 0) {
+                return TR_ECLOSED;
             }
-            if (act == EV_SEND && d->compat) {
-                act = compat_event(d, ev.p, ev.len);
-            }
-            if (act == EV_FAILED) {
-                return -1;
+            if (send && d->compat && compat_event(d, ev.p, ev.len, &send) != 0) {
+                return TR_ECLOSED;
             }
         }
-        if (act == EV_SEND) {
+        if (send) {
             put_event_packet(d, out, ev.p, ev.len);
             d->events_sent++;
             d->last_event_ts = ev.h.timestamp != 0 ? ev.h.timestamp : d->last_event_ts;
@@ -626,21 +637,21 @@ static ssize_t read_batch(tr_dump_t *d, tr_buf_t *out)
             d->m_fake_list = false;
         }
     }
-    return (ssize_t)n;
+    *consumed = (uint64_t)n;
+    return 0;
 }
 
 /*
  * Sends the next batch from srv->shared, or reads and frames it there for
  * the next dump (a shareable dump with unread bytes). Whatever out holds is
- * sent first. Returns 0 or -1 (failed, or the session is closing).
+ * sent first. 0 or TR_ECLOSED.
  */
 static int send_shared(tr_dump_t *d, tr_buf_t *out)
 {
     tr_server_t *srv = d->srv;
     uint64_t now = uv_now(srv->loop);
     if (tr_buf_unread(out) > 0 && send_out(d, out) != 0) {
-        sink_close(d);
-        return -1;
+        return TR_ECLOSED;
     }
     uint8_t *seq = d->sink.seq;
     shared_batch_t *sb = shared_find(d, *seq);
@@ -664,15 +675,16 @@ static int send_shared(tr_dump_t *d, tr_buf_t *out)
         uint64_t events = d->events_sent;
         uint32_t last_ts = d->last_event_ts;
         d->last_event_ts = 0;
-        ssize_t n = read_batch(d, &sb->buf);
+        uint64_t n = 0;
+        int rc = read_batch(d, &sb->buf, &n);
         sb->last_ts = d->last_event_ts;
         d->last_event_ts = d->last_event_ts != 0 ? d->last_event_ts : last_ts;
-        if (n <= 0 || d->closed || !tr_buf_ok(&sb->buf)) {
+        if (rc != 0 || n == 0 || d->closed || !tr_buf_ok(&sb->buf)) {
             shared_unref(sb);
-            if (n > 0 && !d->closed) {
-                sink_close(d); /* as send_out's TR_ETOOBIG */
+            if (rc == 0 && !d->closed) {
+                sink_close(d); /* nothing read below the known size, or too large */
             }
-            return -1;
+            return TR_ECLOSED;
         }
         sb->end = d->rd.pos;
         sb->seq_out = *seq;
@@ -687,33 +699,36 @@ static int send_shared(tr_dump_t *d, tr_buf_t *out)
     d->last_send_ms = now;
     if (d->sink.send_ref(d->sink.ctx, sb->buf.data, sb->buf.len, shared_unref, sb) != 0) {
         sink_close(d);
-        return -1;
+        return TR_ECLOSED;
     }
     return 0;
 }
 
-/* At the end of the readable bytes: next file, more bytes, EOF or wait.
- * Returns 1 to keep pumping, 0 when done/waiting, -1 after failing. */
-static int at_end(tr_dump_t *d, tr_buf_t *out)
+/* At the end of the readable bytes: next file or more bytes (*more: keep pumping), EOF
+ * (the end of a non-blocking dump: TR_ECLOSED) or wait. 0 or TR_ECLOSED. */
+static int at_end(tr_dump_t *d, tr_buf_t *out, bool *more)
 {
+    *more = false;
     if (d->after_rotate) {
         int rc = tr_store_reader_next_file(&d->rd);
         if (rc == 0) {
             dump_log(TR_LOG_DEBUG, d, "switched to the next file%s", "");
-            return start_file(d, 4, false, out) == 0 ? 1 : -1;
+            *more = true;
+            return start_file(d, 4, false, out);
         }
         if (rc != TR_ENOTFOUND) {
             fail(d, "could not find next log: %s", tr_strerror(rc));
-            return -1;
+            return TR_ECLOSED;
         }
     } else {
         int rc = tr_store_reader_refresh(&d->rd);
         if (rc < 0) {
             fail(d, "could not find log file: %s", tr_strerror(rc));
-            return -1;
+            return TR_ECLOSED;
         }
         if (rc > 0) {
-            return 1;
+            *more = true;
+            return 0;
         }
     }
     if (d->y_skipped_end > 0) {
@@ -725,11 +740,12 @@ static int at_end(tr_dump_t *d, tr_buf_t *out)
         size_t h = tr_wire_begin(out);
         tr_res_put_eof(out, 0, TR_SERVER_STATUS_AUTOCOMMIT);
         tr_wire_end(out, h, d->sink.seq);
-        if (send_out(d, out) == 0) {
-            dump_log(TR_LOG_INFO, d, "non-blocking dump complete events=%" PRIu64, d->events_sent);
+        if (send_out(d, out) != 0) {
+            return TR_ECLOSED;
         }
+        dump_log(TR_LOG_INFO, d, "non-blocking dump complete events=%" PRIu64, d->events_sent);
         d->sink.close(d->sink.ctx, true);
-        return 0;
+        return TR_ECLOSED;
     }
     d->waiting = true;
     return 0;
@@ -763,26 +779,25 @@ static void pump(tr_dump_t *d)
          * storage with the write and recycles it): growing from empty by doubling
          * cost a chain of reallocs, fresh mmaps their page faults. */
         tr_conn_pool_buf(&out, uv_now(d->srv->loop));
-        ssize_t n = read_batch(d, &out);
-        if (n < 0 || d->closed) {
+        uint64_t n = 0;
+        if (read_batch(d, &out, &n) != 0 || d->closed) {
             break;
         }
         if (n == 0) {
-            int r = at_end(d, &out);
-            if (r <= 0 || d->closed) {
+            bool more = false;
+            if (at_end(d, &out, &more) != 0 || !more || d->closed) {
                 break;
             }
         }
         if (tr_buf_unread(&out) >= TR_DUMP_BATCH) {
             if (send_out(d, &out) != 0) {
-                sink_close(d);
                 break;
             }
             writes++;
         }
     }
-    if (!d->closed && tr_buf_unread(&out) > 0 && send_out(d, &out) != 0) {
-        sink_close(d);
+    if (!d->closed && tr_buf_unread(&out) > 0) {
+        (void)send_out(d, &out);
     }
     tr_conn_pool_done(&out);
     rd_trim();
@@ -796,29 +811,29 @@ static void pump(tr_dump_t *d)
  * dump_stall_timeout_ms (its client read nothing while the kernel buffers
  * are full) is closed. Every completed write (tr_dump_drain) restarts the
  * clock, so a slow but reading client is never cut. Checked on every timer
- * tick (the heartbeat period, or STALL_TICK_MS without heartbeats). Returns
- * true when it closed the session.
+ * tick (the heartbeat period, or STALL_TICK_MS without heartbeats). 0, or
+ * TR_ECLOSED when it closed the session.
  */
-static bool check_stall(tr_dump_t *d, uint64_t now)
+static int check_stall(tr_dump_t *d, uint64_t now)
 {
     size_t queued = d->sink.queued(d->sink.ctx);
     if (queued == 0) {
         d->stalled_since_ms = 0;
-        return false;
+        return 0;
     }
     if (d->stalled_since_ms == 0) {
         d->stalled_since_ms = now;
-        return false;
+        return 0;
     }
     if (now - d->stalled_since_ms < d->srv->cfg->dump_stall_timeout_ms) {
-        return false;
+        return 0;
     }
     d->srv->errors[TR_SRV_ERR_DUMP_STALLED]++;
     dump_log(TR_LOG_WARN, d,
              "dump stalled: client read nothing, closing queued_bytes=%zu stalled_ms=%" PRIu64,
              queued, now - d->stalled_since_ms);
     sink_close(d);
-    return true;
+    return TR_ECLOSED;
 }
 
 static void on_timer(uv_timer_t *t)
@@ -828,7 +843,7 @@ static void on_timer(uv_timer_t *t)
         return;
     }
     uint64_t now = uv_now(d->srv->loop);
-    if (check_stall(d, now) || d->hb_period_ms == 0 || !d->waiting) {
+    if (check_stall(d, now) != 0 || d->hb_period_ms == 0 || !d->waiting) {
         return;
     }
     if (now - d->last_send_ms + 5 < d->hb_period_ms) {
@@ -839,9 +854,7 @@ static void on_timer(uv_timer_t *t)
     tr_buf_init(&out, 0);
     put_heartbeat(d, &out, d->y_skipped_end > 0 ? d->y_skipped_end : d->rd.pos);
     d->y_skipped_end = 0;
-    if (send_out(d, &out) != 0) {
-        sink_close(d);
-    }
+    (void)send_out(d, &out);
     tr_buf_cleanup(&out);
 }
 
@@ -871,8 +884,8 @@ static uint64_t heartbeat_ms(const tr_dump_sink_t *k, const tr_config_t *cfg)
     return ns > 0 && ms == 0 ? 1 : ms;
 }
 
-/* Resolves file/pos of a dump request (empty name = first file). Returns 0, or
- * -1 after failing the session with MySQL's message. */
+/* Resolves file/pos of a dump request (empty name = first file). 0, or TR_ECLOSED after
+ * failing the dump with MySQL's message. */
 static int resolve_file(tr_server_t *srv, const tr_dump_sink_t *k, const char *file,
                         size_t file_len, uint64_t pos, tr_binlog_file_t *f)
 {
@@ -893,17 +906,17 @@ static int resolve_file(tr_server_t *srv, const tr_dump_sink_t *k, const char *f
     if (rc != 0) {
         sink_fail(k,
                      "Could not find first log file name in binary log index file");
-        return -1;
+        return TR_ECLOSED;
     }
     if (pos < 4) {
         sink_fail(k,
                      "Client requested master to start replication from position < 4");
-        return -1;
+        return TR_ECLOSED;
     }
     if (pos > f->size) {
         sink_fail(k,
                      "Client requested master to start replication from position > file size");
-        return -1;
+        return TR_ECLOSED;
     }
     return 0;
 }
@@ -920,16 +933,16 @@ static int resolve_file(tr_server_t *srv, const tr_dump_sink_t *k, const char *f
  * checksum byte exists, and since our files are always CRC32 it is refused
  * with ERR 1236 and the servers' text. (Stripping CRCs for it would change
  * event sizes while log_pos still counts stored bytes, which MySQL replicas
- * use for their positions.) Returns false after failing the session.
+ * use for their positions.) 0, or TR_ECLOSED after failing the dump.
  */
-static bool checksum_aware(const tr_dump_sink_t *k)
+static int require_checksum_aware(const tr_dump_sink_t *k)
 {
     if (k->uvar(k->ctx, "master_binlog_checksum") != NULL ||
         k->uvar(k->ctx, "source_binlog_checksum") != NULL) {
-        return true;
+        return 0;
     }
     sink_fail(k, "%s", MSG_CHECKSUM_UNAWARE);
-    return false;
+    return TR_ECLOSED;
 }
 
 static tr_dump_t *dump_new(tr_server_t *srv, const tr_dump_sink_t *k, const tr_binlog_file_t *f,
@@ -969,12 +982,13 @@ static tr_dump_t *dump_new(tr_server_t *srv, const tr_dump_sink_t *k, const tr_b
     return d;
 }
 
-/* Sends the start of d->rd.file at pos and arms the timer. Returns d, or NULL
- * after failing / closing the session (d is released). */
+/* Sends the start of d->rd.file at pos and arms the timer: 0 with *out_d = d, or
+ * TR_ECLOSED after ending the sink (d is released). */
 static const char *const mode_names[] = {"file", "mariadb-gtid", "mysql-gtid"};
 
-static tr_dump_t *dump_begin(tr_dump_t *d, uint64_t pos)
+static int dump_begin(tr_dump_t *d, uint64_t pos, tr_dump_t **out_d)
 {
+    *out_d = NULL;
     d->per_event = d->mode != MODE_FILEPOS || d->compat;
     tr_buf_t out;
     tr_buf_init(&out, 0);
@@ -984,7 +998,7 @@ static tr_dump_t *dump_begin(tr_dump_t *d, uint64_t pos)
         tr_buf_cleanup(&out);
         d->closed = true;
         tr_dump_close(d, NULL, NULL);
-        return NULL;
+        return TR_ECLOSED;
     }
     /* file= and pos= of this line are where the stream starts. */
     char compat[48] = "";
@@ -1000,18 +1014,17 @@ static tr_dump_t *dump_begin(tr_dump_t *d, uint64_t pos)
     /* Before the stream's first bytes, while libuv has nothing of the session's queued. */
     (void)d->sink.offload(d->sink.ctx);
     if (send_out(d, &out) != 0) {
-        tr_dump_sink_t k = d->sink;
         tr_buf_cleanup(&out);
         tr_dump_close(d, NULL, NULL);
-        k.close(k.ctx, false);
-        return NULL;
+        return TR_ECLOSED;
     }
     tr_buf_cleanup(&out);
     /* The timer sends heartbeats and watches for stalled clients (check_stall). */
     uint64_t tick = d->hb_period_ms > 0 ? d->hb_period_ms : STALL_TICK_MS;
     int rc = uv_timer_start(&d->timer, on_timer, tick, tick);
     TR_ASSERT(rc == 0);
-    return d;
+    *out_d = d;
+    return 0;
 }
 
 static bool uvar_true(const tr_dump_sink_t *k, const char *name)
@@ -1028,7 +1041,7 @@ static bool uvar_true(const tr_dump_sink_t *k, const char *name)
  * domain (gtid-domain-id) written by one server id, numbered without gaps;
  * each file's GTID_LIST holds that domain's last GTID before the file
  * (first_gno - 1). Sets up d's MariaDB state and picks the start file into
- * *f. Returns 0, or -1 after failing the session.
+ * *f. 0 or TR_ECLOSED.
  */
 static int maria_position(tr_dump_t *d, const char *state, tr_binlog_file_t *f)
 {
@@ -1042,7 +1055,7 @@ static int maria_position(tr_dump_t *d, const char *state, tr_binlog_file_t *f)
                      "Out of memory or malformed slave request when obtaining start position "
                      "from GTID state (%s)",
                      why);
-        return -1;
+        return TR_ECLOSED;
     }
     d->m_strict = uvar_true(&d->sink, "slave_gtid_strict_mode");
     bool ignore_dup = uvar_true(&d->sink, "slave_gtid_ignore_duplicates");
@@ -1061,7 +1074,7 @@ static int maria_position(tr_dump_t *d, const char *state, tr_binlog_file_t *f)
             /* the replica may have it from elsewhere (multi-path setups) */
         } else {
             fail_missing(d, &req[i]);
-            return -1;
+            return TR_ECLOSED;
         }
     }
     if (ours != NULL) {
@@ -1074,7 +1087,7 @@ static int maria_position(tr_dump_t *d, const char *state, tr_binlog_file_t *f)
     if (tr_store_list_files(d->srv->store, TR_FLAVOR_MARIADB, &files, &nf) != 0 || nf == 0) {
         tr_free(files);
         sink_fail(k, "Binary log is not open");
-        return -1;
+        return TR_ECLOSED;
     }
     bool found = false;
     for (size_t i = nf; i-- > 0 && !found;) {
@@ -1100,25 +1113,26 @@ static int maria_position(tr_dump_t *d, const char *state, tr_binlog_file_t *f)
     tr_free(files);
     if (!found) {
         sink_fail(k, "%s", MSG_MARIA_TOO_OLD);
-        return -1;
+        return TR_ECLOSED;
     }
     d->m_fake_list = false;
     return 0;
 }
 
-tr_dump_t *tr_dump_start(tr_server_t *srv, const tr_dump_sink_t *k, uint64_t pos, uint16_t flags,
-                         uint32_t replica_server_id, const char *file, size_t file_len)
+int tr_dump_start(tr_server_t *srv, const tr_dump_sink_t *k, uint64_t pos, uint16_t flags,
+                  uint32_t replica_server_id, const char *file, size_t file_len, tr_dump_t **out)
 {
+    *out = NULL;
     tr_flavor_t flavor = k->flavor;
     const char *state = k->uvar(k->ctx, "slave_connect_state");
     tr_binlog_file_t f;
     memset(&f, 0, sizeof(f));
     bool gtid = flavor == TR_FLAVOR_MARIADB && state != NULL;
     if (!gtid && resolve_file(srv, k, file, file_len, pos, &f) != 0) {
-        return NULL;
+        return TR_ECLOSED;
     }
-    if (!checksum_aware(k)) {
-        return NULL;
+    if (require_checksum_aware(k) != 0) {
+        return TR_ECLOSED;
     }
     tr_dump_t *d = dump_new(srv, k, &f, flags, replica_server_id);
     if (gtid) {
@@ -1127,24 +1141,25 @@ tr_dump_t *tr_dump_start(tr_server_t *srv, const tr_dump_sink_t *k, uint64_t pos
         if (maria_position(d, state, &d->rd.file) != 0) {
             d->closed = true;
             tr_dump_close(d, NULL, NULL);
-            return NULL;
+            return TR_ECLOSED;
         }
         pos = 4;
         dump_log(TR_LOG_INFO, d, "gtid start state='%.200s' strict=%d", state, (int)d->m_strict);
     }
-    return dump_begin(d, pos);
+    return dump_begin(d, pos, out);
 }
 
-tr_dump_t *tr_dump_start_gtid(tr_server_t *srv, const tr_dump_sink_t *k, uint16_t flags,
-                              uint32_t replica_server_id, const char *file, size_t file_len,
-                              uint64_t pos, const uint8_t *gtid_data, size_t gtid_len)
+int tr_dump_start_gtid(tr_server_t *srv, const tr_dump_sink_t *k, uint16_t flags,
+                       uint32_t replica_server_id, const char *file, size_t file_len, uint64_t pos,
+                       const uint8_t *gtid_data, size_t gtid_len, tr_dump_t **out)
 {
+    *out = NULL;
     const tr_config_t *cfg = srv->cfg;
     if (k->flavor != TR_FLAVOR_MYSQL) {
         /* The MariaDB flavour has no MySQL GTIDs (a MariaDB primary would not
          * know the command at all). */
         sink_fail(k, "%s", MSG_NO_AUTO_POSITION);
-        return NULL;
+        return TR_ECLOSED;
     }
     tr_gtid_set_t set;
     tr_gtid_set_init(&set);
@@ -1153,7 +1168,7 @@ tr_dump_t *tr_dump_start_gtid(tr_server_t *srv, const tr_dump_sink_t *k, uint16_
     if (used < 0) {
         tr_gtid_set_cleanup(&set);
         sink_fail(k, "Malformed GTID_set encoding (%s)", why);
-        return NULL;
+        return TR_ECLOSED;
     }
     uint64_t have = last_gno(srv, TR_FLAVOR_MYSQL);
     /* The replica must not have GTIDs of our uuid we never wrote (any tag: we write none). */
@@ -1163,7 +1178,7 @@ tr_dump_t *tr_dump_start_gtid(tr_server_t *srv, const tr_dump_sink_t *k, uint16_
             (e->tag[0] != '\0' || e->iv[e->n - 1].end - 1 > have)) {
             tr_gtid_set_cleanup(&set);
             sink_fail(k, "%s", MSG_SLAVE_HAS_MORE);
-            return NULL;
+            return TR_ECLOSED;
         }
     }
     /* gtid_purged = what the oldest file's PREVIOUS_GTIDS claims. */
@@ -1173,7 +1188,7 @@ tr_dump_t *tr_dump_start_gtid(tr_server_t *srv, const tr_dump_sink_t *k, uint16_
         tr_free(files);
         tr_gtid_set_cleanup(&set);
         sink_fail(k, "Binary log is not open");
-        return NULL;
+        return TR_ECLOSED;
     }
     tr_gtid_set_t missing;
     tr_gtid_set_init(&missing);
@@ -1192,7 +1207,7 @@ tr_dump_t *tr_dump_start_gtid(tr_server_t *srv, const tr_dump_sink_t *k, uint16_
         tr_free(files);
         tr_gtid_set_cleanup(&missing);
         tr_gtid_set_cleanup(&set);
-        return NULL;
+        return TR_ECLOSED;
     }
     tr_gtid_set_cleanup(&missing);
     /* Start file: a name in the request is honoured (binlog-connector's
@@ -1214,13 +1229,13 @@ tr_dump_t *tr_dump_start_gtid(tr_server_t *srv, const tr_dump_sink_t *k, uint16_
     if (file_len > 0 && file[0] != '\0') {
         if (resolve_file(srv, k, file, file_len, pos, &f) != 0) {
             tr_gtid_set_cleanup(&set);
-            return NULL;
+            return TR_ECLOSED;
         }
         start = pos;
     }
-    if (!checksum_aware(k)) {
+    if (require_checksum_aware(k) != 0) {
         tr_gtid_set_cleanup(&set);
-        return NULL;
+        return TR_ECLOSED;
     }
     tr_dump_t *d = dump_new(srv, k, &f, flags, replica_server_id);
     d->mode = MODE_MYSQL_GTID;
@@ -1231,7 +1246,7 @@ tr_dump_t *tr_dump_start_gtid(tr_server_t *srv, const tr_dump_sink_t *k, uint16_
     dump_log(TR_LOG_INFO, d, "gtid dump requested replica_set='%s' heartbeat_v2=%d", text,
              (int)d->hb_v2);
     tr_free(text);
-    return dump_begin(d, start);
+    return dump_begin(d, start, out);
 }
 
 /* tr_dump_gtid_pos_at: counts the GTID events of a walk. */

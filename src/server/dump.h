@@ -62,18 +62,18 @@ uint32_t tr_dump_file_seq(const tr_dump_t *d);
 /* Fills the dump's mode, server_id, file, pos, caught_up and last_event_ts. */
 void tr_dump_stats(const tr_dump_t *d, tr_server_dump_stats_t *out);
 
-/* Validates a COM_BINLOG_DUMP and sends the fake ROTATE + FD; on a bad request it ends
- * the sink with ERR 1236 itself and returns NULL. The caller keeps the returned dump
- * (tr_dump_close reaches it), then calls tr_dump_run to stream. sink is copied. */
-tr_dump_t *tr_dump_start(tr_server_t *srv, const tr_dump_sink_t *sink, uint64_t pos,
-                         uint16_t flags, uint32_t replica_server_id, const char *file,
-                         size_t file_len);
+/* Validates a COM_BINLOG_DUMP and sends the fake ROTATE + FD: 0 with *out, which the
+ * caller keeps (tr_dump_close reaches it) and then runs (tr_dump_run); or TR_ECLOSED after
+ * ending the sink itself (ERR 1236 for a bad request). sink is copied. */
+int tr_dump_start(tr_server_t *srv, const tr_dump_sink_t *sink, uint64_t pos, uint16_t flags,
+                  uint32_t replica_server_id, const char *file, size_t file_len,
+                  tr_dump_t **out) TR_MUSTCHECK;
 /* COM_BINLOG_DUMP_GTID (MySQL auto-positioning, spec 4.3/4.4): gtid_data is the
  * replica's encoded executed set; file (may be empty) and pos as sent. Same contract as
  * tr_dump_start. */
-tr_dump_t *tr_dump_start_gtid(tr_server_t *srv, const tr_dump_sink_t *sink, uint16_t flags,
-                              uint32_t replica_server_id, const char *file, size_t file_len,
-                              uint64_t pos, const uint8_t *gtid_data, size_t gtid_len);
+int tr_dump_start_gtid(tr_server_t *srv, const tr_dump_sink_t *sink, uint16_t flags,
+                       uint32_t replica_server_id, const char *file, size_t file_len, uint64_t pos,
+                       const uint8_t *gtid_data, size_t gtid_len, tr_dump_t **out) TR_MUSTCHECK;
 /* GTID position of file name at pos in flavour f, as binlog_gtid_pos() answers it:
  * "D-S-N" (MariaDB) or "uuid:1-N" (MySQL), "" before the first GTID. Reads the file
  * (loop thread). Returns 0, TR_ENOTFOUND (no such file, pos past its end),

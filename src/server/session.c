@@ -398,12 +398,13 @@ static void start_dump(tr_sess_t *s, const tr_cmd_dump_t *d, bool is_gtid)
     tr_dump_sink_t sink = {s, s->id, sess_peer(s), s->flavor, &s->seq, sink_uvar,
                            sink_send, sink_send_ref, sink_queued, sink_offload, sink_fail,
                            sink_close};
-    tr_dump_t *dump = is_gtid ? tr_dump_start_gtid(s->srv, &sink, d->flags, d->server_id, file,
-                                                   file_len, pos, d->gtid_data.p, d->gtid_data.len)
-                              : tr_dump_start(s->srv, &sink, pos, d->flags, d->server_id, file,
-                                              file_len);
-    if (dump == NULL) {
-        return;
+    tr_dump_t *dump = NULL;
+    int rc = is_gtid ? tr_dump_start_gtid(s->srv, &sink, d->flags, d->server_id, file, file_len,
+                                          pos, d->gtid_data.p, d->gtid_data.len, &dump)
+                     : tr_dump_start(s->srv, &sink, pos, d->flags, d->server_id, file, file_len,
+                                     &dump);
+    if (rc != 0) {
+        return; /* the dump ended the session */
     }
     if (s->state == TR_SESS_CLOSING) {
         /* The first write failed and closed the session: release the dump. */
