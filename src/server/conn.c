@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -408,11 +409,39 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
 }
 
-int tr_conn_accept(uv_stream_t *listener, const tr_conn_cbs_t *cbs, void *arg, size_t max_input,
-                   tr_conn_t **out)
+/* Fills c->peer / c->peer_ip from the socket ("?" when it has no IP peer: a socketpair). */
+static void note_peer(tr_conn_t *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    snprintf(c->peer, sizeof(c->peer), "?");
+    snprintf(c->peer_ip, sizeof(c->peer_ip), "?");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0) {
+        return;
+    }
+    char ip[46] = "";
+    int port = 0;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        (void)uv_ip4_name(a, ip, sizeof(ip));
+        port = ntohs(a->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        (void)uv_ip6_name(a, ip, sizeof(ip));
+        port = ntohs(a->sin6_port);
+    } else {
+        return;
+    }
+    snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", ip);
+    snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+}
+
+/* A connection on the socket that attach puts into c->tcp (uv_accept or uv_tcp_open). */
+static int conn_new(uv_loop_t *loop, int (*attach)(tr_conn_t *c, void *src), void *src,
+                    const tr_conn_cbs_t *cbs, void *arg, size_t max_input, tr_conn_t **out)
 {
     tr_conn_t *c = tr_calloc(1, sizeof(*c));
-    int rc = uv_tcp_init(listener->loop, &c->tcp);
+    int rc = uv_tcp_init(loop, &c->tcp);
     if (rc != 0) {
         tr_free(c);
         return rc;
@@ -422,28 +451,10 @@ int tr_conn_accept(uv_stream_t *listener, const tr_conn_cbs_t *cbs, void *arg, s
     c->arg = arg;
     c->max_input = max_input;
     tr_buf_init(&c->in, max_input);
-    rc = uv_accept(listener, (uv_stream_t *)&c->tcp);
+    rc = attach(c, src);
     if (rc == 0) {
         (void)uv_tcp_nodelay(&c->tcp, 1);
-        struct sockaddr_storage ss;
-        int len = sizeof(ss);
-        snprintf(c->peer, sizeof(c->peer), "?");
-        snprintf(c->peer_ip, sizeof(c->peer_ip), "?");
-        if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-            char ip[46] = "";
-            int port = 0;
-            if (ss.ss_family == AF_INET) {
-                const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
-                (void)uv_ip4_name(a, ip, sizeof(ip));
-                port = ntohs(a->sin_port);
-            } else if (ss.ss_family == AF_INET6) {
-                const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
-                (void)uv_ip6_name(a, ip, sizeof(ip));
-                port = ntohs(a->sin6_port);
-            }
-            snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", ip);
-            snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
-        }
+        note_peer(c);
         rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
         c->reading = rc == 0;
     }
@@ -456,6 +467,32 @@ int tr_conn_accept(uv_stream_t *listener, const tr_conn_cbs_t *cbs, void *arg, s
     }
     *out = c;
     return 0;
+}
+
+static int attach_accept(tr_conn_t *c, void *listener)
+{
+    return uv_accept(listener, (uv_stream_t *)&c->tcp);
+}
+
+static int attach_fd(tr_conn_t *c, void *fd)
+{
+    int rc = uv_tcp_open(&c->tcp, *(int *)fd);
+    if (rc != 0) {
+        (void)close(*(int *)fd); /* not the handle's: ours to close */
+    }
+    return rc;
+}
+
+int tr_conn_accept(uv_stream_t *listener, const tr_conn_cbs_t *cbs, void *arg, size_t max_input,
+                   tr_conn_t **out)
+{
+    return conn_new(listener->loop, attach_accept, listener, cbs, arg, max_input, out);
+}
+
+int tr_conn_open(uv_loop_t *loop, int fd, const tr_conn_cbs_t *cbs, void *arg, size_t max_input,
+                 tr_conn_t **out)
+{
+    return conn_new(loop, attach_fd, &fd, cbs, arg, max_input, out);
 }
 
 tr_buf_t *tr_conn_input(tr_conn_t *c)

@@ -42,6 +42,10 @@ typedef struct {
  */
 int tr_conn_accept(uv_stream_t *listener, const tr_conn_cbs_t *cbs, void *arg, size_t max_input,
                    tr_conn_t **out) TR_MUSTCHECK;
+/* The same on a connected socket (a socketpair end in tests); takes fd (closed with the
+ * connection, also on error). */
+int tr_conn_open(uv_loop_t *loop, int fd, const tr_conn_cbs_t *cbs, void *arg, size_t max_input,
+                 tr_conn_t **out) TR_MUSTCHECK;
 
 /* Input buffer: decode at tr_buf_head, consume by advancing off. */
 tr_buf_t *tr_conn_input(tr_conn_t *c);

@@ -296,6 +296,11 @@ void tr_server_upstream_done(tr_server_t *srv)
     }
 }
 
+void tr_server_adopt(tr_server_t *srv, int fd, tr_flavor_t f)
+{
+    tr_sess_adopt(srv, fd, f);
+}
+
 void tr_server_notify(tr_server_t *srv)
 {
     (void)uv_async_send(&srv->notify);

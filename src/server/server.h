@@ -23,6 +23,10 @@ typedef struct tr_server tr_server_t;
 int tr_server_start(uv_loop_t *loop, const tr_config_t *cfg, tr_store_t *store,
                     tr_server_t **out, const char **why) TR_MUSTCHECK;
 
+/* Serves a connected socket as a client of the listener of flavour f, as if accepted
+ * (takes fd; a socketpair end in unit tests). Thread: loop. */
+void tr_server_adopt(tr_server_t *srv, int fd, tr_flavor_t f);
+
 /* New committed binlog bytes are readable: wakes waiting dumps. Thread: any
  * (uses uv_async_send); safe to call from the store's notify callback. */
 void tr_server_notify(tr_server_t *srv);

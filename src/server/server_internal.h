@@ -119,6 +119,8 @@ struct tr_server {
 
 /* Accepts a connection from listener and sends the greeting. Logs failures. */
 void tr_sess_accept(tr_server_t *srv, uv_stream_t *listener, tr_flavor_t flavor);
+/* The same on a connected socket (takes fd). */
+void tr_sess_adopt(tr_server_t *srv, int fd, tr_flavor_t flavor);
 /* Wakes the session's dump, if any. */
 void tr_sess_notify(tr_sess_t *s);
 /* Closes the session (drops unsent output). Idempotent. */

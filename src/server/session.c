@@ -582,7 +582,10 @@ static void on_error(tr_conn_t *c, int status, void *arg)
 
 static const tr_conn_cbs_t conn_cbs = {on_data, on_drain, on_error, on_conn_closed};
 
-void tr_sess_accept(tr_server_t *srv, uv_stream_t *listener, tr_flavor_t flavor)
+/* A new session on a connection that open makes (an accepted socket or an adopted one):
+ * linked into the server and greeted. */
+static void sess_new(tr_server_t *srv, tr_flavor_t flavor,
+                     int (*open)(tr_sess_t *s, void *src), void *src)
 {
     tr_sess_t *s = tr_calloc(1, sizeof(*s));
     s->srv = srv;
@@ -592,7 +595,7 @@ void tr_sess_accept(tr_server_t *srv, uv_stream_t *listener, tr_flavor_t flavor)
     s->refs = 1;
     s->status = TR_SERVER_STATUS_AUTOCOMMIT;
     tr_buf_init(&s->out, 0);
-    int rc = tr_conn_accept(listener, &conn_cbs, s, TR_SRV_MAX_PACKET + 2 * 65536, &s->conn);
+    int rc = open(s, src);
     if (rc != 0) {
         tr_log_warn("sess", "accept failed err=%s", tr_strerror(rc));
         tr_buf_cleanup(&s->out);
@@ -621,6 +624,27 @@ void tr_sess_accept(tr_server_t *srv, uv_stream_t *listener, tr_flavor_t flavor)
     tr_hs_greeting_encode(&s->out, &g);
     tr_wire_end(&s->out, h, &s->seq);
     tr_sess_flush(s);
+}
+
+static int open_accepted(tr_sess_t *s, void *listener)
+{
+    return tr_conn_accept(listener, &conn_cbs, s, TR_SRV_MAX_PACKET + 2 * 65536, &s->conn);
+}
+
+static int open_fd(tr_sess_t *s, void *fd)
+{
+    return tr_conn_open(s->srv->loop, *(int *)fd, &conn_cbs, s, TR_SRV_MAX_PACKET + 2 * 65536,
+                        &s->conn);
+}
+
+void tr_sess_accept(tr_server_t *srv, uv_stream_t *listener, tr_flavor_t flavor)
+{
+    sess_new(srv, flavor, open_accepted, listener);
+}
+
+void tr_sess_adopt(tr_server_t *srv, int fd, tr_flavor_t flavor)
+{
+    sess_new(srv, flavor, open_fd, &fd);
 }
 
 void tr_sess_each(tr_server_t *srv, bool (*fn)(void *arg, const tr_sess_info_t *s), void *arg)
