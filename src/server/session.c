@@ -582,10 +582,10 @@ static void on_error(tr_conn_t *c, int status, void *arg)
 
 static const tr_conn_cbs_t conn_cbs = {on_data, on_drain, on_error, on_conn_closed};
 
-/* A new session on a connection that open makes (an accepted socket or an adopted one):
+/* A new session on a connection that attach makes (an accepted socket or an adopted one):
  * linked into the server and greeted. */
 static void sess_new(tr_server_t *srv, tr_flavor_t flavor,
-                     int (*open)(tr_sess_t *s, void *src), void *src)
+                     int (*attach)(tr_sess_t *s, void *src), void *src)
 {
     tr_sess_t *s = tr_calloc(1, sizeof(*s));
     s->srv = srv;
@@ -595,7 +595,7 @@ static void sess_new(tr_server_t *srv, tr_flavor_t flavor,
     s->refs = 1;
     s->status = TR_SERVER_STATUS_AUTOCOMMIT;
     tr_buf_init(&s->out, 0);
-    int rc = open(s, src);
+    int rc = attach(s, src);
     if (rc != 0) {
         tr_log_warn("sess", "accept failed err=%s", tr_strerror(rc));
         tr_buf_cleanup(&s->out);
