@@ -58,6 +58,8 @@ typedef enum {
     TR_DATUM_DURATION, /* i = nanoseconds (flag 0x07) */
     TR_DATUM_JSON,     /* bytes = type byte + binary JSON value */
     TR_DATUM_MAX,
+    TR_DATUM_TEXT,     /* bytes = a DECIMAL's digits or a JSON document as text: values that
+                          arrive as text (TiCDC's canal-json), never from the datum codec */
 } tr_datum_kind_t;
 
 typedef struct {

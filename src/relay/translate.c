@@ -277,11 +277,18 @@ static int put_value(tr_buf_t *out, const tr_tidb_column_t *c, const tr_datum_t 
         }
         return 0;
     case TR_TIDB_TP_NEWDECIMAL: {
+        int p = c->def.meta >> 8;
+        int s = c->def.meta & 0xFF;
+        if (d->kind == TR_DATUM_TEXT) {
+            if (tr_rows_put_decimal_str(out, (const char *)d->bytes.p, d->bytes.len, p, s) != 0) {
+                *why = "decimal value does not fit the column";
+                return TR_ESCHEMA;
+            }
+            return 0;
+        }
         if (d->kind != TR_DATUM_DECIMAL) {
             break;
         }
-        int p = c->def.meta >> 8;
-        int s = c->def.meta & 0xFF;
         if (d->precision == p && d->frac == s) {
             tr_rows_put_decimal_bin(out, d->bytes.p, d->bytes.len);
             return 0;
