@@ -268,6 +268,56 @@ static void parse_user(parse_ctx_t *p, const char *k, const char *v)
     usr->is_admin = false; /* [server] admin-users marks admins (validate) */
 }
 
+/* Properties tirelay sets itself on its Kafka consumer: the brokers come from
+ * [upstream] ticdc-kafka, and offsets are tirelay's (kept with the binlog index), never
+ * committed or reset by librdkafka on its own. */
+static const char *const kafka_owned[] = {
+    "bootstrap.servers", "metadata.broker.list", "enable.auto.commit", "enable.auto.offset.store",
+    "auto.offset.reset", "enable.partition.eof",
+};
+
+/* [kafka] key = value: any librdkafka property, kept as written and checked by the relay's
+ * Kafka source (tr_config_checks_t.kafka_property) when main passes it in. The value is
+ * never shown (sasl.password, ssl.key.password). */
+static void parse_kafka(parse_ctx_t *p, const char *k, const char *v)
+{
+    tr_config_t *c = p->c;
+    for (size_t i = 0; i < TR_ARRAY_LEN(kafka_owned); i++) {
+        if (strcmp(k, kafka_owned[i]) == 0) {
+            fail(p, "kafka", k, "set by tirelay itself%s",
+                 i < 2 ? " (brokers: [upstream] ticdc-kafka)"
+                       : " (offsets are kept with the binlog index)");
+            return;
+        }
+    }
+    if (c->n_kafka == TR_CONFIG_MAX_KAFKA) {
+        fail(p, "kafka", k, "too many properties (max %d)", TR_CONFIG_MAX_KAFKA);
+        return;
+    }
+    tr_config_kv_t *kv = &c->kafka[c->n_kafka];
+    if (strlen(k) >= sizeof(kv->key) || strlen(v) >= sizeof(kv->value)) {
+        fail(p, "kafka", k, "property or value too long (max %zu and %zu bytes)",
+             sizeof(kv->key) - 1, sizeof(kv->value) - 1);
+        return;
+    }
+    for (size_t i = 0; i < c->n_kafka; i++) {
+        if (strcmp(c->kafka[i].key, k) == 0) {
+            fail(p, "kafka", k, "set twice (lines %d and %d)", c->kafka[i].line, p->line);
+            return;
+        }
+    }
+    const char *why = NULL;
+    if (p->checks != NULL && p->checks->kafka_property != NULL &&
+        p->checks->kafka_property(k, v, &why) != 0) {
+        fail(p, "kafka", k, "%s", why != NULL ? why : "rejected by librdkafka");
+        return;
+    }
+    snprintf(kv->key, sizeof(kv->key), "%s", k);
+    snprintf(kv->value, sizeof(kv->value), "%s", v);
+    kv->line = p->line;
+    c->n_kafka++;
+}
+
 /* [upstream] pumps: a comma-separated host:port list (a repeated key replaces it). */
 static int parse_pumps(parse_ctx_t *p, const tr_config_key_t *k, const char *v)
 {
@@ -321,6 +371,81 @@ static int parse_tidb(parse_ctx_t *p, const tr_config_key_t *k, const char *v)
         c->tidb_password[pl] = '\0';
     }
     return tr_addr_parse(&c->tidb, at + 1) == 0 && c->tidb.port != 0 ? 0 : TR_ECONFIG;
+}
+
+/* [upstream] ticdc-kafka: the bootstrap brokers, a comma-separated host:port list (host
+ * names allowed, as librdkafka takes them); kept as written, every entry checked. */
+static int parse_ticdc_kafka(parse_ctx_t *p, const tr_config_key_t *k, const char *v)
+{
+    (void)k;
+    tr_config_t *c = p->c;
+    if (copy_str(c->ticdc_kafka, sizeof(c->ticdc_kafka), v) != 0) {
+        return TR_ECONFIG;
+    }
+    size_t n = 0;
+    for (const char *item = v; *item != '\0';) {
+        size_t len = strcspn(item, ",");
+        char one[300];
+        while (len > 0 && isspace((unsigned char)*item)) {
+            item++;
+            len--;
+        }
+        size_t l = len;
+        while (l > 0 && isspace((unsigned char)item[l - 1])) {
+            l--;
+        }
+        if (l > 0) {
+            tr_addr_t a;
+            if (l >= sizeof(one)) {
+                return TR_ECONFIG;
+            }
+            memcpy(one, item, l);
+            one[l] = '\0';
+            if (strchr(one, ':') == NULL || tr_addr_parse(&a, one) != 0 || a.port == 0) {
+                return TR_ECONFIG;
+            }
+            n++;
+        }
+        item += len;
+        if (*item == ',') {
+            item++;
+        }
+    }
+    return n > 0 || v[0] == '\0' ? 0 : TR_ECONFIG;
+}
+
+/* [upstream] ticdc-topic: a Kafka topic name (letters, digits, '.', '_', '-'; at most 249). */
+static int parse_ticdc_topic(parse_ctx_t *p, const tr_config_key_t *k, const char *v)
+{
+    (void)k;
+    size_t n = strlen(v);
+    if (n > 249 || strcmp(v, ".") == 0 || strcmp(v, "..") == 0) {
+        return TR_ECONFIG;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!isalnum((unsigned char)v[i]) && v[i] != '.' && v[i] != '_' && v[i] != '-') {
+            return TR_ECONFIG;
+        }
+    }
+    return copy_str(p->c->ticdc_topic, sizeof(p->c->ticdc_topic), v);
+}
+
+/* [upstream] ticdc-storage: the storage sink's root, a path or a file:// URI (a bucket is
+ * read where it is mounted or synced: s3://, gcs:// and azure:// are refused). */
+static int parse_ticdc_storage(parse_ctx_t *p, const tr_config_key_t *k, const char *v)
+{
+    static const char file_scheme[] = "file://";
+    (void)k;
+    const char *path = v;
+    if (strncmp(v, file_scheme, sizeof(file_scheme) - 1) == 0) {
+        path = v + sizeof(file_scheme) - 1;
+        if (path[0] != '/') {
+            return TR_ECONFIG; /* file://host/... or a relative URI */
+        }
+    } else if (strstr(v, "://") != NULL) {
+        return TR_ECONFIG;
+    }
+    return copy_str(p->c->ticdc_storage, sizeof(p->c->ticdc_storage), path);
 }
 
 /* [filter] key = rule[, rule ...]: each rule checked (relay/filter.h) and kept as written.
@@ -467,6 +592,12 @@ static const tr_config_key_t config_keys[] = {
      .accepted = "a TSO >= 0"},
     {KEY("upstream", "ddl-unsupported", ENUM), FIELD(ddl_unsupported), .names = ddl_policy_names,
      .def = "stop", .accepted = "stop, skip or pass"},
+    {KEY("upstream", "ticdc-kafka", CUSTOM), .parse = parse_ticdc_kafka,
+     .accepted = "a comma-separated host:port list of Kafka brokers"},
+    {KEY("upstream", "ticdc-topic", CUSTOM), .parse = parse_ticdc_topic,
+     .accepted = "a Kafka topic name (letters, digits, '.', '_', '-'; at most 249)"},
+    {KEY("upstream", "ticdc-storage", CUSTOM), .parse = parse_ticdc_storage,
+     .accepted = "a directory path or file:///path (mount or sync a bucket and give its path)"},
 
     /* [store] */
     {KEY("store", "dir", PATH), FIELD(store_dir), .flags = TR_CONFIG_F_NONEMPTY,
@@ -513,8 +644,8 @@ static const struct {
     const char *name;
     void (*any_key)(parse_ctx_t *p, const char *key, const char *value);
 } sections[] = {
-    {"server", NULL},  {"users", parse_user}, {"upstream", NULL}, {"store", NULL},
-    {"metrics", NULL}, {"filter", NULL},      {"log", NULL},
+    {"server", NULL},  {"users", parse_user}, {"upstream", NULL}, {"kafka", parse_kafka},
+    {"store", NULL},   {"metrics", NULL},     {"filter", NULL},      {"log", NULL},
 };
 
 const tr_config_key_t *tr_config_keys(size_t *n)
@@ -780,6 +911,56 @@ static void resolve_admins(parse_ctx_t *p)
     }
 }
 
+tr_input_t tr_config_input(const tr_config_t *c)
+{
+    if (c->ticdc_kafka[0] != '\0') {
+        return TR_INPUT_TICDC_KAFKA;
+    }
+    if (c->ticdc_storage[0] != '\0') {
+        return TR_INPUT_TICDC_STORAGE;
+    }
+    return TR_INPUT_PUMPS;
+}
+
+/* Exactly one input: Pumps (pumps or pd-urls), TiCDC over Kafka (ticdc-kafka with
+ * ticdc-topic) or a TiCDC storage sink (ticdc-storage); keys of another input are
+ * conflicts, not silently ignored. */
+static void validate_input(parse_ctx_t *p)
+{
+    const tr_config_t *c = p->c;
+    bool pumps = c->n_pumps > 0 || c->pd_urls[0] != '\0';
+    bool kafka = c->ticdc_kafka[0] != '\0';
+    bool storage = c->ticdc_storage[0] != '\0';
+    int inputs = (int)pumps + (int)kafka + (int)storage;
+    if (inputs == 0) {
+        add_error(p, 0,
+                  "[upstream] pumps: set one input: pumps (static list) or pd-urls (discovery) "
+                  "for TiDB Binlog, ticdc-kafka with ticdc-topic or ticdc-storage for TiCDC");
+    } else if (inputs > 1) {
+        add_error(p, 0, "[upstream] %s: set only one input (pumps/pd-urls, ticdc-kafka or "
+                        "ticdc-storage), not %s",
+                  kafka ? "ticdc-kafka" : "ticdc-storage",
+                  pumps && kafka && storage ? "all three"
+                  : pumps                   ? (kafka ? "pumps/pd-urls and ticdc-kafka"
+                                                     : "pumps/pd-urls and ticdc-storage")
+                                            : "ticdc-kafka and ticdc-storage");
+    }
+    if (kafka && c->ticdc_topic[0] == '\0') {
+        add_error(p, 0, "[upstream] ticdc-topic: ticdc-kafka needs the changefeed's topic");
+    }
+    if (!kafka && c->ticdc_topic[0] != '\0') {
+        add_error(p, 0, "[upstream] ticdc-topic: only used with ticdc-kafka");
+    }
+    if (!kafka && c->n_kafka > 0) {
+        add_error(p, c->kafka[0].line, "[kafka] %s: [kafka] is only used with [upstream] "
+                                       "ticdc-kafka",
+                  c->kafka[0].key);
+    }
+    if ((kafka || storage) && c->notify_listen.host[0] != '\0') {
+        add_error(p, 0, "[upstream] notify-listen: only used with Pumps (pd-urls), not TiCDC");
+    }
+}
+
 /* Cross-key checks, after every line was read; reported without a line number. */
 static void validate(parse_ctx_t *p)
 {
@@ -788,9 +969,7 @@ static void validate(parse_ctx_t *p)
     if (c->listen.host[0] == '\0' && c->mariadb_listen.host[0] == '\0') {
         add_error(p, 0, "[server] listen: at least one of listen and mariadb-listen must be set");
     }
-    if (c->n_pumps == 0 && c->pd_urls[0] == '\0') {
-        add_error(p, 0, "[upstream] pumps: set pumps (static list) or pd-urls (discovery)");
-    }
+    validate_input(p);
     if (c->tidb.port == 0 && c->tidb_status[0] == '\0') {
         add_error(p, 0,
                   "[upstream] tidb: set tidb (user:password@host:port) or tidb-status for the "

@@ -17,6 +17,7 @@
 
 #define TR_CONFIG_MAX_USERS 64
 #define TR_CONFIG_MAX_PUMPS 64
+#define TR_CONFIG_MAX_KAFKA 64 /* [kafka] properties */
 
 typedef struct {
     char host[256]; /* empty = disabled */
@@ -67,7 +68,17 @@ typedef struct {
     int (*filter_rule)(tr_filter_kind_t kind, const char *text, const char **why);
     /* All rules together (a source renamed twice): *bad is the offending rule. */
     int (*filter_rules)(const tr_filter_rule_t *rules, size_t n, size_t *bad, const char **why);
+    /* One [kafka] property, as librdkafka would take it (the relay's Kafka source). */
+    int (*kafka_property)(const char *key, const char *value, const char **why);
 } tr_config_checks_t;
+
+/* A [kafka] property, handed to librdkafka as written (its value may be a secret, such
+ * as sasl.password: never logged or shown). */
+typedef struct {
+    char key[128];
+    char value[512];
+    int line; /* in the configuration file (messages) */
+} tr_config_kv_t;
 
 typedef struct {
     char name[64];
@@ -114,6 +125,13 @@ typedef struct {
     char tidb_status[512];
     int64_t initial_commit_ts;
     int ddl_unsupported;       /* tr_ddl_policy_t: a DDL the rewriter cannot make safe */
+    char ticdc_kafka[1024];    /* TiCDC over Kafka: bootstrap brokers, "host:port,..." */
+    char ticdc_topic[256];     /* the changefeed's topic */
+    char ticdc_storage[512];   /* TiCDC storage sink: its directory (a file:// prefix removed) */
+
+    /* [kafka]: librdkafka properties for the TiCDC Kafka source */
+    tr_config_kv_t kafka[TR_CONFIG_MAX_KAFKA];
+    size_t n_kafka;
 
     /* [store] */
     char store_dir[512];
@@ -226,6 +244,15 @@ int tr_config_parse(tr_config_t *c, const char *text, const char *name,
  * be NULL: the [filter] rules are then kept unchecked. */
 int tr_config_load(tr_config_t *c, const char *path, const tr_config_checks_t *checks, char *err,
                    size_t err_len) TR_MUSTCHECK;
+/* Which input the configuration reads: Pumps (static list or discovery), TiCDC over
+ * Kafka, or a TiCDC storage-sink directory. */
+typedef enum {
+    TR_INPUT_PUMPS = 0,
+    TR_INPUT_TICDC_KAFKA = 1,
+    TR_INPUT_TICDC_STORAGE = 2,
+} tr_input_t;
+tr_input_t tr_config_input(const tr_config_t *c);
+
 /* Finds a user by name; NULL if unknown. */
 const tr_user_t *tr_config_user(const tr_config_t *c, const char *name);
 /* Parses "host:port" ("[v6]:port"); ":port" or a bare "port" means

@@ -337,7 +337,10 @@ int tr_filter_check(const tr_filter_rule_t *rules, size_t n, size_t *bad, const 
     return rc;
 }
 
-const tr_config_checks_t tr_filter_config_checks = {tr_filter_rule_check, tr_filter_check};
+const tr_config_checks_t tr_filter_config_checks = {
+    .filter_rule = tr_filter_rule_check,
+    .filter_rules = tr_filter_check,
+};
 
 int tr_filter_new(const tr_filter_rule_t *rules, size_t n, tr_filter_t **out, size_t *bad,
                   const char **why)

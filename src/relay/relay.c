@@ -164,6 +164,11 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
     }
     tr_relay_refresh_catalog(r, true);
     bool discovery = cfg->pd_urls[0] != '\0';
+    if (tr_config_input(cfg) != TR_INPUT_PUMPS) {
+        *why = "the TiCDC inputs (ticdc-kafka, ticdc-storage) are not in this build yet";
+        tr_relay_stop(r);
+        return TR_EUNSUPPORTED;
+    }
     if (!discovery && cfg->n_pumps == 0) {
         *why = "no Pump configured: set [upstream] pumps or pd-urls";
         tr_relay_stop(r);

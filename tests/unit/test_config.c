@@ -317,4 +317,71 @@ TR_TEST(uuid_and_addr)
     EXPECT_EQ_STR(c.metrics_listen.host, "");
 }
 
+/* The TiCDC inputs: exactly one input, each with what it needs, and [kafka] properties kept
+ * as written except the ones tirelay owns. */
+TR_TEST(ticdc_inputs)
+{
+#define HEAD "[users]\nrepl = pw\n[upstream]\ntidb = r:@127.0.0.1:4000\n"
+    tr_config_t c;
+    char err[1024] = "";
+    EXPECT_EQ_INT(parse(HEAD "ticdc-kafka = k1:9092, k2.example:9093\nticdc-topic = tidb-cdc\n"
+                             "[kafka]\nsecurity.protocol = SASL_SSL\nsasl.password = s3cret\n",
+                        &c, err, sizeof(err)),
+                  0);
+    EXPECT_EQ_INT(tr_config_input(&c), TR_INPUT_TICDC_KAFKA);
+    EXPECT_EQ_STR(c.ticdc_kafka, "k1:9092, k2.example:9093");
+    EXPECT_EQ_STR(c.ticdc_topic, "tidb-cdc");
+    EXPECT_EQ_INT(c.n_kafka, 2);
+    EXPECT_EQ_STR(c.kafka[1].key, "sasl.password");
+    EXPECT_EQ_STR(c.kafka[1].value, "s3cret");
+
+    EXPECT_EQ_INT(parse(HEAD "ticdc-storage = file:///data/sink\n", &c, err, sizeof(err)), 0);
+    EXPECT_EQ_INT(tr_config_input(&c), TR_INPUT_TICDC_STORAGE);
+    EXPECT_EQ_STR(c.ticdc_storage, "/data/sink");
+    EXPECT_EQ_INT(parse(HEAD "ticdc-storage = sink-dir\n", &c, err, sizeof(err)), 0);
+    EXPECT_EQ_STR(c.ticdc_storage, "sink-dir");
+    EXPECT_EQ_INT(parse(HEAD "pumps = a:1\n", &c, err, sizeof(err)), 0);
+    EXPECT_EQ_INT(tr_config_input(&c), TR_INPUT_PUMPS);
+
+    /* Conflicts and missing keys, each named. */
+    static const struct {
+        const char *text;
+        const char *want;
+    } bad[] = {
+        {HEAD, "set one input"},
+        {HEAD "pumps = a:1\nticdc-kafka = k:1\nticdc-topic = t\n",
+         "not pumps/pd-urls and ticdc-kafka"},
+        {HEAD "pd-urls = http://pd:2379\nticdc-storage = /d\n",
+         "not pumps/pd-urls and ticdc-storage"},
+        {HEAD "ticdc-kafka = k:1\nticdc-topic = t\nticdc-storage = /d\n",
+         "not ticdc-kafka and ticdc-storage"},
+        {HEAD "ticdc-kafka = k:1\n", "ticdc-kafka needs the changefeed's topic"},
+        {HEAD "ticdc-storage = /d\nticdc-topic = t\n", "ticdc-topic: only used with ticdc-kafka"},
+        {HEAD "pumps = a:1\n[kafka]\nclient.id = x\n", "only used with [upstream] ticdc-kafka"},
+        {HEAD "ticdc-storage = /d\nnotify-listen = 127.0.0.1:8249\n", "only used with Pumps"},
+        {HEAD "ticdc-kafka = k\nticdc-topic = t\n", "ticdc-kafka: expected a comma-separated"},
+        {HEAD "ticdc-kafka = k:1\nticdc-topic = a/b\n", "ticdc-topic: expected a Kafka topic"},
+        {HEAD "ticdc-storage = s3://bucket/prefix\n", "mount or sync a bucket"},
+        {HEAD "ticdc-kafka = k:1\nticdc-topic = t\n[kafka]\nbootstrap.servers = x:1\n",
+         "[kafka] bootstrap.servers: set by tirelay itself (brokers"},
+        {HEAD "ticdc-kafka = k:1\nticdc-topic = t\n[kafka]\nenable.auto.commit = true\n",
+         "offsets are kept with the binlog index"},
+        {HEAD "ticdc-kafka = k:1\nticdc-topic = t\n[kafka]\nclient.id = a\nclient.id = b\n",
+         "set twice"},
+    };
+    for (size_t i = 0; i < TR_ARRAY_LEN(bad); i++) {
+        err[0] = '\0';
+        EXPECT_EQ_INT(parse(bad[i].text, &c, err, sizeof(err)), TR_ECONFIG);
+        if (strstr(err, bad[i].want) == NULL) {
+            TR_FAIL_AT("case %zu: want '%s' in: %s", i, bad[i].want, err);
+        }
+    }
+    /* A [kafka] value is a secret: never in a message. */
+    EXPECT_EQ_INT(parse(HEAD "pumps = a:1\n[kafka]\nsasl.password = hunter2\n", &c, err,
+                        sizeof(err)),
+                  TR_ECONFIG);
+    EXPECT_TRUE(strstr(err, "hunter2") == NULL);
+#undef HEAD
+}
+
 TR_TEST_MAIN()
