@@ -30,6 +30,8 @@ enum {
     ST_CLOSE_FILE,
     ST_PUT_SCHEMA_JOB,
     ST_SCHEMA_JOBS,
+    ST_PUT_META,
+    ST_GET_META,
     ST_COUNT,
 };
 
@@ -55,6 +57,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PUT_SCHEMA_JOB] = "INSERT OR IGNORE INTO schema_jobs(job_id, schema_version, job_meta) "
                           "VALUES (?1, ?2, ?3)",
     [ST_SCHEMA_JOBS] = "SELECT job_id, job_meta FROM schema_jobs ORDER BY job_id",
+    [ST_PUT_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+    [ST_GET_META] = "SELECT value FROM meta WHERE key = ?1",
 };
 
 static const char schema_sql[] =
@@ -426,5 +430,33 @@ int tr_index_schema_jobs(tr_index_t *idx, tr_index_schema_job_fn fn, void *arg, 
         r = fail(idx, "read schema jobs", why);
     }
     (void)sqlite3_reset(st);
+    return r;
+}
+
+int tr_index_put_meta(tr_index_t *idx, const char *key, const char *value, const char **why)
+{
+    sqlite3_stmt *st = idx->st[ST_PUT_META];
+    (void)sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    return exec_stmt(idx, ST_PUT_META, "write meta", why);
+}
+
+int tr_index_get_meta(tr_index_t *idx, const char *key, char **out, const char **why)
+{
+    sqlite3_stmt *st = idx->st[ST_GET_META];
+    (void)sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int r = 0;
+    *out = NULL;
+    if (rc == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(st, 0);
+        *out = tr_strdup(v != NULL ? (const char *)v : "");
+    } else if (rc == SQLITE_DONE) {
+        r = TR_ENOTFOUND;
+    } else {
+        r = fail(idx, "read meta", why);
+    }
+    (void)sqlite3_reset(st);
+    (void)sqlite3_clear_bindings(st);
     return r;
 }

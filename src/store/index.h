@@ -86,6 +86,11 @@ typedef int (*tr_index_schema_job_fn)(void *arg, int64_t job_id, const char *jso
 int tr_index_schema_jobs(tr_index_t *idx, tr_index_schema_job_fn fn, void *arg,
                          const char **why) TR_MUSTCHECK;
 
+/* The meta table (key, text value): put inside the caller's transaction; get returns an
+ * owned copy in *out (tr_free), or TR_ENOTFOUND. Both may return TR_ESQLITE with *why. */
+int tr_index_put_meta(tr_index_t *idx, const char *key, const char *value, const char **why)
+    TR_MUSTCHECK;
+int tr_index_get_meta(tr_index_t *idx, const char *key, char **out, const char **why) TR_MUSTCHECK;
 /* Deletes the rows of files of flavour f numbered below before_seq (one sqlite
  * transaction). May run on a second connection of the same database while the
  * writer uses its own. */

@@ -97,6 +97,7 @@ struct tr_store {
     size_t cap_pend;
     uint64_t last_pending_gtid;   /* gtid of the newest ended txn (0 = none) */
     struct schema_job *sjobs;     /* DDL jobs learnt, stored with the next group commit */
+    char *position;               /* upstream position, stored with the next group commit */
     size_t nsjobs;
     tr_store_notify_cb notify;
     void *notify_arg;
@@ -652,6 +653,7 @@ void tr_store_free(tr_store_t *s)
         tr_free(s->sjobs[i].json);
     }
     tr_free(s->sjobs);
+    tr_free(s->position);
     tr_catalog_unref(s->catalog);
     tr_catalog_unref(s->catalog_pending);
     pthread_mutex_destroy(&s->mu);
@@ -790,6 +792,8 @@ void tr_store_abort(tr_store_t *s)
     s->npend = 0;
     s->full = false;
     s->last_pending_gtid = s->last.has_txn ? s->last.gtid_no : 0;
+    tr_free(s->position); /* it was the position after the dropped transactions */
+    s->position = NULL;
 }
 
 /* Rotation plan of one flavour inside a commit. */
@@ -880,13 +884,52 @@ int tr_store_schema_jobs(tr_store_t *s, tr_store_schema_job_fn fn, void *arg, co
     return tr_index_schema_jobs(s->idx, fn, arg, why);
 }
 
+#define POSITION_KEY "upstream_position"
+
+void tr_store_set_position(tr_store_t *s, const char *text)
+{
+    tr_free(s->position);
+    s->position = tr_strdup(text);
+}
+
+int tr_store_position(tr_store_t *s, char **out, const char **why)
+{
+    int r = tr_index_get_meta(s->idx, POSITION_KEY, out, why);
+    return r == TR_ENOTFOUND ? 0 : r;
+}
+
+/* A position that moved without a transaction (nothing but watermarks, or only rows the
+ * filter drops): stored alone, so a restart does not read all of that again. */
+static int commit_position_only(tr_store_t *s)
+{
+    const char *why = NULL;
+    int r = tr_index_begin(s->idx, &why);
+    if (r == 0) {
+        r = tr_index_put_meta(s->idx, POSITION_KEY, s->position, &why);
+    }
+    if (r == 0) {
+        r = tr_index_commit(s->idx, &why);
+    }
+    if (r != 0) {
+        tr_index_rollback(s->idx);
+        if (!tr_store_err_is_full(r)) {
+            tr_log_error(COMP, "cannot store the upstream position: %s",
+                         why ? why : tr_strerror(r));
+        }
+        return r;
+    }
+    tr_free(s->position);
+    s->position = NULL;
+    return 0;
+}
+
 int tr_store_commit(tr_store_t *s)
 {
     if (s->fatal != 0) {
         return s->fatal;
     }
     if (s->npend == 0) {
-        return 0;
+        return s->position != NULL ? commit_position_only(s) : 0;
     }
     uint64_t t0 = tr_clock_mono_ns();
     const tr_index_txn_t *lastt = &s->pend[s->npend - 1];
@@ -927,6 +970,10 @@ int tr_store_commit(tr_store_t *s)
         r = tr_index_put_schema_job(s->idx, s->sjobs[i].job_id, s->sjobs[i].schema_version,
                                     s->sjobs[i].json, s->sjobs[i].len, &why);
     }
+    /* The upstream position after the last of them: a restart resumes exactly there. */
+    if (r == 0 && s->position != NULL) {
+        r = tr_index_put_meta(s->idx, POSITION_KEY, s->position, &why);
+    }
     for (int f = 0; r == 0 && f < TR_FLAVOR_COUNT; f++) {
         if (!rot[f].rotate) {
             continue;
@@ -960,6 +1007,8 @@ int tr_store_commit(tr_store_t *s)
         return r;
     }
     drop_schema_jobs(s);
+    tr_free(s->position);
+    s->position = NULL;
     /* Publish. */
     int old_fds[TR_FLAVOR_COUNT];
     pthread_mutex_lock(&s->mu);

@@ -144,6 +144,15 @@ void tr_store_add_schema_job(tr_store_t *s, int64_t job_id, int64_t schema_versi
 typedef int (*tr_store_schema_job_fn)(void *arg, int64_t job_id, const char *json, size_t len);
 int tr_store_schema_jobs(tr_store_t *s, tr_store_schema_job_fn fn, void *arg,
                          const char **why) TR_MUSTCHECK;
+/* The upstream position after the last ended transaction, as the relay writes it (an
+ * input's offsets, e.g. Kafka partitions): kept and written in the next group commit's
+ * sqlite transaction, so the stored position is always that of the last committed
+ * transaction. A commit with no transaction stores a new position alone. Copies text;
+ * replaces a pending one; tr_store_abort drops it. */
+void tr_store_set_position(tr_store_t *s, const char *text);
+/* The stored position (returns owned in *out, tr_free; NULL when none was ever stored).
+ * Returns 0 or TR_ESQLITE with *why. At start, before the writer runs. */
+int tr_store_position(tr_store_t *s, char **out, const char **why) TR_MUSTCHECK;
 /* The schema catalogue clients read (protocol/catalog.h). takes cat (may be NULL). With now
  * false it becomes current at the next successful tr_store_commit, before notify (the
  * catalogue of the schema after the group's last transaction; replaces any pending one);

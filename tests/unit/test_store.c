@@ -677,6 +677,71 @@ TR_TEST(enospc_keeps_durable_and_resumes)
     rm_rf(dir);
 }
 
+/* The upstream position goes with the group commit of its transactions: a failed or
+ * aborted group leaves the last committed one, a group without transactions stores it
+ * alone, and a reopen reads back what was committed last. */
+TR_TEST(position_commits_with_the_group)
+{
+    char dir[64];
+    make_tmpdir(dir, sizeof(dir));
+    tr_store_io_t io = fault_io();
+    tr_store_opts_t o = opts_for(dir, true, true, 1 << 20);
+    o.io = &io;
+    tr_store_t *s = NULL;
+    tr_store_checkpoint_t cp;
+    const char *why = NULL;
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), 0);
+    if (s == NULL) {
+        return;
+    }
+    char *pos = (char *)"x";
+    EXPECT_EQ_INT(tr_store_position(s, &pos, &why), 0);
+    EXPECT_TRUE(pos == NULL); /* never stored */
+
+    EXPECT_EQ_INT(add_txn(s, 1), 0);
+    tr_store_set_position(s, "p0=10");
+    tr_store_set_position(s, "p0=11"); /* replaces the pending one */
+    EXPECT_EQ_INT(tr_store_commit(s), 0);
+    EXPECT_EQ_INT(tr_store_position(s, &pos, &why), 0);
+    EXPECT_EQ_STR(pos, "p0=11");
+    tr_free(pos);
+
+    /* Aborted with its transaction. */
+    EXPECT_EQ_INT(add_txn(s, 2), 0);
+    tr_store_set_position(s, "p0=20");
+    tr_store_abort(s);
+    EXPECT_EQ_INT(tr_store_commit(s), 0);
+    EXPECT_EQ_INT(tr_store_position(s, &pos, &why), 0);
+    EXPECT_EQ_STR(pos, "p0=11");
+    tr_free(pos);
+
+    /* A full disk keeps it pending with the group; the retry stores both. */
+    EXPECT_EQ_INT(add_txn(s, 2), 0);
+    tr_store_set_position(s, "p0=21");
+    flt.space = 0;
+    EXPECT_TRUE(tr_store_err_is_full(tr_store_commit(s)));
+    EXPECT_EQ_INT(tr_store_position(s, &pos, &why), 0);
+    EXPECT_EQ_STR(pos, "p0=11");
+    tr_free(pos);
+    flt.space = -1;
+    EXPECT_EQ_INT(tr_store_commit(s), 0);
+
+    /* No transaction, only progress: stored alone. */
+    tr_store_set_position(s, "p0=30");
+    EXPECT_EQ_INT(tr_store_commit(s), 0);
+    tr_store_free(s);
+
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), 0);
+    if (s != NULL) {
+        EXPECT_EQ_U64(cp.gtid_no, 2);
+        EXPECT_EQ_INT(tr_store_position(s, &pos, &why), 0);
+        EXPECT_EQ_STR(pos, "p0=30");
+        tr_free(pos);
+        tr_store_free(s);
+    }
+    rm_rf(dir);
+}
+
 TR_TEST(enospc_at_rotation)
 {
     char dir[64];
