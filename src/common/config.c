@@ -644,8 +644,8 @@ static const struct {
     const char *name;
     void (*any_key)(parse_ctx_t *p, const char *key, const char *value);
 } sections[] = {
-    {"server", NULL},  {"users", parse_user}, {"upstream", NULL}, {"kafka", parse_kafka},
-    {"store", NULL},   {"metrics", NULL},     {"filter", NULL},      {"log", NULL},
+    {"server", NULL},  {"users", parse_user}, {"upstream", NULL}, {"store", NULL},
+    {"metrics", NULL}, {"filter", NULL},      {"log", NULL},      {"kafka", parse_kafka},
 };
 
 const tr_config_key_t *tr_config_keys(size_t *n)
