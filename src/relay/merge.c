@@ -46,6 +46,7 @@ typedef struct {
 
 struct tr_merge {
     int64_t last_ts; /* commit_ts of the last released item (or the checkpoint) */
+    bool join;       /* a head equal to last_ts is released, not dropped */
     merge_source_t *sources;
     size_t n_sources;
     size_t cap_sources;
@@ -189,7 +190,8 @@ static merge_source_t *next_source(const tr_merge_t *m, bool *dropped)
         if (s->count == 0) {
             continue;
         }
-        if (head_of(s)->commit_ts <= m->last_ts) {
+        int64_t h = head_of(s)->commit_ts;
+        if (h < m->last_ts || (h == m->last_ts && !m->join)) {
             *dropped = true;
             return s;
         }
@@ -225,6 +227,24 @@ bool tr_merge_pop(tr_merge_t *m, tr_merge_item_t *out, bool *dropped)
     if (!*dropped) {
         m->last_ts = out->commit_ts;
     }
+    return true;
+}
+
+void tr_merge_set_join(tr_merge_t *m, bool join)
+{
+    m->join = join;
+}
+
+bool tr_merge_peek(const tr_merge_t *m, tr_merge_item_t *out, bool *dropped)
+{
+    merge_source_t *s = next_source(m, dropped);
+    if (s == NULL) {
+        return false;
+    }
+    const merge_slot_t *slot = head_of(s);
+    out->commit_ts = slot->commit_ts;
+    out->source_id = s->id;
+    out->data = slot->data;
     return true;
 }
 

@@ -43,6 +43,12 @@ int tr_merge_watermark(tr_merge_t *m, uint32_t source_id, int64_t commit_ts) TR_
 /* Releases the next item if it is safe; false if none. Duplicates/out-of-order
  * items are returned with *dropped = true so the caller can free them. */
 bool tr_merge_pop(tr_merge_t *m, tr_merge_item_t *out, bool *dropped);
+/* Joining mode (the TiCDC inputs, whose partitions each carry part of a transaction): an
+ * item whose commit_ts equals the last released one is released too, so the caller can
+ * join it to that transaction; only lower ones come back dropped. Off by default. */
+void tr_merge_set_join(tr_merge_t *m, bool join);
+/* What tr_merge_pop would return next, left in place; false when nothing is releasable. */
+bool tr_merge_peek(const tr_merge_t *m, tr_merge_item_t *out, bool *dropped);
 /* Whether tr_merge_pop would return an item now (released or dropped). */
 bool tr_merge_can_pop(const tr_merge_t *m);
 /* Number of items queued for a source. */

@@ -536,4 +536,46 @@ TR_TEST(merge_randomized_with_removal)
     }
 }
 
+/* Joining mode (TiCDC): equal commit_ts from several sources all come out, ordered by
+ * source id, each one peeked before it is popped; only lower ones are dropped. */
+TR_TEST(merge_join_equal_commit_ts)
+{
+    tr_merge_t *m = tr_merge_new(5);
+    tr_merge_set_join(m, true);
+    for (uint32_t s = 0; s < 3; s++) {
+        EXPECT_EQ_INT(tr_merge_add_source(m, s), 0);
+    }
+    PUSH(m, 2, 10);
+    PUSH(m, 0, 10);
+    MARK(m, 0, 12);
+    tr_merge_item_t it;
+    bool dropped = true;
+    EXPECT_TRUE(!tr_merge_peek(m, &it, &dropped)); /* source 1 has shown nothing */
+    MARK(m, 1, 10);
+    EXPECT_TRUE(tr_merge_peek(m, &it, &dropped));
+    EXPECT_TRUE(!dropped);
+    EXPECT_EQ_INT(it.commit_ts, 10);
+    EXPECT_EQ_INT(it.source_id, 0);
+    uint32_t src = 99;
+    EXPECT_EQ_INT(pop1(m, &src), 10);
+    EXPECT_EQ_INT(src, 0);
+    EXPECT_TRUE(tr_merge_peek(m, &it, &dropped) && it.source_id == 2 && !dropped);
+    EXPECT_EQ_INT(pop1(m, &src), 10); /* joined, not a duplicate */
+    EXPECT_EQ_INT(src, 2);
+    EXPECT_EQ_INT(pop1(m, NULL), -1);
+    PUSH(m, 1, 9); /* below the last release: dropped */
+    EXPECT_EQ_INT(pop1(m, NULL), -(9 + 1000000));
+    tr_merge_free(m);
+
+    /* Without it, the second one is a duplicate, as with Pumps. */
+    m = tr_merge_new(5);
+    EXPECT_EQ_INT(tr_merge_add_source(m, 0), 0);
+    EXPECT_EQ_INT(tr_merge_add_source(m, 1), 0);
+    PUSH(m, 0, 10);
+    PUSH(m, 1, 10);
+    EXPECT_EQ_INT(pop1(m, NULL), 10);
+    EXPECT_EQ_INT(pop1(m, NULL), -(10 + 1000000));
+    tr_merge_free(m);
+}
+
 TR_TEST_MAIN()
