@@ -1,0 +1,206 @@
+/*
+ * The TiCDC path's record log (cdc_log.h). Each record is preceded by a pointer to its
+ * chunk, so a release needs nothing but the record. A chunk counts its live records plus
+ * one reference while it is the consumer's current chunk; whoever drops the count to zero
+ * (the consumer moving on, or the writer releasing the last record) frees it, so the two
+ * threads never race on a free.
+ *
+ * Spill chunks are reserved with posix_fallocate before they are mapped: writing through a
+ * mapping of a sparse file on a full disk would raise SIGBUS instead of returning ENOSPC.
+ */
+#define _GNU_SOURCE
+#include "relay/cdc_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common/mem.h"
+
+typedef struct chunk chunk_t;
+
+struct chunk {
+    tr_cdc_log_t *log;
+    _Atomic uint64_t refs; /* live records, plus 1 while it is the current chunk */
+    uint8_t *base;
+    size_t cap;
+    size_t used;
+    int fd; /* spill file, or -1 for a heap chunk */
+};
+
+struct tr_cdc_log {
+    char *dir;
+    size_t heap_budget;
+    chunk_t *cur;     /* consumer thread */
+    size_t last_at;   /* offset of the last record's slot in cur (shrink) */
+    _Atomic uint64_t heap_bytes;
+    _Atomic uint64_t file_bytes;
+    _Atomic uint64_t live;
+    _Atomic uint64_t spilled;
+};
+
+/* A record's slot: the chunk pointer, then the record, 8-byte aligned. */
+#define SLOT_HEAD sizeof(chunk_t *)
+
+static size_t align8(size_t n)
+{
+    return (n + 7u) & ~(size_t)7u;
+}
+
+tr_cdc_log_t *tr_cdc_log_new(const char *spill_dir, size_t heap_budget)
+{
+    tr_cdc_log_t *l = tr_calloc(1, sizeof(*l));
+    l->dir = tr_strdup(spill_dir != NULL && spill_dir[0] != '\0' ? spill_dir : ".");
+    l->heap_budget = heap_budget;
+    return l;
+}
+
+static void chunk_free(chunk_t *c)
+{
+    tr_cdc_log_t *l = c->log;
+    if (c->fd >= 0) {
+        (void)munmap(c->base, c->cap);
+        (void)close(c->fd); /* the unlinked file's space goes with it */
+        atomic_fetch_sub(&l->file_bytes, c->cap);
+    } else {
+        tr_free(c->base);
+        atomic_fetch_sub(&l->heap_bytes, c->cap);
+    }
+    tr_free(c);
+}
+
+static void chunk_unref(chunk_t *c)
+{
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
+        chunk_free(c);
+    }
+}
+
+/* An unlinked file of cap bytes, reserved and mapped. Returns 0 or a negative errno. */
+static int spill_chunk(tr_cdc_log_t *l, chunk_t *c)
+{
+    int fd = open(l->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+        char path[1100];
+        snprintf(path, sizeof(path), "%s/.tirelay-cdc-XXXXXX", l->dir);
+        fd = mkstemp(path);
+        if (fd >= 0) {
+            (void)unlink(path);
+        }
+    }
+    if (fd < 0) {
+        return -errno;
+    }
+    int rc = posix_fallocate(fd, 0, (off_t)c->cap);
+    if (rc != 0) {
+        (void)close(fd);
+        return -rc;
+    }
+    void *p = mmap(NULL, c->cap, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        rc = -errno;
+        (void)close(fd);
+        return rc;
+    }
+    c->fd = fd;
+    c->base = p;
+    return 0;
+}
+
+static chunk_t *chunk_new(tr_cdc_log_t *l, size_t need, int *err)
+{
+    chunk_t *c = tr_calloc(1, sizeof(*c));
+    c->log = l;
+    c->fd = -1;
+    bool heap = atomic_load(&l->heap_bytes) + TR_CDC_LOG_HEAP_CHUNK <= l->heap_budget;
+    size_t size = heap ? TR_CDC_LOG_HEAP_CHUNK : TR_CDC_LOG_FILE_CHUNK;
+    c->cap = need > size ? align8(need) : size;
+    if (heap) {
+        c->base = tr_malloc(c->cap);
+        atomic_fetch_add(&l->heap_bytes, c->cap);
+    } else {
+        int rc = spill_chunk(l, c);
+        if (rc != 0) {
+            *err = rc;
+            tr_free(c);
+            return NULL;
+        }
+        atomic_fetch_add(&l->file_bytes, c->cap);
+        atomic_fetch_add(&l->spilled, 1);
+    }
+    atomic_init(&c->refs, 1);
+    return c;
+}
+
+void *tr_cdc_log_alloc(tr_cdc_log_t *l, size_t len, int *err)
+{
+    size_t need = SLOT_HEAD + align8(len);
+    chunk_t *c = l->cur;
+    if (c == NULL || c->cap - c->used < need) {
+        chunk_t *n = chunk_new(l, need, err);
+        if (n == NULL) {
+            return NULL;
+        }
+        if (c != NULL) {
+            chunk_unref(c); /* no longer current */
+        }
+        l->cur = c = n;
+    }
+    uint8_t *slot = c->base + c->used;
+    memcpy(slot, &c, sizeof(c));
+    l->last_at = c->used;
+    c->used += need;
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&l->live, 1, memory_order_relaxed);
+    return slot + SLOT_HEAD;
+}
+
+void tr_cdc_log_shrink(tr_cdc_log_t *l, void *rec, size_t len)
+{
+    chunk_t *c = l->cur;
+    if (c == NULL || (uint8_t *)rec != c->base + l->last_at + SLOT_HEAD) {
+        return; /* not the last record: keep its room */
+    }
+    c->used = l->last_at + SLOT_HEAD + align8(len);
+}
+
+void tr_cdc_log_release(tr_cdc_log_t *l, void *rec)
+{
+    if (rec == NULL) {
+        return;
+    }
+    chunk_t *c;
+    memcpy(&c, (uint8_t *)rec - SLOT_HEAD, sizeof(c));
+    atomic_fetch_sub_explicit(&l->live, 1, memory_order_relaxed);
+    chunk_unref(c);
+}
+
+void tr_cdc_log_stats(tr_cdc_log_t *l, tr_cdc_log_stats_t *out)
+{
+    out->heap_bytes = atomic_load_explicit(&l->heap_bytes, memory_order_relaxed);
+    out->file_bytes = atomic_load_explicit(&l->file_bytes, memory_order_relaxed);
+    out->live = atomic_load_explicit(&l->live, memory_order_relaxed);
+    out->spilled = atomic_load_explicit(&l->spilled, memory_order_relaxed);
+}
+
+void tr_cdc_log_free(tr_cdc_log_t *l)
+{
+    if (l == NULL) {
+        return;
+    }
+    /* Records still live at the end (a stop mid-transaction) go with their chunks: every
+     * chunk is reachable only through its records, so the caller releases them first; the
+     * current chunk's own reference is dropped here. */
+    if (l->cur != NULL) {
+        chunk_unref(l->cur);
+    }
+    tr_free(l->dir);
+    tr_free(l);
+}
