@@ -352,12 +352,12 @@ static void feed(tr_cdc_collect_t *c, const topic_t *t, int32_t p, size_t off)
 
 /* The merged output, as (ts, text) lines, of records at ts > after; a crude merge: once
  * every partition's watermark passed a ts, its rows are final. */
-static size_t collect_lines(const sink_t *s, int64_t after, char lines[][48], size_t cap)
+static size_t collect_lines(const sink_t *s, int64_t after, char lines[][96], size_t cap)
 {
     size_t k = 0;
     for (size_t i = 0; i < s->n && k < cap; i++) {
         if (s->rows[i].ts > after) {
-            snprintf(lines[k++], 48, "%lld %u %s", (long long)s->rows[i].ts, s->rows[i].source,
+            snprintf(lines[k++], 96, "%lld %u %s", (long long)s->rows[i].ts, s->rows[i].source,
                      s->rows[i].text);
         }
     }
@@ -373,7 +373,7 @@ TR_TEST(cdc_restart_anywhere_emits_the_same)
 {
     static topic_t t;
     static sink_t full, first, second;
-    static char want[MAX_OUT][48], got[MAX_OUT][48];
+    static char want[MAX_OUT][96], got[MAX_OUT][96];
     for (unsigned seed = 1; seed <= 40; seed++) {
         make_topic(&t, seed);
         /* Uninterrupted: round-robin over partitions. */
@@ -451,8 +451,8 @@ TR_TEST(cdc_restart_anywhere_emits_the_same)
          * partitions, which the merge orders by source). */
         size_t nw = collect_lines(&full, T, want, MAX_OUT);
         size_t ng = collect_lines(&second, T, got, MAX_OUT);
-        qsort(want, nw, 48, cmp_line);
-        qsort(got, ng, 48, cmp_line);
+        qsort(want, nw, 96, cmp_line);
+        qsort(got, ng, 96, cmp_line);
         EXPECT_EQ_INT(ng, nw);
         for (size_t i = 0; i < nw && i < ng; i++) {
             EXPECT_EQ_STR(got[i], want[i]);
