@@ -4,25 +4,17 @@
  * one reference while it is the consumer's current chunk; whoever drops the count to zero
  * (the consumer moving on, or the writer releasing the last record) frees it, so the two
  * threads never race on a free.
- *
- * Spill chunks are reserved with posix_fallocate before they are mapped: writing through a
- * mapping of a sparse file on a full disk would raise SIGBUS instead of returning ENOSPC.
+ * Spill chunks come from spool.c (tr_spool_scratch_map: unlinked, reserved, mapped).
  */
-#define _GNU_SOURCE
 #include "relay/cdc_log.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "common/mem.h"
+#include "relay/spool.h"
 
 typedef struct chunk chunk_t;
 
@@ -32,7 +24,7 @@ struct chunk {
     uint8_t *base;
     size_t cap;
     size_t used;
-    int fd; /* spill file, or -1 for a heap chunk */
+    tr_spool_scratch_t scratch; /* spill file (base NULL for a heap chunk) */
 };
 
 struct tr_cdc_log {
@@ -65,9 +57,8 @@ tr_cdc_log_t *tr_cdc_log_new(const char *spill_dir, size_t heap_budget)
 static void chunk_free(chunk_t *c)
 {
     tr_cdc_log_t *l = c->log;
-    if (c->fd >= 0) {
-        (void)munmap(c->base, c->cap);
-        (void)close(c->fd); /* the unlinked file's space goes with it */
+    if (c->scratch.base != NULL) {
+        tr_spool_scratch_unmap(&c->scratch);
         atomic_fetch_sub(&l->file_bytes, c->cap);
     } else {
         tr_free(c->base);
@@ -83,34 +74,16 @@ static void chunk_unref(chunk_t *c)
     }
 }
 
-/* An unlinked file of cap bytes, reserved and mapped. Returns 0 or a negative errno. */
+/* An unlinked file of cap bytes, reserved and mapped (spool.c). */
 static int spill_chunk(tr_cdc_log_t *l, chunk_t *c)
 {
-    int fd = open(l->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-        char path[1100];
-        snprintf(path, sizeof(path), "%s/.tirelay-cdc-XXXXXX", l->dir);
-        fd = mkstemp(path);
-        if (fd >= 0) {
-            (void)unlink(path);
-        }
-    }
-    if (fd < 0) {
-        return -errno;
-    }
-    int rc = posix_fallocate(fd, 0, (off_t)c->cap);
+    tr_spool_scratch_t sc;
+    int rc = tr_spool_scratch_map(l->dir, c->cap, &sc);
     if (rc != 0) {
-        (void)close(fd);
-        return -rc;
-    }
-    void *p = mmap(NULL, c->cap, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED) {
-        rc = -errno;
-        (void)close(fd);
         return rc;
     }
-    c->fd = fd;
-    c->base = p;
+    c->scratch = sc;
+    c->base = sc.base;
     return 0;
 }
 
@@ -118,7 +91,6 @@ static chunk_t *chunk_new(tr_cdc_log_t *l, size_t need, int *err)
 {
     chunk_t *c = tr_calloc(1, sizeof(*c));
     c->log = l;
-    c->fd = -1;
     bool heap = atomic_load(&l->heap_bytes) + TR_CDC_LOG_HEAP_CHUNK <= l->heap_budget;
     size_t size = heap ? TR_CDC_LOG_HEAP_CHUNK : TR_CDC_LOG_FILE_CHUNK;
     c->cap = need > size ? align8(need) : size;

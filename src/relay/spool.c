@@ -81,6 +81,41 @@ static int open_unlinked(const char *dir)
     return tfd;
 }
 
+int tr_spool_scratch_map(const char *dir, size_t len, tr_spool_scratch_t *out)
+{
+    int fd = open_unlinked(dir);
+    if (fd < 0) {
+        return fd;
+    }
+    /* Reserved first: writing through a mapping of a sparse file on a full disk raises
+     * SIGBUS instead of returning ENOSPC. */
+    int rc = posix_fallocate(fd, 0, (off_t)len);
+    if (rc != 0) {
+        (void)close(fd);
+        return -rc;
+    }
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        rc = -errno;
+        (void)close(fd);
+        return rc;
+    }
+    out->fd = fd;
+    out->base = p;
+    out->len = len;
+    return 0;
+}
+
+void tr_spool_scratch_unmap(tr_spool_scratch_t *s)
+{
+    if (s->base != NULL) {
+        (void)munmap(s->base, s->len);
+        (void)close(s->fd); /* the unlinked file's space goes with it */
+        s->base = NULL;
+        s->fd = -1;
+    }
+}
+
 int tr_spool_msg_file(const char *dir, size_t len, tr_spool_msg_t **out)
 {
     *out = NULL;

@@ -34,6 +34,19 @@ tr_spool_msg_t *tr_spool_msg_heap(size_t len);
  */
 int tr_spool_msg_file(const char *dir, size_t len, tr_spool_msg_t **out) TR_MUSTCHECK;
 
+/* Read-write scratch space in an unlinked file (the TiCDC record log's spill chunks). */
+typedef struct {
+    int fd;
+    void *base;
+    size_t len;
+} tr_spool_scratch_t;
+
+/* len bytes of a new unlinked file in dir (as tr_spool_msg_file), reserved on disk and
+ * mapped shared read-write. Returns 0 or a negative errno (-ENOSPC: the disk is full). */
+int tr_spool_scratch_map(const char *dir, size_t len, tr_spool_scratch_t *out) TR_MUSTCHECK;
+/* Unmaps and closes (the file's space is freed). */
+void tr_spool_scratch_unmap(tr_spool_scratch_t *s);
+
 /*
  * Appends n bytes (borrows p). Returns 0, TR_ETOOBIG past the announced
  * length, or a negative errno of the file write (-ENOSPC, -EIO, -EFBIG ...);
