@@ -314,6 +314,43 @@ def main():
                                  "label": None, "maxCommitTS": 445644800000000005,
                                  "updateTS": 445644800000000006}))
 
+    # ---- TiCDC canal-json messages: the unit test's (written with ' for "), and a row of
+    # every type, a DDL and a watermark shaped as tiflow's encoder writes them
+    for s in c_literals("tests/unit/test_canal_json.c"):
+        if (s.lstrip().startswith(b"{") and (b"type" in s or b"_tidb" in s) and
+                not s.startswith(b"{'id':\" #")):
+            put("canal_json", s.replace(b"'", b'"') if s.lstrip().startswith(b"{'") else s)
+
+    def canal(kind, data, old=None, ddl=None, ts=445644800000000005):
+        m = {"id": 0, "database": "d", "table": "v" if ddl is None else "",
+             "pkNames": ["id"] if ddl is None else None, "isDdl": ddl is not None,
+             "type": kind, "es": 1700000000000, "ts": 1700000000001,
+             "sql": ddl or "", "sqlType": None, "mysqlType": None,
+             "old": [old] if old is not None else None,
+             "data": [data] if data is not None else None}
+        if data is not None:
+            m["sqlType"] = {k: 12 for k in data}
+            m["mysqlType"] = {k: "varchar" for k in reversed(list(data))}
+        m["_tidb"] = {"watermarkTs": ts} if kind == "TIDB_WATERMARK" else {"commitTs": ts}
+        text = json.dumps(m, ensure_ascii=False, separators=(",", ":"))
+        # Go escapes these three and the line separators
+        for a, b in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                     ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+            text = text.replace(a, b)
+        return text.encode()
+
+    row = {"id": "1", "f": "1.5", "d": "-2.25", "dt": "2024-02-29", "tm": "-838:59:59.00",
+           "ts": "2023-11-14 22:13:20.123456", "dtm": "9999-12-31 23:59:59.999", "y": "2155",
+           "b": "131071", "e": "2", "st": "5", "ch": "ab", "vb": bytes(range(256)).decode("latin-1"),
+           "bl": None, "dx": "-12345678901234567890.123456789012345678901234567890",
+           "l1": "caf\xe9", "j": "{\"a\": [1, 2.5, null, true, \"<x>\"], \"b\": {\"c\": -7}}",
+           "u": "18446744073709551615", "emoji": "\U0001f600 \u4e2d\u6587 \u2028"}
+    put("canal_json", canal("INSERT", row))
+    put("canal_json", canal("UPDATE", row, {k: v for k, v in row.items() if k in ("id", "b")}))
+    put("canal_json", canal("DELETE", {"id": "1", "ch": None}))
+    put("canal_json", canal("ALTER", None, ddl="ALTER TABLE `v` ADD COLUMN `x` INT COMMENT 'a<b'"))
+    put("canal_json", canal("TIDB_WATERMARK", None, ts=445644800000000099))
+
     # ---- configuration
     for f in sorted(glob.glob(os.path.join(ROOT, "conf", "*.cnf"))):
         put("config", open(f, "rb").read())
