@@ -1132,11 +1132,11 @@ static inline size_t put_utf8(uint8_t *o, uint32_t cp)
 /*
  * Decodes the escape at p (a backslash; p < end) into u[0..*n); returns the bytes of input
  * it used (2, 6 or 12 for a surrogate pair), or TR_EMALFORMED. Every escape's UTF-8 is no
- * longer than its escaped form, which is why decoding fits in raw.len bytes and can run in
- * place.
+ * longer than its escaped form, which is why decoding fits in raw.len bytes (and u may
+ * point into the output).
  */
-static ssize_t decode_escape(const uint8_t *p, const uint8_t *end, uint8_t u[4], size_t *n,
-                             const char **why)
+static inline ssize_t decode_escape(const uint8_t *p, const uint8_t *end, uint8_t *u, size_t *n,
+                                    const char **why)
 {
     if (end - p < 2) {
         *why = "unterminated escape";
@@ -1201,8 +1201,46 @@ static ssize_t decode_escape(const uint8_t *p, const uint8_t *end, uint8_t u[4],
 }
 
 /*
+ * The end of the run of non-ASCII UTF-8 sequences at p (p < end, *p >= 0x80), or NULL when
+ * one of them is not valid UTF-8 as Go's utf8.DecodeRune has it (common/utf8.h): no overlong
+ * forms, no surrogates, nothing above U+10FFFF, nothing cut short. Inline and run-at-a-time
+ * because binary columns arrive as text that is half two-byte sequences.
+ */
+static inline const uint8_t *utf8_run(const uint8_t *p, const uint8_t *end)
+{
+    while (p < end && *p >= 0x80) {
+        uint8_t c = *p;
+        size_t left = (size_t)(end - p);
+        if (c >= 0xC2 && c <= 0xDF) {
+            if (left < 2 || (p[1] & 0xC0) != 0x80) {
+                return NULL;
+            }
+            p += 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            if (left < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+                (c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F)) {
+                return NULL; /* cut short, overlong, or a surrogate */
+            }
+            p += 3;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            if (left < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+                (p[3] & 0xC0) != 0x80 || (c == 0xF0 && p[1] < 0x90) ||
+                (c == 0xF4 && p[1] > 0x8F)) {
+                return NULL; /* cut short, overlong, or above U+10FFFF */
+            }
+            p += 4;
+        } else {
+            return NULL; /* a continuation byte, C0, C1 or F5..FF */
+        }
+    }
+    return p;
+}
+
+/*
  * The decoder behind tr_canal_str_decode (out != NULL: writes) and tr_canal_str_eq (out ==
- * NULL: compares with cmp[0..cmp_len) and returns 1 or 0). Plain runs are checked as UTF-8.
+ * NULL: compares with cmp[0..cmp_len) and returns 1 or 0). Inlined into both, so each gets
+ * its own loop. Plain runs are found 16 bytes at a time and copied whole; non-ASCII runs are
+ * checked as UTF-8 and copied whole; escapes are written straight into out.
  */
 static inline ssize_t decode_str(const uint8_t *p, size_t len, uint8_t *out, const uint8_t *cmp,
                                  size_t cmp_len, const char **why)
@@ -1210,7 +1248,20 @@ static inline ssize_t decode_str(const uint8_t *p, size_t len, uint8_t *out, con
     const uint8_t *end = p + len;
     size_t n = 0;
     for (;;) {
-        const uint8_t *q = find_stop(p, end, true);
+        /* The run up to the next quote, backslash or control character, across valid
+         * non-ASCII sequences. */
+        const uint8_t *q = p;
+        for (;;) {
+            q = find_stop(q, end, true);
+            if (q == end || *q < 0x80) {
+                break;
+            }
+            q = utf8_run(q, end);
+            if (q == NULL) {
+                *why = "string is not valid UTF-8";
+                return TR_EMALFORMED;
+            }
+        }
         size_t run = (size_t)(q - p);
         if (run > 0) {
             if (out != NULL) {
@@ -1224,30 +1275,17 @@ static inline ssize_t decode_str(const uint8_t *p, size_t len, uint8_t *out, con
         if (p == end) {
             break;
         }
-        uint8_t u[4];
-        size_t un;
-        ssize_t used;
-        if (*p >= 0x80) {
-            uint32_t cp;
-            used = (ssize_t)tr_utf8_decode(p, (size_t)(end - p), &cp);
-            if (used == 0) {
-                *why = "string is not valid UTF-8";
-                return TR_EMALFORMED;
-            }
-            memcpy(u, p, (size_t)used);
-            un = (size_t)used;
-        } else if (*p == '\\') {
-            used = decode_escape(p, end, u, &un, why);
-            if (used < 0) {
-                return used;
-            }
-        } else {
+        if (*p != '\\') {
             *why = *p == '"' ? "raw '\"' in a string" : "control character in a string";
             return TR_EMALFORMED;
         }
-        if (out != NULL) {
-            memcpy(out + n, u, un);
-        } else if (un > cmp_len - n || memcmp(cmp + n, u, un) != 0) {
+        uint8_t u[4];
+        size_t un;
+        ssize_t used = decode_escape(p, end, out != NULL ? out + n : u, &un, why);
+        if (used < 0) {
+            return used;
+        }
+        if (out == NULL && (un > cmp_len - n || memcmp(cmp + n, u, un) != 0)) {
             return 0;
         }
         n += un;

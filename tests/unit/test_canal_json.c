@@ -21,6 +21,7 @@
 #include <math.h>
 
 #include "common/err.h"
+#include "common/utf8.h"
 #include "protocol/canal_json.h"
 #include "protocol/tidb_datum.h"
 #include "protocol/tidb_schema.h"
@@ -524,6 +525,12 @@ TR_TEST(string_errors)
         {"\xc0\xaf", "not valid UTF-8"},         /* overlong '/' */
         {"\xed\xa0\x80", "not valid UTF-8"},     /* an encoded surrogate */
         {"\xf4\x90\x80\x80", "not valid UTF-8"}, /* above U+10FFFF */
+        {"\xe0\x80\x80", "not valid UTF-8"},     /* overlong, three bytes */
+        {"\xf0\x80\x80\x80", "not valid UTF-8"}, /* overlong, four bytes */
+        {"\xe2\x82", "not valid UTF-8"},         /* cut short */
+        {"\x80", "not valid UTF-8"},             /* a continuation byte alone */
+        {"caf\xc3\xa9\xe2\x82\xac\xff\xc3\xa9", "not valid UTF-8"}, /* inside a run */
+        {"\xc3\xa9\\u00e9\xc3", "not valid UTF-8"},  /* after an escape */
         {"a\\", "unterminated escape"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -546,6 +553,50 @@ TR_TEST(string_errors)
                   "bad escape in a string");
     EXPECT_REJECT("{\"type\":\"INSERT\",\"data\":[{\"v\":\"\\u00\"}]}", TR_EMALFORMED,
                   "bad \\u escape");
+}
+
+TR_TEST(utf8_check_agrees_with_common_utf8)
+{
+    /* Four bytes b0 b1 b2 b3 with b0 non-ASCII and the others printable or not ASCII: the
+     * decoder accepts exactly the strings common/utf8.c decodes all the way (Go's rules). */
+    static const uint8_t tails[] = {0x41, 0x7e, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xf4};
+    int checked = 0;
+    for (int b0 = 0x80; b0 <= 0xff; b0++) {
+        for (int b1 = 0x20; b1 <= 0xff; b1++) {
+            if (b1 == '"' || b1 == '\\' || b1 == 0x7f) {
+                continue;
+            }
+            for (size_t i2 = 0; i2 < sizeof(tails); i2++) {
+                for (size_t i3 = 0; i3 < sizeof(tails); i3++) {
+                    uint8_t in[4] = {(uint8_t)b0, (uint8_t)b1, tails[i2], tails[i3]};
+                    bool want = true;
+                    for (size_t k = 0; k < 4;) {
+                        uint32_t cp;
+                        size_t used = in[k] < 0x80 ? 1 : tr_utf8_decode(in + k, 4 - k, &cp);
+                        if (used == 0) {
+                            want = false;
+                            break;
+                        }
+                        k += used;
+                    }
+                    tr_canal_str_t s = {tr_slice(in, 4), false};
+                    uint8_t out[4];
+                    const char *why = NULL;
+                    ssize_t n = tr_canal_str_decode(&s, out, &why);
+                    if ((n == 4) != want || (n != 4 && n != TR_EMALFORMED)) {
+                        TR_FAIL_AT("%02x %02x %02x %02x: decode %zd, want %s", in[0], in[1],
+                                   in[2], in[3], n, want ? "valid" : "invalid");
+                        return;
+                    }
+                    if (want) {
+                        EXPECT_EQ_MEM(out, 4, in, 4);
+                    }
+                    checked++;
+                }
+            }
+        }
+    }
+    EXPECT_TRUE(checked > 100000);
 }
 
 TR_TEST(latin1_bytes)
