@@ -355,16 +355,16 @@ static jtype_t type_of(uint8_t c)
 /* One value of a known key: its type and text (a string's body, otherwise the whole value). */
 typedef struct {
     jtype_t type;
-    bool esc;            /* T_STRING: holds a backslash */
+    bool esc; /* T_STRING: holds a backslash */
     const uint8_t *b;
     const uint8_t *e;
     /* T_ARRAY, when asked for: */
-    size_t n;            /* elements */
-    jtype_t first_type;  /* of the first element */
+    size_t n;           /* elements */
+    jtype_t first_type; /* of the first element */
     const uint8_t *first_b;
     const uint8_t *first_e;
     bool all_strings;
-    bool number_is_int;  /* T_NUMBER: no fraction or exponent */
+    bool number_is_int; /* T_NUMBER: no fraction or exponent */
 } tok_t;
 
 /* Reads the value at p (no leading whitespace) into *t, validating it; with want_elems,
@@ -570,8 +570,7 @@ static int tidb_key(const uint8_t *k, size_t n)
 /* Reads a key at p (which must be a '"'), leaving *pp after the ':' and whitespace. Returns
  * the key's id by match (escaped keys are decoded first; one longer than any known key is
  * K_OTHER). */
-static int read_key(const uint8_t **pp, const uint8_t *end, bool in_tidb, int *id,
-                    const char **why)
+static int read_key(const uint8_t **pp, const uint8_t *end, bool in_tidb, int *id, const char **why)
 {
     const uint8_t *p = *pp;
     if (p == end || *p != '"') {
@@ -613,8 +612,7 @@ static int read_key(const uint8_t **pp, const uint8_t *end, bool in_tidb, int *i
 }
 
 /* Reads the members of the _tidb object at p into toks[K_COMMIT_TS..]. */
-static const uint8_t *read_tidb(const uint8_t *p, const uint8_t *end, tok_t *toks,
-                                const char **why)
+static const uint8_t *read_tidb(const uint8_t *p, const uint8_t *end, tok_t *toks, const char **why)
 {
     /* _tidb is a member of the root object: its members sit at depth 2. */
     p = skip_ws(p + 1, end);
@@ -1224,8 +1222,7 @@ static inline const uint8_t *utf8_run(const uint8_t *p, const uint8_t *end)
             p += 3;
         } else if (c >= 0xF0 && c <= 0xF4) {
             if (left < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
-                (p[3] & 0xC0) != 0x80 || (c == 0xF0 && p[1] < 0x90) ||
-                (c == 0xF4 && p[1] > 0x8F)) {
+                (p[3] & 0xC0) != 0x80 || (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F)) {
                 return NULL; /* cut short, overlong, or above U+10FFFF */
             }
             p += 4;
@@ -1503,8 +1500,7 @@ static int check_decimal(const tr_tidb_column_t *c, const uint8_t *s, size_t n, 
 }
 
 /* Fixed (or exponent) decimal text -> double / float32, finite. strtod needs a C string. */
-static int parse_float(bool is_float, const uint8_t *s, size_t n, tr_datum_t *out,
-                       const char **why)
+static int parse_float(bool is_float, const uint8_t *s, size_t n, tr_datum_t *out, const char **why)
 {
     char buf[400];
     bool is_int;
