@@ -534,3 +534,28 @@ int64_t tr_schema_applied_version(const tr_schema_t *s)
 {
     return s->applied_version;
 }
+
+const tr_table_info_t *tr_schema_table_by_name(const tr_schema_t *s, const char *db,
+                                               const char *table)
+{
+    for (size_t i = 0; i < s->tables.cap; i++) {
+        const tr_table_info_t *t = s->tables.vals[i];
+        if (t == NULL || t->id != s->tables.keys[i] || strcmp(t->name, table) != 0) {
+            continue;
+        }
+        const char *d = tr_schema_db_name(s, t->schema_id);
+        if (d != NULL && strcmp(d, db) == 0) {
+            return t;
+        }
+    }
+    return NULL;
+}
+
+size_t tr_schema_queued(tr_schema_t *s, const tr_ddl_job_t *const **jobs)
+{
+    if (s->n_queue > 1) {
+        qsort(s->queue, s->n_queue, sizeof(*s->queue), cmp_version);
+    }
+    *jobs = (const tr_ddl_job_t *const *)s->queue;
+    return s->n_queue;
+}

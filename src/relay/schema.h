@@ -43,6 +43,13 @@ uint64_t tr_schema_table_id_after(uint64_t id);
 /* Table by TiDB table id at the current version, or the partitioned table a partition's
  * physical id belongs to; NULL if unknown or dropped. */
 const tr_table_info_t *tr_schema_table(const tr_schema_t *s, int64_t table_id);
+/* Table by database and table name at the current version (a scan: callers cache by
+ * tr_schema_generation); NULL if none. Views and sequences count; names compare exactly. */
+const tr_table_info_t *tr_schema_table_by_name(const tr_schema_t *s, const char *db,
+                                               const char *table);
+/* The jobs fetched but not applied yet, in the order tr_schema_advance applies them
+ * (schema version); *jobs is a view valid until the next add or advance. */
+size_t tr_schema_queued(tr_schema_t *s, const tr_ddl_job_t *const **jobs);
 /* Schema (database) name by schema id; NULL if unknown. */
 const char *tr_schema_db_name(const tr_schema_t *s, int64_t schema_id);
 /* A queued or applied job by id (DDL binlogs): NULL if not fetched yet. */

@@ -416,34 +416,40 @@ static int put_value(tr_buf_t *out, const tr_tidb_column_t *c, const tr_datum_t 
     return TR_ESCHEMA;
 }
 
-/* Writes one row image from vals/present. */
-static int put_image(tr_buf_t *out, const row_ctx_t *rc, int h, const char **why)
+/* Writes one row image of table t from vals/present (one entry per public column): a
+ * column without a value is NULL when nullable, else its zero value. */
+static int put_image_of(tr_buf_t *out, const tr_table_info_t *t, const tr_datum_t *vals,
+                        const bool *present, tr_flavor_t flavor, const char **why)
 {
-    const tr_table_info_t *t = rc->t;
     tr_rows_image_t img;
     tr_rows_image_begin(&img, out, t->n_public);
     for (size_t k = 0; k < t->n_public; k++) {
         const tr_tidb_column_t *c = &t->cols[t->public_idx[k]];
-        const tr_datum_t *d = &rc->vals[h][k];
-        if (!rc->present[h][k] || d->kind == TR_DATUM_NULL) {
+        const tr_datum_t *d = &vals[k];
+        if (!present[k] || d->kind == TR_DATUM_NULL) {
             /* TODO(tidb): origin_default for columns added later (issue 2). */
-            if (c->def.nullable || rc->present[h][k]) {
+            if (c->def.nullable || present[k]) {
                 tr_rows_image_null(&img, k);
                 continue;
             }
-            int rc2 = put_zero(out, c, rc->flavor);
+            int rc2 = put_zero(out, c, flavor);
             if (rc2 != 0) {
                 *why = c->unsupported_why != NULL ? c->unsupported_why : "no zero value for column";
                 return rc2;
             }
             continue;
         }
-        int rc2 = put_value(out, c, d, rc->flavor, why);
+        int rc2 = put_value(out, c, d, flavor, why);
         if (rc2 != 0) {
             return rc2;
         }
     }
     return 0;
+}
+
+static int put_image(tr_buf_t *out, const row_ctx_t *rc, int h, const char **why)
+{
+    return put_image_of(out, rc->t, rc->vals[h], rc->present[h], rc->flavor, why);
 }
 
 /* ---------------------------------------------------------------- row decoding */
@@ -772,16 +778,11 @@ static bool is_database_ddl(int type)
     return type == TR_TIDB_ACTION_CREATE_SCHEMA || type == TR_TIDB_ACTION_DROP_SCHEMA;
 }
 
-static int translate_ddl(const tr_tidb_binlog_t *b, tr_schema_t *schema, const tr_txn_ctx_t *ctx,
-                         tr_evt_writer_t *w, const char **why)
+/* GTID + QUERY of one DDL job: ctx's statement when set, else sql (the job's query when
+ * that is empty). */
+static void put_ddl(const tr_ddl_job_t *job, const char *sql, size_t sql_len,
+                    const tr_txn_ctx_t *ctx, tr_evt_writer_t *w)
 {
-    const tr_ddl_job_t *job = tr_schema_job(schema, b->ddl_job_id);
-    if (job == NULL) {
-        *why = "DDL job not in the fetched history";
-        return TR_ENOTFOUND;
-    }
-    const char *sql = (const char *)b->ddl_query.p;
-    size_t sql_len = b->ddl_query.len;
     if (ctx->ddl_sql != NULL) {
         sql = ctx->ddl_sql;
         sql_len = ctx->ddl_sql_len;
@@ -805,6 +806,107 @@ static int translate_ddl(const tr_tidb_binlog_t *b, tr_schema_t *schema, const t
     }
     put_gtid(w, ctx, true);
     put_query(w, db, strlen(db), sql, sql_len, true, flags, server);
+}
+
+static int translate_ddl(const tr_tidb_binlog_t *b, tr_schema_t *schema, const tr_txn_ctx_t *ctx,
+                         tr_evt_writer_t *w, const char **why)
+{
+    const tr_ddl_job_t *job = tr_schema_job(schema, b->ddl_job_id);
+    if (job == NULL) {
+        *why = "DDL job not in the fetched history";
+        return TR_ENOTFOUND;
+    }
+    put_ddl(job, (const char *)b->ddl_query.p, b->ddl_query.len, ctx, w);
+    return 0;
+}
+
+void tr_translate_ddl(const tr_ddl_job_t *job, const char *sql, size_t sql_len,
+                      const tr_txn_ctx_t *ctx, tr_evt_writer_t *w)
+{
+    put_ddl(job, sql, sql_len, ctx, w);
+}
+
+/* One run of rows of one table and kind is open in w (TABLE_MAP written, rows event begun). */
+typedef struct {
+    const tr_table_info_t *t;
+    const char *db;
+    const char *table;
+    int32_t op;
+    uint8_t type;
+    size_t in_event;
+} run_t;
+
+int tr_translate_rows(const tr_row_iter_t *it, const tr_txn_ctx_t *ctx, tr_evt_writer_t *w,
+                      const char **why)
+{
+    *why = NULL;
+    size_t split_bytes = ctx->row_event_max_bytes ? ctx->row_event_max_bytes
+                                                  : ROWS_EVENT_SPLIT_BYTES;
+    run_t run = {0};
+    bool begun = false;
+    uint64_t rows = 0;
+    tr_row_change_t row;
+    int r;
+    while ((r = it->next(it->arg, &row, why)) > 0) {
+        const tr_table_info_t *t = row.t;
+        if (!begun) {
+            put_gtid(w, ctx, false);
+            if (w->flavor == TR_FLAVOR_MYSQL) {
+                put_query(w, "", 0, "BEGIN", 5, false, 0, COLLATION_SERVER);
+            }
+            begun = true;
+        }
+        if (run.t != t || run.op != row.op || run.db != row.db || run.table != row.table) {
+            if (run.t != NULL) {
+                tr_evt_rows_end(w, TR_ROWS_STMT_END);
+                int fr = maybe_flush(ctx, w, why);
+                if (fr != 0) {
+                    return fr;
+                }
+            }
+            tr_evt_put_table_map(w, t->binlog_table_id, row.db, strlen(row.db), row.table,
+                                 strlen(row.table), t->public_defs, t->n_public);
+            run.t = t;
+            run.db = row.db;
+            run.table = row.table;
+            run.op = row.op;
+            run.type = rows_type(w->flavor, row.op);
+            run.in_event = 0;
+            tr_evt_rows_begin(w, run.type, t->binlog_table_id, t->n_public);
+        } else if (run.in_event > 0 && tr_evt_rows_size(w) >= split_bytes) {
+            tr_evt_rows_end(w, 0);
+            int fr = maybe_flush(ctx, w, why);
+            if (fr != 0) {
+                return fr;
+            }
+            tr_evt_rows_begin(w, run.type, t->binlog_table_id, t->n_public);
+            run.in_event = 0;
+        }
+        r = put_image_of(w->out, t, row.vals[0], row.present[0], w->flavor, why);
+        if (r == 0 && row.op == TR_TIDB_MUT_UPDATE) {
+            r = put_image_of(w->out, t, row.vals[1], row.present[1], w->flavor, why);
+        }
+        if (r != 0) {
+            return r;
+        }
+        run.in_event++;
+        rows++;
+    }
+    if (r < 0) {
+        return r;
+    }
+    if (!begun) {
+        return TR_TRANSLATE_FILTERED;
+    }
+    tr_evt_rows_end(w, TR_ROWS_STMT_END);
+    int fr = maybe_flush(ctx, w, why);
+    if (fr != 0) {
+        return fr;
+    }
+    tr_evt_put_xid(w, ctx->gtid_no);
+    if (ctx->rows_out != NULL) {
+        *ctx->rows_out += rows;
+    }
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "common/tso.h"
 #include "protocol/binlog_event.h"
 #include "protocol/tidb_binlog.h"
+#include "protocol/tidb_datum.h"
 #include "relay/filter.h"
 #include "relay/schema.h"
 
@@ -74,6 +75,49 @@ typedef struct {
 
 int tr_translate_txn(const tr_tidb_binlog_t *b, tr_schema_t *schema, const tr_txn_ctx_t *ctx,
                      tr_evt_writer_t *w, tr_arena_t *arena, const char **why) TR_MUSTCHECK;
+
+/*
+ * Row changes already decoded (TiCDC's canal-json path): each one a table version, the
+ * names its TABLE_MAP carries (the filter's), the kind (TR_TIDB_MUT_INSERT, _UPDATE,
+ * _DELETE) and its image(s) as one datum per public column of t (present[k] false: no
+ * value, NULL or the zero value as on the Pump path). vals[0] is the only image, or an
+ * UPDATE's before image; vals[1] its after image. Views, valid until the next call.
+ */
+typedef struct {
+    const tr_table_info_t *t;
+    const char *db;
+    const char *table;
+    int32_t op;
+    const tr_datum_t *vals[2];
+    const bool *present[2];
+} tr_row_change_t;
+
+/* The rows of one transaction, in the order they are to be written: next returns 1 with a
+ * row, 0 at the end, or a negative code with *why (the translation stops with it). */
+typedef struct {
+    int (*next)(void *arg, tr_row_change_t *row, const char **why);
+    void *arg;
+} tr_row_iter_t;
+
+/*
+ * Appends one DML transaction made of its rows: GTID, (MySQL: QUERY BEGIN), then per run
+ * of rows of one table and kind a TABLE_MAP and rows events split near
+ * ctx->row_event_max_bytes, the last carrying STMT_END, then XID; streamed through
+ * ctx->flush as tr_translate_txn does. No allocation. Returns 0, TR_TRANSLATE_FILTERED
+ * (it gave no row: nothing written), an error of the iterator, a value that does not fit
+ * its column (TR_ESCHEMA, TR_EMALFORMED, TR_EUNSUPPORTED) or ctx->flush's error, with *why.
+ * On error the caller discards what was written.
+ */
+int tr_translate_rows(const tr_row_iter_t *it, const tr_txn_ctx_t *ctx, tr_evt_writer_t *w,
+                      const char **why) TR_MUSTCHECK;
+
+/*
+ * Appends a DDL job as GTID + QUERY: ctx->ddl_sql when set, else sql (the job's query when
+ * sql_len is 0), with the job's schema (or ctx->ddl_db) as default database; database
+ * DDL runs without one. Never fails (a too-large output is the buffer's sticky error).
+ */
+void tr_translate_ddl(const tr_ddl_job_t *job, const char *sql, size_t sql_len,
+                      const tr_txn_ctx_t *ctx, tr_evt_writer_t *w);
 
 /* True when the binlog produces no events (e.g. `select setval` pseudo-DDL). */
 bool tr_translate_skips(const tr_tidb_binlog_t *b, const tr_schema_t *schema);
