@@ -1,0 +1,346 @@
+/*
+ * canal-json message -> collector record (cdc_record.h). Per message: one parse, one pass
+ * over "mysqlType" into a small hash of name -> type, one pass over "data" (and "old")
+ * writing the values into the record. Scratch space grows to the largest message and is
+ * reused: nothing is allocated per message but the record itself.
+ */
+#include "relay/cdc_record.h"
+
+#include <string.h>
+
+#include "common/err.h"
+#include "common/hash.h"
+#include "common/mem.h"
+#include "protocol/canal_json.h"
+#include "protocol/tidb_binlog.h"
+
+typedef struct {
+    uint64_t hash;
+    tr_slice_t name;
+    tr_slice_t type;
+} type_slot_t;
+
+struct tr_cdc_reader {
+    tr_cdc_names_t *names;
+    tr_cdc_log_t *log;
+    uint8_t *text; /* decoded names and types of one message */
+    size_t text_cap;
+    size_t text_used;
+    tr_slice_t *cols;  /* the data object's column names, in order */
+    tr_slice_t *types; /* their types */
+    size_t cols_cap;
+    type_slot_t *slots; /* mysqlType by name, open addressing */
+    size_t slots_cap;
+};
+
+tr_cdc_reader_t *tr_cdc_reader_new(tr_cdc_names_t *names, tr_cdc_log_t *log)
+{
+    tr_cdc_reader_t *rd = tr_calloc(1, sizeof(*rd));
+    rd->names = names;
+    rd->log = log;
+    return rd;
+}
+
+void tr_cdc_reader_free(tr_cdc_reader_t *rd)
+{
+    if (rd != NULL) {
+        tr_free(rd->text);
+        tr_free(rd->cols);
+        tr_free(rd->types);
+        tr_free(rd->slots);
+        tr_free(rd);
+    }
+}
+
+/* The decoded text of s, kept in the reader's text space for this message. */
+static int text_of(tr_cdc_reader_t *rd, const tr_canal_str_t *s, tr_slice_t *out, const char **why)
+{
+    if (!s->has_escapes) {
+        *out = s->raw;
+        return 0;
+    }
+    uint8_t *dst = rd->text + rd->text_used; /* text_cap >= message length */
+    ssize_t n = tr_canal_str_decode(s, dst, why);
+    if (n < 0) {
+        return (int)n;
+    }
+    *out = tr_slice(dst, (size_t)n);
+    rd->text_used += (size_t)n;
+    return 0;
+}
+
+static void ensure_cols(tr_cdc_reader_t *rd, size_t n)
+{
+    if (n > rd->cols_cap) {
+        size_t cap = rd->cols_cap ? rd->cols_cap : 32;
+        while (cap < n) {
+            cap *= 2;
+        }
+        rd->cols = tr_realloc(rd->cols, cap * sizeof(*rd->cols));
+        rd->types = tr_realloc(rd->types, cap * sizeof(*rd->types));
+        rd->cols_cap = cap;
+    }
+}
+
+/* Fills the name -> type hash from "mysqlType" (a Go map: any order). */
+static int load_types(tr_cdc_reader_t *rd, tr_slice_t obj, size_t *n_types, const char **why)
+{
+    size_t n = 0;
+    tr_canal_obj_iter_t it = tr_canal_obj_iter(obj);
+    tr_canal_str_t key;
+    tr_canal_val_t val;
+    int rc;
+    while ((rc = tr_canal_obj_next(&it, &key, &val, why)) > 0) {
+        n++;
+    }
+    if (rc < 0) {
+        return rc;
+    }
+    size_t cap = 16;
+    while (cap < 2 * n) {
+        cap *= 2;
+    }
+    if (cap > rd->slots_cap) {
+        tr_free(rd->slots);
+        rd->slots = tr_malloc(cap * sizeof(*rd->slots));
+        rd->slots_cap = cap;
+    }
+    memset(rd->slots, 0, cap * sizeof(*rd->slots));
+    it = tr_canal_obj_iter(obj);
+    while ((rc = tr_canal_obj_next(&it, &key, &val, why)) > 0) {
+        tr_slice_t name, type = {NULL, 0};
+        if ((rc = text_of(rd, &key, &name, why)) != 0) {
+            return rc;
+        }
+        if (val.kind == TR_CANAL_VAL_STRING && (rc = text_of(rd, &val.str, &type, why)) != 0) {
+            return rc;
+        }
+        uint64_t h = tr_hash_bytes(name.p, name.len, 0x6d7974ull) | 1;
+        size_t i = (size_t)h & (cap - 1);
+        while (rd->slots[i].hash != 0) {
+            i = (i + 1) & (cap - 1);
+        }
+        rd->slots[i] = (type_slot_t){h, name, type};
+    }
+    *n_types = cap;
+    return rc;
+}
+
+static tr_slice_t type_for(const tr_cdc_reader_t *rd, size_t cap, tr_slice_t name)
+{
+    uint64_t h = tr_hash_bytes(name.p, name.len, 0x6d7974ull) | 1;
+    for (size_t i = (size_t)h & (cap - 1); rd->slots[i].hash != 0; i = (i + 1) & (cap - 1)) {
+        const type_slot_t *s = &rd->slots[i];
+        if (s->hash == h && s->name.len == name.len && memcmp(s->name.p, name.p, name.len) == 0) {
+            return s->type;
+        }
+    }
+    return (tr_slice_t){(const uint8_t *)"", 0};
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+/* Writes one image's values at out; with layout (the names in order) checks that the
+ * object has exactly those columns, else collects them into rd->cols. */
+static int put_image(tr_cdc_reader_t *rd, tr_slice_t obj, bool collect, size_t *n_cols,
+                     uint8_t **out, const char **why)
+{
+    tr_canal_obj_iter_t it = tr_canal_obj_iter(obj);
+    tr_canal_str_t key;
+    tr_canal_val_t val;
+    int rc;
+    size_t n = 0;
+    uint8_t *p = *out;
+    while ((rc = tr_canal_obj_next(&it, &key, &val, why)) > 0) {
+        if (collect) {
+            ensure_cols(rd, n + 1);
+            if ((rc = text_of(rd, &key, &rd->cols[n], why)) != 0) {
+                return rc;
+            }
+        } else if (n >= *n_cols || !tr_canal_str_eq(&key, (const char *)rd->cols[n].p,
+                                                    rd->cols[n].len)) {
+            *why = "the \"old\" image has other columns than \"data\" (the changefeed must "
+                   "not set only-output-updated-columns)";
+            return TR_EUNSUPPORTED;
+        }
+        if (val.kind == TR_CANAL_VAL_NULL) {
+            put_u32(p, TR_CDC_NULL_LEN);
+            p += 4;
+        } else if (val.kind == TR_CANAL_VAL_STRING) {
+            ssize_t m = tr_canal_str_decode(&val.str, p + 4, why);
+            if (m < 0) {
+                return (int)m;
+            }
+            put_u32(p, (uint32_t)m);
+            p += 4 + m;
+        } else {
+            *why = "a column value that is not a JSON string or null";
+            return TR_EMALFORMED;
+        }
+        n++;
+    }
+    if (rc < 0) {
+        return rc;
+    }
+    if (!collect && n != *n_cols) {
+        *why = "the \"old\" image has other columns than \"data\" (the changefeed must "
+               "not set only-output-updated-columns)";
+        return TR_EUNSUPPORTED;
+    }
+    *n_cols = n;
+    *out = p;
+    return 0;
+}
+
+static uint64_t content_hash(const tr_cdc_rec_t *r)
+{
+    uint64_t seed = tr_hash_mix((uint64_t)r->commit_ts ^ 0x636463ull,
+                                ((uint64_t)r->table << 32) ^ ((uint64_t)r->layout << 8) ^
+                                    ((uint64_t)r->kind << 4) ^ r->op);
+    return tr_hash_bytes(r->data, r->len, seed);
+}
+
+static tr_cdc_rec_t *new_rec(tr_cdc_reader_t *rd, size_t data_cap, int *err)
+{
+    tr_cdc_rec_t *r = tr_cdc_log_alloc(rd->log, sizeof(tr_cdc_rec_t) + data_cap, err);
+    if (r != NULL) {
+        memset(r, 0, sizeof(*r));
+    }
+    return r;
+}
+
+int tr_cdc_read(tr_cdc_reader_t *rd, const uint8_t *msg, size_t len, int32_t part, int64_t offset,
+                tr_cdc_rec_t **rec, int64_t *watermark, const char **why)
+{
+    tr_canal_msg_t m;
+    int rc = tr_canal_parse(msg, len, &m, why);
+    if (rc != 0) {
+        return rc;
+    }
+    if (m.kind == TR_CANAL_WATERMARK) {
+        if (m.watermark_ts > INT64_MAX) {
+            *why = "watermarkTs out of range";
+            return TR_EMALFORMED;
+        }
+        *watermark = (int64_t)m.watermark_ts;
+        return TR_CDC_READ_WATERMARK;
+    }
+    if (m.commit_ts > INT64_MAX) {
+        *why = "commitTs out of range";
+        return TR_EMALFORMED;
+    }
+    if (m.only_handle_key || m.has_claim_check) {
+        *why = "a message without the whole row (handle-key-only or claim-check large-message "
+               "handling): set large-message-handle-option=none and "
+               "delete-only-output-handle-key-columns=false on the changefeed";
+        return TR_EUNSUPPORTED;
+    }
+    if (len + 64 > rd->text_cap) {
+        rd->text_cap = len + 64 > 4096 ? len + 64 : 4096;
+        tr_free(rd->text);
+        rd->text = tr_malloc(rd->text_cap);
+    }
+    rd->text_used = 0;
+    tr_slice_t db, table;
+    if ((rc = text_of(rd, &m.database, &db, why)) != 0 ||
+        (rc = text_of(rd, &m.table, &table, why)) != 0) {
+        return rc;
+    }
+    uint32_t table_id =
+        tr_cdc_names_table(rd->names, (const char *)db.p, db.len, (const char *)table.p, table.len);
+    if (table_id == 0) {
+        *why = "too many table names";
+        return TR_ETOOBIG;
+    }
+    int err = 0;
+    tr_cdc_rec_t *r;
+    if (m.kind == TR_CANAL_DDL) {
+        r = new_rec(rd, m.sql.raw.len + 8, &err);
+        if (r == NULL) {
+            *why = "cannot store the message (spill directory)";
+            return err;
+        }
+        ssize_t n = tr_canal_str_decode(&m.sql, r->data, why);
+        if (n < 0) {
+            tr_cdc_log_shrink(rd->log, r, sizeof(*r));
+            tr_cdc_log_release(rd->log, r);
+            return (int)n;
+        }
+        r->kind = TR_CDC_DDL;
+        r->len = (uint32_t)n;
+    } else {
+        r = new_rec(rd, m.data.len + m.old.len + 16, &err);
+        if (r == NULL) {
+            *why = "cannot store the message (spill directory)";
+            return err;
+        }
+        uint8_t *p = r->data;
+        size_t n_cols = 0;
+        size_t cap = 0;
+        rc = 0;
+        if (m.kind == TR_CANAL_UPDATE) {
+            /* The before image first; "data" must have the same columns (checked after). */
+            rc = put_image(rd, m.old, true, &n_cols, &p, why);
+            size_t n_old = n_cols;
+            if (rc == 0) {
+                rc = put_image(rd, m.data, false, &n_old, &p, why);
+            }
+        } else {
+            rc = put_image(rd, m.data, true, &n_cols, &p, why);
+        }
+        if (rc == 0) {
+            rc = load_types(rd, m.mysql_type, &cap, why);
+        }
+        if (rc != 0) {
+            tr_cdc_log_shrink(rd->log, r, sizeof(*r));
+            tr_cdc_log_release(rd->log, r);
+            return rc;
+        }
+        for (size_t i = 0; i < n_cols; i++) {
+            rd->types[i] = type_for(rd, cap, rd->cols[i]);
+        }
+        r->layout = tr_cdc_names_layout(rd->names, rd->cols, rd->types, n_cols);
+        r->kind = TR_CDC_ROW;
+        r->op = m.kind == TR_CANAL_INSERT   ? TR_TIDB_MUT_INSERT
+                : m.kind == TR_CANAL_UPDATE ? TR_TIDB_MUT_UPDATE
+                                            : TR_TIDB_MUT_DELETE_ROW;
+        r->flags = m.n_pk_names > 0 ? TR_CDC_KEYED : 0;
+        r->len = (uint32_t)(p - r->data);
+    }
+    tr_cdc_log_shrink(rd->log, r, sizeof(*r) + r->len);
+    r->commit_ts = (int64_t)m.commit_ts;
+    r->offset = offset;
+    r->part = part;
+    r->table = table_id;
+    r->hash = content_hash(r);
+    *rec = r;
+    return TR_CDC_READ_RECORD;
+}
+
+tr_cdc_image_t tr_cdc_image(const tr_cdc_rec_t *rec)
+{
+    return (tr_cdc_image_t){rec->data, rec->data + rec->len};
+}
+
+bool tr_cdc_value(tr_cdc_image_t *img, const uint8_t **text, size_t *len)
+{
+    if (img->end - img->p < 4) {
+        return false;
+    }
+    uint32_t n = (uint32_t)img->p[0] | (uint32_t)img->p[1] << 8 | (uint32_t)img->p[2] << 16 |
+                 (uint32_t)img->p[3] << 24;
+    img->p += 4;
+    if (n == TR_CDC_NULL_LEN || (size_t)(img->end - img->p) < n) {
+        return false;
+    }
+    *text = img->p;
+    *len = n;
+    img->p += n;
+    return true;
+}
