@@ -13,12 +13,16 @@ PKGS=(
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libmariadb-dev libnghttp2-dev libjansson-dev libinih-dev libcurl4-openssl-dev
   libmicrohttpd-dev
+  # librdkafka's mock cluster (tests/tools/tr_kafka_mock.c) and a Kafka client for debugging
+  librdkafka-dev kcat
   # memcheck over the integration path (scripts/valgrind.sh)
   valgrind
   # test peers and the TiDB simulator
   mariadb-server mariadb-client etcd-server
   python3 python3-pytest python3-grpcio python3-protobuf python3-pymysql python3-h2
   python3-prometheus-client
+  # the simulator's TiCDC mode produces and its tests consume through confluent-kafka
+  python3-confluent-kafka
 )
 # Node.js + npm for tests/integration/node (the zongji CDC client test). Only when the
 # commands are missing: a machine may carry its own Node.js build that bundles npm, and
