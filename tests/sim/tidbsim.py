@@ -30,6 +30,11 @@ What it does
     commit_ts going backwards), `bad-ddl N` (a DDL binlog whose history row is
     not JSON; only once the workload is done: it uses the truth connection).
 
+  * with --ticdc-kafka or --ticdc-storage (ticdc.py, tests/sim/README.md), TiDB >= 8.4:
+    no Pumps; the same workload goes out as a TiCDC changefeed would send it (canal-json
+    with the TiDB extension to a Kafka topic, or the storage-sink layout in a directory),
+    with TiCDC's faults on demand through --control-dir.
+
 What it must not do: look at tirelay's C code or depend on it; bind anything
 other than 127.0.0.1.  Encodings come from the spec and the pingcap/tidb and
 pingcap/tidb-binlog sources it cites.
@@ -41,6 +46,7 @@ import bisect
 import concurrent.futures
 import datetime
 import decimal
+import faulthandler
 import json
 import os
 import random
@@ -706,12 +712,16 @@ class Sim:
         if args.start_frozen:
             self.freeze_req.set()
         self.extra_status = {}           # merged into the status file (randload.py)
+        self.ticdc = None                # ticdc.TiCDC: the TiCDC output instead of Pumps
+        self.status_lock = threading.Lock()
 
     @property
     def pump_addrs(self):
         return ["127.0.0.1:%d" % p.port for p in self.pumps]
 
     def close(self):
+        if self.ticdc is not None:
+            self.ticdc.close()
         self.stopping.set()
         for p in self.pumps:
             p.stop()
@@ -752,7 +762,11 @@ class Sim:
         return None     # chosen under the publish lock (membership may change)
 
     def publish(self, pump, make_binlog, before_publish=None):
-        """Takes the commit TSO and stores the binlog atomically w.r.t. fakes."""
+        """Takes the commit TSO and stores the binlog atomically w.r.t. fakes.  In TiCDC
+        mode the transaction's recorded row changes go to TiCDC instead (ticdc.py)."""
+        if self.ticdc is not None:
+            with self.publish_lock:
+                return self.ticdc.publish_txn(make_binlog, binlog_pb2)
         with self.publish_lock:
             if pump is None:
                 cands = self.writable()
@@ -800,6 +814,9 @@ class Sim:
                 cur.execute(q)
 
     def _ddl_binlog(self, job_id, query, state, start_ts, before=None):
+        if self.ticdc is not None:
+            # TiCDC sees finished jobs only (mounter.go parseJob: !job.IsDone() -> nil)
+            return 0
         def make(commit_ts):
             return binlog_pb2.Binlog(tp=binlog_pb2.Commit, start_ts=start_ts, commit_ts=commit_ts,
                                      prewrite_key=b"mDDLJobHistory",
@@ -834,7 +851,18 @@ class Sim:
                             (job_id, meta.encode(), db, table_name, str(schema_id),
                              str(table_id) if table_id else ""))
 
-        self._ddl_binlog(job_id, query, final_state, start_ts, insert_history)
+        if self.ticdc is not None:
+            tobj = getattr(tinfo, "__self__", None)
+            cols = list(tobj.columns) if isinstance(tobj, ts.Table) else None
+            renames = None
+            if action == ts.ACTION_RENAME_TABLES:
+                by_id = {t.id: t for t in self.tables}
+                renames = [(odb["O"], oname["O"], by_id[tid].db, by_id[tid].name)
+                           for tid, odb, oname in zip(raw_args[3], raw_args[4], raw_args[5])]
+            self.ticdc.publish_ddl(action, query, db, table_name if table_id or tinfo else "",
+                                   insert_history, cols, renames)
+        else:
+            self._ddl_binlog(job_id, query, final_state, start_ts, insert_history)
         self.ddls += 1
         return job_id
 
@@ -1256,7 +1284,7 @@ class Sim:
         a = self.args
         start_ts = self.tso.next()
         version = self.schema_version
-        pool = tables or self.tables
+        pool = [t for t in (tables or self.tables) if not getattr(t, "fault_only", False)]
         if not pool:
             return
         chosen = r.sample(pool, r.randint(1, min(3, len(pool))))
@@ -1618,7 +1646,11 @@ class Sim:
                 with open(path) as f:
                     words = f.read().split()
                 try:
-                    answer = self.control(words[0], int(words[1]))
+                    if words and words[0] in TICDC_COMMANDS and (
+                            self.ticdc is not None or words[0] not in PUMP_COMMANDS):
+                        answer = self.ticdc_control(words)
+                    else:
+                        answer = self.control(words[0], int(words[1]))
                     result = "ok" if answer is None else "ok " + answer
                 except Exception as e:  # noqa: BLE001 - reported to the test
                     log("control %s failed: %r" % (name, e))
@@ -1627,11 +1659,85 @@ class Sim:
                     f.write(result)
                 os.remove(path)
 
+    # ---- TiCDC faults (tests/sim/README.md)
+
+    def ticdc_control(self, words):
+        if self.ticdc is None:
+            raise RuntimeError("%s needs --ticdc-kafka or --ticdc-storage" % words[0])
+        if words[0] in ("big-txn", "dup-keyless"):
+            return self._ticdc_txn_fault(words)
+        return self.ticdc.control(words)
+
+    def _ticdc_txn_fault(self, words):
+        """big-txn N / dup-keyless: one more transaction, run here while the workload waits at
+        a transaction boundary (the truth connection is free), applied to the truth."""
+        was_frozen = self.freeze_req.is_set()
+        self.freeze_req.set()
+        while not (self.frozen.is_set() or self.done or self.stopping.is_set()):
+            time.sleep(0.02)
+        try:
+            if words[0] == "big-txn":
+                n = int(words[1])
+                if n <= 1024:
+                    raise RuntimeError("big-txn wants more than 1024 rows")
+                t = self._fault_table("t_cdc_big", lambda db: ts.Table(db, "t_cdc_big", [
+                    ts.c_int("id", big=True, pk=True), ts.c_varchar("v", 40), ts.c_int("n")]))
+                t.pk_range = (1, 1 << 48)        # n distinct keys (run_statement redraws on a clash)
+                # transactions of other tables right behind it, queued with it (the sink
+                # holds its flush meanwhile), so that their rows go between its batches
+                self.ticdc.hold_drain(True)
+                try:
+                    keys = self.run_statement(t, "insert", n)
+                    big_ts = self.last_commit_ts
+                    # one transaction per workload table: every partition has some
+                    for x in [x for x in self.tables if not getattr(x, "fault_only", False)]:
+                        self.run_txn([x])
+                finally:
+                    self.ticdc.hold_drain(False)
+                return "%d %d" % (big_ts, len(keys))
+            t = self._fault_table("t_cdc_keyless", lambda db: ts.Table(db, "t_cdc_keyless", [
+                ts.c_int("a"), ts.c_varchar("s", 20)]))
+            st = self.state[t.id]
+            row = {"a": self.rng.randint(1, 1000), "s": "dup"}
+            m = binlog_pb2.TableMutation(table_id=t.id)
+            sql = []
+            for _ in range(2):
+                st.next_rowid += 1
+                st.put(st.next_rowid, dict(row))
+                m.inserted_rows.append(codec.insert_row(t, row, st.next_rowid))
+                m.sequence.append(binlog_pb2.Insert)
+                sql.append(("INSERT INTO `%s`.`%s` (`a`,`s`) VALUES (%%s,%%s)" % (t.db, t.name),
+                            [row["a"], row["s"]]))
+            self._commit(self.tso.next(), self.schema_version, {t.id: m}, sql, (t.id, st.next_rowid))
+            return "%d" % self.last_commit_ts
+        finally:
+            if not was_frozen:
+                self.freeze_req.clear()
+
+    def _fault_table(self, name, make):
+        """A table of the faults only (the random workload leaves it alone), created on first
+        use with a DDL as any other."""
+        t = next((t for t in self.tables if t.name == name and t.db == self.args.db), None)
+        if t is None:
+            t = make(self.args.db)
+            t.fault_only = True
+            self.create_table(t)
+        return t
+
     # ---- status
 
     def write_status(self):
         if not self.args.status_file:
             return
+        with self.status_lock:
+            self._write_status()
+
+    def status_loop(self):
+        """TiCDC mode: the counts and the watermark move after the workload is done too."""
+        while not self.stopping.wait(0.3):
+            self.write_status()
+
+    def _write_status(self):
         st = {
             "pid": os.getpid(),
             "pumps": ["127.0.0.1:%d" % p.port for p in self.pumps],
@@ -1652,6 +1758,8 @@ class Sim:
                         "rows": len(self.state[t.id].rows)} for t in self.tables],
         }
         st.update(self.extra_status)
+        if self.ticdc is not None:
+            st["ticdc"] = self.ticdc.status()
         tmp = self.args.status_file + ".tmp"
         with open(tmp, "w") as f:
             json.dump(st, f)
@@ -1705,6 +1813,11 @@ class Sim:
         self.write_status()
         log("workload done: %d txns, %d row changes, %d DDLs, last commit_ts %d in %.1fs"
             % (self.txns, self.rows, self.ddls, self.last_commit_ts, time.monotonic() - t0))
+
+
+TICDC_COMMANDS = ("redeliver", "ticdc-restart", "ticdc-restart-exact", "lag", "big-txn",
+                  "dup-keyless", "garbage", "unknown-table", "type-mismatch")
+PUMP_COMMANDS = ("garbage",)        # also a Pump command: which one depends on the mode
 
 
 def parse_args(argv=None):
@@ -1768,19 +1881,53 @@ def parse_args(argv=None):
     p.add_argument("--start-frozen", action="store_true",
                    help="freeze before the first workload transaction (after the tables are "
                         "created) until a 'thaw 0' command")
-    return p.parse_args(argv)
+    g = p.add_argument_group("TiCDC output (ticdc.py): instead of Pumps")
+    g.add_argument("--ticdc-kafka", default="", metavar="BOOTSTRAP",
+                   help="produce canal-json (TiDB extension) to this Kafka cluster")
+    g.add_argument("--ticdc-topic", default="", help="the topic (with --ticdc-kafka)")
+    g.add_argument("--ticdc-kafka-compression", default="none",
+                   choices=["none", "gzip", "snappy", "lz4", "zstd"],
+                   help="producer compression (the sink URI's compression; TiCDC's default none)")
+    g.add_argument("--ticdc-storage", default="", metavar="DIR",
+                   help="write TiCDC's storage-sink layout (canal-json) into DIR")
+    g.add_argument("--ticdc-storage-layout", default="classic", choices=["classic", "new"],
+                   help="classic: index file before the data file; new: data file first")
+    g.add_argument("--ticdc-flush-interval", type=float, default=0.5,
+                   help="storage: seconds between data-file flushes")
+    g.add_argument("--ticdc-date-separator", default="day",
+                   choices=["none", "year", "month", "day"])
+    g.add_argument("--ticdc-watermark-interval", type=float, default=0.2,
+                   help="seconds between watermarks (storage: metadata checkpoints)")
+    g.add_argument("--ticdc-dispatch", default="table", choices=["table", "ts"],
+                   help="row partition: hash of schema+table (TiCDC's default) or commit_ts")
+    g.add_argument("--ticdc-history-lag", type=float, default=0.05,
+                   help="seconds between a DDL message and its tidb_ddl_history row")
+    g.add_argument("--ticdc-shared-ts-every", type=int, default=0, metavar="N",
+                   help="every N-th transaction shares the previous one's commit_ts")
+    a = p.parse_args(argv)
+    if a.ticdc_kafka and a.ticdc_storage:
+        p.error("--ticdc-kafka and --ticdc-storage exclude each other")
+    if a.ticdc_kafka and not a.ticdc_topic:
+        p.error("--ticdc-kafka needs --ticdc-topic")
+    if a.ticdc_kafka or a.ticdc_storage:
+        a.pumps = 0                    # TiDB >= 8.4: no Pumps
+    return a
 
 
 def embedded(argv):
     """The simulator inside the calling process, for tests that drive DDL and DML step by
     step through the Sim's ddl_* and run_txn methods: argv as on the command line; loads
-    the protos, connects to the truth, serves the pumps and emits fake binlogs.  Call
-    sim.close() at the end."""
+    the protos, connects to the truth, serves the pumps and emits fake binlogs (with the
+    --ticdc-* flags: runs the TiCDC output instead; sim.ticdc.status() and
+    sim.ticdc.control(words) work in-process).  Call sim.close() at the end."""
     global binlog_pb2, pump_pb2
     args = parse_args(argv)
     binlog_pb2, pump_pb2 = protogen.load(args.gen_dir or None)
     sim = Sim(args)
     sim.connect()
+    if args.ticdc_kafka or args.ticdc_storage:
+        import ticdc
+        sim.ticdc = ticdc.TiCDC(sim, args, log)
     for p in sim.pumps:
         p.start()
     threading.Thread(target=sim.fake_loop, daemon=True).start()
@@ -1800,7 +1947,12 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    faulthandler.register(signal.SIGUSR1)     # kill -USR1: every thread's stack to the log
     sim.connect()
+    if args.ticdc_kafka or args.ticdc_storage:
+        import ticdc
+        sim.ticdc = ticdc.TiCDC(sim, args, log)
+        threading.Thread(target=sim.status_loop, daemon=True).start()
     for p in sim.pumps:
         p.start()
         sim.register(p)
@@ -1823,6 +1975,13 @@ def main(argv=None):
         rc = 1
         import traceback
         traceback.print_exc()
+    if sim.ticdc is not None:
+        sim.ticdc.close()
+        sim.write_status()
+        # librdkafka's teardown can wait on a broker that is gone; nothing is left to do
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
     sim.stopping.set()
     for p in sim.pumps:
         p.stop()
