@@ -114,6 +114,70 @@ def tidbsim(tmp_path, request):
 
 
 @pytest.fixture
+def kafka_mock(tmp_path, request):
+    """Factory: kafka_mock({topic: partitions}, brokers=1) -> started cluster.KafkaMock
+    (tests/tools/tr_kafka_mock on 127.0.0.1, from cluster.build_dir() or
+    $TR_KAFKA_MOCK_BIN; .bootstrap is the bootstrap-servers string). Stopped at teardown."""
+    started = []
+
+    def make(topics, brokers=1):
+        k = cluster.KafkaMock(str(tmp_path / ("kafka%d" % len(started))), topics, brokers)
+        started.append(k)
+        return k.start()
+
+    yield make
+    for k in started:
+        k.stop()
+        if _failed(request):
+            print("\n---- tr_kafka_mock log (tail) ----\n%s" % k.log_text()[-2000:])
+
+
+@pytest.fixture
+def kafka_topic(kafka_mock):
+    """A started mock Kafka cluster (cluster.KafkaMock) with topic "cdc" of 4 partitions."""
+    return kafka_mock({"cdc": 4})
+
+
+@pytest.fixture
+def ticdc_sim(tmp_path, request):
+    """Factory: the simulator in TiCDC mode (tests/sim/README.md), started, with a control
+    directory (.control(cmd), .ticdc_status()):
+
+      ticdc_sim(truth, kafka=<KafkaMock>, topic="cdc", dispatch="table", ...)  # Kafka
+      ticdc_sim(truth, storage=<dir>, layout="classic", flush_interval=0.5, ...)  # storage
+
+    watermark_interval, history_lag, shared_ts_every and date_separator set the flags of
+    the same names; every other keyword goes to cluster.TidbSim (seed, rows, txns, rate,
+    exit_when_done, extra)."""
+    started = []
+
+    def make(truth, kafka=None, topic="cdc", dispatch="table", storage=None, layout="classic",
+             flush_interval=0.5, date_separator="day", watermark_interval=0.2,
+             history_lag=0.05, shared_ts_every=0, extra=(), **kw):
+        base = tmp_path / ("ticdc%d" % len(started))
+        flags = ["--ticdc-history-lag", str(history_lag),
+                 "--ticdc-shared-ts-every", str(shared_ts_every)]
+        if kafka is not None:
+            flags += cluster.ticdc_kafka_args(kafka.bootstrap, topic, watermark_interval,
+                                              dispatch)
+        elif storage is not None:
+            flags += cluster.ticdc_storage_args(str(storage), layout, flush_interval,
+                                                watermark_interval, date_separator)
+        else:
+            raise ValueError("ticdc_sim wants kafka= or storage=")
+        s = cluster.TidbSim(str(base), truth, pumps=0, control_dir=str(base / "control"),
+                            extra=flags + list(extra), **kw)
+        started.append(s)
+        return s.start()
+
+    yield make
+    for s in started:
+        s.stop()
+        if _failed(request):
+            print("\n---- tidbsim (TiCDC) log (tail) ----\n%s" % s.log_text()[-4000:])
+
+
+@pytest.fixture
 def etcd(tmp_path, request):
     """A started single-member etcd (cluster.Etcd) on 127.0.0.1 free ports, temp data dir."""
     e = cluster.Etcd(str(tmp_path / "etcd")).start()

@@ -306,9 +306,13 @@ class TidbSim:
     """The simulator process (tests/sim/tidbsim.py) against a truth MariaDB."""
 
     def __init__(self, base, truth, seed=1, rows=0, txns=0, rate=0.0, pumps=1,
-                 fake_interval=3.0, cluster_id=6789, exit_when_done=False, extra=()):
+                 fake_interval=3.0, cluster_id=6789, exit_when_done=False, extra=(),
+                 control_dir=None):
         self.base = os.path.abspath(base)
         os.makedirs(self.base, exist_ok=True)
+        self.control_dir = control_dir
+        if control_dir:
+            extra = list(extra) + ["--control-dir", control_dir]
         self.status_file = os.path.join(self.base, "tidbsim.status.json")
         self.log = os.path.join(self.base, "tidbsim.log")
         self.cluster_id = cluster_id
@@ -345,6 +349,21 @@ class TidbSim:
     def pumps(self):
         return self.status()["pumps"]
 
+    def ticdc_status(self):
+        """The status file's "ticdc" object (TiCDC mode; tests/sim/README.md)."""
+        return self.status()["ticdc"]
+
+    def control(self, cmd, timeout=60.0):
+        """One control command (needs control_dir): the answer after "ok" ("" for a bare
+        ok); an "error: ..." answer raises RuntimeError."""
+        if not self.control_dir:
+            raise RuntimeError("TidbSim started without control_dir")
+        self._alive()
+        ans = sim_control(self.control_dir, cmd, timeout)
+        if not ans.startswith("ok"):
+            raise RuntimeError("tidbsim %r: %s" % (cmd, ans))
+        return ans[2:].strip()
+
     def wait_done(self, timeout=600.0):
         return wait_until(lambda: self._alive() and self.status()["done"] and self.status(),
                           timeout, what="tidbsim workload")
@@ -360,6 +379,104 @@ class TidbSim:
         stop_process(self.proc)
         if self.proc is not None:
             self._logf.close()
+
+
+def build_dir():
+    """Where CMake put tirelay and the test tools: $TIRELAY_BUILD, else the directory of
+    $TIRELAY_BIN, else <repo>/build (as tests/integration/test_server.py)."""
+    if os.environ.get("TIRELAY_BUILD"):
+        return os.environ["TIRELAY_BUILD"]
+    return os.path.dirname(tirelay_bin())
+
+
+def kafka_mock_bin():
+    """tests/tools/tr_kafka_mock (CMake target tr_kafka_mock): $TR_KAFKA_MOCK_BIN, else in
+    build_dir()."""
+    return os.environ.get("TR_KAFKA_MOCK_BIN") or os.path.join(build_dir(), "tr_kafka_mock")
+
+
+class KafkaMock:
+    """tests/tools/tr_kafka_mock: librdkafka's mock Kafka cluster on 127.0.0.1, with the
+    given topics ({name: partitions}); .bootstrap is its bootstrap-servers string."""
+
+    def __init__(self, base, topics, brokers=1):
+        self.base = os.path.abspath(base)
+        os.makedirs(self.base, exist_ok=True)
+        self.ready = os.path.join(self.base, "kafka.ready")
+        self.log = os.path.join(self.base, "kafka.log")
+        self.topics = dict(topics)
+        self.cmd = [kafka_mock_bin(), "--brokers", str(brokers), "--ready-file", self.ready]
+        for name, n in self.topics.items():
+            self.cmd += ["--topic", "%s:%d" % (name, n)]
+        self.proc = None
+        self.bootstrap = None
+
+    def start(self, timeout=30.0):
+        if not os.access(self.cmd[0], os.X_OK):
+            raise RuntimeError("tr_kafka_mock not built (%s): cmake --build the build dir, or "
+                               "set TR_KAFKA_MOCK_BIN / TIRELAY_BUILD" % self.cmd[0])
+        if os.path.exists(self.ready):
+            os.remove(self.ready)
+        self._logf = open(self.log, "w")
+        self.proc = subprocess.Popen(self.cmd, stdout=self._logf, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise ProcessDied("tr_kafka_mock exited with %d" % self.proc.returncode)
+            return os.path.exists(self.ready)
+
+        wait_until(ready, timeout, what="tr_kafka_mock ready file")
+        with open(self.ready) as f:
+            self.bootstrap = f.read().strip()
+        return self
+
+    def stop(self):
+        stop_process(self.proc)
+        if self.proc is not None:
+            self._logf.close()
+
+    def log_text(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+def ticdc_kafka_args(bootstrap, topic, watermark_interval=0.2, dispatch="table", extra=()):
+    """Simulator arguments for the TiCDC Kafka output (tests/sim/README.md)."""
+    return ["--ticdc-kafka", bootstrap, "--ticdc-topic", topic,
+            "--ticdc-watermark-interval", str(watermark_interval),
+            "--ticdc-dispatch", dispatch] + list(extra)
+
+
+def ticdc_storage_args(directory, layout="classic", flush_interval=0.5, watermark_interval=0.2,
+                       date_separator="day", extra=()):
+    """Simulator arguments for the TiCDC storage-sink output."""
+    return ["--ticdc-storage", directory, "--ticdc-storage-layout", layout,
+            "--ticdc-flush-interval", str(flush_interval),
+            "--ticdc-watermark-interval", str(watermark_interval),
+            "--ticdc-date-separator", date_separator] + list(extra)
+
+
+def sim_control(control_dir, cmd, timeout=60.0):
+    """Runs one --control-dir command (words separated by spaces) and returns its answer
+    ("ok ..." or "error: ...")."""
+    os.makedirs(control_dir, exist_ok=True)
+    name = os.path.join(control_dir, "c%d-%d" % (os.getpid(), int(time.monotonic() * 1e6)))
+    with open(name + ".tmp", "w") as f:
+        f.write(cmd)
+    os.replace(name + ".tmp", name + ".cmd")
+
+    def answer():
+        # the simulator writes the answer in place: wait for its (never empty) text
+        if os.path.exists(name + ".done"):
+            with open(name + ".done") as f:
+                return f.read()
+        return ""
+
+    return wait_until(answer, timeout, what="control %r" % cmd)
 
 
 def tirelay_bin():
