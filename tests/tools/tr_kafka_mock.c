@@ -8,6 +8,12 @@
  * Usage: tr_kafka_mock [--brokers N] --topic NAME:PARTITIONS [--topic ...]
  *                      [--ready-file PATH]
  *
+ * Like a broker with size-based retention, each partition keeps only its
+ * newest message sets: about 5 MiB or 100000 of them (rdkafka_mock.c sets
+ * max_size/max_cnt per partition, with no public setter in 2.0.2); older
+ * offsets are trimmed and the log start moves up. Tests keep their volume
+ * below that, consume as they go, or produce compressed batches.
+ *
  * Creates each topic with PARTITIONS partitions (replication factor 1: the
  * mock cannot take CreateTopics requests in 2.0.2, so topics are made here),
  * prints the bootstrap servers ("127.0.0.1:p1,127.0.0.1:p2") on stdout,
