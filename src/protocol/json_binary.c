@@ -238,40 +238,93 @@ static bool fits_i32(int64_t v)
     return v >= INT32_MIN && v <= INT32_MAX;
 }
 
-/* attempt_inline_value: writes type + inlined value into the entry at pos. */
-static bool try_inline(tr_buf_t *out, const jv_t *v, size_t pos, bool large)
+/*
+ * attempt_inline_value for a literal (bits = its code) or a TJ_INT64 / TJ_UINT64 number
+ * (bits = its 8 bytes): writes type + inlined value into the entry at pos, or returns false
+ * when the value does not fit there.
+ */
+static bool inline_scalar(tr_buf_t *out, size_t pos, bool large, uint8_t tp, uint64_t bits)
 {
     uint8_t type;
-    int64_t val;
-    if (v->tp == TJ_LITERAL) {
+    if (tp == TJ_LITERAL) {
         type = MJ_LITERAL;
-        val = v->p[0];
-    } else if (v->tp == TJ_INT64) {
-        val = (int64_t)tr_load_u64le(v->p);
-        if (fits_i16(val)) {
+    } else if (tp == TJ_INT64) {
+        int64_t i = (int64_t)bits;
+        if (fits_i16(i)) {
             type = MJ_INT16;
-        } else if (large && fits_i32(val)) {
+        } else if (large && fits_i32(i)) {
             type = MJ_INT32;
         } else {
             return false;
         }
-    } else if (v->tp == TJ_UINT64) {
-        uint64_t u = tr_load_u64le(v->p);
-        if (u <= UINT16_MAX) {
+    } else if (tp == TJ_UINT64) {
+        if (bits <= UINT16_MAX) {
             type = MJ_UINT16;
-        } else if (large && u <= UINT32_MAX) {
+        } else if (large && bits <= UINT32_MAX) {
             type = MJ_UINT32;
         } else {
             return false;
         }
-        val = (int64_t)u;
     } else {
         return false;
     }
     out->data[pos] = type;
     /* MySQL casts the int32 inlined value to size_t, then stores 2 or 4 bytes of it. */
-    write_off(out, pos + 1, (uint64_t)val, large);
+    write_off(out, pos + 1, bits, large);
     return true;
+}
+
+/* The same for a TiDB value. */
+static bool try_inline(tr_buf_t *out, const jv_t *v, size_t pos, bool large)
+{
+    if (v->tp == TJ_LITERAL) {
+        return inline_scalar(out, pos, large, v->tp, v->p[0]);
+    }
+    if (v->tp == TJ_INT64 || v->tp == TJ_UINT64) {
+        return inline_scalar(out, pos, large, v->tp, tr_load_u64le(v->p));
+    }
+    return false;
+}
+
+/*
+ * serialize_json_value for a literal (bits = its code) or a TJ_INT64 / TJ_UINT64 /
+ * TJ_DOUBLE number (bits = its 8 bytes): appends the value in the smallest MySQL type that
+ * holds it and returns that type.
+ */
+static uint8_t put_scalar(tr_buf_t *out, uint8_t tp, uint64_t bits)
+{
+    switch (tp) {
+    case TJ_LITERAL:
+        tr_buf_put_u8(out, (uint8_t)bits);
+        return MJ_LITERAL;
+    case TJ_INT64: {
+        int64_t i = (int64_t)bits;
+        if (fits_i16(i)) {
+            tr_buf_put_u16le(out, (uint16_t)i);
+            return MJ_INT16;
+        }
+        if (fits_i32(i)) {
+            tr_buf_put_u32le(out, (uint32_t)i);
+            return MJ_INT32;
+        }
+        tr_buf_put_u64le(out, bits);
+        return MJ_INT64;
+    }
+    case TJ_UINT64:
+        if (bits <= UINT16_MAX) {
+            tr_buf_put_u16le(out, (uint16_t)bits);
+            return MJ_UINT16;
+        }
+        if (bits <= UINT32_MAX) {
+            tr_buf_put_u32le(out, (uint32_t)bits);
+            return MJ_UINT32;
+        }
+        tr_buf_put_u64le(out, bits);
+        return MJ_UINT64;
+    default: /* TJ_DOUBLE: float8store, the IEEE bits little-endian */
+        tr_buf_put_u64le(out, bits);
+        return MJ_DOUBLE;
+    }
 }
 
 static int emit_value(tr_buf_t *out, const jv_t *v, size_t type_pos, bool small_parent, int depth,
@@ -504,40 +557,12 @@ static int emit_value(tr_buf_t *out, const jv_t *v, size_t type_pos, bool small_
         return r;
     }
     case TJ_LITERAL:
-        tr_buf_put_u8(out, v->p[0]);
-        type = MJ_LITERAL;
+        type = put_scalar(out, v->tp, v->p[0]);
         break;
-    case TJ_INT64: {
-        int64_t i = (int64_t)tr_load_u64le(v->p);
-        if (fits_i16(i)) {
-            tr_buf_put_u16le(out, (uint16_t)i);
-            type = MJ_INT16;
-        } else if (fits_i32(i)) {
-            tr_buf_put_u32le(out, (uint32_t)i);
-            type = MJ_INT32;
-        } else {
-            tr_buf_put_u64le(out, (uint64_t)i);
-            type = MJ_INT64;
-        }
-        break;
-    }
-    case TJ_UINT64: {
-        uint64_t u = tr_load_u64le(v->p);
-        if (u <= UINT16_MAX) {
-            tr_buf_put_u16le(out, (uint16_t)u);
-            type = MJ_UINT16;
-        } else if (u <= UINT32_MAX) {
-            tr_buf_put_u32le(out, (uint32_t)u);
-            type = MJ_UINT32;
-        } else {
-            tr_buf_put_u64le(out, u);
-            type = MJ_UINT64;
-        }
-        break;
-    }
+    case TJ_INT64:
+    case TJ_UINT64:
     case TJ_DOUBLE:
-        tr_buf_append(out, v->p, 8);
-        type = MJ_DOUBLE;
+        type = put_scalar(out, v->tp, tr_load_u64le(v->p));
         break;
     case TJ_STRING: {
         tr_slice_t s = jv_string(v);
