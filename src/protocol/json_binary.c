@@ -878,3 +878,870 @@ int tr_json_to_text(tr_buf_t *out, const uint8_t *tidb, size_t len, const char *
     }
     return r;
 }
+
+/* ---------------------------------------------------------------- JSON text -> MySQL */
+
+/*
+ * JSON text is converted without building a tree, in two passes over the text:
+ *  1. check_value reads the whole document once as Go's encoding/json reads it (RFC 8259:
+ *     no leading zeros, no '+', no trailing commas, whitespace = space, tab, LF, CR) and
+ *     checks everything that makes text unacceptable: grammar, raw control characters and
+ *     invalid UTF-8 in strings, escapes (a \u surrogate must be a high-low pair), object
+ *     keys longer than 65535 bytes, nesting. Numbers out of double range are found in 2.
+ *  2. jt_value writes the MySQL document from the checked text. A container counts its
+ *     members by skipping over them, reserves its header and entries, then writes its
+ *     values in order, retrying in the large format as emit_value does (the same checks
+ *     on the same offsets, so both input forms choose the same formats).
+ * An object needs its members in MySQL's key order (length, then bytes) with duplicated
+ * keys reduced to their last occurrence (TiDB decodes the text into a Go map; MySQL 8's
+ * Json_object::add_alias replaces as well). The writer appends an index of the members
+ * (8 bytes each: key offset in the text u32, decoded key length u16, has-escapes u8, pad)
+ * to out where the object would start, sorts and reduces it in place, writes the object
+ * after it and moves the object down over it: offsets inside a container are relative to
+ * the container, so the move changes nothing in it. out is therefore the only memory
+ * used: it briefly holds 8 bytes per member of every object being written (the objects
+ * enclosing the one being written included), and a copy of any number longer than 63
+ * characters for strtod. The cost is that every container level skips over its content
+ * once more to count it: time is linear for a flat document and at most
+ * TR_JSON_MAX_DEPTH times the text for a deep one.
+ *
+ * Numbers are typed as TiDB's appendBinaryNumber / parseBinaryNumber types a json.Number:
+ * a token with '.', 'e' or 'E' is strconv.ParseFloat's double; otherwise ParseInt
+ * (int64), else ParseUint (uint64), else ParseFloat. "-0" is therefore int64 0, and
+ * "-0.0" the double -0. ParseFloat's only error on a valid token is overflow, which
+ * TiDB refuses ("1e400"); underflow gives 0 or a subnormal. glibc's strtod rounds as
+ * ParseFloat does (correctly) and reads JSON's '.' as long as LC_NUMERIC is "C", which
+ * tirelay never changes.
+ */
+typedef struct {
+    const uint8_t *t; /* the text */
+    size_t len;       /* at most UINT32_MAX (index entries hold u32 offsets) */
+    const char **why;
+} jtext_t;
+
+#define TEXT_INDEX_ENTRY  8  /* key offset u32, decoded key length u16, has escapes u8, pad u8 */
+#define TEXT_SHORT_NUMBER 64 /* number tokens shorter than this are copied on the stack */
+
+static int jt_bad(const jtext_t *x, const char *what)
+{
+    *x->why = what;
+    return TR_EMALFORMED;
+}
+
+static bool jt_is_digit(uint8_t c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The first offset at or after p that is not JSON whitespace. */
+static size_t jt_ws(const jtext_t *x, size_t p)
+{
+    while (p < x->len) {
+        uint8_t c = x->t[p];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            break;
+        }
+        p++;
+    }
+    return p;
+}
+
+static bool hex4(const uint8_t *p, uint32_t *v)
+{
+    uint32_t x = 0;
+    for (int i = 0; i < 4; i++) {
+        uint8_t c = p[i];
+        uint32_t d;
+        if (c >= '0' && c <= '9') {
+            d = (uint32_t)(c - '0');
+        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+            d = (uint32_t)((c | 0x20) - 'a' + 10);
+        } else {
+            return false;
+        }
+        x = x << 4 | d;
+    }
+    *v = x;
+    return true;
+}
+
+/*
+ * The \u escape at t[p] ('\\', 'u'): its code point in *cp and its length (6, or 12 for a
+ * surrogate pair); 0 when the hex digits are bad or a surrogate is not part of a pair.
+ */
+static size_t jt_u_escape(const jtext_t *x, size_t p, uint32_t *cp)
+{
+    uint32_t hi;
+    if (x->len - p < 6 || !hex4(x->t + p + 2, &hi) || (hi >= 0xDC00 && hi <= 0xDFFF)) {
+        return 0;
+    }
+    if (hi < 0xD800 || hi > 0xDBFF) {
+        *cp = hi;
+        return 6;
+    }
+    uint32_t lo;
+    if (x->len - p < 12 || x->t[p + 6] != '\\' || x->t[p + 7] != 'u' || !hex4(x->t + p + 8, &lo) ||
+        lo < 0xDC00 || lo > 0xDFFF) {
+        return 0;
+    }
+    *cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+    return 12;
+}
+
+/* Writes code point cp (at most U+10FFFF, no surrogate) as UTF-8 into b; its length. */
+static size_t put_utf8(uint8_t b[4], uint32_t cp)
+{
+    if (cp < 0x80) {
+        b[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        b[0] = (uint8_t)(0xC0 | cp >> 6);
+        b[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        b[0] = (uint8_t)(0xE0 | cp >> 12);
+        b[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
+        b[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    b[0] = (uint8_t)(0xF0 | cp >> 18);
+    b[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
+    b[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
+    b[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* ---- pass 1: checking */
+
+/*
+ * Checks the string at t[p] ('"'). Sets *end past its closing quote, *dlen to its length
+ * once decoded and *escaped when it holds an escape.
+ */
+static int check_string(const jtext_t *x, size_t p, size_t *end, size_t *dlen, bool *escaped)
+{
+    size_t i = p + 1;
+    size_t n = 0;
+    bool esc = false;
+    for (;;) {
+        if (i >= x->len) {
+            return jt_bad(x, "json: unterminated string");
+        }
+        uint8_t b = x->t[i];
+        if (b == '"') {
+            break;
+        }
+        if (b < 0x20) {
+            return jt_bad(x, "json: control character in a string");
+        }
+        if (b == '\\') {
+            if (i + 1 >= x->len) {
+                return jt_bad(x, "json: unterminated string");
+            }
+            esc = true;
+            switch (x->t[i + 1]) {
+            case '"':
+            case '\\':
+            case '/':
+            case 'b':
+            case 'f':
+            case 'n':
+            case 'r':
+            case 't':
+                n++;
+                i += 2;
+                continue;
+            case 'u': {
+                uint32_t cp;
+                uint8_t u8[4];
+                size_t k = jt_u_escape(x, i, &cp);
+                if (k == 0) {
+                    return jt_bad(x, "json: bad \\u escape or lone surrogate");
+                }
+                n += put_utf8(u8, cp);
+                i += k;
+                continue;
+            }
+            default:
+                return jt_bad(x, "json: bad escape in a string");
+            }
+        }
+        if (b < 0x80) {
+            n++;
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        size_t k = tr_utf8_decode(x->t + i, x->len - i, &cp);
+        if (k == 0) {
+            return jt_bad(x, "json: invalid UTF-8 in a string");
+        }
+        n += k;
+        i += k;
+    }
+    *end = i + 1;
+    *dlen = n;
+    *escaped = esc;
+    return 0;
+}
+
+/* Checks the number token at t[p] ('-' or a digit); *end is the offset past it. */
+static int check_number(const jtext_t *x, size_t p, size_t *end)
+{
+    size_t i = p;
+    if (x->t[i] == '-') {
+        i++;
+    }
+    if (i < x->len && x->t[i] == '0') {
+        i++; /* a digit after it is refused by the caller: "01" is not JSON */
+    } else if (i < x->len && jt_is_digit(x->t[i])) {
+        while (i < x->len && jt_is_digit(x->t[i])) {
+            i++;
+        }
+    } else {
+        return jt_bad(x, "json: bad number");
+    }
+    if (i < x->len && x->t[i] == '.') {
+        i++;
+        if (i >= x->len || !jt_is_digit(x->t[i])) {
+            return jt_bad(x, "json: bad number");
+        }
+        while (i < x->len && jt_is_digit(x->t[i])) {
+            i++;
+        }
+    }
+    if (i < x->len && (x->t[i] == 'e' || x->t[i] == 'E')) {
+        i++;
+        if (i < x->len && (x->t[i] == '+' || x->t[i] == '-')) {
+            i++;
+        }
+        if (i >= x->len || !jt_is_digit(x->t[i])) {
+            return jt_bad(x, "json: bad number");
+        }
+        while (i < x->len && jt_is_digit(x->t[i])) {
+            i++;
+        }
+    }
+    *end = i;
+    return 0;
+}
+
+/*
+ * Checks the value at t[p] (whitespace skipped) at nesting level depth (the document is
+ * level 1, each container adds one, as emit_value counts); *end is the offset past it.
+ */
+static int check_value(const jtext_t *x, size_t p, int depth, size_t *end)
+{
+    if (depth > TR_JSON_MAX_DEPTH) {
+        return jt_bad(x, "json: nested too deeply");
+    }
+    if (p >= x->len) {
+        return jt_bad(x, "json: unexpected end of text");
+    }
+    uint8_t c = x->t[p];
+    size_t dlen;
+    bool esc;
+    if (c == '{' || c == '[') {
+        bool is_obj = c == '{';
+        uint8_t close = is_obj ? '}' : ']';
+        p = jt_ws(x, p + 1);
+        if (p < x->len && x->t[p] == close) {
+            *end = p + 1;
+            return 0;
+        }
+        for (;;) {
+            int r;
+            if (is_obj) {
+                if (p >= x->len || x->t[p] != '"') {
+                    return jt_bad(x, "json: expected a string key");
+                }
+                if ((r = check_string(x, p, &p, &dlen, &esc)) != 0) {
+                    return r;
+                }
+                if (dlen > UINT16_MAX) {
+                    return jt_bad(x, "json: object key longer than 65535 bytes");
+                }
+                p = jt_ws(x, p);
+                if (p >= x->len || x->t[p] != ':') {
+                    return jt_bad(x, "json: expected ':'");
+                }
+                p = jt_ws(x, p + 1);
+            }
+            if ((r = check_value(x, p, depth + 1, &p)) != 0) {
+                return r;
+            }
+            p = jt_ws(x, p);
+            if (p < x->len && x->t[p] == ',') {
+                p = jt_ws(x, p + 1);
+                continue;
+            }
+            if (p < x->len && x->t[p] == close) {
+                *end = p + 1;
+                return 0;
+            }
+            return jt_bad(x, is_obj ? "json: expected ',' or '}'" : "json: expected ',' or ']'");
+        }
+    }
+    if (c == '"') {
+        return check_string(x, p, end, &dlen, &esc);
+    }
+    if (c == '-' || jt_is_digit(c)) {
+        return check_number(x, p, end);
+    }
+    static const char *const words[] = {"null", "true", "false"};
+    for (size_t i = 0; i < TR_ARRAY_LEN(words); i++) {
+        size_t n = strlen(words[i]);
+        if (x->len - p >= n && memcmp(x->t + p, words[i], n) == 0) {
+            *end = p + n;
+            return 0;
+        }
+    }
+    return jt_bad(x, "json: unexpected character");
+}
+
+/* ---- pass 2: writing (the text is checked: these only skip and decode) */
+
+/* The offset past the string at t[p] ('"'). */
+static size_t skip_string(const jtext_t *x, size_t p)
+{
+    p++;
+    while (p < x->len && x->t[p] != '"') {
+        p += x->t[p] == '\\' ? 2 : 1;
+    }
+    return p + 1;
+}
+
+/* The offset past the value at t[p]. */
+static size_t skip_value(const jtext_t *x, size_t p)
+{
+    uint8_t c = x->t[p];
+    if (c == '"') {
+        return skip_string(x, p);
+    }
+    if (c == '{' || c == '[') {
+        size_t open = 0;
+        while (p < x->len) {
+            c = x->t[p];
+            if (c == '"') {
+                p = skip_string(x, p);
+                continue;
+            }
+            if (c == '{' || c == '[') {
+                open++;
+            } else if ((c == '}' || c == ']') && --open == 0) {
+                return p + 1;
+            }
+            p++;
+        }
+        return p;
+    }
+    /* a number or a literal: letters, digits, '-', '+', '.' */
+    while (p < x->len &&
+           (jt_is_digit(x->t[p]) || ((x->t[p] | 0x20) >= 'a' && (x->t[p] | 0x20) <= 'z') ||
+            x->t[p] == '-' || x->t[p] == '+' || x->t[p] == '.')) {
+        p++;
+    }
+    return p;
+}
+
+/*
+ * Members of the container at t[p] ('{' or '['): member_first gives the offset of the first
+ * (its key in an object, its value in an array) or 0 when there is none, member_next the one
+ * after member m or 0; member_value the value of the object member whose key is at m.
+ */
+static size_t member_first(const jtext_t *x, size_t p)
+{
+    p = jt_ws(x, p + 1);
+    return p < x->len && x->t[p] != '}' && x->t[p] != ']' ? p : 0;
+}
+
+static size_t member_value(const jtext_t *x, size_t m)
+{
+    size_t p = jt_ws(x, skip_string(x, m)); /* at ':' */
+    return jt_ws(x, p + 1);
+}
+
+static size_t member_next(const jtext_t *x, size_t m, bool is_obj)
+{
+    size_t p = jt_ws(x, skip_value(x, is_obj ? member_value(x, m) : m));
+    return p < x->len && x->t[p] == ',' ? jt_ws(x, p + 1) : 0;
+}
+
+/* The character of a string at t[*p] (not its closing quote) as UTF-8 into b: its length. */
+static size_t string_char(const jtext_t *x, size_t *p, uint8_t b[4])
+{
+    size_t i = *p;
+    if (x->t[i] != '\\') {
+        b[0] = x->t[i];
+        *p = i + 1;
+        return 1;
+    }
+    uint8_t c = x->t[i + 1];
+    *p = i + 2;
+    switch (c) {
+    case 'b':
+        b[0] = '\b';
+        break;
+    case 'f':
+        b[0] = '\f';
+        break;
+    case 'n':
+        b[0] = '\n';
+        break;
+    case 'r':
+        b[0] = '\r';
+        break;
+    case 't':
+        b[0] = '\t';
+        break;
+    case 'u': {
+        uint32_t cp = 0;
+        *p = i + jt_u_escape(x, i, &cp);
+        return put_utf8(b, cp);
+    }
+    default: /* '"', '\\', '/' */
+        b[0] = c;
+        break;
+    }
+    return 1;
+}
+
+/* Decoded length of the string at t[p] ('"'). */
+static size_t string_len(const jtext_t *x, size_t p)
+{
+    size_t n = 0;
+    size_t i = p + 1;
+    while (i < x->len && x->t[i] != '"') {
+        uint8_t b[4];
+        n += string_char(x, &i, b);
+    }
+    return n;
+}
+
+/* Appends the decoded bytes of the string at t[p] ('"'): runs without escapes as they are. */
+static void put_string_text(const jtext_t *x, tr_buf_t *out, size_t p)
+{
+    size_t i = p + 1;
+    size_t run = i;
+    while (i < x->len && x->t[i] != '"') {
+        if (x->t[i] != '\\') {
+            i++;
+            continue;
+        }
+        tr_buf_append(out, x->t + run, i - run);
+        uint8_t b[4];
+        size_t n = string_char(x, &i, b);
+        tr_buf_append(out, b, n);
+        run = i;
+    }
+    tr_buf_append(out, x->t + run, i - run);
+}
+
+/* A literal or a number read from the text: a TJ_* code and put_scalar's bits. */
+typedef struct {
+    uint8_t tp;
+    uint64_t bits;
+} jt_scalar_t;
+
+/*
+ * The literal or number at t[p] (see the typing rules above). A number token of
+ * TEXT_SHORT_NUMBER characters or more is copied to the end of out for strtod and
+ * removed again.
+ */
+static int jt_scalar(const jtext_t *x, tr_buf_t *out, size_t p, jt_scalar_t *s)
+{
+    uint8_t c = x->t[p];
+    if (c == 'n' || c == 't' || c == 'f') {
+        s->tp = TJ_LITERAL;
+        s->bits = c == 'n' ? 0 : c == 't' ? 1 : 2;
+        return 0;
+    }
+    size_t end = skip_value(x, p);
+    bool neg = c == '-';
+    size_t digits_at = p + (neg ? 1 : 0);
+    bool is_int = true;
+    for (size_t i = digits_at; i < end && is_int; i++) {
+        is_int = jt_is_digit(x->t[i]);
+    }
+    if (is_int) {
+        uint64_t mag = 0;
+        bool fits = true;
+        for (size_t i = digits_at; i < end && fits; i++) {
+            unsigned d = (unsigned)(x->t[i] - '0');
+            fits = mag <= (UINT64_MAX - d) / 10;
+            mag = mag * 10 + d;
+        }
+        /* ParseInt: [-2^63, 2^63 - 1]; then ParseUint: [0, 2^64 - 1]; then ParseFloat. */
+        if (fits && !neg) {
+            s->tp = mag <= INT64_MAX ? TJ_INT64 : TJ_UINT64;
+            s->bits = mag;
+            return 0;
+        }
+        if (fits && mag <= (uint64_t)INT64_MAX + 1) {
+            s->tp = TJ_INT64;
+            s->bits = (uint64_t)0 - mag; /* the two's complement of -mag */
+            return 0;
+        }
+    }
+    size_t n = end - p;
+    char short_copy[TEXT_SHORT_NUMBER];
+    char *z = short_copy;
+    size_t mark = out->len;
+    if (n >= sizeof(short_copy)) {
+        z = (char *)tr_buf_extend(out, n + 1);
+        if (z == NULL) {
+            return TR_ETOOBIG;
+        }
+    }
+    memcpy(z, x->t + p, n);
+    z[n] = '\0';
+    double d = strtod(z, NULL);
+    out->len = mark;
+    if (!isfinite(d)) {
+        return jt_bad(x, "json: number out of double range");
+    }
+    s->tp = TJ_DOUBLE;
+    memcpy(&s->bits, &d, sizeof(d));
+    return 0;
+}
+
+/* ---- object index */
+
+static const uint8_t *index_entry(const tr_buf_t *out, size_t at, size_t i)
+{
+    return out->data + at + i * TEXT_INDEX_ENTRY;
+}
+
+/* Reads the decoded key of an index entry byte by byte. */
+typedef struct {
+    size_t p;     /* next text offset to decode */
+    uint8_t b[4]; /* the character being read */
+    uint8_t n;    /* its length */
+    uint8_t i;    /* bytes of it already returned */
+} key_reader_t;
+
+static uint8_t key_byte(const jtext_t *x, key_reader_t *k)
+{
+    if (k->i == k->n) {
+        k->n = (uint8_t)string_char(x, &k->p, k->b);
+        k->i = 0;
+    }
+    return k->b[k->i++];
+}
+
+/* MySQL's key order (Json_key_comparator: length, then bytes) of two index entries. */
+static int key_cmp(const jtext_t *x, const uint8_t *a, const uint8_t *b)
+{
+    uint16_t la = tr_load_u16le(a + 4);
+    uint16_t lb = tr_load_u16le(b + 4);
+    if (la != lb) {
+        return la < lb ? -1 : 1;
+    }
+    uint32_t pa = tr_load_u32le(a) + 1;
+    uint32_t pb = tr_load_u32le(b) + 1;
+    if (a[6] == 0 && b[6] == 0) {
+        return la == 0 ? 0 : memcmp(x->t + pa, x->t + pb, la);
+    }
+    key_reader_t ka = {pa, {0}, 0, 0};
+    key_reader_t kb = {pb, {0}, 0, 0};
+    for (uint16_t i = 0; i < la; i++) {
+        uint8_t ca = key_byte(x, &ka);
+        uint8_t cb = key_byte(x, &kb);
+        if (ca != cb) {
+            return ca < cb ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
+/* Sorting order of the index: the key, then the position in the text (unique). */
+static bool index_less(const jtext_t *x, const uint8_t *a, const uint8_t *b)
+{
+    int c = key_cmp(x, a, b);
+    return c != 0 ? c < 0 : tr_load_u32le(a) < tr_load_u32le(b);
+}
+
+static void index_swap(uint8_t *a, uint8_t *b)
+{
+    uint8_t t[TEXT_INDEX_ENTRY];
+    memcpy(t, a, sizeof(t));
+    memcpy(a, b, sizeof(t));
+    memcpy(b, t, sizeof(t));
+}
+
+static void index_sift(const jtext_t *x, uint8_t *e, size_t root, size_t n)
+{
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= n) {
+            return;
+        }
+        if (child + 1 < n &&
+            index_less(x, e + child * TEXT_INDEX_ENTRY, e + (child + 1) * TEXT_INDEX_ENTRY)) {
+            child++;
+        }
+        if (!index_less(x, e + root * TEXT_INDEX_ENTRY, e + child * TEXT_INDEX_ENTRY)) {
+            return;
+        }
+        index_swap(e + root * TEXT_INDEX_ENTRY, e + child * TEXT_INDEX_ENTRY);
+        root = child;
+    }
+}
+
+/* Sorts n entries at e by index_less: insertion sort when few, heapsort (no memory) else. */
+static void index_sort(const jtext_t *x, uint8_t *e, size_t n)
+{
+    if (n <= 16) {
+        for (size_t i = 1; i < n; i++) {
+            for (size_t j = i;
+                 j > 0 && index_less(x, e + j * TEXT_INDEX_ENTRY, e + (j - 1) * TEXT_INDEX_ENTRY);
+                 j--) {
+                index_swap(e + j * TEXT_INDEX_ENTRY, e + (j - 1) * TEXT_INDEX_ENTRY);
+            }
+        }
+        return;
+    }
+    for (size_t i = n / 2; i-- > 0;) {
+        index_sift(x, e, i, n);
+    }
+    for (size_t end = n - 1; end > 0; end--) {
+        index_swap(e, e + end * TEXT_INDEX_ENTRY);
+        index_sift(x, e, 0, end);
+    }
+}
+
+/*
+ * Appends the index of the object at t[p] to out, in MySQL's key order with each duplicated
+ * key reduced to its last occurrence; *count is the number of entries left.
+ */
+static int object_index(const jtext_t *x, tr_buf_t *out, size_t p, uint32_t *count)
+{
+    size_t at = out->len;
+    size_t n = 0;
+    for (size_t m = member_first(x, p); m != 0; m = member_next(x, m, true)) {
+        uint8_t *e = tr_buf_extend(out, TEXT_INDEX_ENTRY);
+        if (e == NULL) {
+            return TR_ETOOBIG;
+        }
+        size_t end = skip_string(x, m);
+        tr_store_u32le(e, (uint32_t)m);
+        tr_store_u16le(e + 4, (uint16_t)string_len(x, m)); /* checked: <= 65535 */
+        e[6] = memchr(x->t + m + 1, '\\', end - m - 2) != NULL;
+        e[7] = 0;
+        n++;
+    }
+    uint8_t *e = out->data + at;
+    index_sort(x, e, n);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i + 1 < n &&
+            key_cmp(x, e + i * TEXT_INDEX_ENTRY, e + (i + 1) * TEXT_INDEX_ENTRY) == 0) {
+            continue; /* a later occurrence follows: it wins */
+        }
+        if (kept != i) {
+            memcpy(e + kept * TEXT_INDEX_ENTRY, e + i * TEXT_INDEX_ENTRY, TEXT_INDEX_ENTRY);
+        }
+        kept++;
+    }
+    out->len = at + kept * TEXT_INDEX_ENTRY;
+    *count = (uint32_t)kept; /* < 2^31: each member takes at least two bytes of the text */
+    return 0;
+}
+
+/* ---- the writer */
+
+static int jt_value(const jtext_t *x, tr_buf_t *out, size_t p, size_t type_pos, bool small_parent);
+
+static int jt_offset(const jtext_t *x, uint64_t off, bool large)
+{
+    if (!large && off > SMALL_MAX) {
+        return EMIT_TOO_BIG;
+    }
+    if (off > UINT32_MAX) {
+        *x->why = "json: document larger than 4 GiB";
+        return TR_ETOOBIG;
+    }
+    return 0;
+}
+
+/*
+ * One member's value at t[p] for the value entry at entry of the container that starts at
+ * start: inlined if it can be, else appended and its offset written.
+ */
+static int jt_entry(const jtext_t *x, tr_buf_t *out, size_t p, size_t start, size_t entry,
+                    bool large)
+{
+    uint8_t c = x->t[p];
+    bool is_scalar = c != '{' && c != '[' && c != '"';
+    jt_scalar_t s = {0, 0};
+    int r;
+    if (is_scalar) {
+        if ((r = jt_scalar(x, out, p, &s)) != 0) {
+            return r;
+        }
+        if (inline_scalar(out, entry, large, s.tp, s.bits)) {
+            return 0;
+        }
+    }
+    uint64_t off = out->len - start;
+    if ((r = jt_offset(x, off, large)) != 0) {
+        return r;
+    }
+    write_off(out, entry + 1, off, large);
+    if (!is_scalar) {
+        return jt_value(x, out, p, entry, !large);
+    }
+    uint8_t type = put_scalar(out, s.tp, s.bits);
+    if (!tr_buf_ok(out)) {
+        return TR_ETOOBIG;
+    }
+    out->data[entry] = type;
+    return 0;
+}
+
+/* serialize_json_object / serialize_json_array of the container at t[p] in one format. */
+static int jt_container(const jtext_t *x, tr_buf_t *out, size_t p, bool large)
+{
+    bool is_obj = x->t[p] == '{';
+    size_t index_at = out->len;
+    uint32_t n = 0;
+    int r;
+    if (is_obj) {
+        if ((r = object_index(x, out, p, &n)) != 0) {
+            return r;
+        }
+    } else {
+        for (size_t m = member_first(x, p); m != 0; m = member_next(x, m, false)) {
+            n++;
+        }
+    }
+    if (!large && n > SMALL_MAX) {
+        return EMIT_TOO_BIG;
+    }
+    size_t osz = large ? 4 : 2;
+    size_t kes = 2 + osz;
+    size_t ves = 1 + osz;
+    size_t start = out->len; /* the container's bytes start here until moved to index_at */
+    size_t keys_at = start + 2 * osz;
+    size_t vals_at = keys_at + (is_obj ? (size_t)n * kes : 0);
+    size_t end_entries = vals_at + (size_t)n * ves;
+    if ((r = zeros(out, end_entries - start)) != 0) {
+        return r;
+    }
+    write_off(out, start, n, large);
+    if (is_obj) {
+        uint64_t key_off = end_entries - start;
+        for (uint32_t k = 0; k < n; k++) {
+            uint16_t klen = tr_load_u16le(index_entry(out, index_at, k) + 4);
+            if ((r = jt_offset(x, key_off, large)) != 0) {
+                return r;
+            }
+            write_off(out, keys_at + (size_t)k * kes, key_off, large);
+            tr_store_u16le(out->data + keys_at + (size_t)k * kes + osz, klen);
+            key_off += klen;
+        }
+        for (uint32_t k = 0; k < n; k++) {
+            put_string_text(x, out, tr_load_u32le(index_entry(out, index_at, k)));
+        }
+        if (!tr_buf_ok(out)) {
+            return TR_ETOOBIG;
+        }
+    }
+    size_t m = is_obj ? 0 : member_first(x, p);
+    for (uint32_t k = 0; k < n; k++) {
+        size_t vp = is_obj ? member_value(x, tr_load_u32le(index_entry(out, index_at, k))) : m;
+        if ((r = jt_entry(x, out, vp, start, vals_at + (size_t)k * ves, large)) != 0) {
+            return r;
+        }
+        if (!is_obj) {
+            m = member_next(x, m, false);
+        }
+    }
+    uint64_t bytes = out->len - start;
+    if ((r = jt_offset(x, bytes, large)) != 0) {
+        return r;
+    }
+    write_off(out, start + osz, bytes, large);
+    if (start != index_at) {
+        memmove(out->data + index_at, out->data + start, (size_t)bytes);
+        out->len = index_at + (size_t)bytes;
+    }
+    return 0;
+}
+
+/* serialize_json_value of the value at t[p]: appends it and sets the type byte at type_pos. */
+static int jt_value(const jtext_t *x, tr_buf_t *out, size_t p, size_t type_pos, bool small_parent)
+{
+    uint8_t c = x->t[p];
+    uint8_t type;
+    if (c == '{' || c == '[') {
+        bool is_obj = c == '{';
+        size_t start = out->len;
+        out->data[type_pos] = is_obj ? MJ_SMALL_OBJECT : MJ_SMALL_ARRAY;
+        int r = jt_container(x, out, p, false);
+        if (r == EMIT_TOO_BIG) {
+            if (small_parent) {
+                return EMIT_TOO_BIG;
+            }
+            out->len = start;
+            out->data[type_pos] = is_obj ? MJ_LARGE_OBJECT : MJ_LARGE_ARRAY;
+            r = jt_container(x, out, p, true);
+            if (r == EMIT_TOO_BIG) {
+                *x->why = "json: document too large";
+                return TR_ETOOBIG;
+            }
+        }
+        return r;
+    }
+    if (c == '"') {
+        put_var_len(out, string_len(x, p)); /* < 4 GiB: the text is */
+        put_string_text(x, out, p);
+        type = MJ_STRING;
+    } else {
+        jt_scalar_t s;
+        int r = jt_scalar(x, out, p, &s);
+        if (r != 0) {
+            return r;
+        }
+        type = put_scalar(out, s.tp, s.bits);
+    }
+    if (!tr_buf_ok(out)) {
+        return TR_ETOOBIG;
+    }
+    out->data[type_pos] = type;
+    return 0;
+}
+
+int tr_json_text_to_mysql(tr_buf_t *out, const uint8_t *text, size_t len, const char **why)
+{
+    *why = NULL;
+    if (len > UINT32_MAX) {
+        *why = "json: text longer than 4 GiB";
+        return TR_ETOOBIG;
+    }
+    jtext_t x = {text, len, why};
+    size_t p = jt_ws(&x, 0);
+    if (p == len) {
+        return jt_bad(&x, "json: empty document");
+    }
+    size_t end;
+    int r = check_value(&x, p, 1, &end);
+    if (r != 0) {
+        return r;
+    }
+    if (jt_ws(&x, end) != len) {
+        return jt_bad(&x, "json: text after the document");
+    }
+    size_t type_pos = out->len;
+    tr_buf_put_u8(out, 0);
+    if (tr_buf_ok(out)) {
+        r = jt_value(&x, out, p, type_pos, false);
+    } else {
+        r = TR_ETOOBIG;
+    }
+    if (r == TR_ETOOBIG && *why == NULL) {
+        *why = "json: output buffer limit";
+    }
+    return r;
+}

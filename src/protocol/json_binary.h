@@ -4,6 +4,8 @@
  *    MySQL row image (mysql-server sql-common/json_binary.cc);
  *  - as the JSON text TiDB prints for it, the value of MariaDB's JSON column
  *    (LONGTEXT utf8mb4_bin) in a MariaDB row image.
+ * JSON text (what TiCDC's canal-json carries for a JSON column) re-encoded as
+ * MySQL binary JSON, typed as TiDB types a document it parses from text.
  * Pure codec: no I/O, no logging, no allocation beyond the output buffer.
  *
  * TiDB input (pingcap/tidb pkg/types/json_binary.go; shared/spec/tidb-binlog.md 4.6.5):
@@ -44,7 +46,12 @@
 #include "common/buf.h"
 #include "common/defs.h"
 
-/* Nesting deeper than this is rejected (TiDB allows 100 levels). */
+/*
+ * Nesting deeper than this is rejected, counted as levels of values: the document is
+ * level 1 and each container adds one, so a scalar inside 127 arrays is at level 128.
+ * TiDB's parser stops at level 101 in this count (pkg/types/json_binary.go maxJSONDepth
+ * 100 against GetElemDepth() - 1), so every document TiDB parsed fits.
+ */
 #define TR_JSON_MAX_DEPTH 128
 
 /*
@@ -63,6 +70,32 @@ int tr_json_to_mysql(tr_buf_t *out, const uint8_t *tidb, size_t len, const char 
  * Go encoding/json string escapes and float format. Errors as above.
  */
 int tr_json_to_text(tr_buf_t *out, const uint8_t *tidb, size_t len, const char **why)
+    TR_MUSTCHECK;
+
+/*
+ * Appends the MySQL binary JSON document (type byte + value) for the JSON text at text
+ * (exactly len bytes; no NUL needed; RFC 8259 as Go's encoding/json reads it, whitespace
+ * around the document allowed), with the same container formats as tr_json_to_mysql.
+ * Values are typed as TiDB's ParseBinaryJSONFromString types them (pkg/types/
+ * json_binary.go appendBinaryNumber): a number without '.', 'e' or 'E' that fits int64
+ * is an int64 (so "-0" is 0), else one that fits uint64 is a uint64, every other number
+ * is the nearest double ("1.0", "1e2" and 2^64 are doubles; "-0.0" is -0.0); strings are
+ * stored decoded (escapes and surrogate pairs as UTF-8); in an object the last of
+ * duplicated keys wins, and keys are stored in MySQL's order (length, then bytes).
+ * Returns 0, TR_EMALFORMED with *why (empty or not JSON, text after the document, a raw
+ * control character, invalid UTF-8, a bad escape, an escaped lone surrogate, an object key
+ * longer than 65535 bytes, nesting deeper than TR_JSON_MAX_DEPTH, a number beyond the
+ * double range such as 1e400: each refused by TiDB as well, except that TiDB replaces
+ * invalid UTF-8 and lone surrogates with U+FFFD where this refuses them, and allows less
+ * nesting), or TR_ETOOBIG with *why (out's limit, a document or text over 4 GiB).
+ * On error out may hold a partial document: the caller discards it.
+ * Memory: nothing but out. While it works, out also holds 8 bytes per member of each
+ * object being written, and a copy of any number token of 64 characters or more, so out's
+ * limit must leave that room. Time: linear, times the nesting depth at worst (each level
+ * of containers skips over its content once more to count it).
+ * Borrows out and text for the call; thread: any.
+ */
+int tr_json_text_to_mysql(tr_buf_t *out, const uint8_t *text, size_t len, const char **why)
     TR_MUSTCHECK;
 
 /*
