@@ -882,28 +882,34 @@ int tr_json_to_text(tr_buf_t *out, const uint8_t *tidb, size_t len, const char *
 /* ---------------------------------------------------------------- JSON text -> MySQL */
 
 /*
- * JSON text is converted without building a tree, in two passes over the text:
+ * JSON text is converted without building a tree of values, in two passes over the text:
  *  1. check_value reads the whole document once as Go's encoding/json reads it (RFC 8259:
  *     no leading zeros, no '+', no trailing commas, whitespace = space, tab, LF, CR) and
  *     checks everything that makes text unacceptable: grammar, raw control characters and
  *     invalid UTF-8 in strings, escapes (a \u surrogate must be a high-low pair), object
  *     keys longer than 65535 bytes, nesting. Numbers out of double range are found in 2.
- *  2. jt_value writes the MySQL document from the checked text. A container counts its
- *     members by skipping over them, reserves its header and entries, then writes its
- *     values in order, retrying in the large format as emit_value does (the same checks
- *     on the same offsets, so both input forms choose the same formats).
+ *     It also appends to out a table of the containers, in text order, 12 bytes each:
+ *     the offsets of '{' or '[' and past the closing bracket (u32 each), and the member
+ *     count shifted left by one (u32, bit 0: found too big for the small format).
+ *  2. jt_value writes the MySQL document from the checked text, after the table. A
+ *     container finds its entry by binary search, reserves its header and entries, then
+ *     writes its values in order, retrying in the large format as emit_value does (the
+ *     same checks on the same offsets, so both input forms choose the same formats). The
+ *     table lets the writer step over a nested container at once, so each level does not
+ *     scan its content again, and a container whose small attempt failed is marked there
+ *     and goes straight to the large format when an enclosing container retries: the time
+ *     stays linear in the text whatever the nesting. At the end the document is moved down
+ *     over the table (offsets are relative to their container, so nothing in it changes).
  * An object needs its members in MySQL's key order (length, then bytes) with duplicated
- * keys reduced to their last occurrence (TiDB decodes the text into a Go map; MySQL 8's
- * Json_object::add_alias replaces as well). The writer appends an index of the members
- * (8 bytes each: key offset in the text u32, decoded key length u16, has-escapes u8, pad)
- * to out where the object would start, sorts and reduces it in place, writes the object
- * after it and moves the object down over it: offsets inside a container are relative to
- * the container, so the move changes nothing in it. out is therefore the only memory
- * used: it briefly holds 8 bytes per member of every object being written (the objects
- * enclosing the one being written included), and a copy of any number longer than 63
- * characters for strtod. The cost is that every container level skips over its content
- * once more to count it: time is linear for a flat document and at most
- * TR_JSON_MAX_DEPTH times the text for a deep one.
+ * keys reduced to their last occurrence (TiDB decodes the text into a Go map; MySQL keeps
+ * the last duplicate too since 8.0.3, refman "The JSON Data Type"). The writer appends an
+ * index of the members (16 bytes each: key offset in the text u32, decoded key length u16,
+ * has-escapes u8, pad, the first 8 decoded key bytes as a big-endian u64 so that most
+ * comparisons need not read the text) to out where the object would start, sorts and
+ * reduces it in place, writes the object after it and moves the object down over it. out
+ * is therefore the only memory used: while the call runs it also holds the container table,
+ * 16 bytes per member of every object being written (the objects enclosing the one being
+ * written included), and a copy of any number longer than 63 characters for strtod.
  *
  * Numbers are typed as TiDB's appendBinaryNumber / parseBinaryNumber types a json.Number:
  * a token with '.', 'e' or 'E' is strconv.ParseFloat's double; otherwise ParseInt
@@ -915,11 +921,15 @@ int tr_json_to_text(tr_buf_t *out, const uint8_t *tidb, size_t len, const char *
  */
 typedef struct {
     const uint8_t *t; /* the text */
-    size_t len;       /* at most UINT32_MAX (index entries hold u32 offsets) */
+    size_t len;       /* at most UINT32_MAX (table and index entries hold u32 offsets) */
     const char **why;
+    tr_buf_t *out;   /* the output, which also holds the container table */
+    size_t table_at; /* the table's first entry in out */
+    size_t ntable;   /* its entries, once pass 1 is done */
 } jtext_t;
 
-#define TEXT_INDEX_ENTRY  8  /* key offset u32, decoded key length u16, has escapes u8, pad u8 */
+#define TEXT_TABLE_ENTRY  12 /* start u32, end u32, member count << 1 | too big for small u32 */
+#define TEXT_INDEX_ENTRY  16 /* key offset u32, key length u16, escaped u8, pad u8, prefix u64 */
 #define TEXT_SHORT_NUMBER 64 /* number tokens shorter than this are copied on the stack */
 
 static int jt_bad(const jtext_t *x, const char *what)
@@ -1127,9 +1137,18 @@ static int check_number(const jtext_t *x, size_t p, size_t *end)
     return 0;
 }
 
+/* Completes the table entry at slot of a container: its end and member count. */
+static int table_close(const jtext_t *x, size_t slot, size_t end, uint32_t n)
+{
+    tr_store_u32le(x->out->data + slot + 4, (uint32_t)end);
+    tr_store_u32le(x->out->data + slot + 8, n << 1);
+    return 0;
+}
+
 /*
  * Checks the value at t[p] (whitespace skipped) at nesting level depth (the document is
  * level 1, each container adds one, as emit_value counts); *end is the offset past it.
+ * Appends the table entries of the containers (see above).
  */
 static int check_value(const jtext_t *x, size_t p, int depth, size_t *end)
 {
@@ -1145,10 +1164,17 @@ static int check_value(const jtext_t *x, size_t p, int depth, size_t *end)
     if (c == '{' || c == '[') {
         bool is_obj = c == '{';
         uint8_t close = is_obj ? '}' : ']';
+        size_t slot = x->out->len;
+        uint8_t *e = tr_buf_extend(x->out, TEXT_TABLE_ENTRY);
+        if (e == NULL) {
+            return TR_ETOOBIG;
+        }
+        tr_store_u32le(e, (uint32_t)p);
+        uint32_t n = 0;
         p = jt_ws(x, p + 1);
         if (p < x->len && x->t[p] == close) {
             *end = p + 1;
-            return 0;
+            return table_close(x, slot, *end, n);
         }
         for (;;) {
             int r;
@@ -1171,6 +1197,7 @@ static int check_value(const jtext_t *x, size_t p, int depth, size_t *end)
             if ((r = check_value(x, p, depth + 1, &p)) != 0) {
                 return r;
             }
+            n++; /* < 2^31: each member takes at least two bytes of the text */
             p = jt_ws(x, p);
             if (p < x->len && x->t[p] == ',') {
                 p = jt_ws(x, p + 1);
@@ -1178,7 +1205,7 @@ static int check_value(const jtext_t *x, size_t p, int depth, size_t *end)
             }
             if (p < x->len && x->t[p] == close) {
                 *end = p + 1;
-                return 0;
+                return table_close(x, slot, *end, n);
             }
             return jt_bad(x, is_obj ? "json: expected ',' or '}'" : "json: expected ',' or ']'");
         }
@@ -1212,6 +1239,23 @@ static size_t skip_string(const jtext_t *x, size_t p)
     return p + 1;
 }
 
+/* The table entry of the container at t[p] (a view into out: valid until out grows). */
+static uint8_t *table_entry(const jtext_t *x, size_t p)
+{
+    uint8_t *table = x->out->data + x->table_at;
+    size_t lo = 0;
+    size_t hi = x->ntable; /* the entry is in [lo, hi): pass 1 made one for every container */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tr_load_u32le(table + mid * TEXT_TABLE_ENTRY) <= p) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    return table + lo * TEXT_TABLE_ENTRY;
+}
+
 /* The offset past the value at t[p]. */
 static size_t skip_value(const jtext_t *x, size_t p)
 {
@@ -1220,21 +1264,7 @@ static size_t skip_value(const jtext_t *x, size_t p)
         return skip_string(x, p);
     }
     if (c == '{' || c == '[') {
-        size_t open = 0;
-        while (p < x->len) {
-            c = x->t[p];
-            if (c == '"') {
-                p = skip_string(x, p);
-                continue;
-            }
-            if (c == '{' || c == '[') {
-                open++;
-            } else if ((c == '}' || c == ']') && --open == 0) {
-                return p + 1;
-            }
-            p++;
-        }
-        return p;
+        return tr_load_u32le(table_entry(x, p) + 4);
     }
     /* a number or a literal: letters, digits, '-', '+', '.' */
     while (p < x->len &&
@@ -1430,7 +1460,10 @@ static uint8_t key_byte(const jtext_t *x, key_reader_t *k)
     return k->b[k->i++];
 }
 
-/* MySQL's key order (Json_key_comparator: length, then bytes) of two index entries. */
+/*
+ * MySQL's key order (Json_key_comparator: length, then bytes) of two index entries: the
+ * lengths, then the prefixes (equal lengths pad both alike), then the bytes after them.
+ */
 static int key_cmp(const jtext_t *x, const uint8_t *a, const uint8_t *b)
 {
     uint16_t la = tr_load_u16le(a + 4);
@@ -1438,10 +1471,15 @@ static int key_cmp(const jtext_t *x, const uint8_t *a, const uint8_t *b)
     if (la != lb) {
         return la < lb ? -1 : 1;
     }
+    uint64_t xa = tr_load_u64le(a + 8);
+    uint64_t xb = tr_load_u64le(b + 8);
+    if (xa != xb || la <= 8) {
+        return xa < xb ? -1 : xa > xb ? 1 : 0;
+    }
     uint32_t pa = tr_load_u32le(a) + 1;
     uint32_t pb = tr_load_u32le(b) + 1;
     if (a[6] == 0 && b[6] == 0) {
-        return la == 0 ? 0 : memcmp(x->t + pa, x->t + pb, la);
+        return memcmp(x->t + pa + 8, x->t + pb + 8, la - 8u);
     }
     key_reader_t ka = {pa, {0}, 0, 0};
     key_reader_t kb = {pb, {0}, 0, 0};
@@ -1489,25 +1527,77 @@ static void index_sift(const jtext_t *x, uint8_t *e, size_t root, size_t n)
     }
 }
 
-/* Sorts n entries at e by index_less: insertion sort when few, heapsort (no memory) else. */
-static void index_sort(const jtext_t *x, uint8_t *e, size_t n)
+static void index_heapsort(const jtext_t *x, uint8_t *e, size_t n)
 {
-    if (n <= 16) {
-        for (size_t i = 1; i < n; i++) {
-            for (size_t j = i;
-                 j > 0 && index_less(x, e + j * TEXT_INDEX_ENTRY, e + (j - 1) * TEXT_INDEX_ENTRY);
-                 j--) {
-                index_swap(e + j * TEXT_INDEX_ENTRY, e + (j - 1) * TEXT_INDEX_ENTRY);
-            }
-        }
-        return;
-    }
     for (size_t i = n / 2; i-- > 0;) {
         index_sift(x, e, i, n);
     }
     for (size_t end = n - 1; end > 0; end--) {
         index_swap(e, e + end * TEXT_INDEX_ENTRY);
         index_sift(x, e, 0, end);
+    }
+}
+
+/*
+ * Sorts n entries at e by index_less (a strict order: no two entries are equal), in place:
+ * quicksort on the median of three, the smaller side first so that the recursion stays
+ * under log2 n deep; insertion sort below 17 entries; heapsort for a part that is still
+ * being split after budget levels, so the worst case stays n log n.
+ */
+static void index_sort(const jtext_t *x, uint8_t *e, size_t n, int budget)
+{
+    const size_t w = TEXT_INDEX_ENTRY;
+    while (n > 16) {
+        if (budget-- == 0) {
+            index_heapsort(x, e, n);
+            return;
+        }
+        uint8_t *a = e;
+        uint8_t *b = e + n / 2 * w;
+        uint8_t *c = e + (n - 1) * w;
+        if (index_less(x, b, a)) {
+            index_swap(a, b);
+        }
+        if (index_less(x, c, b)) {
+            index_swap(b, c);
+            if (index_less(x, b, a)) {
+                index_swap(a, b);
+            }
+        }
+        /* Hoare's partition: e[0] < pivot < e[n - 1] keep both scans in range, and the
+         * parts [0, j] and [j + 1, n) are both non-empty. */
+        uint8_t pivot[TEXT_INDEX_ENTRY];
+        memcpy(pivot, b, w);
+        size_t i = 0;
+        size_t j = n - 1;
+        for (;;) {
+            while (index_less(x, e + i * w, pivot)) {
+                i++;
+            }
+            while (index_less(x, pivot, e + j * w)) {
+                j--;
+            }
+            if (i >= j) {
+                break;
+            }
+            index_swap(e + i * w, e + j * w);
+            i++;
+            j--;
+        }
+        size_t left = j + 1;
+        if (left < n - left) {
+            index_sort(x, e, left, budget);
+            e += left * w;
+            n -= left;
+        } else {
+            index_sort(x, e + left * w, n - left, budget);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        for (size_t j = i; j > 0 && index_less(x, e + j * w, e + (j - 1) * w); j--) {
+            index_swap(e + j * w, e + (j - 1) * w);
+        }
     }
 }
 
@@ -1525,14 +1615,25 @@ static int object_index(const jtext_t *x, tr_buf_t *out, size_t p, uint32_t *cou
             return TR_ETOOBIG;
         }
         size_t end = skip_string(x, m);
+        size_t klen = string_len(x, m); /* checked: <= 65535 */
         tr_store_u32le(e, (uint32_t)m);
-        tr_store_u16le(e + 4, (uint16_t)string_len(x, m)); /* checked: <= 65535 */
+        tr_store_u16le(e + 4, (uint16_t)klen);
         e[6] = memchr(x->t + m + 1, '\\', end - m - 2) != NULL;
         e[7] = 0;
+        key_reader_t k = {m + 1, {0}, 0, 0};
+        uint64_t prefix = 0;
+        for (size_t i = 0; i < 8; i++) {
+            prefix = prefix << 8 | (i < klen ? key_byte(x, &k) : 0);
+        }
+        tr_store_u64le(e + 8, prefix);
         n++;
     }
     uint8_t *e = out->data + at;
-    index_sort(x, e, n);
+    int budget = 0;
+    for (size_t k = n; k > 1; k >>= 1) {
+        budget += 2;
+    }
+    index_sort(x, e, n, budget);
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         if (i + 1 < n &&
@@ -1588,6 +1689,9 @@ static int jt_entry(const jtext_t *x, tr_buf_t *out, size_t p, size_t start, siz
     if ((r = jt_offset(x, off, large)) != 0) {
         return r;
     }
+    if (c == '"' && !large && off + 1 + string_len(x, p) > SMALL_MAX) {
+        return EMIT_TOO_BIG; /* the container would end past 64 KiB: known before writing */
+    }
     write_off(out, entry + 1, off, large);
     if (!is_scalar) {
         return jt_value(x, out, p, entry, !large);
@@ -1600,22 +1704,16 @@ static int jt_entry(const jtext_t *x, tr_buf_t *out, size_t p, size_t start, siz
     return 0;
 }
 
-/* serialize_json_object / serialize_json_array of the container at t[p] in one format. */
-static int jt_container(const jtext_t *x, tr_buf_t *out, size_t p, bool large)
+/*
+ * serialize_json_object / serialize_json_array of the container at t[p] with n members in
+ * one format, written at the end of out; an object's index is the n entries at index_at,
+ * just before, and the object is moved down over it once written.
+ */
+static int jt_container(const jtext_t *x, tr_buf_t *out, size_t p, size_t index_at, uint32_t n,
+                        bool large)
 {
     bool is_obj = x->t[p] == '{';
-    size_t index_at = out->len;
-    uint32_t n = 0;
     int r;
-    if (is_obj) {
-        if ((r = object_index(x, out, p, &n)) != 0) {
-            return r;
-        }
-    } else {
-        for (size_t m = member_first(x, p); m != 0; m = member_next(x, m, false)) {
-            n++;
-        }
-    }
     if (!large && n > SMALL_MAX) {
         return EMIT_TOO_BIG;
     }
@@ -1677,16 +1775,34 @@ static int jt_value(const jtext_t *x, tr_buf_t *out, size_t p, size_t type_pos, 
     uint8_t type;
     if (c == '{' || c == '[') {
         bool is_obj = c == '{';
-        size_t start = out->len;
-        out->data[type_pos] = is_obj ? MJ_SMALL_OBJECT : MJ_SMALL_ARRAY;
-        int r = jt_container(x, out, p, false);
+        uint32_t flags = tr_load_u32le(table_entry(x, p) + 8);
+        if ((flags & 1) != 0 && small_parent) {
+            return EMIT_TOO_BIG; /* known: too big for the small format, so is the parent */
+        }
+        size_t index_at = out->len;
+        uint32_t n = flags >> 1;
+        int r;
+        if (is_obj && (r = object_index(x, out, p, &n)) != 0) {
+            return r;
+        }
+        size_t start = out->len; /* after the index, which both formats use */
+        r = EMIT_TOO_BIG;
+        if ((flags & 1) == 0) {
+            out->data[type_pos] = is_obj ? MJ_SMALL_OBJECT : MJ_SMALL_ARRAY;
+            r = jt_container(x, out, p, index_at, n, false);
+            if (r == EMIT_TOO_BIG) {
+                /* Its small form exceeds 64 KiB: it goes large at once in any retry. */
+                uint8_t *e = table_entry(x, p) + 8;
+                tr_store_u32le(e, flags | 1);
+            }
+        }
         if (r == EMIT_TOO_BIG) {
             if (small_parent) {
                 return EMIT_TOO_BIG;
             }
             out->len = start;
             out->data[type_pos] = is_obj ? MJ_LARGE_OBJECT : MJ_LARGE_ARRAY;
-            r = jt_container(x, out, p, true);
+            r = jt_container(x, out, p, index_at, n, true);
             if (r == EMIT_TOO_BIG) {
                 *x->why = "json: document too large";
                 return TR_ETOOBIG;
@@ -1720,25 +1836,25 @@ int tr_json_text_to_mysql(tr_buf_t *out, const uint8_t *text, size_t len, const 
         *why = "json: text longer than 4 GiB";
         return TR_ETOOBIG;
     }
-    jtext_t x = {text, len, why};
+    jtext_t x = {text, len, why, out, out->len, 0};
     size_t p = jt_ws(&x, 0);
     if (p == len) {
         return jt_bad(&x, "json: empty document");
     }
     size_t end;
     int r = check_value(&x, p, 1, &end);
-    if (r != 0) {
-        return r;
+    if (r == 0 && jt_ws(&x, end) != len) {
+        r = jt_bad(&x, "json: text after the document");
     }
-    if (jt_ws(&x, end) != len) {
-        return jt_bad(&x, "json: text after the document");
+    size_t doc_at = out->len;
+    x.ntable = (doc_at - x.table_at) / TEXT_TABLE_ENTRY;
+    if (r == 0) {
+        tr_buf_put_u8(out, 0);
+        r = tr_buf_ok(out) ? jt_value(&x, out, p, doc_at, false) : TR_ETOOBIG;
     }
-    size_t type_pos = out->len;
-    tr_buf_put_u8(out, 0);
-    if (tr_buf_ok(out)) {
-        r = jt_value(&x, out, p, type_pos, false);
-    } else {
-        r = TR_ETOOBIG;
+    if (r == 0 && doc_at != x.table_at) {
+        memmove(out->data + x.table_at, out->data + doc_at, out->len - doc_at);
+        out->len -= doc_at - x.table_at;
     }
     if (r == TR_ETOOBIG && *why == NULL) {
         *why = "json: output buffer limit";

@@ -88,11 +88,11 @@ int tr_json_to_text(tr_buf_t *out, const uint8_t *tidb, size_t len, const char *
  * double range such as 1e400: each refused by TiDB as well, except that TiDB replaces
  * invalid UTF-8 and lone surrogates with U+FFFD where this refuses them, and allows less
  * nesting), or TR_ETOOBIG with *why (out's limit, a document or text over 4 GiB).
- * On error out may hold a partial document: the caller discards it.
- * Memory: nothing but out. While it works, out also holds 8 bytes per member of each
- * object being written, and a copy of any number token of 64 characters or more, so out's
- * limit must leave that room. Time: linear, times the nesting depth at worst (each level
- * of containers skips over its content once more to count it).
+ * On error out may hold partial work: the caller discards it.
+ * Memory: nothing but out. While it works, out also holds 12 bytes per container of the
+ * text, 16 bytes per member of each object being written and a copy of any number token of
+ * 64 characters or more, so out's limit must leave that room. Time: linear in the text,
+ * plus the sorting of each object's keys.
  * Borrows out and text for the call; thread: any.
  */
 int tr_json_text_to_mysql(tr_buf_t *out, const uint8_t *text, size_t len, const char **why)
