@@ -351,6 +351,27 @@ def main():
     put("canal_json", canal("ALTER", None, ddl="ALTER TABLE `v` ADD COLUMN `x` INT COMMENT 'a<b'"))
     put("canal_json", canal("TIDB_WATERMARK", None, ts=445644800000000099))
 
+    # ---- JSON text as canal-json carries it (TiDB's text of a JSON column value)
+    for s in c_literals("tests/unit/test_json_binary.c"):
+        t = s.strip()
+        if re.fullmatch(rb"[0-9a-f |]+", t) and b" " in t:
+            continue  # an expected byte vector, not a text
+        if t[:1] in (b"{", b"[", b'"', b"-") or t[:1].isdigit() or t in (b"true", b"false",
+                                                                        b"null"):
+            put("json_text", s)
+    docs = [
+        {"a": [1, "2", {"aa": "bb"}, 4, None], "b": True, "c": tc.JSON_NULL},
+        [-9223372036854775808, 9223372036854775807, 18446744073709551615, 0.5, -1e-7, 1e21],
+        {"": "", "\u00e9": ["\u20ac", "\U0001f600", "\u2028", "\x01\"\\/"], "k" * 40: {}},
+        [[[[[[[[[[{"deep": [[]]}]]]]]]]]]],
+        {"key%d" % i: i * 1000 for i in range(40)},
+        "x" * 300,
+    ]
+    for v in docs:
+        put("json_text", tc.json_text(v))
+    put("json_text", "[" * 127 + "1" + "]" * 127)
+    put("json_text", '{"a":1,"b":2,"a":3, "\\u0061" : [1.0,1e2,-0,-0.0,1E400]}')
+
     # ---- configuration
     for f in sorted(glob.glob(os.path.join(ROOT, "conf", "*.cnf"))):
         put("config", open(f, "rb").read())
