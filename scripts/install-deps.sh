@@ -13,7 +13,8 @@ PKGS=(
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libmariadb-dev libnghttp2-dev libjansson-dev libinih-dev libcurl4-openssl-dev
   libmicrohttpd-dev
-  # librdkafka's mock cluster (tests/tools/tr_kafka_mock.c) and a Kafka client for debugging
+  # the TiCDC Kafka source (its unit tests run librdkafka's in-process mock cluster,
+  # tests/tools/tr_kafka_mock.c serves it to other processes) and kcat for debugging
   librdkafka-dev kcat
   # memcheck over the integration path (scripts/valgrind.sh)
   valgrind

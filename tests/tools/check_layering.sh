@@ -35,5 +35,8 @@ hits=$(grep -rlE '#include[[:space:]]*[<"]grpc/' "$src" 2>/dev/null)
 [ -n "$hits" ] && { echo "gRPC core headers included (it is not linked): $hits"; fail=1; }
 hits=$(grep -lE '#include[[:space:]]*[<"]nghttp2/' "$src"/relay/*.[ch] 2>/dev/null | grep -vE 'pump_client|h2_server')
 [ -n "$hits" ] && { echo "nghttp2 outside pump_client/h2_server: $hits"; fail=1; }
+# Only relay/kafka_source.c includes librdkafka (rdkafka.h, rdkafka_mock.h is for tests).
+hits=$(grep -rlE '#include[[:space:]]*[<"](librdkafka/)?rdkafka' "$src" 2>/dev/null | grep -v 'relay/kafka_source\.c$')
+[ -n "$hits" ] && { echo "librdkafka outside relay/kafka_source.c: $hits"; fail=1; }
 [ $fail -eq 0 ] && echo "layering ok"
 exit $fail
