@@ -172,6 +172,35 @@ static int put_zero(tr_buf_t *out, const tr_tidb_column_t *c, tr_flavor_t flavor
     }
 }
 
+/* JSON that arrived as TiDB's text (TiCDC): MySQL binary JSON typed as TiDB parses
+ * text, or the text itself for MariaDB's LONGTEXT JSON (the text TiDB prints, as the
+ * Pump path writes); both behind a 4-byte length written last. */
+static int put_json_text(tr_buf_t *out, const tr_datum_t *d, tr_flavor_t flavor, const char **why)
+{
+    size_t len_at = out->len;
+    tr_buf_put_u32le(out, 0);
+    int r = 0;
+    if (flavor == TR_FLAVOR_MARIADB) {
+        tr_buf_append(out, d->bytes.p, d->bytes.len);
+    } else {
+        r = tr_json_text_to_mysql(out, d->bytes.p, d->bytes.len, why);
+    }
+    if (r == 0 && !tr_buf_ok(out)) {
+        *why = "row image larger than the buffer limit";
+        r = TR_ETOOBIG;
+    }
+    if (r != 0) {
+        return r;
+    }
+    size_t n = out->len - len_at - 4;
+    if (n > UINT32_MAX) {
+        *why = "JSON value longer than 4 GiB";
+        return TR_ETOOBIG;
+    }
+    tr_store_u32le(out->data + len_at, (uint32_t)n);
+    return 0;
+}
+
 /* JSON: the TiDB binary value (type byte + value) as MySQL binary JSON or, for MariaDB's
  * LONGTEXT JSON, as the text TiDB prints; both behind a 4-byte length written last. */
 static int put_json(tr_buf_t *out, const tr_datum_t *d, tr_flavor_t flavor, const char **why)
@@ -404,6 +433,9 @@ static int put_value(tr_buf_t *out, const tr_tidb_column_t *c, const tr_datum_t 
                         datum_u64(d));
         return 0;
     case TR_TIDB_TP_JSON:
+        if (d->kind == TR_DATUM_TEXT) {
+            return put_json_text(out, d, flavor, why);
+        }
         if (d->kind != TR_DATUM_JSON) {
             break;
         }
