@@ -108,7 +108,8 @@ static int load_types(tr_cdc_reader_t *rd, tr_slice_t obj, size_t *n_types, cons
     memset(rd->slots, 0, cap * sizeof(*rd->slots));
     it = tr_canal_obj_iter(obj);
     while ((rc = tr_canal_obj_next(&it, &key, &val, why)) > 0) {
-        tr_slice_t name, type = {NULL, 0};
+        tr_slice_t name = {NULL, 0};
+        tr_slice_t type = {NULL, 0};
         if ((rc = text_of(rd, &key, &name, why)) != 0) {
             return rc;
         }
@@ -163,8 +164,8 @@ static int put_image(tr_cdc_reader_t *rd, tr_slice_t obj, bool collect, size_t *
             if ((rc = text_of(rd, &key, &rd->cols[n], why)) != 0) {
                 return rc;
             }
-        } else if (n >= *n_cols || !tr_canal_str_eq(&key, (const char *)rd->cols[n].p,
-                                                    rd->cols[n].len)) {
+        } else if (n >= *n_cols ||
+                   !tr_canal_str_eq(&key, (const char *)rd->cols[n].p, rd->cols[n].len)) {
             *why = "the \"old\" image has other columns than \"data\" (the changefeed must "
                    "not set only-output-updated-columns)";
             return TR_EUNSUPPORTED;
@@ -247,7 +248,8 @@ int tr_cdc_read(tr_cdc_reader_t *rd, const uint8_t *msg, size_t len, int32_t par
         rd->text = tr_malloc(rd->text_cap);
     }
     rd->text_used = 0;
-    tr_slice_t db, table;
+    tr_slice_t db = {NULL, 0};
+    tr_slice_t table = {NULL, 0};
     if ((rc = text_of(rd, &m.database, &db, why)) != 0 ||
         (rc = text_of(rd, &m.table, &table, why)) != 0) {
         return rc;
