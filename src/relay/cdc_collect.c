@@ -294,7 +294,7 @@ bool tr_cdc_collect_add(tr_cdc_collect_t *c, tr_cdc_rec_t *r)
         pt->next_offset = r->offset + 1;
     }
     r->live_prev = r->live_next = r->next = r->hnext = NULL;
-    r->flags &= (uint8_t)~(TR_CDC_PENDING | TR_CDC_DISCARDED);
+    r->flags &= (uint8_t) ~(TR_CDC_PENDING | TR_CDC_DISCARDED);
     if (r->commit_ts <= pt->w) { /* rule 1 */
         drop(c, pt, r);
         return false;

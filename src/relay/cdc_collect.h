@@ -66,8 +66,8 @@ struct tr_cdc_rec {
     uint32_t table;    /* interned (database, table) */
     uint32_t layout;   /* rows: interned column layout */
     int32_t part;
-    uint8_t kind;      /* TR_CDC_ROW or TR_CDC_DDL */
-    uint8_t op;        /* rows: TR_TIDB_MUT_INSERT, _UPDATE or _DELETE_ROW */
+    uint8_t kind; /* TR_CDC_ROW or TR_CDC_DDL */
+    uint8_t op;   /* rows: TR_TIDB_MUT_INSERT, _UPDATE or _DELETE_ROW */
     uint8_t flags;
     uint8_t pad;
     uint32_t epoch; /* collector: rule 3 */
@@ -120,8 +120,8 @@ void tr_cdc_collect_position(const tr_cdc_collect_t *c, uint32_t p, int64_t *off
 typedef struct {
     int64_t watermark; /* W_p (INT64_MIN: none yet) */
     int64_t next_offset;
-    uint64_t pending;  /* rows and DDLs waiting for the watermark */
-    uint64_t dropped;  /* redeliveries dropped since start */
+    uint64_t pending; /* rows and DDLs waiting for the watermark */
+    uint64_t dropped; /* redeliveries dropped since start */
     uint64_t discarded;
     uint64_t shadows;
 } tr_cdc_part_stats_t;

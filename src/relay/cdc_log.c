@@ -30,8 +30,8 @@ struct chunk {
 struct tr_cdc_log {
     char *dir;
     size_t heap_budget;
-    chunk_t *cur;     /* consumer thread */
-    size_t last_at;   /* offset of the last record's slot in cur (shrink) */
+    chunk_t *cur;   /* consumer thread */
+    size_t last_at; /* offset of the last record's slot in cur (shrink) */
     _Atomic uint64_t heap_bytes;
     _Atomic uint64_t file_bytes;
     _Atomic uint64_t live;

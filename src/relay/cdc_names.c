@@ -42,8 +42,8 @@ static void *dict_get(const dict_t *d, uint32_t id)
     if (i / PAGE_ENTRIES >= MAX_PAGES) {
         return NULL;
     }
-    void **page = atomic_load_explicit(&((dict_t *)d)->pages[i / PAGE_ENTRIES],
-                                       memory_order_acquire);
+    void **page =
+        atomic_load_explicit(&((dict_t *)d)->pages[i / PAGE_ENTRIES], memory_order_acquire);
     return page != NULL ? page[i % PAGE_ENTRIES] : NULL;
 }
 
