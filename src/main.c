@@ -23,6 +23,7 @@
 #include "common/tso.h"
 #include "metrics.h"
 #include "relay/filter.h"
+#include "relay/kafka_source.h"
 #include "relay/pump_client.h"
 #include "relay/relay.h"
 #include "server/server.h"
@@ -174,7 +175,11 @@ int main(int argc, char **argv)
 
     static tr_config_t cfg;
     static char err[16384];
-    if (tr_config_load(&cfg, config_path, &tr_filter_config_checks, err, sizeof(err)) != 0) {
+    /* The loader checks what the upstream will compile or hand on: [filter] rules and
+     * [kafka] properties, so --check-config reports them with their lines. */
+    tr_config_checks_t checks = tr_filter_config_checks;
+    checks.kafka_property = tr_kafka_property_check;
+    if (tr_config_load(&cfg, config_path, &checks, err, sizeof(err)) != 0) {
         /* One line per error, each naming file, line and key. */
         int n_errors = 0;
         for (char *line = err, *next = NULL; line != NULL && *line != '\0'; line = next) {

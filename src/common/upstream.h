@@ -2,7 +2,8 @@
  * The upstream's status as the serving side and the metrics show it: a plain
  * snapshot the relay fills (relay/relay.h tr_relay_status) and main hands to
  * the server through a callback (server/server.h tr_server_upstream_t), so the
- * two sides share this type and no header. One row per source: today a Pump.
+ * two sides share this type and no header. One row per source: a Pump, or a
+ * partition of the TiCDC topic.
  */
 #ifndef TR_COMMON_UPSTREAM_H
 #define TR_COMMON_UPSTREAM_H
@@ -29,8 +30,9 @@ typedef enum {
 /* Stable snake_case name of kind ("malformed_binlog", ...). */
 const char *tr_upstream_err_name(tr_upstream_err_t kind);
 
-/* One source (a Pump) as the status shows it. */
+/* One source (a Pump, or a partition of the TiCDC topic) as the status shows it. */
 typedef struct {
+    const char *kind;       /* static text: "pump" or "partition" (NULL reads as "pump") */
     char node_id[128];      /* etcd node id (static mode: the address) */
     char addr[256];         /* host:port pulled */
     const char *state;      /* static text: its etcd state (online, pausing, paused, closing,
@@ -48,6 +50,7 @@ typedef struct {
 typedef struct {
     int64_t now_ms;          /* wall clock when taken */
     bool is_discovery;       /* sources from etcd (else the static list) */
+    const char *input;       /* static text: "static", "discovery" or "ticdc-kafka" */
     bool has_failed;         /* translation stopped on an error it cannot get past */
     bool is_store_full;      /* the file system is full: appending paused, retried with backoff */
     int64_t merge_watermark; /* every binlog at or below it has been released or never comes */

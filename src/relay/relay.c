@@ -36,6 +36,7 @@
  */
 #include "relay/relay.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -48,6 +49,7 @@
 #include "common/err.h"
 
 #include "relay/relay_internal.h"
+#include "relay/ticdc.h"
 
 /*
  * The upstream's one failure path: counts the error for tirelay_errors_total{kind} and
@@ -164,10 +166,24 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
     }
     tr_relay_refresh_catalog(r, true);
     bool discovery = cfg->pd_urls[0] != '\0';
-    if (tr_config_input(cfg) != TR_INPUT_PUMPS) {
-        *why = "the TiCDC inputs (ticdc-kafka, ticdc-storage) are not in this build yet";
+    if (tr_config_input(cfg) == TR_INPUT_TICDC_STORAGE) {
+        *why = "the TiCDC storage-sink input (ticdc-storage) is not in this build yet";
         tr_relay_stop(r);
         return TR_EUNSUPPORTED;
+    }
+    if (tr_config_input(cfg) == TR_INPUT_TICDC_KAFKA) {
+        rc = tr_relay_cdc_start(r, cp, why);
+        if (rc == 0 && pthread_create(&r->writer, NULL, tr_relay_cdc_writer_main, r) != 0) {
+            *why = "cannot start the writer thread";
+            rc = -EAGAIN;
+        }
+        if (rc != 0) {
+            tr_relay_stop(r);
+            return rc;
+        }
+        r->writer_started = true;
+        *out = r;
+        return 0;
     }
     if (!discovery && cfg->n_pumps == 0) {
         *why = "no Pump configured: set [upstream] pumps or pd-urls";
@@ -273,9 +289,11 @@ void tr_relay_stop(tr_relay_t *r)
         tr_relay_stop_client(r, r->members[i]);
     }
     pthread_mutex_unlock(&r->members_mu);
+    tr_relay_cdc_stop_input(r);
     if (r->writer_started) {
         pthread_join(r->writer, NULL);
     }
+    tr_relay_cdc_free(r);
     tr_spool_pager_free(r->pager);
     r->pager = NULL;
     /* Before discovery: a Notify call in progress waits for a list. */
@@ -319,6 +337,7 @@ int tr_relay_status(tr_relay_t *r, tr_upstream_status_t *out)
     memset(out, 0, sizeof(*out));
     out->now_ms = tr_clock_wall_ms();
     out->is_discovery = r->cfg->pd_urls[0] != '\0';
+    out->input = r->cdc != NULL ? "ticdc-kafka" : out->is_discovery ? "discovery" : "static";
     out->has_failed = atomic_load(&r->failed);
     out->is_store_full = atomic_load(&r->store_full);
     out->durable_ts = atomic_load(&r->durable_ts);
@@ -334,6 +353,14 @@ int tr_relay_status(tr_relay_t *r, tr_upstream_status_t *out)
      * which is why callers run this off the loop thread. */
     pthread_mutex_lock(&r->members_mu);
     pthread_mutex_lock(&r->mu);
+    if (r->cdc != NULL) {
+        tr_relay_cdc_status(r, out);
+        out->merge_watermark = tr_merge_watermark_ts(r->merge);
+        out->merge_last_ts = tr_merge_last_ts(r->merge);
+        pthread_mutex_unlock(&r->mu);
+        pthread_mutex_unlock(&r->members_mu);
+        return 0;
+    }
     size_t n = r->n_members;
     out->sources = n ? tr_calloc(n, sizeof(*out->sources)) : NULL;
     for (size_t i = 0; i < n; i++) {

@@ -122,6 +122,8 @@ struct tr_relay {
     atomic_bool store_full;        /* wait_for_space is retrying a group (status, readiness) */
     _Atomic int64_t busy_since_ms; /* writer: monotonic ms it took the current step; 0 = idle */
     tr_spool_pager_t *pager;       /* drops the pages of a spooled message being processed */
+
+    struct tr_cdc *cdc; /* the TiCDC input (ticdc.c), NULL on the Pump path */
 };
 
 /* ---- relay.c ---- */
@@ -169,6 +171,28 @@ int tr_relay_filter_ddl(tr_relay_t *r, const tr_tidb_binlog_t *b, const tr_ddl_j
                         const char *cross_why, bool *write);
 
 /* ---- writer.c: the writer thread (release, translate, store, commit in groups) ---- */
+
+/* Translates one transaction for the flavour of w (see tr_relay_write_txn). */
+typedef int (*tr_relay_translate_fn)(void *arg, const tr_txn_ctx_t *ctx, tr_evt_writer_t *w,
+                                     const char **why);
+/* Appends one transaction to every enabled flavour through fn; counts it in the group. */
+int tr_relay_write_txn(tr_relay_t *r, int64_t commit_ts, int64_t schema_version,
+                       tr_relay_translate_fn fn, void *arg, bool refetch, const char *what);
+/* Makes the group durable and visible (one fsync); 0 when there is nothing to commit. */
+int tr_relay_commit_group(tr_relay_t *r);
+/* A transaction just ended past max-binlog-size in some flavour: commit now. */
+bool tr_relay_rotation_due(tr_relay_t *r);
+/* The writer cannot go on: what is durable stays served; waits for the stop. */
+void tr_relay_fail_stop(tr_relay_t *r);
+/* Publishes the merge watermark as durable progress. Caller holds mu. */
+void tr_relay_note_durable(tr_relay_t *r);
+
+/* ---- ticdc.c: the TiCDC inputs (r->cdc) ---- */
+
+/* Hands the committed transactions' records to the collector and stores the position
+ * with the group (before tr_store_commit), then releases them (after). */
+void tr_relay_cdc_before_commit(tr_relay_t *r);
+void tr_relay_cdc_after_commit(tr_relay_t *r);
 
 /* Builds the schema catalogue for the store when the schema changed: at once (now) or at
  * the next group commit. */

@@ -9,13 +9,13 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/clock.h"
 #include "common/err.h"
 #include "relay/catalog_build.h"
 
-static int commit_group(tr_relay_t *r);
 
 /* MySQL's logical clock restarts in every binlog file; numbering from the file's first
  * GTID keeps it a pure function of the stream (same bytes after a restart). Transactions
@@ -55,8 +55,12 @@ static int flush_out(void *arg, tr_evt_writer_t *w)
 
 /* Translates and appends one transaction to every enabled flavour, streaming: the
  * output goes to the store every TXN_FLUSH_BYTES, so memory does not grow with the
- * transaction; nothing is visible before tr_store_txn_end and the group commit. */
-static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_version)
+ * transaction; nothing is visible before tr_store_txn_end and the group commit. fn
+ * translates for one flavour (called once per flavour, again after a refetch); with
+ * refetch, a table it does not know (TR_ENOTFOUND before anything was flushed) makes the
+ * writer read newer history once and try again. what names the transaction in errors. */
+int tr_relay_write_txn(tr_relay_t *r, int64_t commit_ts, int64_t schema_version,
+                       tr_relay_translate_fn fn, void *arg, bool refetch, const char *what)
 {
     uint64_t rows = 0; /* counted by the translator (the same for every flavour) */
     tr_txn_ctx_t ctx;
@@ -65,8 +69,8 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
     memcpy(ctx.server_uuid, r->cfg->server_uuid_bin, 16);
     ctx.server_id = r->cfg->server_id;
     ctx.gtid_domain_id = r->cfg->gtid_domain_id;
-    ctx.timestamp = tr_tso_seconds(b->commit_ts);
-    ctx.commit_ts_us = tr_tso_micros(b->commit_ts);
+    ctx.timestamp = tr_tso_seconds(commit_ts);
+    ctx.commit_ts_us = tr_tso_micros(commit_ts);
     ctx.row_event_max_bytes = r->cfg->row_event_max_bytes;
     ctx.flush = flush_out;
     ctx.flush_bytes = TXN_FLUSH_BYTES;
@@ -95,7 +99,7 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
                                (tr_flavor_t)f, r->cfg->server_id, true);
             w.timestamp = ctx.timestamp;
             const char *why = NULL;
-            rc = tr_translate_txn(b, r->schema, &ctx, &w, &r->arena, &why);
+            rc = fn(arg, &ctx, &w, &why);
             if (rc == 0 && !tr_buf_ok(&r->out)) {
                 rc = TR_ETOOBIG;
                 why = "transaction larger than the output buffer limit";
@@ -107,7 +111,7 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
                 r->filtered_txns++;
                 return 0;
             }
-            if (rc == TR_ENOTFOUND && attempt == 0 && !st.flushed) {
+            if (rc == TR_ENOTFOUND && refetch && attempt == 0 && !st.flushed) {
                 /* A table the schema does not know yet: fetch newer history once. */
                 (void)tr_relay_fetch_jobs(r);
                 if (tr_relay_advance_schema(r, schema_version) != 0) {
@@ -118,9 +122,8 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
             if (rc != 0) {
                 tr_relay_error(r, TR_UPSTREAM_ERR_TRANSLATE, TR_LOG_ERROR, "translate",
                                "cannot translate transaction, relay stopped before writing it: %s "
-                               "commit_ts=%" PRId64 " start_ts=%" PRId64 " flavor=%s",
-                               why ? why : tr_strerror(rc), b->commit_ts, b->start_ts,
-                               tr_flavor_name((tr_flavor_t)f));
+                               "%s flavor=%s",
+                               why ? why : tr_strerror(rc), what, tr_flavor_name((tr_flavor_t)f));
                 return rc;
             }
             break;
@@ -137,7 +140,7 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
     }
     tr_txn_info_t info = {
         .gtid_no = ctx.gtid_no,
-        .commit_ts = b->commit_ts,
+        .commit_ts = commit_ts,
         .schema_version = schema_version,
         .timestamp = ctx.timestamp,
     };
@@ -151,6 +154,28 @@ static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_ve
     r->group_txns++;
     r->group_rows += rows;
     return 0;
+}
+
+/* The Pump path's translation of one binlog (tr_relay_translate_fn). */
+typedef struct {
+    tr_relay_t *r;
+    const tr_tidb_binlog_t *b;
+} binlog_arg_t;
+
+static int translate_binlog(void *arg, const tr_txn_ctx_t *ctx, tr_evt_writer_t *w,
+                            const char **why)
+{
+    binlog_arg_t *a = arg;
+    return tr_translate_txn(a->b, a->r->schema, ctx, w, &a->r->arena, why);
+}
+
+static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_version)
+{
+    char what[96];
+    snprintf(what, sizeof(what), "commit_ts=%" PRId64 " start_ts=%" PRId64, b->commit_ts,
+             b->start_ts);
+    binlog_arg_t a = {r, b};
+    return tr_relay_write_txn(r, b->commit_ts, schema_version, translate_binlog, &a, true, what);
 }
 
 static int process(tr_relay_t *r, const pending_t *p)
@@ -221,7 +246,7 @@ static int process(tr_relay_t *r, const pending_t *p)
         if (rc == TR_EUNSUPPORTED) {
             /* Stop after what came before: the transactions already ended are whole and
              * valid, so make them durable before the relay stops translating. */
-            if (commit_group(r) != 0) {
+            if (tr_relay_commit_group(r) != 0) {
                 tr_log_error("relay", "could not commit the transactions before the DDL");
             }
             return rc;
@@ -298,12 +323,17 @@ void tr_relay_refresh_catalog(tr_relay_t *r, bool now)
     tr_store_set_catalog(r->store, cat, now);
 }
 
-static int commit_group(tr_relay_t *r)
+/* Commits the transactions ended since the last commit (one fsync), with the input's
+ * position when it keeps one (r->cdc: the TiCDC path). Nothing to commit: 0. */
+int tr_relay_commit_group(tr_relay_t *r)
 {
     if (r->group_txns == 0) {
         return 0;
     }
     tr_relay_refresh_catalog(r, false);
+    if (r->cdc != NULL) {
+        tr_relay_cdc_before_commit(r);
+    }
     int rc = tr_store_commit(r->store);
     if (tr_store_err_is_full(rc)) {
         rc = wait_for_space(r, rc);
@@ -314,6 +344,9 @@ static int commit_group(tr_relay_t *r)
         tr_store_abort(r->store);
         return rc;
     }
+    if (r->cdc != NULL) {
+        tr_relay_cdc_after_commit(r);
+    }
     atomic_fetch_add_explicit(&r->rows_written, r->group_rows, memory_order_relaxed);
     r->group_txns = 0;
     r->group_rows = 0;
@@ -323,7 +356,7 @@ static int commit_group(tr_relay_t *r)
 /* True when a transaction just ended past max-binlog-size in some flavour. Committing at
  * once makes the store rotate right after that transaction, so where files end depends
  * only on the stream, not on how transactions happened to be grouped (determinism). */
-static bool rotation_due(tr_relay_t *r)
+bool tr_relay_rotation_due(tr_relay_t *r)
 {
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
         if (tr_store_flavor_enabled(r->store, (tr_flavor_t)f) &&
@@ -334,7 +367,7 @@ static bool rotation_due(tr_relay_t *r)
     return false;
 }
 
-static void fail_stop(tr_relay_t *r)
+void tr_relay_fail_stop(tr_relay_t *r)
 {
     atomic_store(&r->failed, true);
     tr_store_abort(r->store);
@@ -352,7 +385,7 @@ static void fail_stop(tr_relay_t *r)
 
 /* Everything released is committed and nothing more is releasable: the merge
  * watermark is durable progress. Caller holds mu (writer thread). */
-static void note_durable(tr_relay_t *r)
+void tr_relay_note_durable(tr_relay_t *r)
 {
     int64_t w = tr_merge_watermark_ts(r->merge);
     if (w > atomic_load(&r->durable_ts)) {
@@ -371,7 +404,7 @@ void *tr_relay_writer_main(void *arg)
             if (r->stopping) {
                 pthread_mutex_unlock(&r->mu);
                 /* Commit what is complete before leaving. */
-                if (commit_group(r) != 0) {
+                if (tr_relay_commit_group(r) != 0) {
                     atomic_store(&r->failed, true);
                 }
                 return NULL;
@@ -383,14 +416,14 @@ void *tr_relay_writer_main(void *arg)
             if (r->group_txns > 0) {
                 /* Nothing more to release now: make the group durable and visible. */
                 pthread_mutex_unlock(&r->mu);
-                if (commit_group(r) != 0) {
-                    fail_stop(r);
+                if (tr_relay_commit_group(r) != 0) {
+                    tr_relay_fail_stop(r);
                     return NULL;
                 }
                 pthread_mutex_lock(&r->mu);
                 continue;
             }
-            note_durable(r);
+            tr_relay_note_durable(r);
             atomic_store_explicit(&r->busy_since_ms, 0, memory_order_relaxed);
             pthread_cond_wait(&r->ready, &r->mu);
         }
@@ -425,11 +458,12 @@ void *tr_relay_writer_main(void *arg)
             continue; /* stopping */
         }
         if (rc != 0) {
-            fail_stop(r);
+            tr_relay_fail_stop(r);
             return NULL;
         }
-        if ((r->group_txns >= MAX_GROUP_TXNS || rotation_due(r)) && commit_group(r) != 0) {
-            fail_stop(r);
+        if ((r->group_txns >= MAX_GROUP_TXNS || tr_relay_rotation_due(r)) &&
+            tr_relay_commit_group(r) != 0) {
+            tr_relay_fail_stop(r);
             return NULL;
         }
     }

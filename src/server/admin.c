@@ -953,7 +953,7 @@ static void show_relay_status(job_t *j, const tr_admin_reply_t *r)
     for (size_t i = 0; i < st.n_sources; i++) {
         const tr_upstream_source_t *p = &st.sources[i];
         tr_res_row_begin(&w);
-        tr_res_cell_str(&w, "pump");
+        tr_res_cell_str(&w, p->kind != NULL ? p->kind : "pump");
         tr_res_cell_str(&w, p->node_id);
         tr_res_cell_str(&w, p->addr);
         tr_res_cell_str(&w, pump_state(p));
@@ -976,8 +976,10 @@ static void show_relay_status(job_t *j, const tr_admin_reply_t *r)
     }
     tr_res_row_begin(&w);
     tr_res_cell_str(&w, "relay");
-    tr_res_cell_str(&w, st.is_discovery ? "discovery" : "static");
-    tr_res_cell_str(&w, j->cfg->pd_urls[0] != '\0' ? j->cfg->pd_urls : NULL);
+    tr_res_cell_str(&w, st.input != NULL ? st.input : st.is_discovery ? "discovery" : "static");
+    tr_res_cell_str(&w, j->cfg->pd_urls[0] != '\0'       ? j->cfg->pd_urls
+                        : j->cfg->ticdc_kafka[0] != '\0' ? j->cfg->ticdc_topic
+                                                         : NULL);
     tr_res_cell_str(&w, !has_relay           ? "stopping"
                         : st.has_failed      ? "failed"
                         : st.is_store_full   ? "disk full"

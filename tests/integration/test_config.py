@@ -82,3 +82,34 @@ def test_syntax_and_missing(tmp_path):
     p = subprocess.run([cluster.tirelay_bin(), "--check-config"], capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 2 and "--config FILE is required" in p.stderr
+
+
+def test_ticdc_inputs_checked(tmp_path):
+    """The TiCDC keys: one input only, a topic with the brokers, [kafka] properties checked by
+    librdkafka itself with their line (a value is never echoed: it may be a password)."""
+    f = tmp_path / "cdc.cnf"
+    f.write_text("[server]\n"
+                 "listen = 127.0.0.1:3306\n"
+                 "[users]\n"
+                 "repl = pw\n"
+                 "[upstream]\n"
+                 "ticdc-kafka = 127.0.0.1:9092\n"
+                 "ticdc-topic = tidb-cdc\n"
+                 "tidb = root:pw@127.0.0.1:4000\n"
+                 "[kafka]\n"
+                 "security.protocol = SASL_SSL\n"             # 10: accepted
+                 "sasl.password = hunter2-secret\n"           # 11: accepted
+                 "no.such.property = hunter3-secret\n"        # 12: librdkafka refuses it
+                 "enable.auto.commit = true\n")               # 13: tirelay owns the offsets
+    rc, out, err = check(f)
+    assert rc == 2, err
+    lines = [line for line in err.splitlines() if line.startswith("tirelay: configuration error:")]
+    assert any("%s:12: [kafka] no.such.property" % f in line for line in lines), err
+    assert any("%s:13: [kafka] enable.auto.commit" % f in line for line in lines), err
+    assert not any(":10:" in line or ":11:" in line for line in lines), err
+    assert "hunter" not in err
+    f.write_text(f.read_text().replace("no.such.property = hunter3-secret\n", "")
+                 .replace("enable.auto.commit = true\n", "")
+                 + "[upstream]\npumps = 127.0.0.1:8250\n")
+    rc, out, err = check(f)
+    assert rc == 2 and "set only one input" in err, err

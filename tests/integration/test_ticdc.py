@@ -1,0 +1,202 @@
+"""The TiCDC input over Kafka (issue 16): the simulator writes its truth workload as TiCDC
+does (canal-json with the TiDB extension to a Kafka cluster on loopback, tests/sim/ticdc.py,
+written independently of the C decoder) and tirelay reads the topic instead of Pumps.
+
+- replicas on both listeners (file/position on the MySQL one, GTID on the MariaDB one) end
+  equal to the truth through every fault the simulator injects: redelivery, TiCDC restarts
+  (from an older checkpoint, and exactly at a pending commit_ts), shared commit_ts, a
+  transaction over 1,024 rows, one partition far behind, identical rows of a keyless table
+  in one transaction, DDL mid-stream;
+- kill -9 loop: a relay killed at random moments writes files byte-identical to an
+  uninterrupted relay reading the same topic, and its replica equals the truth;
+- bad messages (undecodable, unknown table, type mismatch) stop the input with an error
+  naming topic, partition and offset, and nothing at or past them is written.
+Run: /usr/bin/python3 -m pytest -q -s tests/integration/test_ticdc.py
+"""
+
+import os
+import random
+import re
+import sys
+import time
+
+import pymysql
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
+
+import cluster  # noqa: E402
+from conftest import wait_until, slave_status, wait_replica_equal  # noqa: E402
+from test_crash import snapshot, settle, compare, kill9, last_gtid  # noqa: E402
+
+SEED = int(os.environ.get("TIRELAY_TEST_SEED", "20261206"))
+TOPIC = "cdc"
+
+
+@pytest.fixture(scope="module")
+def tirelay_built():
+    assert os.access(cluster.tirelay_bin(), os.X_OK), \
+        "tirelay binary not built (%s): build it or set TIRELAY_BIN" % cluster.tirelay_bin()
+
+
+@pytest.fixture
+def ticdc_relay(tmp_path, request):
+    """Factory: ticdc_relay(kafka, truth, **kw) -> started cluster.Tirelay reading the topic."""
+    started = []
+
+    def make(kafka, truth, topic=TOPIC, upstream="", start=True, **kw):
+        kw.setdefault("tidb_user", "tidb")
+        kw.setdefault("tidb_password", "tidbpw")
+        t = cluster.Tirelay(str(tmp_path / ("relay%d" % len(started))), [], 0, truth.port,
+                            upstream_conf="ticdc-kafka = %s\nticdc-topic = %s\n%s"
+                            % (kafka.bootstrap, topic, upstream), **kw)
+        started.append(t)
+        return t.start() if start else t
+
+    yield make
+    for t in started:
+        t.stop()
+        if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+            print("\n---- %s log (tail) ----\n%s" % (t.base, t.log_text()[-8000:]))
+
+
+def start_replica(replica, port, gtid):
+    rconn = replica.connect()
+    with rconn.cursor() as cur:
+        if gtid:
+            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
+                        "MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_USE_GTID=slave_pos, "
+                        "MASTER_CONNECT_RETRY=1" % port)
+        else:
+            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
+                        "MASTER_USER='repl', MASTER_PASSWORD='pw', "
+                        "MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
+                        "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % port)
+        cur.execute("START SLAVE")
+    return rconn
+
+
+def relay_status(port):
+    c = pymysql.connect(host="127.0.0.1", port=port, user="repl", password="pw")
+    try:
+        with c.cursor(pymysql.cursors.DictCursor) as cur:
+            cur.execute("SHOW RELAY STATUS")
+            return cur.fetchall()
+    finally:
+        c.close()
+
+
+def test_replicas_follow_through_every_fault(tirelay_built, truth, mariadb_instance, ticdc_sim,
+                                             kafka_mock, ticdc_relay):
+    kafka = kafka_mock({TOPIC: 4})
+    sim = ticdc_sim(truth, kafka=kafka, topic=TOPIC, rows=15000, rate=40, shared_ts_every=7)
+    relay = ticdc_relay(kafka, truth, mariadb_listen=True, max_binlog_size=128 * 1024)
+    r1 = start_replica(mariadb_instance("replica1", server_id=2), relay.port, gtid=False)
+    r2 = start_replica(mariadb_instance("replica2", server_id=3), relay.mariadb_port, gtid=True)
+
+    answers = {}
+    for cmd in ("redeliver 0 30", "ticdc-restart-exact", "big-txn 1500", "redeliver 2 25",
+                "ticdc-restart", "dup-keyless", "lag 1 2", "redeliver 3 40"):
+        time.sleep(0.7)
+        answers[cmd] = sim.control(cmd)
+    st = sim.wait_done(900)
+    tconn = truth.connect()
+    wait_replica_equal(r1, tconn, st, 600, "file/position replica on the MySQL listener")
+    wait_replica_equal(r2, tconn, st, 600, "GTID replica on the MariaDB listener")
+
+    rows = relay_status(relay.port)
+    parts = [r for r in rows if r["Kind"] == "partition"]
+    assert [r["Name"] for r in parts] == ["%s/%d" % (TOPIC, p) for p in range(4)], rows
+    assert all(r["State"] == "online" and r["Commit_ts"] > 0 for r in parts), parts
+    relay_row = next(r for r in rows if r["Kind"] == "relay")
+    assert relay_row["Name"] == "ticdc-kafka" and relay_row["State"] == "running", relay_row
+    tc = st["ticdc"]
+    assert tc["shared_ts"], "the workload shared no commit_ts"
+    assert len(tc["restarts"]) >= 2 and any(r["exact"] for r in tc["restarts"]), tc
+    resent = sum(p["resent"] for p in tc["partition"])
+    assert resent > 0, tc
+    print("\nTiCDC Kafka: %d row changes in %d txns, %d DDL, %d messages resent, restarts %s, "
+          "faults %s; both replicas equal to the truth"
+          % (st["rows"], st["txns"], tc["ddls"], resent, tc["restarts"], tc["faults"]))
+
+
+def test_kill9_files_identical(tirelay_built, truth, replica, ticdc_sim, kafka_mock, ticdc_relay):
+    rng = random.Random(SEED)
+    kafka = kafka_mock({TOPIC: 4})
+    # The mock cluster keeps about 5 MiB per partition: a killed relay must find its stored
+    # offsets still there, so the volume stays below that.
+    sim = ticdc_sim(truth, kafka=kafka, topic=TOPIC, rows=5000, rate=25, shared_ts_every=5)
+    conf = "sync = commit\n"
+    a = ticdc_relay(kafka, truth, max_binlog_size=64 * 1024, mariadb_listen=True,
+                    extra_conf=conf, server_id=1)
+    b = ticdc_relay(kafka, truth, max_binlog_size=64 * 1024, mariadb_listen=True,
+                    extra_conf=conf, server_id=1)
+    rconn = start_replica(replica, b.port, gtid=False)
+    kills = []
+    t0 = time.monotonic()
+    for i in range(int(os.environ.get("TIRELAY_TEST_KILLS", "16"))):
+        early = rng.random() < 0.3
+        time.sleep(rng.uniform(0.0, 0.3) if early else rng.uniform(0.3, 2.0))
+        if i % 5 == 2:
+            sim.control("redeliver %d 20" % (i % 4))
+        before = last_gtid(b)
+        kill9(b)
+        kills.append(before)
+        b.start()
+    st = sim.wait_done(600)
+    assert kills[-1] > kills[0], "no progress between the first and the last kill: %r" % kills
+    snap_a = settle(a)
+    snap_b = settle(b)
+    compare(snap_a[0], snap_b[0], "MySQL flavour")
+    compare(snap_a[1], snap_b[1], "MariaDB flavour")
+    assert len(snap_a[0]) >= 3
+    tconn = truth.connect()
+    wait_replica_equal(rconn, tconn, st, 300, "replica of the killed relay", io_errors_ok=True)
+    print("\nTiCDC kill -9: %d kills in %.1fs (GTIDs before each: %s); %d row changes; %d files "
+          "byte-identical to the uninterrupted relay; replica equal to the truth"
+          % (len(kills), time.monotonic() - t0, kills, st["rows"], len(snap_b[0])))
+
+
+def last_commit_ts(relay):
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(relay.store, "index.sqlite"), uri=True)
+    try:
+        return db.execute("SELECT MAX(commit_ts) FROM txns").fetchone()[0] or 0
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("fault,what", [
+    ("garbage", "cannot decode a message"),
+    ("unknown-table", "a row for a table the DDL history does not know"),
+    ("type-mismatch", "in the message but not in the DDL history"),
+])
+def test_bad_message_stops_before_it(tirelay_built, truth, ticdc_sim, kafka_mock, ticdc_relay,
+                                     fault, what):
+    kafka = kafka_mock({TOPIC: 4})
+    sim = ticdc_sim(truth, kafka=kafka, topic=TOPIC, rows=3000, rate=40)
+    relay = ticdc_relay(kafka, truth)
+    time.sleep(2.0)
+    ans = sim.control("%s 1" % fault)
+    m = re.match(r"\s*(-?\d+) (\d+)", ans)
+    assert m, ans
+    offset, cts = int(m.group(1)), int(m.group(2))
+    st = sim.wait_done(600)
+    pattern = re.compile(re.escape(what) + r".*topic=%s partition=1 offset=%d" % (TOPIC, offset))
+    wait_until(lambda: pattern.search(relay.log_text()), 120,
+               what="the error naming topic, partition and offset")
+    # Nothing at or past the bad message's commit_ts was written; what came before was.
+    time.sleep(2.0)
+    last = last_commit_ts(relay)
+    assert 0 < last < cts, (last, cts)
+    relay_row = next(r for r in relay_status(relay.port) if r["Kind"] == "relay")
+    assert relay_row["State"] == "failed", relay_row
+    # A restart meets the same message and stops at the same place.
+    relay.stop()
+    relay.start()
+    wait_until(lambda: len(pattern.findall(relay.log_text())) >= 2, 120,
+               what="the same error after a restart")
+    assert last_commit_ts(relay) == last
+    print("\n%s at partition 1 offset %d (commit_ts %d): stopped, last written %d; %d rows in "
+          "the workload" % (fault, offset, cts, last, st["rows"]))
