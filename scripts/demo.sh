@@ -6,7 +6,9 @@
 # reach /metrics, then a progress line every 3 s (transactions written and
 # their rate, current file and position, Pump lag, health); stops on Ctrl-C.
 # Options are passed to tests/sim/demo.py: --rate N, --pumps N, --seed N,
-# --with-replica (start and attach a MariaDB replica too), --no-build here.
+# --source pumps|kafka (kafka: TiDB v8.4+ style, TiCDC canal-json in a topic on
+# a Kafka mock cluster), --with-replica (start and attach a MariaDB replica
+# too), --no-build here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +22,7 @@ bash scripts/install-deps.sh
 
 if [ "$build" = 1 ]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build -j"$(nproc)" --target tirelay
+  cmake --build build -j"$(nproc)" --target tirelay tr_kafka_mock
 fi
 
 exec /usr/bin/python3 tests/sim/demo.py --dir "$PWD/.demo" --tirelay "$PWD/build/tirelay" "${args[@]}"

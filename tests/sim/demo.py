@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Runs the tirelay demo under one directory (default ./.demo): a truth
 MariaDB playing TiDB's SQL endpoint, the TiDB simulator with a continuous
-workload at a modest rate, tirelay pulling from it, and optionally a MariaDB
-replica attached to tirelay.  Prints how to watch and attach, then progress
+workload at a modest rate (through Pumps, or with --source kafka as TiCDC's
+canal-json in a Kafka topic on a mock cluster), tirelay reading it, and
+optionally a MariaDB replica attached to tirelay.  Prints how to watch and attach, then progress
 every few seconds; Ctrl-C stops everything.  Loopback only.
 Invoked by scripts/demo.sh (which builds first).
 """
@@ -56,6 +57,10 @@ def main():
     p.add_argument("--rate", type=float, default=5.0, help="simulated TiDB transactions per second")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--pumps", type=int, default=1)
+    p.add_argument("--source", choices=["pumps", "kafka"], default="pumps",
+                   help="pumps: TiDB Binlog over gRPC; kafka: TiCDC canal-json in a Kafka topic "
+                        "(a librdkafka mock cluster on loopback, tests/tools/tr_kafka_mock)")
+    p.add_argument("--partitions", type=int, default=4, help="topic partitions (--source kafka)")
     p.add_argument("--with-replica", action="store_true", help="also start and attach a MariaDB replica")
     p.add_argument("--max-binlog-size", type=int, default=1 << 20)
     a = p.parse_args()
@@ -78,14 +83,29 @@ def main():
         procs.append(truth)
         truth.start()
         truth.create_user("tidb", "tidbpw")
-        print("starting the TiDB simulator (%d pump(s), %.1f txn/s) ..." % (a.pumps, a.rate), flush=True)
-        sim = cluster.TidbSim(os.path.join(a.dir, "sim"), truth, seed=a.seed, rate=a.rate, pumps=a.pumps)
+        kafka = None
+        extra = []
+        upstream = ""
+        if a.source == "kafka":
+            print("starting a Kafka cluster (librdkafka's mock, topic cdc, %d partitions) ..."
+                  % a.partitions, flush=True)
+            kafka = cluster.KafkaMock(os.path.join(a.dir, "kafka"), {"cdc": a.partitions})
+            procs.append(kafka)
+            kafka.start()
+            extra = cluster.ticdc_kafka_args(kafka.bootstrap, "cdc")
+            upstream = "ticdc-kafka = %s\nticdc-topic = cdc\n" % kafka.bootstrap
+        print("starting the TiDB simulator (%s, %.1f txn/s) ..."
+              % ("%d pump(s)" % a.pumps if kafka is None else "TiCDC canal-json to Kafka", a.rate),
+              flush=True)
+        sim = cluster.TidbSim(os.path.join(a.dir, "sim"), truth, seed=a.seed, rate=a.rate,
+                              pumps=a.pumps, extra=extra)
         procs.append(sim)
         sim.start()
         print("starting tirelay ...", flush=True)
         mport = cluster.free_port()
-        relay = cluster.Tirelay(os.path.join(a.dir, "tirelay"), sim.pumps, sim.cluster_id, truth.port,
-                                max_binlog_size=a.max_binlog_size,
+        relay = cluster.Tirelay(os.path.join(a.dir, "tirelay"), sim.pumps if kafka is None else [],
+                                sim.cluster_id if kafka is None else 0, truth.port,
+                                max_binlog_size=a.max_binlog_size, upstream_conf=upstream,
                                 extra_conf="\n[metrics]\nlisten = 127.0.0.1:%d\n" % mport)
         procs.append(relay)
         relay.start()
@@ -102,7 +122,7 @@ def main():
 
         print("""
 tirelay demo is running (everything under %(dir)s, loopback only)
-  pumps (gRPC):        %(pumps)s
+  upstream:            %(upstream)s
   truth MariaDB:       mariadb --socket=%(tsock)s -uroot simdb
   tirelay (MySQL):     127.0.0.1:%(port)d   user repl / password pw
   tirelay metrics:     http://127.0.0.1:%(mport)d/metrics   health: http://127.0.0.1:%(mport)d/healthz
@@ -120,7 +140,8 @@ ask tirelay itself:
   mariadb -h127.0.0.1 -P%(port)d -urepl -ppw -e 'SHOW MASTER STATUS; SHOW RELAY STATUS'
 
 stop: Ctrl-C here (or: kill -INT %(pid)d); everything stops, the files stay in %(dir)s.
-""" % dict(dir=a.dir, pumps=", ".join(sim.pumps), tsock=truth.socket, port=relay.port,
+""" % dict(dir=a.dir, upstream=("pumps (gRPC) " + ", ".join(sim.pumps)) if kafka is None
+           else "Kafka %s topic cdc (TiCDC canal-json)" % kafka.bootstrap, tsock=truth.socket, port=relay.port,
            mport=mport, pid=os.getpid(),
            rlog=relay.log, bdir=relay.binlog_dir(), change=change,
            replica=("  (already attached: mariadb --socket=%s -uroot -e 'SHOW SLAVE STATUS\\G')\n"
