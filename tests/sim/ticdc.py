@@ -853,6 +853,10 @@ class TiCDC:
                 evs.append(ev)
             self.queue.extend(evs)
             self.rows += len(evs)
+            # every table written at this commit_ts: a third transaction sharing it must
+            # avoid them all, not only the last one's
+            if self.last_txn is not None and self.last_txn[0] == commit_ts:
+                tables = tables | self.last_txn[1]
             self.last_txn = (commit_ts, tables)
             sim.last_commit_ts = max(sim.last_commit_ts, commit_ts)
             self.cond.notify_all()
