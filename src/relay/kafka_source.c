@@ -28,6 +28,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -433,8 +434,14 @@ static int read_metadata(tr_kafka_source_t *k, const char *brokers, int timeout_
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(k->rk, 1 /* all topics */, NULL, &md, timeout_ms);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        /* Serve the callbacks queued meanwhile: an authentication failure is one. */
-        (void)rd_kafka_poll(k->rk, 0);
+        /* Serve the callbacks queued meanwhile (an authentication failure is one) through
+         * the consumer queue: rd_kafka_poll is not allowed once the main queue is
+         * forwarded. Nothing is assigned, so no message can come. */
+        rd_kafka_message_t *m[8];
+        ssize_t n = rd_kafka_consume_batch_queue(k->queue, 0, m, TR_ARRAY_LEN(m));
+        for (ssize_t i = 0; i < n; i++) {
+            rd_kafka_message_destroy(m[i]);
+        }
         if (k->fatal != 0) {
             snprintf(err, cap, "%s", k->fatal_why);
             return k->fatal;
@@ -622,6 +629,9 @@ int tr_kafka_source_poll(tr_kafka_source_t *k, int timeout_ms, tr_kafka_msg_t *m
                          char *err, size_t cap)
 {
     release_batch(k);
+    if (max > INT_MAX) {
+        max = INT_MAX; /* the count is returned as an int */
+    }
     if (k->fatal == 0 && max > 0) {
         if (k->cap_batch < max) {
             k->batch = tr_realloc(k->batch, max * sizeof(*k->batch));
