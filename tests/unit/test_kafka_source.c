@@ -9,9 +9,10 @@
  * resume (nothing of a paused partition arrives, nothing is lost or repeated); the mirror
  * commit seen by a second consumer of the group (default group id and [kafka] group.id);
  * a missing topic; an offset beyond the log end (auto.offset.reset=error) as a fatal poll
- * error naming topic and partition; unreachable brokers; refused properties; the property
- * check; librdkafka's log and error lines through tr_log without property values. Every
- * test ends with rd_kafka_wait_destroyed: no client handle left behind.
+ * error naming topic and partition; an authentication failure; a prompt close while the
+ * broker is down; unreachable brokers; refused properties; the property check; librdkafka's
+ * log and error lines through tr_log without property values. Every test ends with
+ * rd_kafka_wait_destroyed: no client handle left behind.
  */
 #include <fcntl.h>
 #include <stdbool.h>
@@ -744,6 +745,28 @@ TR_TEST(unreachable_brokers_logged_without_secrets)
     }
     free(log);
     EXPECT_EQ_INT(rd_kafka_wait_destroyed(10000), 0);
+}
+
+TR_TEST(authentication_failure_is_fatal)
+{
+    /* The 2.0.2 mock broker has no SASL: librdkafka reports an authentication failure. */
+    mock_t mk;
+    EXPECT_TRUE(mock_start(&mk, "sasl", 1));
+    const tr_config_kv_t props[] = {
+        {.key = "security.protocol", .value = "SASL_PLAINTEXT"},
+        {.key = "sasl.mechanisms", .value = "PLAIN"},
+        {.key = "sasl.username", .value = "tirelay"},
+        {.key = "sasl.password", .value = SECRET},
+    };
+    tr_kafka_source_config_t c = source_config(&mk, "sasl", props, TR_ARRAY_LEN(props));
+    tr_kafka_source_t *k = NULL;
+    char err[512] = "";
+    EXPECT_EQ_INT(tr_kafka_source_open(&c, 1000, &k, err, sizeof(err)), TR_EAUTH);
+    EXPECT_TRUE(k == NULL);
+    EXPECT_TRUE(strstr(err, "authentication failed") != NULL);
+    EXPECT_TRUE(strstr(err, SECRET) == NULL);
+    fprintf(stderr, "  (expected) %s\n", err);
+    mock_stop(&mk);
 }
 
 TR_TEST(open_refuses_bad_properties_without_values)
