@@ -497,9 +497,22 @@ typedef struct {
     size_t i;
 } rows_arg_t;
 
+/* A binary string column: canal-json writes its bytes as one character each (ISO-8859-1).
+ * Numbers, times and JSON also carry charset "binary" in TiDB but are written as text. */
 static bool is_binary(const tr_tidb_column_t *col)
 {
-    return strcmp(col->charset, "binary") == 0;
+    switch (col->tp) {
+    case TR_TIDB_TP_VARCHAR:
+    case TR_TIDB_TP_VAR_STRING:
+    case TR_TIDB_TP_STRING:
+    case TR_TIDB_TP_TINY_BLOB:
+    case TR_TIDB_TP_MEDIUM_BLOB:
+    case TR_TIDB_TP_LONG_BLOB:
+    case TR_TIDB_TP_BLOB:
+        return strcmp(col->charset, "binary") == 0;
+    default:
+        return false;
+    }
 }
 
 /* One image into vals[h]/present[h]. */
