@@ -47,8 +47,8 @@ WATERMARK_EVERY = 200
 
 def messages(shape, rows, rows_per_txn, partitions, history):
     """The cached message file: [u32 len][u16 partition][u8 kind][message]..., kind 0 row,
-    1 watermark. Returns (path, meta)."""
-    name = "ticdc-%s-r%d-t%d-p%d" % (shape, rows, rows_per_txn, partitions)
+    1 watermark or DDL. Returns (path, meta)."""
+    name = "ticdc-%s-r%d-t%d-p%d-v2" % (shape, rows, rows_per_txn, partitions)
     path = os.path.join(bl.DATA, name + ".bin")
     mpath = os.path.join(bl.DATA, name + ".json")
     if os.path.exists(path) and os.path.exists(mpath):
@@ -72,6 +72,14 @@ def messages(shape, rows, rows_per_txn, partitions, history):
             f.write(msg)
             total += len(msg)
 
+        # The DDL of the history as TiCDC sends it (partition 0), so that the binlog creates
+        # the database and table and a replica can apply it from the start.
+        for h in history:
+            job = json.loads(h["job_meta"])
+            ts += 1 << 18
+            kind = "CREATE" if "CREATE" in job.get("query", "").upper() else "QUERY"
+            put(0, 1, ticdc.encode_ddl(h["db_name"], h["table_name"] or "", kind,
+                                        job["query"], ts, now_ms))
         i = 1
         while i <= rows:
             ts += 1 << 18
