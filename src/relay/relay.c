@@ -166,12 +166,8 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
     }
     tr_relay_refresh_catalog(r, true);
     bool discovery = cfg->pd_urls[0] != '\0';
-    if (tr_config_input(cfg) == TR_INPUT_TICDC_STORAGE) {
-        *why = "the TiCDC storage-sink input (ticdc-storage) is not in this build yet";
-        tr_relay_stop(r);
-        return TR_EUNSUPPORTED;
-    }
-    if (tr_config_input(cfg) == TR_INPUT_TICDC_KAFKA) {
+    if (tr_config_input(cfg) == TR_INPUT_TICDC_KAFKA ||
+        tr_config_input(cfg) == TR_INPUT_TICDC_STORAGE) {
         rc = tr_relay_cdc_start(r, cp, why);
         if (rc == 0 && pthread_create(&r->writer, NULL, tr_relay_cdc_writer_main, r) != 0) {
             *why = "cannot start the writer thread";
@@ -337,7 +333,12 @@ int tr_relay_status(tr_relay_t *r, tr_upstream_status_t *out)
     memset(out, 0, sizeof(*out));
     out->now_ms = tr_clock_wall_ms();
     out->is_discovery = r->cfg->pd_urls[0] != '\0';
-    out->input = r->cdc != NULL ? "ticdc-kafka" : out->is_discovery ? "discovery" : "static";
+    if (r->cdc == NULL) {
+        out->input = out->is_discovery ? "discovery" : "static";
+    } else {
+        out->input =
+            tr_config_input(r->cfg) == TR_INPUT_TICDC_STORAGE ? "ticdc-storage" : "ticdc-kafka";
+    }
     out->has_failed = atomic_load(&r->failed);
     out->is_store_full = atomic_load(&r->store_full);
     out->durable_ts = atomic_load(&r->durable_ts);

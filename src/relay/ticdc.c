@@ -1,21 +1,27 @@
 /*
- * The TiCDC input over Kafka (shared/spec/ticdc.md sections 1, 3, 4; docs/decisions.md
- * "TiCDC: redelivery and positions"). Threads:
+ * The TiCDC inputs: canal-json over Kafka, or the storage sink's directory
+ * (shared/spec/ticdc.md sections 1-4; docs/decisions.md "TiCDC: redelivery and
+ * positions" and "TiCDC storage sink"). Threads:
  *
- *  - the consumer thread reads batches from every partition of the changefeed's topic
- *    (kafka_source.c), turns each message into a record (cdc_record.c, no lock), then
- *    feeds the batch to the collector (cdc_collect.c) under r->mu; the collector pushes
- *    groups of rows (one partition, one commit_ts) and DDLs into the merge, which runs in
- *    joining mode with one source per partition plus one for DDL;
+ *  - the input thread turns what TiCDC wrote into records (cdc_record.c, no lock) and
+ *    feeds them to the collector (cdc_collect.c) under r->mu; the collector pushes groups
+ *    of rows (one partition, one commit_ts) and DDLs into the merge, which runs in joining
+ *    mode with one source per partition plus one for DDL. Kafka: the consumer thread reads
+ *    batches from every partition of the changefeed's topic (kafka_source.c). Storage: the
+ *    poller thread reads the metadata checkpoint C every STORAGE_POLL_MS and, when it
+ *    moved, every table stream's lines up to C (storage_source.c) as one partition whose
+ *    watermark is C (a round);
  *  - the writer thread pops a commit_ts's items from the merge (a transaction: every
  *    partition's rows with that commit_ts), resolves their tables in the DDL history,
- *    writes them through tr_translate_rows, and at each group commit stores every
- *    partition's position (tr_cdc_collect_position) in the same sqlite transaction as
- *    the binlog index; then the consumer mirrors the offsets to the consumer group.
+ *    writes them through tr_translate_rows, and at each group commit stores the input's
+ *    position in the same sqlite transaction as the binlog index (Kafka: every
+ *    partition's tr_cdc_collect_position, then mirrored to the consumer group; storage:
+ *    the cursors of the last round whose records are all committed).
  *
  * A message that cannot be decoded, a row for a table the history never shows, or a value
  * that does not fit its column stops the input: what was released before it is written
- * and committed, nothing after it; the error names topic, partition and offset.
+ * and committed, nothing after it; the error names topic, partition and offset (storage:
+ * file and line).
  */
 #define _GNU_SOURCE
 #include "relay/ticdc.h"
@@ -35,6 +41,7 @@
 #include "relay/cdc_record.h"
 #include "relay/kafka_source.h"
 #include "relay/relay_internal.h"
+#include "relay/storage_source.h"
 
 #define POLL_BATCH        1024
 #define POLL_TIMEOUT_MS   100
@@ -42,6 +49,8 @@
 #define MAX_LOG_BYTES     (64ull << 30) /* records held at most (then the consumer waits) */
 #define POSITION_EVERY_MS 1000          /* an idle input stores its position this often */
 #define UNKNOWN_WAIT_MS   10000         /* a row's table missing from the history: wait so long */
+#define STORAGE_POLL_MS   250           /* the storage input reads the metadata this often */
+#define STORAGE_MAX_LINE  (1u << 30)    /* bytes of one line of a storage data file, at most */
 
 /* One group of rows (one partition, one commit_ts) or one DDL, as a merge item. */
 typedef struct {
@@ -70,6 +79,30 @@ typedef struct {
     int64_t recv_ms;
     int64_t high; /* the partition's end offset as last seen */
 } part_info_t;
+
+/* Storage: one poller round, records below offset end, taken up to checkpoint; its
+ * position text is stored once every one of them is committed. */
+typedef struct {
+    int64_t end;
+    int64_t checkpoint;
+    char *position;
+} round_t;
+
+/* Storage: records seq0 .. seq0+n-1 came from lines line0 .. of file (line 0: a schema
+ * file), for error messages. */
+typedef struct {
+    int64_t seq0;
+    int64_t n;
+    int64_t line0;
+    char *file;
+} loc_t;
+
+/* Storage: per table, what the status shows (under r->mu). */
+typedef struct {
+    char name[200]; /* "schema.table" */
+    uint64_t rows;
+    int64_t recv_ms;
+} table_stat_t;
 
 struct tr_cdc {
     tr_relay_t *r;
@@ -105,13 +138,36 @@ struct tr_cdc {
     const tr_ddl_job_t *last_job; /* the job of the last DDL written (CREATE TABLES events) */
     char *stored_position;
     int64_t position_ms;
+
+    /* The storage input (is_storage; one partition). Poller thread unless noted. */
+    bool is_storage;
+    tr_storage_source_t *ss;
+    int64_t c_done;         /* every row at or below it was taken */
+    int64_t seq;            /* the next record offset */
+    char last_problem[256]; /* the last retried problem logged (logged again when it changes) */
+    round_t *rounds;        /* under r->mu: rounds not known complete, oldest first */
+    size_t n_rounds, cap_rounds;
+    char *done_position; /* under r->mu: the last complete round's position */
+    loc_t *locs;         /* under r->mu: sources of live records, seq0 order */
+    size_t n_locs, cap_locs;
+    table_stat_t *tables; /* under r->mu, sorted by name */
+    size_t n_tables, cap_tables;
+    int64_t storage_ckpt; /* under r->mu: the checkpoint of the last round */
+    int64_t ckpt_ms;      /* under r->mu: when it last moved (wall) */
+    uint64_t repeats;     /* under r->mu: rows dropped as TiCDC restart repeats */
 };
 
 /* ---------------------------------------------------------------- positions */
 
-/* "ticdc-kafka v1 topic=T partitions=N" then one "p offset watermark" line per partition. */
+static char *storage_position_text(tr_cdc_t *c);
+
+/* "ticdc-kafka v1 topic=T partitions=N" then one "p offset watermark" line per partition;
+ * storage: storage_position_text. Caller holds r->mu. */
 static char *position_text(tr_cdc_t *c)
 {
+    if (c->is_storage) {
+        return storage_position_text(c);
+    }
     size_t cap = 128 + strlen(c->r->cfg->ticdc_topic) + (size_t)c->n_parts * 48;
     char *s = tr_malloc(cap);
     size_t n = (size_t)snprintf(s, cap, "ticdc-kafka v1 topic=%s partitions=%" PRIu32 "\n",
@@ -410,10 +466,19 @@ static void order_rows(tr_cdc_t *c)
     tr_free(tmp);
 }
 
+static void storage_where(tr_cdc_t *c, int64_t off, char *buf, size_t cap);
+
 static void where(tr_cdc_t *c, const tr_cdc_rec_t *rec, const char *what)
 {
     const tr_cdc_table_name_t *nm = tr_cdc_names_table_get(c->names, rec->table);
     size_t n = strlen(c->why);
+    if (c->is_storage) {
+        char at[400];
+        storage_where(c, rec->offset, at, sizeof(at));
+        snprintf(c->why + n, sizeof(c->why) - n, "%s%s table=%s.%s commit_ts=%" PRId64 " %s",
+                 n ? " " : "", what, nm ? nm->db : "?", nm ? nm->table : "?", rec->commit_ts, at);
+        return;
+    }
     snprintf(c->why + n, sizeof(c->why) - n,
              "%s%s table=%s.%s commit_ts=%" PRId64 " topic=%s partition=%" PRId32
              " offset=%" PRId64,
@@ -786,7 +851,7 @@ static void settle(tr_cdc_t *c)
     }
     char *text = position_text(c);
     int64_t off, w;
-    for (uint32_t p = 0; p < c->n_parts; p++) {
+    for (uint32_t p = 0; p < c->n_parts && !c->is_storage; p++) {
         tr_cdc_collect_position(c->collect, p, &off, &w);
         atomic_store(&c->mirror[p], off);
     }
@@ -945,14 +1010,525 @@ void *tr_relay_cdc_writer_main(void *arg)
     }
 }
 
+/* ---------------------------------------------------------------- the storage input */
+
+/* The position to store: the last round whose records are all committed (the collector's
+ * oldest live record is at or past its end). Caller holds r->mu. */
+static char *storage_position_text(tr_cdc_t *c)
+{
+    int64_t off, w;
+    tr_cdc_collect_position(c->collect, 0, &off, &w);
+    size_t k = 0;
+    while (k < c->n_rounds && c->rounds[k].end <= off) {
+        k++;
+    }
+    if (k > 0) {
+        tr_free(c->done_position);
+        c->done_position = c->rounds[k - 1].position;
+        for (size_t i = 0; i + 1 < k; i++) {
+            tr_free(c->rounds[i].position);
+        }
+        memmove(c->rounds, c->rounds + k, (c->n_rounds - k) * sizeof(*c->rounds));
+        c->n_rounds -= k;
+    }
+    size_t j = 0;
+    while (j < c->n_locs && c->locs[j].seq0 + c->locs[j].n <= off) {
+        tr_free(c->locs[j].file);
+        j++;
+    }
+    if (j > 0) {
+        memmove(c->locs, c->locs + j, (c->n_locs - j) * sizeof(*c->locs));
+        c->n_locs -= j;
+    }
+    return tr_strdup(c->done_position);
+}
+
+/* "file=F line=N" of a record offset (writer thread). */
+static void storage_where(tr_cdc_t *c, int64_t off, char *buf, size_t cap)
+{
+    pthread_mutex_lock(&c->r->mu);
+    size_t lo = 0, hi = c->n_locs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c->locs[mid].seq0 <= off) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    const loc_t *l = lo > 0 ? &c->locs[lo - 1] : NULL;
+    if (l != NULL && off < l->seq0 + l->n) {
+        if (l->line0 > 0) {
+            snprintf(buf, cap, "file=%s line=%" PRId64, l->file, l->line0 + (off - l->seq0));
+        } else {
+            snprintf(buf, cap, "file=%s", l->file);
+        }
+    } else {
+        snprintf(buf, cap, "record=%" PRId64, off);
+    }
+    pthread_mutex_unlock(&c->r->mu);
+}
+
+static void loc_push(loc_t **v, size_t *n, size_t *cap, int64_t seq, const char *file, int64_t line)
+{
+    if (*n > 0) {
+        loc_t *l = &(*v)[*n - 1];
+        if (line > 0 && l->line0 > 0 && l->seq0 + l->n == seq && l->line0 + l->n == line &&
+            strcmp(l->file, file) == 0) {
+            l->n++;
+            return;
+        }
+    }
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        *v = tr_realloc(*v, *cap * sizeof(**v));
+    }
+    (*v)[(*n)++] = (loc_t){seq, 1, line, tr_strdup(file)};
+}
+
+/* One round's reading, before it goes to the collector. */
+typedef struct {
+    tr_cdc_rec_t **recs;
+    size_t n, cap;
+    loc_t *locs;
+    size_t n_locs, cap_locs;
+    uint64_t *rows; /* per stream */
+    uint64_t repeats;
+} round_read_t;
+
+static void round_keep(tr_cdc_t *c, round_read_t *rr, tr_cdc_rec_t *rec, const char *file,
+                       int64_t line)
+{
+    rec->offset = c->seq;
+    rec->part = 0;
+    if (rr->n == rr->cap) {
+        rr->cap = rr->cap ? rr->cap * 2 : 1024;
+        rr->recs = tr_realloc(rr->recs, rr->cap * sizeof(*rr->recs));
+    }
+    rr->recs[rr->n++] = rec;
+    loc_push(&rr->locs, &rr->n_locs, &rr->cap_locs, c->seq, file, line);
+    c->seq++;
+}
+
+/* Gives back a round that does not go to the collector. */
+static void round_drop(tr_cdc_t *c, round_read_t *rr)
+{
+    for (size_t i = 0; i < rr->n; i++) {
+        tr_cdc_log_release(c->log, rr->recs[i]);
+    }
+    for (size_t i = 0; i < rr->n_locs; i++) {
+        tr_free(rr->locs[i].file);
+    }
+    tr_free(rr->recs);
+    tr_free(rr->locs);
+    tr_free(rr->rows);
+    memset(rr, 0, sizeof(*rr));
+}
+
+/* A problem the next round may not have (I/O): logged when it differs from the last one. */
+static void storage_retry(tr_cdc_t *c, const char *what)
+{
+    if (strncmp(c->last_problem, what, sizeof(c->last_problem) - 1) != 0) {
+        snprintf(c->last_problem, sizeof(c->last_problem), "%.255s", what);
+        tr_log_warn("ticdc", "storage input waits (retried every %d ms): %s", STORAGE_POLL_MS,
+                    what);
+    }
+}
+
+/* A problem of the files themselves: the input stops (-1), nothing of the round written. */
+static int storage_stop(tr_cdc_t *c, int rc, const char *what)
+{
+    tr_relay_error(c->r, TR_UPSTREAM_ERR_MALFORMED, TR_LOG_ERROR, "ticdc",
+                   "cannot read the storage sink, input stopped before the round that holds it "
+                   "(what came before is written): %s (%s) dir=%s",
+                   what, tr_strerror(rc), c->r->cfg->ticdc_storage);
+    return -1;
+}
+
+/* An error from the scanner: files that are wrong stop the input, I/O is retried. */
+static int storage_problem(tr_cdc_t *c, int rc, const char *what)
+{
+    tr_storage_source_rewind(c->ss);
+    if (rc == TR_EMALFORMED || rc == TR_EUNSUPPORTED || rc == TR_ETOOBIG || rc == TR_ECORRUPT) {
+        return storage_stop(c, rc, what);
+    }
+    storage_retry(c, what);
+    return 0;
+}
+
+static table_stat_t *table_stat(tr_cdc_t *c, const char *name)
+{
+    size_t lo = 0, hi = c->n_tables;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int k = strcmp(c->tables[mid].name, name);
+        if (k == 0) {
+            return &c->tables[mid];
+        }
+        if (k < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (c->n_tables == c->cap_tables) {
+        c->cap_tables = c->cap_tables ? c->cap_tables * 2 : 16;
+        c->tables = tr_realloc(c->tables, c->cap_tables * sizeof(*c->tables));
+    }
+    memmove(&c->tables[lo + 1], &c->tables[lo], (c->n_tables - lo) * sizeof(*c->tables));
+    memset(&c->tables[lo], 0, sizeof(*c->tables));
+    snprintf(c->tables[lo].name, sizeof(c->tables[lo].name), "%s", name);
+    c->n_tables++;
+    return &c->tables[lo];
+}
+
+/* Reads stream i's lines up to checkpoint into rr: 0, or what storage_problem returns. */
+static int read_stream(tr_cdc_t *c, size_t i, int64_t checkpoint, round_read_t *rr)
+{
+    tr_relay_t *r = c->r;
+    char err[1024];
+    for (;;) {
+        tr_storage_line_t l;
+        int rc = tr_storage_stream_peek(c->ss, i, STORAGE_MAX_LINE, &l, err, sizeof(err));
+        if (rc == 0) {
+            return 0;
+        }
+        if (rc < 0) {
+            return storage_problem(c, rc, err);
+        }
+        if (l.len == 0) {
+            tr_storage_stream_take(c->ss, i); /* an empty line carries nothing */
+            continue;
+        }
+        tr_cdc_rec_t *rec = NULL;
+        int64_t wm = 0;
+        const char *why = NULL;
+        rc = tr_cdc_read(c->reader, l.p, l.len, 0, c->seq, &rec, &wm, &why);
+        if (rc < 0) {
+            char what[1200];
+            snprintf(what, sizeof(what), "cannot decode a line: %s file=%s line=%" PRId64,
+                     why != NULL ? why : tr_strerror(rc), l.file, l.line);
+            tr_storage_source_rewind(c->ss);
+            return storage_stop(c, rc, what);
+        }
+        if (rc != TR_CDC_READ_RECORD) {
+            tr_storage_stream_take(c->ss, i); /* a watermark: the metadata is the storage's */
+            continue;
+        }
+        if (rec->commit_ts > checkpoint) {
+            tr_cdc_log_release(c->log, rec); /* the next round's */
+            return 0;
+        }
+        if (rec->commit_ts <= c->c_done || tr_storage_stream_is_repeat(c->ss, i, rec->commit_ts)) {
+            /* Taken before, or a TiCDC restart writing it again (spec 2.3). */
+            tr_cdc_log_release(c->log, rec);
+            rr->repeats++;
+            tr_storage_stream_take(c->ss, i);
+            continue;
+        }
+        round_keep(c, rr, rec, l.file, l.line);
+        rr->rows[i]++;
+        tr_storage_stream_take(c->ss, i);
+        if (tr_relay_is_stopping(r)) {
+            return 1;
+        }
+    }
+}
+
+/* One round: 1 when one went to the collector, 0 when none (nothing new, or retried
+ * later), -1 when the input stops. */
+static int storage_round(tr_cdc_t *c)
+{
+    tr_relay_t *r = c->r;
+    char err[1024];
+    int64_t ckpt = 0;
+    int rc = tr_storage_source_checkpoint(c->ss, &ckpt, err, sizeof(err));
+    if (rc == 0) {
+        storage_retry(c, "no metadata file yet (is the changefeed running?)");
+        return 0;
+    }
+    if (rc < 0) {
+        storage_retry(c, err);
+        return 0;
+    }
+    if (ckpt <= c->c_done) {
+        return 0;
+    }
+    /* The metadata first, then the listing: every row at or below ckpt is in a listed
+     * file (spec 2.3). */
+    rc = tr_storage_source_scan(c->ss, err, sizeof(err));
+    if (rc != 0) {
+        return storage_problem(c, rc, err);
+    }
+    tr_storage_source_mark(c->ss);
+    round_read_t rr;
+    memset(&rr, 0, sizeof(rr));
+    size_t n_streams = tr_storage_source_streams(c->ss);
+    rr.rows = tr_calloc(n_streams ? n_streams : 1, sizeof(*rr.rows));
+    tr_storage_ddl_t *ddls = NULL;
+    size_t nd = 0;
+    rc = tr_storage_source_ddls(c->ss, c->c_done, ckpt, &ddls, &nd, err, sizeof(err));
+    if (rc != 0) {
+        round_drop(c, &rr);
+        return storage_problem(c, rc, err);
+    }
+    for (size_t i = 0; i < nd; i++) {
+        size_t len = 0;
+        char *msg = tr_storage_ddl_message(&ddls[i].def, &len);
+        tr_cdc_rec_t *rec = NULL;
+        int64_t wm = 0;
+        const char *why = NULL;
+        rc = tr_cdc_read(c->reader, (const uint8_t *)msg, len, 0, c->seq, &rec, &wm, &why);
+        tr_free(msg);
+        if (rc != TR_CDC_READ_RECORD) {
+            char what[1400];
+            snprintf(what, sizeof(what), "cannot take the DDL of a schema file: %s file=%s",
+                     why != NULL ? why : "not a DDL", ddls[i].path);
+            if (rc == TR_CDC_READ_WATERMARK || rc >= 0) {
+                rc = TR_EMALFORMED;
+            }
+            tr_storage_ddls_free(ddls, nd);
+            round_drop(c, &rr);
+            tr_storage_source_rewind(c->ss);
+            return storage_stop(c, rc, what);
+        }
+        round_keep(c, &rr, rec, ddls[i].path, 0);
+    }
+    tr_storage_ddls_free(ddls, nd);
+    for (size_t i = 0; i < n_streams; i++) {
+        rc = read_stream(c, i, ckpt, &rr);
+        if (rc != 0) {
+            round_drop(c, &rr);
+            if (rc > 0) {
+                tr_storage_source_rewind(c->ss); /* stopping */
+                return 0;
+            }
+            return rc;
+        }
+    }
+    tr_storage_source_rest(c->ss);
+    char *position = tr_storage_source_position(c->ss, ckpt);
+    c->last_problem[0] = '\0';
+
+    pthread_mutex_lock(&r->mu);
+    int64_t now = tr_clock_wall_ms();
+    for (size_t i = 0; i < rr.n; i++) {
+        (void)tr_cdc_collect_add(c->collect, rr.recs[i]);
+    }
+    int64_t wm_off = c->seq++;
+    tr_cdc_collect_watermark(c->collect, 0, wm_off, ckpt);
+    if (c->n_rounds == c->cap_rounds) {
+        c->cap_rounds = c->cap_rounds ? c->cap_rounds * 2 : 16;
+        c->rounds = tr_realloc(c->rounds, c->cap_rounds * sizeof(*c->rounds));
+    }
+    c->rounds[c->n_rounds++] = (round_t){c->seq, ckpt, position};
+    for (size_t i = 0; i < rr.n_locs; i++) {
+        if (c->n_locs == c->cap_locs) {
+            c->cap_locs = c->cap_locs ? c->cap_locs * 2 : 64;
+            c->locs = tr_realloc(c->locs, c->cap_locs * sizeof(*c->locs));
+        }
+        c->locs[c->n_locs++] = rr.locs[i];
+    }
+    rr.n_locs = 0;
+    for (size_t i = 0; i < n_streams; i++) {
+        if (!tr_storage_stream_seen(c->ss, i) && rr.rows[i] == 0) {
+            continue;
+        }
+        char name[200];
+        tr_storage_stream_table(c->ss, i, name, sizeof(name));
+        table_stat_t *ts = table_stat(c, name);
+        if (rr.rows[i] > 0) {
+            ts->rows += rr.rows[i];
+            ts->recv_ms = now;
+        }
+    }
+    c->info[0].messages += rr.n;
+    c->info[0].recv_ms = now;
+    c->repeats += rr.repeats;
+    uint64_t repeats_total = c->repeats;
+    c->storage_ckpt = ckpt;
+    c->ckpt_ms = now;
+    pthread_cond_broadcast(&r->ready);
+    pthread_mutex_unlock(&r->mu);
+    if (rr.repeats > 0) {
+        tr_log_info("ticdc",
+                    "dropped rows taken before (a TiCDC restart writes them again in later "
+                    "files) rows=%" PRIu64 " total=%" PRIu64 " checkpoint=%" PRId64,
+                    rr.repeats, repeats_total, ckpt);
+    }
+    /* The records belong to the collector now. */
+    rr.n = 0;
+    round_drop(c, &rr);
+    c->c_done = ckpt;
+    return 1;
+}
+
+static void *storage_main(void *arg)
+{
+    tr_cdc_t *c = arg;
+    tr_relay_t *r = c->r;
+    while (!tr_relay_is_stopping(r)) {
+        tr_cdc_log_stats_t ls;
+        tr_cdc_log_stats(c->log, &ls);
+        if (ls.heap_bytes + ls.file_bytes > MAX_LOG_BYTES) {
+            tr_relay_nap(r, 100); /* the writer is behind by that much: wait for it */
+            continue;
+        }
+        int rc = storage_round(c);
+        if (rc < 0) {
+            atomic_store(&r->failed, true);
+            break;
+        }
+        tr_relay_nap(r, STORAGE_POLL_MS);
+    }
+    return NULL;
+}
+
+static void storage_status(tr_relay_t *r, tr_cdc_t *c, tr_upstream_status_t *out)
+{
+    size_t n = c->n_tables;
+    out->sources = tr_calloc(n ? n : 1, sizeof(*out->sources));
+    out->n_sources = n;
+    int64_t since = c->ckpt_ms != 0 ? c->ckpt_ms : r->started_ms;
+    for (size_t i = 0; i < n; i++) {
+        const table_stat_t *t = &c->tables[i];
+        tr_upstream_source_t *s = &out->sources[i];
+        s->kind = "partition";
+        snprintf(s->node_id, sizeof(s->node_id), "%.120s", t->name);
+        snprintf(s->addr, sizeof(s->addr), "%.250s", r->cfg->ticdc_storage);
+        s->state = c->consumer_started ? "online" : "stopped";
+        s->is_pulling = c->consumer_started;
+        s->in_merge = true;
+        s->last_ts = c->storage_ckpt;
+        s->recv_ms = t->recv_ms;
+        /* Silence is the metadata's: an idle table is not a problem, a checkpoint that
+         * stopped moving is. */
+        s->silent_ms = out->now_ms - since;
+        s->binlogs = t->rows;
+        s->queued = 0;
+        s->is_unreachable = s->is_pulling && s->silent_ms > TR_UPSTREAM_UNREACHABLE_MS;
+    }
+}
+
 /* ---------------------------------------------------------------- start and stop */
 
-int tr_relay_cdc_start(tr_relay_t *r, const tr_store_checkpoint_t *cp, const char **why)
+/* The tables as of the start when there is no position and no transaction yet, with
+ * initial-commit-ts: the jobs that finished by then. */
+static void initial_schema(tr_relay_t *r, const tr_store_checkpoint_t *cp, int64_t last)
 {
+    if (cp->has_txn || r->cfg->initial_commit_ts <= 0) {
+        return;
+    }
+    (void)tr_relay_fetch_jobs(r);
+    const tr_ddl_job_t *const *jobs;
+    size_t nq = tr_schema_queued(r->schema, &jobs);
+    int64_t version = 0;
+    for (size_t i = 0; i < nq && (int64_t)jobs[i]->finished_ts <= last; i++) {
+        version = jobs[i]->schema_version;
+    }
+    if (version > 0) {
+        (void)tr_relay_advance_schema(r, version);
+    }
+}
+
+/* What both inputs share: names, the record log and reader, the collector over n_parts
+ * partitions, the merge sources (one per partition, then the DDLs). */
+static int common_start(tr_cdc_t *c, int64_t last, const char **why)
+{
+    tr_relay_t *r = c->r;
+    c->names = tr_cdc_names_new();
+    c->log = tr_cdc_log_new(r->cfg->store_dir, HEAP_BUDGET);
+    c->reader = tr_cdc_reader_new(c->names, c->log);
+    c->info = tr_calloc(c->n_parts, sizeof(*c->info));
+    c->mirror = tr_calloc(c->n_parts, sizeof(*c->mirror));
+    for (uint32_t p = 0; p < c->n_parts; p++) {
+        atomic_init(&c->mirror[p], -1);
+    }
+    tr_cdc_collect_cb_t cb = {on_emit, on_watermark, on_release, c};
+    c->collect = tr_cdc_collect_new(c->n_parts, last, &cb);
+    tr_merge_set_join(r->merge, true);
+    for (uint32_t s = 0; s <= c->n_parts; s++) {
+        if (tr_merge_add_source(r->merge, s) != 0) {
+            *why = "cannot add merge sources";
+            return TR_ECONFIG;
+        }
+    }
+    return 0;
+}
+
+static void *storage_main(void *arg);
+
+static void storage_warn(void *arg, const char *message)
+{
+    tr_cdc_t *c = arg;
+    tr_log_warn("ticdc", "%s dir=%s", message, c->r->cfg->ticdc_storage);
+}
+
+static int storage_start(tr_cdc_t *c, const tr_store_checkpoint_t *cp, const char **why)
+{
+    tr_relay_t *r = c->r;
     const tr_config_t *cfg = r->cfg;
-    tr_cdc_t *c = tr_calloc(1, sizeof(*c));
-    c->r = r;
-    r->cdc = c;
+    c->is_storage = true;
+    c->n_parts = 1;
+    tr_storage_hooks_t hooks = {storage_warn, c};
+    c->ss = tr_storage_source_new(cfg->ticdc_storage, &hooks);
+    int64_t last = tr_merge_last_ts(r->merge);
+    int rc = common_start(c, last, why);
+    if (rc != 0) {
+        return rc;
+    }
+    char *stored = NULL;
+    rc = tr_store_position(r->store, &stored, why);
+    if (rc != 0) {
+        return rc;
+    }
+    if (stored != NULL) {
+        tr_storage_position_t p;
+        char dir[600];
+        rc = tr_storage_position_parse(stored, &p, dir, sizeof(dir), why);
+        if (rc != 0) {
+            tr_free(stored);
+            return rc;
+        }
+        if (strcmp(dir, cfg->ticdc_storage) != 0) {
+            tr_log_warn("ticdc",
+                        "the stored position was read from another directory (moved or "
+                        "mounted elsewhere?): going on with the same streams stored=%s dir=%s",
+                        dir, cfg->ticdc_storage);
+        }
+        c->c_done = p.checkpoint;
+        tr_storage_source_resume(c->ss, &p);
+        tr_storage_position_cleanup(&p);
+        c->done_position = stored;
+        tr_log_info("ticdc",
+                    "resuming dir=%s at checkpoint=%" PRId64
+                    " streams=%zu after commit_ts=%" PRId64,
+                    cfg->ticdc_storage, c->c_done, tr_storage_source_streams(c->ss), last);
+    } else {
+        /* No position: every stream from its first file, rows at or below the checkpoint
+         * (or initial-commit-ts) dropped. */
+        c->c_done = last;
+        c->done_position = tr_storage_source_position(c->ss, last);
+        tr_log_info("ticdc",
+                    "reading dir=%s from the first files, writing after commit_ts=%" PRId64,
+                    cfg->ticdc_storage, last);
+        initial_schema(r, cp, last);
+    }
+    tr_cdc_collect_resume(c->collect, 0, 0, c->c_done);
+    c->storage_ckpt = c->c_done;
+    c->position_ms = tr_clock_mono_ms();
+    if (pthread_create(&c->consumer, NULL, storage_main, c) != 0) {
+        *why = "cannot start the storage poller thread";
+        return -EAGAIN;
+    }
+    c->consumer_started = true;
+    return 0;
+}
+
+static int kafka_start(tr_cdc_t *c, const tr_store_checkpoint_t *cp, const char **why)
+{
+    tr_relay_t *r = c->r;
+    const tr_config_t *cfg = r->cfg;
     char group[64];
     snprintf(group, sizeof(group), "tirelay-%" PRIu32, cfg->server_id);
     tr_kafka_source_config_t kc = {
@@ -974,23 +1550,10 @@ int tr_relay_cdc_start(tr_relay_t *r, const tr_store_checkpoint_t *cp, const cha
         return TR_ECONFIG;
     }
     c->n_parts = (uint32_t)n;
-    c->names = tr_cdc_names_new();
-    c->log = tr_cdc_log_new(cfg->store_dir, HEAP_BUDGET);
-    c->reader = tr_cdc_reader_new(c->names, c->log);
-    c->info = tr_calloc(c->n_parts, sizeof(*c->info));
-    c->mirror = tr_calloc(c->n_parts, sizeof(*c->mirror));
-    for (uint32_t p = 0; p < c->n_parts; p++) {
-        atomic_init(&c->mirror[p], -1);
-    }
     int64_t last = tr_merge_last_ts(r->merge);
-    tr_cdc_collect_cb_t cb = {on_emit, on_watermark, on_release, c};
-    c->collect = tr_cdc_collect_new(c->n_parts, last, &cb);
-    tr_merge_set_join(r->merge, true);
-    for (uint32_t s = 0; s <= c->n_parts; s++) {
-        if (tr_merge_add_source(r->merge, s) != 0) {
-            *why = "cannot add merge sources";
-            return TR_ECONFIG;
-        }
+    rc = common_start(c, last, why);
+    if (rc != 0) {
+        return rc;
     }
     int64_t *offsets = tr_calloc(c->n_parts, sizeof(int64_t));
     int64_t *ws = tr_calloc(c->n_parts, sizeof(int64_t));
@@ -1014,19 +1577,7 @@ int tr_relay_cdc_start(tr_relay_t *r, const tr_store_checkpoint_t *cp, const cha
                     "reading topic=%s partitions=%" PRIu32
                     " from the beginning, writing after commit_ts=%" PRId64,
                     cfg->ticdc_topic, c->n_parts, last);
-        if (!cp->has_txn && cfg->initial_commit_ts > 0) {
-            /* The tables as of the start: jobs that finished by then. */
-            (void)tr_relay_fetch_jobs(r);
-            const tr_ddl_job_t *const *jobs;
-            size_t nq = tr_schema_queued(r->schema, &jobs);
-            int64_t version = 0;
-            for (size_t i = 0; i < nq && (int64_t)jobs[i]->finished_ts <= last; i++) {
-                version = jobs[i]->schema_version;
-            }
-            if (version > 0) {
-                (void)tr_relay_advance_schema(r, version);
-            }
-        }
+        initial_schema(r, cp, last);
     }
     tr_free(stored);
     if (rc == 0) {
@@ -1050,6 +1601,17 @@ int tr_relay_cdc_start(tr_relay_t *r, const tr_store_checkpoint_t *cp, const cha
     }
     c->consumer_started = true;
     return 0;
+}
+
+int tr_relay_cdc_start(tr_relay_t *r, const tr_store_checkpoint_t *cp, const char **why)
+{
+    tr_cdc_t *c = tr_calloc(1, sizeof(*c));
+    c->r = r;
+    r->cdc = c;
+    if (tr_config_input(r->cfg) == TR_INPUT_TICDC_STORAGE) {
+        return storage_start(c, cp, why);
+    }
+    return kafka_start(c, cp, why);
 }
 
 void tr_relay_cdc_stop_input(tr_relay_t *r)
@@ -1101,6 +1663,17 @@ void tr_relay_cdc_free(tr_relay_t *r)
     tr_free((void *)c->mirror);
     tr_cdc_log_free(c->log);
     tr_cdc_names_free(c->names);
+    tr_storage_source_free(c->ss);
+    for (size_t i = 0; i < c->n_rounds; i++) {
+        tr_free(c->rounds[i].position);
+    }
+    tr_free(c->rounds);
+    tr_free(c->done_position);
+    for (size_t i = 0; i < c->n_locs; i++) {
+        tr_free(c->locs[i].file);
+    }
+    tr_free(c->locs);
+    tr_free(c->tables);
     tr_free(c);
     r->cdc = NULL;
 }
@@ -1108,6 +1681,10 @@ void tr_relay_cdc_free(tr_relay_t *r)
 void tr_relay_cdc_status(tr_relay_t *r, tr_upstream_status_t *out)
 {
     tr_cdc_t *c = r->cdc;
+    if (c->is_storage) {
+        storage_status(r, c, out);
+        return;
+    }
     out->sources = tr_calloc(c->n_parts, sizeof(*out->sources));
     out->n_sources = c->n_parts;
     for (uint32_t p = 0; p < c->n_parts; p++) {
