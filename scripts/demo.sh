@@ -6,9 +6,10 @@
 # reach /metrics, then a progress line every 3 s (transactions written and
 # their rate, current file and position, Pump lag, health); stops on Ctrl-C.
 # Options are passed to tests/sim/demo.py: --rate N, --pumps N, --seed N,
-# --source pumps|kafka (kafka: TiDB v8.4+ style, TiCDC canal-json in a topic on
-# a Kafka mock cluster), --with-replica (start and attach a MariaDB replica
-# too), --no-build here.
+# --source pumps|kafka|storage (kafka: TiDB v8.4+ style, TiCDC canal-json in a
+# topic on a Kafka mock cluster; storage: TiCDC's storage sink, canal-json files
+# in .demo/sink), --with-replica (start and attach a MariaDB replica too),
+# --no-build here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

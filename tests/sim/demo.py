@@ -2,7 +2,8 @@
 """Runs the tirelay demo under one directory (default ./.demo): a truth
 MariaDB playing TiDB's SQL endpoint, the TiDB simulator with a continuous
 workload at a modest rate (through Pumps, or with --source kafka as TiCDC's
-canal-json in a Kafka topic on a mock cluster), tirelay reading it, and
+canal-json in a Kafka topic on a mock cluster, or with --source storage as a
+TiCDC storage sink's directory), tirelay reading it, and
 optionally a MariaDB replica attached to tirelay.  Prints how to watch and attach, then progress
 every few seconds; Ctrl-C stops everything.  Loopback only.
 Invoked by scripts/demo.sh (which builds first).
@@ -57,9 +58,10 @@ def main():
     p.add_argument("--rate", type=float, default=5.0, help="simulated TiDB transactions per second")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--pumps", type=int, default=1)
-    p.add_argument("--source", choices=["pumps", "kafka"], default="pumps",
+    p.add_argument("--source", choices=["pumps", "kafka", "storage"], default="pumps",
                    help="pumps: TiDB Binlog over gRPC; kafka: TiCDC canal-json in a Kafka topic "
-                        "(a librdkafka mock cluster on loopback, tests/tools/tr_kafka_mock)")
+                        "(a librdkafka mock cluster on loopback, tests/tools/tr_kafka_mock); "
+                        "storage: TiCDC's storage sink, canal-json files in <dir>/sink")
     p.add_argument("--partitions", type=int, default=4, help="topic partitions (--source kafka)")
     p.add_argument("--with-replica", action="store_true", help="also start and attach a MariaDB replica")
     p.add_argument("--max-binlog-size", type=int, default=1 << 20)
@@ -86,6 +88,8 @@ def main():
         kafka = None
         extra = []
         upstream = ""
+        source = "%d pump(s)" % a.pumps
+        where = None
         if a.source == "kafka":
             print("starting a Kafka cluster (librdkafka's mock, topic cdc, %d partitions) ..."
                   % a.partitions, flush=True)
@@ -94,17 +98,24 @@ def main():
             kafka.start()
             extra = cluster.ticdc_kafka_args(kafka.bootstrap, "cdc")
             upstream = "ticdc-kafka = %s\nticdc-topic = cdc\n" % kafka.bootstrap
-        print("starting the TiDB simulator (%s, %.1f txn/s) ..."
-              % ("%d pump(s)" % a.pumps if kafka is None else "TiCDC canal-json to Kafka", a.rate),
-              flush=True)
+            source = "TiCDC canal-json to Kafka"
+            where = "Kafka %s topic cdc (TiCDC canal-json)" % kafka.bootstrap
+        elif a.source == "storage":
+            sink = os.path.join(a.dir, "sink")
+            extra = cluster.ticdc_storage_args(sink)
+            upstream = "ticdc-storage = %s\n" % sink
+            source = "TiCDC canal-json files in %s" % sink
+            where = "TiCDC storage sink %s (metadata, schema files, CDC*.json)" % sink
+        cdc = a.source != "pumps"
+        print("starting the TiDB simulator (%s, %.1f txn/s) ..." % (source, a.rate), flush=True)
         sim = cluster.TidbSim(os.path.join(a.dir, "sim"), truth, seed=a.seed, rate=a.rate,
-                              pumps=a.pumps, extra=extra)
+                              pumps=0 if cdc else a.pumps, extra=extra)
         procs.append(sim)
         sim.start()
         print("starting tirelay ...", flush=True)
         mport = cluster.free_port()
-        relay = cluster.Tirelay(os.path.join(a.dir, "tirelay"), sim.pumps if kafka is None else [],
-                                sim.cluster_id if kafka is None else 0, truth.port,
+        relay = cluster.Tirelay(os.path.join(a.dir, "tirelay"), [] if cdc else sim.pumps,
+                                0 if cdc else sim.cluster_id, truth.port,
                                 max_binlog_size=a.max_binlog_size, upstream_conf=upstream,
                                 extra_conf="\n[metrics]\nlisten = 127.0.0.1:%d\n" % mport)
         procs.append(relay)
@@ -140,8 +151,8 @@ ask tirelay itself:
   mariadb -h127.0.0.1 -P%(port)d -urepl -ppw -e 'SHOW MASTER STATUS; SHOW RELAY STATUS'
 
 stop: Ctrl-C here (or: kill -INT %(pid)d); everything stops, the files stay in %(dir)s.
-""" % dict(dir=a.dir, upstream=("pumps (gRPC) " + ", ".join(sim.pumps)) if kafka is None
-           else "Kafka %s topic cdc (TiCDC canal-json)" % kafka.bootstrap, tsock=truth.socket, port=relay.port,
+""" % dict(dir=a.dir, upstream=where or ("pumps (gRPC) " + ", ".join(sim.pumps)),
+           tsock=truth.socket, port=relay.port,
            mport=mport, pid=os.getpid(),
            rlog=relay.log, bdir=relay.binlog_dir(), change=change,
            replica=("  (already attached: mariadb --socket=%s -uroot -e 'SHOW SLAVE STATUS\\G')\n"
