@@ -744,10 +744,11 @@ static bool parse_cursor_file(const char *text, dfile_t *f)
             return false;
         }
     }
-    if (strlen(name) >= sizeof(f->name) || !tr_storage_parse_data_name(name, &f->dn)) {
+    size_t nl = strlen(name);
+    if (nl >= sizeof(f->name) || !tr_storage_parse_data_name(name, &f->dn)) {
         return false;
     }
-    snprintf(f->name, sizeof(f->name), "%s", name);
+    memcpy(f->name, name, nl + 1); /* fits: checked above */
     return true;
 }
 

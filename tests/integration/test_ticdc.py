@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 import cluster  # noqa: E402
 from conftest import wait_until, slave_status, wait_replica_equal  # noqa: E402
 from test_crash import snapshot, settle, compare, kill9, last_gtid  # noqa: E402
+from test_ticdc_storage import wait_fault_tables_equal  # noqa: E402
 
 SEED = int(os.environ.get("TIRELAY_TEST_SEED", "20261206"))
 TOPIC = "cdc"
@@ -104,6 +105,10 @@ def test_replicas_follow_through_every_fault(tirelay_built, truth, mariadb_insta
     tconn = truth.connect()
     wait_replica_equal(r1, tconn, st, 600, "file/position replica on the MySQL listener")
     wait_replica_equal(r2, tconn, st, 600, "GTID replica on the MariaDB listener")
+    # The fault commands' tables, which the simulator status does not list.
+    counts = wait_fault_tables_equal([r1, r2], tconn, st["db"], ["t_cdc_big", "t_cdc_keyless"],
+                                     300)
+    assert counts["t_cdc_big"] >= 1500 and counts["t_cdc_keyless"] >= 2, counts
 
     rows = relay_status(relay.port)
     parts = [r for r in rows if r["Kind"] == "partition"]
