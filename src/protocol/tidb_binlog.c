@@ -111,7 +111,7 @@ ssize_t tr_tidb_binlog_decode(const uint8_t *p, size_t len, tr_tidb_binlog_t *ou
 {
     memset(out, 0, sizeof(*out));
     pb_rd_t r = pb_rd(p, len);
-    pb_field_t f;
+    pb_field_t f = {0}; // gcc -O3 cannot see that the wire-type check guards f.v and f.s
     int rc;
     while ((rc = pb_next(&r, &f)) > 0) {
         int want_wt = (f.num >= 4 && f.num <= 6) ? WT_LEN : WT_VARINT;
@@ -455,7 +455,7 @@ static int next_entry(tr_tidb_rows_t *c, uint64_t *kind)
             return 1;
         }
         pb_rd_t r = {c->p, c->len, c->seq_pos};
-        pb_field_t f;
+        pb_field_t f = {0}; // as above: for gcc -O3 -Wmaybe-uninitialized
         int rc;
         do {
             rc = pb_next(&r, &f);

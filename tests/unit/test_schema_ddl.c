@@ -14,7 +14,7 @@
 #include "protocol/tidb_schema.h"
 #include "relay/schema.h"
 
-static char buf[8192];
+static char buf[16384];
 
 /* A table: id INT primary key handle, column v; parts = NULL or "p_id,p_id,..." */
 static const char *table_json(int64_t id, const char *name, const char *parts)
@@ -185,11 +185,11 @@ TR_TEST(rename_tables_and_database_drop)
     EXPECT_EQ_STR(tr_schema_db_name(s, tr_schema_table(s, 60)->schema_id), "e");
     /* RENAME TABLE e.a2 TO d.a3, d.b TO e.b2 (ActionRenameTables, raw_args v1:
      * [oldSchemaIDs, newSchemaIDs, newTableNames, oldTableIDs, oldSchemaNames, oldTableNames]) */
-    char multi[4096];
-    char t1[2048];
+    char multi[2 * 4096 + 8];
+    char t1[4096];
     snprintf(t1, sizeof(t1), "%s", table_json(60, "a3", NULL));
     snprintf(multi, sizeof(multi), "[%s,%s]", t1, table_json(62, "b2", "64,65"));
-    char js[8192];
+    char js[sizeof(buf)];
     snprintf(js, sizeof(js), "%s",
              job(67, 47, 11, 60, 6, "null", "null", multi,
                  "[[11,10],[10,11],[{\"O\":\"a3\",\"L\":\"a3\"},{\"O\":\"b2\",\"L\":\"b2\"}],"
