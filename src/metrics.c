@@ -293,8 +293,8 @@ static void render_server(tr_buf_t *b, tr_store_t *store, const tr_server_stats_
         "Number of the binlog file the replica reads (1 = .000001).",
         "Offset in that file of the next byte to send.",
         "Committed binlog bytes not yet sent to the replica.",
-        "Binlog time between the newest committed transaction and the last event sent "
-        "(0 when caught up)."};
+        ("Binlog time between the newest committed transaction and the last event sent "
+         "(0 when caught up).")};
     for (size_t k = 0; k < TR_ARRAY_LEN(names); k++) {
         tr_prom_family(b, names[k], "gauge", helps[k]);
         for (size_t i = 0; i < st->n_dumps; i++) {
@@ -436,7 +436,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 }
 
 /* libmicrohttpd's own messages go to our log as WARN lines. */
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+TR_PRINTF(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
     int n = vsnprintf(msg, sizeof(msg), fmt, ap);

@@ -29,7 +29,8 @@ int tr_log_level_parse(const char *name);
 
 /* component: short module name ("store", "pump", "sess"). */
 void tr_log(tr_log_level_t level, const char *component, const char *fmt, ...) TR_PRINTF(3, 4);
-void tr_vlog(tr_log_level_t level, const char *component, const char *fmt, va_list ap);
+void tr_vlog(tr_log_level_t level, const char *component, const char *fmt, va_list ap)
+    TR_PRINTF(3, 0);
 
 static inline int tr_log_enabled(tr_log_level_t level)
 {
