@@ -1391,8 +1391,9 @@ static bool row_matches(const engine_t *e)
     return e->q->where < 0 || eval(e, e->q->where, 0) == 1;
 }
 
-/* Runs the FROM clause: every combined row the WHERE keeps goes to e->store. */
-static void run_rows(engine_t *e, const gen_t *proto)
+/* Runs the FROM clause: every combined row the WHERE keeps goes to e->store. ja, jb: the
+ * combined-row columns of the join condition (resolved; unused without a join). */
+static void run_rows(engine_t *e, const gen_t *proto, int ja, int jb)
 {
     tr_buf_t scratch;
     tr_buf_init(&scratch, 0);
@@ -1420,8 +1421,6 @@ static void run_rows(engine_t *e, const gen_t *proto)
     }
     gen_t g = *proto;
     g.scratch = &scratch;
-    int ja = e->nsides == 2 ? resolve(e, e->q->join_a.qual, e->q->join_a.name) : -1;
-    int jb = e->nsides == 2 ? resolve(e, e->q->join_b.qual, e->q->join_b.name) : -1;
     while (e->side[0].vt->next(&g)) {
         view_cells(e, 0, &g, e->side[0].ncols);
         if (e->nsides == 1) {
@@ -1709,7 +1708,20 @@ static void run(engine_t *e, gen_t *proto)
     if (!order_keys(e)) {
         return;
     }
-    run_rows(e, proto);
+    /* The join condition's columns, checked before any row is read: an unknown one is an
+     * error, as in MySQL (and would index the row at -1). */
+    int join_cols[2] = {-1, -1};
+    for (size_t k = 0; k < 2 && e->nsides == 2; k++) {
+        const tr_sql_opd_t *o = k == 0 ? &e->q->join_a : &e->q->join_b;
+        join_cols[k] = resolve(e, o->qual, o->name);
+        if (join_cols[k] < 0) {
+            char n[256];
+            name_of(o->name, n, sizeof(n));
+            put_err(e->ctx, TR_ER_BAD_FIELD, "Unknown column '%s' in 'on clause'", n);
+            return;
+        }
+    }
+    run_rows(e, proto, join_cols[0], join_cols[1]);
     if (e->norder > 0 && e->nrows > 1) {
         size_t *tmp = tr_malloc(e->nrows * sizeof(*tmp));
         merge_sort(e, e->rows, tmp, e->nrows);

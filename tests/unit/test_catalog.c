@@ -531,6 +531,18 @@ TR_TEST(errors)
     EXPECT_EQ_INT(res.err, 1235);
     ask(cat, TR_FLAVOR_MYSQL, "d1", "SELECT * FROM nope");
     EXPECT_EQ_INT(res.err, 1146);
+    /* a join condition naming an unknown column (was an index of -1; found by fuzz_sqlcmd) */
+    ask(cat, TR_FLAVOR_MARIADB, "",
+        "SELECT TABLES.TABLE_NAME FROM INFORMATION_SCHEMA.TABLES LEFT JOIN "
+        "information_schema.COLLATION_CHARACTER_SET_APPLICABILITY AS CCSA ON "
+        "TABLES.nope = CCSA.COLLATION_NAME WHERE TABLES.TABLE_SCHEMA = 'd1'");
+    EXPECT_EQ_INT(res.err, 1054);
+    EXPECT_EQ_STR(res.msg, "Unknown column 'nope' in 'on clause'");
+    ask(cat, TR_FLAVOR_MARIADB, "",
+        "SELECT TABLES.TABLE_NAME FROM INFORMATION_SCHEMA.TABLES LEFT JOIN "
+        "information_schema.COLLATION_CHARACTER_SET_APPLICABILITY AS CCSA ON "
+        "TABLES.TABLE_COLLATION = CCSA.nope");
+    EXPECT_EQ_INT(res.err, 1054);
     /* an always empty table takes any column, SELECT * is refused */
     ask(cat, TR_FLAVOR_MYSQL, "", "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS");
     EXPECT_TRUE(res.err == 0 && res.nrows == 0);
