@@ -5,7 +5,9 @@ Run with /usr/bin/python3 -m pytest tests/integration.
 All servers bind 127.0.0.1; ports come from a file-locked allocator.
 """
 
+import fcntl
 import os
+import subprocess
 import sys
 
 import pytest
@@ -23,6 +25,8 @@ wait_replica_equal = cluster.wait_replica_equal
 
 TIDB_USER = "tidb"
 TIDB_PASSWORD = "tidbpw"
+
+NODE_DIR = os.path.join(HERE, "node")
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -59,6 +63,18 @@ def _children_clean_module():
     """The same for processes of module-scoped fixtures (reported on the module's last test)."""
     yield
     _child_failures()
+
+
+@pytest.fixture(scope="module")
+def node_modules():
+    """The Node.js CDC clients of tests/integration/node (npm install, pinned by its lock
+    file). Under a file lock: two modules' workers must not run npm in one directory."""
+    with open(os.path.join(NODE_DIR, ".install.lock"), "w") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        r = subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=NODE_DIR,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    assert r.returncode == 0, r.stdout.decode(errors="replace")
+    assert os.path.isdir(os.path.join(NODE_DIR, "node_modules", "@vlasky", "zongji"))
 
 
 @pytest.fixture

@@ -28,14 +28,6 @@ import cluster  # noqa: E402
 NODE_DIR = os.path.join(HERE, "node")
 
 
-@pytest.fixture(scope="module")
-def node_modules():
-    r = subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=NODE_DIR,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
-    assert r.returncode == 0, r.stdout.decode(errors="replace")
-    assert os.path.isdir(os.path.join(NODE_DIR, "node_modules", "@vlasky", "zongji"))
-
-
 def _norm_truth(v):
     if isinstance(v, bytes):
         return v.hex()

@@ -347,13 +347,6 @@ def read_truth(truth, tables):
 
 # ---------------------------------------------------------------- the test
 
-@pytest.fixture(scope="module")
-def node_modules():
-    r = subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=NODE_DIR,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
-    assert r.returncode == 0, r.stdout.decode(errors="replace")
-
-
 def dml(sim, rng, tables, n=STATEMENTS):
     for _ in range(n):
         t = rng.choice(tables)
