@@ -10,6 +10,7 @@ store layout).
 import fcntl
 import json
 import os
+import random
 import re
 import shlex
 import shutil
@@ -28,6 +29,8 @@ PYTHON = "/usr/bin/python3"
 PORT_LOCK = "/tmp/tirelay-test-ports.lock"
 PORT_BOOK = "/tmp/tirelay-test-ports.json"
 PORT_HOLD_SECONDS = 300
+PORT_RANGE_START = 10000
+_PORT_RNG = random.SystemRandom()   # not the global generator: tests seed that one
 
 # TIRELAY_WRAPPER runs tirelay (and tests/tools/tr_serve_fixture) under a tool, e.g.
 # "valgrind --error-exitcode=99 --leak-check=full" (scripts/valgrind.sh);
@@ -82,9 +85,44 @@ def take_child_failures():
     return out
 
 
+def _listen_range():
+    """Ports to hand out: below the kernel's ephemeral range, which outgoing connections
+    draw their local ports from. A port taken from that range (bind to port 0) can be
+    given to a client socket between free_port() and the server's bind; with tests
+    running in parallel and thousands of connections a minute, that happens."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 0
+    if low - PORT_RANGE_START >= 2000:
+        return (PORT_RANGE_START, low)
+    return None
+
+
+def _candidate_port(span):
+    if span is None:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        return port
+    port = _PORT_RNG.randrange(*span)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        return None
+    finally:
+        s.close()
+    return port
+
+
 def free_port():
-    """A free TCP port on 127.0.0.1 that no other caller got in the last few
-    minutes (book-kept in a JSON file under an flock)."""
+    """A free TCP port on 127.0.0.1, outside the ephemeral range when the kernel's range
+    leaves room, that no other caller got in the last few minutes (book-kept in a JSON
+    file under an flock, shared by every test process on the machine)."""
+    span = _listen_range()
     with open(PORT_LOCK, "a+") as lk:
         fcntl.flock(lk, fcntl.LOCK_EX)
         try:
@@ -95,11 +133,8 @@ def free_port():
         now = time.time()
         book = {p: t for p, t in book.items() if now - t < PORT_HOLD_SECONDS}
         for _ in range(200):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-            s.close()
-            if str(port) not in book:
+            port = _candidate_port(span)
+            if port is not None and str(port) not in book:
                 book[str(port)] = now
                 with open(PORT_BOOK + ".tmp", "w") as f:
                     json.dump(book, f)
