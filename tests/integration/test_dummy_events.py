@@ -212,6 +212,20 @@ def truth_files(truth):
             for p in sorted(glob.glob(os.path.join(truth.base, "mbin.[0-9]*")))}
 
 
+def settled_truth_files(truth):
+    """truth_files once the truth's binlog has settled: MariaDB writes a BINLOG_CHECKPOINT
+    naming the newest file some time after rotating to it, from its binlog background
+    thread, once the older file's transactions are committed in InnoDB. On a busy machine
+    that comes well after the last commit; a copy read before it lacks an event the
+    server sends later."""
+    def settled():
+        files = truth_files(truth)
+        last = sorted(files)[-1]
+        marks = [ev for ev in files[last].values() if ev[4] == CHECKPOINT]
+        return files if marks and marks[-1][23:-4] == last.encode() else None
+    return wait_until(settled, 60, what="the truth's last BINLOG_CHECKPOINT naming its last file")
+
+
 def list_seqs(files):
     """Sequence numbers in the GTID_LIST events of the files."""
     out = set()
@@ -256,7 +270,7 @@ def run(tmp_path, truth, tidbsim, tirelay):
     # every transaction and DDL (each has a GTID): the files read below are then final
     wait_until(lambda: int((gtid_pos(ma, "repl", "pw") or "0-0-0").split("-")[2])
                >= st["txns"] + st["ddls"], 120, what="tirelay has every transaction")
-    tfiles = truth_files(truth)
+    tfiles = settled_truth_files(truth)
     rfiles = tirelay_files(relay)
     assert len(rfiles) >= 3, sorted(rfiles)
 
