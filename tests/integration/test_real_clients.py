@@ -150,16 +150,25 @@ def wait_ready(c, timeout=60):
 
 
 def wait_markers(clients, k, timeout=120):
-    """Waits until every client has reported k markers; one that makes no progress for
-    STALL_S (or exits) is marked stalled at marker k and not waited for again."""
+    """Waits until every client has reported k markers; one that exits, or makes no
+    progress for STALL_S once its server has delivered marker k (another client of that
+    server reported it), is marked stalled at marker k and not waited for again. The stall
+    clock starts at that delivery, not at the client's last line: a server that is slow to
+    deliver (a busy machine) is no client's fault; one that never delivers fails the test
+    at `timeout`."""
     deadline = time.monotonic() + timeout
+    delivered = {}   # server -> when the first of its clients reported marker k
     while True:
+        now = time.monotonic()
+        for c in clients:
+            if c.server not in delivered and c.markers() >= k:
+                delivered[c.server] = now
         waiting = [c for c in clients if c.stalled_at is None and c.markers() < k]
         if not waiting:
             return
-        now = time.monotonic()
         for c in waiting:
-            if c.proc.poll() is not None or now - c.progress_at > STALL_S:
+            since = max(c.progress_at, delivered.get(c.server, now))
+            if c.proc.poll() is not None or (c.server in delivered and now - since > STALL_S):
                 c.stalled_at = k
         if now > deadline:
             for c in waiting:
