@@ -28,6 +28,77 @@ TIDB_PASSWORD = "tidbpw"
 
 NODE_DIR = os.path.join(HERE, "node")
 
+# ---------------------------------------------------------------- running in parallel
+# scripts/test.sh runs this suite with pytest-xdist: `-n N --dist loadgroup`. Every test
+# already has its own directories (tmp_path), ports (cluster.free_port's book) and
+# processes; what tests share is a fixture of module or session scope (one TLS server
+# for a module's tests, one .deb): such tests must run on one worker, so they get one
+# xdist_group, named after their module. Tests without one are scheduled one by one.
+# Fixtures listed here only check that a path exists: running them once per worker
+# costs nothing, so they do not tie tests together.
+PER_WORKER_OK = {"_children_clean_module", "tirelay_built", "fixture_bin"}
+
+# Under xdist, work goes out in collection order, so the longest tests start first and
+# the short ones fill the gaps at the end (longest processing time first). Serial
+# seconds of the slowest tests and modules (2 CPUs, Asan build, docs/decisions.md
+# "CI time"); a stale entry costs time, never correctness.
+SLOW_FIRST = [
+    "test_differential.py::test_differential[seed20240501-",   # 70 s
+    "test_differential.py::test_differential[seed7-",          # 62 s
+    "test_real_clients.py",                                    # 60 s, two tests + npm
+    "test_discovery.py",                                       # 52-60 s
+    "test_package.py",                                         # 27-50 s (builds the .deb)
+    "test_crash.py",                                           # 40-47 s
+    "test_bad_input.py::test_disk_full_pauses_and_resumes",    # 19-27 s
+    "test_positions.py::test_status_unreachable_pump",         # 18 s
+    "test_bad_input.py::test_pump_malformed_payload",          # 17-24 s
+    "test_two_relays.py",                                      # 17-21 s
+    "test_many_replicas.py",                                   # 16-24 s
+    "test_retention.py::test_expire_keeps_files_in_use",       # 15 s
+    "test_demo.py",                                            # 15-17 s
+    "test_differential.py::test_differential[known-bug",       # 15 s
+    "test_admin.py",                                           # 14-22 s
+    "test_runbook.py",                                         # 13-17 s
+    "test_auth.py",                                            # 17-21 s, one TLS server
+    "test_cdc_clients.py",                                     # 17-24 s
+    "test_metrics.py",                                         # 11-17 s
+    "test_server.py",                                          # 17-23 s
+    "test_security.py",                                        # 5-12 s, one relay
+]
+
+
+def _shares_fixture(item):
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    for name, defs in info.name2fixturedefs.items():
+        if name in PER_WORKER_OK:
+            continue
+        # baseid "": a plugin's fixture (tmp_path_factory and the like), per process anyway
+        if any(d.scope != "function" and d.baseid for d in defs):
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session, config, items):
+    """Under pytest-xdist (a worker has config.workerinput): groups the tests that share a
+    fixture and puts the slowest first. Serial runs keep the file order."""
+    if not hasattr(config, "workerinput"):
+        return
+    for item in items:
+        if _shares_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+    def rank(item):
+        rel = item.nodeid.split("tests/integration/", 1)[-1]
+        for i, prefix in enumerate(SLOW_FIRST):
+            if rel.startswith(prefix):
+                return i
+        return len(SLOW_FIRST)
+
+    items.sort(key=rank)   # stable: the rest keep their order
+
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
