@@ -4,8 +4,8 @@
 set -euo pipefail
 
 PKGS=(
-  # build
-  build-essential cmake pkg-config clang
+  # build (ccache: scripts/test.sh shares compilations between its build configurations)
+  build-essential cmake pkg-config clang ccache
   # libFuzzer and sanitizer runtimes for clang (scripts/fuzz): only Recommended by clang-14
   libclang-rt-14-dev
   # libraries
@@ -20,7 +20,8 @@ PKGS=(
   valgrind
   # test peers and the TiDB simulator
   mariadb-server mariadb-client etcd-server
-  python3 python3-pytest python3-grpcio python3-protobuf python3-pymysql python3-h2
+  python3 python3-pytest python3-pytest-xdist python3-grpcio python3-protobuf python3-pymysql
+  python3-h2
   python3-prometheus-client
   # the simulator's TiCDC mode produces and its tests consume through confluent-kafka
   python3-confluent-kafka
