@@ -277,16 +277,17 @@ def etcd(tmp_path, request):
 
 @pytest.fixture
 def tirelay(tmp_path, request):
-    """Factory: tirelay(sim, truth, **kw) -> started cluster.Tirelay pulling from sim's pumps."""
+    """Factory: tirelay(sim, truth, **kw) -> started cluster.Tirelay pulling from sim's pumps.
+    stopped=True: started stopped, for a test to run in steps (cluster.Tirelay.step)."""
     started = []
 
-    def make(sim, truth, **kw):
+    def make(sim, truth, stopped=False, **kw):
         kw.setdefault("tidb_user", TIDB_USER)
         kw.setdefault("tidb_password", TIDB_PASSWORD)
         t = cluster.Tirelay(str(tmp_path / ("tirelay%d" % len(started))), sim.pumps,
                             sim.cluster_id, truth.port, **kw)
         started.append(t)
-        return t.start()
+        return t.start(stopped=stopped)
 
     yield make
     for t in started:

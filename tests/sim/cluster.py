@@ -173,6 +173,7 @@ def stop_process(proc, timeout=20.0):
     if proc is None or proc.poll() is not None:
         return False
     proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.SIGCONT)   # a process a test left stopped acts on it too
     try:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:
@@ -562,16 +563,49 @@ max-binlog-size = {mbs}
     def binlog_dir(self, flavor="mysql"):
         return os.path.join(self.store, "binlog", flavor)
 
-    def start(self, timeout=30.0):
+    def start(self, timeout=30.0, stopped=False):
+        """Starts tirelay and waits until it listens. stopped: tirelay is left stopped
+        (SIGSTOP) before its first instruction instead, for a test to run it in steps
+        (step()): nothing it does can then outrun the test's checks."""
         binary = tirelay_bin()
         if not os.access(binary, os.X_OK):
             raise FileNotFoundError("tirelay binary not found at %s (set TIRELAY_BIN)" % binary)
         self._logf = open(self.log, "a")      # a restart appends
+        cmd = wrap([binary, "--config", self.conf])
+        if stopped:
+            # the shell stops itself, then becomes tirelay (exec: the same pid)
+            cmd = ["/bin/sh", "-c", 'kill -STOP $$; exec "$@"', "sh"] + cmd
         # own session: a terminal's Ctrl-C reaches only the driver, which stops us in order
-        self.proc = subprocess.Popen(wrap([binary, "--config", self.conf]), stdout=self._logf,
+        self.proc = subprocess.Popen(cmd, stdout=self._logf,
                                      stderr=subprocess.STDOUT, start_new_session=True)
+        if stopped:
+            wait_until(lambda: self._alive() and self.is_stopped(), timeout, interval=0.001,
+                       what="tirelay stopped before it starts")
+            return self
         wait_until(lambda: self._alive() and self._listening(), timeout, what="tirelay listening")
         return self
+
+    def is_stopped(self):
+        """True when every thread of tirelay is stopped (SIGSTOP has reached them all)."""
+        tasks = "/proc/%d/task" % self.proc.pid
+        try:
+            for tid in os.listdir(tasks):
+                with open(os.path.join(tasks, tid, "stat")) as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+                if state not in ("T", "t"):
+                    return False
+        except (FileNotFoundError, ProcessLookupError):   # a thread ended meanwhile
+            return False
+        return True
+
+    def step(self, seconds):
+        """Lets a stopped tirelay run for about `seconds`, stops it again and returns once
+        every thread has stopped: what the test reads next cannot change under it."""
+        os.kill(self.proc.pid, signal.SIGCONT)
+        time.sleep(seconds)
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        wait_until(lambda: self._alive() and self.is_stopped(), 30, interval=0.0005,
+                   what="tirelay stopped")
 
     def _alive(self):
         if self.proc.poll() is not None:
