@@ -49,6 +49,9 @@ SLOW_FIRST = [
     "test_discovery.py",                                       # 52-60 s
     "test_package.py",                                         # 27-50 s (builds the .deb)
     "test_crash.py",                                           # 40-47 s
+    "test_differential.py::test_differential_ticdc_kafka",     # 35 s (-n 6)
+    "test_large_txn.py",                                       # 16 s, 32 s (-n 6)
+    "test_ticdc.py",                                           # 24-28 s a test (-n 6)
     "test_bad_input.py::test_disk_full_pauses_and_resumes",    # 19-27 s
     "test_positions.py::test_status_unreachable_pump",         # 18 s
     "test_bad_input.py::test_pump_malformed_payload",          # 17-24 s
