@@ -295,6 +295,13 @@ bool tr_cdc_collect_add(tr_cdc_collect_t *c, tr_cdc_rec_t *r)
     }
     r->live_prev = r->live_next = r->next = r->hnext = NULL;
     r->flags &= (uint8_t) ~(TR_CDC_PENDING | TR_CDC_DISCARDED);
+    if (r->kind == TR_CDC_DDL && r->part != 0) {
+        /* canal-json sends DDL to partition 0 only; protocols that broadcast it to every
+         * partition repeat partition 0's copy elsewhere. */
+        pt->dropped++;
+        c->cb.release(c->cb.arg, r);
+        return false;
+    }
     if (r->commit_ts <= pt->w) { /* rule 1 */
         drop(c, pt, r);
         return false;

@@ -15,8 +15,9 @@
  *      group's rows from that one on are discarded and the replay re-adds them.
  *   Every drop bumps p's replay epoch (rule 3's signal).
  *
- * When W_p rises, the pending rows at or below it leave in (commit_ts, offset) order, one
- * group per commit_ts, as merge source p; DDLs (partition 0) leave one by one as source
+ * DDL counts from partition 0 only, where canal-json sends it (a copy on another partition,
+ * as protocols that broadcast DDL send, is dropped). When W_p rises, the pending rows at or
+ * below it leave in (commit_ts, offset) order, one group per commit_ts, as merge source p; DDLs (partition 0) leave one by one as source
  * n_parts with partition 0's watermark, so that rows sharing a DDL's commit_ts come first
  * (they were read with the schema before it: tiflow cdc/entry/mounter.go). Rows at or
  * below the checkpoint the collector started from were written before a restart: they

@@ -351,6 +351,31 @@ def main():
     put("canal_json", canal("ALTER", None, ddl="ALTER TABLE `v` ADD COLUMN `x` INT COMMENT 'a<b'"))
     put("canal_json", canal("TIDB_WATERMARK", None, ts=445644800000000099))
 
+    # ---- TiCDC streams for the reader + collector target: lines of <partition byte><message>
+    def stream(items):
+        return b"\n".join(bytes([p]) + m for p, m in items)
+
+    full = {"id": "7", "b": "1", "ch": "x"}
+    keyless = dict(full)
+    put("cdc_ticdc", stream([
+        (0, canal("ALTER", None, ddl="CREATE TABLE v (id INT PRIMARY KEY)", ts=445644800000000001)),
+        (1, canal("INSERT", full, ts=445644800000000005)),
+        (2, canal("UPDATE", {**full, "b": "2"}, full, ts=445644800000000005)),
+        (1, canal("INSERT", full, ts=445644800000000005)),          # redelivered
+        (0, canal("TIDB_WATERMARK", None, ts=445644800000000005)),
+        (1, canal("TIDB_WATERMARK", None, ts=445644800000000006)),
+        (2, canal("TIDB_WATERMARK", None, ts=445644800000000006)),
+        (2, canal("DELETE", full, ts=445644800000000004)),          # below the watermark
+        (0, canal("TIDB_WATERMARK", None, ts=445644800000000009))]))
+    kl = canal("INSERT", keyless, ts=445644800000000020).replace(b'"pkNames":["id"]',
+                                                                 b'"pkNames":[]')
+    put("cdc_ticdc", stream([(1, kl), (1, kl), (1, canal("TIDB_WATERMARK", None, ts=445644800000000010)),
+                             (1, kl), (0, canal("TIDB_WATERMARK", None, ts=445644800000000030)),
+                             (1, canal("TIDB_WATERMARK", None, ts=445644800000000030)),
+                             (2, canal("TIDB_WATERMARK", None, ts=445644800000000030))]))
+    put("cdc_ticdc", stream([(1, canal("INSERT", row)), (0, b"not canal-json"),
+                             (2, canal("TIDB_WATERMARK", None, ts=445644800000000099))]))
+
     # ---- JSON text as canal-json carries it (TiDB's text of a JSON column value)
     for s in c_literals("tests/unit/test_json_binary.c"):
         t = s.strip()
