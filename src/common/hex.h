@@ -20,6 +20,19 @@ static inline int tr_hex_digit(int c)
     return -1;
 }
 
+/* The value of the four hex digits at p (p has at least 4 bytes), or -1: a JSON \u escape. */
+static inline long tr_hex4(const unsigned char *p)
+{
+    int a = tr_hex_digit(p[0]);
+    int b = tr_hex_digit(p[1]);
+    int c = tr_hex_digit(p[2]);
+    int d = tr_hex_digit(p[3]);
+    if ((a | b | c | d) < 0) {
+        return -1;
+    }
+    return (long)a << 12 | b << 8 | c << 4 | d;
+}
+
 /* The lower-case hex digit of the low 4 bits of v. */
 static inline char tr_hex_char(unsigned v)
 {

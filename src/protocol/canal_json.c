@@ -27,6 +27,7 @@
 #endif
 
 #include "common/err.h"
+#include "common/hex.h"
 #include "common/utf8.h"
 
 /* The empty string every absent or null string field points to (never NULL, so callers may
@@ -69,31 +70,6 @@ static inline const uint8_t *find_stop(const uint8_t *p, const uint8_t *end, boo
         p++;
     }
     return p;
-}
-
-static inline int hex_digit(uint8_t c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
-/* The four hex digits at p (p has >= 4 bytes), or -1. */
-static inline int32_t hex4(const uint8_t *p)
-{
-    int a = hex_digit(p[0]);
-    int b = hex_digit(p[1]);
-    int c = hex_digit(p[2]);
-    int d = hex_digit(p[3]);
-    if ((a | b | c | d) < 0) {
-        return -1;
-    }
-    return (int32_t)(a << 12 | b << 8 | c << 4 | d);
 }
 
 /*
@@ -139,7 +115,7 @@ static inline int scan_string(const uint8_t **pp, const uint8_t *end, bool *has_
             p += 2;
             break;
         case 'u':
-            if (end - p < 6 || hex4(p + 2) < 0) {
+            if (end - p < 6 || (int32_t)tr_hex4(p + 2) < 0) {
                 *why = "bad \\u escape";
                 return TR_EMALFORMED;
             }
@@ -1103,30 +1079,6 @@ int tr_canal_arr_next(tr_canal_arr_iter_t *it, tr_canal_str_t *name, const char 
 
 /* ---------------------------------------------------------------- strings */
 
-static inline size_t put_utf8(uint8_t *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (uint8_t)(0xC0 | cp >> 6);
-        o[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (uint8_t)(0xE0 | cp >> 12);
-        o[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-        o[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (uint8_t)(0xF0 | cp >> 18);
-    o[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
-    o[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-    o[3] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /*
  * Decodes the escape at p (a backslash; p < end) into u[0..*n); returns the bytes of input
  * it used (2, 6 or 12 for a surrogate pair), or TR_EMALFORMED. Every escape's UTF-8 is no
@@ -1167,7 +1119,7 @@ static inline ssize_t decode_escape(const uint8_t *p, const uint8_t *end, uint8_
         c = '\t';
         break;
     case 'u': {
-        int32_t cp = end - p >= 6 ? hex4(p + 2) : -1;
+        int32_t cp = end - p >= 6 ? (int32_t)tr_hex4(p + 2) : -1;
         if (cp < 0) {
             *why = "bad \\u escape";
             return TR_EMALFORMED;
@@ -1177,16 +1129,16 @@ static inline ssize_t decode_escape(const uint8_t *p, const uint8_t *end, uint8_
             return TR_EMALFORMED;
         }
         if (cp >= 0xD800 && cp <= 0xDBFF) {
-            int32_t lo = end - p >= 12 && p[6] == '\\' && p[7] == 'u' ? hex4(p + 8) : -1;
+            int32_t lo = end - p >= 12 && p[6] == '\\' && p[7] == 'u' ? (int32_t)tr_hex4(p + 8) : -1;
             if (lo < 0xDC00 || lo > 0xDFFF) {
                 *why = "lone high surrogate";
                 return TR_EMALFORMED;
             }
             uint32_t full = 0x10000u + (((uint32_t)cp - 0xD800u) << 10) + ((uint32_t)lo - 0xDC00u);
-            *n = put_utf8(u, full);
+            *n = tr_utf8_encode(u, full);
             return 12;
         }
-        *n = put_utf8(u, (uint32_t)cp);
+        *n = tr_utf8_encode(u, (uint32_t)cp);
         return 6;
     }
     default:

@@ -956,71 +956,28 @@ static size_t jt_ws(const jtext_t *x, size_t p)
     return p;
 }
 
-static bool hex4(const uint8_t *p, uint32_t *v)
-{
-    uint32_t x = 0;
-    for (int i = 0; i < 4; i++) {
-        uint8_t c = p[i];
-        uint32_t d;
-        if (c >= '0' && c <= '9') {
-            d = (uint32_t)(c - '0');
-        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
-            d = (uint32_t)((c | 0x20) - 'a' + 10);
-        } else {
-            return false;
-        }
-        x = x << 4 | d;
-    }
-    *v = x;
-    return true;
-}
-
 /*
  * The \u escape at t[p] ('\\', 'u'): its code point in *cp and its length (6, or 12 for a
  * surrogate pair); 0 when the hex digits are bad or a surrogate is not part of a pair.
  */
 static size_t jt_u_escape(const jtext_t *x, size_t p, uint32_t *cp)
 {
-    uint32_t hi;
-    if (x->len - p < 6 || !hex4(x->t + p + 2, &hi) || (hi >= 0xDC00 && hi <= 0xDFFF)) {
+    long hi = x->len - p >= 6 ? tr_hex4(x->t + p + 2) : -1;
+    if (hi < 0 || (hi >= 0xDC00 && hi <= 0xDFFF)) {
         return 0;
     }
     if (hi < 0xD800 || hi > 0xDBFF) {
-        *cp = hi;
+        *cp = (uint32_t)hi;
         return 6;
     }
-    uint32_t lo;
-    if (x->len - p < 12 || x->t[p + 6] != '\\' || x->t[p + 7] != 'u' || !hex4(x->t + p + 8, &lo) ||
-        lo < 0xDC00 || lo > 0xDFFF) {
+    long lo = x->len - p >= 12 && x->t[p + 6] == '\\' && x->t[p + 7] == 'u'
+                  ? tr_hex4(x->t + p + 8)
+                  : -1;
+    if (lo < 0xDC00 || lo > 0xDFFF) {
         return 0;
     }
-    *cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+    *cp = 0x10000 + (((uint32_t)hi - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
     return 12;
-}
-
-/* Writes code point cp (at most U+10FFFF, no surrogate) as UTF-8 into b; its length. */
-static size_t put_utf8(uint8_t b[4], uint32_t cp)
-{
-    if (cp < 0x80) {
-        b[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        b[0] = (uint8_t)(0xC0 | cp >> 6);
-        b[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        b[0] = (uint8_t)(0xE0 | cp >> 12);
-        b[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-        b[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    b[0] = (uint8_t)(0xF0 | cp >> 18);
-    b[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
-    b[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-    b[3] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /* ---- pass 1: checking */
@@ -1069,7 +1026,7 @@ static int check_string(const jtext_t *x, size_t p, size_t *end, size_t *dlen, b
                 if (k == 0) {
                     return jt_bad(x, "json: bad \\u escape or lone surrogate");
                 }
-                n += put_utf8(u8, cp);
+                n += tr_utf8_encode(u8, cp);
                 i += k;
                 continue;
             }
@@ -1328,7 +1285,7 @@ static size_t string_char(const jtext_t *x, size_t *p, uint8_t b[4])
     case 'u': {
         uint32_t cp = 0;
         *p = i + jt_u_escape(x, i, &cp);
-        return put_utf8(b, cp);
+        return tr_utf8_encode(b, cp);
     }
     default: /* '"', '\\', '/' */
         b[0] = c;

@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "common/err.h"
+#include "common/hex.h"
 #include "common/mem.h"
 
 #define READ_CHUNK     (1u << 20)  /* bytes read from a data file at a time */
@@ -413,20 +414,6 @@ char *tr_storage_position_format(const char *root, const tr_storage_position_t *
     return s;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    if (ch >= 'A' && ch <= 'F') {
-        return ch - 'A' + 10;
-    }
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    return -1;
-}
-
 /* The escaped word at *p (up to a space or newline) into out (NUL-terminated).
  */
 static bool get_word(const char **p, char *out, size_t cap)
@@ -436,8 +423,8 @@ static bool get_word(const char **p, char *out, size_t cap)
     while (*q != '\0' && *q != ' ' && *q != '\n') {
         int ch = (unsigned char)*q;
         if (*q == '%') {
-            int h = hexval(q[1]);
-            int l = h >= 0 ? hexval(q[2]) : -1;
+            int h = tr_hex_digit((unsigned char)q[1]);
+            int l = h >= 0 ? tr_hex_digit((unsigned char)q[2]) : -1;
             if (l < 0) {
                 return false;
             }
