@@ -922,49 +922,79 @@ static int iter_end(const uint8_t *p, const uint8_t *end, size_t *pos, const cha
     return 0;
 }
 
-int tr_canal_obj_next(tr_canal_obj_iter_t *it, tr_canal_str_t *key, tr_canal_val_t *val,
-                      const char **why)
+/* What differs between an object and an array when stepping through one. */
+typedef struct {
+    uint8_t open, close;
+    const char *not_one;     /* the slice does not start with open */
+    const char *truncated;   /* the slice ends inside it */
+    const char *no_sep;      /* neither ',' nor close after a member */
+    const char *not_string;  /* a member (object key, array element) is not a string */
+} iter_kind_t;
+
+/*
+ * The step both iterators share: from *pos past the opening bracket or the previous member's
+ * ',' to the next member's string, which must begin there. Returns 1 with *out just past its
+ * opening quote, 0 at the end (the slice is then checked to end there, *pos ITER_DONE), or
+ * TR_EMALFORMED with *why.
+ */
+static int iter_step(const iter_kind_t *k, tr_slice_t sl, size_t *pos, const uint8_t **out,
+                     const char **why)
 {
-    if (it->obj.len == 0 || it->pos == ITER_DONE) {
+    if (sl.len == 0 || *pos == ITER_DONE) {
         return 0; /* the empty slice, or done */
     }
-    if (it->pos > it->obj.len) {
+    if (*pos > sl.len) {
         *why = "iterator position past its slice";
         return TR_EMALFORMED;
     }
-    const uint8_t *b = it->obj.p;
-    const uint8_t *end = b + it->obj.len;
-    const uint8_t *p = skip_ws(b + it->pos, end);
-    if (it->pos == 0) {
-        if (p == end || *p != '{') {
-            *why = "not a JSON object";
+    const uint8_t *end = sl.p + sl.len;
+    const uint8_t *p = skip_ws(sl.p + *pos, end);
+    if (*pos == 0) {
+        if (p == end || *p != k->open) {
+            *why = k->not_one;
             return TR_EMALFORMED;
         }
         p = skip_ws(p + 1, end);
-        if (p < end && *p == '}') {
-            return iter_end(p, end, &it->pos, why);
+        if (p < end && *p == k->close) {
+            return iter_end(p, end, pos, why);
         }
     } else {
         if (p == end) {
-            *why = "truncated object";
+            *why = k->truncated;
             return TR_EMALFORMED;
         }
-        if (*p == '}') {
-            return iter_end(p, end, &it->pos, why);
+        if (*p == k->close) {
+            return iter_end(p, end, pos, why);
         }
         if (*p != ',') {
-            *why = "expected ',' or '}' in an object";
+            *why = k->no_sep;
             return TR_EMALFORMED;
         }
         p = skip_ws(p + 1, end);
     }
     if (p == end || *p != '"') {
-        *why = p == end ? "truncated object" : "object key is not a string";
+        *why = p == end ? k->truncated : k->not_string;
         return TR_EMALFORMED;
     }
-    p++;
+    *out = p + 1;
+    return 1;
+}
+
+int tr_canal_obj_next(tr_canal_obj_iter_t *it, tr_canal_str_t *key, tr_canal_val_t *val,
+                      const char **why)
+{
+    static const iter_kind_t kind = {'{', '}', "not a JSON object", "truncated object",
+                                     "expected ',' or '}' in an object",
+                                     "object key is not a string"};
+    const uint8_t *b = it->obj.p;
+    const uint8_t *end = b + it->obj.len;
+    const uint8_t *p = NULL;
+    int rc = iter_step(&kind, it->obj, &it->pos, &p, why);
+    if (rc <= 0) {
+        return rc;
+    }
     const uint8_t *kb = p;
-    int rc = scan_string(&p, end, &key->has_escapes, why);
+    rc = scan_string(&p, end, &key->has_escapes, why);
     if (rc != 0) {
         return rc;
     }
@@ -1029,46 +1059,18 @@ tr_canal_arr_iter_t tr_canal_arr_iter(tr_slice_t arr)
 
 int tr_canal_arr_next(tr_canal_arr_iter_t *it, tr_canal_str_t *name, const char **why)
 {
-    if (it->arr.len == 0 || it->pos == ITER_DONE) {
-        return 0; /* the empty slice, or done */
-    }
-    if (it->pos > it->arr.len) {
-        *why = "iterator position past its slice";
-        return TR_EMALFORMED;
-    }
+    static const iter_kind_t kind = {'[', ']', "not a JSON array", "truncated array",
+                                     "expected ',' or ']' in an array",
+                                     "array element is not a string"};
     const uint8_t *b = it->arr.p;
     const uint8_t *end = b + it->arr.len;
-    const uint8_t *p = skip_ws(b + it->pos, end);
-    if (it->pos == 0) {
-        if (p == end || *p != '[') {
-            *why = "not a JSON array";
-            return TR_EMALFORMED;
-        }
-        p = skip_ws(p + 1, end);
-        if (p < end && *p == ']') {
-            return iter_end(p, end, &it->pos, why);
-        }
-    } else {
-        if (p == end) {
-            *why = "truncated array";
-            return TR_EMALFORMED;
-        }
-        if (*p == ']') {
-            return iter_end(p, end, &it->pos, why);
-        }
-        if (*p != ',') {
-            *why = "expected ',' or ']' in an array";
-            return TR_EMALFORMED;
-        }
-        p = skip_ws(p + 1, end);
+    const uint8_t *p = NULL;
+    int rc = iter_step(&kind, it->arr, &it->pos, &p, why);
+    if (rc <= 0) {
+        return rc;
     }
-    if (p == end || *p != '"') {
-        *why = p == end ? "truncated array" : "array element is not a string";
-        return TR_EMALFORMED;
-    }
-    p++;
     const uint8_t *sb = p;
-    int rc = scan_string(&p, end, &name->has_escapes, why);
+    rc = scan_string(&p, end, &name->has_escapes, why);
     if (rc != 0) {
         return rc;
     }
