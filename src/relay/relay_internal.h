@@ -178,6 +178,12 @@ typedef int (*tr_relay_translate_fn)(void *arg, const tr_txn_ctx_t *ctx, tr_evt_
 /* Appends one transaction to every enabled flavour through fn; counts it in the group. */
 int tr_relay_write_txn(tr_relay_t *r, int64_t commit_ts, int64_t schema_version,
                        tr_relay_translate_fn fn, void *arg, bool refetch, const char *what);
+/* The writer's wait for work, shared by both inputs: returns 1 with the next releasable
+ * item (caller holds mu), 0 when the relay stops (the group committed first; mu not held),
+ * or -1 when a group commit failed (mu not held: the caller fail-stops). Commits the group
+ * whenever nothing more is releasable; an idle TiCDC input stores its position and wakes
+ * every TR_RELAY_CDC_IDLE_MS to do it again. */
+int tr_relay_next_item(tr_relay_t *r, tr_merge_item_t *item, bool *dropped);
 /* Makes the group durable and visible (one fsync); 0 when there is nothing to commit. */
 int tr_relay_commit_group(tr_relay_t *r);
 /* A transaction just ended past max-binlog-size in some flavour: commit now. */
@@ -193,6 +199,11 @@ void tr_relay_note_durable(tr_relay_t *r);
  * with the group (before tr_store_commit), then releases them (after). */
 void tr_relay_cdc_before_commit(tr_relay_t *r);
 void tr_relay_cdc_after_commit(tr_relay_t *r);
+/* An idle TiCDC input stores its position alone (when it moved) at most this often, so the
+ * topic's retention never passes it while nothing is written. */
+#define TR_RELAY_CDC_IDLE_MS 1000
+/* The writer found nothing to release: store the position if due (not after a failure). */
+void tr_relay_cdc_idle(tr_relay_t *r);
 
 /* Builds the schema catalogue for the store when the schema changed: at once (now) or at
  * the next group commit. */

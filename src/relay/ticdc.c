@@ -47,7 +47,6 @@
 #define POLL_TIMEOUT_MS   100
 #define HEAP_BUDGET       (256u << 20)  /* records in heap chunks before spilling to files */
 #define MAX_LOG_BYTES     (64ull << 30) /* records held at most (then the consumer waits) */
-#define POSITION_EVERY_MS 1000          /* an idle input stores its position this often */
 #define UNKNOWN_WAIT_MS   10000         /* a row's table missing from the history: wait so long */
 #define STORAGE_POLL_MS   250           /* the storage input reads the metadata this often */
 #define STORAGE_MAX_LINE  (1u << 30)    /* bytes of one line of a storage data file, at most */
@@ -883,10 +882,10 @@ void tr_relay_cdc_after_commit(tr_relay_t *r)
 
 /* Idle: store the position alone once in a while (so the topic's retention never passes
  * it while nothing is written), when it moved. */
-static int idle_position(tr_cdc_t *c)
+static void idle_position(tr_cdc_t *c)
 {
-    if (tr_clock_mono_ms() - c->position_ms < POSITION_EVERY_MS) {
-        return 0;
+    if (tr_clock_mono_ms() - c->position_ms < TR_RELAY_CDC_IDLE_MS) {
+        return;
     }
     pthread_mutex_lock(&c->r->mu);
     char *now = position_text(c);
@@ -896,7 +895,7 @@ static int idle_position(tr_cdc_t *c)
     tr_free(now);
     c->position_ms = tr_clock_mono_ms();
     if (same) {
-        return 0;
+        return;
     }
     settle(c);
     int rc = tr_store_commit(c->r->store);
@@ -904,10 +903,16 @@ static int idle_position(tr_cdc_t *c)
         tr_relay_error(c->r, TR_UPSTREAM_ERR_STORE, TR_LOG_WARN, "store",
                        "cannot store the input position (retried): %s", tr_strerror(rc));
         tr_store_abort(c->r->store);
-        return 0;
+        return;
     }
     release_held(c);
-    return 0;
+}
+
+void tr_relay_cdc_idle(tr_relay_t *r)
+{
+    if (!atomic_load(&r->failed)) {
+        idle_position(r->cdc);
+    }
 }
 
 /* ---------------------------------------------------------------- writer thread */
@@ -930,37 +935,13 @@ void *tr_relay_cdc_writer_main(void *arg)
     for (;;) {
         tr_merge_item_t item;
         bool dropped = false;
-        pthread_mutex_lock(&r->mu);
-        for (;;) {
-            if (r->stopping) {
-                pthread_mutex_unlock(&r->mu);
-                if (tr_relay_commit_group(r) != 0) {
-                    atomic_store(&r->failed, true);
-                }
-                return NULL;
+        int got = tr_relay_next_item(r, &item, &dropped);
+        if (got <= 0) {
+            if (got < 0) {
+                tr_relay_fail_stop(r);
             }
-            if (tr_merge_pop(r->merge, &item, &dropped)) {
-                break;
-            }
-            pthread_mutex_unlock(&r->mu);
-            if (r->group_txns > 0) {
-                if (tr_relay_commit_group(r) != 0) {
-                    tr_relay_fail_stop(r);
-                    return NULL;
-                }
-            } else if (!atomic_load(&r->failed)) {
-                (void)idle_position(c);
-            }
-            pthread_mutex_lock(&r->mu);
-            if (tr_merge_can_pop(r->merge) || r->stopping) {
-                continue;
-            }
-            tr_relay_note_durable(r);
-            atomic_store_explicit(&r->busy_since_ms, 0, memory_order_relaxed);
-            struct timespec ts = tr_clock_deadline(CLOCK_REALTIME, POSITION_EVERY_MS);
-            (void)pthread_cond_timedwait(&r->ready, &r->mu, &ts);
+            return NULL;
         }
-        atomic_store_explicit(&r->busy_since_ms, tr_clock_mono_ms(), memory_order_relaxed);
         group_t *g = item.data;
         if (dropped) {
             /* Below a released commit_ts: the collector's rules make this impossible; kept

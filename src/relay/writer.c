@@ -393,41 +393,65 @@ void tr_relay_note_durable(tr_relay_t *r)
     }
 }
 
+int tr_relay_next_item(tr_relay_t *r, tr_merge_item_t *item, bool *dropped)
+{
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        if (r->stopping) {
+            pthread_mutex_unlock(&r->mu);
+            /* Commit what is complete before leaving. */
+            if (tr_relay_commit_group(r) != 0) {
+                atomic_store(&r->failed, true);
+            }
+            return 0;
+        }
+        tr_relay_reap_offline(r);
+        if (tr_merge_pop(r->merge, item, dropped)) {
+            atomic_store_explicit(&r->busy_since_ms, tr_clock_mono_ms(), memory_order_relaxed);
+            return 1;
+        }
+        if (r->group_txns > 0) {
+            /* Nothing more to release now: make the group durable and visible. */
+            pthread_mutex_unlock(&r->mu);
+            if (tr_relay_commit_group(r) != 0) {
+                return -1;
+            }
+            pthread_mutex_lock(&r->mu);
+            continue;
+        }
+        if (r->cdc != NULL) {
+            /* Idle: the TiCDC input's position moves with the watermarks alone. */
+            pthread_mutex_unlock(&r->mu);
+            tr_relay_cdc_idle(r);
+            pthread_mutex_lock(&r->mu);
+            if (tr_merge_can_pop(r->merge) || r->stopping) {
+                continue;
+            }
+        }
+        tr_relay_note_durable(r);
+        atomic_store_explicit(&r->busy_since_ms, 0, memory_order_relaxed);
+        if (r->cdc != NULL) {
+            struct timespec ts = tr_clock_deadline(CLOCK_REALTIME, TR_RELAY_CDC_IDLE_MS);
+            (void)pthread_cond_timedwait(&r->ready, &r->mu, &ts);
+        } else {
+            pthread_cond_wait(&r->ready, &r->mu);
+        }
+    }
+}
+
 void *tr_relay_writer_main(void *arg)
 {
     tr_relay_t *r = arg;
     for (;;) {
         tr_merge_item_t item;
         bool dropped = false;
-        pthread_mutex_lock(&r->mu);
-        for (;;) {
-            if (r->stopping) {
-                pthread_mutex_unlock(&r->mu);
-                /* Commit what is complete before leaving. */
-                if (tr_relay_commit_group(r) != 0) {
-                    atomic_store(&r->failed, true);
-                }
-                return NULL;
+        int got = tr_relay_next_item(r, &item, &dropped);
+        if (got <= 0) {
+            if (got < 0) {
+                tr_relay_fail_stop(r);
             }
-            tr_relay_reap_offline(r);
-            if (tr_merge_pop(r->merge, &item, &dropped)) {
-                break;
-            }
-            if (r->group_txns > 0) {
-                /* Nothing more to release now: make the group durable and visible. */
-                pthread_mutex_unlock(&r->mu);
-                if (tr_relay_commit_group(r) != 0) {
-                    tr_relay_fail_stop(r);
-                    return NULL;
-                }
-                pthread_mutex_lock(&r->mu);
-                continue;
-            }
-            tr_relay_note_durable(r);
-            atomic_store_explicit(&r->busy_since_ms, 0, memory_order_relaxed);
-            pthread_cond_wait(&r->ready, &r->mu);
+            return NULL;
         }
-        atomic_store_explicit(&r->busy_since_ms, tr_clock_mono_ms(), memory_order_relaxed);
         /* A Pump blocks at MAX_QUEUED_PER_PUMP; waking it for every pop cost a
          * context switch per binlog (a quarter of the ingest CPU under perf).
          * It is woken once its queue has drained to the low mark, and then
