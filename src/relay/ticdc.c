@@ -43,13 +43,13 @@
 #include "relay/relay_internal.h"
 #include "relay/storage_source.h"
 
-#define POLL_BATCH        1024
-#define POLL_TIMEOUT_MS   100
-#define HEAP_BUDGET       (256u << 20)  /* records in heap chunks before spilling to files */
-#define MAX_LOG_BYTES     (64ull << 30) /* records held at most (then the consumer waits) */
-#define UNKNOWN_WAIT_MS   10000         /* a row's table missing from the history: wait so long */
-#define STORAGE_POLL_MS   250           /* the storage input reads the metadata this often */
-#define STORAGE_MAX_LINE  (1u << 30)    /* bytes of one line of a storage data file, at most */
+#define POLL_BATCH       1024
+#define POLL_TIMEOUT_MS  100
+#define HEAP_BUDGET      (256u << 20)  /* records in heap chunks before spilling to files */
+#define MAX_LOG_BYTES    (64ull << 30) /* records held at most (then the consumer waits) */
+#define UNKNOWN_WAIT_MS  10000         /* a row's table missing from the history: wait so long */
+#define STORAGE_POLL_MS  250           /* the storage input reads the metadata this often */
+#define STORAGE_MAX_LINE (1u << 30)    /* bytes of one line of a storage data file, at most */
 
 /* One group of rows (one partition, one commit_ts) or one DDL, as a merge item. */
 typedef struct {
