@@ -268,6 +268,35 @@ def ticdc_sim(tmp_path, request):
 
 
 @pytest.fixture
+def ticdc_relay(tmp_path, request):
+    """Factory: tirelay on a TiCDC input, as ticdc_sim writes one:
+      ticdc_relay(truth, kafka=<KafkaMock>, topic="cdc", **kw)    # [upstream] ticdc-kafka
+      ticdc_relay(truth, storage=<dir>, **kw)                     # [upstream] ticdc-storage
+    -> started cluster.Tirelay (start=False: made, not started); other keywords go to it."""
+    started = []
+
+    def make(truth, kafka=None, topic="cdc", storage=None, start=True, **kw):
+        if kafka is not None:
+            upstream = "ticdc-kafka = %s\nticdc-topic = %s\n" % (kafka.bootstrap, topic)
+        elif storage is not None:
+            upstream = "ticdc-storage = %s\n" % storage
+        else:
+            raise ValueError("ticdc_relay wants kafka= or storage=")
+        kw.setdefault("tidb_user", TIDB_USER)
+        kw.setdefault("tidb_password", TIDB_PASSWORD)
+        t = cluster.Tirelay(str(tmp_path / ("relay%d" % len(started))), [], 0, truth.port,
+                            upstream_conf=upstream, **kw)
+        started.append(t)
+        return t.start() if start else t
+
+    yield make
+    for t in started:
+        t.stop()
+        if _failed(request):
+            print("\n---- %s log (tail) ----\n%s" % (t.base, t.log_text()[-8000:]))
+
+
+@pytest.fixture
 def etcd(tmp_path, request):
     """A started single-member etcd (cluster.Etcd) on 127.0.0.1 free ports, temp data dir."""
     e = cluster.Etcd(str(tmp_path / "etcd")).start()

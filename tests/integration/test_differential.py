@@ -87,6 +87,23 @@ def compare(seed, replicas, tconn, st, bug, relay):
                     % (seed, "\n".join(diffs[:20])), pytrace=False)
 
 
+def checkpoints(sim, seed, points):
+    """Yields (k, status) as the simulator pauses at each checkpoint (after at least points[k-1]
+    operations), and lets it go on once the caller has checked."""
+    def paused_at(k):
+        sim._alive()
+        s = sim.status()
+        r = s.get("random", {})
+        return s if r.get("paused") and r.get("checkpoint") == k else None
+
+    for k, at in enumerate(points, 1):
+        st = cluster.wait_until(lambda: paused_at(k), 600,
+                                what="checkpoint %d of seed %d" % (k, seed))
+        assert st["random"]["ops"] >= at
+        yield k, st
+        open("%s.resume-%d" % (sim.status_file, k), "w").close()
+
+
 @pytest.mark.parametrize("seed,ops,cps,bug", case_params())
 def test_differential(seed, ops, cps, bug, truth, replica, mariadb_instance, tidbsim,
                       tirelay):
@@ -104,20 +121,10 @@ def test_differential(seed, ops, cps, bug, truth, replica, mariadb_instance, tid
                                         "mariadb")]
     tconn = diffcheck.utc(truth.connect())
 
-    def paused_at(k):
-        sim._alive()
-        s = sim.status()
-        r = s.get("random", {})
-        return s if r.get("paused") and r.get("checkpoint") == k else None
-
-    for k, at in enumerate(points, 1):
-        st = cluster.wait_until(lambda: paused_at(k), 600,
-                                what="checkpoint %d of seed %d" % (k, seed))
-        assert st["random"]["ops"] >= at
+    for k, st in checkpoints(sim, seed, points):
         compare(seed, replicas, tconn, st, bug, relay)
         print("seed %d: checkpoint %d at %d ops: both replicas equal the truth (%d tables)"
               % (seed, k, st["random"]["ops"], len(st["tables"])))
-        open("%s.resume-%d" % (sim.status_file, k), "w").close()
 
     st = sim.wait_done(900)
     rnd = st["random"]
@@ -141,7 +148,7 @@ TICDC_CASE = (11, 20000, (0.5,))
 
 
 def test_differential_ticdc_kafka(truth, replica, mariadb_instance, ticdc_sim, kafka_mock,
-                                  tmp_path):
+                                  ticdc_relay):
     """The same randomized workload through TiCDC's canal-json in a Kafka topic (8
     partitions, TiCDC's table dispatcher) instead of Pumps: both replicas equal the truth at
     the checkpoint and at the end."""
@@ -152,34 +159,20 @@ def test_differential_ticdc_kafka(truth, replica, mariadb_instance, ticdc_sim, k
     sim = ticdc_sim(truth, kafka=kafka, topic="cdc", shared_ts_every=9,
                     extra=["--random", str(seed), "--ops", str(ops),
                            "--checkpoints", ",".join(map(str, points)), "--known-bugs", "avoid"])
-    relay = cluster.Tirelay(str(tmp_path / "relay"), [], 0, truth.port, tidb_user="tidb",
-                            tidb_password="tidbpw", max_binlog_size=1 << 20, mariadb_listen=True,
-                            upstream_conf="ticdc-kafka = %s\nticdc-topic = cdc\n"
-                            % kafka.bootstrap).start()
-    try:
-        replicas = [diffcheck.start_replica(replica, relay, "mysql"),
-                    diffcheck.start_replica(mariadb_instance("replica2", server_id=3), relay,
-                                            "mariadb")]
-        tconn = diffcheck.utc(truth.connect())
+    relay = ticdc_relay(truth, kafka=kafka, topic="cdc", max_binlog_size=1 << 20,
+                        mariadb_listen=True)
+    replicas = [diffcheck.start_replica(replica, relay, "mysql"),
+                diffcheck.start_replica(mariadb_instance("replica2", server_id=3), relay,
+                                        "mariadb")]
+    tconn = diffcheck.utc(truth.connect())
 
-        def paused_at(k):
-            sim._alive()
-            s = sim.status()
-            r = s.get("random", {})
-            return s if r.get("paused") and r.get("checkpoint") == k else None
-
-        for k, at in enumerate(points, 1):
-            st = cluster.wait_until(lambda: paused_at(k), 600,
-                                    what="checkpoint %d of seed %d" % (k, seed))
-            compare(seed, replicas, tconn, st, None, relay)
-            print("\nTiCDC seed %d: checkpoint %d at %d ops: both replicas equal the truth"
-                  % (seed, k, st["random"]["ops"]))
-            open("%s.resume-%d" % (sim.status_file, k), "w").close()
-        st = sim.wait_done(900)
+    for k, st in checkpoints(sim, seed, points):
         compare(seed, replicas, tconn, st, None, relay)
-        rnd = st["random"]
-        print("TiCDC seed %d: %d operations (%s): both replicas equal the truth (%d tables)"
-              % (seed, rnd["ops"], ", ".join("%s=%d" % kv for kv in sorted(rnd["kinds"].items())),
-                 len(st["tables"])))
-    finally:
-        relay.stop()
+        print("\nTiCDC seed %d: checkpoint %d at %d ops: both replicas equal the truth"
+              % (seed, k, st["random"]["ops"]))
+    st = sim.wait_done(900)
+    compare(seed, replicas, tconn, st, None, relay)
+    rnd = st["random"]
+    print("TiCDC seed %d: %d operations (%s): both replicas equal the truth (%d tables)"
+          % (seed, rnd["ops"], ", ".join("%s=%d" % kv for kv in sorted(rnd["kinds"].items())),
+             len(st["tables"])))

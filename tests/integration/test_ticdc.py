@@ -20,16 +20,16 @@ import re
 import sys
 import time
 
-import pymysql
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 
 import cluster  # noqa: E402
-from conftest import wait_until, slave_status, wait_replica_equal  # noqa: E402
-from test_crash import snapshot, settle, compare, kill9, last_gtid  # noqa: E402
-from test_ticdc_storage import wait_fault_tables_equal  # noqa: E402
+from conftest import wait_until, wait_replica_equal  # noqa: E402
+from test_crash import settle, compare, kill9, last_gtid  # noqa: E402
+from ticdchelp import (last_commit_ts, relay_status, start_replica,  # noqa: E402
+                       wait_fault_tables_equal)
 
 SEED = int(os.environ.get("TIRELAY_TEST_SEED", "20261206"))
 TOPIC = "cdc"
@@ -41,58 +41,11 @@ def tirelay_built():
         "tirelay binary not built (%s): build it or set TIRELAY_BIN" % cluster.tirelay_bin()
 
 
-@pytest.fixture
-def ticdc_relay(tmp_path, request):
-    """Factory: ticdc_relay(kafka, truth, **kw) -> started cluster.Tirelay reading the topic."""
-    started = []
-
-    def make(kafka, truth, topic=TOPIC, upstream="", start=True, **kw):
-        kw.setdefault("tidb_user", "tidb")
-        kw.setdefault("tidb_password", "tidbpw")
-        t = cluster.Tirelay(str(tmp_path / ("relay%d" % len(started))), [], 0, truth.port,
-                            upstream_conf="ticdc-kafka = %s\nticdc-topic = %s\n%s"
-                            % (kafka.bootstrap, topic, upstream), **kw)
-        started.append(t)
-        return t.start() if start else t
-
-    yield make
-    for t in started:
-        t.stop()
-        if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
-            print("\n---- %s log (tail) ----\n%s" % (t.base, t.log_text()[-8000:]))
-
-
-def start_replica(replica, port, gtid):
-    rconn = replica.connect()
-    with rconn.cursor() as cur:
-        if gtid:
-            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
-                        "MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_USE_GTID=slave_pos, "
-                        "MASTER_CONNECT_RETRY=1" % port)
-        else:
-            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
-                        "MASTER_USER='repl', MASTER_PASSWORD='pw', "
-                        "MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                        "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % port)
-        cur.execute("START SLAVE")
-    return rconn
-
-
-def relay_status(port):
-    c = pymysql.connect(host="127.0.0.1", port=port, user="repl", password="pw")
-    try:
-        with c.cursor(pymysql.cursors.DictCursor) as cur:
-            cur.execute("SHOW RELAY STATUS")
-            return cur.fetchall()
-    finally:
-        c.close()
-
-
 def test_replicas_follow_through_every_fault(tirelay_built, truth, mariadb_instance, ticdc_sim,
                                              kafka_mock, ticdc_relay):
     kafka = kafka_mock({TOPIC: 4})
     sim = ticdc_sim(truth, kafka=kafka, topic=TOPIC, rows=15000, rate=40, shared_ts_every=7)
-    relay = ticdc_relay(kafka, truth, mariadb_listen=True, max_binlog_size=128 * 1024)
+    relay = ticdc_relay(truth, kafka=kafka, mariadb_listen=True, max_binlog_size=128 * 1024)
     r1 = start_replica(mariadb_instance("replica1", server_id=2), relay.port, gtid=False)
     r2 = start_replica(mariadb_instance("replica2", server_id=3), relay.mariadb_port, gtid=True)
 
@@ -133,9 +86,9 @@ def test_kill9_files_identical(tirelay_built, truth, replica, ticdc_sim, kafka_m
     # offsets still there, so the volume stays below that.
     sim = ticdc_sim(truth, kafka=kafka, topic=TOPIC, rows=5000, rate=25, shared_ts_every=5)
     conf = "sync = commit\n"
-    a = ticdc_relay(kafka, truth, max_binlog_size=64 * 1024, mariadb_listen=True,
+    a = ticdc_relay(truth, kafka=kafka, max_binlog_size=64 * 1024, mariadb_listen=True,
                     extra_conf=conf, server_id=1)
-    b = ticdc_relay(kafka, truth, max_binlog_size=64 * 1024, mariadb_listen=True,
+    b = ticdc_relay(truth, kafka=kafka, max_binlog_size=64 * 1024, mariadb_listen=True,
                     extra_conf=conf, server_id=1)
     rconn = start_replica(replica, b.port, gtid=False)
     kills = []
@@ -163,15 +116,6 @@ def test_kill9_files_identical(tirelay_built, truth, replica, ticdc_sim, kafka_m
           % (len(kills), time.monotonic() - t0, kills, st["rows"], len(snap_b[0])))
 
 
-def last_commit_ts(relay):
-    import sqlite3
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(relay.store, "index.sqlite"), uri=True)
-    try:
-        return db.execute("SELECT MAX(commit_ts) FROM txns").fetchone()[0] or 0
-    finally:
-        db.close()
-
-
 @pytest.mark.parametrize("fault,what", [
     ("garbage", "cannot decode a message"),
     ("unknown-table", "a row for a table the DDL history does not know"),
@@ -181,7 +125,7 @@ def test_bad_message_stops_before_it(tirelay_built, truth, ticdc_sim, kafka_mock
                                      fault, what):
     kafka = kafka_mock({TOPIC: 4})
     sim = ticdc_sim(truth, kafka=kafka, topic=TOPIC, rows=3000, rate=40)
-    relay = ticdc_relay(kafka, truth)
+    relay = ticdc_relay(truth, kafka=kafka)
     time.sleep(2.0)
     ans = sim.control("%s 1" % fault)
     m = re.match(r"\s*(-?\d+) (\d+)", ans)

@@ -20,11 +20,9 @@ import glob
 import os
 import random
 import re
-import sqlite3
 import sys
 import time
 
-import pymysql
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,6 +31,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 import cluster  # noqa: E402
 from conftest import wait_until, wait_replica_equal  # noqa: E402
 from test_crash import settle, compare, kill9, last_gtid  # noqa: E402
+from ticdchelp import (last_commit_ts, relay_status, start_replica,  # noqa: E402
+                       wait_fault_tables_equal)
 
 SEED = int(os.environ.get("TIRELAY_TEST_SEED", "20261206"))
 
@@ -43,93 +43,18 @@ def tirelay_built():
         "tirelay binary not built (%s): build it or set TIRELAY_BIN" % cluster.tirelay_bin()
 
 
-@pytest.fixture
-def storage_relay(tmp_path, request):
-    """Factory: storage_relay(root, truth, **kw) -> started cluster.Tirelay reading the
-    storage-sink directory root."""
-    started = []
-
-    def make(root, truth, start=True, **kw):
-        kw.setdefault("tidb_user", "tidb")
-        kw.setdefault("tidb_password", "tidbpw")
-        t = cluster.Tirelay(str(tmp_path / ("relay%d" % len(started))), [], 0, truth.port,
-                            upstream_conf="ticdc-storage = %s\n" % root, **kw)
-        started.append(t)
-        return t.start() if start else t
-
-    yield make
-    for t in started:
-        t.stop()
-        if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
-            print("\n---- %s log (tail) ----\n%s" % (t.base, t.log_text()[-8000:]))
-
-
-def start_replica(replica, port, gtid):
-    rconn = replica.connect()
-    with rconn.cursor() as cur:
-        if gtid:
-            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
-                        "MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_USE_GTID=slave_pos, "
-                        "MASTER_CONNECT_RETRY=1" % port)
-        else:
-            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
-                        "MASTER_USER='repl', MASTER_PASSWORD='pw', "
-                        "MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                        "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % port)
-        cur.execute("START SLAVE")
-    return rconn
-
-
-def relay_status(port):
-    c = pymysql.connect(host="127.0.0.1", port=port, user="repl", password="pw")
-    try:
-        with c.cursor(pymysql.cursors.DictCursor) as cur:
-            cur.execute("SHOW RELAY STATUS")
-            return cur.fetchall()
-    finally:
-        c.close()
-
-
-def last_commit_ts(relay):
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(relay.store, "index.sqlite"), uri=True)
-    try:
-        return db.execute("SELECT MAX(commit_ts) FROM txns").fetchone()[0] or 0
-    finally:
-        db.close()
-
-
-def all_rows(conn, db, table):
-    """Every row of db.table, sorted (keyless tables too: a multiset)."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT * FROM `%s`.`%s`" % (db, table))
-        return sorted(repr(r) for r in cur.fetchall())
-
-
-def wait_fault_tables_equal(rconns, tconn, db, tables, timeout):
-    """The fault commands' tables (t_cdc_*), which the simulator status does not list, equal
-    on every replica: the big transaction's rows, both identical keyless rows."""
-    want = {t: all_rows(tconn, db, t) for t in tables}
-    assert all(want.values()), want
-
-    def equal():
-        return all(all_rows(r, db, t) == want[t] for r in rconns for t in tables)
-
-    wait_until(equal, timeout, what="the fault tables on the replicas")
-    return {t: len(v) for t, v in want.items()}
-
-
 def data_files(root):
     return sorted(glob.glob(os.path.join(root, "*", "*", "*", "**", "CDC*.json"), recursive=True))
 
 
 @pytest.mark.parametrize("layout,dates", [("classic", "day"), ("new", "none")])
 def test_replicas_follow_the_storage_sink(tirelay_built, truth, mariadb_instance, ticdc_sim,
-                                          storage_relay, tmp_path, layout, dates):
+                                          ticdc_relay, tmp_path, layout, dates):
     root = str(tmp_path / "sink")
     sim = ticdc_sim(truth, storage=root, layout=layout, date_separator=dates, rows=6000,
                     rate=40, flush_interval=0.3, shared_ts_every=7,
                     extra=["--alter", "--alter-rows", "2500"])
-    relay = storage_relay(root, truth, mariadb_listen=True, max_binlog_size=128 * 1024)
+    relay = ticdc_relay(truth, storage=root, mariadb_listen=True, max_binlog_size=128 * 1024)
     r1 = start_replica(mariadb_instance("replica1", server_id=2), relay.port, gtid=False)
     r2 = start_replica(mariadb_instance("replica2", server_id=3), relay.mariadb_port, gtid=True)
 
@@ -163,15 +88,15 @@ def test_replicas_follow_the_storage_sink(tirelay_built, truth, mariadb_instance
              tc["restarts"], answers, counts))
 
 
-def test_kill9_files_identical(tirelay_built, truth, replica, ticdc_sim, storage_relay, tmp_path):
+def test_kill9_files_identical(tirelay_built, truth, replica, ticdc_sim, ticdc_relay, tmp_path):
     rng = random.Random(SEED)
     root = str(tmp_path / "sink")
     sim = ticdc_sim(truth, storage=root, rows=9000, rate=20, flush_interval=0.3,
                     shared_ts_every=5)
     conf = "sync = commit\n"
-    a = storage_relay(root, truth, max_binlog_size=64 * 1024, mariadb_listen=True,
+    a = ticdc_relay(truth, storage=root, max_binlog_size=64 * 1024, mariadb_listen=True,
                       extra_conf=conf, server_id=1)
-    b = storage_relay(root, truth, max_binlog_size=64 * 1024, mariadb_listen=True,
+    b = ticdc_relay(truth, storage=root, max_binlog_size=64 * 1024, mariadb_listen=True,
                       extra_conf=conf, server_id=1)
     rconn = start_replica(replica, b.port, gtid=False)
     kills = []
@@ -199,11 +124,11 @@ def test_kill9_files_identical(tirelay_built, truth, replica, ticdc_sim, storage
           % (len(kills), time.monotonic() - t0, kills, st["rows"], len(snap_b[0])))
 
 
-def test_corrupt_line_stops_naming_file_and_line(tirelay_built, truth, ticdc_sim, storage_relay,
+def test_corrupt_line_stops_naming_file_and_line(tirelay_built, truth, ticdc_sim, ticdc_relay,
                                                  tmp_path):
     root = str(tmp_path / "sink")
     sim = ticdc_sim(truth, storage=root, rows=100000, rate=40, flush_interval=0.3)
-    relay = storage_relay(root, truth)
+    relay = ticdc_relay(truth, storage=root)
     wait_until(lambda: last_commit_ts(relay) > 0, 120, what="the relay writing")
     sim.control("freeze 0")
 

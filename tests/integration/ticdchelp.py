@@ -1,0 +1,65 @@
+"""Helpers the TiCDC input's integration tests share (test_ticdc.py over Kafka,
+test_ticdc_storage.py over a storage-sink directory): replicas attached by file/position or
+GTID, tirelay's SHOW RELAY STATUS, the last commit_ts in its index, and the fault tables
+the simulator status does not list."""
+
+import os
+import sqlite3
+
+import pymysql
+
+from conftest import wait_until
+
+
+def start_replica(replica, port, gtid):
+    rconn = replica.connect()
+    with rconn.cursor() as cur:
+        if gtid:
+            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
+                        "MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_USE_GTID=slave_pos, "
+                        "MASTER_CONNECT_RETRY=1" % port)
+        else:
+            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
+                        "MASTER_USER='repl', MASTER_PASSWORD='pw', "
+                        "MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
+                        "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % port)
+        cur.execute("START SLAVE")
+    return rconn
+
+
+def relay_status(port):
+    c = pymysql.connect(host="127.0.0.1", port=port, user="repl", password="pw")
+    try:
+        with c.cursor(pymysql.cursors.DictCursor) as cur:
+            cur.execute("SHOW RELAY STATUS")
+            return cur.fetchall()
+    finally:
+        c.close()
+
+
+def last_commit_ts(relay):
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(relay.store, "index.sqlite"), uri=True)
+    try:
+        return db.execute("SELECT MAX(commit_ts) FROM txns").fetchone()[0] or 0
+    finally:
+        db.close()
+
+
+def all_rows(conn, db, table):
+    """Every row of db.table, sorted (keyless tables too: a multiset)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT * FROM `%s`.`%s`" % (db, table))
+        return sorted(repr(r) for r in cur.fetchall())
+
+
+def wait_fault_tables_equal(rconns, tconn, db, tables, timeout):
+    """The fault commands' tables (t_cdc_*), which the simulator status does not list, equal
+    on every replica: the big transaction's rows, both identical keyless rows."""
+    want = {t: all_rows(tconn, db, t) for t in tables}
+    assert all(want.values()), want
+
+    def equal():
+        return all(all_rows(r, db, t) == want[t] for r in rconns for t in tables)
+
+    wait_until(equal, timeout, what="the fault tables on the replicas")
+    return {t: len(v) for t, v in want.items()}
