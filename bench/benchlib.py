@@ -4,6 +4,7 @@ CPU time from /proc, medians."""
 import json
 import os
 import platform
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -150,6 +151,33 @@ def committed_ts(store):
         return row[0] or 0
     except sqlite3.Error:
         return 0
+
+
+def time_ingest(relay, last_ts, perf=None, timeout=900):
+    """Starts relay (a cluster.Tirelay) and times it until its index holds last_ts: returns
+    (wall seconds from the start, tirelay's CPU seconds then). perf: `perf record -g`
+    (DWARF call graphs: frame pointers would miss -O2 frames) on tirelay meanwhile, into
+    that file."""
+    t0 = time.monotonic()
+    relay.start()
+    pid = relay.proc.pid
+    prof = None
+    if perf:
+        prof = subprocess.Popen(["perf", "record", "-q", "-g", "--call-graph", "dwarf,16384",
+                                 "-F", "999", "-o", perf, "-p", str(pid)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while committed_ts(relay.store) < last_ts:
+        relay._alive()
+        if time.monotonic() - t0 > timeout:
+            raise RuntimeError("tirelay did not catch up in %d s:\n%s"
+                               % (timeout, relay.log_text()[-3000:]))
+        time.sleep(0.01)
+    secs = time.monotonic() - t0
+    cpu = cpu_seconds(pid)
+    if prof is not None:
+        prof.send_signal(signal.SIGINT)
+        prof.wait(120)
+    return secs, cpu
 
 
 def binlog_files(bdir):

@@ -20,8 +20,6 @@ Usage: bench/ingest.py [--shape sysbench|wide] [--pumps 1] [--sync commit|none] 
 """
 import argparse
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,27 +36,8 @@ def one_run(base, meta, ddl, sync, perf=None):
                             max_binlog_size=256 << 20, extra_conf="sync = %s\n" % sync)
     os.environ["TIRELAY_BIN"] = bl.tool("tirelay")
     try:
-        t0 = time.monotonic()
-        relay.start()
-        pid = relay.proc.pid
-        prof = None
-        if perf:
-            # call graphs by frame pointers would miss -O2 frames: DWARF unwinding
-            prof = subprocess.Popen(["perf", "record", "-q", "-g", "--call-graph", "dwarf,16384",
-                                     "-F", "999", "-o", perf, "-p", str(pid)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        last = meta["last_commit_ts"]
-        while bl.committed_ts(relay.store) < last:
-            relay._alive()
-            if time.monotonic() - t0 > 900:
-                raise RuntimeError("tirelay did not catch up in 900 s")
-            time.sleep(0.01)
-        secs = time.monotonic() - t0
-        cpu = bl.cpu_seconds(pid)
+        secs, cpu = bl.time_ingest(relay, meta["last_commit_ts"], perf)
         fcpu = bl.cpu_seconds(feeder.proc.pid)
-        if prof is not None:
-            prof.send_signal(signal.SIGINT)
-            prof.wait(120)
         out = bl.binlog_bytes(relay.binlog_dir())
         return {"secs": secs, "cpu": cpu, "feeder_cpu": fcpu, "out_bytes": out, "relay": relay, "feeder": feeder}
     except BaseException:

@@ -26,9 +26,7 @@ import argparse
 import json
 import os
 import random
-import signal
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -146,26 +144,7 @@ def one_run(base, path, meta, ddl, partitions, compression, perf=None):
                             upstream_conf="ticdc-kafka = %s\nticdc-topic = %s\n"
                             % (kafka.bootstrap, TOPIC))
     try:
-        t0 = time.monotonic()
-        relay.start()
-        pid = relay.proc.pid
-        prof = None
-        if perf:
-            prof = subprocess.Popen(["perf", "record", "-q", "-g", "--call-graph", "dwarf,16384",
-                                     "-F", "999", "-o", perf, "-p", str(pid)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        last = meta["last_commit_ts"]
-        while bl.committed_ts(relay.store) < last:
-            relay._alive()
-            if time.monotonic() - t0 > 600:
-                raise RuntimeError("tirelay did not catch up in 600 s:\n%s"
-                                   % relay.log_text()[-3000:])
-            time.sleep(0.01)
-        secs = time.monotonic() - t0
-        cpu = bl.cpu_seconds(pid)
-        if prof is not None:
-            prof.send_signal(signal.SIGINT)
-            prof.wait(120)
+        secs, cpu = bl.time_ingest(relay, meta["last_commit_ts"], perf, timeout=600)
         out = bl.binlog_bytes(relay.binlog_dir())
         return {"secs": secs, "cpu": cpu, "out_bytes": out, "relay": relay, "kafka": kafka,
                 "messages": n, "fill_secs": fill_secs}
