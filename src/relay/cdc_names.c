@@ -90,6 +90,20 @@ static void dict_index(dict_t *d, uint64_t h, uint32_t id)
     d->slots[i].id = id;
 }
 
+/* Gives e (hash h) the next id and indexes it; 0 when the directory is full (e not kept). */
+static uint32_t dict_insert(dict_t *d, uint64_t h, void *e)
+{
+    uint32_t id = dict_add(d, e);
+    if (id == 0) {
+        return 0;
+    }
+    if ((d->next_id + 1) * 2 > d->cap) {
+        dict_grow(d);
+    }
+    dict_index(d, h, id);
+    return id;
+}
+
 static void dict_cleanup(dict_t *d, void (*free_entry)(void *))
 {
     for (uint32_t id = 1; id <= d->next_id; id++) {
@@ -136,25 +150,14 @@ uint32_t tr_cdc_names_table(tr_cdc_names_t *n, const char *db, size_t db_len, co
         }
     }
     tr_cdc_table_name_t *t = tr_calloc(1, sizeof(*t));
-    char *a = tr_malloc(db_len + 1);
-    memcpy(a, db, db_len);
-    a[db_len] = '\0';
-    char *b = tr_malloc(table_len + 1);
-    memcpy(b, table, table_len);
-    b[table_len] = '\0';
-    t->db = a;
+    t->db = tr_strndup(db, db_len);
     t->db_len = db_len;
-    t->table = b;
+    t->table = tr_strndup(table, table_len);
     t->table_len = table_len;
-    uint32_t id = dict_add(d, t);
+    uint32_t id = dict_insert(d, h, t);
     if (id == 0) {
         table_free(t);
-        return 0;
     }
-    if ((d->next_id + 1) * 2 > d->cap) {
-        dict_grow(d);
-    }
-    dict_index(d, h, id);
     return id;
 }
 
@@ -248,15 +251,10 @@ uint32_t tr_cdc_names_layout(tr_cdc_names_t *n, const tr_slice_t *names, const t
     l->lens = lens;
     l->types = type_ptrs;
     l->type_lens = type_lens;
-    uint32_t id = dict_add(d, l);
+    uint32_t id = dict_insert(d, h, l);
     if (id == 0) {
         tr_free(mem);
-        return 0;
     }
-    if ((d->next_id + 1) * 2 > d->cap) {
-        dict_grow(d);
-    }
-    dict_index(d, h, id);
     return id;
 }
 
