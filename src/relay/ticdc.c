@@ -76,7 +76,6 @@ typedef struct {
 typedef struct {
     uint64_t messages;
     int64_t recv_ms;
-    int64_t high; /* the partition's end offset as last seen */
 } part_info_t;
 
 /* Storage: one poller round, records below offset end, taken up to checkpoint; its
@@ -335,9 +334,6 @@ static void *consumer_main(void *arg)
             } else {
                 tr_cdc_collect_skip(c->collect, (uint32_t)rd->part, rd->offset);
             }
-        }
-        for (uint32_t p = 0; p < c->n_parts; p++) {
-            c->info[p].high = tr_kafka_source_high(c->ks, (int32_t)p);
         }
         if (k > 0) {
             pthread_cond_broadcast(&r->ready);
