@@ -374,10 +374,11 @@ static const tr_table_info_t *table_of(tr_cdc_t *c, uint32_t name_id)
     return slot->t;
 }
 
-/* The map of layout_id onto t (public column indexes), checking names and types once per
- * table version. NULL with c->why when they do not fit. */
-static const layout_slot_t *layout_of(tr_cdc_t *c, uint32_t layout_id, const tr_table_info_t *t,
-                                      const tr_cdc_table_name_t *nm)
+/* Maps layout_id onto t (public column indexes, in c->layouts_cache[layout_id]), checking
+ * once per table version what the rows need: every column of t can be written, the names
+ * are t's and the types match. 0, or TR_EUNSUPPORTED / TR_ESCHEMA with c->why. */
+static int layout_of(tr_cdc_t *c, uint32_t layout_id, const tr_table_info_t *t,
+                     const tr_cdc_table_name_t *nm)
 {
     uint64_t gen = tr_schema_generation(c->r->schema);
     if (layout_id >= c->layouts_cap) {
@@ -392,12 +393,19 @@ static const layout_slot_t *layout_of(tr_cdc_t *c, uint32_t layout_id, const tr_
     }
     layout_slot_t *slot = &c->layouts_cache[layout_id];
     if (slot->t == t && slot->gen == gen && slot->map != NULL) {
-        return slot;
+        return 0;
+    }
+    for (size_t k = 0; k < t->n_public; k++) {
+        const tr_tidb_column_t *col = &t->cols[t->public_idx[k]];
+        if (!col->is_supported) {
+            snprintf(c->why, sizeof(c->why), "%s:", col->unsupported_why);
+            return TR_EUNSUPPORTED;
+        }
     }
     const tr_cdc_layout_t *l = tr_cdc_names_layout_get(c->names, layout_id);
     if (l == NULL) {
         snprintf(c->why, sizeof(c->why), "unknown column layout");
-        return NULL;
+        return TR_ESCHEMA;
     }
     tr_free(slot->map);
     slot->map = tr_malloc((l->n ? l->n : 1) * sizeof(int32_t));
@@ -417,7 +425,7 @@ static const layout_slot_t *layout_of(tr_cdc_t *c, uint32_t layout_id, const tr_
                              "column %s.%s.%s is %s in the message but not in the DDL history",
                              nm->db, nm->table, l->names[i], l->types[i]);
                     slot->t = NULL;
-                    return NULL;
+                    return TR_ESCHEMA;
                 }
                 slot->map[i] = (int32_t)k;
                 break;
@@ -428,10 +436,10 @@ static const layout_slot_t *layout_of(tr_cdc_t *c, uint32_t layout_id, const tr_
                      "column %s.%s.%s is not in the table's definition in the DDL history", nm->db,
                      nm->table, l->names[i]);
             slot->t = NULL;
-            return NULL;
+            return TR_ESCHEMA;
         }
     }
-    return slot;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- rows */
@@ -524,18 +532,11 @@ static int check_rows(tr_cdc_t *c)
             return TR_ENOTFOUND;
         }
         const tr_cdc_table_name_t *nm = tr_cdc_names_table_get(c->names, rec->table);
-        for (size_t k = 0; k < t->n_public; k++) {
-            const tr_tidb_column_t *col = &t->cols[t->public_idx[k]];
-            if (!col->is_supported) {
-                snprintf(c->why, sizeof(c->why), "%s:", col->unsupported_why);
-                where(c, rec, "");
-                return TR_EUNSUPPORTED;
-            }
-        }
         c->why[0] = '\0';
-        if (layout_of(c, rec->layout, t, nm) == NULL) {
+        int rc = layout_of(c, rec->layout, t, nm);
+        if (rc != 0) {
             where(c, rec, "");
-            return TR_ESCHEMA;
+            return rc;
         }
         if (t->n_public > c->vals_cap) {
             c->vals_cap = t->n_public;
