@@ -986,13 +986,13 @@ int tr_canal_obj_next(tr_canal_obj_iter_t *it, tr_canal_str_t *key, tr_canal_val
     static const iter_kind_t kind = {'{', '}', "not a JSON object", "truncated object",
                                      "expected ',' or '}' in an object",
                                      "object key is not a string"};
-    const uint8_t *b = it->obj.p;
-    const uint8_t *end = b + it->obj.len;
     const uint8_t *p = NULL;
     int rc = iter_step(&kind, it->obj, &it->pos, &p, why);
     if (rc <= 0) {
-        return rc;
+        return rc; /* before any pointer arithmetic: an empty slice may have a NULL p */
     }
+    const uint8_t *b = it->obj.p;
+    const uint8_t *end = b + it->obj.len;
     const uint8_t *kb = p;
     rc = scan_string(&p, end, &key->has_escapes, why);
     if (rc != 0) {
@@ -1062,13 +1062,13 @@ int tr_canal_arr_next(tr_canal_arr_iter_t *it, tr_canal_str_t *name, const char 
     static const iter_kind_t kind = {'[', ']', "not a JSON array", "truncated array",
                                      "expected ',' or ']' in an array",
                                      "array element is not a string"};
-    const uint8_t *b = it->arr.p;
-    const uint8_t *end = b + it->arr.len;
     const uint8_t *p = NULL;
     int rc = iter_step(&kind, it->arr, &it->pos, &p, why);
     if (rc <= 0) {
-        return rc;
+        return rc; /* before any pointer arithmetic: an empty slice may have a NULL p */
     }
+    const uint8_t *b = it->arr.p;
+    const uint8_t *end = b + it->arr.len;
     const uint8_t *sb = p;
     rc = scan_string(&p, end, &name->has_escapes, why);
     if (rc != 0) {
