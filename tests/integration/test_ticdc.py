@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 import cluster  # noqa: E402
 from conftest import wait_until, wait_replica_equal  # noqa: E402
 from test_crash import settle, compare, kill9, last_gtid  # noqa: E402
-from ticdchelp import (last_commit_ts, relay_status, start_replica,  # noqa: E402
+from ticdchelp import (fault, last_commit_ts, relay_status, start_replica,  # noqa: E402
                        wait_fault_tables_equal)
 
 SEED = int(os.environ.get("TIRELAY_TEST_SEED", "20261206"))
@@ -53,7 +53,7 @@ def test_replicas_follow_through_every_fault(tirelay_built, truth, mariadb_insta
     for cmd in ("redeliver 0 30", "ticdc-restart-exact", "big-txn 1500", "redeliver 2 25",
                 "ticdc-restart", "dup-keyless", "lag 1 2", "redeliver 3 40"):
         time.sleep(0.7)
-        answers[cmd] = sim.control(cmd)
+        answers[cmd] = fault(sim, cmd)
     st = sim.wait_done(900)
     tconn = truth.connect()
     wait_replica_equal(r1, tconn, st, 600, "file/position replica on the MySQL listener")
