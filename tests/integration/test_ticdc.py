@@ -44,10 +44,11 @@ def tirelay_built():
 def test_replicas_follow_through_every_fault(tirelay_built, truth, mariadb_instance, ticdc_sim,
                                              kafka_mock, ticdc_relay):
     kafka = kafka_mock({TOPIC: 4})
-    sim = ticdc_sim(truth, kafka=kafka, topic=TOPIC, rows=15000, rate=40, shared_ts_every=7)
+    # The relay and its replicas first: the faults below must meet a running workload.
     relay = ticdc_relay(truth, kafka=kafka, mariadb_listen=True, max_binlog_size=128 * 1024)
     r1 = start_replica(mariadb_instance("replica1", server_id=2), relay.port, gtid=False)
     r2 = start_replica(mariadb_instance("replica2", server_id=3), relay.mariadb_port, gtid=True)
+    sim = ticdc_sim(truth, kafka=kafka, topic=TOPIC, rows=15000, rate=40, shared_ts_every=7)
 
     answers = {}
     for cmd in ("redeliver 0 30", "ticdc-restart-exact", "big-txn 1500", "redeliver 2 25",

@@ -51,12 +51,13 @@ def data_files(root):
 def test_replicas_follow_the_storage_sink(tirelay_built, truth, mariadb_instance, ticdc_sim,
                                           ticdc_relay, tmp_path, layout, dates):
     root = str(tmp_path / "sink")
-    sim = ticdc_sim(truth, storage=root, layout=layout, date_separator=dates, rows=6000,
-                    rate=40, flush_interval=0.3, shared_ts_every=7,
-                    extra=["--alter", "--alter-rows", "2500"])
+    # The relay and its replicas first: the faults below must meet a running workload.
     relay = ticdc_relay(truth, storage=root, mariadb_listen=True, max_binlog_size=128 * 1024)
     r1 = start_replica(mariadb_instance("replica1", server_id=2), relay.port, gtid=False)
     r2 = start_replica(mariadb_instance("replica2", server_id=3), relay.mariadb_port, gtid=True)
+    sim = ticdc_sim(truth, storage=root, layout=layout, date_separator=dates, rows=6000,
+                    rate=40, flush_interval=0.3, shared_ts_every=7,
+                    extra=["--alter", "--alter-rows", "2500"])
 
     answers = {}
     for cmd in ("ticdc-restart-exact", "big-txn 1500", "ticdc-restart", "dup-keyless"):

@@ -12,13 +12,12 @@ from conftest import wait_until
 
 
 def fault(sim, cmd):
-    """One simulator fault command; its answer. ticdc-restart-exact needs a row above the
-    last watermark to restart at, which exists only while a transaction is between its rows
-    and the next watermark: it is asked again (up to 60 s, the workload running) until the
-    simulator finds one, instead of failing when the test happened to ask in a gap."""
-    if cmd != "ticdc-restart-exact":
-        return sim.control(cmd)
-    return wait_until(lambda: sim.control(cmd), 60, interval=0.1, what="a pending row for " + cmd)
+    """One simulator fault command; its answer. ticdc-restart-exact restarts at a row above
+    the last watermark (the simulator waits up to 20 s for one), so it is sent once the
+    workload has written rows: earlier, the simulator may still be creating its tables."""
+    if cmd == "ticdc-restart-exact":
+        wait_until(lambda: sim.ticdc_status()["rows"] > 0, 120, what="the workload's first rows")
+    return sim.control(cmd)
 
 
 def start_replica(replica, port, gtid):
