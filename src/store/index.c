@@ -26,6 +26,7 @@ enum {
     ST_COMMIT,
     ST_ROLLBACK,
     ST_PUT_TXN,
+    ST_PUT_TXNS, /* PUT_TXN_BATCH rows in one statement */
     ST_PUT_FILE,
     ST_CLOSE_FILE,
     ST_PUT_SCHEMA_JOB,
@@ -51,6 +52,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_PUT_TXN] = "INSERT INTO txns(gtid_no, commit_ts, schema_version, timestamp, seq0, end0, "
                    "seq1, end1) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_PUT_TXNS] = NULL, /* built by put_txns_sql */
     [ST_PUT_FILE] = "INSERT INTO files(flavor, seq, name, created, header_end, size) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
     [ST_CLOSE_FILE] = "UPDATE files SET size = ?3 WHERE flavor = ?1 AND seq = ?2",
@@ -75,6 +77,24 @@ static const char schema_sql[] =
     /* added with the schema history (an index file from before gets it empty on open) */
     "CREATE TABLE IF NOT EXISTS schema_jobs(job_id INTEGER PRIMARY KEY, "
     "  schema_version INTEGER NOT NULL, job_meta BLOB NOT NULL);";
+
+/* Transactions per INSERT of ST_PUT_TXNS: one statement step for many rows costs about half
+ * of as many single-row steps (bench/README.md "sqlite index"). */
+#define PUT_TXN_BATCH 32
+#define TXN_PARAMS 8 /* the ? of PUT_TXNS_ROW */
+#define PUT_TXNS_HEAD                                                                             \
+    "INSERT INTO txns(gtid_no, commit_ts, schema_version, timestamp, seq0, end0, seq1, end1) "   \
+    "VALUES "
+#define PUT_TXNS_ROW "(?,?,?,?,?,?,?,?),"
+
+static void put_txns_sql(char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "%s", PUT_TXNS_HEAD);
+    for (int i = 0; i < PUT_TXN_BATCH; i++) {
+        n += (size_t)snprintf(out + n, cap - n, "%s", PUT_TXNS_ROW);
+    }
+    out[n - 1] = '\0'; /* the last row's comma */
+}
 
 struct tr_index {
     sqlite3 *db;
@@ -115,8 +135,11 @@ int tr_index_open(const char *path, bool full_sync, tr_index_t **out, char *msg,
         goto err;
     }
     what = "prepare";
+    char batch[sizeof(PUT_TXNS_HEAD) + PUT_TXN_BATCH * sizeof(PUT_TXNS_ROW)];
+    put_txns_sql(batch, sizeof(batch));
     for (int i = 0; i < ST_COUNT; i++) {
-        if (sqlite3_prepare_v2(idx->db, stmt_sql[i], -1, &idx->st[i], NULL) != SQLITE_OK) {
+        const char *sql = i == ST_PUT_TXNS ? batch : stmt_sql[i];
+        if (sqlite3_prepare_v2(idx->db, sql, -1, &idx->st[i], NULL) != SQLITE_OK) {
             goto err;
         }
     }
@@ -270,23 +293,44 @@ void tr_index_rollback(tr_index_t *idx)
     }
 }
 
-int tr_index_put_txn(tr_index_t *idx, const tr_index_txn_t *t, const char **why)
+/* Binds t as the row whose first parameter is number first. */
+static void bind_txn(sqlite3_stmt *st, int first, const tr_index_txn_t *t)
 {
-    sqlite3_stmt *st = idx->st[ST_PUT_TXN];
-    (void)sqlite3_bind_int64(st, 1, (sqlite3_int64)t->gtid_no);
-    (void)sqlite3_bind_int64(st, 2, t->commit_ts);
-    (void)sqlite3_bind_int64(st, 3, t->schema_version);
-    (void)sqlite3_bind_int64(st, 4, t->timestamp);
+    (void)sqlite3_bind_int64(st, first, (sqlite3_int64)t->gtid_no);
+    (void)sqlite3_bind_int64(st, first + 1, t->commit_ts);
+    (void)sqlite3_bind_int64(st, first + 2, t->schema_version);
+    (void)sqlite3_bind_int64(st, first + 3, t->timestamp);
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
         if (t->has_pos[f]) {
-            (void)sqlite3_bind_int64(st, 5 + 2 * f, t->seq[f]);
-            (void)sqlite3_bind_int64(st, 6 + 2 * f, (sqlite3_int64)t->end[f]);
+            (void)sqlite3_bind_int64(st, first + 4 + 2 * f, t->seq[f]);
+            (void)sqlite3_bind_int64(st, first + 5 + 2 * f, (sqlite3_int64)t->end[f]);
         } else {
-            (void)sqlite3_bind_null(st, 5 + 2 * f);
-            (void)sqlite3_bind_null(st, 6 + 2 * f);
+            (void)sqlite3_bind_null(st, first + 4 + 2 * f);
+            (void)sqlite3_bind_null(st, first + 5 + 2 * f);
         }
     }
-    return exec_stmt(idx, ST_PUT_TXN, "insert txn", why);
+}
+
+int tr_index_put_txns(tr_index_t *idx, const tr_index_txn_t *t, size_t n, const char **why)
+{
+    size_t i = 0;
+    for (; n - i >= PUT_TXN_BATCH; i += PUT_TXN_BATCH) {
+        for (int k = 0; k < PUT_TXN_BATCH; k++) {
+            bind_txn(idx->st[ST_PUT_TXNS], 1 + TXN_PARAMS * k, &t[i + (size_t)k]);
+        }
+        int r = exec_stmt(idx, ST_PUT_TXNS, "insert txns", why);
+        if (r != 0) {
+            return r;
+        }
+    }
+    for (; i < n; i++) {
+        bind_txn(idx->st[ST_PUT_TXN], 1, &t[i]);
+        int r = exec_stmt(idx, ST_PUT_TXN, "insert txn", why);
+        if (r != 0) {
+            return r;
+        }
+    }
+    return 0;
 }
 
 int tr_index_put_file(tr_index_t *idx, tr_flavor_t f, const tr_index_file_t *file,

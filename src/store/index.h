@@ -70,7 +70,9 @@ int tr_index_last_txn_in_file(tr_index_t *idx, tr_flavor_t f, uint32_t seq, tr_i
 int tr_index_begin(tr_index_t *idx, const char **why) TR_MUSTCHECK;
 int tr_index_commit(tr_index_t *idx, const char **why) TR_MUSTCHECK;
 void tr_index_rollback(tr_index_t *idx);
-int tr_index_put_txn(tr_index_t *idx, const tr_index_txn_t *t, const char **why) TR_MUSTCHECK;
+/* Inserts the n transactions t[0..n) (in batches of rows per statement). */
+int tr_index_put_txns(tr_index_t *idx, const tr_index_txn_t *t, size_t n, const char **why)
+    TR_MUSTCHECK;
 int tr_index_put_file(tr_index_t *idx, tr_flavor_t f, const tr_index_file_t *file,
                       const char **why) TR_MUSTCHECK;
 /* Marks file seq closed with its final size. */

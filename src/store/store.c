@@ -962,8 +962,8 @@ int tr_store_commit(tr_store_t *s)
     if (r == 0) {
         r = tr_index_begin(s->idx, &why);
     }
-    for (size_t i = 0; r == 0 && i < s->npend; i++) {
-        r = tr_index_put_txn(s->idx, &s->pend[i], &why);
+    if (r == 0) {
+        r = tr_index_put_txns(s->idx, s->pend, s->npend, &why);
     }
     /* The DDL jobs these transactions were decoded with become durable with them. */
     for (size_t i = 0; r == 0 && i < s->nsjobs; i++) {

@@ -484,6 +484,52 @@ TR_TEST(find_txn)
     rm_rf(dir);
 }
 
+/* One group larger than the index's rows-per-INSERT batch (32) and not a multiple of it:
+ * every transaction, batched or in the tail, is in the index with its own values, and
+ * survives a reopen. */
+TR_TEST(find_txn_big_group)
+{
+    char dir[64];
+    make_tmpdir(dir, sizeof(dir));
+    tr_store_opts_t o = opts_for(dir, true, true, 1 << 20);
+    tr_store_t *s = NULL;
+    tr_store_checkpoint_t cp;
+    const char *why = NULL;
+    EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), 0);
+    if (s == NULL) {
+        return;
+    }
+    enum { N = 75 };
+    uint64_t end_mysql[N + 1] = {0};
+    for (uint64_t g = 1; g <= N; g++) {
+        EXPECT_EQ_INT(add_txn(s, g), 0); /* commit_ts = g * 1000 */
+        end_mysql[g] = tr_store_txn_pos(s, TR_FLAVOR_MYSQL);
+    }
+    EXPECT_EQ_INT(tr_store_commit(s), 0);
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint64_t g = 1; g <= N; g++) {
+            tr_store_txn_t t;
+            EXPECT_EQ_INT(
+                tr_store_find_txn(s, TR_STORE_FIND_GTID, (int64_t)g, TR_FLAVOR_MYSQL, 0, &t, &why),
+                0);
+            EXPECT_EQ_INT(t.commit_ts, (int64_t)g * 1000);
+            EXPECT_EQ_U64(t.end[TR_FLAVOR_MYSQL], end_mysql[g]);
+            EXPECT_TRUE(t.has_pos[TR_FLAVOR_MARIADB]);
+        }
+        tr_store_free(s);
+        s = NULL;
+        EXPECT_EQ_INT(tr_store_open(&o, &s, &cp, &why), 0);
+        if (s == NULL) {
+            break;
+        }
+        EXPECT_TRUE(cp.has_txn);
+        EXPECT_EQ_U64(cp.gtid_no, N);
+        EXPECT_EQ_INT(cp.commit_ts, (int64_t)N * 1000);
+    }
+    tr_store_free(s);
+    rm_rf(dir);
+}
+
 /* ---- fault injection (tr_store_io_t) ---- */
 
 static struct {
