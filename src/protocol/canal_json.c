@@ -269,7 +269,7 @@ static const uint8_t *skip_container(const uint8_t *p, const uint8_t *end, int d
             }
             p = skip_ws(p + 1, end);
             if (p == end || *p != ':') {
-                *why = "missing ':' after an object key";
+                *why = p == end ? "truncated object" : "missing ':' after an object key";
                 return NULL;
             }
             p = skip_ws(p + 1, end);
@@ -328,6 +328,74 @@ static jtype_t type_of(uint8_t c)
     }
 }
 
+/*
+ * Reads one member of an object: p points just past the key's opening quote. Fills key and
+ * val as tr_canal_obj_next returns them; depth is the nesting of the object (its values'
+ * containers count from there). Returns the end of the value, or NULL with *why.
+ */
+static const uint8_t *read_member(const uint8_t *p, const uint8_t *end, int depth,
+                                  tr_canal_str_t *key, tr_canal_val_t *val, const char **why)
+{
+    const uint8_t *kb = p;
+    if (scan_string(&p, end, &key->has_escapes, why) != 0) {
+        return NULL;
+    }
+    key->raw = tr_slice(kb, (size_t)(p - kb));
+    p = skip_ws(p + 1, end);
+    if (p == end || *p != ':') {
+        *why = p == end ? "truncated object" : "missing ':' after an object key";
+        return NULL;
+    }
+    p = skip_ws(p + 1, end);
+    if (p == end) {
+        *why = "truncated: a value is missing";
+        return NULL;
+    }
+    const uint8_t *vb = p;
+    val->str.has_escapes = false;
+    switch (*p) {
+    case '"':
+        p++;
+        vb = p;
+        if (scan_string(&p, end, &val->str.has_escapes, why) != 0) {
+            return NULL;
+        }
+        val->kind = TR_CANAL_VAL_STRING;
+        val->str.raw = tr_slice(vb, (size_t)(p - vb));
+        return p + 1;
+    case 'n':
+        p = scan_literal(p, end, "null", 4);
+        val->kind = TR_CANAL_VAL_NULL;
+        val->str.raw = tr_slice(empty_text, 0);
+        break;
+    default: {
+        jtype_t t = type_of(*p);
+        p = skip_value(p, end, depth, TR_CANAL_MAX_DEPTH, why);
+        if (p == NULL) {
+            return NULL;
+        }
+        val->kind = t == T_NUMBER  ? TR_CANAL_VAL_NUMBER
+                    : t == T_TRUE  ? TR_CANAL_VAL_TRUE
+                    : t == T_FALSE ? TR_CANAL_VAL_FALSE
+                                   : TR_CANAL_VAL_OTHER;
+        val->str.raw = tr_slice(vb, (size_t)(p - vb));
+        break;
+    }
+    }
+    if (p == NULL) {
+        *why = "not a JSON value";
+    }
+    return p;
+}
+
+/* Where parse puts the members of the images it reads (tr_canal_parse_images). */
+typedef struct {
+    tr_canal_member_t *v;
+    size_t room;
+    size_t used;
+    size_t needed;
+} member_sink_t;
+
 /* One value of a known key: its type and text (a string's body, otherwise the whole value). */
 typedef struct {
     jtype_t type;
@@ -341,13 +409,75 @@ typedef struct {
     const uint8_t *first_e;
     bool all_strings;
     bool number_is_int; /* T_NUMBER: no fraction or exponent */
+    /* T_ARRAY read with a member sink: the first element's members (NULL: no room) */
+    const tr_canal_member_t *members;
+    size_t n_members;
 } tok_t;
+
+/*
+ * Reads the object at p (a '{' inside an array at nesting depth) member by member into the
+ * sink, validating as skip_value does. Returns its end, or NULL with *why.
+ */
+static const uint8_t *read_members(const uint8_t *p, const uint8_t *end, int depth,
+                                   member_sink_t *sink, tok_t *t, const char **why)
+{
+    depth++; /* the object's own */
+    if (depth > TR_CANAL_MAX_DEPTH) {
+        *why = "nesting too deep";
+        return NULL;
+    }
+    size_t first = sink->used;
+    size_t n = 0;
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}') {
+        p++;
+    } else {
+        for (;;) {
+            if (p == end || *p != '"') {
+                *why = p == end ? "truncated object" : "object key is not a string";
+                return NULL;
+            }
+            tr_canal_member_t m;
+            p = read_member(p + 1, end, depth, &m.key, &m.val, why);
+            if (p == NULL) {
+                return NULL;
+            }
+            if (first + n < sink->room) {
+                sink->v[first + n] = m;
+            }
+            n++;
+            p = skip_ws(p, end);
+            if (p == end) {
+                *why = "truncated object";
+                return NULL;
+            }
+            if (*p == '}') {
+                p++;
+                break;
+            }
+            if (*p != ',') {
+                *why = "expected ',' or '}' in an object";
+                return NULL;
+            }
+            p = skip_ws(p + 1, end);
+        }
+    }
+    sink->needed += n;
+    if (first + n <= sink->room) {
+        t->members = sink->v + first;
+        sink->used = first + n;
+    }
+    t->n_members = n;
+    return p;
+}
 
 /* Reads the value at p (no leading whitespace) into *t, validating it; with want_elems,
  * arrays are walked element by element (count, first element, all strings). */
 static const uint8_t *read_value(const uint8_t *p, const uint8_t *end, int depth, bool want_elems,
-                                 tok_t *t, const char **why)
+                                 member_sink_t *sink, tok_t *t, const char **why)
 {
+    t->members = NULL;
+    t->n_members = 0;
     if (p == end) {
         *why = "truncated: a value is missing";
         return NULL;
@@ -386,7 +516,11 @@ static const uint8_t *read_value(const uint8_t *p, const uint8_t *end, int depth
         }
         for (;;) {
             const uint8_t *eb = p;
-            p = skip_value(p, end, depth + 1, TR_CANAL_MAX_DEPTH, why);
+            if (t->n == 0 && sink != NULL && p < end && *p == '{') {
+                p = read_members(p, end, depth + 1, sink, t, why);
+            } else {
+                p = skip_value(p, end, depth + 1, TR_CANAL_MAX_DEPTH, why);
+            }
             if (p == NULL) {
                 return NULL;
             }
@@ -601,7 +735,7 @@ static const uint8_t *read_tidb(const uint8_t *p, const uint8_t *end, tok_t *tok
             return NULL;
         }
         tok_t t;
-        p = read_value(p, end, 2, false, &t, why);
+        p = read_value(p, end, 2, false, NULL, &t, why);
         if (p == NULL) {
             return NULL;
         }
@@ -743,6 +877,10 @@ static int parse_row(const tok_t *toks, tr_canal_msg_t *out, const char **why)
                             "old is not an array of one object");
     }
     if (rc == 0) {
+        out->data_members = toks[K_DATA].members;
+        out->n_data_members = out->data_members != NULL ? toks[K_DATA].n_members : 0;
+        out->old_members = toks[K_OLD].members;
+        out->n_old_members = out->old_members != NULL ? toks[K_OLD].n_members : 0;
         rc = want_object(&toks[K_MYSQLTYPE], &out->mysql_type, why, "mysqlType is not an object");
     }
     if (rc == 0) {
@@ -790,12 +928,31 @@ static int parse_row(const tok_t *toks, tr_canal_msg_t *out, const char **why)
  * repeated _tidb replaces the whole object), and "id" and "ts" are ignored.
  */
 
+static int parse(const uint8_t *p, size_t len, tr_canal_msg_t *out, member_sink_t *sink,
+                 const char **why);
+
 int tr_canal_parse(const uint8_t *p, size_t len, tr_canal_msg_t *out, const char **why)
+{
+    return parse(p, len, out, NULL, why);
+}
+
+int tr_canal_parse_images(const uint8_t *p, size_t len, tr_canal_msg_t *out,
+                          tr_canal_member_t *members, size_t room, const char **why)
+{
+    member_sink_t sink = {members, room, 0, 0};
+    return parse(p, len, out, &sink, why);
+}
+
+/* sink: where the images' members go (NULL: not read). */
+static int parse(const uint8_t *p, size_t len, tr_canal_msg_t *out, member_sink_t *sink,
+                 const char **why)
 {
     const uint8_t *end = p + len;
     tok_t toks[K_ALL];
     for (int i = 0; i < K_ALL; i++) {
         toks[i].type = T_ABSENT;
+        toks[i].members = NULL;
+        toks[i].n_members = 0;
     }
     memset(out, 0, sizeof(*out));
     out->type.raw.p = out->database.raw.p = out->table.raw.p = out->sql.raw.p = empty_text;
@@ -825,8 +982,8 @@ int tr_canal_parse(const uint8_t *p, size_t len, tr_canal_msg_t *out, const char
                 t->type = T_OBJECT;
                 p = read_tidb(p, end, toks, why);
             } else {
-                bool elems = id == K_DATA || id == K_OLD || id == K_PKNAMES;
-                p = read_value(p, end, 1, elems, t, why);
+                bool images = id == K_DATA || id == K_OLD;
+                p = read_value(p, end, 1, images || id == K_PKNAMES, images ? sink : NULL, t, why);
             }
             if (p == NULL) {
                 return TR_EMALFORMED;
@@ -850,6 +1007,9 @@ int tr_canal_parse(const uint8_t *p, size_t len, tr_canal_msg_t *out, const char
     if (skip_ws(p, end) != end) {
         *why = "bytes after the message's object";
         return TR_EMALFORMED;
+    }
+    if (sink != NULL) {
+        out->members_needed = sink->needed;
     }
 
     /* The fields every kind uses: isDdl and type decide the kind, es, and _tidb. */
@@ -991,63 +1151,12 @@ int tr_canal_obj_next(tr_canal_obj_iter_t *it, tr_canal_str_t *key, tr_canal_val
     if (rc <= 0) {
         return rc; /* before any pointer arithmetic: an empty slice may have a NULL p */
     }
-    const uint8_t *b = it->obj.p;
-    const uint8_t *end = b + it->obj.len;
-    const uint8_t *kb = p;
-    rc = scan_string(&p, end, &key->has_escapes, why);
-    if (rc != 0) {
-        return rc;
-    }
-    key->raw = tr_slice(kb, (size_t)(p - kb));
-    p = skip_ws(p + 1, end);
-    if (p == end || *p != ':') {
-        *why = p == end ? "truncated object" : "missing ':' after an object key";
-        return TR_EMALFORMED;
-    }
-    p = skip_ws(p + 1, end);
-    if (p == end) {
-        *why = "truncated: a value is missing";
-        return TR_EMALFORMED;
-    }
-    const uint8_t *vb = p;
-    val->str.has_escapes = false;
-    switch (*p) {
-    case '"':
-        p++;
-        vb = p;
-        rc = scan_string(&p, end, &val->str.has_escapes, why);
-        if (rc != 0) {
-            return rc;
-        }
-        val->kind = TR_CANAL_VAL_STRING;
-        val->str.raw = tr_slice(vb, (size_t)(p - vb));
-        p++;
-        break;
-    case 'n':
-        p = scan_literal(p, end, "null", 4);
-        val->kind = TR_CANAL_VAL_NULL;
-        val->str.raw = tr_slice(empty_text, 0);
-        break;
-    default: {
-        jtype_t t = type_of(*p);
-        /* The object sits at depth 1 of its own text; its members' values at 1 too. */
-        p = skip_value(p, end, 1, TR_CANAL_MAX_DEPTH, why);
-        if (p == NULL) {
-            return TR_EMALFORMED;
-        }
-        val->kind = t == T_NUMBER  ? TR_CANAL_VAL_NUMBER
-                    : t == T_TRUE  ? TR_CANAL_VAL_TRUE
-                    : t == T_FALSE ? TR_CANAL_VAL_FALSE
-                                   : TR_CANAL_VAL_OTHER;
-        val->str.raw = tr_slice(vb, (size_t)(p - vb));
-        break;
-    }
-    }
+    /* The object sits at depth 1 of its own text. */
+    p = read_member(p, it->obj.p + it->obj.len, 1, key, val, why);
     if (p == NULL) {
-        *why = "not a JSON value";
         return TR_EMALFORMED;
     }
-    it->pos = (size_t)(p - b);
+    it->pos = (size_t)(p - it->obj.p);
     return 1;
 }
 

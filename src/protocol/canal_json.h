@@ -69,6 +69,12 @@ typedef struct {
     tr_canal_str_t str;
 } tr_canal_val_t;
 
+/* A member of a flat object ("data", "old"): its key and value. */
+typedef struct {
+    tr_canal_str_t key;
+    tr_canal_val_t val;
+} tr_canal_member_t;
+
 /* One parsed message: views into the parsed bytes (valid while they are). */
 typedef struct {
     tr_canal_kind_t kind;
@@ -89,6 +95,13 @@ typedef struct {
     tr_slice_t old;            /* the one object of "old", empty when null */
     tr_slice_t mysql_type;     /* the "mysqlType" object, empty when null */
     tr_slice_t sql_type;       /* the "sqlType" object, empty when null */
+    /* tr_canal_parse_images only: the members of data's and old's object in message order
+     * (the iterator's key and value), NULL with 0 when the image is null or absent. */
+    const tr_canal_member_t *data_members;
+    size_t n_data_members;
+    const tr_canal_member_t *old_members;
+    size_t n_old_members;
+    size_t members_needed; /* room the images needed: above the room given, parse again */
 } tr_canal_msg_t;
 
 /*
@@ -103,6 +116,15 @@ typedef struct {
  */
 int tr_canal_parse(const uint8_t *p, size_t len, tr_canal_msg_t *out, const char **why)
     TR_MUSTCHECK;
+
+/*
+ * tr_canal_parse, and the images' members read in the same pass into members[0..room)
+ * (data_members, old_members), so a row's values are not scanned twice. When
+ * out->members_needed > room the member views are NULL: give that much room and parse
+ * again (the message is otherwise parsed as usual).
+ */
+int tr_canal_parse_images(const uint8_t *p, size_t len, tr_canal_msg_t *out,
+                          tr_canal_member_t *members, size_t room, const char **why) TR_MUSTCHECK;
 
 /*
  * Iterator over a flat JSON object (data, old, mysqlType, sqlType) as parse returned it:

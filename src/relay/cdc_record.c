@@ -1,8 +1,9 @@
 /*
- * canal-json message -> collector record (cdc_record.h). Per message: one parse, one pass
- * over "mysqlType" into a small hash of name -> type, one pass over "data" (and "old")
- * writing the values into the record. Scratch space grows to the largest message and is
- * reused: nothing is allocated per message but the record itself.
+ * canal-json message -> collector record (cdc_record.h). Per message: one parse, which also
+ * reads the members of "data" (and "old"), their values written into the record, and the
+ * column layout found by the text of "mysqlType" (built from it on a miss). Scratch space
+ * grows to the largest message and is reused: nothing is allocated per message but the
+ * record itself.
  */
 #include "relay/cdc_record.h"
 
@@ -38,6 +39,8 @@ struct tr_cdc_reader {
     tr_slice_t *cols;  /* the data object's column names, in order */
     tr_slice_t *types; /* their types */
     size_t cols_cap;
+    tr_canal_member_t *members; /* the images' members of one message */
+    size_t members_cap;
     type_slot_t *slots; /* mysqlType by name, open addressing */
     size_t slots_cap;
     layout_slot_t cache[LAYOUT_CACHE];
@@ -48,6 +51,8 @@ tr_cdc_reader_t *tr_cdc_reader_new(tr_cdc_names_t *names, tr_cdc_log_t *log)
     tr_cdc_reader_t *rd = tr_calloc(1, sizeof(*rd));
     rd->names = names;
     rd->log = log;
+    rd->members_cap = 16; /* grows to the widest row */
+    rd->members = tr_malloc(rd->members_cap * sizeof(*rd->members));
     return rd;
 }
 
@@ -58,6 +63,7 @@ void tr_cdc_reader_free(tr_cdc_reader_t *rd)
         tr_free(rd->cols);
         tr_free(rd->types);
         tr_free(rd->slots);
+        tr_free(rd->members);
         tr_free(rd);
     }
 }
@@ -157,18 +163,17 @@ static void put_u32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
-/* Writes one image's values at out; with layout (the names in order) checks that the
- * object has exactly those columns, else collects them into rd->cols. */
-static int put_image(tr_cdc_reader_t *rd, tr_slice_t obj, bool collect, size_t *n_cols,
-                     uint8_t **out, uint64_t *names_fp, const char **why)
+/* Writes one image's values (the n members parse read) at out; with collect, gathers the
+ * column names into rd->cols, else checks that the image has exactly those columns. */
+static int put_image(tr_cdc_reader_t *rd, const tr_canal_member_t *mem, size_t n_mem, bool collect,
+                     size_t *n_cols, uint8_t **out, uint64_t *names_fp, const char **why)
 {
-    tr_canal_obj_iter_t it = tr_canal_obj_iter(obj);
-    tr_canal_str_t key;
-    tr_canal_val_t val;
     int rc;
     size_t n = 0;
     uint8_t *p = *out;
-    while ((rc = tr_canal_obj_next(&it, &key, &val, why)) > 0) {
+    for (; n < n_mem; n++) {
+        const tr_canal_str_t key = mem[n].key;
+        const tr_canal_val_t val = mem[n].val;
         if (collect) {
             ensure_cols(rd, n + 1);
             if ((rc = text_of(rd, &key, &rd->cols[n], why)) != 0) {
@@ -195,10 +200,6 @@ static int put_image(tr_cdc_reader_t *rd, tr_slice_t obj, bool collect, size_t *
             *why = "a column value that is not a JSON string or null";
             return TR_EMALFORMED;
         }
-        n++;
-    }
-    if (rc < 0) {
-        return rc;
     }
     if (!collect && n != *n_cols) {
         *why = "the \"old\" image has other columns than \"data\" (the changefeed must "
@@ -210,32 +211,18 @@ static int put_image(tr_cdc_reader_t *rd, tr_slice_t obj, bool collect, size_t *
     return 0;
 }
 
-/* An order-independent fingerprint of the "mysqlType" object (Go writes its members in any
- * order): the sum of each member's hash. */
-static int types_fingerprint(tr_slice_t obj, uint64_t *fp, const char **why)
-{
-    tr_canal_obj_iter_t it = tr_canal_obj_iter(obj);
-    tr_canal_str_t key;
-    tr_canal_val_t val;
-    int rc;
-    uint64_t sum = 0x74797065ull;
-    while ((rc = tr_canal_obj_next(&it, &key, &val, why)) > 0) {
-        uint64_t h = tr_hash_bytes(key.raw.p, key.raw.len, 0x6b6579ull);
-        sum += tr_hash_bytes(val.str.raw.p, val.str.raw.len, h ^ (uint64_t)val.kind);
-    }
-    *fp = sum;
-    return rc;
-}
-
-/* The layout id of the row just read into rd->cols (n columns) for table table_id. */
+/*
+ * The layout id of the row just read into rd->cols (n columns) for table table_id. The
+ * cache is keyed by the text of "mysqlType" as sent: one encoder writes it the same way for
+ * every row of a table version, so a hit costs one hash of it. The same members in another
+ * order miss and intern to the same layout (tr_cdc_names_layout compares contents).
+ */
 static int layout_of(tr_cdc_reader_t *rd, const tr_canal_msg_t *m, uint32_t table_id, size_t n,
                      uint64_t names_fp, uint32_t *out, const char **why)
 {
-    uint64_t types_fp = 0;
-    int rc = types_fingerprint(m->mysql_type, &types_fp, why);
-    if (rc != 0) {
-        return rc;
-    }
+    uint64_t types_fp = m->mysql_type.len == 0
+                            ? 0x74797065ull
+                            : tr_hash_bytes(m->mysql_type.p, m->mysql_type.len, 0x74797065ull);
     uint64_t k1 = tr_hash_mix(names_fp ^ ((uint64_t)table_id << 32 | n), types_fp | 1);
     uint64_t k2 = tr_hash_mix(types_fp ^ 0x9E3779B97F4A7C15ull, names_fp + table_id + n);
     layout_slot_t *slot = &rd->cache[k1 & (LAYOUT_CACHE - 1)];
@@ -244,7 +231,7 @@ static int layout_of(tr_cdc_reader_t *rd, const tr_canal_msg_t *m, uint32_t tabl
         return 0;
     }
     size_t cap = 0;
-    rc = load_types(rd, m->mysql_type, &cap, why);
+    int rc = load_types(rd, m->mysql_type, &cap, why);
     if (rc != 0) {
         return rc;
     }
@@ -277,7 +264,14 @@ int tr_cdc_read(tr_cdc_reader_t *rd, const uint8_t *msg, size_t len, int32_t par
                 tr_cdc_rec_t **rec, int64_t *watermark, const char **why)
 {
     tr_canal_msg_t m;
-    int rc = tr_canal_parse(msg, len, &m, why);
+    int rc = tr_canal_parse_images(msg, len, &m, rd->members, rd->members_cap, why);
+    if (rc == 0 && m.members_needed > rd->members_cap) {
+        /* A row wider than any before: room for it, and parse again (once per width). */
+        tr_free(rd->members);
+        rd->members_cap = m.members_needed;
+        rd->members = tr_malloc(rd->members_cap * sizeof(*rd->members));
+        rc = tr_canal_parse_images(msg, len, &m, rd->members, rd->members_cap, why);
+    }
     if (rc != 0) {
         return rc;
     }
@@ -345,13 +339,14 @@ int tr_cdc_read(tr_cdc_reader_t *rd, const uint8_t *msg, size_t len, int32_t par
         rc = 0;
         if (m.kind == TR_CANAL_UPDATE) {
             /* The before image first; "data" must have the same columns (checked after). */
-            rc = put_image(rd, m.old, true, &n_cols, &p, &names_fp, why);
+            rc = put_image(rd, m.old_members, m.n_old_members, true, &n_cols, &p, &names_fp, why);
             size_t n_old = n_cols;
             if (rc == 0) {
-                rc = put_image(rd, m.data, false, &n_old, &p, &names_fp, why);
+                rc = put_image(rd, m.data_members, m.n_data_members, false, &n_old, &p, &names_fp,
+                               why);
             }
         } else {
-            rc = put_image(rd, m.data, true, &n_cols, &p, &names_fp, why);
+            rc = put_image(rd, m.data_members, m.n_data_members, true, &n_cols, &p, &names_fp, why);
         }
         uint32_t layout = 0;
         if (rc == 0) {

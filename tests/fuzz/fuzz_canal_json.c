@@ -7,7 +7,9 @@
  * entry matched against each column. The envelope's strings are decoded too.
  *
  * Checks: every view lies inside the input, a decoded string is never longer than its
- * escaped form, and the fields parse promised for the message's kind are there.
+ * escaped form, and the fields parse promised for the message's kind are there; and
+ * tr_canal_parse_images (with little room and with plenty) agrees with tr_canal_parse,
+ * its members being what the iterator walks.
  */
 #include "fuzz.h"
 
@@ -150,6 +152,49 @@ static void walk_object(tr_slice_t obj, bool is_types, bool from_parse)
     FUZZ_CHECK(rc == 0 || (!from_parse && rc == TR_EMALFORMED && why != NULL));
 }
 
+/* The members parse_images read are the iterator's walk of obj. */
+static void same_members(tr_slice_t obj, const tr_canal_member_t *mem, size_t n)
+{
+    tr_canal_obj_iter_t it = tr_canal_obj_iter(obj);
+    tr_canal_str_t key;
+    tr_canal_val_t val;
+    const char *why = NULL;
+    size_t i = 0;
+    int rc;
+    while ((rc = tr_canal_obj_next(&it, &key, &val, &why)) > 0) {
+        FUZZ_CHECK(i < n);
+        const tr_canal_member_t *m = &mem[i++];
+        FUZZ_CHECK(m->key.raw.p == key.raw.p && m->key.raw.len == key.raw.len &&
+                   m->key.has_escapes == key.has_escapes && m->val.kind == val.kind &&
+                   m->val.str.raw.len == val.str.raw.len &&
+                   m->val.str.has_escapes == val.str.has_escapes);
+        FUZZ_CHECK(val.kind == TR_CANAL_VAL_NULL || m->val.str.raw.p == val.str.raw.p);
+    }
+    FUZZ_CHECK(rc == 0 && i == n);
+}
+
+static void check_images(const uint8_t *data, size_t size, int rc, const char *why,
+                         const tr_canal_msg_t *m)
+{
+    static tr_canal_member_t members[256];
+    for (size_t room = 4; room <= 256; room *= 64) {
+        tr_canal_msg_t mi;
+        const char *why_i = NULL;
+        int rc_i = tr_canal_parse_images(data, size, &mi, members, room, &why_i);
+        FUZZ_CHECK(rc_i == rc && (rc == 0 || strcmp(why_i, why) == 0));
+        if (rc != 0 || mi.members_needed > room) {
+            continue;
+        }
+        FUZZ_CHECK(mi.kind == m->kind && mi.data.p == m->data.p && mi.data.len == m->data.len &&
+                   mi.old.p == m->old.p && mi.old.len == m->old.len);
+        if (m->kind == TR_CANAL_INSERT || m->kind == TR_CANAL_UPDATE ||
+            m->kind == TR_CANAL_DELETE) {
+            same_members(m->data, mi.data_members, mi.n_data_members);
+            same_members(m->old, mi.old_members, mi.n_old_members);
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (g_table == NULL) {
@@ -163,6 +208,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tr_canal_msg_t m;
     const char *why = NULL;
     int rc = tr_canal_parse(data, size, &m, &why);
+    check_images(data, size, rc, why, &m);
     if (rc != 0) {
         FUZZ_CHECK((rc == TR_EMALFORMED || rc == TR_EUNSUPPORTED) && why != NULL);
         /* Walk a rejected message's bytes as one row object anyway: the iterators must

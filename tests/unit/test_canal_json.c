@@ -45,10 +45,70 @@ static const char *J(const char *lit)
     return b;
 }
 
+/* Whether members[0..n) are what the iterator walks in obj. */
+static bool same_members(tr_slice_t obj, const tr_canal_member_t *members, size_t n)
+{
+    tr_canal_obj_iter_t it = tr_canal_obj_iter(obj);
+    tr_canal_str_t k;
+    tr_canal_val_t v;
+    const char *why = NULL;
+    size_t i = 0;
+    int rc;
+    while ((rc = tr_canal_obj_next(&it, &k, &v, &why)) > 0) {
+        if (i == n) {
+            return false;
+        }
+        const tr_canal_member_t *m = &members[i++];
+        if (m->key.raw.p != k.raw.p || m->key.raw.len != k.raw.len ||
+            m->key.has_escapes != k.has_escapes || m->val.kind != v.kind ||
+            m->val.str.raw.len != v.str.raw.len || m->val.str.has_escapes != v.str.has_escapes ||
+            (v.kind != TR_CANAL_VAL_NULL && m->val.str.raw.p != v.str.raw.p)) {
+            return false;
+        }
+    }
+    return rc == 0 && i == n;
+}
+
+/*
+ * tr_canal_parse, checked against tr_canal_parse_images on every input the tests use: the
+ * same result and message fields, and images whose members are what the iterator walks,
+ * with room to spare and (parsing again after) with too little.
+ */
+static int parse_n(const void *p, size_t len, tr_canal_msg_t *m, const char **why)
+{
+    const char *js = p;
+    *why = NULL;
+    int rc = tr_canal_parse((const uint8_t *)js, len, m, why);
+    for (size_t room = 1; room <= 64; room += 63) {
+        tr_canal_member_t members[64];
+        tr_canal_msg_t mi;
+        const char *why_i = NULL;
+        int rc_i = tr_canal_parse_images((const uint8_t *)js, len, &mi, members, room, &why_i);
+        EXPECT_EQ_INT(rc_i, rc);
+        EXPECT_TRUE(why_i == *why || (why_i != NULL && *why != NULL && strcmp(why_i, *why) == 0));
+        if (rc != 0 || rc_i != 0) {
+            continue;
+        }
+        EXPECT_TRUE(mi.kind == m->kind && mi.commit_ts == m->commit_ts &&
+                    mi.data.p == m->data.p && mi.data.len == m->data.len &&
+                    mi.old.p == m->old.p && mi.old.len == m->old.len);
+        if (mi.members_needed > room) {
+            EXPECT_TRUE(room < 64); /* none of the tests' messages needs more */
+            EXPECT_TRUE(mi.data_members == NULL || mi.old_members == NULL);
+            continue;
+        }
+        if (m->kind == TR_CANAL_INSERT || m->kind == TR_CANAL_UPDATE ||
+            m->kind == TR_CANAL_DELETE) {
+            EXPECT_TRUE(same_members(m->data, mi.data_members, mi.n_data_members));
+            EXPECT_TRUE(same_members(m->old, mi.old_members, mi.n_old_members));
+        }
+    }
+    return rc;
+}
+
 static int parse(const char *js, tr_canal_msg_t *m, const char **why)
 {
-    *why = NULL;
-    return tr_canal_parse((const uint8_t *)js, strlen(js), m, why);
+    return parse_n(js, strlen(js), m, why);
 }
 
 /* Parses and reports why on an unexpected failure. */
@@ -621,7 +681,7 @@ TR_TEST(latin1_bytes)
     n += (size_t)snprintf(js + n, sizeof(js) - n, "\"}],\"_tidb\":{\"commitTs\":1}}");
     tr_canal_msg_t m;
     const char *why = NULL;
-    EXPECT_EQ_INT(tr_canal_parse((const uint8_t *)js, n, &m, &why), 0);
+    EXPECT_EQ_INT(parse_n(js, n, &m, &why), 0);
     tr_canal_obj_iter_t it = tr_canal_obj_iter(m.data);
     tr_canal_str_t k;
     tr_canal_val_t v;
@@ -748,8 +808,8 @@ TR_TEST(malformed_messages)
     /* Not a C string: a NUL inside the message is just a byte that is not JSON. */
     tr_canal_msg_t m;
     const char *why = NULL;
-    EXPECT_EQ_INT(tr_canal_parse((const uint8_t *)"{}\0", 3, &m, &why), TR_EMALFORMED);
-    EXPECT_EQ_INT(tr_canal_parse((const uint8_t *)"{\"type\0\":1}", 11, &m, &why),
+    EXPECT_EQ_INT(parse_n("{}\0", 3, &m, &why), TR_EMALFORMED);
+    EXPECT_EQ_INT(parse_n("{\"type\0\":1}", 11, &m, &why),
                   TR_EMALFORMED);
     EXPECT_EQ_STR(why, "control character in a string");
 }
@@ -772,7 +832,7 @@ TR_TEST(nesting_limit)
                               ",\"data\":[{}],\"_tidb\":{\"commitTs\":1}}");
         tr_canal_msg_t m;
         const char *why = NULL;
-        int rc = tr_canal_parse((const uint8_t *)js, n, &m, &why);
+        int rc = parse_n(js, n, &m, &why);
         if (extra == 0) {
             EXPECT_EQ_INT(rc, 0);
         } else {
@@ -791,7 +851,7 @@ TR_TEST(nesting_limit)
     n += (size_t)snprintf(js + n, sizeof(js) - n, "}],\"_tidb\":{\"commitTs\":1}}");
     tr_canal_msg_t m;
     const char *why = NULL;
-    EXPECT_EQ_INT(tr_canal_parse((const uint8_t *)js, n, &m, &why), TR_EMALFORMED);
+    EXPECT_EQ_INT(parse_n(js, n, &m, &why), TR_EMALFORMED);
     EXPECT_EQ_STR(why, "nesting too deep");
     n = (size_t)snprintf(js, sizeof(js), "{\"type\":\"DELETE\",\"_tidb\":{\"x\":");
     for (int i = 0; i < 100; i++) {
@@ -805,7 +865,7 @@ TR_TEST(nesting_limit)
         js[n++] = '}';
     }
     n += (size_t)snprintf(js + n, sizeof(js) - n, "}}");
-    EXPECT_EQ_INT(tr_canal_parse((const uint8_t *)js, n, &m, &why), TR_EMALFORMED);
+    EXPECT_EQ_INT(parse_n(js, n, &m, &why), TR_EMALFORMED);
     EXPECT_EQ_STR(why, "nesting too deep");
 }
 
@@ -823,7 +883,7 @@ TR_TEST(every_prefix_is_rejected)
         memcpy(p, full, cut);
         tr_canal_msg_t m;
         const char *why = NULL;
-        int rc = tr_canal_parse(p, cut, &m, &why);
+        int rc = parse_n(p, cut, &m, &why);
         if (rc != TR_EMALFORMED || why == NULL) {
             TR_FAIL_AT("prefix of %zu bytes: rc %d", cut, rc);
         }

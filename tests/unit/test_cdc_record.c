@@ -186,4 +186,62 @@ TR_TEST(cdc_record_ddl_watermark_and_refusals)
     fx_free(&f);
 }
 
+/* A row wider than any before it (the reader's room for members grows and the message is
+ * read again) and an UPDATE of 40 columns: every value in order. The same columns with
+ * "mysqlType" in another member order share one layout. */
+TR_TEST(cdc_record_wide_rows_and_type_order)
+{
+    fx_t f;
+    fx_init(&f);
+    tr_cdc_rec_t *r;
+    int64_t wm = 0;
+    const char *why = NULL;
+    enum { W = 40 };
+    char types[W * 24 + 16], types_rev[W * 24 + 16], old[W * 24 + 16], data[W * 24 + 16];
+    size_t nt = 0, nr = 0, no = 0, nd = 0;
+    for (int i = 0; i < W; i++) {
+        nt += (size_t)snprintf(types + nt, sizeof(types) - nt, "%s\"c%d\":\"int\"", i ? "," : "",
+                               i);
+        nr += (size_t)snprintf(types_rev + nr, sizeof(types_rev) - nr, "%s\"c%d\":\"int\"",
+                               i ? "," : "", W - 1 - i);
+        no += (size_t)snprintf(old + no, sizeof(old) - no, "%s\"c%d\":\"%d\"", i ? "," : "", i,
+                               i);
+        nd += (size_t)snprintf(data + nd, sizeof(data) - nd, "%s\"c%d\":%s", i ? "," : "", i,
+                               i % 7 == 3 ? "null" : "\"v\"");
+    }
+#define WIDE_MSG                                                                                   \
+    "{\"database\":\"d\",\"table\":\"wide\",\"pkNames\":[\"c0\"],\"isDdl\":false,"                  \
+    "\"type\":\"UPDATE\",\"mysqlType\":{%s},\"old\":[{%s}],\"data\":[{%s}],"                        \
+    "\"_tidb\":{\"commitTs\":11}}"
+    char msg[4 * sizeof(types)];
+    snprintf(msg, sizeof(msg), WIDE_MSG, types, old, data);
+    EXPECT_EQ_INT(rd(&f, msg, &r, &wm, &why), TR_CDC_READ_RECORD);
+    if (r == NULL) {
+        fx_free(&f);
+        return;
+    }
+    const tr_cdc_layout_t *l = tr_cdc_names_layout_get(f.names, r->layout);
+    EXPECT_EQ_INT(l->n, W);
+    EXPECT_EQ_STR(l->names[W - 1], "c39");
+    char b[16], want[16];
+    tr_cdc_image_t img = tr_cdc_image(r);
+    for (int i = 0; i < W; i++) {
+        snprintf(want, sizeof(want), "%d", i);
+        EXPECT_EQ_STR(val(&img, b, sizeof(b)), want);
+    }
+    for (int i = 0; i < W; i++) {
+        EXPECT_EQ_STR(val(&img, b, sizeof(b)), i % 7 == 3 ? "NULL" : "v");
+    }
+    EXPECT_TRUE(img.p == img.end);
+    uint32_t layout = r->layout;
+    tr_cdc_log_release(f.log, r);
+    snprintf(msg, sizeof(msg), WIDE_MSG, types_rev, old, data);
+    EXPECT_EQ_INT(rd(&f, msg, &r, &wm, &why), TR_CDC_READ_RECORD);
+    if (r != NULL) {
+        EXPECT_EQ_INT(r->layout, layout);
+        tr_cdc_log_release(f.log, r);
+    }
+    fx_free(&f);
+}
+
 TR_TEST_MAIN()
