@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/tso.h"
+#include "common/thread.h"
 #include "protocol/grpc_frame.h"
 #include "protocol/grpc_request.h"
 #include "relay/h2_server.h"
@@ -243,6 +244,7 @@ static void heartbeat(tr_discovery_t *d)
 
 static void *discovery_thread(void *arg)
 {
+    tr_thread_name("tr-discovery");
     tr_discovery_t *d = arg;
     int64_t next_list = 0;
     int64_t next_beat = 0;

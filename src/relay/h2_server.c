@@ -50,6 +50,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/thread.h"
 #include "protocol/grpc_frame.h"
 #include "protocol/grpc_request.h"
 
@@ -919,6 +920,7 @@ static void drain_wake(tr_h2_server_t *s)
 
 static void *server_thread(void *arg)
 {
+    tr_thread_name("tr-notify");
     tr_h2_server_t *s = arg;
     size_t max_fds = 1 + s->n_lfds + s->o.max_conns;
     struct pollfd *pfd = tr_calloc(max_fds, sizeof(*pfd));

@@ -74,6 +74,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/thread.h"
 #include "protocol/grpc_frame.h"
 
 #define PULL_PATH          "/binlog.Pump/PullBinlogs"
@@ -828,6 +829,7 @@ static bool backoff_sleep(tr_pump_client_t *pc, int64_t ms)
 
 static void *pump_thread(void *varg)
 {
+    tr_thread_name("tr-pump");
     tr_pump_client_t *pc = varg;
     int64_t backoff_ms = BACKOFF_MIN_MS;
     while (!is_stopping(pc)) {

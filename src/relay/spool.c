@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "common/thread.h"
 
 struct tr_spool_msg {
     size_t len;    /* announced length in bytes */
@@ -239,6 +240,7 @@ struct tr_spool_pager {
 
 static void *pager_main(void *arg)
 {
+    tr_thread_name("tr-spool");
     tr_spool_pager_t *pg = arg;
     pthread_mutex_lock(&pg->mu);
     while (!pg->stopping) {

@@ -34,6 +34,7 @@
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/thread.h"
 #include "protocol/canal_json.h"
 #include "relay/cdc_collect.h"
 #include "relay/cdc_log.h"
@@ -268,6 +269,7 @@ typedef struct {
 
 static void *consumer_main(void *arg)
 {
+    tr_thread_name("tr-cdc-kafka");
     tr_cdc_t *c = arg;
     tr_relay_t *r = c->r;
     tr_kafka_msg_t *msgs = tr_calloc(POLL_BATCH, sizeof(*msgs));
@@ -927,6 +929,7 @@ static void add_rows(tr_cdc_t *c, group_t *g)
 
 void *tr_relay_cdc_writer_main(void *arg)
 {
+    tr_thread_name("tr-writer");
     tr_relay_t *r = arg;
     tr_cdc_t *c = r->cdc;
     for (;;) {
@@ -1343,6 +1346,7 @@ static int storage_round(tr_cdc_t *c)
 
 static void *storage_main(void *arg)
 {
+    tr_thread_name("tr-cdc-storage");
     tr_cdc_t *c = arg;
     tr_relay_t *r = c->r;
     while (!tr_relay_is_stopping(r)) {

@@ -14,6 +14,7 @@
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/thread.h"
 #include "relay/catalog_build.h"
 
 
@@ -441,6 +442,7 @@ int tr_relay_next_item(tr_relay_t *r, tr_merge_item_t *item, bool *dropped)
 
 void *tr_relay_writer_main(void *arg)
 {
+    tr_thread_name("tr-writer");
     tr_relay_t *r = arg;
     for (;;) {
         tr_merge_item_t item;

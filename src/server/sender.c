@@ -27,6 +27,7 @@
 
 #include "common/err.h"
 #include "common/mem.h"
+#include "common/thread.h"
 
 #define IOV_MAX_JOBS 32
 #define EPOLL_EVENTS 64
@@ -203,6 +204,7 @@ static bool serve(worker_t *w, tr_send_chan_t *ch)
 
 static void *worker_main(void *arg)
 {
+    tr_thread_name("tr-sender");
     worker_t *w = arg;
     struct epoll_event evs[EPOLL_EVENTS];
     for (;;) {
