@@ -138,6 +138,35 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / float(CLK_TCK)
 
 
+def thread_cpu(pid):
+    """CPU seconds (user + system) per thread name of process pid, same names summed."""
+    out = {}
+    tdir = "/proc/%d/task" % pid
+    for tid in os.listdir(tdir):
+        try:
+            with open(os.path.join(tdir, tid, "stat")) as f:
+                text = f.read()
+        except OSError:
+            continue  # the thread ended meanwhile
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / float(CLK_TCK)
+    return out
+
+
+def ingest_cpu(threads):
+    """CPU seconds of every thread but the main one ("tirelay": start-up, which includes
+    generating the RSA key pair, 0.1-0.5 s, then the idle serving loop): the ingest's own."""
+    return sum(s for n, s in threads.items() if n != "tirelay")
+
+
+def thread_text(threads, rows):
+    """thread_cpu's result as 'name:us/row,...', busiest first (threads under 1% left out)."""
+    total = sum(threads.values()) or 1.0
+    return ",".join("%s:%.2f" % (n, s * 1e6 / rows)
+                    for n, s in sorted(threads.items(), key=lambda kv: -kv[1]) if s / total >= 0.01)
+
+
 def committed_ts(store):
     path = os.path.join(store, "index.sqlite")
     if not os.path.exists(path):
@@ -155,16 +184,17 @@ def committed_ts(store):
 
 def time_ingest(relay, last_ts, perf=None, timeout=900):
     """Starts relay (a cluster.Tirelay) and times it until its index holds last_ts: returns
-    (wall seconds from the start, tirelay's CPU seconds then). perf: `perf record -g`
+    (wall seconds from the start, tirelay's CPU seconds then, thread_cpu then). perf: `perf record -g`
     (DWARF call graphs: frame pointers would miss -O2 frames) on tirelay meanwhile, into
-    that file."""
+    that file, at TIRELAY_PERF_FREQ samples/s (999)."""
     t0 = time.monotonic()
     relay.start()
     pid = relay.proc.pid
     prof = None
     if perf:
         prof = subprocess.Popen(["perf", "record", "-q", "-g", "--call-graph", "dwarf,16384",
-                                 "-F", "999", "-o", perf, "-p", str(pid)],
+                                 "-F", os.environ.get("TIRELAY_PERF_FREQ", "999"), "-o", perf,
+                                 "-p", str(pid)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while committed_ts(relay.store) < last_ts:
         relay._alive()
@@ -174,10 +204,11 @@ def time_ingest(relay, last_ts, perf=None, timeout=900):
         time.sleep(0.01)
     secs = time.monotonic() - t0
     cpu = cpu_seconds(pid)
+    threads = thread_cpu(pid)
     if prof is not None:
         prof.send_signal(signal.SIGINT)
         prof.wait(120)
-    return secs, cpu
+    return secs, cpu, threads
 
 
 def binlog_files(bdir):

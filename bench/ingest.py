@@ -36,10 +36,10 @@ def one_run(base, meta, ddl, sync, perf=None):
                             max_binlog_size=256 << 20, extra_conf="sync = %s\n" % sync)
     os.environ["TIRELAY_BIN"] = bl.tool("tirelay")
     try:
-        secs, cpu = bl.time_ingest(relay, meta["last_commit_ts"], perf)
+        secs, cpu, threads = bl.time_ingest(relay, meta["last_commit_ts"], perf)
         fcpu = bl.cpu_seconds(feeder.proc.pid)
         out = bl.binlog_bytes(relay.binlog_dir())
-        return {"secs": secs, "cpu": cpu, "feeder_cpu": fcpu, "out_bytes": out, "relay": relay, "feeder": feeder}
+        return {"secs": secs, "cpu": cpu, "threads": threads, "feeder_cpu": fcpu, "out_bytes": out, "relay": relay, "feeder": feeder}
     except BaseException:
         relay.stop()
         feeder.stop()
@@ -102,10 +102,12 @@ def main():
             r = one_run(rdir, meta, ddl, a.sync, "%s.%d" % (a.perf, i + 1) if a.perf else None)
             rps = meta["rows"] / r["secs"]
             print("run %d: shape=%s pumps=%d sync=%s rows=%d txns=%d secs=%.3f rows_per_s=%.0f "
-                  "in_MBps=%.1f out_MBps=%.1f cpu_s=%.2f cpu_us_per_row=%.2f feeder_cpu_s=%.2f load=%s"
+                  "in_MBps=%.1f out_MBps=%.1f cpu_s=%.2f cpu_us_per_row=%.2f feeder_cpu_s=%.2f "
+                  "threads_us_per_row=%s load=%s"
                   % (i + 1, a.shape, a.pumps, a.sync, meta["rows"], meta["txns"], r["secs"], rps,
                      meta["payload_bytes"] / r["secs"] / 1e6, r["out_bytes"] / r["secs"] / 1e6,
-                     r["cpu"], r["cpu"] * 1e6 / meta["rows"], r["feeder_cpu"], bl.loadavg()), flush=True)
+                     r["cpu"], r["cpu"] * 1e6 / meta["rows"], r["feeder_cpu"],
+                     bl.thread_text(r["threads"], meta["rows"]), bl.loadavg()), flush=True)
             res.append((r["secs"], r["cpu"], r["out_bytes"]))
             ratio_line = None
             if a.replica and i == a.runs - 1:

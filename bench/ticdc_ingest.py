@@ -21,6 +21,7 @@ bench/ingest.py does) and the ratio tirelay rows/s / replica rows/s is printed.
 
 Usage: bench/ticdc_ingest.py [--shape sysbench|wide] [--rows N] [--partitions 64]
                              [--rows-per-txn 10] [--runs 3] [--replica] [--perf FILE]
+                             [--kafka-prop KEY=VALUE ...]
 """
 import argparse
 import json
@@ -134,19 +135,22 @@ def fill(kafka, path, compression):
     return n
 
 
-def one_run(base, path, meta, ddl, partitions, compression, perf=None):
+def one_run(base, path, meta, ddl, partitions, compression, perf=None, kafka_props=()):
     kafka = cluster.KafkaMock(os.path.join(base, "kafka"), {TOPIC: partitions}).start()
     t0 = time.monotonic()
     n = fill(kafka, path, compression)
     fill_secs = time.monotonic() - t0
     relay = cluster.Tirelay(os.path.join(base, "tirelay"), [], 0, ddl.port,
-                            max_binlog_size=256 << 20, extra_conf="sync = commit\n",
+                            max_binlog_size=256 << 20,
+                            extra_conf="sync = commit\n" + ("\n[kafka]\n" + "".join(
+                                "%s = %s\n" % tuple(kv.split("=", 1)) for kv in kafka_props)
+                                if kafka_props else ""),
                             upstream_conf="ticdc-kafka = %s\nticdc-topic = %s\n"
                             % (kafka.bootstrap, TOPIC))
     try:
-        secs, cpu = bl.time_ingest(relay, meta["last_commit_ts"], perf, timeout=600)
+        secs, cpu, threads = bl.time_ingest(relay, meta["last_commit_ts"], perf, timeout=600)
         out = bl.binlog_bytes(relay.binlog_dir())
-        return {"secs": secs, "cpu": cpu, "out_bytes": out, "relay": relay, "kafka": kafka,
+        return {"secs": secs, "cpu": cpu, "threads": threads, "out_bytes": out, "relay": relay, "kafka": kafka,
                 "messages": n, "fill_secs": fill_secs}
     except BaseException:
         relay.stop()
@@ -165,6 +169,8 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--replica", action="store_true")
     p.add_argument("--perf", default="", help="perf record -g tirelay during each run into FILE.<run>")
+    p.add_argument("--kafka-prop", action="append", default=[], metavar="KEY=VALUE",
+                   help="a [kafka] key for tirelay (librdkafka property); repeatable")
     a = p.parse_args()
     rows = a.rows or (300000 if a.shape == "sysbench" else 50000)
     os.environ["TIRELAY_BIN"] = bl.tool("tirelay")
@@ -182,16 +188,18 @@ def main():
         for i in range(a.runs):
             rdir = os.path.join(base, "run%d" % i)
             r = one_run(rdir, path, meta, ddl, a.partitions, a.compression,
-                        "%s.%d" % (a.perf, i + 1) if a.perf else None)
+                        "%s.%d" % (a.perf, i + 1) if a.perf else None, a.kafka_prop)
             rps = meta["rows"] / r["secs"]
             print("run %d: shape=%s partitions=%d rows=%d txns=%d messages=%d secs=%.3f "
                   "rows_per_s=%.0f in_MBps=%.1f out_MBps=%.1f cpu_s=%.2f cpu_us_per_row=%.2f "
-                  "fill_s=%.1f load=%s"
+                  "ingest_us_per_row=%.2f threads_us_per_row=%s fill_s=%.1f load=%s"
                   % (i + 1, a.shape, a.partitions, meta["rows"], meta["txns"], r["messages"],
                      r["secs"], rps, meta["bytes"] / r["secs"] / 1e6,
                      r["out_bytes"] / r["secs"] / 1e6, r["cpu"], r["cpu"] * 1e6 / meta["rows"],
-                     r["fill_secs"], bl.loadavg()), flush=True)
-            res.append((r["secs"], r["cpu"]))
+                     bl.ingest_cpu(r["threads"]) * 1e6 / meta["rows"],
+                     bl.thread_text(r["threads"], meta["rows"]), r["fill_secs"], bl.loadavg()),
+                  flush=True)
+            res.append((r["secs"], r["cpu"], bl.ingest_cpu(r["threads"])))
             line = None
             if a.replica and i == a.runs - 1:
                 rsecs = ingest.replica_apply(rdir, r["relay"], meta)
@@ -205,10 +213,11 @@ def main():
                 print(line, flush=True)
         secs = bl.median([x[0] for x in res])
         cpu = bl.median([x[1] for x in res])
+        icpu = bl.median([x[2] for x in res])
         print("median: shape=%s partitions=%d rows_per_s=%.0f cpu_us_per_row=%.2f "
-              "rows_per_s_per_core=%.0f"
+              "rows_per_s_per_core=%.0f ingest_us_per_row=%.2f ingest_rows_per_s_per_core=%.0f"
               % (a.shape, a.partitions, meta["rows"] / secs, cpu * 1e6 / meta["rows"],
-                 meta["rows"] / cpu), flush=True)
+                 meta["rows"] / cpu, icpu * 1e6 / meta["rows"], meta["rows"] / icpu), flush=True)
     finally:
         ddl.stop()
         cluster.rmtree(base)
