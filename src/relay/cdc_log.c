@@ -18,7 +18,7 @@
 
 typedef struct chunk chunk_t;
 
-#define SPARE_CHUNKS 4
+#define SPARE_CHUNKS 8 /* as much as ticdc.c's READ_AHEAD_BYTES */
 
 struct chunk {
     tr_cdc_log_t *log;

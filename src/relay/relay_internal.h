@@ -79,7 +79,7 @@ struct tr_relay {
 
     pthread_mutex_t mu;
     pthread_cond_t ready; /* writer: something may be releasable, or stop */
-    pthread_cond_t space; /* pumps: queue space freed, or stop */
+    pthread_cond_t space; /* pumps: queue space freed, or stop; TiCDC: records released */
     tr_merge_t *merge;    /* under mu */
     bool stopping;        /* under mu */
 

@@ -48,6 +48,8 @@
 #define POLL_TIMEOUT_MS  100
 #define HEAP_BUDGET      (256u << 20)  /* records in heap chunks before spilling to files */
 #define MAX_LOG_BYTES    (64ull << 30) /* records held at most (then the consumer waits) */
+#define READ_AHEAD_BYTES (32ull << 20) /* records held while the writer has work (read_ahead) */
+#define READ_AHEAD_MS    20            /* the consumer's wait for the writer, at most */
 #define UNKNOWN_WAIT_MS  10000         /* a row's table missing from the history: wait so long */
 #define STORAGE_POLL_MS  250           /* the storage input reads the metadata this often */
 #define STORAGE_MAX_LINE (1u << 30)    /* bytes of one line of a storage data file, at most */
@@ -267,6 +269,30 @@ typedef struct {
     int kind; /* TR_CDC_READ_*, or 0: skipped */
 } read_t;
 
+/*
+ * Whether the consumer should wait for the writer: the log holds over READ_AHEAD_BYTES and
+ * the merge has groups the writer can take, so that memory is coming back. Reading further
+ * ahead then only grows the log (fresh pages to fault in, and to unmap after: a tenth of the
+ * ingest CPU on a backlog, bench/README.md "TiCDC ingest"). With nothing releasable it never
+ * waits: the records held may be waiting for a watermark further on in the topic. When it
+ * returns true it has waited (at most READ_AHEAD_MS, woken by release_held).
+ */
+static bool read_ahead_wait(tr_cdc_t *c, const tr_cdc_log_stats_t *ls)
+{
+    if (ls->heap_bytes + ls->file_bytes <= READ_AHEAD_BYTES) {
+        return false;
+    }
+    tr_relay_t *r = c->r;
+    pthread_mutex_lock(&r->mu);
+    bool wait = tr_merge_can_pop(r->merge) && !r->stopping;
+    if (wait) {
+        struct timespec ts = tr_clock_deadline(CLOCK_REALTIME, READ_AHEAD_MS);
+        (void)pthread_cond_timedwait(&r->space, &r->mu, &ts);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return wait;
+}
+
 static void *consumer_main(void *arg)
 {
     tr_thread_name("tr-cdc-kafka");
@@ -291,6 +317,9 @@ static void *consumer_main(void *arg)
         tr_cdc_log_stats(c->log, &ls);
         if (ls.heap_bytes + ls.file_bytes > MAX_LOG_BYTES) {
             tr_relay_nap(r, 100); /* the writer is behind by that much: wait for it */
+            continue;
+        }
+        if (read_ahead_wait(c, &ls)) {
             continue;
         }
         int n = tr_kafka_source_poll(c->ks, POLL_TIMEOUT_MS, msgs, POLL_BATCH, err, sizeof(err));
@@ -867,6 +896,7 @@ static void release_held(tr_cdc_t *c)
     }
     c->n_held = 0;
     atomic_store(&c->mirror_due, true);
+    pthread_cond_broadcast(&c->r->space); /* read_ahead_wait */
 }
 
 void tr_relay_cdc_before_commit(tr_relay_t *r)
