@@ -50,7 +50,18 @@ struct tr_merge {
     merge_source_t *sources;
     size_t n_sources;
     size_t cap_sources;
+    /* next_source's answer until something changes (every mutator calls forget): a peek
+     * and the pop after it, or a pop and the failed peek after it, scan the sources once
+     * (the scan is O(sources); TiCDC has one per Kafka partition). */
+    bool next_known;
+    bool next_dropped;
+    size_t next_idx; /* SIZE_MAX: nothing releasable */
 };
+
+static inline void forget(tr_merge_t *m)
+{
+    m->next_known = false;
+}
 
 tr_merge_t *tr_merge_new(int64_t last_ts)
 {
@@ -73,6 +84,10 @@ void tr_merge_free(tr_merge_t *m)
 
 static merge_source_t *find_source(const tr_merge_t *m, uint32_t source_id)
 {
+    /* Ids are often the indexes (TiCDC's partitions, Pumps before any leaves). */
+    if (source_id < m->n_sources && m->sources[source_id].id == source_id) {
+        return &m->sources[source_id];
+    }
     for (size_t i = 0; i < m->n_sources; i++) {
         if (m->sources[i].id == source_id) {
             return &m->sources[i];
@@ -93,6 +108,7 @@ int tr_merge_add_source(tr_merge_t *m, uint32_t source_id)
     merge_source_t *s = &m->sources[m->n_sources++];
     memset(s, 0, sizeof(*s));
     s->id = source_id;
+    forget(m);
     return 0;
 }
 
@@ -112,6 +128,7 @@ void tr_merge_remove_source(tr_merge_t *m, uint32_t source_id, void (*drop)(void
     size_t idx = (size_t)(s - m->sources);
     memmove(&m->sources[idx], &m->sources[idx + 1], (m->n_sources - idx - 1) * sizeof(*m->sources));
     m->n_sources--;
+    forget(m);
 }
 
 static void ring_grow(merge_source_t *s)
@@ -147,6 +164,7 @@ int tr_merge_push(tr_merge_t *m, uint32_t source_id, int64_t commit_ts, void *da
         s->watermark = commit_ts;
     }
     s->has_seen = true;
+    forget(m);
     return 0;
 }
 
@@ -160,6 +178,7 @@ int tr_merge_watermark(tr_merge_t *m, uint32_t source_id, int64_t commit_ts)
         s->watermark = commit_ts;
     }
     s->has_seen = true;
+    forget(m);
     return 0;
 }
 
@@ -180,7 +199,7 @@ static void take_head(merge_source_t *s, tr_merge_item_t *out)
 
 /* The source whose head pop would return next (*dropped: a head at or below
  * last_ts), or NULL when nothing is releasable. */
-static merge_source_t *next_source(const tr_merge_t *m, bool *dropped)
+static merge_source_t *scan_sources(const tr_merge_t *m, bool *dropped)
 {
     /* Heads that can never be released (at or below last_ts) go back first,
      * whatever the other sources are doing. */
@@ -217,6 +236,23 @@ static merge_source_t *next_source(const tr_merge_t *m, bool *dropped)
     return best;
 }
 
+/* scan_sources, remembered until the merge changes. */
+static merge_source_t *next_source(tr_merge_t *m, bool *dropped)
+{
+    if (!m->next_known) {
+        bool d = false;
+        merge_source_t *s = scan_sources(m, &d);
+        m->next_idx = s != NULL ? (size_t)(s - m->sources) : SIZE_MAX;
+        m->next_dropped = d;
+        m->next_known = true;
+    }
+    if (m->next_idx == SIZE_MAX) {
+        return NULL;
+    }
+    *dropped = m->next_dropped;
+    return &m->sources[m->next_idx];
+}
+
 bool tr_merge_pop(tr_merge_t *m, tr_merge_item_t *out, bool *dropped)
 {
     merge_source_t *s = next_source(m, dropped);
@@ -224,6 +260,7 @@ bool tr_merge_pop(tr_merge_t *m, tr_merge_item_t *out, bool *dropped)
         return false;
     }
     take_head(s, out);
+    forget(m);
     if (!*dropped) {
         m->last_ts = out->commit_ts;
     }
@@ -233,9 +270,10 @@ bool tr_merge_pop(tr_merge_t *m, tr_merge_item_t *out, bool *dropped)
 void tr_merge_set_join(tr_merge_t *m, bool join)
 {
     m->join = join;
+    forget(m);
 }
 
-bool tr_merge_peek(const tr_merge_t *m, tr_merge_item_t *out, bool *dropped)
+bool tr_merge_peek(tr_merge_t *m, tr_merge_item_t *out, bool *dropped)
 {
     merge_source_t *s = next_source(m, dropped);
     if (s == NULL) {
@@ -248,7 +286,7 @@ bool tr_merge_peek(const tr_merge_t *m, tr_merge_item_t *out, bool *dropped)
     return true;
 }
 
-bool tr_merge_can_pop(const tr_merge_t *m)
+bool tr_merge_can_pop(tr_merge_t *m)
 {
     bool dropped;
     return next_source(m, &dropped) != NULL;

@@ -48,9 +48,9 @@ bool tr_merge_pop(tr_merge_t *m, tr_merge_item_t *out, bool *dropped);
  * join it to that transaction; only lower ones come back dropped. Off by default. */
 void tr_merge_set_join(tr_merge_t *m, bool join);
 /* What tr_merge_pop would return next, left in place; false when nothing is releasable. */
-bool tr_merge_peek(const tr_merge_t *m, tr_merge_item_t *out, bool *dropped);
+bool tr_merge_peek(tr_merge_t *m, tr_merge_item_t *out, bool *dropped);
 /* Whether tr_merge_pop would return an item now (released or dropped). */
-bool tr_merge_can_pop(const tr_merge_t *m);
+bool tr_merge_can_pop(tr_merge_t *m);
 /* Number of items queued for a source. */
 size_t tr_merge_queued(const tr_merge_t *m, uint32_t source_id);
 /* Lowest commit_ts every source has reached (the merge watermark): once every

@@ -4,7 +4,7 @@
  * duplicates, removal, ring growth, and a randomized comparison against a
  * brute-force model (every release is safe, nothing safe is held back, and
  * the final output is the sorted set of distinct commit_ts); tr_merge_can_pop
- * predicts every pop.
+ * and tr_merge_peek predict every pop (the answer is remembered between them).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -19,12 +19,17 @@ static int64_t pop1(tr_merge_t *m, uint32_t *src)
 {
     tr_merge_item_t it;
     bool dropped = false;
-    bool can = tr_merge_can_pop(m); /* must predict every pop */
+    bool can = tr_merge_can_pop(m); /* must predict every pop, and so must peek */
+    tr_merge_item_t peeked;
+    bool peek_dropped = false;
+    bool peek = tr_merge_peek(m, &peeked, &peek_dropped);
     if (!tr_merge_pop(m, &it, &dropped)) {
-        EXPECT_TRUE(!can);
+        EXPECT_TRUE(!can && !peek);
         return -1;
     }
-    EXPECT_TRUE(can);
+    EXPECT_TRUE(can && peek);
+    EXPECT_TRUE(peeked.commit_ts == it.commit_ts && peeked.source_id == it.source_id &&
+                peek_dropped == dropped);
     if (src != NULL) {
         *src = it.source_id;
     }
@@ -425,9 +430,15 @@ static void model_run(uint64_t seed, bool with_removal)
             tr_merge_item_t it;
             bool dropped = false;
             bool can = tr_merge_can_pop(m);
+            tr_merge_item_t peeked;
+            bool peek_dropped = false;
+            bool peek = tr_merge_peek(m, &peeked, &peek_dropped);
             bool got = tr_merge_pop(m, &it, &dropped);
             EXPECT_EQ_INT(got, expect);
             EXPECT_EQ_INT(can, got);
+            EXPECT_EQ_INT(peek, got);
+            EXPECT_TRUE(!got || (peeked.commit_ts == it.commit_ts &&
+                                 peeked.source_id == it.source_id && peek_dropped == dropped));
             if (!got || !expect) {
                 break;
             }
