@@ -677,6 +677,69 @@ static int tidb_key(const uint8_t *k, size_t n)
     return K_OTHER;
 }
 
+/* Whether the key at q (just past its opening quote) is lit exactly: lit's bytes, then the
+ * closing quote. A key matched so holds no escape and needs no scan. */
+#define KEY_AT(q, end, lit)                                                                        \
+    ((size_t)((end) - (q)) > sizeof(lit) - 1 && memcmp((q), (lit), sizeof(lit) - 1) == 0 &&        \
+     (q)[sizeof(lit) - 1] == '"')
+
+/* The envelope's keys as TiCDC writes them (canal_json_row_event_encoder.go), matched in
+ * place: sets *id and returns the closing quote, or NULL for any other key. */
+static const uint8_t *known_key(const uint8_t *q, const uint8_t *end, bool in_tidb, int *id)
+{
+#define TRY(lit, k)                                                                                \
+    if (KEY_AT(q, end, lit)) {                                                                     \
+        *id = (k);                                                                                 \
+        return q + sizeof(lit) - 1;                                                                \
+    }
+    if (q == end) {
+        return NULL;
+    }
+    if (in_tidb) {
+        TRY("commitTs", K_COMMIT_TS)
+        TRY("watermarkTs", K_WATERMARK_TS)
+        return NULL;
+    }
+    switch (*q) {
+    case 'i':
+        TRY("id", K_OTHER)
+        TRY("isDdl", K_ISDDL)
+        break;
+    case 'd':
+        TRY("database", K_DATABASE)
+        TRY("data", K_DATA)
+        break;
+    case 't':
+        TRY("table", K_TABLE)
+        TRY("type", K_TYPE)
+        TRY("ts", K_OTHER)
+        break;
+    case 'p':
+        TRY("pkNames", K_PKNAMES)
+        break;
+    case 'e':
+        TRY("es", K_ES)
+        break;
+    case 's':
+        TRY("sql", K_SQL)
+        TRY("sqlType", K_SQLTYPE)
+        break;
+    case 'm':
+        TRY("mysqlType", K_MYSQLTYPE)
+        break;
+    case 'o':
+        TRY("old", K_OLD)
+        break;
+    case '_':
+        TRY("_tidb", K_TIDB)
+        break;
+    default:
+        break;
+    }
+    return NULL;
+#undef TRY
+}
+
 /* Reads a key at p (which must be a '"'), leaving *pp after the ':' and whitespace. Returns
  * the key's id by match (escaped keys are decoded first; one longer than any known key is
  * K_OTHER). */
@@ -688,30 +751,35 @@ static int read_key(const uint8_t **pp, const uint8_t *end, bool in_tidb, int *i
         return TR_EMALFORMED;
     }
     p++;
-    const uint8_t *kb = p;
-    bool esc;
-    int rc = scan_string(&p, end, &esc, why);
-    if (rc != 0) {
-        return rc;
-    }
-    const uint8_t *k = kb;
-    size_t n = (size_t)(p - kb);
-    uint8_t buf[32];
-    if (esc) {
-        /* "\u0064ata" is "data": rare, so decode rather than teach the matcher escapes. */
-        if (n > sizeof(buf)) {
-            n = 0;
-        } else {
-            tr_canal_str_t s = {{kb, n}, true};
-            ssize_t m = tr_canal_str_decode(&s, buf, why);
-            if (m < 0) {
-                return (int)m;
-            }
-            k = buf;
-            n = (size_t)m;
+    const uint8_t *known = known_key(p, end, in_tidb, id);
+    if (known != NULL) {
+        p = known; /* at the closing quote */
+    } else {
+        const uint8_t *kb = p;
+        bool esc;
+        int rc = scan_string(&p, end, &esc, why);
+        if (rc != 0) {
+            return rc;
         }
+        const uint8_t *k = kb;
+        size_t n = (size_t)(p - kb);
+        uint8_t buf[32];
+        if (esc) {
+            /* "\u0064ata" is "data": rare, so decode rather than teach the matcher escapes. */
+            if (n > sizeof(buf)) {
+                n = 0;
+            } else {
+                tr_canal_str_t str = {{kb, n}, true};
+                ssize_t m = tr_canal_str_decode(&str, buf, why);
+                if (m < 0) {
+                    return (int)m;
+                }
+                k = buf;
+                n = (size_t)m;
+            }
+        }
+        *id = in_tidb ? tidb_key(k, n) : top_key(k, n);
     }
-    *id = in_tidb ? tidb_key(k, n) : top_key(k, n);
     p = skip_ws(p + 1, end);
     if (p == end || *p != ':') {
         *why = p == end ? "truncated object" : "missing ':' after an object key";
