@@ -415,7 +415,7 @@ typedef struct {
 } tok_t;
 
 /*
- * Reads the object at p (a '{' inside an array at nesting depth) member by member into the
+ * Reads the object at p (a '{' in a container at nesting depth) member by member into the
  * sink, validating as skip_value does. Returns its end, or NULL with *why.
  */
 static const uint8_t *read_members(const uint8_t *p, const uint8_t *end, int depth,
@@ -549,7 +549,11 @@ static const uint8_t *read_value(const uint8_t *p, const uint8_t *end, int depth
             p = skip_ws(p + 1, end);
         }
     }
-    p = skip_value(p, end, depth, TR_CANAL_MAX_DEPTH, why);
+    if (t->type == T_OBJECT && sink != NULL) {
+        p = read_members(p, end, depth, sink, t, why); /* mysqlType */
+    } else {
+        p = skip_value(p, end, depth, TR_CANAL_MAX_DEPTH, why);
+    }
     t->e = p;
     return p;
 }
@@ -950,6 +954,8 @@ static int parse_row(const tok_t *toks, tr_canal_msg_t *out, const char **why)
         out->old_members = toks[K_OLD].members;
         out->n_old_members = out->old_members != NULL ? toks[K_OLD].n_members : 0;
         rc = want_object(&toks[K_MYSQLTYPE], &out->mysql_type, why, "mysqlType is not an object");
+        out->type_members = toks[K_MYSQLTYPE].members;
+        out->n_type_members = out->type_members != NULL ? toks[K_MYSQLTYPE].n_members : 0;
     }
     if (rc == 0) {
         rc = want_object(&toks[K_SQLTYPE], &out->sql_type, why, "sqlType is not an object");
@@ -1051,7 +1057,8 @@ static int parse(const uint8_t *p, size_t len, tr_canal_msg_t *out, member_sink_
                 p = read_tidb(p, end, toks, why);
             } else {
                 bool images = id == K_DATA || id == K_OLD;
-                p = read_value(p, end, 1, images || id == K_PKNAMES, images ? sink : NULL, t, why);
+                p = read_value(p, end, 1, images || id == K_PKNAMES,
+                               images || id == K_MYSQLTYPE ? sink : NULL, t, why);
             }
             if (p == NULL) {
                 return TR_EMALFORMED;

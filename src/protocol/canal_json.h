@@ -95,12 +95,14 @@ typedef struct {
     tr_slice_t old;            /* the one object of "old", empty when null */
     tr_slice_t mysql_type;     /* the "mysqlType" object, empty when null */
     tr_slice_t sql_type;       /* the "sqlType" object, empty when null */
-    /* tr_canal_parse_images only: the members of data's and old's object in message order
-     * (the iterator's key and value), NULL with 0 when the image is null or absent. */
+    /* tr_canal_parse_images only: the members of data's and old's object and of mysqlType
+     * in message order (the iterator's key and value), NULL with 0 when null or absent. */
     const tr_canal_member_t *data_members;
     size_t n_data_members;
     const tr_canal_member_t *old_members;
     size_t n_old_members;
+    const tr_canal_member_t *type_members; /* of "mysqlType", in message order */
+    size_t n_type_members;
     size_t members_needed; /* room the images needed: above the room given, parse again */
 } tr_canal_msg_t;
 
@@ -118,8 +120,8 @@ int tr_canal_parse(const uint8_t *p, size_t len, tr_canal_msg_t *out, const char
     TR_MUSTCHECK;
 
 /*
- * tr_canal_parse, and the images' members read in the same pass into members[0..room)
- * (data_members, old_members), so a row's values are not scanned twice. When
+ * tr_canal_parse, and the members of the images and of mysqlType read in the same pass into
+ * members[0..room) (data_members, old_members, type_members), so none is scanned twice. When
  * out->members_needed > room the member views are NULL: give that much room and parse
  * again (the message is otherwise parsed as usual).
  */

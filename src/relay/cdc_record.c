@@ -1,7 +1,7 @@
 /*
  * canal-json message -> collector record (cdc_record.h). Per message: one parse, which also
- * reads the members of "data" (and "old"), their values written into the record, and the
- * column layout found by the text of "mysqlType" (built from it on a miss). Scratch space
+ * reads the members of "data" (and "old") and "mysqlType", the values written into the
+ * record, and the column layout found by a fingerprint of the names and types. Scratch space
  * grows to the largest message and is reused: nothing is allocated per message but the
  * record itself.
  */
@@ -98,20 +98,10 @@ static void ensure_cols(tr_cdc_reader_t *rd, size_t n)
     }
 }
 
-/* Fills the name -> type hash from "mysqlType" (a Go map: any order). */
-static int load_types(tr_cdc_reader_t *rd, tr_slice_t obj, size_t *n_types, const char **why)
+/* Fills the name -> type hash from the n members of "mysqlType" (a Go map: any order). */
+static int load_types(tr_cdc_reader_t *rd, const tr_canal_member_t *mem, size_t n, size_t *n_types,
+                      const char **why)
 {
-    size_t n = 0;
-    tr_canal_obj_iter_t it = tr_canal_obj_iter(obj);
-    tr_canal_str_t key;
-    tr_canal_val_t val;
-    int rc;
-    while ((rc = tr_canal_obj_next(&it, &key, &val, why)) > 0) {
-        n++;
-    }
-    if (rc < 0) {
-        return rc;
-    }
     size_t cap = 16;
     while (cap < 2 * n) {
         cap *= 2;
@@ -122,14 +112,14 @@ static int load_types(tr_cdc_reader_t *rd, tr_slice_t obj, size_t *n_types, cons
         rd->slots_cap = cap;
     }
     memset(rd->slots, 0, cap * sizeof(*rd->slots));
-    it = tr_canal_obj_iter(obj);
-    while ((rc = tr_canal_obj_next(&it, &key, &val, why)) > 0) {
+    for (size_t k = 0; k < n; k++) {
         tr_slice_t name = {NULL, 0};
         tr_slice_t type = {NULL, 0};
-        if ((rc = text_of(rd, &key, &name, why)) != 0) {
-            return rc;
+        int rc = text_of(rd, &mem[k].key, &name, why);
+        if (rc == 0 && mem[k].val.kind == TR_CANAL_VAL_STRING) {
+            rc = text_of(rd, &mem[k].val.str, &type, why);
         }
-        if (val.kind == TR_CANAL_VAL_STRING && (rc = text_of(rd, &val.str, &type, why)) != 0) {
+        if (rc != 0) {
             return rc;
         }
         uint64_t h = tr_hash_bytes(name.p, name.len, 0x6d7974ull) | 1;
@@ -140,7 +130,7 @@ static int load_types(tr_cdc_reader_t *rd, tr_slice_t obj, size_t *n_types, cons
         rd->slots[i] = (type_slot_t){h, name, type};
     }
     *n_types = cap;
-    return rc;
+    return 0;
 }
 
 static tr_slice_t type_for(const tr_cdc_reader_t *rd, size_t cap, tr_slice_t name)
@@ -211,18 +201,29 @@ static int put_image(tr_cdc_reader_t *rd, const tr_canal_member_t *mem, size_t n
     return 0;
 }
 
+/* An order-independent fingerprint of the "mysqlType" members (Go writes them in map order,
+ * which changes from message to message: shared/spec/ticdc.md section 4): the sum of each
+ * member's hash. */
+static uint64_t types_fingerprint(const tr_canal_member_t *mem, size_t n)
+{
+    uint64_t sum = 0x74797065ull;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t h = tr_hash_bytes(mem[k].key.raw.p, mem[k].key.raw.len, 0x6b6579ull);
+        sum += tr_hash_bytes(mem[k].val.str.raw.p, mem[k].val.str.raw.len,
+                             h ^ (uint64_t)mem[k].val.kind);
+    }
+    return sum;
+}
+
 /*
- * The layout id of the row just read into rd->cols (n columns) for table table_id. The
- * cache is keyed by the text of "mysqlType" as sent: one encoder writes it the same way for
- * every row of a table version, so a hit costs one hash of it. The same members in another
- * order miss and intern to the same layout (tr_cdc_names_layout compares contents).
+ * The layout id of the row just read into rd->cols (n columns) for table table_id, cached
+ * by a fingerprint of the table, the column names in order and the mysqlType members (a
+ * hit costs hashing the members parse read; a miss builds the name -> type map and interns).
  */
 static int layout_of(tr_cdc_reader_t *rd, const tr_canal_msg_t *m, uint32_t table_id, size_t n,
                      uint64_t names_fp, uint32_t *out, const char **why)
 {
-    uint64_t types_fp = m->mysql_type.len == 0
-                            ? 0x74797065ull
-                            : tr_hash_bytes(m->mysql_type.p, m->mysql_type.len, 0x74797065ull);
+    uint64_t types_fp = types_fingerprint(m->type_members, m->n_type_members);
     uint64_t k1 = tr_hash_mix(names_fp ^ ((uint64_t)table_id << 32 | n), types_fp | 1);
     uint64_t k2 = tr_hash_mix(types_fp ^ 0x9E3779B97F4A7C15ull, names_fp + table_id + n);
     layout_slot_t *slot = &rd->cache[k1 & (LAYOUT_CACHE - 1)];
@@ -231,7 +232,7 @@ static int layout_of(tr_cdc_reader_t *rd, const tr_canal_msg_t *m, uint32_t tabl
         return 0;
     }
     size_t cap = 0;
-    int rc = load_types(rd, m->mysql_type, &cap, why);
+    int rc = load_types(rd, m->type_members, m->n_type_members, &cap, why);
     if (rc != 0) {
         return rc;
     }

@@ -9,7 +9,7 @@
  * Checks: every view lies inside the input, a decoded string is never longer than its
  * escaped form, and the fields parse promised for the message's kind are there; and
  * tr_canal_parse_images (with little room and with plenty) agrees with tr_canal_parse,
- * its members being what the iterator walks.
+ * the members it read (images, mysqlType) being what the iterator walks.
  */
 #include "fuzz.h"
 
@@ -191,6 +191,7 @@ static void check_images(const uint8_t *data, size_t size, int rc, const char *w
             m->kind == TR_CANAL_DELETE) {
             same_members(m->data, mi.data_members, mi.n_data_members);
             same_members(m->old, mi.old_members, mi.n_old_members);
+            same_members(m->mysql_type, mi.type_members, mi.n_type_members);
         }
     }
 }

@@ -71,8 +71,8 @@ static bool same_members(tr_slice_t obj, const tr_canal_member_t *members, size_
 
 /*
  * tr_canal_parse, checked against tr_canal_parse_images on every input the tests use: the
- * same result and message fields, and images whose members are what the iterator walks,
- * with room to spare and (parsing again after) with too little.
+ * same result and message fields, and images and mysqlType whose members are what the
+ * iterator walks, with room to spare and (parsing again after) with too little.
  */
 static int parse_n(const void *p, size_t len, tr_canal_msg_t *m, const char **why)
 {
@@ -101,6 +101,7 @@ static int parse_n(const void *p, size_t len, tr_canal_msg_t *m, const char **wh
             m->kind == TR_CANAL_DELETE) {
             EXPECT_TRUE(same_members(m->data, mi.data_members, mi.n_data_members));
             EXPECT_TRUE(same_members(m->old, mi.old_members, mi.n_old_members));
+            EXPECT_TRUE(same_members(m->mysql_type, mi.type_members, mi.n_type_members));
         }
     }
     return rc;
