@@ -139,7 +139,8 @@ def cpu_seconds(pid):
 
 
 def thread_cpu(pid):
-    """CPU seconds (user + system) per thread name of process pid, same names summed."""
+    """CPU seconds (user + system) per thread name of process pid, same names summed; the
+    main thread is "main" whatever its name."""
     out = {}
     tdir = "/proc/%d/task" % pid
     for tid in os.listdir(tdir):
@@ -148,16 +149,16 @@ def thread_cpu(pid):
                 text = f.read()
         except OSError:
             continue  # the thread ended meanwhile
-        name = text[text.index("(") + 1:text.rindex(")")]
+        name = "main" if tid == str(pid) else text[text.index("(") + 1:text.rindex(")")]
         fields = text.rsplit(")", 1)[1].split()
         out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / float(CLK_TCK)
     return out
 
 
 def ingest_cpu(threads):
-    """CPU seconds of every thread but the main one ("tirelay": start-up, which includes
-    generating the RSA key pair, 0.1-0.5 s, then the idle serving loop): the ingest's own."""
-    return sum(s for n, s in threads.items() if n != "tirelay")
+    """CPU seconds of every thread but the main one (start-up, which includes generating the
+    RSA key pair, 0.1-0.5 s, then the idle serving loop): the ingest's own."""
+    return sum(s for n, s in threads.items() if n != "main")
 
 
 def thread_text(threads, rows):

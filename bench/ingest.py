@@ -102,11 +102,12 @@ def main():
             r = one_run(rdir, meta, ddl, a.sync, "%s.%d" % (a.perf, i + 1) if a.perf else None)
             rps = meta["rows"] / r["secs"]
             print("run %d: shape=%s pumps=%d sync=%s rows=%d txns=%d secs=%.3f rows_per_s=%.0f "
-                  "in_MBps=%.1f out_MBps=%.1f cpu_s=%.2f cpu_us_per_row=%.2f feeder_cpu_s=%.2f "
-                  "threads_us_per_row=%s load=%s"
+                  "in_MBps=%.1f out_MBps=%.1f cpu_s=%.2f cpu_us_per_row=%.2f ingest_us_per_row=%.2f "
+                  "feeder_cpu_s=%.2f threads_us_per_row=%s load=%s"
                   % (i + 1, a.shape, a.pumps, a.sync, meta["rows"], meta["txns"], r["secs"], rps,
                      meta["payload_bytes"] / r["secs"] / 1e6, r["out_bytes"] / r["secs"] / 1e6,
-                     r["cpu"], r["cpu"] * 1e6 / meta["rows"], r["feeder_cpu"],
+                     r["cpu"], r["cpu"] * 1e6 / meta["rows"],
+                     bl.ingest_cpu(r["threads"]) * 1e6 / meta["rows"], r["feeder_cpu"],
                      bl.thread_text(r["threads"], meta["rows"]), bl.loadavg()), flush=True)
             res.append((r["secs"], r["cpu"], r["out_bytes"]))
             ratio_line = None
