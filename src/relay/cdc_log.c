@@ -18,7 +18,11 @@
 
 typedef struct chunk chunk_t;
 
-#define SPARE_CHUNKS 8 /* as much as ticdc.c's READ_AHEAD_BYTES */
+/* Freed heap chunks kept for reuse, at most (128 MiB; tr_cdc_log_trim frees them when the
+ * input goes idle). On a backlog of a 64-partition topic the log swings by about one fetch
+ * of every partition (librdkafka fetches up to 1 MiB per partition): with 8 kept chunks the
+ * rest were fresh pages to fault in (bench/README.md "TiCDC ingest"). */
+#define SPARE_CHUNKS 32
 
 struct chunk {
     tr_cdc_log_t *log;
@@ -39,7 +43,8 @@ struct tr_cdc_log {
     _Atomic uint64_t live;
     _Atomic uint64_t spilled;
     /* Freed standard heap chunks kept for reuse: a new chunk's first touch of fresh pages
-     * (page faults, zeroing) cost about 6% of the ingest CPU under perf. */
+     * (page faults, zeroing) cost about 6% of the ingest CPU under perf, 10% of the
+     * consumer thread's. */
     pthread_mutex_t spare_mu;
     uint8_t *spare[SPARE_CHUNKS];
     size_t n_spare;
@@ -186,6 +191,19 @@ void tr_cdc_log_stats(tr_cdc_log_t *l, tr_cdc_log_stats_t *out)
     out->file_bytes = atomic_load_explicit(&l->file_bytes, memory_order_relaxed);
     out->live = atomic_load_explicit(&l->live, memory_order_relaxed);
     out->spilled = atomic_load_explicit(&l->spilled, memory_order_relaxed);
+}
+
+void tr_cdc_log_trim(tr_cdc_log_t *l)
+{
+    pthread_mutex_lock(&l->spare_mu);
+    size_t n = l->n_spare;
+    uint8_t *spare[SPARE_CHUNKS];
+    memcpy(spare, l->spare, n * sizeof(spare[0]));
+    l->n_spare = 0;
+    pthread_mutex_unlock(&l->spare_mu);
+    for (size_t i = 0; i < n; i++) {
+        tr_free(spare[i]);
+    }
 }
 
 void tr_cdc_log_free(tr_cdc_log_t *l)

@@ -45,11 +45,13 @@ void tr_cdc_log_shrink(tr_cdc_log_t *l, void *rec, size_t len);
 void tr_cdc_log_release(tr_cdc_log_t *l, void *rec);
 
 typedef struct {
-    uint64_t heap_bytes;  /* heap chunks in use now (up to 4 freed ones are kept for reuse) */
+    uint64_t heap_bytes;  /* heap chunks in use now (freed ones kept for reuse not counted) */
     uint64_t file_bytes;  /* spill-file chunks allocated now */
     uint64_t live;        /* records not released */
     uint64_t spilled;     /* spill-file chunks ever created */
 } tr_cdc_log_stats_t;
 void tr_cdc_log_stats(tr_cdc_log_t *l, tr_cdc_log_stats_t *out);
+/* Gives the heap chunks kept for reuse back to the system (the input is idle). Any thread. */
+void tr_cdc_log_trim(tr_cdc_log_t *l);
 
 #endif

@@ -916,6 +916,7 @@ static void idle_position(tr_cdc_t *c)
     if (tr_clock_mono_ms() - c->position_ms < TR_RELAY_CDC_IDLE_MS) {
         return;
     }
+    tr_cdc_log_trim(c->log); /* nothing committed for a while: the spare chunks can go */
     pthread_mutex_lock(&c->r->mu);
     char *now = position_text(c);
     pthread_mutex_unlock(&c->r->mu);
