@@ -375,25 +375,3 @@ int tr_cdc_read(tr_cdc_reader_t *rd, const uint8_t *msg, size_t len, int32_t par
     *rec = r;
     return TR_CDC_READ_RECORD;
 }
-
-tr_cdc_image_t tr_cdc_image(const tr_cdc_rec_t *rec)
-{
-    return (tr_cdc_image_t){rec->data, rec->data + rec->len};
-}
-
-bool tr_cdc_value(tr_cdc_image_t *img, const uint8_t **text, size_t *len)
-{
-    if (img->end - img->p < 4) {
-        return false;
-    }
-    uint32_t n = (uint32_t)img->p[0] | (uint32_t)img->p[1] << 8 | (uint32_t)img->p[2] << 16 |
-                 (uint32_t)img->p[3] << 24;
-    img->p += 4;
-    if (n == TR_CDC_NULL_LEN || (size_t)(img->end - img->p) < n) {
-        return false;
-    }
-    *text = img->p;
-    *len = n;
-    img->p += n;
-    return true;
-}

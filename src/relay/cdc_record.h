@@ -12,6 +12,7 @@
 #ifndef TR_RELAY_CDC_RECORD_H
 #define TR_RELAY_CDC_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,9 +49,28 @@ typedef struct {
 } tr_cdc_image_t;
 
 /* The record's first image, and (UPDATE) its second one after the first was walked. */
-tr_cdc_image_t tr_cdc_image(const tr_cdc_rec_t *rec);
+static inline tr_cdc_image_t tr_cdc_image(const tr_cdc_rec_t *rec)
+{
+    return (tr_cdc_image_t){rec->data, rec->data + rec->len};
+}
+
 /* The next value: false for NULL, else true with its text and length; a truncated image
- * reads as NULL. */
-bool tr_cdc_value(tr_cdc_image_t *img, const uint8_t **text, size_t *len);
+ * reads as NULL. (Inline: the writer calls it for every value of every row.) */
+static inline bool tr_cdc_value(tr_cdc_image_t *img, const uint8_t **text, size_t *len)
+{
+    if (img->end - img->p < 4) {
+        return false;
+    }
+    uint32_t n = (uint32_t)img->p[0] | (uint32_t)img->p[1] << 8 | (uint32_t)img->p[2] << 16 |
+                 (uint32_t)img->p[3] << 24;
+    img->p += 4;
+    if (n == TR_CDC_NULL_LEN || (size_t)(img->end - img->p) < n) {
+        return false;
+    }
+    *text = img->p;
+    *len = n;
+    img->p += n;
+    return true;
+}
 
 #endif
