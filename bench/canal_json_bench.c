@@ -222,6 +222,27 @@ void tr_cjb_mix(work_t *w, uint64_t v)
     w->sum = (w->sum ^ v) * 0x100000001b3ull;
 }
 
+void tr_cjb_any_mix(void *w, uint64_t v)
+{
+    tr_cjb_mix(w, v);
+}
+
+void tr_cjb_any_value(void *w, const char *name, size_t name_len, const uint8_t *text,
+                      size_t len)
+{
+    tr_cjb_use_value(w, name, name_len, text, len);
+}
+
+void tr_cjb_any_head(void *w, uint64_t head)
+{
+    ((work_t *)w)->head = head ^ TR_CANAL_UPDATE;
+}
+
+void tr_cjb_any_image(void *w)
+{
+    ((work_t *)w)->next = 0;
+}
+
 /* One value: text is the decoded string (NULL for SQL NULL). */
 void tr_cjb_use_value(work_t *w, const char *name, size_t name_len, const uint8_t *text,
                       size_t len)
@@ -583,6 +604,25 @@ static bool yajl_parse_only(work_t *w, const char *msg, size_t len)
 
 typedef bool (*run_fn)(work_t *w, const char *msg, size_t len);
 
+#ifdef TR_CJB_SIMDJSON
+static bool sj_dom_parse(work_t *w, const char *msg, size_t len)
+{
+    return tr_cjb_simdjson_dom_parse(w, msg, len);
+}
+static bool sj_dom_full(work_t *w, const char *msg, size_t len)
+{
+    return tr_cjb_simdjson_dom_full(w, msg, len);
+}
+static bool sj_od_parse(work_t *w, const char *msg, size_t len)
+{
+    return tr_cjb_simdjson_od_parse(w, msg, len);
+}
+static bool sj_od_full(work_t *w, const char *msg, size_t len)
+{
+    return tr_cjb_simdjson_od_full(w, msg, len);
+}
+#endif
+
 static const struct {
     const char *name;
     run_fn parse;
@@ -593,6 +633,10 @@ static const struct {
     {"json-c 0.16", tr_cjb_jsonc_parse, tr_cjb_jsonc_full},
     {"yajl 2.1.0", yajl_parse_only, yajl_full},
     {"cJSON 1.7.15", cjson_parse, cjson_full},
+#ifdef TR_CJB_SIMDJSON
+    {"simdjson 3.0.1 DOM", sj_dom_parse, sj_dom_full},
+    {"simdjson 3.0.1 On-Demand", sj_od_parse, sj_od_full},
+#endif
 };
 enum { N_IMPLS = sizeof(impls) / sizeof(impls[0]), ROUNDS = 5 };
 

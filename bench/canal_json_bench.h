@@ -28,6 +28,18 @@ void tr_cjb_mix(work_t *w, uint64_t v);
 void tr_cjb_use_value(work_t *w, const char *name, size_t name_len, const uint8_t *text,
                       size_t len);
 
+/* The same through void pointers, for the C++ adapter (canal_json_bench_simdjson.cpp);
+ * head is commitTs, folded with the kind as the others do. */
+void tr_cjb_any_mix(void *w, uint64_t v);
+void tr_cjb_any_value(void *w, const char *name, size_t name_len, const uint8_t *text,
+                      size_t len);
+void tr_cjb_any_head(void *w, uint64_t head);
+void tr_cjb_any_image(void *w); /* an image (old, data) starts */
+bool tr_cjb_simdjson_dom_parse(void *w, const char *msg, size_t len);
+bool tr_cjb_simdjson_dom_full(void *w, const char *msg, size_t len);
+bool tr_cjb_simdjson_od_parse(void *w, const char *msg, size_t len);
+bool tr_cjb_simdjson_od_full(void *w, const char *msg, size_t len);
+
 void tr_cjb_jsonc_init(void);
 void tr_cjb_jsonc_free(void);
 bool tr_cjb_jsonc_parse(work_t *w, const char *msg, size_t len);
