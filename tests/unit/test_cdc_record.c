@@ -90,8 +90,8 @@ TR_TEST(cdc_record_insert)
     tr_cdc_image_t img = tr_cdc_image(r);
     EXPECT_EQ_STR(val(&img, b, sizeof(b)), "42");
     EXPECT_EQ_STR(val(&img, b, sizeof(b)), "caf\xc3\xa9 \"x\"");
-    const uint8_t *p;
-    size_t n;
+    const uint8_t *p = NULL;
+    size_t n = 0;
     EXPECT_TRUE(tr_cdc_value(&img, &p, &n));
     EXPECT_EQ_MEM(p, n, "\x00\xc3\xbf", 3); /* still latin-1 characters in UTF-8 */
     EXPECT_TRUE(img.p == img.end);
