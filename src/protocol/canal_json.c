@@ -328,6 +328,27 @@ static jtype_t type_of(uint8_t c)
     }
 }
 
+/* After an object's member at *pp: whitespace, then ',' (returns 1, *pp past it and the
+ * whitespace after) or '}' (returns 0, *pp past it); anything else is TR_EMALFORMED. */
+static int after_member(const uint8_t **pp, const uint8_t *end, const char **why)
+{
+    const uint8_t *p = skip_ws(*pp, end);
+    if (p == end) {
+        *why = "truncated object";
+        return TR_EMALFORMED;
+    }
+    if (*p == '}') {
+        *pp = p + 1;
+        return 0;
+    }
+    if (*p != ',') {
+        *why = "expected ',' or '}' in an object";
+        return TR_EMALFORMED;
+    }
+    *pp = skip_ws(p + 1, end);
+    return 1;
+}
+
 /*
  * Reads one member of an object: p points just past the key's opening quote. Fills key and
  * val as tr_canal_obj_next returns them; depth is the nesting of the object (its values'
@@ -446,20 +467,13 @@ static const uint8_t *read_members(const uint8_t *p, const uint8_t *end, int dep
                 sink->v[first + n] = m;
             }
             n++;
-            p = skip_ws(p, end);
-            if (p == end) {
-                *why = "truncated object";
+            int more = after_member(&p, end, why);
+            if (more < 0) {
                 return NULL;
             }
-            if (*p == '}') {
-                p++;
+            if (more == 0) {
                 break;
             }
-            if (*p != ',') {
-                *why = "expected ',' or '}' in an object";
-                return NULL;
-            }
-            p = skip_ws(p + 1, end);
         }
     }
     sink->needed += n;
@@ -814,19 +828,10 @@ static const uint8_t *read_tidb(const uint8_t *p, const uint8_t *end, tok_t *tok
         if (id != K_OTHER) {
             toks[id] = t;
         }
-        p = skip_ws(p, end);
-        if (p == end) {
-            *why = "truncated object";
-            return NULL;
+        int more = after_member(&p, end, why);
+        if (more <= 0) {
+            return more == 0 ? p : NULL;
         }
-        if (*p == '}') {
-            return p + 1;
-        }
-        if (*p != ',') {
-            *why = "expected ',' or '}' in an object";
-            return NULL;
-        }
-        p = skip_ws(p + 1, end);
     }
 }
 
@@ -1063,20 +1068,13 @@ static int parse(const uint8_t *p, size_t len, tr_canal_msg_t *out, member_sink_
             if (p == NULL) {
                 return TR_EMALFORMED;
             }
-            p = skip_ws(p, end);
-            if (p == end) {
-                *why = "truncated object";
-                return TR_EMALFORMED;
+            int more = after_member(&p, end, why);
+            if (more < 0) {
+                return more;
             }
-            if (*p == '}') {
-                p++;
+            if (more == 0) {
                 break;
             }
-            if (*p != ',') {
-                *why = "expected ',' or '}' in an object";
-                return TR_EMALFORMED;
-            }
-            p = skip_ws(p + 1, end);
         }
     }
     if (skip_ws(p, end) != end) {
