@@ -178,12 +178,12 @@ typedef int (*tr_relay_translate_fn)(void *arg, const tr_txn_ctx_t *ctx, tr_evt_
 /* Appends one transaction to every enabled flavour through fn; counts it in the group. */
 int tr_relay_write_txn(tr_relay_t *r, int64_t commit_ts, int64_t schema_version,
                        tr_relay_translate_fn fn, void *arg, bool refetch, const char *what);
-/* The writer's wait for work, shared by both inputs: returns 1 with the next releasable
- * item (caller holds mu), 0 when the relay stops (the group committed first; mu not held),
- * or -1 when a group commit failed (mu not held: the caller fail-stops). Commits the group
- * whenever nothing more is releasable; an idle TiCDC input stores its position and wakes
- * every TR_RELAY_CDC_IDLE_MS to do it again. */
-int tr_relay_next_item(tr_relay_t *r, tr_merge_item_t *item, bool *dropped);
+/* The writer's wait for work, shared by both inputs: true with the next releasable item
+ * (caller holds mu); false when the writer is to end (mu not held): the relay stops (the
+ * group committed first), or a group commit failed (fail-stopped here, which returns once
+ * the relay stops). Commits the group whenever nothing more is releasable; an idle TiCDC
+ * input stores its position and wakes every TR_RELAY_CDC_IDLE_MS to do it again. */
+bool tr_relay_next_item(tr_relay_t *r, tr_merge_item_t *item, bool *dropped);
 /* Makes the group durable and visible (one fsync); 0 when there is nothing to commit. */
 int tr_relay_commit_group(tr_relay_t *r);
 /* A transaction just ended past max-binlog-size in some flavour: commit now. */

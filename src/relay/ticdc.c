@@ -966,11 +966,7 @@ void *tr_relay_cdc_writer_main(void *arg)
     for (;;) {
         tr_merge_item_t item;
         bool dropped = false;
-        int got = tr_relay_next_item(r, &item, &dropped);
-        if (got <= 0) {
-            if (got < 0) {
-                tr_relay_fail_stop(r);
-            }
+        if (!tr_relay_next_item(r, &item, &dropped)) {
             return NULL;
         }
         group_t *g = item.data;

@@ -394,7 +394,7 @@ void tr_relay_note_durable(tr_relay_t *r)
     }
 }
 
-int tr_relay_next_item(tr_relay_t *r, tr_merge_item_t *item, bool *dropped)
+bool tr_relay_next_item(tr_relay_t *r, tr_merge_item_t *item, bool *dropped)
 {
     pthread_mutex_lock(&r->mu);
     for (;;) {
@@ -404,18 +404,19 @@ int tr_relay_next_item(tr_relay_t *r, tr_merge_item_t *item, bool *dropped)
             if (tr_relay_commit_group(r) != 0) {
                 atomic_store(&r->failed, true);
             }
-            return 0;
+            return false;
         }
         tr_relay_reap_offline(r);
         if (tr_merge_pop(r->merge, item, dropped)) {
             atomic_store_explicit(&r->busy_since_ms, tr_clock_mono_ms(), memory_order_relaxed);
-            return 1;
+            return true;
         }
         if (r->group_txns > 0) {
             /* Nothing more to release now: make the group durable and visible. */
             pthread_mutex_unlock(&r->mu);
             if (tr_relay_commit_group(r) != 0) {
-                return -1;
+                tr_relay_fail_stop(r); /* returns when the relay stops */
+                return false;
             }
             pthread_mutex_lock(&r->mu);
             continue;
@@ -447,11 +448,7 @@ void *tr_relay_writer_main(void *arg)
     for (;;) {
         tr_merge_item_t item;
         bool dropped = false;
-        int got = tr_relay_next_item(r, &item, &dropped);
-        if (got <= 0) {
-            if (got < 0) {
-                tr_relay_fail_stop(r);
-            }
+        if (!tr_relay_next_item(r, &item, &dropped)) {
             return NULL;
         }
         /* A Pump blocks at MAX_QUEUED_PER_PUMP; waking it for every pop cost a
