@@ -27,9 +27,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 
 import cluster  # noqa: E402
 from conftest import wait_until, wait_replica_equal  # noqa: E402
-from test_crash import settle, compare, kill9, last_gtid  # noqa: E402
-from ticdchelp import (fault, last_commit_ts, relay_status, start_replica,  # noqa: E402
-                       wait_fault_tables_equal)
+from ticdchelp import (fault, kill9_loop, last_commit_ts, relay_status,  # noqa: E402
+                       start_replica, wait_fault_tables_equal)
 
 SEED = int(os.environ.get("TIRELAY_TEST_SEED", "20261206"))
 TOPIC = "cdc"
@@ -92,29 +91,8 @@ def test_kill9_files_identical(tirelay_built, truth, replica, ticdc_sim, kafka_m
     b = ticdc_relay(truth, kafka=kafka, max_binlog_size=64 * 1024, mariadb_listen=True,
                     extra_conf=conf, server_id=1)
     rconn = start_replica(replica, b.port, gtid=False)
-    kills = []
-    t0 = time.monotonic()
-    for i in range(int(os.environ.get("TIRELAY_TEST_KILLS", "16"))):
-        early = rng.random() < 0.3
-        time.sleep(rng.uniform(0.0, 0.3) if early else rng.uniform(0.3, 2.0))
-        if i % 5 == 2:
-            sim.control("redeliver %d 20" % (i % 4))
-        before = last_gtid(b)
-        kill9(b)
-        kills.append(before)
-        b.start()
-    st = sim.wait_done(600)
-    assert kills[-1] > kills[0], "no progress between the first and the last kill: %r" % kills
-    snap_a = settle(a)
-    snap_b = settle(b)
-    compare(snap_a[0], snap_b[0], "MySQL flavour")
-    compare(snap_a[1], snap_b[1], "MariaDB flavour")
-    assert len(snap_a[0]) >= 3
-    tconn = truth.connect()
-    wait_replica_equal(rconn, tconn, st, 300, "replica of the killed relay", io_errors_ok=True)
-    print("\nTiCDC kill -9: %d kills in %.1fs (GTIDs before each: %s); %d row changes; %d files "
-          "byte-identical to the uninterrupted relay; replica equal to the truth"
-          % (len(kills), time.monotonic() - t0, kills, st["rows"], len(snap_b[0])))
+    kill9_loop(sim, a, b, rconn, truth, rng,
+               lambda i: "redeliver %d 20" % (i % 4) if i % 5 == 2 else None, "TiCDC kill -9")
 
 
 @pytest.mark.parametrize("fault,what", [

@@ -1,14 +1,16 @@
 """Helpers the TiCDC input's integration tests share (test_ticdc.py over Kafka,
 test_ticdc_storage.py over a storage-sink directory): replicas attached by file/position or
-GTID, tirelay's SHOW RELAY STATUS, the last commit_ts in its index, and the fault tables
-the simulator status does not list."""
+GTID, tirelay's SHOW RELAY STATUS, the last commit_ts in its index, the fault tables the
+simulator status does not list, and the kill -9 loop."""
 
 import os
 import sqlite3
+import time
 
 import pymysql
 
-from conftest import wait_until
+from conftest import wait_until, wait_replica_equal
+from test_crash import settle, compare, kill9, last_gtid
 
 
 def fault(sim, cmd):
@@ -72,3 +74,34 @@ def wait_fault_tables_equal(rconns, tconn, db, tables, timeout):
 
     wait_until(equal, timeout, what="the fault tables on the replicas")
     return {t: len(v) for t, v in want.items()}
+
+
+def kill9_loop(sim, a, b, rconn, truth, rng, fault_at, label):
+    """Kills relay b with -9 at random moments (TIRELAY_TEST_KILLS times, 16) while the
+    workload runs, sending the simulator fault_at(i) before kill i when it is not None;
+    then b's files of both flavours must be byte-identical to those of a, the uninterrupted
+    relay on the same input, and rconn (b's replica) equal to the truth."""
+    kills = []
+    t0 = time.monotonic()
+    for i in range(int(os.environ.get("TIRELAY_TEST_KILLS", "16"))):
+        early = rng.random() < 0.3
+        time.sleep(rng.uniform(0.0, 0.3) if early else rng.uniform(0.3, 2.0))
+        cmd = fault_at(i)
+        if cmd is not None:
+            sim.control(cmd)
+        before = last_gtid(b)
+        kill9(b)
+        kills.append(before)
+        b.start()
+    st = sim.wait_done(600)
+    assert kills[-1] > kills[0], "no progress between the first and the last kill: %r" % kills
+    snap_a = settle(a)
+    snap_b = settle(b)
+    compare(snap_a[0], snap_b[0], "MySQL flavour")
+    compare(snap_a[1], snap_b[1], "MariaDB flavour")
+    assert len(snap_a[0]) >= 3
+    tconn = truth.connect()
+    wait_replica_equal(rconn, tconn, st, 300, "replica of the killed relay", io_errors_ok=True)
+    print("\n%s: %d kills in %.1fs (GTIDs before each: %s); %d row changes; %d files "
+          "byte-identical to the uninterrupted relay; replica equal to the truth"
+          % (label, len(kills), time.monotonic() - t0, kills, st["rows"], len(snap_b[0])))
