@@ -39,7 +39,7 @@ struct tr_cdc_reader {
     tr_slice_t *cols;  /* the data object's column names, in order */
     tr_slice_t *types; /* their types */
     size_t cols_cap;
-    tr_canal_member_t *members; /* the images' members of one message */
+    tr_canal_member_t *members; /* the members parse kept (images, mysqlType) of one message */
     size_t members_cap;
     type_slot_t *slots; /* mysqlType by name, open addressing */
     size_t slots_cap;
