@@ -314,7 +314,9 @@ static int parse_column(const json_t *jc, tr_tidb_column_t *c, const char **why)
             bad = true;
         } else {
             c->default_bit = tr_malloc(b.len + 1);
-            memcpy(c->default_bit, b.data, b.len);
+            if (b.len > 0) { /* "" decodes to nothing, and b.data stays NULL */
+                memcpy(c->default_bit, b.data, b.len);
+            }
             c->default_bit_len = b.len;
         }
         tr_buf_cleanup(&b);
