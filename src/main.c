@@ -139,12 +139,15 @@ int main(int argc, char **argv)
     bool check_only = false;
     int opt;
 #ifdef __GLIBC__
-    /* Dump batches and their write queues (256 KiB and up, up to 4 MiB queued
-     * per replica) live only until written. From mmap they go back to the
-     * system then; from the heap they would stay as RSS after a burst to many
-     * replicas (~2.4 MiB per idle replica measured with 200 of them). A fixed
-     * threshold also stops glibc from raising it dynamically. */
-    (void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    /* Buffers up to 32 MiB (librdkafka's fetch responses, 16 MiB by our
+     * default, dump batches, record-log chunks) are reused from the heap:
+     * from mmap each one was fresh pages to fault in and zero, a third of the
+     * Kafka fetch thread (docs/decisions.md "Heap and mmap"). What a burst
+     * leaves free is given back when the serving side goes idle (conn.c's
+     * pool trim) or the TiCDC input does (malloc_trim), so idle replicas
+     * still hold nothing. Fixed values also stop glibc's dynamic threshold. */
+    (void)mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    (void)mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 #endif
     while ((opt = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
         switch (opt) {

@@ -11,6 +11,7 @@
  */
 #include "server/conn.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,9 +60,9 @@ typedef struct {
 
 /*
  * Recycled write storage (loop thread only). Dump batches are written and
- * freed at a high rate; from mmap (main.c's threshold) every one cost page
- * faults, zeroing and an munmap (a fifth of the serving CPU under perf with
- * 100 readers). A few buffers of one size are kept instead: POOL_MAX x
+ * freed at a high rate; from mmap (main.c's threshold was 128 KiB then) every
+ * one cost page faults, zeroing and an munmap (a fifth of the serving CPU
+ * under perf with 100 readers). A few buffers of one size are kept instead: POOL_MAX x
  * TR_CONN_POOL_BUF bounds what stays resident after a burst. Shared dump
  * batches (dump.c) come from here too and return when evicted, so the pool
  * also absorbs the churn of that cache.
@@ -117,6 +118,12 @@ void tr_conn_pool_release(void)
     while (pool_n > 0) {
         tr_free(pool[--pool_n]);
     }
+#ifdef __GLIBC__
+    /* The replicas went idle: what the burst left free in any arena (write
+     * queues, batches, main.c keeps buffers below 32 MiB on the heap) goes
+     * back to the system. */
+    (void)malloc_trim(0);
+#endif
 }
 
 static void on_close(uv_handle_t *h)
