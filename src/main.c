@@ -201,7 +201,7 @@ int main(int argc, char **argv)
         /* The TLS files are part of the configuration: load them as a start would. */
         tr_tls_t *tls = NULL;
         if (cfg.tls_cert[0] != '\0') {
-            if (tr_tls_new(cfg.tls_cert, cfg.tls_key, &tls, err, sizeof(err)) != 0) {
+            if (tr_tls_new(cfg.tls_cert, cfg.tls_key, NULL, &tls, err, sizeof(err)) != 0) {
                 fprintf(stderr, "tirelay: configuration error: %s: %s\n", config_path, err);
                 fprintf(stderr, "tirelay: %s: 1 configuration error\n", config_path);
                 return EXIT_USAGE;

@@ -184,11 +184,15 @@ int tr_server_start(uv_loop_t *loop, const tr_config_t *cfg, tr_store_t *store,
     srv->cfg = cfg;
     srv->store = store;
     static char tls_err[512]; /* loop thread, startup only: *why must outlive the call */
-    int rc = tr_tls_new(cfg->tls_cert, cfg->tls_key, &srv->tls, tls_err, sizeof(tls_err));
+    int rc = tr_tls_new(cfg->tls_cert, cfg->tls_key, cfg->store_dir, &srv->tls, tls_err,
+                        sizeof(tls_err));
     if (rc != 0) {
         tr_free(srv);
         *why = tls_err;
         return rc;
+    }
+    if (tls_err[0] != '\0') {
+        tr_log_warn("server", "%s", tls_err);
     }
     for (size_t i = 0; i < cfg->n_users; i++) {
         srv->sha2_cached[i] = cfg->caching_sha2_prefill;

@@ -5,9 +5,11 @@
 #include "server/tls.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -19,7 +21,8 @@
 #include "common/err.h"
 #include "common/mem.h"
 
-#define RSA_BITS 2048
+#define RSA_BITS        2048
+#define TR_TLS_PATH_MAX 1024
 
 /* Mozilla "intermediate" TLS 1.2 suites: ECDHE/DHE key exchange, AEAD only.
  * TLS 1.3 uses OpenSSL's default suites (all AEAD). */
@@ -106,14 +109,109 @@ static int make_ctx(tr_tls_t *t, const char *cert_path, const char *key_path, ch
     return 0;
 }
 
-static int make_rsa(tr_tls_t *t, char *err, size_t err_len)
+/* Writes key (private: mode 0600, else its public half, 0644) to path through a temporary
+ * file renamed over it, synced. Returns 0 or -errno. */
+static int save_key(const char *path, EVP_PKEY *key, bool private_part)
+{
+    char tmp[TR_TLS_PATH_MAX + 8];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+        return -ENAMETOOLONG;
+    }
+    (void)unlink(tmp); /* a leftover keeps its own mode: start afresh */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, private_part ? 0600 : 0644);
+    if (fd < 0) {
+        return -errno;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (f == NULL) {
+        int e = errno;
+        close(fd);
+        (void)unlink(tmp);
+        return -e;
+    }
+    int ok = private_part ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)
+                          : PEM_write_PUBKEY(f, key);
+    int rc = ok == 1 && fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : (errno ? -errno : -EIO);
+    if (fclose(f) != 0 && rc == 0) {
+        rc = -errno;
+    }
+    ERR_clear_error();
+    if (rc == 0 && rename(tmp, path) != 0) {
+        rc = -errno;
+    }
+    if (rc != 0) {
+        (void)unlink(tmp);
+    }
+    return rc;
+}
+
+/*
+ * caching_sha2_password's key pair without a TLS RSA key: private_key.pem and public_key.pem
+ * in dir, as mysqld keeps them in its datadir (caching_sha2_password_private_key_path), so
+ * the public key clients pin (--server-public-key-path) survives a restart and starting
+ * costs no key generation (0.1-0.5 s of CPU). Absent: generated and saved; a save that
+ * fails leaves the key in memory with a warning in warn. Present but not an RSA private
+ * key of RSA_BITS or more: TR_ECONFIG naming the file.
+ */
+static int dir_rsa(tr_tls_t *t, const char *dir, char *err, size_t err_len)
+{
+    char priv[TR_TLS_PATH_MAX], pub[TR_TLS_PATH_MAX];
+    if (snprintf(priv, sizeof(priv), "%s/private_key.pem", dir) >= (int)sizeof(priv) ||
+        snprintf(pub, sizeof(pub), "%s/public_key.pem", dir) >= (int)sizeof(pub)) {
+        snprintf(err, err_len, "[store] dir: path too long for private_key.pem");
+        return TR_ECONFIG;
+    }
+    FILE *f = fopen(priv, "r");
+    if (f != NULL) {
+        t->rsa = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+        fclose(f);
+        if (t->rsa == NULL || EVP_PKEY_get_base_id(t->rsa) != EVP_PKEY_RSA ||
+            EVP_PKEY_get_bits(t->rsa) < RSA_BITS) {
+            ERR_clear_error();
+            snprintf(err, err_len,
+                     "%s: not an RSA private key of %d bits or more (remove it and "
+                     "tirelay makes a new pair)",
+                     priv, RSA_BITS);
+            return TR_ECONFIG;
+        }
+        return 0;
+    }
+    if (errno != ENOENT) {
+        snprintf(err, err_len, "cannot read %s: %s", priv, strerror(errno));
+        return TR_ECONFIG;
+    }
+    t->rsa = EVP_RSA_gen(RSA_BITS);
+    if (t->rsa == NULL) {
+        return fail(err, err_len, "cannot generate the RSA key pair", NULL);
+    }
+    /* The public file first: a private file is only ever found with its public half. */
+    int rc = save_key(pub, t->rsa, false);
+    const char *which = pub;
+    if (rc == 0) {
+        rc = save_key(priv, t->rsa, true);
+        which = priv;
+    }
+    if (rc != 0) {
+        snprintf(err, err_len, "cannot save %s (%s): the RSA key pair lives until exit", which,
+                 strerror(-rc));
+    }
+    return 0;
+}
+
+static int make_rsa(tr_tls_t *t, const char *dir, char *err, size_t err_len)
 {
     EVP_PKEY *key = t->ctx ? SSL_CTX_get0_privatekey(t->ctx) : NULL;
-    if (key != NULL && EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA && EVP_PKEY_get_bits(key) >= 2048) {
+    if (key != NULL && EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA &&
+        EVP_PKEY_get_bits(key) >= RSA_BITS) {
         if (EVP_PKEY_up_ref(key) != 1) {
             return fail(err, err_len, "cannot reference the RSA key", NULL);
         }
         t->rsa = key;
+    } else if (dir != NULL && dir[0] != '\0') {
+        int rc = dir_rsa(t, dir, err, err_len);
+        if (rc != 0) {
+            return rc;
+        }
     } else {
         t->rsa = EVP_RSA_gen(RSA_BITS);
         if (t->rsa == NULL) {
@@ -139,16 +237,19 @@ static int make_rsa(tr_tls_t *t, char *err, size_t err_len)
     return 0;
 }
 
-int tr_tls_new(const char *cert_path, const char *key_path, tr_tls_t **out, char *err,
-               size_t err_len)
+int tr_tls_new(const char *cert_path, const char *key_path, const char *rsa_dir, tr_tls_t **out,
+               char *err, size_t err_len)
 {
     tr_tls_t *t = tr_calloc(1, sizeof(*t));
     int rc = 0;
+    if (err_len > 0) {
+        err[0] = '\0';
+    }
     if (cert_path != NULL && cert_path[0] != '\0') {
         rc = make_ctx(t, cert_path, key_path, err, err_len);
     }
     if (rc == 0) {
-        rc = make_rsa(t, err, err_len);
+        rc = make_rsa(t, rsa_dir, err, err_len);
     }
     if (rc != 0) {
         tr_tls_free(t);

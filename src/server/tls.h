@@ -24,13 +24,17 @@
 typedef struct tr_tls tr_tls_t;
 
 /*
- * Loads cert_path + key_path (PEM; both empty = no TLS, only the RSA key is
- * made) and checks that they match. Returns 0 and the owned object in *out
- * (release with tr_tls_free), or TR_ECONFIG with a message in err (what
- * failed, the path and OpenSSL's reason).
+ * Loads cert_path + key_path (PEM; both empty = no TLS) and checks that they
+ * match. caching_sha2_password's RSA key is the TLS key when that is RSA of
+ * 2048 bits or more; else, with rsa_dir, rsa_dir/private_key.pem (made with
+ * public_key.pem on the first start, as mysqld does in its datadir); else a
+ * pair made now. Returns 0 and the owned object in *out (release with
+ * tr_tls_free), err then empty or a warning (the pair could not be saved);
+ * or TR_ECONFIG with a message in err (what failed, the path and OpenSSL's
+ * reason).
  */
-int tr_tls_new(const char *cert_path, const char *key_path, tr_tls_t **out, char *err,
-               size_t err_len) TR_MUSTCHECK;
+int tr_tls_new(const char *cert_path, const char *key_path, const char *rsa_dir, tr_tls_t **out,
+               char *err, size_t err_len) TR_MUSTCHECK;
 
 void tr_tls_free(tr_tls_t *t);
 

@@ -8,6 +8,9 @@
  * client-side OAEP encryption against server/tls's key. */
 #include "tr_test.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -188,7 +191,7 @@ TR_TEST(sha2_rsa_path_roundtrip)
 {
     tr_tls_t *t = NULL;
     char err[256];
-    EXPECT_EQ_INT(tr_tls_new("", "", &t, err, sizeof(err)), 0);
+    EXPECT_EQ_INT(tr_tls_new("", "", NULL, &t, err, sizeof(err)), 0);
     if (t == NULL) {
         return;
     }
@@ -232,11 +235,66 @@ TR_TEST(tls_bad_files_are_config_errors)
 {
     tr_tls_t *t = NULL;
     char err[256] = "";
-    EXPECT_EQ_INT(tr_tls_new("/nonexistent/cert.pem", "/nonexistent/key.pem", &t, err, sizeof(err)),
-                  TR_ECONFIG);
+    EXPECT_EQ_INT(
+        tr_tls_new("/nonexistent/cert.pem", "/nonexistent/key.pem", NULL, &t, err, sizeof(err)),
+        TR_ECONFIG);
     EXPECT_TRUE(t == NULL);
     EXPECT_TRUE(strstr(err, "tls-cert") != NULL && strstr(err, "/nonexistent/cert.pem") != NULL);
     tr_tls_free(NULL);
+}
+
+/* Without a TLS RSA key the pair lives in the store's directory (private_key.pem 0600,
+ * public_key.pem), as mysqld's in its datadir: a restart serves the same public key. */
+TR_TEST(rsa_pair_kept_in_dir)
+{
+    char dir[] = "/tmp/tr_test_rsa_XXXXXX";
+    EXPECT_TRUE(mkdtemp(dir) != NULL);
+    char priv[128], pub[128];
+    snprintf(priv, sizeof(priv), "%s/private_key.pem", dir);
+    snprintf(pub, sizeof(pub), "%s/public_key.pem", dir);
+    tr_tls_t *a = NULL, *b = NULL;
+    char err[512] = "x";
+    EXPECT_EQ_INT(tr_tls_new("", "", dir, &a, err, sizeof(err)), 0);
+    EXPECT_EQ_STR(err, "");
+    struct stat st;
+    EXPECT_EQ_INT(stat(priv, &st), 0);
+    EXPECT_EQ_INT(st.st_mode & 0777, 0600);
+    EXPECT_EQ_INT(stat(pub, &st), 0);
+    EXPECT_EQ_INT(tr_tls_new("", "", dir, &b, err, sizeof(err)), 0);
+    if (a != NULL && b != NULL) {
+        size_t la = 0, lb = 0;
+        const char *pa = tr_tls_rsa_public_pem(a, &la);
+        const char *pb = tr_tls_rsa_public_pem(b, &lb);
+        EXPECT_EQ_INT(la, lb);
+        EXPECT_TRUE(la == lb && memcmp(pa, pb, la) == 0);
+        /* public_key.pem is what the server sends to clients asking for it. */
+        char text[1024] = "";
+        FILE *f = fopen(pub, "r");
+        size_t n = f != NULL ? fread(text, 1, sizeof(text) - 1, f) : 0;
+        if (f != NULL) {
+            fclose(f);
+        }
+        EXPECT_TRUE(n == la && memcmp(text, pa, la) == 0);
+    }
+    tr_tls_free(a);
+    tr_tls_free(b);
+    /* A damaged private key is an error naming the file, not a silent new pair. */
+    FILE *f = fopen(priv, "w");
+    if (f != NULL) {
+        fputs("-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n", f);
+        fclose(f);
+    }
+    tr_tls_t *c = NULL;
+    EXPECT_EQ_INT(tr_tls_new("", "", dir, &c, err, sizeof(err)), TR_ECONFIG);
+    EXPECT_TRUE(c == NULL);
+    EXPECT_TRUE(strstr(err, "private_key.pem") != NULL);
+    /* A directory that cannot take the files: the pair still works, with a warning. */
+    EXPECT_EQ_INT(unlink(priv), 0);
+    EXPECT_EQ_INT(unlink(pub), 0);
+    EXPECT_EQ_INT(rmdir(dir), 0);
+    EXPECT_EQ_INT(tr_tls_new("", "", "/nonexistent/dir", &c, err, sizeof(err)), 0);
+    EXPECT_TRUE(c != NULL && strstr(err, "public_key.pem") != NULL);
+    tr_tls_free(c);
 }
 
 TR_TEST_MAIN()
