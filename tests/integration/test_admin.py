@@ -68,12 +68,7 @@ def mariadb_binlog_events(path):
 
 
 def start_replica(replica, port, file_name):
-    c = replica.connect()
-    with c.cursor() as cur:
-        cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', "
-                    "MASTER_PASSWORD='pw', MASTER_LOG_FILE='%s', MASTER_LOG_POS=4, "
-                    "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % (port, file_name))
-        cur.execute("START SLAVE")
+    c = replica.replicate_from(port, log_file=file_name)
     return c
 
 
@@ -176,12 +171,7 @@ def test_admin_statements(truth, replica, mariadb_instance, tidbsim, tirelay, tm
     # A new replica starting from the first remaining file still gets a consistent stream
     # (file/position), and the first replica keeps going while the workload continues.
     r2 = mariadb_instance("replica2", server_id=3)
-    r2c = r2.connect()
-    with r2c.cursor() as cur:
-        cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', "
-                    "MASTER_PASSWORD='pw', MASTER_LOG_FILE='%s', MASTER_LOG_POS=4, "
-                    "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % (relay.port, target))
-        cur.execute("START SLAVE")
+    r2c = r2.replicate_from(relay.port, log_file=target)
     wait_until(lambda: _io_running(r2c), 30, what="second replica connected")
     assert len(q(c, "SHOW SLAVE HOSTS")) == 2
 

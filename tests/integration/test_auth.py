@@ -394,12 +394,9 @@ def _slave_status(replica):
 def test_replica_over_tls(make_server, replica):
     s = make_server("require-tls = on\n", n=200, every_ms=50)
     replica.execute("CREATE DATABASE d",
-                    "CREATE TABLE d.t(id INT PRIMARY KEY, v VARCHAR(10)) DEFAULT CHARSET utf8mb4",
-                    "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', "
-                    "MASTER_PASSWORD='pw', MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                    "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1, MASTER_SSL=1, "
-                    "MASTER_SSL_VERIFY_SERVER_CERT=0" % s.port,
-                    "START SLAVE")
+                    "CREATE TABLE d.t(id INT PRIMARY KEY, v VARCHAR(10)) DEFAULT CHARSET utf8mb4")
+    replica.replicate_from(s.port,
+                           options=", MASTER_SSL=1, MASTER_SSL_VERIFY_SERVER_CERT=0").close()
 
     def count():
         return replica.execute("SELECT COUNT(*) FROM d.t")[0][0]

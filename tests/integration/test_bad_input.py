@@ -329,12 +329,7 @@ def control_of(control_dir):
 
 
 def attach_replica(replica, relay):
-    rconn = replica.connect()
-    with rconn.cursor() as cur:
-        cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', "
-                    "MASTER_PASSWORD='pw', MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                    "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % relay.port)
-        cur.execute("START SLAVE")
+    rconn = replica.replicate_from(relay.port)
     return rconn
 
 

@@ -53,13 +53,8 @@ def setup(tmp_path_factory):
         relay = cluster.Tirelay(str(base / "tirelay"), sim.pumps, sim.cluster_id, truth.port,
                                 mariadb_listen=True, admin_users="").start()
         replica = cluster.MariaDB(str(base / "replica"), server_id=2).start()
-        r = diff_utc(replica.connect())
-        with r.cursor() as cur:
-            cur.execute("SET GLOBAL gtid_slave_pos = ''")
-            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
-                        "MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_USE_GTID=slave_pos, "
-                        "MASTER_CONNECT_RETRY=1" % relay.mariadb_port)
-            cur.execute("START SLAVE")
+        r = diff_utc(replica.replicate_from(relay.mariadb_port, gtid="slave_pos",
+                                            gtid_slave_pos=""))
         st = sim.wait_done(600)
         wait_replica_equal(r, diff_utc(truth.connect()), st, 300,
                            "replica on the MariaDB listener == truth", rows_only=["t_ty_gen"])

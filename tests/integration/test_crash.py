@@ -104,12 +104,7 @@ def test_kill9_under_load(tirelay_built, truth, replica, tidbsim, tirelay):
     a = tirelay(sim, truth, max_binlog_size=MAX_BINLOG_SIZE, mariadb_listen=True, extra_conf=conf)
     b = tirelay(sim, truth, max_binlog_size=MAX_BINLOG_SIZE, mariadb_listen=True, extra_conf=conf)
 
-    rconn = replica.connect()
-    with rconn.cursor() as cur:
-        cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', "
-                    "MASTER_PASSWORD='pw', MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                    "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % b.port)
-        cur.execute("START SLAVE")
+    rconn = replica.replicate_from(b.port)
 
     t0 = time.monotonic()
     kills = []          # (seconds after start, last stored GTID before the kill, during start-up)

@@ -84,13 +84,7 @@ def test_five_pumps_discovered_in_etcd(tirelay_built, etcd, truth, replica, tidb
 
     try:
         relay.start()
-        rconn = replica.connect()
-        with rconn.cursor() as cur:
-            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
-                        "MASTER_USER='repl', MASTER_PASSWORD='pw', "
-                        "MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                        "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % relay.port)
-            cur.execute("START SLAVE")
+        rconn = replica.replicate_from(relay.port)
 
         # every pump found in etcd, and tirelay registered itself
         wait_until(lambda: relay.log_text().count("pump joined") >= 5, 30, what="5 pumps joined")

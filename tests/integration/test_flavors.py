@@ -104,12 +104,7 @@ def test_both_flavours(truth, replica, tidbsim, tirelay, tmp_path):
     c.close()
 
     # a MariaDB replica by file/position on the MySQL listener
-    rconn = replica.connect()
-    with rconn.cursor() as cur:
-        cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', "
-                    "MASTER_PASSWORD='pw', MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                    "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % my)
-        cur.execute("START SLAVE")
+    rconn = replica.replicate_from(my)
     st = sim.wait_done(600)
     tconn = truth.connect()
     db = st["db"]

@@ -67,12 +67,7 @@ def caught_up(rconn, tconn, st):
 def test_mariadb_replica_gtid_slave_pos_survives_restarts(truth, replica, tidbsim, tirelay):
     sim = tidbsim(truth, seed=SEED, rows=ROWS, fake_interval=1.0, rate=400)
     relay = tirelay(sim, truth, max_binlog_size=48 * 1024, mariadb_listen=True)
-    rconn = replica.connect()
-    with rconn.cursor() as cur:
-        cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', "
-                    "MASTER_PASSWORD='pw', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1"
-                    % relay.mariadb_port)
-        cur.execute("START SLAVE")
+    rconn = replica.replicate_from(relay.mariadb_port, gtid="slave_pos")
 
     # STOP/START SLAVE at seeded random points of the workload.
     rnd = random.Random(SEED)
@@ -149,13 +144,7 @@ def test_mariadb_gtid_errors(truth, mariadb_instance, tidbsim, tirelay):
     ]
     for i, (pos, text) in enumerate(cases):
         r = mariadb_instance("err%d" % i, server_id=10 + i)
-        rconn = r.connect()
-        with rconn.cursor() as cur:
-            cur.execute("SET GLOBAL gtid_slave_pos='%s'" % pos)
-            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
-                        "MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_USE_GTID=slave_pos, "
-                        "MASTER_CONNECT_RETRY=1" % relay.mariadb_port)
-            cur.execute("START SLAVE")
+        rconn = r.replicate_from(relay.mariadb_port, gtid="slave_pos", gtid_slave_pos=pos)
         wait_until(lambda: io_error(rconn)[0] == 1236, 60, what="ERR 1236 for %s" % pos)
         errno, msg = io_error(rconn)
         assert text in msg, msg

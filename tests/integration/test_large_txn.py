@@ -61,13 +61,7 @@ def test_large_txn_streams_and_stays_invisible_until_complete(truth, replica, ti
     # busy test, even before the test had started looking.
     relay = tirelay(sim, truth, max_binlog_size=1 << 30, stopped=True)
     try:
-        rconn = replica.connect()
-        with rconn.cursor() as cur:
-            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
-                        "MASTER_USER='repl', MASTER_PASSWORD='pw', "
-                        "MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                        "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % relay.port)
-            cur.execute("START SLAVE")
+        rconn = replica.replicate_from(relay.port)
 
         # Run it until a part of the transaction is on disk (the DDLs before it take a few
         # KiB; the store spills pending bytes past 8 MiB). Between steps it is stopped.

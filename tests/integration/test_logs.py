@@ -67,20 +67,9 @@ def test_log_lines_and_secrets(tirelay_built, truth, mariadb_instance, tidbsim, 
     with pytest.raises(pymysql.err.OperationalError):
         pymysql.connect(host="127.0.0.1", port=relay.port, user="auditor", password=WRONG_PASSWORD)
 
-    c1 = r1.connect()
-    with c1.cursor() as cur:
-        cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
-                    "MASTER_USER='auditor', MASTER_PASSWORD='%s', "
-                    "MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                    "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % (relay.port, REPL_PASSWORD))
-        cur.execute("START SLAVE")
-    c2 = r2.connect()
-    with c2.cursor() as cur:
-        cur.execute("SET GLOBAL gtid_slave_pos=''")
-        cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
-                    "MASTER_USER='auditor', MASTER_PASSWORD='%s', MASTER_USE_GTID=slave_pos, "
-                    "MASTER_CONNECT_RETRY=1" % (relay.mariadb_port, REPL_PASSWORD))
-        cur.execute("START SLAVE")
+    c1 = r1.replicate_from(relay.port, user="auditor", password=REPL_PASSWORD)
+    c2 = r2.replicate_from(relay.mariadb_port, gtid="slave_pos", gtid_slave_pos="",
+                           user="auditor", password=REPL_PASSWORD)
     mb = subprocess.run(["mariadb-binlog", "--read-from-remote-server", "--host=127.0.0.1",
                          "--port=%d" % relay.port, "--user=auditor",
                          "--password=%s" % REPL_PASSWORD, "tirelay-bin.000001"],

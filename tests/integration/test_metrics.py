@@ -204,12 +204,7 @@ def test_metrics_and_health(tirelay_built, truth, replica, tidbsim, tirelay, tmp
         assert 0 <= float(one(f2, "tirelay_pump_lag_seconds", pump=p)) < 60
 
     # Attach a MariaDB replica and mariadb-binlog: two dumps.
-    rconn = replica.connect()
-    with rconn.cursor() as cur:
-        cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', "
-                    "MASTER_PASSWORD='pw', MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                    "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % relay.port)
-        cur.execute("START SLAVE")
+    rconn = replica.replicate_from(relay.port)
     binlog_out = open(str(tmp_path / "mariadb-binlog.out"), "w")
     mb = subprocess.Popen(["mariadb-binlog", "--read-from-remote-server", "--host=127.0.0.1",
                            "--port=%d" % relay.port, "--user=repl", "--password=pw",

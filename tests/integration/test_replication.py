@@ -48,12 +48,7 @@ def test_replica_follows_tirelay(truth, replica, tidbsim, tirelay, tmp_path, pum
     sim = tidbsim(truth, seed=SEED, rows=rows, pumps=pumps, fake_interval=1.0)
     relay = tirelay(sim, truth, max_binlog_size=MAX_BINLOG_SIZE)
 
-    rconn = replica.connect()
-    with rconn.cursor() as cur:
-        cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', "
-                    "MASTER_PASSWORD='pw', MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                    "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % relay.port)
-        cur.execute("START SLAVE")
+    rconn = replica.replicate_from(relay.port)
 
     st = sim.wait_done(600)
     t_sim = time.monotonic() - t0
@@ -219,12 +214,7 @@ def test_replica_survives_relay_restart(truth, replica, tidbsim, tirelay):
     rows = max(ROWS // 3, 1000)
     sim = tidbsim(truth, seed=SEED + 2, rows=rows, fake_interval=1.0, rate=100)
     relay = tirelay(sim, truth, max_binlog_size=MAX_BINLOG_SIZE)
-    rconn = replica.connect()
-    with rconn.cursor() as cur:
-        cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', "
-                    "MASTER_PASSWORD='pw', MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                    "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % relay.port)
-        cur.execute("START SLAVE")
+    rconn = replica.replicate_from(relay.port)
     wait_until(lambda: sim.status()["rows"] >= rows // 3, 300, what="a third of the workload")
     relay.stop()
     wait_until(lambda: sim.status()["rows"] >= 2 * rows // 3, 300, what="two thirds of the workload")
@@ -249,12 +239,7 @@ def test_replica_after_add_column(truth, replica, tidbsim, tirelay):
     sim = tidbsim(truth, seed=SEED + 3, rows=rows, fake_interval=1.0,
                   extra=["--alter", "--alter-rows", str(rows // 2), "--late-ddl-rows", str(rows // 4)])
     relay = tirelay(sim, truth, max_binlog_size=MAX_BINLOG_SIZE)
-    rconn = replica.connect()
-    with rconn.cursor() as cur:
-        cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', "
-                    "MASTER_PASSWORD='pw', MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                    "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % relay.port)
-        cur.execute("START SLAVE")
+    rconn = replica.replicate_from(relay.port)
     st = sim.wait_done(600)
     assert st["ddls"] >= 7
     tconn = truth.connect()

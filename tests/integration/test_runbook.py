@@ -96,21 +96,11 @@ def test_runbook(truth, tidbsim, tirelay, mariadb_instance, tmp_path):
     assert pos["mariadb"]["Executed_Gtid_Set"] == "0-1-%d" % n
 
     # 4a. File/position on the MySQL-flavour listener.
-    ra = replicas[0].connect()
-    with ra.cursor() as cur:
-        cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
-                    "MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_LOG_FILE='%s', "
-                    "MASTER_LOG_POS=%d, MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1"
-                    % (relay.port, pos["mysql"]["Log_name"], pos["mysql"]["Log_pos"]))
-        cur.execute("START SLAVE")
+    ra = replicas[0].replicate_from(relay.port, log_file=pos["mysql"]["Log_name"],
+                                    log_pos=pos["mysql"]["Log_pos"])
     # 4b. GTID on the MariaDB listener.
-    rb = replicas[1].connect()
-    with rb.cursor() as cur:
-        cur.execute("SET GLOBAL gtid_slave_pos = '%s'" % pos["mariadb"]["Executed_Gtid_Set"])
-        cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
-                    "MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_USE_GTID=slave_pos, "
-                    "MASTER_CONNECT_RETRY=1" % relay.mariadb_port)
-        cur.execute("START SLAVE")
+    rb = replicas[1].replicate_from(relay.mariadb_port, gtid="slave_pos",
+                                    gtid_slave_pos=pos["mariadb"]["Executed_Gtid_Set"])
 
     # 5. Both converge to the truth once the workload ends.
     st = sim.wait_done(300)

@@ -189,12 +189,8 @@ def test_dump_start_positions(serve):
 def test_replica_follows_growth_and_gets_heartbeats(serve, replica):
     fx = serve(300, max_size=32768, every_ms=100)
     replica.execute("CREATE DATABASE d",
-                    "CREATE TABLE d.t(id INT PRIMARY KEY, v VARCHAR(10)) DEFAULT CHARSET utf8mb4",
-                    "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', "
-                    "MASTER_PASSWORD='pw', MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                    "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=0.2"
-                    % fx.port,
-                    "START SLAVE")
+                    "CREATE TABLE d.t(id INT PRIMARY KEY, v VARCHAR(10)) DEFAULT CHARSET utf8mb4")
+    replica.replicate_from(fx.port, options=", MASTER_HEARTBEAT_PERIOD=0.2").close()
 
     def count():
         return replica.execute("SELECT COUNT(*) FROM d.t")[0][0]
@@ -209,12 +205,8 @@ def test_replica_follows_growth_and_gets_heartbeats(serve, replica):
 def test_replica_idle_heartbeats(serve, replica):
     fx = serve(20)
     replica.execute("CREATE DATABASE d",
-                    "CREATE TABLE d.t(id INT PRIMARY KEY, v VARCHAR(10)) DEFAULT CHARSET utf8mb4",
-                    "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', "
-                    "MASTER_PASSWORD='pw', MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                    "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=0.2"
-                    % fx.port,
-                    "START SLAVE")
+                    "CREATE TABLE d.t(id INT PRIMARY KEY, v VARCHAR(10)) DEFAULT CHARSET utf8mb4")
+    replica.replicate_from(fx.port, options=", MASTER_HEARTBEAT_PERIOD=0.2").close()
     wait_until(lambda: replica.execute("SELECT COUNT(*) FROM d.t")[0][0] == 20, 30,
                what="replica caught up")
 

@@ -50,20 +50,9 @@ def test_table_shapes_both_flavours(truth, replica, mariadb_instance, tidbsim, t
     sim = tidbsim(truth, seed=SEED, rows=ROWS, fake_interval=1.0, extra=["--shapes"])
     relay = tirelay(sim, truth, max_binlog_size=256 * 1024, mariadb_listen=True)
 
-    r_my = replica.connect()
-    with r_my.cursor() as cur:
-        cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', "
-                    "MASTER_PASSWORD='pw', MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                    "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % relay.port)
-        cur.execute("START SLAVE")
+    r_my = replica.replicate_from(relay.port)
     replica2 = mariadb_instance("replica2", server_id=3)
-    r_ma = replica2.connect()
-    with r_ma.cursor() as cur:
-        cur.execute("SET GLOBAL gtid_slave_pos = ''")
-        cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='repl', "
-                    "MASTER_PASSWORD='pw', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1"
-                    % relay.mariadb_port)
-        cur.execute("START SLAVE")
+    r_ma = replica2.replicate_from(relay.mariadb_port, gtid="slave_pos", gtid_slave_pos="")
 
     st = sim.wait_done(600)
     assert st["rows"] >= ROWS

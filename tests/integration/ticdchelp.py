@@ -23,19 +23,7 @@ def fault(sim, cmd):
 
 
 def start_replica(replica, port, gtid):
-    rconn = replica.connect()
-    with rconn.cursor() as cur:
-        if gtid:
-            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
-                        "MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_USE_GTID=slave_pos, "
-                        "MASTER_CONNECT_RETRY=1" % port)
-        else:
-            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
-                        "MASTER_USER='repl', MASTER_PASSWORD='pw', "
-                        "MASTER_LOG_FILE='tirelay-bin.000001', MASTER_LOG_POS=4, "
-                        "MASTER_USE_GTID=no, MASTER_CONNECT_RETRY=1" % port)
-        cur.execute("START SLAVE")
-    return rconn
+    return replica.replicate_from(port, gtid="slave_pos" if gtid else None)
 
 
 def relay_status(port):

@@ -269,6 +269,27 @@ class MariaDB:
         finally:
             c.close()
 
+    def replicate_from(self, port, log_file="tirelay-bin.000001", log_pos=4, gtid=None,
+                       gtid_slave_pos=None, user="repl", password="pw", options=""):
+        """CHANGE MASTER TO 127.0.0.1:port, then START SLAVE; returns the connection used.
+        File/position (log_file, log_pos) unless gtid names MASTER_USE_GTID's mode
+        (slave_pos, current_pos); gtid_slave_pos, when given, is set first. options: more
+        CHANGE MASTER options (", MASTER_SSL=1")."""
+        c = self.connect()
+        if gtid:
+            start = "MASTER_USE_GTID=%s" % gtid
+        else:
+            start = "MASTER_LOG_FILE='%s', MASTER_LOG_POS=%d, MASTER_USE_GTID=no" % (log_file,
+                                                                                 log_pos)
+        with c.cursor() as cur:
+            if gtid_slave_pos is not None:
+                cur.execute("SET GLOBAL gtid_slave_pos = '%s'" % gtid_slave_pos)
+            cur.execute("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
+                        "MASTER_USER='%s', MASTER_PASSWORD='%s', %s, MASTER_CONNECT_RETRY=1%s"
+                        % (port, user, password, start, options))
+            cur.execute("START SLAVE")
+        return c
+
     def create_user(self, user, password):
         self.execute("CREATE USER IF NOT EXISTS '%s'@'127.0.0.1' IDENTIFIED BY '%s'" % (user, password),
                      "GRANT ALL PRIVILEGES ON *.* TO '%s'@'127.0.0.1'" % user)
