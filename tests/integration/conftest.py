@@ -26,6 +26,15 @@ wait_replica_equal = cluster.wait_replica_equal
 TIDB_USER = "tidb"
 TIDB_PASSWORD = "tidbpw"
 
+
+def replicas_on_both(relay, replica, mariadb_instance):
+    """replica on relay's MySQL-flavour listener by file/position from the first file, and a
+    second MariaDB ("replica2") on its MariaDB listener by GTID from the start; returns both
+    connections (file/position first)."""
+    r_my = replica.replicate_from(relay.port)
+    replica2 = mariadb_instance("replica2", server_id=3)
+    return r_my, replica2.replicate_from(relay.mariadb_port, gtid="slave_pos", gtid_slave_pos="")
+
 NODE_DIR = os.path.join(HERE, "node")
 
 # ---------------------------------------------------------------- running in parallel

@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 import cluster  # noqa: E402
 import tidbschema as ts  # noqa: E402
 import tidbsim  # noqa: E402
+from conftest import replicas_on_both  # noqa: E402
 
 SEED = int(os.environ.get("TIRELAY_TEST_SEED", "20240501")) + 505
 TXNS = int(os.environ.get("TIRELAY_DDL_TXNS", "12"))   # transactions between two DDLs
@@ -142,13 +143,6 @@ def wait_equal(rconn, tconn, sim, dbs, timeout, what, io_errors_ok=False):
             cluster.table_rows(rconn, t.db, t.name, key), "%s: table %s.%s differs" % (what, t.db, t.name)
 
 
-def start_replicas(relay, replica, mariadb_instance):
-    r_my = replica.replicate_from(relay.port)
-    replica2 = mariadb_instance("replica2", server_id=3)
-    r_ma = replica2.replicate_from(relay.mariadb_port, gtid="slave_pos", gtid_slave_pos="")
-    return r_my, r_ma
-
-
 def set_tidb_port(relay, port):
     with open(relay.conf) as f:
         text = f.read()
@@ -173,7 +167,7 @@ def test_every_ddl_both_flavours(truth, replica, mariadb_instance, tirelay, tmp_
 def run(sim, truth, replica, mariadb_instance, tirelay):
     handle = types.SimpleNamespace(pumps=sim.pump_addrs, cluster_id=6789)
     relay = tirelay(handle, truth, max_binlog_size=64 * 1024, mariadb_listen=True)
-    r_my, r_ma = start_replicas(relay, replica, mariadb_instance)
+    r_my, r_ma = replicas_on_both(relay, replica, mariadb_instance)
     tconn = truth.connect()
     dbs = [DB, DB2, DB3]
     T = make_tables()
@@ -324,7 +318,7 @@ def test_unsupported_ddl_policy(truth, replica, mariadb_instance, tirelay, tmp_p
     try:
         handle = types.SimpleNamespace(pumps=sim.pump_addrs, cluster_id=6789)
         relay = tirelay(handle, truth, mariadb_listen=True)
-        r_my, r_ma = start_replicas(relay, replica, mariadb_instance)
+        r_my, r_ma = replicas_on_both(relay, replica, mariadb_instance)
         tconn = truth.connect()
         sim.ddl_create_database(DB)
         t = ts.Table(DB, "t_p", [ts.c_int("id", pk=True), ts.c_varchar("v", 20)])

@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 import cluster  # noqa: E402
 import tidbschema as ts  # noqa: E402
 import tidbsim  # noqa: E402
+from conftest import replicas_on_both  # noqa: E402
 
 SEED = int(os.environ.get("TIRELAY_TEST_SEED", "20240501")) + 606
 TXNS = int(os.environ.get("TIRELAY_FILTER_TXNS", "15"))
@@ -108,13 +109,6 @@ def wait_equal(rconn, tconn, kept, timeout, what):
             "%s: %s.%s differs from the truth's %s.%s" % (what, db, name, t.db, t.name)
 
 
-def start_replicas(relay, replica, mariadb_instance):
-    r_my = replica.replicate_from(relay.port)
-    replica2 = mariadb_instance("replica2", server_id=3)
-    r_ma = replica2.replicate_from(relay.mariadb_port, gtid="slave_pos", gtid_slave_pos="")
-    return r_my, r_ma
-
-
 def decoded(relay, flavor):
     """mariadb-binlog's text of every file of one flavour (it must decode them all)."""
     d = relay.binlog_dir(flavor)
@@ -171,7 +165,7 @@ def run(sim, truth, replica, mariadb_instance, tirelay):
     handle = types.SimpleNamespace(pumps=sim.pump_addrs, cluster_id=6789)
     relay = tirelay(handle, truth, max_binlog_size=32 * 1024, mariadb_listen=True,
                     extra_conf=FILTER)
-    r_my, r_ma = start_replicas(relay, replica, mariadb_instance)
+    r_my, r_ma = replicas_on_both(relay, replica, mariadb_instance)
     tconn = truth.connect()
     T = make_tables()
 

@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "sim"))
 
 import cluster  # noqa: E402
-from conftest import wait_replica_equal  # noqa: E402
+from conftest import replicas_on_both, wait_replica_equal  # noqa: E402
 
 ROWS = int(os.environ.get("TIRELAY_SHAPES_ROWS", "8000"))
 SEED = int(os.environ.get("TIRELAY_TEST_SEED", "20240501")) + 77
@@ -50,9 +50,7 @@ def test_table_shapes_both_flavours(truth, replica, mariadb_instance, tidbsim, t
     sim = tidbsim(truth, seed=SEED, rows=ROWS, fake_interval=1.0, extra=["--shapes"])
     relay = tirelay(sim, truth, max_binlog_size=256 * 1024, mariadb_listen=True)
 
-    r_my = replica.replicate_from(relay.port)
-    replica2 = mariadb_instance("replica2", server_id=3)
-    r_ma = replica2.replicate_from(relay.mariadb_port, gtid="slave_pos", gtid_slave_pos="")
+    r_my, r_ma = replicas_on_both(relay, replica, mariadb_instance)
 
     st = sim.wait_done(600)
     assert st["rows"] >= ROWS
