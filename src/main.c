@@ -143,8 +143,8 @@ int main(int argc, char **argv)
      * default, dump batches, record-log chunks) are reused from the heap:
      * from mmap each one was fresh pages to fault in and zero, a third of the
      * Kafka fetch thread (docs/decisions.md "Heap and mmap"). What a burst
-     * leaves free is given back when the serving side goes idle (conn.c's
-     * pool trim) or the TiCDC input does (malloc_trim), so idle replicas
+     * leaves free is given back once the process idles (janitor.c), and when
+     * the dump pool or the TiCDC record log free theirs, so idle replicas
      * still hold nothing. Fixed values also stop glibc's dynamic threshold. */
     (void)mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
     (void)mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);

@@ -106,6 +106,11 @@ void tr_conn_pool_done(tr_buf_t *b)
     b->failed = false;
 }
 
+uint64_t tr_conn_pool_last_use(void)
+{
+    return pool_used_ms;
+}
+
 void tr_conn_pool_trim(uint64_t now_ms)
 {
     if (pool_n > 0 && now_ms - pool_used_ms >= POOL_IDLE_MS) {

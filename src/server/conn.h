@@ -81,6 +81,8 @@ int tr_conn_write_ref(tr_conn_t *c, const uint8_t *data, size_t len, void (*rele
 void tr_conn_pool_buf(tr_buf_t *b, uint64_t now_ms);
 void tr_conn_pool_done(tr_buf_t *b);
 void tr_conn_pool_trim(uint64_t now_ms);
+/* When a buffer was last taken from the pool (the loop's clock; 0: never). */
+uint64_t tr_conn_pool_last_use(void);
 void tr_conn_pool_release(void);
 
 /*

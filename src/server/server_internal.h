@@ -105,6 +105,8 @@ struct tr_server {
     bool has_sender;         /* dump writes offloaded to sender threads (conn.h) */
     uv_timer_t janitor;      /* periodic maintenance (janitor.h) */
     bool has_janitor;
+    uint64_t idle_commits;   /* janitor: group commits seen at its last tick */
+    bool idle_trimmed;       /* janitor: the heap was trimmed since the last activity */
     uint32_t retention_held_seq[TR_FLAVOR_COUNT]; /* last "file kept for a dump" logged */
     uint64_t errors[TR_SRV_ERR_COUNT]; /* tr_server_stats */
     /* Framed dump batches kept for other dumps at the same point (dump.c). */
