@@ -129,6 +129,7 @@ static int save_key(const char *path, EVP_PKEY *key, bool private_part)
         (void)unlink(tmp);
         return -e;
     }
+    errno = 0; /* OpenSSL's failures need not set it: then -EIO */
     int ok = private_part ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)
                           : PEM_write_PUBKEY(f, key);
     int rc = ok == 1 && fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : (errno ? -errno : -EIO);
@@ -150,8 +151,9 @@ static int save_key(const char *path, EVP_PKEY *key, bool private_part)
  * in dir, as mysqld keeps them in its datadir (caching_sha2_password_private_key_path), so
  * the public key clients pin (--server-public-key-path) survives a restart and starting
  * costs no key generation (0.1-0.5 s of CPU). Absent: generated and saved; a save that
- * fails leaves the key in memory with a warning in warn. Present but not an RSA private
- * key of RSA_BITS or more: TR_ECONFIG naming the file.
+ * fails leaves the key in memory with a warning in err. A missing public_key.pem is written
+ * again from the private key. Present but not an RSA private key of RSA_BITS or more:
+ * TR_ECONFIG naming the file.
  */
 static int dir_rsa(tr_tls_t *t, const char *dir, char *err, size_t err_len)
 {
@@ -173,6 +175,13 @@ static int dir_rsa(tr_tls_t *t, const char *dir, char *err, size_t err_len)
                      "tirelay makes a new pair)",
                      priv, RSA_BITS);
             return TR_ECONFIG;
+        }
+        if (access(pub, F_OK) != 0 && errno == ENOENT) {
+            /* Lost (or removed): the file clients pin is the loaded key's half again. */
+            int rc = save_key(pub, t->rsa, false);
+            if (rc != 0) {
+                snprintf(err, err_len, "cannot save %s (%s)", pub, strerror(-rc));
+            }
         }
         return 0;
     }

@@ -276,6 +276,19 @@ TR_TEST(rsa_pair_kept_in_dir)
         }
         EXPECT_TRUE(n == la && memcmp(text, pa, la) == 0);
     }
+    /* A lost public_key.pem is written again from the private key. */
+    EXPECT_EQ_INT(unlink(pub), 0);
+    tr_tls_t *d = NULL;
+    EXPECT_EQ_INT(tr_tls_new("", "", dir, &d, err, sizeof(err)), 0);
+    EXPECT_EQ_STR(err, "");
+    EXPECT_EQ_INT(stat(pub, &st), 0);
+    if (a != NULL && d != NULL) {
+        size_t la = 0, ld = 0;
+        const char *pa = tr_tls_rsa_public_pem(a, &la);
+        const char *pd = tr_tls_rsa_public_pem(d, &ld);
+        EXPECT_TRUE(la == ld && memcmp(pa, pd, la) == 0);
+    }
+    tr_tls_free(d);
     tr_tls_free(a);
     tr_tls_free(b);
     /* A damaged private key is an error naming the file, not a silent new pair. */
