@@ -327,6 +327,57 @@ def test_caching_sha2_full_path(make_server):
     assert s.last_auth()[:4] == ("repl", "caching_sha2_password", "full-rsa", "off")
 
 
+def test_rsa_key_pair_kept_across_restarts(tmp_path):
+    """Without an RSA tls-key the caching_sha2_password key pair is made once and kept in
+    the store directory (private_key.pem 0600, public_key.pem), as mysqld keeps its own in
+    the datadir: a client that pins public_key.pem (pymysql's server_public_key, the
+    --server-public-key-path of MySQL clients) logs in on the RSA full path before and after
+    a restart; a key that is not the server's is refused."""
+    base = str(tmp_path / "srv")
+    pub_path = os.path.join(base, "store", "public_key.pem")
+    priv_path = os.path.join(base, "store", "private_key.pem")
+
+    def pinned_login(s, pem):
+        conn = pymysql.connect(host="127.0.0.1", port=s.port, user="repl", password="pw",
+                               server_public_key=pem, autocommit=True, connect_timeout=10)
+        try:
+            assert py_query(conn, "SELECT @@server_id") == ((42,),)
+        finally:
+            conn.close()
+        assert s.last_auth()[:4] == ("repl", "caching_sha2_password", "full-rsa", "off")
+
+    s = Server(base, "caching-sha2-prefill = off\n")
+    try:
+        with open(pub_path, "rb") as f:
+            pem = f.read()
+        assert pem.startswith(b"-----BEGIN PUBLIC KEY-----"), pem[:40]
+        assert os.stat(priv_path).st_mode & 0o777 == 0o600
+        pinned_login(s, pem)
+    finally:
+        s.stop()
+    s = Server(base, "caching-sha2-prefill = off\n")
+    try:
+        with open(pub_path, "rb") as f:
+            assert f.read() == pem
+        pinned_login(s, pem)  # the cache is empty after a restart: the full path again
+        other = str(tmp_path / "other.pem")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                        "rsa_keygen_bits:2048", "-out", str(tmp_path / "other.key")],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["openssl", "pkey", "-in", str(tmp_path / "other.key"), "-pubout",
+                        "-out", other], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        with open(other, "rb") as f:
+            wrong = f.read()
+        # alice's first login (repl's is cached now: it would take the fast path)
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            pymysql.connect(host="127.0.0.1", port=s.port, user="alice", password="s3cret-Alice",
+                            server_public_key=wrong, connect_timeout=10)
+        assert e.value.args == (1045, DENIED % "alice")
+    finally:
+        s.stop()
+
+
 def test_caching_sha2_full_path_mariadb_cli(make_server):
     s = make_server("caching-sha2-prefill = off\n")
     r = cli(s, "alice", "nope", "--default-auth=caching_sha2_password", "--skip-ssl")

@@ -141,6 +141,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "fixture: config: %s\n", err);
         return 1;
     }
+    /* The server keeps its RSA key pair in the store directory: DIR, not ./tirelay-data. */
+    snprintf(cfg.store_dir, sizeof(cfg.store_dir), "%s", dir);
     tr_store_opts_t o;
     memset(&o, 0, sizeof(o));
     o.dir = dir;

@@ -112,6 +112,8 @@ static bool fixture_start(fixture_t *fx, int txns)
     tr_config_defaults(&fx->cfg);
     EXPECT_EQ_INT(tr_config_parse(&fx->cfg, text, "test", NULL, err, sizeof(err)), 0);
     fx->cfg.listen.port = 0; /* an ephemeral port: every client here is a socketpair */
+    /* The server keeps its RSA key pair in the store directory: this one, not ./tirelay-data. */
+    snprintf(fx->cfg.store_dir, sizeof(fx->cfg.store_dir), "%s", fx->dir);
     tr_store_opts_t o;
     memset(&o, 0, sizeof(o));
     o.dir = fx->dir;
