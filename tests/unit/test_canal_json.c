@@ -1093,6 +1093,154 @@ TR_TEST(value_integers)
     EXPECT_BAD_VALUE("y", "2156", TR_ESCHEMA, "YEAR out of range");
 }
 
+/* A DOUBLE's text as tr_canal_value reads it must be strtod's double, bit for bit (its own
+ * product of the digits and a table power of five, or strtod when that cannot be sure). */
+static bool double_like_strtod(const char *text)
+{
+    tr_datum_t d;
+    const char *why;
+    double want = strtod(text, NULL);
+    if (isinf(want)) {
+        return value("d", text, &d, &why) == TR_ESCHEMA;
+    }
+    if (value("d", text, &d, &why) != 0) {
+        return false;
+    }
+    return memcmp(&d.f, &want, sizeof(want)) == 0;
+}
+
+static uint64_t rnd_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+TR_TEST(value_double_matches_strtod)
+{
+    static const char *const cases[] = {
+        "0",
+        "-0",
+        "0.0",
+        "-0.0",
+        "1",
+        "-1",
+        "0.1",
+        "0.2",
+        "0.3",
+        "1e23",
+        "8.98846567431158e307",
+        "1.7976931348623157e308",
+        "1.7976931348623158e308",
+        "1.7976931348623159e308",
+        "2.2250738585072014e-308",
+        "2.2250738585072011e-308",
+        "2.2250738585072012e-308",
+        "4.9406564584124654e-324",
+        "5e-324",
+        "2.4703282292062327e-324",
+        "1e-400",
+        "1e400",
+        "9007199254740993",
+        "9007199254740995",
+        "9007199254740992.5",
+        "4503599627370497.5",
+        "18446744073709551615",
+        "18446744073709551616",
+        "9999999999999999999",
+        "0.30000000000000004",
+        "123456789012345678901234567890",
+        "7.2057594037927933e16",
+        "0.000000000000000000000000000000000000000000000000000000000000000001",
+        "1.00000000000000011102230246251565404236316680908203125",
+        "1.00000000000000011102230246251565404236316680908203124",
+        "1.00000000000000011102230246251565404236316680908203126",
+        "12345678901234567890000000000000000000000",
+        "1234567890123456789000000000000000000000.0000",
+        "12345678901234567891000000000000000000000",
+        "100000000000000000000000000000000000000000000000000000000000000000000000000000000",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (!double_like_strtod(cases[i])) {
+            fprintf(stderr, "differs: %s\n", cases[i]);
+            EXPECT_TRUE(false);
+        }
+    }
+    char text[512];
+    int bad = 0;
+    /* TR_TEST_DOUBLE_ITERS: a longer run by hand (100,000,000 passed when this was written). */
+    const char *iters_env = getenv("TR_TEST_DOUBLE_ITERS");
+    long iters = iters_env != NULL ? atol(iters_env) : 300000;
+    for (long i = 0; i < iters && bad < 5; i++) {
+        uint64_t r = rnd();
+        switch (i % 5) {
+        case 0: { /* a finite double's shortest-ish texts, as TiCDC writes DOUBLEs */
+            uint64_t bits = r & ~(0x7FFull << 52);
+            bits |= (rnd() % 0x7FF) << 52;
+            double v;
+            memcpy(&v, &bits, sizeof(v));
+            snprintf(text, sizeof(text), "%.*g", 15 + (int)(rnd() % 3), v);
+            break;
+        }
+        case 1: { /* fixed notation ('f' as strconv writes it) of a moderate double */
+            double v = (double)(int64_t)(r >> 11) / (double)(1ull << (rnd() % 60));
+            snprintf(text, sizeof(text), "%.*f", (int)(rnd() % 20), v);
+            break;
+        }
+        case 2: { /* 1 to 22 random digits, a point somewhere, an exponent or none */
+            int nd = 1 + (int)(r % 22);
+            int point = (int)(rnd() % (unsigned)(nd + 1));
+            size_t k = 0;
+            if (rnd() & 1) {
+                text[k++] = '-';
+            }
+            for (int j = 0; j < nd; j++) {
+                if (j == point && j > 0) {
+                    text[k++] = '.';
+                }
+                char c = (char)('0' + rnd() % 10);
+                if (j == 0 && (point != 1 || nd == 1) && c == '0') {
+                    c = '1'; /* no leading zero before more integer digits */
+                }
+                text[k++] = c;
+            }
+            if (rnd() % 3 == 0) { /* trailing zeros, as 'f' notation writes large values */
+                for (int z = (int)(rnd() % 300); z > 0; z--) {
+                    text[k++] = '0';
+                }
+            }
+            text[k] = '\0';
+            if (rnd() & 1) {
+                snprintf(text + k, sizeof(text) - k, "e%d", (int)(rnd() % 700) - 350);
+            }
+            break;
+        }
+        case 3: { /* 'f' notation of any double: up to 309 integer digits, trailing zeros */
+            uint64_t bits = r & ~(0x7FFull << 52);
+            bits |= (rnd() % 0x7FF) << 52;
+            double v;
+            memcpy(&v, &bits, sizeof(v));
+            snprintf(text, sizeof(text), "%.*f", (int)(rnd() % 4), v);
+            break;
+        }
+        default: { /* near powers of two and their ties: 2^k + small, printed exactly */
+            int k = 40 + (int)(r % 24);
+            uint64_t base = 1ull << k;
+            snprintf(text, sizeof(text), "%" PRIu64 ".%d", base + (rnd() % 4096),
+                     (int)(rnd() % 10));
+            break;
+        }
+        }
+        if (!double_like_strtod(text)) {
+            fprintf(stderr, "differs: %s\n", text);
+            bad++;
+        }
+    }
+    EXPECT_EQ_INT(bad, 0);
+}
+
 TR_TEST(value_floats)
 {
     tr_datum_t d;
