@@ -6,10 +6,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
-#ifdef __GLIBC__
-#include <malloc.h>
 #include <pthread.h>
-#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +17,7 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "common/tso.h"
 #include "metrics.h"
 #include "relay/filter.h"
@@ -138,17 +136,9 @@ int main(int argc, char **argv)
     const char *config_path = NULL;
     bool check_only = false;
     int opt;
-#ifdef __GLIBC__
-    /* Buffers up to 32 MiB (librdkafka's fetch responses, 16 MiB by our
-     * default, dump batches, record-log chunks) are reused from the heap:
-     * from mmap each one was fresh pages to fault in and zero, a third of the
-     * Kafka fetch thread (docs/decisions.md "Heap and mmap"). What a burst
-     * leaves free is given back once the process idles (janitor.c), and when
-     * the dump pool or the TiCDC record log free theirs, so idle replicas
-     * still hold nothing. Fixed values also stop glibc's dynamic threshold. */
-    (void)mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
-    (void)mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
-#endif
+    /* What a burst leaves free goes back once the process idles (janitor.c), and when the
+     * dump pool or the TiCDC record log free theirs (tr_mem_trim). */
+    tr_mem_tune();
     while ((opt = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__ /* defined by the headers above */
+#include <malloc.h>
+#endif
 
 static void oom(size_t n)
 {
@@ -55,6 +58,25 @@ char *tr_strndup(const char *s, size_t n)
 void tr_free(void *p)
 {
     free(p);
+}
+
+void tr_mem_tune(void)
+{
+#ifdef __GLIBC__
+    /* From mmap every such buffer (librdkafka's fetch responses, 16 MiB by the Kafka
+     * source's default, dump batches, record-log chunks) was fresh pages to fault in and
+     * zero: a third of the Kafka fetch thread. Fixed values also stop glibc's dynamic
+     * threshold. */
+    (void)mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    (void)mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+#endif
+}
+
+void tr_mem_trim(void)
+{
+#ifdef __GLIBC__
+    (void)malloc_trim(0);
+#endif
 }
 
 struct tr_arena_chunk {

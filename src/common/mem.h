@@ -15,6 +15,16 @@ char *tr_strndup(const char *s, size_t n);
 void tr_free(void *p);
 
 /*
+ * The process's heap policy (glibc; no-ops elsewhere). tr_mem_tune, once at start before
+ * any thread: buffers up to 32 MiB are reused from the heap, up to 64 MiB of free heap top
+ * kept per arena (docs/decisions.md "Heap and mmap"). tr_mem_trim gives the free pages of
+ * every arena back to the system: for the moments a burst has ended (idle replicas and an
+ * idle input hold nothing).
+ */
+void tr_mem_tune(void);
+void tr_mem_trim(void);
+
+/*
  * Bump allocator. Memory is handed out from chunks and released all at once by
  * tr_arena_reset (keeps the first chunk for reuse) or tr_arena_cleanup.
  * Not thread-safe; one arena per owner.

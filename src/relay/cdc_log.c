@@ -8,7 +8,6 @@
  */
 #include "relay/cdc_log.h"
 
-#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -205,13 +204,9 @@ void tr_cdc_log_trim(tr_cdc_log_t *l)
     for (size_t i = 0; i < n; i++) {
         tr_free(spare[i]);
     }
-#ifdef __GLIBC__
     if (n > 0) {
-        /* Chunks come from the heap (main.c's mmap threshold): free alone keeps them
-         * resident in the arena. */
-        (void)malloc_trim(0);
+        tr_mem_trim(); /* heap chunks (tr_mem_tune): free alone keeps them resident */
     }
-#endif
 }
 
 void tr_cdc_log_free(tr_cdc_log_t *l)

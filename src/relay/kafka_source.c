@@ -372,7 +372,7 @@ static int create_handle(tr_kafka_source_t *k, const tr_kafka_source_config_t *c
          * in flight (librdkafka's default, 45 s, while the coordinator is away). */
         {"session.timeout.ms", "2000"},
         /* A fetch response is one buffer: at 16 MiB (librdkafka's default is 50) it stays
-         * under main.c's mmap threshold and is reused instead of faulted in afresh. */
+         * under tr_mem_tune's mmap threshold and is reused instead of faulted in afresh. */
         {"fetch.max.bytes", "16777216"},
     };
     for (size_t i = 0; i < TR_ARRAY_LEN(ours); i++) {

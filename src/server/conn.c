@@ -11,7 +11,6 @@
  */
 #include "server/conn.h"
 
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,7 +59,7 @@ typedef struct {
 
 /*
  * Recycled write storage (loop thread only). Dump batches are written and
- * freed at a high rate; from mmap (main.c's threshold was 128 KiB then) every
+ * freed at a high rate; from mmap (the mmap threshold was 128 KiB then) every
  * one cost page faults, zeroing and an munmap (a fifth of the serving CPU
  * under perf with 100 readers). A few buffers of one size are kept instead: POOL_MAX x
  * TR_CONN_POOL_BUF bounds what stays resident after a burst. Shared dump
@@ -115,6 +114,9 @@ void tr_conn_pool_trim(uint64_t now_ms)
 {
     if (pool_n > 0 && now_ms - pool_used_ms >= POOL_IDLE_MS) {
         tr_conn_pool_release();
+        /* The replicas went idle: what the burst left free in any arena (write queues,
+         * batches; tr_mem_tune keeps buffers below 32 MiB on the heap) goes back. */
+        tr_mem_trim();
     }
 }
 
@@ -123,12 +125,6 @@ void tr_conn_pool_release(void)
     while (pool_n > 0) {
         tr_free(pool[--pool_n]);
     }
-#ifdef __GLIBC__
-    /* The replicas went idle: what the burst left free in any arena (write
-     * queues, batches, main.c keeps buffers below 32 MiB on the heap) goes
-     * back to the system. */
-    (void)malloc_trim(0);
-#endif
 }
 
 static void on_close(uv_handle_t *h)

@@ -74,8 +74,9 @@ int tr_conn_write_ref(tr_conn_t *c, const uint8_t *data, size_t len, void (*rele
  * tr_conn_write returns storage of that size to the pool once written;
  * tr_conn_pool_done hands b's storage back itself (b left empty);
  * tr_conn_pool_trim frees what the pool keeps once no buffer was taken for a
- * second (idle replicas then hold nothing); tr_conn_pool_release frees it
- * now (at shutdown). now_ms: the loop's clock (uv_now).
+ * second, then the heap's free pages (idle replicas then hold nothing);
+ * tr_conn_pool_release frees the pool now (at shutdown). now_ms: the loop's
+ * clock (uv_now).
  */
 #define TR_CONN_POOL_BUF (320u * 1024)
 void tr_conn_pool_buf(tr_buf_t *b, uint64_t now_ms);

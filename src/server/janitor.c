@@ -1,15 +1,14 @@
 /* Periodic maintenance of the serving side (janitor.h). */
 #include "server/janitor.h"
 
-#include <malloc.h>
-
+#include "common/mem.h"
 #include "server/admin.h"
 #include "server/conn.h"
 #include "server/dump.h"
 
 /*
- * After a burst the process idles with the heap pages it freed still resident (main.c keeps
- * buffers under 32 MiB on the heap, with a 64 MiB trim threshold per arena). Once a whole
+ * After a burst the process idles with the heap pages it freed still resident (tr_mem_tune
+ * keeps buffers under 32 MiB on the heap, with a 64 MiB trim threshold per arena). Once a whole
  * tick passed with no group commit and no dump batch taken, they go back to the system,
  * once per idle stretch (the pool and the TiCDC record log trim when they free theirs).
  */
@@ -25,9 +24,7 @@ static void idle_trim(tr_server_t *srv, uint64_t now)
     }
     if (!srv->idle_trimmed) {
         srv->idle_trimmed = true;
-#ifdef __GLIBC__
-        (void)malloc_trim(0);
-#endif
+        tr_mem_trim();
     }
 }
 
