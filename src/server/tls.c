@@ -109,6 +109,13 @@ static int make_ctx(tr_tls_t *t, const char *cert_path, const char *key_path, ch
     return 0;
 }
 
+/* A new pair of RSA_BITS into t->rsa. */
+static int gen_rsa(tr_tls_t *t, char *err, size_t err_len)
+{
+    t->rsa = EVP_RSA_gen(RSA_BITS);
+    return t->rsa != NULL ? 0 : fail(err, err_len, "cannot generate the RSA key pair", NULL);
+}
+
 /* Writes key (private: mode 0600, else its public half, 0644) to path through a temporary
  * file renamed over it, synced. Returns 0 or -errno. */
 static int save_key(const char *path, EVP_PKEY *key, bool private_part)
@@ -189,12 +196,12 @@ static int dir_rsa(tr_tls_t *t, const char *dir, char *err, size_t err_len)
         snprintf(err, err_len, "cannot read %s: %s", priv, strerror(errno));
         return TR_ECONFIG;
     }
-    t->rsa = EVP_RSA_gen(RSA_BITS);
-    if (t->rsa == NULL) {
-        return fail(err, err_len, "cannot generate the RSA key pair", NULL);
+    int rc = gen_rsa(t, err, err_len);
+    if (rc != 0) {
+        return rc;
     }
     /* The public file first: a private file is only ever found with its public half. */
-    int rc = save_key(pub, t->rsa, false);
+    rc = save_key(pub, t->rsa, false);
     const char *which = pub;
     if (rc == 0) {
         rc = save_key(priv, t->rsa, true);
@@ -216,15 +223,11 @@ static int make_rsa(tr_tls_t *t, const char *dir, char *err, size_t err_len)
             return fail(err, err_len, "cannot reference the RSA key", NULL);
         }
         t->rsa = key;
-    } else if (dir != NULL && dir[0] != '\0') {
-        int rc = dir_rsa(t, dir, err, err_len);
+    } else {
+        int rc = dir != NULL && dir[0] != '\0' ? dir_rsa(t, dir, err, err_len)
+                                               : gen_rsa(t, err, err_len);
         if (rc != 0) {
             return rc;
-        }
-    } else {
-        t->rsa = EVP_RSA_gen(RSA_BITS);
-        if (t->rsa == NULL) {
-            return fail(err, err_len, "cannot generate the RSA key pair", NULL);
         }
     }
     BIO *bio = BIO_new(BIO_s_mem());
