@@ -1636,7 +1636,6 @@ static int check_decimal(const tr_tidb_column_t *c, const uint8_t *s, size_t n, 
     return 0;
 }
 
-/* Fixed (or exponent) decimal text -> double / float32, finite. strtod needs a C string. */
 /*
  * The double nearest a JSON number (s..s+n, grammar already checked) without strtod when that
  * is certain: w (the significant digits, at most 19) times 10^q is w * 5^q * 2^q, and the
@@ -1702,8 +1701,9 @@ static bool fast_double(const uint8_t *s, size_t n, double *out)
     }
     int lz = __builtin_clzll(w);
     uint64_t wn = w << lz;
-    u128_t lo = (u128_t)wn * tr_pow5_table[q - TR_POW5_Q_MIN].lo;
-    u128_t hi = (u128_t)wn * tr_pow5_table[q - TR_POW5_Q_MIN].hi;
+    const tr_pow5_t *t = &tr_pow5_table[q - TR_POW5_Q_MIN];
+    u128_t lo = (u128_t)wn * t->lo;
+    u128_t hi = (u128_t)wn * t->hi;
     uint64_t p0 = (uint64_t)lo;
     u128_t mid = (lo >> 64) + (uint64_t)hi;
     uint64_t p1 = (uint64_t)mid;
@@ -1728,7 +1728,7 @@ static bool fast_double(const uint8_t *s, size_t n, double *out)
         up = false;
     }
     m += up;
-    int64_t e = 190 + top + tr_pow5_table[q - TR_POW5_Q_MIN].e + q - lz;
+    int64_t e = 190 + top + t->e + q - lz;
     if (m == 1ull << 53) {
         m >>= 1;
         e++;
@@ -1741,6 +1741,7 @@ static bool fast_double(const uint8_t *s, size_t n, double *out)
     return true;
 }
 
+/* Fixed (or exponent) decimal text -> double / float32, finite. strtod needs a C string. */
 static int parse_float(bool is_float, const uint8_t *s, size_t n, tr_datum_t *out, const char **why)
 {
     char buf[400];
@@ -1750,9 +1751,7 @@ static int parse_float(bool is_float, const uint8_t *s, size_t n, tr_datum_t *ou
         return TR_ESCHEMA;
     }
     double v;
-    if (!is_float && fast_double(s, n, &v)) {
-        /* nearest double, as strtod gives it */
-    } else {
+    if (is_float || !fast_double(s, n, &v)) {
         memcpy(buf, s, n);
         buf[n] = '\0';
         if (is_float) {

@@ -8,12 +8,13 @@
 #define TR_POW5_Q_MIN (-342)
 #define TR_POW5_Q_MAX 308
 
-/* {high 64 bits, low 64 bits, E} */
-static const struct {
-    uint64_t hi;
-    uint64_t lo;
-    int32_t e;
-} tr_pow5_table[651] = {
+typedef struct {
+    uint64_t hi; /* T's high 64 bits */
+    uint64_t lo; /* T's low 64 bits */
+    int32_t e;   /* E */
+} tr_pow5_t;
+
+static const tr_pow5_t tr_pow5_table[651] = {
     {0xeef453d6923bd65au, 0x113faa2906a13b3fu, -922}, /* 5^-342 */
     {0x9558b4661b6565f8u, 0x4ac7ca59a424c507u, -919}, /* 5^-341 */
     {0xbaaee17fa23ebf76u, 0x5d79bcf00d2df649u, -917}, /* 5^-340 */
