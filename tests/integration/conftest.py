@@ -35,6 +35,7 @@ def replicas_on_both(relay, replica, mariadb_instance):
     replica2 = mariadb_instance("replica2", server_id=3)
     return r_my, replica2.replicate_from(relay.mariadb_port, gtid="slave_pos", gtid_slave_pos="")
 
+
 NODE_DIR = os.path.join(HERE, "node")
 
 # ---------------------------------------------------------------- running in parallel
