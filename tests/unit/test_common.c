@@ -1,10 +1,11 @@
-/* Unit tests for src/common: buffers, reader, lenenc, arena. */
+/* Unit tests for src/common: buffers, reader, lenenc, arena, hash. */
 #include "tr_test.h"
 
 #include <unistd.h>
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/mem.h"
 
@@ -21,6 +22,40 @@ TR_TEST(lenenc_roundtrip)
         EXPECT_TRUE(!r.err);
         EXPECT_EQ_INT(tr_rd_left(&r), 0);
         tr_buf_cleanup(&b);
+    }
+}
+
+/* Every byte of the input, at every length (short tails, the eight-byte steps and the
+ * four-lane body), changes the hash; the bytes past len and the lane split do not. */
+TR_TEST(hash_sees_every_byte)
+{
+    uint8_t buf[201];
+    uint64_t x = 0x243F6A8885A308D3ull;
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        buf[i] = (uint8_t)(x >> 56);
+    }
+    uint64_t prev_len = 0;
+    for (size_t len = 0; len < sizeof(buf); len++) {
+        uint64_t h = tr_hash_bytes(buf, len, 7);
+        EXPECT_TRUE(len == 0 || h != prev_len); /* a trailing byte is not padding */
+        prev_len = h;
+        EXPECT_TRUE(h != tr_hash_bytes(buf, len, 8));
+        uint8_t past = buf[len];
+        buf[len] ^= 0x5A;
+        EXPECT_EQ_U64(tr_hash_bytes(buf, len, 7), h);
+        buf[len] = past;
+        for (size_t i = 0; i < len; i++) {
+            for (int bit = 0; bit < 8; bit++) {
+                buf[i] ^= (uint8_t)(1u << bit);
+                uint64_t g = tr_hash_bytes(buf, len, 7);
+                buf[i] ^= (uint8_t)(1u << bit);
+                if (g == h) {
+                    EXPECT_TRUE(g != h); /* reports the first position only */
+                    return;
+                }
+            }
+        }
     }
 }
 
