@@ -203,14 +203,21 @@ static int put_image(tr_cdc_reader_t *rd, const tr_canal_member_t *mem, size_t n
 
 /* An order-independent fingerprint of the "mysqlType" members (Go writes them in map order,
  * which changes from message to message: shared/spec/ticdc.md section 4): the sum of each
- * member's hash. */
+ * member's hash. A member whose type is a string is hashed as one span of the message, from
+ * its name to the end of its type (the JSON text between says where one ends). */
 static uint64_t types_fingerprint(const tr_canal_member_t *mem, size_t n)
 {
     uint64_t sum = 0x74797065ull;
     for (size_t k = 0; k < n; k++) {
-        uint64_t h = tr_hash_bytes(mem[k].key.raw.p, mem[k].key.raw.len, 0x6b6579ull);
-        sum += tr_hash_bytes(mem[k].val.str.raw.p, mem[k].val.str.raw.len,
-                             h ^ (uint64_t)mem[k].val.kind);
+        const tr_canal_str_t *key = &mem[k].key;
+        const tr_canal_val_t *val = &mem[k].val;
+        if (val->kind == TR_CANAL_VAL_STRING) {
+            const uint8_t *e = val->str.raw.p + val->str.raw.len;
+            sum += tr_hash_bytes(key->raw.p, (size_t)(e - key->raw.p), 0x6d656dull);
+        } else {
+            uint64_t h = tr_hash_bytes(key->raw.p, key->raw.len, 0x6b6579ull);
+            sum += tr_hash_bytes(val->str.raw.p, val->str.raw.len, h ^ (uint64_t)val->kind);
+        }
     }
     return sum;
 }

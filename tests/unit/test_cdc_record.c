@@ -188,7 +188,7 @@ TR_TEST(cdc_record_ddl_watermark_and_refusals)
 
 /* A row wider than any before it (the reader's room for members grows and the message is
  * read again) and an UPDATE of 40 columns: every value in order. The same columns with
- * "mysqlType" in another member order share one layout. */
+ * "mysqlType" in another member order or spacing share one layout, another type does not. */
 TR_TEST(cdc_record_wide_rows_and_type_order)
 {
     fx_t f;
@@ -236,6 +236,24 @@ TR_TEST(cdc_record_wide_rows_and_type_order)
     uint32_t layout = r->layout;
     tr_cdc_log_release(f.log, r);
     snprintf(msg, sizeof(msg), WIDE_MSG, types_rev, old, data);
+    EXPECT_EQ_INT(rd(&f, msg, &r, &wm, &why), TR_CDC_READ_RECORD);
+    if (r != NULL) {
+        EXPECT_EQ_INT(r->layout, layout);
+        tr_cdc_log_release(f.log, r);
+    }
+    /* Spaces around a member's ':' change its text, not its layout; another type does. */
+    char *c5 = strstr(types, "\"c5\":\"int\"");
+    memcpy(c5, "\"c5\":\"bit\"", 10);
+    snprintf(msg, sizeof(msg), WIDE_MSG, types, old, data);
+    EXPECT_EQ_INT(rd(&f, msg, &r, &wm, &why), TR_CDC_READ_RECORD);
+    if (r != NULL) {
+        EXPECT_TRUE(r->layout != layout);
+        tr_cdc_log_release(f.log, r);
+    }
+    memcpy(c5, "\"c5\":\"int\"", 10);
+    char spaced[sizeof(types) + 8];
+    snprintf(spaced, sizeof(spaced), "\"c0\" : \"int\",%s", types + strlen("\"c0\":\"int\","));
+    snprintf(msg, sizeof(msg), WIDE_MSG, spaced, old, data);
     EXPECT_EQ_INT(rd(&f, msg, &r, &wm, &why), TR_CDC_READ_RECORD);
     if (r != NULL) {
         EXPECT_EQ_INT(r->layout, layout);
