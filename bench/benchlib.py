@@ -139,9 +139,9 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / float(CLK_TCK)
 
 
-def thread_cpu(pid):
-    """CPU seconds (user + system) per thread name of process pid, same names summed; the
-    main thread is "main" whatever its name."""
+def thread_stat(pid, value):
+    """value(fields after the command name in /proc/PID/task/TID/stat) per thread name of
+    process pid, same names summed; the main thread is "main" whatever its name."""
     out = {}
     tdir = "/proc/%d/task" % pid
     for tid in os.listdir(tdir):
@@ -152,8 +152,18 @@ def thread_cpu(pid):
             continue  # the thread ended meanwhile
         name = "main" if tid == str(pid) else text[text.index("(") + 1:text.rindex(")")]
         fields = text.rsplit(")", 1)[1].split()
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / float(CLK_TCK)
+        out[name] = out.get(name, 0) + value(fields)
     return out
+
+
+def thread_cpu(pid):
+    """CPU seconds (user + system) per thread name of process pid (thread_stat)."""
+    return thread_stat(pid, lambda f: (int(f[11]) + int(f[12])) / float(CLK_TCK))
+
+
+def thread_faults(pid):
+    """Minor page faults (fresh pages touched) per thread name of process pid."""
+    return thread_stat(pid, lambda f: int(f[7]))
 
 
 def ingest_cpu(threads):
@@ -189,7 +199,8 @@ RSA_FILES = ("private_key.pem", "public_key.pem")
 
 def time_ingest(relay, last_ts, perf=None, timeout=900):
     """Starts relay (a cluster.Tirelay) and times it until its index holds last_ts: returns
-    (wall seconds from the start, tirelay's CPU seconds then, thread_cpu then). perf: `perf record -g`
+    (wall seconds from the start, tirelay's CPU seconds then, thread_cpu then); the
+    thread_faults then are left in relay.faults. perf: `perf record -g`
     (DWARF call graphs: frame pointers would miss -O2 frames) on tirelay meanwhile, into
     that file, at TIRELAY_PERF_FREQ samples/s (999).
     The store starts empty but for caching_sha2_password's RSA key pair, which tirelay makes
@@ -218,6 +229,7 @@ def time_ingest(relay, last_ts, perf=None, timeout=900):
     secs = time.monotonic() - t0
     cpu = cpu_seconds(pid)
     threads = thread_cpu(pid)
+    relay.faults = thread_faults(pid)
     if not os.path.exists(os.path.join(keep, RSA_FILES[0])):
         os.makedirs(keep, exist_ok=True)
         for f in reversed(RSA_FILES):  # the private half last: its presence means both

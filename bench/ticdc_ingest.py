@@ -151,7 +151,7 @@ def one_run(base, path, meta, ddl, partitions, compression, perf=None, kafka_pro
         secs, cpu, threads = bl.time_ingest(relay, meta["last_commit_ts"], perf, timeout=600)
         out = bl.binlog_bytes(relay.binlog_dir())
         return {"secs": secs, "cpu": cpu, "threads": threads, "out_bytes": out, "relay": relay, "kafka": kafka,
-                "messages": n, "fill_secs": fill_secs}
+                "messages": n, "fill_secs": fill_secs, "faults": relay.faults}
     except BaseException:
         relay.stop()
         kafka.stop()
@@ -192,12 +192,14 @@ def main():
             rps = meta["rows"] / r["secs"]
             print("run %d: shape=%s partitions=%d rows=%d txns=%d messages=%d secs=%.3f "
                   "rows_per_s=%.0f in_MBps=%.1f out_MBps=%.1f cpu_s=%.2f cpu_us_per_row=%.2f "
-                  "ingest_us_per_row=%.2f threads_us_per_row=%s fill_s=%.1f load=%s"
+                  "ingest_us_per_row=%.2f threads_us_per_row=%s page_faults=%s fill_s=%.1f load=%s"
                   % (i + 1, a.shape, a.partitions, meta["rows"], meta["txns"], r["messages"],
                      r["secs"], rps, meta["bytes"] / r["secs"] / 1e6,
                      r["out_bytes"] / r["secs"] / 1e6, r["cpu"], r["cpu"] * 1e6 / meta["rows"],
                      bl.ingest_cpu(r["threads"]) * 1e6 / meta["rows"],
-                     bl.thread_text(r["threads"], meta["rows"]), r["fill_secs"], bl.loadavg()),
+                     bl.thread_text(r["threads"], meta["rows"]),
+                     ",".join("%s:%d" % kv for kv in sorted(r["faults"].items(), key=lambda kv: -kv[1])
+                              if kv[1] >= 1000), r["fill_secs"], bl.loadavg()),
                   flush=True)
             res.append((r["secs"], r["cpu"], bl.ingest_cpu(r["threads"])))
             line = None
