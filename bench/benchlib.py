@@ -161,6 +161,15 @@ def thread_cpu(pid):
     return thread_stat(pid, lambda f: (int(f[11]) + int(f[12])) / float(CLK_TCK))
 
 
+def peak_rss(pid):
+    """The process's peak resident set (VmHWM), in bytes."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def thread_faults(pid):
     """Minor page faults (fresh pages touched) per thread name of process pid."""
     return thread_stat(pid, lambda f: int(f[7]))
@@ -177,6 +186,15 @@ def thread_text(threads, rows):
     total = sum(threads.values()) or 1.0
     return ",".join("%s:%.2f" % (n, s * 1e6 / rows)
                     for n, s in sorted(threads.items(), key=lambda kv: -kv[1]) if s / total >= 0.01)
+
+
+def committed_txns(store):
+    c = sqlite3.connect("file:%s?mode=ro" % os.path.join(store, "index.sqlite"), uri=True,
+                        timeout=5)
+    try:
+        return c.execute("SELECT count(*) FROM txns").fetchone()[0]
+    finally:
+        c.close()
 
 
 def committed_ts(store):
@@ -200,7 +218,7 @@ RSA_FILES = ("private_key.pem", "public_key.pem")
 def time_ingest(relay, last_ts, perf=None, timeout=900):
     """Starts relay (a cluster.Tirelay) and times it until its index holds last_ts: returns
     (wall seconds from the start, tirelay's CPU seconds then, thread_cpu then); the
-    thread_faults then are left in relay.faults. perf: `perf record -g`
+    thread_faults and peak_rss then are left in relay.faults and relay.peak_rss. perf: `perf record -g`
     (DWARF call graphs: frame pointers would miss -O2 frames) on tirelay meanwhile, into
     that file, at TIRELAY_PERF_FREQ samples/s (999).
     The store starts empty but for caching_sha2_password's RSA key pair, which tirelay makes
@@ -230,6 +248,7 @@ def time_ingest(relay, last_ts, perf=None, timeout=900):
     cpu = cpu_seconds(pid)
     threads = thread_cpu(pid)
     relay.faults = thread_faults(pid)
+    relay.peak_rss = peak_rss(pid)
     if not os.path.exists(os.path.join(keep, RSA_FILES[0])):
         os.makedirs(keep, exist_ok=True)
         for f in reversed(RSA_FILES):  # the private half last: its presence means both

@@ -149,9 +149,15 @@ def one_run(base, path, meta, ddl, partitions, compression, perf=None, kafka_pro
                             % (kafka.bootstrap, TOPIC))
     try:
         secs, cpu, threads = bl.time_ingest(relay, meta["last_commit_ts"], perf, timeout=600)
+        got = bl.committed_txns(relay.store)
+        if got != meta["txns"] + meta["ddls"]:
+            raise RuntimeError("the relay wrote %d transactions of the topic's %d: the mock keeps "
+                               "about 5 MiB per partition (tests/tools/tr_kafka_mock.c), fewer "
+                               "rows or more partitions" % (got, meta["txns"] + meta["ddls"]))
         out = bl.binlog_bytes(relay.binlog_dir())
         return {"secs": secs, "cpu": cpu, "threads": threads, "out_bytes": out, "relay": relay, "kafka": kafka,
-                "messages": n, "fill_secs": fill_secs, "faults": relay.faults}
+                "messages": n, "fill_secs": fill_secs, "faults": relay.faults,
+                "peak_rss": relay.peak_rss}
     except BaseException:
         relay.stop()
         kafka.stop()
@@ -179,6 +185,7 @@ def main():
     with open(os.path.join(hist_meta["dir"], "history.json")) as f:
         history = json.load(f)
     path, meta = messages(a.shape, rows, a.rows_per_txn, a.partitions, history)
+    meta["ddls"] = len(history)
     meta["dir"] = hist_meta["dir"]
     base = tempfile.mkdtemp(prefix="tirelay-ticdc-ingest-")
     ddl = bl.DdlEndpoint(base).start()
@@ -192,14 +199,14 @@ def main():
             rps = meta["rows"] / r["secs"]
             print("run %d: shape=%s partitions=%d rows=%d txns=%d messages=%d secs=%.3f "
                   "rows_per_s=%.0f in_MBps=%.1f out_MBps=%.1f cpu_s=%.2f cpu_us_per_row=%.2f "
-                  "ingest_us_per_row=%.2f threads_us_per_row=%s page_faults=%s fill_s=%.1f load=%s"
+                  "ingest_us_per_row=%.2f threads_us_per_row=%s page_faults=%s peak_rss_mb=%.0f fill_s=%.1f load=%s"
                   % (i + 1, a.shape, a.partitions, meta["rows"], meta["txns"], r["messages"],
                      r["secs"], rps, meta["bytes"] / r["secs"] / 1e6,
                      r["out_bytes"] / r["secs"] / 1e6, r["cpu"], r["cpu"] * 1e6 / meta["rows"],
                      bl.ingest_cpu(r["threads"]) * 1e6 / meta["rows"],
                      bl.thread_text(r["threads"], meta["rows"]),
                      ",".join("%s:%d" % kv for kv in sorted(r["faults"].items(), key=lambda kv: -kv[1])
-                              if kv[1] >= 1000), r["fill_secs"], bl.loadavg()),
+                              if kv[1] >= 1000), r["peak_rss"] / 1e6, r["fill_secs"], bl.loadavg()),
                   flush=True)
             res.append((r["secs"], r["cpu"], bl.ingest_cpu(r["threads"])))
             line = None
