@@ -177,7 +177,8 @@ typedef int (*tr_relay_translate_fn)(void *arg, const tr_txn_ctx_t *ctx, tr_evt_
                                      const char **why);
 /* Appends one transaction to every enabled flavour through fn; counts it in the group. */
 int tr_relay_write_txn(tr_relay_t *r, int64_t commit_ts, int64_t schema_version,
-                       tr_relay_translate_fn fn, void *arg, bool refetch, const char *what);
+                       tr_relay_translate_fn fn, void *arg, bool refetch, const char *what_key,
+                       int64_t what_value);
 /* The writer's wait for work, shared by both inputs: true with the next releasable item
  * (caller holds mu); false when the writer is to end (mu not held): the relay stops (the
  * group committed first), or a group commit failed (fail-stopped here, which returns once

@@ -737,11 +737,9 @@ static int write_rows(tr_cdc_t *c, int64_t ts)
         }
         return rc;
     }
-    char what[96];
-    snprintf(what, sizeof(what), "commit_ts=%" PRId64 " rows=%zu", ts, c->n_rows);
     rows_arg_t a = {c, 0};
     return tr_relay_write_txn(c->r, ts, tr_schema_applied_version(c->r->schema), translate_rows, &a,
-                              false, what);
+                              false, "rows", (int64_t)c->n_rows);
 }
 
 /* ---------------------------------------------------------------- DDL */
@@ -857,10 +855,9 @@ static int write_ddl(tr_cdc_t *c, const tr_cdc_rec_t *rec)
         return rc;
     }
     r->ddl_sql_set = true;
-    char what[96];
-    snprintf(what, sizeof(what), "commit_ts=%" PRId64 " job_id=%" PRId64, rec->commit_ts, job->id);
     ddl_arg_t a = {job, (const char *)rec->data, rec->len};
-    rc = tr_relay_write_txn(r, rec->commit_ts, job->schema_version, translate_ddl, &a, false, what);
+    rc = tr_relay_write_txn(r, rec->commit_ts, job->schema_version, translate_ddl, &a, false,
+                            "job_id", job->id);
     r->ddl_sql_set = false;
     return rc;
 }

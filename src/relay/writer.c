@@ -59,9 +59,12 @@ static int flush_out(void *arg, tr_evt_writer_t *w)
  * transaction; nothing is visible before tr_store_txn_end and the group commit. fn
  * translates for one flavour (called once per flavour, again after a refetch); with
  * refetch, a table it does not know (TR_ENOTFOUND before anything was flushed) makes the
- * writer read newer history once and try again. what names the transaction in errors. */
+ * writer read newer history once and try again. Errors name the transaction by its
+ * commit_ts and what_key=what_value (formatted only then: a snprintf per transaction was a
+ * percent of the TiCDC ingest). */
 int tr_relay_write_txn(tr_relay_t *r, int64_t commit_ts, int64_t schema_version,
-                       tr_relay_translate_fn fn, void *arg, bool refetch, const char *what)
+                       tr_relay_translate_fn fn, void *arg, bool refetch, const char *what_key,
+                       int64_t what_value)
 {
     uint64_t rows = 0; /* counted by the translator (the same for every flavour) */
     tr_txn_ctx_t ctx;
@@ -123,8 +126,9 @@ int tr_relay_write_txn(tr_relay_t *r, int64_t commit_ts, int64_t schema_version,
             if (rc != 0) {
                 tr_relay_error(r, TR_UPSTREAM_ERR_TRANSLATE, TR_LOG_ERROR, "translate",
                                "cannot translate transaction, relay stopped before writing it: %s "
-                               "%s flavor=%s",
-                               why ? why : tr_strerror(rc), what, tr_flavor_name((tr_flavor_t)f));
+                               "commit_ts=%" PRId64 " %s=%" PRId64 " flavor=%s",
+                               why ? why : tr_strerror(rc), commit_ts, what_key, what_value,
+                               tr_flavor_name((tr_flavor_t)f));
                 return rc;
             }
             break;
@@ -172,11 +176,9 @@ static int translate_binlog(void *arg, const tr_txn_ctx_t *ctx, tr_evt_writer_t 
 
 static int write_txn(tr_relay_t *r, const tr_tidb_binlog_t *b, int64_t schema_version)
 {
-    char what[96];
-    snprintf(what, sizeof(what), "commit_ts=%" PRId64 " start_ts=%" PRId64, b->commit_ts,
-             b->start_ts);
     binlog_arg_t a = {r, b};
-    return tr_relay_write_txn(r, b->commit_ts, schema_version, translate_binlog, &a, true, what);
+    return tr_relay_write_txn(r, b->commit_ts, schema_version, translate_binlog, &a, true,
+                              "start_ts", b->start_ts);
 }
 
 static int process(tr_relay_t *r, const pending_t *p)
