@@ -38,6 +38,8 @@ typedef struct {
     uint32_t id;
     bool has_seen;     /* shown any binlog (real or fake) */
     int64_t watermark; /* highest commit_ts shown; valid when has_seen */
+    int64_t head_ts;   /* commit_ts of the oldest item, when count > 0 (the scan reads
+                        * the sources' array only, not their rings) */
     merge_slot_t *ring;
     size_t cap;   /* 0 or a power of two */
     size_t head;  /* index of the oldest item */
@@ -156,7 +158,9 @@ int tr_merge_push(tr_merge_t *m, uint32_t source_id, int64_t commit_ts, void *da
     merge_slot_t *slot = &s->ring[(s->head + s->count) & (s->cap - 1)];
     slot->commit_ts = commit_ts;
     slot->data = data;
-    s->count++;
+    if (s->count++ == 0) {
+        s->head_ts = commit_ts;
+    }
     /* A source that goes backwards keeps its higher watermark: the promise it
      * already made stands, and the late item is dropped by pop if it ends up
      * at or below what was released. */
@@ -194,43 +198,47 @@ static void take_head(merge_source_t *s, tr_merge_item_t *out)
     out->source_id = s->id;
     out->data = slot->data;
     s->head = (s->head + 1) & (s->cap - 1);
-    s->count--;
+    if (--s->count > 0) {
+        s->head_ts = head_of(s)->commit_ts;
+    }
 }
 
 /* The source whose head pop would return next (*dropped: a head at or below
  * last_ts), or NULL when nothing is releasable. */
 static merge_source_t *scan_sources(const tr_merge_t *m, bool *dropped)
 {
-    /* Heads that can never be released (at or below last_ts) go back first,
-     * whatever the other sources are doing. */
+    /* One pass: the lowest head (ties: lowest id), and the lowest reach of the sources with
+     * an empty queue (their watermark; one that has shown nothing blocks everything).
+     * Heads that can never be released (at or below last_ts) go back first, whatever the
+     * other sources are doing. */
     merge_source_t *best = NULL;
+    int64_t best_ts = 0;
+    bool unseen = false;
+    int64_t low_wm = INT64_MAX;
     for (size_t i = 0; i < m->n_sources; i++) {
         merge_source_t *s = &m->sources[i];
         if (s->count == 0) {
+            if (!s->has_seen) {
+                unseen = true;
+            } else if (s->watermark < low_wm) {
+                low_wm = s->watermark;
+            }
             continue;
         }
-        int64_t h = head_of(s)->commit_ts;
+        int64_t h = s->head_ts;
         if (h < m->last_ts || (h == m->last_ts && !m->join)) {
             *dropped = true;
             return s;
         }
-        if (best == NULL || head_of(s)->commit_ts < head_of(best)->commit_ts ||
-            (head_of(s)->commit_ts == head_of(best)->commit_ts && s->id < best->id)) {
+        if (best == NULL || h < best_ts || (h == best_ts && s->id < best->id)) {
             best = s;
+            best_ts = h;
         }
     }
-    if (best == NULL) {
+    /* A queued head is >= best_ts by the choice of best; an empty source below it may
+     * still send something there. */
+    if (best == NULL || unseen || low_wm < best_ts) {
         return NULL;
-    }
-    int64_t ts = head_of(best)->commit_ts;
-    for (size_t i = 0; i < m->n_sources; i++) {
-        const merge_source_t *s = &m->sources[i];
-        if (s == best || s->count > 0) {
-            continue; /* a queued head is >= ts by the choice of best */
-        }
-        if (!s->has_seen || s->watermark < ts) {
-            return NULL; /* that source may still send something below ts */
-        }
     }
     *dropped = false;
     return best;
@@ -309,7 +317,7 @@ int64_t tr_merge_watermark_ts(const tr_merge_t *m)
         const merge_source_t *s = &m->sources[i];
         int64_t reach;
         if (s->count > 0) {
-            int64_t h = head_of(s)->commit_ts;
+            int64_t h = s->head_ts;
             reach = h > INT64_MIN ? h - 1 : h;
         } else if (s->has_seen) {
             reach = s->watermark;
