@@ -658,7 +658,7 @@ static int read_image(tr_cdc_t *c, const tr_cdc_rec_t *rec, const tr_table_info_
 
 /* Asks for the images of rec ahead of their use: a transaction's records were written by
  * the consumer thread, often long before, and sit apart in the record log, so the first
- * read of each one waits on memory (three quarters of read_image's time on sysbench rows).
+ * read of each one would wait on memory (bench/README.md "TiCDC ingest", fourth round).
  * The headers are warm: order_rows and check_rows just read them. */
 static void prefetch_images(const tr_cdc_rec_t *rec)
 {

@@ -60,8 +60,7 @@ static int flush_out(void *arg, tr_evt_writer_t *w)
  * translates for one flavour (called once per flavour, again after a refetch); with
  * refetch, a table it does not know (TR_ENOTFOUND before anything was flushed) makes the
  * writer read newer history once and try again. Errors name the transaction by its
- * commit_ts and what_key=what_value (formatted only then: a snprintf per transaction was a
- * percent of the TiCDC ingest). */
+ * commit_ts and what_key=what_value, formatted only then (not once per transaction). */
 int tr_relay_write_txn(tr_relay_t *r, int64_t commit_ts, int64_t schema_version,
                        tr_relay_translate_fn fn, void *arg, bool refetch, const char *what_key,
                        int64_t what_value)
