@@ -579,13 +579,19 @@ static bool parse_u64(const uint8_t *p, size_t n, uint64_t *v)
     if (n == 0 || n > 20) {
         return false;
     }
+    /* 19 digits always fit: only a 20th can overflow. */
+    size_t head = n < 19 ? n : 19;
     uint64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < head; i++) {
         unsigned d = (unsigned)p[i] - '0';
         if (d > 9) {
             return false;
         }
-        if (x > (UINT64_MAX - d) / 10) {
+        x = x * 10 + d;
+    }
+    if (n == 20) {
+        unsigned d = (unsigned)p[19] - '0';
+        if (d > 9 || x > (UINT64_MAX - d) / 10) {
             return false;
         }
         x = x * 10 + d;

@@ -1098,6 +1098,14 @@ static int value(const char *name, const char *text, tr_datum_t *d, const char *
 TR_TEST(value_integers)
 {
     EXPECT_UINT_VALUE("id", "18446744073709551615", UINT64_MAX);
+    /* 19 digits, and 20 that fit or not by their last digit. */
+    EXPECT_UINT_VALUE("id", "9999999999999999999", 9999999999999999999ull);
+    EXPECT_UINT_VALUE("id", "10000000000000000000", 10000000000000000000ull);
+    EXPECT_UINT_VALUE("id", "18446744073709551609", 18446744073709551609ull);
+    EXPECT_BAD_VALUE("id", "18446744073709551620", TR_ESCHEMA, "not an unsigned integer");
+    EXPECT_BAD_VALUE("id", "28446744073709551615", TR_ESCHEMA, "not an unsigned integer");
+    EXPECT_BAD_VALUE("id", "184467440737095516150", TR_ESCHEMA, "not an unsigned integer");
+    EXPECT_BAD_VALUE("id", "1844674407370955161x", TR_ESCHEMA, "not an unsigned integer");
     EXPECT_INT_VALUE("i8", "-128", -128);
     EXPECT_INT_VALUE("i8", "127", 127);
     EXPECT_UINT_VALUE("u8", "255", 255);
