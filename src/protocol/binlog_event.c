@@ -636,18 +636,11 @@ static void put_primary_key(tr_buf_t *b, const tr_col_def_t *cols, size_t ncols)
     }
 }
 
-void tr_evt_put_table_map(tr_evt_writer_t *w, uint64_t table_id, const char *db, size_t db_len,
-                          const char *table, size_t table_len, const tr_col_def_t *cols,
-                          size_t ncols)
+/* The TABLE_MAP event after its common header (db_len and table_len at most 255). */
+static void put_table_map_body(tr_buf_t *b, tr_flavor_t flavor, uint64_t table_id, const char *db,
+                               size_t db_len, const char *table, size_t table_len,
+                               const tr_col_def_t *cols, size_t ncols)
 {
-    tr_buf_t *b = w->out;
-    if (db_len > 255) {
-        db_len = 255;
-    }
-    if (table_len > 255) {
-        table_len = 255;
-    }
-    tr_evt_begin(w, TR_EVT_TABLE_MAP, 0);
     tr_buf_put_u48le(b, table_id);
     tr_buf_put_u16le(b, 1); /* TM_BIT_LEN_EXACT_F */
     tr_buf_put_u8(b, (uint8_t)db_len);
@@ -661,7 +654,7 @@ void tr_evt_put_table_map(tr_evt_writer_t *w, uint64_t table_id, const char *db,
     }
     tr_buf_put_u8(b, 0);
     tr_buf_put_lenenc(b, ncols);
-    bool maria = w->flavor == TR_FLAVOR_MARIADB;
+    bool maria = flavor == TR_FLAVOR_MARIADB;
     for (size_t i = 0; i < ncols; i++) {
         tr_buf_put_u8(b, wire_type(maria, cols[i].type));
     }
@@ -727,7 +720,7 @@ void tr_evt_put_table_map(tr_evt_writer_t *w, uint64_t table_id, const char *db,
     put_str_values(b, TM_OPT_ENUM_STR_VALUE, cols, ncols, 247);
     put_primary_key(b, cols, ncols);
     put_default_charset(b, TM_OPT_ENUM_AND_SET_DEFAULT_CHARSET, cols, ncols, true, maria);
-    if (w->flavor == TR_FLAVOR_MYSQL && ncols > 0) {
+    if (flavor == TR_FLAVOR_MYSQL && ncols > 0) {
         size_t vbytes = (ncols + 7) / 8;
         tr_buf_put_u8(b, TM_OPT_COLUMN_VISIBILITY);
         tr_buf_put_lenenc(b, vbytes);
@@ -737,6 +730,64 @@ void tr_evt_put_table_map(tr_evt_writer_t *w, uint64_t table_id, const char *db,
             for (size_t i = 0; i < ncols; i++) {
                 vb[i / 8] |= (uint8_t)(0x80u >> (i % 8)); /* MSB first, 1 = visible */
             }
+        }
+    }
+}
+
+void tr_evt_put_table_map(tr_evt_writer_t *w, uint64_t table_id, const char *db, size_t db_len,
+                          const char *table, size_t table_len, const tr_col_def_t *cols,
+                          size_t ncols)
+{
+    tr_evt_begin(w, TR_EVT_TABLE_MAP, 0);
+    put_table_map_body(w->out, w->flavor, table_id, db, db_len > 255 ? 255 : db_len, table,
+                       table_len > 255 ? 255 : table_len, cols, ncols);
+    tr_evt_end(w);
+}
+
+void tr_evt_tm_cache_init(tr_evt_tm_cache_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < TR_EVT_TM_CACHE; i++) {
+        tr_buf_init(&c->e[i].body, 0);
+    }
+}
+
+void tr_evt_tm_cache_cleanup(tr_evt_tm_cache_t *c)
+{
+    for (size_t i = 0; i < TR_EVT_TM_CACHE; i++) {
+        tr_buf_cleanup(&c->e[i].body);
+    }
+}
+
+void tr_evt_put_table_map_cached(tr_evt_writer_t *w, tr_evt_tm_cache_t *c, uint64_t table_id,
+                                 const char *db, size_t db_len, const char *table, size_t table_len,
+                                 const tr_col_def_t *cols, size_t ncols)
+{
+    db_len = db_len > 255 ? 255 : db_len;
+    table_len = table_len > 255 ? 255 : table_len;
+    tr_evt_tm_entry_t *e = &c->e[table_id % TR_EVT_TM_CACHE];
+    tr_buf_t *b = w->out;
+    tr_evt_begin(w, TR_EVT_TABLE_MAP, 0);
+    if (e->valid && e->flavor == w->flavor && e->table_id == table_id && e->cols == cols &&
+        e->ncols == ncols && e->db_len == db_len && e->table_len == table_len &&
+        memcmp(e->db, db, db_len) == 0 && memcmp(e->table, table, table_len) == 0) {
+        tr_buf_append(b, e->body.data, e->body.len);
+    } else {
+        size_t start = b->len;
+        put_table_map_body(b, w->flavor, table_id, db, db_len, table, table_len, cols, ncols);
+        e->valid = false;
+        if (tr_buf_ok(b)) {
+            tr_buf_reset(&e->body);
+            tr_buf_append(&e->body, b->data + start, b->len - start);
+            e->valid = tr_buf_ok(&e->body);
+            e->flavor = w->flavor;
+            e->table_id = table_id;
+            e->cols = cols;
+            e->ncols = ncols;
+            e->db_len = db_len;
+            e->table_len = table_len;
+            memcpy(e->db, db, db_len);
+            memcpy(e->table, table, table_len);
         }
     }
     tr_evt_end(w);

@@ -271,6 +271,34 @@ void tr_evt_put_table_map(tr_evt_writer_t *w, uint64_t table_id, const char *db,
                           const char *table, size_t table_len, const tr_col_def_t *cols,
                           size_t ncols);
 
+/* TABLE_MAP bodies (the event after its common header) kept for reuse, direct-mapped by
+ * table_id: a writer's transactions map the same few tables again and again, and a body is
+ * a function of the flavour, table_id, names and columns it was made for. */
+#define TR_EVT_TM_CACHE 32
+typedef struct {
+    tr_buf_t body;
+    bool valid;
+    tr_flavor_t flavor;
+    uint64_t table_id;
+    const tr_col_def_t *cols;
+    size_t ncols;
+    size_t db_len, table_len;
+    char db[255], table[255];
+} tr_evt_tm_entry_t;
+typedef struct {
+    tr_evt_tm_entry_t e[TR_EVT_TM_CACHE];
+} tr_evt_tm_cache_t;
+
+void tr_evt_tm_cache_init(tr_evt_tm_cache_t *c);
+void tr_evt_tm_cache_cleanup(tr_evt_tm_cache_t *c);
+
+/* tr_evt_put_table_map, taking the body from c when it holds one for these arguments (the
+ * same cols array: a table version's columns never change under it), else storing the one
+ * it makes. The bytes written are the same either way. */
+void tr_evt_put_table_map_cached(tr_evt_writer_t *w, tr_evt_tm_cache_t *c, uint64_t table_id,
+                                 const char *db, size_t db_len, const char *table,
+                                 size_t table_len, const tr_col_def_t *cols, size_t ncols);
+
 /*
  * Rows events v2 (30/31/32), or v1 (23/24/25) when type is a v1 code.
  * tr_evt_rows_begin writes header + post-header + column count + the

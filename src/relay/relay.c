@@ -130,6 +130,9 @@ int tr_relay_start(const tr_config_t *cfg, tr_store_t *store, const tr_store_che
     tr_arena_init(&r->arena, 256 * 1024);
     tr_buf_init(&r->out, 1024u * 1024 * 1024);
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
+        tr_evt_tm_cache_init(&r->tm_cache[f]);
+    }
+    for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
         tr_buf_init(&r->ddl_sql[f], 64u * 1024 * 1024);
     }
 
@@ -316,6 +319,9 @@ void tr_relay_stop(tr_relay_t *r)
     tr_buf_cleanup(&r->ddl_tmp);
     tr_arena_cleanup(&r->arena);
     tr_buf_cleanup(&r->out);
+    for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
+        tr_evt_tm_cache_cleanup(&r->tm_cache[f]);
+    }
     for (int f = 0; f < TR_FLAVOR_COUNT; f++) {
         tr_buf_cleanup(&r->ddl_sql[f]);
     }

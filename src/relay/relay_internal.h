@@ -103,6 +103,7 @@ struct tr_relay {
     tr_schema_fetch_t *fetch;
     tr_arena_t arena;
     tr_buf_t out;
+    tr_evt_tm_cache_t tm_cache[TR_FLAVOR_COUNT]; /* TABLE_MAP bodies per flavour */
     tr_buf_t ddl_sql[TR_FLAVOR_COUNT]; /* a DDL's statement per flavour (dialect rewriter) */
     bool ddl_sql_set;                  /* write_txn uses ddl_sql, not the binlog's text */
     tr_filter_t *filter;               /* [filter] rules, compiled once (writer thread) */

@@ -642,6 +642,19 @@ static void put_query(tr_evt_writer_t *w, const char *db, size_t db_len, const c
 }
 
 /* Between events: hands the output over once it is large enough (streaming). */
+/* The TABLE_MAP of t under the names db.table, from ctx's cache when it has one. */
+static void put_table_map(const tr_txn_ctx_t *ctx, tr_evt_writer_t *w, const tr_table_info_t *t,
+                          const char *db, const char *table)
+{
+    if (ctx->tm_cache != NULL) {
+        tr_evt_put_table_map_cached(w, ctx->tm_cache, t->binlog_table_id, db, strlen(db), table,
+                                    strlen(table), t->public_defs, t->n_public);
+    } else {
+        tr_evt_put_table_map(w, t->binlog_table_id, db, strlen(db), table, strlen(table),
+                             t->public_defs, t->n_public);
+    }
+}
+
 static int maybe_flush(const tr_txn_ctx_t *ctx, tr_evt_writer_t *w, const char **why)
 {
     if (ctx->flush == NULL || w->out->len < ctx->flush_bytes) {
@@ -696,8 +709,7 @@ static int put_mutation(tr_evt_writer_t *w, const tr_txn_ctx_t *ctx, row_ctx_t *
                     return fr;
                 }
             }
-            tr_evt_put_table_map(w, t->binlog_table_id, db, strlen(db), tbl, strlen(tbl),
-                                 t->public_defs, t->n_public);
+            put_table_map(ctx, w, t, db, tbl);
             type = rows_type(w->flavor, op);
             tr_evt_rows_begin(w, type, t->binlog_table_id, t->n_public);
             run_op = op;
@@ -896,8 +908,7 @@ int tr_translate_rows(const tr_row_iter_t *it, const tr_txn_ctx_t *ctx, tr_evt_w
                     return fr;
                 }
             }
-            tr_evt_put_table_map(w, t->binlog_table_id, row.db, strlen(row.db), row.table,
-                                 strlen(row.table), t->public_defs, t->n_public);
+            put_table_map(ctx, w, t, row.db, row.table);
             run.t = t;
             run.db = row.db;
             run.table = row.table;

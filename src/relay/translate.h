@@ -51,6 +51,7 @@ typedef struct {
     void *flush_arg;
     size_t flush_bytes;
     uint64_t *rows_out;       /* optional: row changes written are added here (metrics) */
+    tr_evt_tm_cache_t *tm_cache; /* optional: TABLE_MAP bodies of this flavour to reuse */
 } tr_txn_ctx_t;
 
 /*

@@ -91,6 +91,7 @@ int tr_relay_write_txn(tr_relay_t *r, int64_t commit_ts, int64_t schema_version,
         ctx.ddl_sql_len = r->ddl_sql_set ? r->ddl_sql[f].len : 0;
         ctx.ddl_db = r->ddl_sql_set ? r->ddl_db : NULL;
         ctx.filter = r->filter;
+        ctx.tm_cache = &r->tm_cache[f];
         for (int attempt = 0; attempt < 2; attempt++) {
             rows = 0;
             tr_buf_reset(&r->out);

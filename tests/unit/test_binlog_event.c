@@ -543,6 +543,53 @@ TR_TEST(json_table_map)
     }
 }
 
+/* The TABLE_MAP bodies the cache hands back are the bytes tr_evt_put_table_map writes, for
+ * both flavours, names that change under one table id (a filter renaming), another column
+ * array under the same id, and ids that share a slot; the header (position, CRC) is the
+ * writer's each time. */
+TR_TEST(table_map_cache_writes_the_same_bytes)
+{
+    tr_col_def_t a[2] = {{.type = TR_MYSQL_TYPE_LONG, .name = "id", .pk_pos = 1},
+                         {.type = TR_MYSQL_TYPE_VARCHAR, .meta = 40, .collation = 46,
+                          .nullable = true, .name = "v"}};
+    tr_col_def_t b2[3] = {a[0], a[1],
+                          {.type = TR_MYSQL_TYPE_LONGLONG, .is_unsigned = true, .name = "n"}};
+    tr_col_def_t c2[2] = {a[0], {.type = TR_MYSQL_TYPE_LONGLONG, .name = "v"}};
+    const struct {
+        uint64_t id;
+        const char *db, *table;
+        const tr_col_def_t *cols;
+        size_t n;
+    } seq[] = {
+        {7, "d", "t", a, 2},  {7, "d", "t", a, 2},  {7, "d", "r", a, 2},
+        {7, "d", "t", a, 2},  {39, "d", "u", a, 2}, {7, "d", "t", a, 2},
+        {7, "d", "t", b2, 3}, {7, "d", "t", b2, 3}, {7, "e", "t", b2, 3},
+        {7, "d", "t", a, 2},  {7, "d", "t", c2, 2}, {7, "d", "t", c2, 2},
+    };
+    for (int f = 0; f < 2; f++) {
+        tr_flavor_t fl = f ? TR_FLAVOR_MARIADB : TR_FLAVOR_MYSQL;
+        tr_evt_tm_cache_t cache;
+        tr_evt_tm_cache_init(&cache);
+        tr_buf_t plain, cached;
+        tr_buf_init(&plain, 0);
+        tr_buf_init(&cached, 0);
+        tr_evt_writer_t wp, wc;
+        tr_evt_writer_init(&wp, &plain, 4, fl, 1, true);
+        tr_evt_writer_init(&wc, &cached, 4, fl, 1, true);
+        for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+            tr_evt_put_table_map(&wp, seq[i].id, seq[i].db, strlen(seq[i].db), seq[i].table,
+                                 strlen(seq[i].table), seq[i].cols, seq[i].n);
+            tr_evt_put_table_map_cached(&wc, &cache, seq[i].id, seq[i].db, strlen(seq[i].db),
+                                        seq[i].table, strlen(seq[i].table), seq[i].cols,
+                                        seq[i].n);
+            EXPECT_EQ_MEM(cached.data, cached.len, plain.data, plain.len);
+        }
+        tr_buf_cleanup(&plain);
+        tr_buf_cleanup(&cached);
+        tr_evt_tm_cache_cleanup(&cache);
+    }
+}
+
 TR_TEST(crc32_equals_zlib)
 {
     /* The CRC-32/ISO-HDLC check value (the catalogue's "123456789" vector). */
