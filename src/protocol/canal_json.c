@@ -658,129 +658,139 @@ enum {
     K_ALL,
 };
 
-#define KEY_IS(k, n, lit) ((n) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
+/* A known key as it stands in a message: the quoted name and the colon TiCDC writes right
+ * after it, matched in place (so it holds no escape and needs no scan), and the id it reads
+ * as. */
+typedef struct {
+    char text[24];
+    uint8_t len; /* the quoted name's, without the colon */
+    uint8_t id;
+} key_def_t;
 
-static int top_key(const uint8_t *k, size_t n)
-{
-    switch (n) {
-    case 2:
-        return KEY_IS(k, n, "es") ? K_ES : K_OTHER; /* "id" and "ts" are not used */
-    case 3:
-        return KEY_IS(k, n, "sql") ? K_SQL : KEY_IS(k, n, "old") ? K_OLD : K_OTHER;
-    case 4:
-        return KEY_IS(k, n, "type") ? K_TYPE : KEY_IS(k, n, "data") ? K_DATA : K_OTHER;
-    case 5:
-        return KEY_IS(k, n, "table")   ? K_TABLE
-               : KEY_IS(k, n, "isDdl") ? K_ISDDL
-               : KEY_IS(k, n, "_tidb") ? K_TIDB
-                                       : K_OTHER;
-    case 7:
-        return KEY_IS(k, n, "pkNames") ? K_PKNAMES : KEY_IS(k, n, "sqlType") ? K_SQLTYPE : K_OTHER;
-    case 8:
-        return KEY_IS(k, n, "database") ? K_DATABASE : K_OTHER;
-    case 9:
-        return KEY_IS(k, n, "mysqlType") ? K_MYSQLTYPE : K_OTHER;
-    default:
-        return K_OTHER;
+#define KEY_DEF(name, k)                                                                           \
+    {                                                                                              \
+        "\"" name "\":", sizeof(name) + 1, k                                                       \
     }
+/* The envelope's keys in the order TiCDC writes them (tiflow canal_json_row_event_encoder.go
+ * newJSONMessageForDML): expected_key tries the one after the last matched, read_key any. */
+static const key_def_t envelope_keys[] = {
+    KEY_DEF("id", K_OTHER),
+    KEY_DEF("database", K_DATABASE),
+    KEY_DEF("table", K_TABLE),
+    KEY_DEF("pkNames", K_PKNAMES),
+    KEY_DEF("isDdl", K_ISDDL),
+    KEY_DEF("type", K_TYPE),
+    KEY_DEF("es", K_ES),
+    KEY_DEF("ts", K_OTHER),
+    KEY_DEF("sql", K_SQL),
+    KEY_DEF("sqlType", K_SQLTYPE),
+    KEY_DEF("mysqlType", K_MYSQLTYPE),
+    KEY_DEF("old", K_OLD),
+    KEY_DEF("data", K_DATA),
+    KEY_DEF("_tidb", K_TIDB),
+};
+static const key_def_t tidb_keys[] = {
+    KEY_DEF("commitTs", K_COMMIT_TS),
+    KEY_DEF("watermarkTs", K_WATERMARK_TS),
+    KEY_DEF("onlyHandleKey", K_ONLY_HANDLE_KEY),
+    KEY_DEF("claimCheckLocation", K_CLAIM_CHECK),
+};
+#undef KEY_DEF
+
+/* The keys of one object and the one expected next (past the last key matched). */
+typedef struct {
+    const key_def_t *defs;
+    size_t n;
+    size_t next;
+} key_set_t;
+
+/* Whether the text at p (end - p bytes) starts with k's quoted name: 2 with the colon right
+ * after it, 1 without, 0 not at all. One compare for the names up to 13 characters. */
+static inline int key_at(const uint8_t *p, const uint8_t *end, const key_def_t *k)
+{
+    size_t n = (size_t)(end - p);
+#if defined(__SSE2__)
+    if (k->len < 16 && n >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)k->text);
+        unsigned eq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, w));
+        unsigned name = (1u << k->len) - 1;
+        return (eq & name) != name ? 0 : (eq >> k->len) & 1 ? 2 : 1;
+    }
+#endif
+    if (n < k->len || memcmp(p, k->text, k->len) != 0) {
+        return 0;
+    }
+    return n > k->len && p[k->len] == ':' ? 2 : 1;
 }
 
-static int tidb_key(const uint8_t *k, size_t n)
+/* The known key whose quoted name starts at p, the one after the last match first, then the
+ * others in order (*how: key_at's answer); NULL for any other key. */
+static inline const key_def_t *key_in_place(key_set_t *ks, const uint8_t *p, const uint8_t *end,
+                                            int *how)
 {
-    if (KEY_IS(k, n, "commitTs")) {
-        return K_COMMIT_TS;
+    size_t j = ks->next;
+    for (size_t i = 0; i < ks->n; i++, j++) {
+        if (j == ks->n) {
+            j = 0;
+        }
+        if ((*how = key_at(p, end, &ks->defs[j])) != 0) {
+            ks->next = j + 1;
+            return &ks->defs[j];
+        }
     }
-    if (KEY_IS(k, n, "watermarkTs")) {
-        return K_WATERMARK_TS;
-    }
-    if (KEY_IS(k, n, "onlyHandleKey")) {
-        return K_ONLY_HANDLE_KEY;
-    }
-    if (KEY_IS(k, n, "claimCheckLocation")) {
-        return K_CLAIM_CHECK;
+    return NULL;
+}
+
+/* The id of the key named k (n bytes, decoded), K_OTHER when it is none of ks's. */
+static int key_named(const key_set_t *ks, const uint8_t *k, size_t n)
+{
+    for (size_t j = 0; j < ks->n; j++) {
+        const key_def_t *d = &ks->defs[j];
+        if ((size_t)d->len == n + 2 && memcmp(d->text + 1, k, n) == 0) {
+            return d->id;
+        }
     }
     return K_OTHER;
 }
 
-/* Whether the key at q (just past its opening quote) is lit exactly: lit's bytes, then the
- * closing quote. A key matched so holds no escape and needs no scan. */
-#define KEY_AT(q, end, lit)                                                                        \
-    ((size_t)((end) - (q)) > sizeof(lit) - 1 && memcmp((q), (lit), sizeof(lit) - 1) == 0 &&        \
-     (q)[sizeof(lit) - 1] == '"')
-
-/* The envelope's keys as TiCDC writes them (canal_json_row_event_encoder.go), matched in
- * place: sets *id and returns the closing quote, or NULL for any other key. */
-static const uint8_t *known_key(const uint8_t *q, const uint8_t *end, bool in_tidb, int *id)
+/* The key ks expects (the one after the last matched) when it stands at *pp with its colon
+ * right after, as TiCDC writes it: sets *id and moves *pp past the colon and the whitespace
+ * after it. Small, so that it is inlined where keys are read; read_key does the rest. */
+static inline bool expected_key(key_set_t *ks, const uint8_t **pp, const uint8_t *end, int *id)
 {
-#define TRY(lit, k)                                                                                \
-    if (KEY_AT(q, end, lit)) {                                                                     \
-        *id = (k);                                                                                 \
-        return q + sizeof(lit) - 1;                                                                \
+    if (ks->next < ks->n && key_at(*pp, end, &ks->defs[ks->next]) == 2) {
+        *id = ks->defs[ks->next].id;
+        *pp = skip_ws(*pp + ks->defs[ks->next].len + 1, end);
+        ks->next++;
+        return true;
     }
-    if (q == end) {
-        return NULL;
-    }
-    if (in_tidb) {
-        TRY("commitTs", K_COMMIT_TS)
-        TRY("watermarkTs", K_WATERMARK_TS)
-        return NULL;
-    }
-    switch (*q) {
-    case 'i':
-        TRY("id", K_OTHER)
-        TRY("isDdl", K_ISDDL)
-        break;
-    case 'd':
-        TRY("database", K_DATABASE)
-        TRY("data", K_DATA)
-        break;
-    case 't':
-        TRY("table", K_TABLE)
-        TRY("type", K_TYPE)
-        TRY("ts", K_OTHER)
-        break;
-    case 'p':
-        TRY("pkNames", K_PKNAMES)
-        break;
-    case 'e':
-        TRY("es", K_ES)
-        break;
-    case 's':
-        TRY("sql", K_SQL)
-        TRY("sqlType", K_SQLTYPE)
-        break;
-    case 'm':
-        TRY("mysqlType", K_MYSQLTYPE)
-        break;
-    case 'o':
-        TRY("old", K_OLD)
-        break;
-    case '_':
-        TRY("_tidb", K_TIDB)
-        break;
-    default:
-        break;
-    }
-    return NULL;
-#undef TRY
+    return false;
 }
 
 /* Reads a key at p (which must be a '"'), leaving *pp after the ':' and whitespace. Returns
- * the key's id by match (escaped keys are decoded first; one longer than any known key is
+ * the key's id among ks's (escaped keys are decoded first; one longer than any known key is
  * K_OTHER). */
-static int read_key(const uint8_t **pp, const uint8_t *end, bool in_tidb, int *id, const char **why)
+static int read_key(const uint8_t **pp, const uint8_t *end, key_set_t *ks, int *id,
+                    const char **why)
 {
     const uint8_t *p = *pp;
     if (p == end || *p != '"') {
         *why = p == end ? "truncated object" : "object key is not a string";
         return TR_EMALFORMED;
     }
-    p++;
-    const uint8_t *known = known_key(p, end, in_tidb, id);
+    int how;
+    const key_def_t *known = key_in_place(ks, p, end, &how);
+    if (known != NULL && how == 2) {
+        *id = known->id;
+        *pp = skip_ws(p + known->len + 1, end);
+        return 0;
+    }
     if (known != NULL) {
-        p = known; /* at the closing quote */
+        *id = known->id;
+        p += known->len - 1; /* at the closing quote */
     } else {
-        const uint8_t *kb = p;
+        const uint8_t *kb = ++p;
         bool esc;
         int rc = scan_string(&p, end, &esc, why);
         if (rc != 0) {
@@ -803,7 +813,7 @@ static int read_key(const uint8_t **pp, const uint8_t *end, bool in_tidb, int *i
                 n = (size_t)m;
             }
         }
-        *id = in_tidb ? tidb_key(k, n) : top_key(k, n);
+        *id = key_named(ks, k, n);
     }
     p = skip_ws(p + 1, end);
     if (p == end || *p != ':') {
@@ -814,67 +824,6 @@ static int read_key(const uint8_t **pp, const uint8_t *end, bool in_tidb, int *i
     return 0;
 }
 
-/* The envelope's keys in the order TiCDC writes them (tiflow
- * canal_json_row_event_encoder.go newJSONMessageForDML), each as its text from the opening
- * quote to the colon: parse tries the one expected next with a single compare before
- * reading a key the general way. A message in another order or spacing only misses it. */
-typedef struct {
-    char text[16];
-    uint8_t len;
-    uint8_t id;
-} order_key_t;
-
-#define ORDER_KEY(name, k)                                                                         \
-    {                                                                                              \
-        "\"" name "\":", sizeof(name) + 2, k                                                       \
-    }
-static const order_key_t ticdc_order[] = {
-    ORDER_KEY("id", K_OTHER),
-    ORDER_KEY("database", K_DATABASE),
-    ORDER_KEY("table", K_TABLE),
-    ORDER_KEY("pkNames", K_PKNAMES),
-    ORDER_KEY("isDdl", K_ISDDL),
-    ORDER_KEY("type", K_TYPE),
-    ORDER_KEY("es", K_ES),
-    ORDER_KEY("ts", K_OTHER),
-    ORDER_KEY("sql", K_SQL),
-    ORDER_KEY("sqlType", K_SQLTYPE),
-    ORDER_KEY("mysqlType", K_MYSQLTYPE),
-    ORDER_KEY("old", K_OLD),
-    ORDER_KEY("data", K_DATA),
-    ORDER_KEY("_tidb", K_TIDB),
-};
-#undef ORDER_KEY
-
-/* Whether the text at p (end - p bytes) starts with k's. */
-static inline bool order_key_at(const uint8_t *p, const uint8_t *end, const order_key_t *k)
-{
-#if defined(__SSE2__)
-    if (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)k->text);
-        unsigned want = (1u << k->len) - 1;
-        return ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, w)) & want) == want;
-    }
-#endif
-    return (size_t)(end - p) >= k->len && memcmp(p, k->text, k->len) == 0;
-}
-
-/* The envelope key at *pp in TiCDC's order, from *next on: on a match sets *id, moves *pp
- * past the colon and the whitespace after it and *next past the key; else false. */
-static bool next_in_order(const uint8_t **pp, const uint8_t *end, size_t *next, int *id)
-{
-    for (size_t j = *next; j < TR_ARRAY_LEN(ticdc_order); j++) {
-        if (order_key_at(*pp, end, &ticdc_order[j])) {
-            *id = ticdc_order[j].id;
-            *pp = skip_ws(*pp + ticdc_order[j].len, end);
-            *next = j + 1;
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Reads the members of the _tidb object at p into toks[K_COMMIT_TS..]. */
 static const uint8_t *read_tidb(const uint8_t *p, const uint8_t *end, tok_t *toks, const char **why)
 {
@@ -883,9 +832,10 @@ static const uint8_t *read_tidb(const uint8_t *p, const uint8_t *end, tok_t *tok
     if (p < end && *p == '}') {
         return p + 1;
     }
+    key_set_t ks = {tidb_keys, TR_ARRAY_LEN(tidb_keys), 0};
     for (;;) {
         int id;
-        if (read_key(&p, end, true, &id, why) != 0) {
+        if (!expected_key(&ks, &p, end, &id) && read_key(&p, end, &ks, &id, why) != 0) {
             return NULL;
         }
         tok_t t;
@@ -1113,11 +1063,11 @@ static int parse(const uint8_t *p, size_t len, tr_canal_msg_t *out, member_sink_
     if (p < end && *p == '}') {
         p++;
     } else {
-        size_t next = 0; /* in ticdc_order */
+        key_set_t ks = {envelope_keys, TR_ARRAY_LEN(envelope_keys), 0};
         for (;;) {
             int id;
-            if (!next_in_order(&p, end, &next, &id)) {
-                int rc = read_key(&p, end, false, &id, why);
+            if (!expected_key(&ks, &p, end, &id)) {
+                int rc = read_key(&p, end, &ks, &id, why);
                 if (rc != 0) {
                     return rc;
                 }
